@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the atlas needs into ./.venv. With --test, also what the tests need:
+# the test extras and Debian's chromium + chromedriver + CJK fonts (browser tests, exports).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+extras=""
+if [ "${1:-}" = "--test" ]; then extras="[test,export]"; fi
+stamp=".venv/.installed${extras}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".${extras}"
+  touch "$stamp"
+fi
+if [ "${1:-}" = "--test" ]; then
+  need=""
+  command -v chromium >/dev/null 2>&1 || need="$need chromium"
+  command -v chromedriver >/dev/null 2>&1 || need="$need chromium-driver"
+  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need="$need fonts-noto-cjk"
+  if [ -n "$need" ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
+  fi
+fi

