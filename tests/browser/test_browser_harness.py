@@ -37,3 +37,26 @@ def test_foreign_requests_are_recorded_and_never_sent(stub_page):
     assert all("example.invalid" in f for f in stub_page.log.failed), stub_page.log.failed
     with pytest.raises(AssertionError, match="beyond the test server"):
         stub_page.log.assert_clean()
+
+
+def test_set_control_drives_dash4_dropdowns_sliders_and_radios(stub_page):
+    import json
+
+    from browser_harness import control_value, set_control
+
+    stub_page.open("/")
+    page = stub_page.page
+    page.wait_for_selector("#controls-out:not(:empty)")
+    stub_page.settle()
+    assert json.loads(page.inner_text("#controls-out")) == [["ew"], "funds", [2000, 2020], "zh"]
+
+    set_control(page, "multi-select", ["dk"])
+    set_control(page, "single-select", "projects")
+    set_control(page, "range", (2010, 2015))
+    set_control(page, "radio", "en")
+    stub_page.settle()
+    assert json.loads(page.inner_text("#controls-out")) == [["dk"], "projects", [2010, 2015], "en"]
+    assert control_value(page, "range") == [2010, 2015]
+    assert control_value(page, "radio") == "en"
+    assert control_value(page, "single-select") == "项目"
+    stub_page.log.assert_clean()

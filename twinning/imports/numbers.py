@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -23,21 +24,59 @@ BLANKS = {"", "-", "--", "—", "——", "–", "/", "n/a", "na", "null", "none
 # Longest first: "超过" before "超", "more than" before "over".
 _PREFIXES: list[tuple[str, str]] = sorted(
     [
-        ("约", APPROX), ("大约", APPROX), ("近", APPROX), ("将近", APPROX), ("接近", APPROX),
-        ("约合", APPROX), ("about", APPROX), ("approx.", APPROX), ("approx", APPROX),
-        ("approximately", APPROX), ("around", APPROX), ("nearly", APPROX), ("almost", APPROX),
-        ("~", APPROX), ("≈", APPROX), ("circa", APPROX), ("ca.", APPROX),
-        ("超过", LOWER), ("超", LOWER), ("逾", LOWER), ("多于", LOWER), ("至少", LOWER),
-        ("不少于", LOWER), ("more than", LOWER), ("over", LOWER), ("above", LOWER),
-        ("at least", LOWER), (">=", LOWER), (">", LOWER), ("≥", LOWER),
-        ("不到", UPPER), ("不足", UPPER), ("少于", UPPER), ("less than", UPPER),
-        ("under", UPPER), ("<=", UPPER), ("<", UPPER), ("≤", UPPER),
+        ("约", APPROX),
+        ("大约", APPROX),
+        ("近", APPROX),
+        ("将近", APPROX),
+        ("接近", APPROX),
+        ("约合", APPROX),
+        ("about", APPROX),
+        ("approx.", APPROX),
+        ("approx", APPROX),
+        ("approximately", APPROX),
+        ("around", APPROX),
+        ("nearly", APPROX),
+        ("almost", APPROX),
+        ("~", APPROX),
+        ("≈", APPROX),
+        ("circa", APPROX),
+        ("ca.", APPROX),
+        ("超过", LOWER),
+        ("超", LOWER),
+        ("逾", LOWER),
+        ("多于", LOWER),
+        ("至少", LOWER),
+        ("不少于", LOWER),
+        ("more than", LOWER),
+        ("over", LOWER),
+        ("above", LOWER),
+        ("at least", LOWER),
+        (">=", LOWER),
+        (">", LOWER),
+        ("≥", LOWER),
+        ("不到", UPPER),
+        ("不足", UPPER),
+        ("少于", UPPER),
+        ("less than", UPPER),
+        ("under", UPPER),
+        ("<=", UPPER),
+        ("<", UPPER),
+        ("≤", UPPER),
     ],
     key=lambda kv: -len(kv[0]),
 )
+_PREFIX_STARTS = {w[0] for w, _ in _PREFIXES}
+_PLAIN = re.compile(r"^\s*-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?\s*$")
+
 _SUFFIXES: list[tuple[str, str]] = [
-    ("以上", LOWER), ("多", LOWER), ("余", LOWER), ("左右", APPROX), ("上下", APPROX),
-    ("以下", UPPER), ("+", LOWER), ("plus", LOWER),
+    ("以上", LOWER),
+    ("多", LOWER),
+    ("余", LOWER),
+    ("左右", APPROX),
+    ("上下", APPROX),
+    ("以下", UPPER),
+    ("+", LOWER),
+    ("plus", LOWER),
 ]
 
 _NUMBER = re.compile(
@@ -64,8 +103,14 @@ class Number:
     text: str = ""  # the cell as written
 
 
+@lru_cache(maxsize=65536)
 def normalise_text(text: str) -> str:
-    """NFKC (full-width digits and punctuation to ASCII), one space, trimmed."""
+    """NFKC (full-width digits and punctuation to ASCII), one space, trimmed.
+
+    Cached: registers repeat the same donors, places and years on every row.
+    """
+    if text.isascii():
+        return " ".join(text.replace("\u00a0", " ").split())
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\u00a0", " ").replace("，", ",").replace("。", ".")
     return " ".join(text.split())
@@ -100,15 +145,16 @@ def parse_number(value: object) -> Number | None:
     if not isinstance(value, str):
         native = _from_native(value)
         if native is None:
-            raise ParseError(
-                f"{value!r} is not a number", "write digits, e.g. 1200 or 1,200.5"
-            )
+            raise ParseError(f"{value!r} is not a number", "write digits, e.g. 1200 or 1,200.5")
         return Number(native, EXACT, "", str(value))
+    fast = _PLAIN.match(value)
+    if fast:  # the common case, "1,234.5": no qualifier, no unit
+        return Number(Decimal(value.strip().replace(",", "")), EXACT, "", value)
     original = value
     s = normalise_text(value)
     qualifier = EXACT
     low = s.lower()
-    for word, q in _PREFIXES:
+    for word, q in _PREFIXES if low[:1] in _PREFIX_STARTS else ():
         if low.startswith(word):
             s = s[len(word) :].lstrip()
             low = s.lower()

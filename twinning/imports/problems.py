@@ -129,3 +129,25 @@ def report_csv(problems: list[Problem]) -> str:
         d = p.as_dict()
         writer.writerow([neutralise("" if d[c] is None else str(d[c])) for c in REPORT_COLUMNS])
     return buf.getvalue()
+
+
+def log_internal(what: str) -> str:
+    """Keep the traceback of the exception being handled out of the user's sight.
+
+    It goes to the ``twinning.imports`` logger (a server's logging config picks it up)
+    and is appended to var/logs/import-errors.log; the path is returned for messages.
+    """
+    import logging
+    import traceback
+
+    from twinning.paths import VAR_DIR
+
+    logging.getLogger("twinning.imports").error("%s", what, exc_info=True)
+    path = VAR_DIR / "logs" / "import-errors.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {what}\n{traceback.format_exc()}\n")
+    except OSError:
+        return ""
+    return str(path)

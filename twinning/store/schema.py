@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: pairings/figures.resolution_note (twinning.store.migrate)
 
 metadata = MetaData()
 
@@ -83,6 +83,7 @@ pairings = Table(
     Column("source", Text, nullable=False),
     Column("confidence", String(32), nullable=False),  # seen_in_source | from_memory | ...
     Column("unresolved_reason", Text),  # set when recipient_adcode is NULL
+    Column("resolution_note", Text),  # how a place was reached when not by its plain name
 )
 
 # Quantitative figures, each with its period, unit, qualifier, quote and source.
@@ -111,4 +112,5 @@ figures = Table(
     Column("confidence", String(32), nullable=False),
     Column("is_context", Boolean, nullable=False, default=False),  # metric starts with context_
     Column("unresolved_reason", Text),
+    Column("resolution_note", Text),  # how donor/recipient were reached, or why the donor wasn't
 )

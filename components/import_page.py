@@ -1,0 +1,590 @@
+"""The import page (`/import`): sign in, drop a file, preview, map headers, check, confirm.
+
+Callbacks are thin: each unpacks its inputs and calls one plain function of this
+module (``sign_in``, ``receive_upload``, ``check_file``, ``confirm_import``,
+``undo``), which in turn calls ``twinning.imports``. The plain functions are what
+the tests call. Every change to stored data checks the sign-in token on the
+server: hiding a button is not security.
+
+File text is only ever shown through DataTable cells and html children, which
+Dash escapes; nothing from a file is rendered as HTML or Markdown.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from dash import ALL, Input, Output, State, dash_table, dcc, html, no_update
+
+from twinning import settings
+from twinning.imports.headers import ALL_FIELDS, FIELDS
+from twinning.imports.problems import REPORT_COLUMNS, ImportRefused, log_internal, report_csv
+from twinning.imports.units import METRICS
+
+TOKEN_HOURS = 8
+PREVIEW_ROWS = 10
+_FILE_ID = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt|xls|bin)$")
+
+# One dict of this page's words; the shared ones live in twinning.i18n.
+TEXT: dict[str, dict[str, str]] = {
+    "title": {"zh": "导入数据", "en": "Import data"},
+    "intro": {
+        "zh": "上传本单位的帮扶台账（CSV 或 Excel）。先检查，再确认导入；每次导入都可撤销。",
+        "en": "Upload your office's register (CSV or Excel). Check it first, then confirm; "
+        "every import can be undone.",
+    },
+    "template": {
+        "zh": "模板：在命令行运行 twinning template -o 模板.xlsx",
+        "en": "Template: run `twinning template -o template.xlsx`",
+    },
+    "signin": {"zh": "登录", "en": "Sign in"},
+    "signout": {"zh": "退出", "en": "Sign out"},
+    "user": {"zh": "用户名", "en": "User"},
+    "password": {"zh": "密码", "en": "Password"},
+    "signed_in": {"zh": "已登录：{user}", "en": "Signed in as {user}"},
+    "signin_needed": {
+        "zh": "导入、撤销等修改数据的操作需要先登录。浏览地图无需登录。",
+        "en": "Importing and undoing change stored data and need sign-in. Viewing does not.",
+    },
+    "signin_failed": {"zh": "用户名或密码不正确。", "en": "Wrong user name or password."},
+    "signin_disabled": {
+        "zh": "未设置 TWINNING_ADMIN_PASSWORD，导入功能已关闭（只读）。",
+        "en": "TWINNING_ADMIN_PASSWORD is not set: importing is off (read-only).",
+    },
+    "drop": {"zh": "拖放文件到此处，或点击选择", "en": "Drag and drop a file here, or click"},
+    "limit": {"zh": "最大 {mb} MB", "en": "Up to {mb} MB"},
+    "preview": {"zh": "预览（前 {n} 行）", "en": "Preview (first {n} rows)"},
+    "mapping": {"zh": "表头对应", "en": "Header mapping"},
+    "mapping_help": {
+        "zh": "已自动匹配，可修改。“不导入”表示忽略该列。",
+        "en": "Matched automatically; change any of them. 'Not imported' ignores a column.",
+    },
+    "ignore": {"zh": "（不导入）", "en": "(not imported)"},
+    "check": {"zh": "检查", "en": "Check"},
+    "confirm": {"zh": "确认导入", "en": "Confirm import"},
+    "report": {"zh": "问题报告", "en": "Report"},
+    "download": {"zh": "下载报告 (CSV)", "en": "Download report (CSV)"},
+    "no_problems": {"zh": "未发现问题。", "en": "No problems found."},
+    "checked_ok": {
+        "zh": "检查通过：{rows} 行，{records} 条记录，{warnings} 条提示。可以确认导入。",
+        "en": "Check passed: {rows} rows, {records} records, {warnings} warnings. "
+        "You can confirm the import.",
+    },
+    "checked_bad": {
+        "zh": "发现 {errors} 个错误：修改文件后重新上传。未保存任何数据。",
+        "en": "{errors} errors: fix the file and upload it again. Nothing was stored.",
+    },
+    "imported": {
+        "zh": "已导入为批次 {batch}：{records} 条记录。地图已更新。",
+        "en": "Imported as batch {batch}: {records} records. The map now shows them.",
+    },
+    "checking": {"zh": "正在检查……", "en": "Checking…"},
+    "batches": {"zh": "导入批次", "en": "Import batches"},
+    "undo": {"zh": "撤销批次", "en": "Undo batch"},
+    "undone": {"zh": "批次 {batch} 已撤销。", "en": "Batch {batch} was undone."},
+    "no_file": {"zh": "请先上传文件。", "en": "Upload a file first."},
+    "totals": {"zh": "合计（标准单位）", "en": "Totals (canonical units)"},
+    "col_severity": {"zh": "级别", "en": "Severity"},
+    "col_file": {"zh": "文件", "en": "File"},
+    "col_row": {"zh": "行", "en": "Row"},
+    "col_column": {"zh": "列", "en": "Column"},
+    "col_value": {"zh": "值", "en": "Value"},
+    "col_message": {"zh": "问题", "en": "Problem"},
+    "col_suggestion": {"zh": "建议", "en": "Suggestion"},
+    "col_code": {"zh": "代码", "en": "Code"},
+}
+
+FIELD_LABELS_ZH = {**{k: v[0] for k, v in FIELDS.items()}, **{m.name: m.zh for m in METRICS.values()}}
+FIELD_LABELS_EN = {**{k: v[1] for k, v in FIELDS.items()}, **{m.name: m.en for m in METRICS.values()}}
+
+
+def t(key: str, lang: str, **kw: Any) -> str:
+    lang = lang if lang in ("zh", "en") else "zh"
+    return TEXT[key][lang].format(**kw)
+
+
+# --- sign-in: a signed token, checked on the server by every mutating callback -------------
+
+
+def _key() -> bytes | None:
+    password = settings.get("TWINNING_ADMIN_PASSWORD")
+    if not password:
+        return None
+    user = settings.get("TWINNING_ADMIN_USER")
+    return hashlib.sha256(f"twinning-import:{user}:{password}".encode()).digest()
+
+
+def make_token(user: str, now: float | None = None) -> str:
+    key = _key()
+    if key is None:
+        return ""
+    expiry = int((time.time() if now is None else now) + TOKEN_HOURS * 3600)
+    msg = f"{user}:{expiry}"
+    sig = hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
+    return f"{msg}:{sig}"
+
+
+def token_user(token: object, now: float | None = None) -> str | None:
+    """The signed-in user, or None for a missing, forged, stale or expired token."""
+    key = _key()
+    if key is None or not isinstance(token, str) or token.count(":") < 2:
+        return None
+    msg, _, sig = token.rpartition(":")
+    good = hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(good, sig):
+        return None
+    user, _, expiry = msg.rpartition(":")
+    try:
+        if int(expiry) < (time.time() if now is None else now):
+            return None
+    except ValueError:
+        return None
+    return user
+
+
+def sign_in(user: str | None, password: str | None, lang: str) -> tuple[str, str]:
+    """(token, message). Compares in constant time; an empty password setting disables."""
+    if _key() is None:
+        return "", t("signin_disabled", lang)
+    want_user = settings.get("TWINNING_ADMIN_USER")
+    want_pw = settings.get("TWINNING_ADMIN_PASSWORD")
+    ok_user = hmac.compare_digest((user or "").encode(), want_user.encode())
+    ok_pw = hmac.compare_digest((password or "").encode(), want_pw.encode())
+    if ok_user and ok_pw:
+        return make_token(want_user), t("signed_in", lang, user=want_user)
+    return "", t("signin_failed", lang)
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def _incoming_dir() -> Path:
+    return Path(settings.get("TWINNING_UPLOAD_DIR")) / "incoming"
+
+
+def _incoming_path(file_id: str) -> Path | None:
+    if not isinstance(file_id, str) or not _FILE_ID.match(file_id):
+        return None
+    return _incoming_dir() / file_id
+
+
+def _sweep_incoming(max_age_s: float = 24 * 3600) -> None:
+    folder = _incoming_dir()
+    if not folder.exists():
+        return
+    cutoff = time.time() - max_age_s
+    for p in folder.iterdir():
+        try:
+            if p.stat().st_mtime < cutoff:
+                p.unlink()
+        except OSError:
+            pass
+
+
+def _store_upload(contents: str, filename: str) -> tuple[str, int]:
+    """Decode a dcc.Upload payload to var/uploads/incoming; refuse oversize before decoding."""
+    from twinning.imports.read import check_size
+
+    _, _, b64 = contents.partition(",")
+    estimated = len(b64) * 3 // 4
+    check_size(estimated, filename)
+    try:
+        data = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError):
+        from twinning.imports.problems import ERROR, Problem
+
+        raise ImportRefused(
+            [Problem(ERROR, "upload", "the upload arrived damaged", file=filename,
+                     suggestion="upload the file again")]
+        ) from None
+    check_size(len(data), filename)
+    suffix = Path(filename).suffix.lower().lstrip(".")
+    suffix = suffix if suffix in ("csv", "xlsx", "txt", "xls") else "bin"
+    file_id = f"{uuid.uuid4().hex}.{suffix}"
+    folder = _incoming_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / file_id).write_bytes(data)
+    _sweep_incoming()
+    return file_id, len(data)
+
+
+def _report_rows(problems: list[dict]) -> list[dict]:
+    return [{c: "" if p.get(c) is None else str(p.get(c)) for c in REPORT_COLUMNS} for p in problems]
+
+
+def _field_options(lang: str) -> list[dict]:
+    labels = FIELD_LABELS_ZH if lang == "zh" else FIELD_LABELS_EN
+    opts = [{"label": t("ignore", lang), "value": "__none__"}]
+    opts += [{"label": f"{labels.get(f, f)} ({f})", "value": f} for f in ALL_FIELDS]
+    return opts
+
+
+def receive_upload(
+    contents: str | None, filename: str | None, token: str | None, lang: str
+) -> dict[str, Any]:
+    """Keep the uploaded file and describe it: preview rows, automatic mapping, problems.
+
+    Returns a plain dict the callback spreads over its outputs (tests read it directly).
+    """
+    from twinning.imports.keep import layout_preview
+    from twinning.imports.problems import Problem
+
+    out: dict[str, Any] = {"file": None, "preview": [], "columns": [], "mapping": [],
+                           "problems": [], "message": ""}
+    if not contents or not filename:
+        return out
+    if token_user(token) is None:
+        out["message"] = t("signin_needed", lang)
+        return out
+    try:
+        file_id, size = _store_upload(contents, filename)
+    except ImportRefused as exc:
+        out["problems"] = [p.as_dict() for p in exc.problems]
+        out["message"] = exc.problems[0].message
+        return out
+    path = _incoming_path(file_id)
+    try:
+        layout, rows, report = layout_preview(path, n=PREVIEW_ROWS)
+    except Exception:
+        log_internal(f"preview of {filename} failed")
+        report_problem = Problem("error", "internal", "the file could not be previewed",
+                                 file=filename, suggestion="try again or send the file to the "
+                                 "administrator")
+        out["problems"] = [report_problem.as_dict()]
+        return out
+    problems = [
+        {**p.as_dict(), "file": filename} for p in report.problems
+    ]
+    out["problems"] = problems
+    if layout is None:
+        out["message"] = problems[0]["message"] if problems else ""
+        path.unlink(missing_ok=True)
+        return out
+    out["file"] = {"id": file_id, "name": filename, "size": size}
+    cols = layout.mapping.columns
+    out["columns"] = [{"id": str(c.index), "name": c.label} for c in cols]
+    out["preview"] = [
+        {str(c.index): ("" if c.index >= len(r) or r[c.index] is None else str(r[c.index]))
+         for c in cols}
+        for r in rows
+    ]
+    out["mapping"] = [
+        {"index": c.index, "label": c.label, "field": c.field or "__none__", "unit": c.unit}
+        for c in cols
+    ]
+    return out
+
+
+def _overrides(labels: list[str], fields: list[str | None]) -> dict[str, dict]:
+    return {
+        label: {"field": None if not f or f == "__none__" else f}
+        for label, f in zip(labels, fields, strict=False)
+    }
+
+
+def _get_store(get_store: Any) -> Any:
+    return get_store() if callable(get_store) and not hasattr(get_store, "engine") else get_store
+
+
+def check_file(
+    file: dict | None, labels: list[str], fields: list[str | None], token: str | None,
+    lang: str, get_store: Any, *, confirm: bool = False, resolver: Any = None,
+) -> dict[str, Any]:
+    """Dry-run (or, with confirm, really import) the uploaded file with the chosen mapping."""
+    from twinning.imports.keep import run_import
+
+    if token_user(token) is None:
+        return {"ok": False, "message": t("signin_needed", lang), "problems": [], "result": None}
+    path = _incoming_path((file or {}).get("id", ""))
+    if path is None or not path.exists():
+        return {"ok": False, "message": t("no_file", lang), "problems": [], "result": None}
+    # column labels carry the mapping key; previous units from the header stay in force
+    result = run_import(
+        path, _get_store(get_store), name=file.get("name"), user=token_user(token),
+        overrides={"columns": _overrides(labels, fields)}, dry_run=not confirm,
+        resolver=resolver,
+    )
+    data = result.as_json()
+    if result.ok and confirm:
+        msg = t("imported", lang, batch=result.batch_id, records=result.records)
+        try:
+            path.unlink()
+        except OSError:
+            pass
+    elif result.ok:
+        msg = t("checked_ok", lang, rows=result.rows, records=result.records,
+                warnings=result.report.warnings)
+    else:
+        msg = t("checked_bad", lang, errors=result.report.errors)
+    return {"ok": result.ok, "message": msg, "problems": data["problems"], "result": data}
+
+
+def confirm_import(file, labels, fields, token, lang, get_store, resolver=None) -> dict[str, Any]:
+    return check_file(file, labels, fields, token, lang, get_store, confirm=True,
+                      resolver=resolver)
+
+
+def batches_rows(get_store: Any) -> list[dict]:
+    from twinning.imports.keep import list_batches
+
+    rows = list_batches(_get_store(get_store))
+    keep = ["id", "kind", "file_name", "user", "created_at", "row_count", "figures", "pairings",
+            "undone_at", "undone_by"]
+    return [{k: "" if r.get(k) is None else str(r.get(k)) for k in keep} for r in rows]
+
+
+def undo(batch_id: Any, token: str | None, lang: str, get_store: Any) -> str:
+    from twinning.imports.keep import UndoError, undo_batch
+
+    user = token_user(token)
+    if user is None:
+        return t("signin_needed", lang)
+    try:
+        batch = int(batch_id)
+    except (TypeError, ValueError):
+        return t("no_file", lang)
+    try:
+        undo_batch(_get_store(get_store), batch, user)
+    except UndoError as exc:
+        return str(exc)
+    return t("undone", lang, batch=batch)
+
+
+# --- layout ---------------------------------------------------------------------------------
+
+_CARD = {"border": "1px solid #ddd", "borderRadius": "6px", "padding": "12px 16px",
+         "margin": "12px 0", "background": "#fff"}
+
+
+def _report_table(lang: str) -> dash_table.DataTable:
+    return dash_table.DataTable(
+        id="imp-report-table",
+        columns=[{"id": c, "name": t(f"col_{c}", lang)} for c in REPORT_COLUMNS],
+        data=[],
+        page_size=20,
+        sort_action="native",
+        filter_action="native",
+        style_cell={"textAlign": "left", "whiteSpace": "normal", "height": "auto",
+                    "fontSize": "13px"},
+        style_data_conditional=[
+            {"if": {"filter_query": '{severity} = "error"'}, "backgroundColor": "#fde8e8"},
+            {"if": {"filter_query": '{severity} = "warning"'}, "backgroundColor": "#fff7e0"},
+        ],
+    )
+
+
+def layout(lang: str = "zh") -> html.Div:
+    """The page, in ``lang``. Rendered by the app at /import."""
+    mb = settings.get_int("TWINNING_MAX_UPLOAD_MB")
+    return html.Div(
+        id="import-page",
+        style={"maxWidth": "1100px", "margin": "0 auto", "padding": "8px 16px"},
+        children=[
+            dcc.Store(id="imp-lang", data=lang),
+            dcc.Store(id="imp-token", storage_type="session"),
+            dcc.Store(id="imp-file"),
+            html.H2(t("title", lang)),
+            html.P(t("intro", lang)),
+            html.P(t("template", lang), style={"color": "#666", "fontSize": "13px"}),
+            html.Div(style=_CARD, children=[
+                html.H4(t("signin", lang)),
+                html.P(t("signin_needed", lang), style={"fontSize": "13px"}),
+                dcc.Input(id="imp-user", placeholder=t("user", lang), type="text",
+                          style={"marginRight": "8px"}),
+                dcc.Input(id="imp-password", placeholder=t("password", lang), type="password",
+                          style={"marginRight": "8px"}),
+                html.Button(t("signin", lang), id="imp-signin-btn", n_clicks=0),
+                html.Button(t("signout", lang), id="imp-signout-btn", n_clicks=0,
+                            style={"marginLeft": "8px"}),
+                html.Div(id="imp-signin-status", style={"marginTop": "6px"}),
+            ]),
+            html.Div(style=_CARD, children=[
+                dcc.Upload(
+                    id="imp-upload",
+                    children=html.Div([t("drop", lang), html.Br(),
+                                       html.Small(t("limit", lang, mb=mb))]),
+                    max_size=mb * 1024 * 1024,
+                    accept=".csv,.xlsx,.txt",
+                    style={"border": "2px dashed #999", "borderRadius": "6px",
+                           "padding": "24px", "textAlign": "center", "cursor": "pointer"},
+                ),
+                html.Div(id="imp-upload-status", style={"marginTop": "6px"}),
+            ]),
+            html.Div(style=_CARD, children=[
+                html.H4(t("preview", lang, n=PREVIEW_ROWS)),
+                dash_table.DataTable(id="imp-preview", data=[], columns=[],
+                                     style_table={"overflowX": "auto"},
+                                     style_cell={"textAlign": "left", "fontSize": "13px"}),
+                html.H4(t("mapping", lang), style={"marginTop": "12px"}),
+                html.P(t("mapping_help", lang), style={"fontSize": "13px"}),
+                html.Div(id="imp-mapping"),
+                html.Button(t("check", lang), id="imp-check-btn", n_clicks=0,
+                            style={"marginRight": "8px"}),
+                html.Button(t("confirm", lang), id="imp-confirm-btn", n_clicks=0,
+                            disabled=True),
+            ]),
+            html.Div(style=_CARD, children=[
+                html.H4(t("report", lang)),
+                dcc.Loading(html.Div(id="imp-result-status")),
+                html.Pre(id="imp-totals", style={"fontSize": "13px"}),
+                _report_table(lang),
+                html.Button(t("download", lang), id="imp-download-btn", n_clicks=0,
+                            style={"marginTop": "8px"}),
+                dcc.Download(id="imp-download"),
+            ]),
+            html.Div(style=_CARD, children=[
+                html.H4(t("batches", lang)),
+                dash_table.DataTable(id="imp-batches", data=[], page_size=10,
+                                     sort_action="native",
+                                     style_cell={"textAlign": "left", "fontSize": "13px"}),
+                dcc.Input(id="imp-undo-id", type="number", min=1,
+                          placeholder="ID", style={"marginRight": "8px", "width": "90px"}),
+                html.Button(t("undo", lang), id="imp-undo-btn", n_clicks=0),
+                html.Div(id="imp-undo-status", style={"marginTop": "6px"}),
+            ]),
+        ],
+    )
+
+
+def _mapping_controls(mapping: list[dict], lang: str) -> list:
+    opts = _field_options(lang)
+    return [
+        html.Div(
+            style={"display": "flex", "alignItems": "center", "margin": "4px 0"},
+            children=[
+                html.Span(m["label"], id={"type": "imp-map-label", "index": m["index"]},
+                          style={"width": "260px", "fontFamily": "monospace"}),
+                dcc.Dropdown(id={"type": "imp-map", "index": m["index"]}, options=opts,
+                             value=m["field"], clearable=False, style={"width": "360px"}),
+            ],
+        )
+        for m in mapping
+    ]
+
+
+def _totals_text(result: dict | None) -> str:
+    if not result or not result.get("totals"):
+        return ""
+    lines = [f"{k}: {v['value']:,} {v['unit']}" if isinstance(v["value"], int | float)
+             else f"{k}: {v['value']} {v['unit']}" for k, v in result["totals"].items()]
+    return "\n".join(lines)
+
+
+def register_callbacks(app: Any, get_store: Any) -> None:
+    """Wire the page. ``get_store`` is a Store or a function returning one."""
+
+    @app.callback(
+        Output("imp-token", "data"),
+        Output("imp-signin-status", "children"),
+        Input("imp-signin-btn", "n_clicks"),
+        Input("imp-signout-btn", "n_clicks"),
+        State("imp-user", "value"),
+        State("imp-password", "value"),
+        State("imp-lang", "data"),
+        State("imp-token", "data"),
+        prevent_initial_call=False,
+    )
+    def _sign_in(_n_in, _n_out, user, password, lang, token):
+        from dash import ctx
+
+        if ctx.triggered_id == "imp-signout-btn":
+            return "", ""
+        if ctx.triggered_id != "imp-signin-btn":
+            who = token_user(token)
+            return no_update, t("signed_in", lang, user=who) if who else ""
+        return sign_in(user, password, lang)
+
+    @app.callback(
+        Output("imp-file", "data"),
+        Output("imp-preview", "data"),
+        Output("imp-preview", "columns"),
+        Output("imp-mapping", "children"),
+        Output("imp-upload-status", "children"),
+        Output("imp-report-table", "data", allow_duplicate=True),
+        Output("imp-confirm-btn", "disabled", allow_duplicate=True),
+        Input("imp-upload", "contents"),
+        State("imp-upload", "filename"),
+        State("imp-token", "data"),
+        State("imp-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def _upload(contents, filename, token, lang):
+        out = receive_upload(contents, filename, token, lang)
+        name = (out["file"] or {}).get("name", "")
+        status = out["message"] or (f"{name}: {out['file']['size']:,} B" if out["file"] else "")
+        return (out["file"], out["preview"], out["columns"],
+                _mapping_controls(out["mapping"], lang), status,
+                _report_rows(out["problems"]), True)
+
+    @app.callback(
+        Output("imp-result-status", "children"),
+        Output("imp-report-table", "data"),
+        Output("imp-totals", "children"),
+        Output("imp-confirm-btn", "disabled"),
+        Output("imp-batches", "data"),
+        Input("imp-check-btn", "n_clicks"),
+        Input("imp-confirm-btn", "n_clicks"),
+        State("imp-file", "data"),
+        State({"type": "imp-map-label", "index": ALL}, "children"),
+        State({"type": "imp-map", "index": ALL}, "value"),
+        State("imp-token", "data"),
+        State("imp-lang", "data"),
+        prevent_initial_call=True,
+        running=[(Output("imp-check-btn", "disabled"), True, False)],
+    )
+    def _check(_n_check, _n_confirm, file, labels, fields, token, lang):
+        from dash import ctx
+
+        confirm = ctx.triggered_id == "imp-confirm-btn"
+        res = check_file(file, labels or [], fields or [], token, lang, get_store,
+                         confirm=confirm)
+        can_confirm = bool(res["ok"] and not confirm)
+        batches = batches_rows(get_store) if confirm and res["ok"] else no_update
+        return (res["message"], _report_rows(res["problems"]), _totals_text(res["result"]),
+                not can_confirm, batches)
+
+    @app.callback(
+        Output("imp-download", "data"),
+        Input("imp-download-btn", "n_clicks"),
+        State("imp-report-table", "data"),
+        prevent_initial_call=True,
+    )
+    def _download(_n, rows):
+        from twinning.imports.problems import Problem
+
+        problems = [
+            Problem(r.get("severity", ""), r.get("code", ""), r.get("message", ""),
+                    file=r.get("file", ""), row=int(r["row"]) if r.get("row") else None,
+                    column=r.get("column", ""), value=r.get("value", ""),
+                    suggestion=r.get("suggestion", ""))
+            for r in rows or []
+        ]
+        return {"content": report_csv(problems), "filename": "import-report.csv"}
+
+    @app.callback(
+        Output("imp-undo-status", "children"),
+        Output("imp-batches", "data", allow_duplicate=True),
+        Input("imp-undo-btn", "n_clicks"),
+        State("imp-undo-id", "value"),
+        State("imp-token", "data"),
+        State("imp-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def _undo(_n, batch_id, token, lang):
+        return undo(batch_id, token, lang, get_store), batches_rows(get_store)
+
+    @app.callback(
+        Output("imp-batches", "data", allow_duplicate=True),
+        Input("imp-lang", "data"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def _list(_lang):
+        return batches_rows(get_store)

@@ -1,0 +1,57 @@
+"""The first view in a real browser: it opens, the map draws, it stays offline and clean."""
+
+from __future__ import annotations
+
+import pytest
+from browser_harness import drawn_locations, geo_subplots, wait_map_drawn
+
+pytestmark = pytest.mark.browser
+
+# A sanity bound only (a broken page never draws); the 2 s target is the benchmark's job.
+FIRST_VIEW_SANITY_MS = 15_000
+
+
+def test_first_view_draws_the_map_offline_with_no_console_error(atlas_page):
+    atlas_page.open("/")
+    drawn_ms = wait_map_drawn(atlas_page.page)
+    atlas_page.settle()
+    print(f"\nfirst view: map drawn {drawn_ms:.0f} ms after navigation start")
+    assert drawn_ms < FIRST_VIEW_SANITY_MS
+    assert drawn_locations(atlas_page.page), "the main map drew no place"
+    # Everything came from the test server: scripts, styles, fonts, map files.
+    assert atlas_page.log.requests, "no request recorded at all: the log is broken"
+    atlas_page.log.assert_clean()
+
+
+def test_county_level_draws_every_county(atlas_page, county_count):
+    atlas_page.open("/", level="county")
+    wait_map_drawn(atlas_page.page)
+    atlas_page.settle()
+    drawn = drawn_locations(atlas_page.page)
+    assert len(drawn) == county_count, (
+        f"{len(drawn)} county shapes drawn, data/geo/county.parquet has {county_count}"
+    )
+    assert len(set(drawn)) == county_count, "some county drawn twice, another missing"
+    atlas_page.log.assert_clean()
+
+
+def test_south_china_sea_inset_is_drawn(atlas_page):
+    atlas_page.open("/")
+    wait_map_drawn(atlas_page.page)
+    atlas_page.settle()
+    subplots = geo_subplots(atlas_page.page)
+    insets = {name: n for name, n in subplots.items() if name != "geo"}
+    assert insets, f"only the main map is drawn, no inset: {subplots}"
+    # The inset shows the islands and the dashed line: it has shapes, not just a frame.
+    assert max(insets.values()) > 0, f"the inset is empty: {subplots}"
+    figure = atlas_page.figure("map-graph")
+    inset_names = {f"geo{n[3:]}" for n in insets}
+    inset_traces = [t for t in figure["data"] if t.get("geo") in inset_names]
+    assert inset_traces, "no trace is drawn in the inset"
+    lon_ranges = [
+        figure["layout"][name].get("lonaxis", {}).get("range")
+        or figure["layout"][name].get("center", {}).get("lon")
+        for name in inset_names
+        if name in figure["layout"]
+    ]
+    assert lon_ranges, "the inset has no view of its own"

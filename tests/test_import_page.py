@@ -1,0 +1,117 @@
+"""The import page: its steps called as plain functions, sign-in enforced on the server."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from test_import_support import CORPUS, count, make_store, tiny_gazetteer
+
+from components import import_page as page
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWINNING_ADMIN_USER", "admin")
+    monkeypatch.setenv("TWINNING_ADMIN_PASSWORD", "s3cret")
+    monkeypatch.setenv("TWINNING_UPLOAD_DIR", str(tmp_path / "uploads"))
+    monkeypatch.setattr("twinning.imports.keep.default_resolver",
+                        lambda: tiny_gazetteer().resolve)
+    return make_store(tmp_path)
+
+
+def _upload(name: str) -> str:
+    data = (CORPUS / name).read_bytes()
+    return "data:application/octet-stream;base64," + base64.b64encode(data).decode()
+
+
+def test_sign_in_checks_credentials(env):
+    token, msg = page.sign_in("admin", "wrong", "en")
+    assert token == "" and msg == "Wrong user name or password."
+    token, msg = page.sign_in("admin", "s3cret", "zh")
+    assert msg == "已登录：admin" and page.token_user(token) == "admin"
+    forged = token.replace("admin", "eve", 1)
+    assert page.token_user(forged) is None
+    assert page.token_user("admin:99999999999:abc") is None
+    assert page.token_user(page.make_token("admin", now=0)) is None  # expired
+
+
+def test_sign_in_is_off_without_a_password(env, monkeypatch):
+    monkeypatch.setenv("TWINNING_ADMIN_PASSWORD", "")
+    token, msg = page.sign_in("admin", "", "en")
+    assert token == "" and "importing is off" in msg
+
+
+def test_everything_that_changes_data_needs_sign_in(env):
+    out = page.receive_upload(_upload("good_utf8_wide.csv"), "good_utf8_wide.csv", None, "en")
+    assert out["file"] is None and out["message"].startswith("Importing and undoing")
+    before = count(env, "figures")
+    res = page.confirm_import({"id": "0" * 32 + ".csv", "name": "x.csv"}, [], [], "forged", "en",
+                              env)
+    assert not res["ok"] and count(env, "figures") == before
+    assert page.undo(1, None, "en", env).startswith("Importing and undoing")
+
+
+def test_upload_preview_mapping_check_confirm_undo(env):
+    token, _ = page.sign_in("admin", "s3cret", "en")
+    out = page.receive_upload(_upload("good_gbk_wide.csv"), "good_gbk_wide.csv", token, "en")
+    assert out["file"]["name"] == "good_gbk_wide.csv"
+    assert [c["name"] for c in out["columns"]] == [
+        "帮扶方", "受援县", "年度", "帮扶资金(万元)", "项目数", "脱贫人口", "备注"]
+    assert out["preview"][0]["3"] == "1,200"
+    assert [m["field"] for m in out["mapping"]] == [
+        "donor", "recipient_county", "year", "funds_cny", "projects", "people_lifted", "note"]
+    labels = [m["label"] for m in out["mapping"]]
+    fields = [m["field"] for m in out["mapping"]]
+    # the user decides people_lifted is not to be imported
+    fields[5] = "__none__"
+    checked = page.check_file(out["file"], labels, fields, token, "en", env)
+    assert checked["ok"] and checked["message"].startswith("Check passed: 2 rows, 4 records")
+    assert checked["result"]["batch_id"] is None
+    done = page.confirm_import(out["file"], labels, fields, token, "en", lambda: env)
+    assert done["ok"] and done["result"]["records"] == 4
+    batch = done["result"]["batch_id"]
+    assert done["message"] == f"Imported as batch {batch}: 4 records. The map now shows them."
+    rows = page.batches_rows(env)
+    assert rows[0]["id"] == str(batch) and rows[0]["user"] == "admin"
+    assert page.undo(batch, token, "en", env) == f"Batch {batch} was undone."
+    assert page.undo(batch, token, "en", env).startswith(f"batch {batch} was already undone")
+
+
+def test_bad_upload_shows_the_report(env):
+    token, _ = page.sign_in("admin", "s3cret", "en")
+    out = page.receive_upload(_upload("bad_merged_header.xlsx"), "bad_merged_header.xlsx",
+                              token, "en")
+    assert [p["code"] for p in out["problems"]] == ["merged_header"]
+    out = page.receive_upload(_upload("bad_binary.csv"), "bad_binary.csv", token, "zh")
+    assert out["file"] is None and out["problems"][0]["code"] == "binary"
+
+
+def test_oversize_upload_is_refused_before_decoding(env, monkeypatch):
+    monkeypatch.setenv("TWINNING_MAX_UPLOAD_MB", "1")
+    token, _ = page.sign_in("admin", "s3cret", "en")
+    big = "data:text/csv;base64," + base64.b64encode(b"x" * (1024 * 1024 + 300_000)).decode()
+    out = page.receive_upload(big, "big.csv", token, "en")
+    assert out["file"] is None
+    assert out["message"].startswith("the file is 1.3 MB; the limit is 1 MB")
+
+
+def test_file_ids_cannot_escape_the_upload_folder(env):
+    assert page._incoming_path("../../etc/passwd") is None
+    assert page._incoming_path("a" * 32 + ".csv") is not None
+
+
+def test_layout_and_callbacks_register(env):
+    import dash
+
+    app = dash.Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = page.layout("en")
+    page.register_callbacks(app, lambda: env)
+    outputs = " ".join(app.callback_map)
+    for needed in ("imp-token.data", "imp-file.data", "imp-download.data",
+                   "imp-undo-status.children"):
+        assert needed in outputs
+    # nothing from a file is ever rendered as HTML or Markdown
+    text = repr(page.layout("zh"))
+    assert "dangerously_allow_html" not in text and "Markdown" not in text
+    assert "导入数据" in text and "Import data" in repr(page.layout("en"))

@@ -1,0 +1,60 @@
+"""Shared helpers for the import tests (no tests here): a tiny gazetteer and a store.
+
+A handful of real places is enough to exercise resolution (including the two 朝阳区),
+and keeps every import test independent of the boundary files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+CORPUS = Path(__file__).parent / "data" / "imports"
+
+PLACES = [
+    ("310000", "province", "上海市", "Shanghai", None, None),
+    ("310112", "county", "闵行区", "Minhang District", "310000", None),
+    ("530000", "province", "云南省", "Yunnan", None, None),
+    (
+        "532600",
+        "prefecture",
+        "文山壮族苗族自治州",
+        "Wenshan Zhuang and Miao Autonomous Prefecture",
+        "530000",
+        None,
+    ),
+    ("532628", "county", "富宁县", "Funing County", "530000", "532600"),
+    ("532627", "county", "广南县", "Guangnan County", "530000", "532600"),
+    ("110000", "province", "北京市", "Beijing", None, None),
+    ("110105", "county", "朝阳区", "Chaoyang District", "110000", None),
+    ("220000", "province", "吉林省", "Jilin", None, None),
+    ("220100", "prefecture", "长春市", "Changchun", "220000", None),
+    ("220104", "county", "朝阳区", "Chaoyang District", "220000", "220100"),
+]
+
+_GAZ = None
+
+
+def tiny_gazetteer():
+    global _GAZ
+    if _GAZ is None:
+        from twinning.gazetteer import Gazetteer
+
+        cols = ["adcode", "level", "name_zh", "name_en", "province_adcode", "prefecture_adcode"]
+        _GAZ = Gazetteer(pd.DataFrame(PLACES, columns=cols))
+    return _GAZ
+
+
+def make_store(tmp_path: Path):
+    """A real store (SQLite file) seeded with the reference data and the tiny places."""
+    from twinning.store.db import open_store
+
+    return open_store(f"sqlite:///{tmp_path / 'store.sqlite'}", gazetteer=tiny_gazetteer())
+
+
+def count(store, table: str) -> int:
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()

@@ -1,0 +1,111 @@
+"""Boundaries as GeoJSON for plotly, built once per (level, detail, province) and cached.
+
+Why here: serialising thousands of polygons is the most expensive thing the map does, so
+it happens once per process; callbacks then send only values (``dash.Patch``).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+
+def to_geojson(gdf: gpd.GeoDataFrame, decimals: int = 3) -> dict[str, Any]:
+    """A FeatureCollection whose feature ``id`` is the adcode (plotly ``featureidkey='id'``).
+
+    Coordinates are rounded (3 decimals ~ 100 m, finer than the 0.05° simplification) to
+    keep the figure small; properties are left out because hover text comes from the data.
+    """
+    geoms = shapely.transform(np.asarray(gdf.geometry.values), lambda c: np.round(c, decimals))
+    features = [
+        {"type": "Feature", "id": str(code), "properties": {}, "geometry": json.loads(g)}
+        for code, g in zip(gdf["adcode"], shapely.to_geojson(geoms), strict=True)
+        if g is not None
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def line_coords(gdf: gpd.GeoDataFrame | None, decimals: int = 3) -> tuple[list, list]:
+    """lon/lat lists of every ring or line, separated by None (one Scattergeo trace)."""
+    lons: list[float | None] = []
+    lats: list[float | None] = []
+    if gdf is None or len(gdf) == 0:
+        return lons, lats
+    for geom in gdf.geometry.values:
+        if geom is None or geom.is_empty:
+            continue
+        for part in getattr(geom, "geoms", [geom]):
+            rings = []
+            if part.geom_type == "Polygon":
+                rings = [part.exterior, *part.interiors]
+            elif part.geom_type in ("LineString", "LinearRing"):
+                rings = [part]
+            elif part.geom_type == "Point":
+                lons.extend([round(part.x, decimals), None])
+                lats.extend([round(part.y, decimals), None])
+                continue
+            for ring in rings:
+                xy = np.round(np.asarray(ring.coords)[:, :2], decimals)
+                lons.extend(xy[:, 0].tolist() + [None])
+                lats.extend(xy[:, 1].tolist() + [None])
+    return lons, lats
+
+
+@lru_cache(maxsize=48)
+def level_geojson(level: str, province: str | None = None) -> tuple[dict[str, Any], tuple]:
+    """GeoJSON and the ordered adcodes of a level (national, or one province in fine detail).
+
+    Reads through ``twinning.geo.boundaries``; cached because boundaries never change
+    while the app runs.
+    """
+    from twinning.geo.boundaries import load_level
+
+    detail = "fine" if (province and level == "county") else "default"
+    gdf = load_level(level, detail) if detail == "default" else _load_fine(level)
+    if province:
+        if level == "province":
+            gdf = gdf[gdf["adcode"] == province]
+        else:
+            gdf = gdf[gdf["province_adcode"] == province]
+    decimals = 4 if detail == "fine" else 3
+    return to_geojson(gdf, decimals), tuple(str(c) for c in gdf["adcode"])
+
+
+def _load_fine(level: str) -> gpd.GeoDataFrame:
+    from twinning.geo.boundaries import load_level
+
+    try:
+        return load_level(level, "fine")
+    except (FileNotFoundError, ValueError, KeyError):
+        return load_level(level)
+
+
+@lru_cache(maxsize=8)
+def overlay_lines(kind: str) -> tuple[list, list]:
+    """lon/lat line lists of an overlay (outline, dashline, islands, neighbors), cached."""
+    from twinning.geo.boundaries import load_overlay
+
+    try:
+        gdf = load_overlay(kind)
+    except (FileNotFoundError, KeyError, ValueError):
+        return [], []
+    return line_coords(gdf)
+
+
+@lru_cache(maxsize=4)
+def overlay_geojson(kind: str) -> dict[str, Any] | None:
+    """An overlay as GeoJSON (for filled shapes such as the islands), cached."""
+    from twinning.geo.boundaries import load_overlay
+
+    try:
+        gdf = load_overlay(kind)
+    except (FileNotFoundError, KeyError, ValueError):
+        return None
+    gdf = gdf.reset_index(drop=True)
+    gdf = gdf.assign(adcode=[f"{kind}-{i}" for i in range(len(gdf))])
+    return to_geojson(gdf)

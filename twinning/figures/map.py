@@ -1,0 +1,622 @@
+"""The map: a choropleth of China at one level, donor -> recipient flows, and the inset.
+
+Built so that a filter change never resends the boundaries: the figure's structure (which
+traces exist, in which order, with which GeoJSON) depends only on ``MapFigureKey``;
+everything a filter changes comes from :func:`map_patch_values`, which the Dash layer
+applies with ``dash.Patch``. ``map_figure`` uses the same function, so a rebuilt figure and
+a patched one are identical.
+
+Plotly's own coastlines, countries and land are hidden; the outline, borders, neighbours,
+the South China Sea islands and the dashed line come from the project's boundaries
+(``twinning.geo``), and the islands sit in an inset in the lower right as on official maps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from twinning import aggregate as agg
+from twinning import i18n
+from twinning.figures import palette
+
+NO_DATA_SHARE = 0.06  # bottom share of the colour scale used for "no data"
+WIDTH_CLASSES = (1.2, 2.2, 3.6, 5.4)  # unknown, then terciles of the width metric
+NATIONAL_LON = (73.0, 135.5)
+NATIONAL_LAT = (17.6, 54.0)
+INSET_LON = (105.5, 123.5)
+INSET_LAT = (2.5, 24.5)
+
+
+@dataclass(frozen=True)
+class MapFigureKey:
+    """What fixes the figure's structure. Same key -> a Patch is enough."""
+
+    lang: str
+    level: str
+    recipient: str | None
+    version: str
+    present: bool = False
+
+    @classmethod
+    def of(cls, filters: agg.Filters, version: str) -> MapFigureKey:
+        return cls(filters.lang, filters.level, filters.recipient, str(version), filters.present)
+
+    def as_list(self) -> list:
+        return [self.lang, self.level, self.recipient, self.version, self.present]
+
+
+@dataclass
+class Overlays:
+    """Lines (lon, lat lists with None breaks) and shapes from ``twinning.geo`` overlays."""
+
+    outline: tuple[list, list] = ([], [])
+    dashline: tuple[list, list] = ([], [])
+    islands: tuple[list, list] = ([], [])
+    island_points: tuple[list, list] = ([], [])
+    neighbors: tuple[list, list] = ([], [])
+    neighbors_geojson: dict | None = None
+    outline_geojson: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def load_overlays() -> Overlays:
+    """The four overlays, read once through ``twinning.geo.boundaries`` (cached there)."""
+    from twinning.figures import geojson as gj
+
+    pts = _island_points()
+    return Overlays(
+        outline=gj.overlay_lines("outline"),
+        dashline=gj.overlay_lines("dashline"),
+        islands=gj.overlay_lines("islands"),
+        island_points=pts,
+        neighbors=gj.overlay_lines("neighbors"),
+        neighbors_geojson=gj.overlay_geojson("neighbors"),
+        outline_geojson=gj.overlay_geojson("outline"),
+    )
+
+
+def _island_points() -> tuple[list, list]:
+    try:
+        from twinning.geo.boundaries import load_overlay
+
+        gdf = load_overlay("islands")
+    except (FileNotFoundError, KeyError, ValueError, ImportError):
+        return [], []
+    pts = gdf.geometry.representative_point()
+    return [round(p.x, 3) for p in pts], [round(p.y, 3) for p in pts]
+
+
+# ---------------------------------------------------------------------------------------
+# values that a filter change updates
+# ---------------------------------------------------------------------------------------
+
+
+def _colourscale_continuous() -> list[list]:
+    scale: list[list] = [[0.0, palette.NO_DATA], [NO_DATA_SHARE, palette.NO_DATA]]
+    n = len(palette.SEQUENTIAL)
+    for i, colour in enumerate(palette.SEQUENTIAL):
+        pos = NO_DATA_SHARE + 0.0001 + (1 - NO_DATA_SHARE - 0.0001) * i / (n - 1)
+        scale.append([round(pos, 6), colour])
+    return scale
+
+
+def _colourscale_discrete(colours: list[str]) -> list[list]:
+    """Steps for integer z = 0..len-1 with zmin=-0.5, zmax=len-0.5."""
+    n = len(colours)
+    scale: list[list] = []
+    for i, c in enumerate(colours):
+        scale.append([i / n, c])
+        scale.append([(i + 1) / n, c])
+    return scale
+
+
+def _nice_ticks(lo: float, hi: float, log: bool) -> list[float]:
+    if log:
+        first, last = math.floor(lo), math.ceil(hi)
+        ticks = [float(e) for e in range(first, last + 1) if lo - 1e-9 <= e <= hi + 1e-9]
+        if len(ticks) < 2:
+            ticks = [lo, hi]
+        return ticks
+    return [float(x) for x in np.linspace(lo, hi, 5)]
+
+
+def _metric_values(
+    data: agg.AtlasData, filters: agg.Filters, locations: tuple[str, ...]
+) -> dict[str, Any]:
+    lang = filters.lang
+    pv = agg.place_values(data, filters)
+    by_code = {
+        r.adcode: (float(r.value), int(r.n_figures)) for r in pv.values.itertuples(index=False)
+    }
+    vals = [by_code[c][0] for c in locations if c in by_code and by_code[c][0] > 0]
+    log = bool(vals) and min(vals) > 0 and max(vals) / min(vals) >= 100
+    if vals:
+        tv = [math.log10(v) for v in vals] if log else vals
+        lo, hi = min(tv), max(tv)
+        if hi - lo < 1e-9:
+            lo, hi = (lo - 1, hi) if log else (0.0, hi or 1.0)
+    else:
+        lo, hi = 0.0, 1.0
+    gap = (hi - lo) * NO_DATA_SHARE / (1 - NO_DATA_SHARE)
+    no_data_z = lo - gap
+    z, text = [], []
+    metric_name = i18n.metric_label(filters.metric, lang)
+    for code in locations:
+        name = data.place_label(code, lang)
+        if code in by_code and by_code[code][0] > 0:
+            v, n = by_code[code]
+            z.append(math.log10(v) if log else v)
+            text.append(
+                f"<b>{name}</b><br>{metric_name}: {i18n.format_value(v, pv.unit, lang)}"
+                f"<br>{i18n.t('hover_figures', lang, n=n)}"
+                f"<br><i>{i18n.t('hover_click', lang)}</i>"
+            )
+        else:
+            z.append(no_data_z)
+            text.append(f"<b>{name}</b><br>{i18n.t('map_no_data', lang)}")
+    ticks = _nice_ticks(lo, hi, log)
+    ticktext = [i18n.format_value(10**x if log else x, pv.unit, lang) for x in ticks]
+    return {
+        "z": z,
+        "hovertext": text,
+        "zmin": no_data_z,
+        "zmax": hi,
+        "colorscale": _colourscale_continuous(),
+        "showscale": True,
+        "colorbar": {
+            "title": {"text": metric_name, "side": "top"},
+            "tickvals": [no_data_z + gap / 2, *ticks],
+            "ticktext": [i18n.t("map_no_data", lang), *ticktext],
+            "len": 0.55,
+            "y": 0.98,
+            "yanchor": "top",
+            "x": 0.0,
+            "xanchor": "left",
+            "thickness": 14,
+        },
+        "_note": i18n.t("map_note_metric", lang, n_coarse=pv.n_coarse),
+        "_present": set(),
+    }
+
+
+def _pairing_values(
+    data: agg.AtlasData, filters: agg.Filters, locations: tuple[str, ...]
+) -> dict[str, Any]:
+    lang = filters.lang
+    pd_ = agg.place_donors(data, filters)
+    donors = list(pd_.donors)
+    index = {k: i + 1 for i, k in enumerate(donors)}
+    multiple = len(donors) + 1
+    by_code = {
+        r.adcode: (r.donors, r.programs, r.n_pairings) for r in pd_.places.itertuples(index=False)
+    }
+    z, text, present = [], [], set()
+    for code in locations:
+        name = data.place_label(code, lang)
+        if code not in by_code:
+            z.append(0)
+            text.append(f"<b>{name}</b><br>{i18n.t('map_no_data', lang)}")
+            continue
+        ds, progs, n = by_code[code]
+        if len(ds) == 1:
+            z.append(index.get(ds[0], 0))
+            present.add(ds[0])
+        else:
+            z.append(multiple)
+            present.add("__multiple__")
+        donor_names = "、".join(agg.donor_label(data, d, lang) for d in ds)
+        prog_names = "、".join(i18n.program_label(p, lang) for p in progs)
+        sep = "、" if lang == "zh" else ", "
+        text.append(
+            f"<b>{name}</b><br>{i18n.t('hover_donors', lang)}: {donor_names.replace('、', sep)}"
+            f"<br>{i18n.t('hover_programs', lang)}: {prog_names.replace('、', sep)}"
+            f"<br>{i18n.t('hover_pairings', lang, n=n)}"
+            f"<br><i>{i18n.t('hover_click', lang)}</i>"
+        )
+    colours = [
+        palette.NO_DATA,
+        *[palette.donor_colour(i) for i in range(len(donors))],
+        palette.MULTIPLE,
+    ]
+    return {
+        "z": z,
+        "hovertext": text,
+        "zmin": -0.5,
+        "zmax": len(colours) - 0.5,
+        "colorscale": _colourscale_discrete(colours),
+        "showscale": False,
+        "colorbar": {},
+        "_note": i18n.t("map_note_pairings", lang),
+        "_present": present,
+    }
+
+
+def _great_circle(lon1: float, lat1: float, lon2: float, lat2: float, n: int = 16):
+    """Points along the great circle (so the arrowhead points along the curve)."""
+    p1 = np.radians([lon1, lat1])
+    p2 = np.radians([lon2, lat2])
+    v1 = np.array([np.cos(p1[1]) * np.cos(p1[0]), np.cos(p1[1]) * np.sin(p1[0]), np.sin(p1[1])])
+    v2 = np.array([np.cos(p2[1]) * np.cos(p2[0]), np.cos(p2[1]) * np.sin(p2[0]), np.sin(p2[1])])
+    omega = math.acos(max(-1.0, min(1.0, float(v1 @ v2))))
+    if omega < 1e-9:
+        return [lon1, lon2], [lat1, lat2]
+    ts = np.linspace(0, 1, n)
+    pts = (np.sin((1 - ts) * omega)[:, None] * v1 + np.sin(ts * omega)[:, None] * v2) / math.sin(
+        omega
+    )
+    lons = np.degrees(np.arctan2(pts[:, 1], pts[:, 0]))
+    lats = np.degrees(np.arcsin(np.clip(pts[:, 2], -1, 1)))
+    return np.round(lons, 3).tolist(), np.round(lats, 3).tolist()
+
+
+def _flow_values(
+    data: agg.AtlasData, filters: agg.Filters, programs: list[str]
+) -> list[dict[str, Any]]:
+    """Per (programme, width class) slot: lon, lat, hovertext, marker sizes."""
+    lang = filters.lang
+    slots = [
+        {"lon": [], "lat": [], "hovertext": [], "marker": {"size": []}}
+        for _ in range(len(programs) * len(WIDTH_CLASSES))
+    ]
+    if not filters.flows:
+        return slots
+    fl = agg.flows(data, filters)
+    known = sorted(f.value for f in fl if f.value)
+    cuts = [known[len(known) // 3], known[2 * len(known) // 3]] if len(known) >= 3 else []
+    coords = (
+        data.places.dropna(subset=["lon", "lat"])
+        .drop_duplicates("adcode")
+        .set_index("adcode")[["lon", "lat"]]
+    )
+    width_metric = filters.metric or "funds_cny"
+    unit = agg.metric_unit(data, width_metric)
+    for f in fl:
+        if f.program not in programs:
+            continue
+        if not f.value:
+            cls = 0
+        elif not cuts:
+            cls = 2
+        else:
+            cls = 1 + sum(f.value > c for c in cuts)
+        slot = slots[programs.index(f.program) * len(WIDTH_CLASSES) + cls]
+        (x1, y1), (x2, y2) = coords.loc[f.donor_point], coords.loc[f.recipient]
+        lons, lats = _great_circle(float(x1), float(y1), float(x2), float(y2))
+        donor = agg.donor_label(data, f.donor_key, lang)
+        if f.donor_point != f.donor_key:
+            donor = data.place_label(f.donor_point, lang, fallback=donor)
+        label = i18n.t(
+            "hover_flow", lang, donor=donor, recipient=data.place_label(f.recipient, lang)
+        )
+        detail = f"{i18n.program_label(f.program, lang)} · " + i18n.t(
+            "hover_pairings", lang, n=f.n_pairings
+        )
+        if f.value:
+            detail += (
+                f"<br>{i18n.metric_label(width_metric, lang)}: "
+                f"{i18n.format_value(f.value, unit, lang)}"
+            )
+        hover = f"<b>{label}</b><br>{detail}"
+        size = 7 + 2 * WIDTH_CLASSES[cls]
+        slot["lon"].extend([*lons, None])
+        slot["lat"].extend([*lats, None])
+        slot["hovertext"].extend([hover] * len(lons) + [None])
+        slot["marker"]["size"].extend([0] * (len(lons) - 1) + [size, 0])
+    return slots
+
+
+def map_patch_values(
+    data: agg.AtlasData, filters: agg.Filters, locations: tuple[str, ...]
+) -> dict[str, Any]:
+    """Everything a filter change updates: the choropleth's values and colours, the flows,
+    which donor legend entries are visible, the title and the note."""
+    lang = filters.lang
+    main = (
+        _metric_values(data, filters, locations)
+        if filters.metric
+        else _pairing_values(data, filters, locations)
+    )
+    years = _years_label(data, filters)
+    if filters.metric:
+        title = i18n.t(
+            "map_title_metric", lang, metric=i18n.metric_label(filters.metric, lang), years=years
+        )
+    else:
+        title = i18n.t("map_title_pairings", lang, years=years)
+    present = main.pop("_present")
+    note = main.pop("_note")
+    donors = list(agg.all_donor_keys(data))
+    legend_visible = [
+        (not filters.metric) and d in present for d in [*donors, "__multiple__"]
+    ]
+    return {
+        "main": main,
+        "flows": _flow_values(data, filters, agg.program_options(data)),
+        "legend_visible": legend_visible,
+        "title": title,
+        "note": note,
+    }
+
+
+def _years_label(data: agg.AtlasData, filters: agg.Filters) -> str:
+    lo, hi = agg.year_bounds(data)
+    return f"{filters.year_from or lo}–{filters.year_to or hi}"
+
+
+# ---------------------------------------------------------------------------------------
+# the full figure
+# ---------------------------------------------------------------------------------------
+
+
+def map_figure(
+    data: agg.AtlasData,
+    filters: agg.Filters,
+    geojson: dict,
+    locations: tuple[str, ...],
+    overlays: Overlays | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """The whole map. ``layout.meta`` records the trace indices a Patch needs."""
+    overlays = overlays or Overlays()
+    lang = filters.lang
+    values = map_patch_values(data, filters, locations)
+    fig = go.Figure()
+    meta: dict[str, Any] = {}
+    font_size = 18 if filters.present else 13
+
+    if overlays.neighbors_geojson and not filters.recipient:
+        feats = overlays.neighbors_geojson["features"]
+        fig.add_trace(
+            go.Choropleth(
+                geojson=overlays.neighbors_geojson,
+                locations=[f["id"] for f in feats],
+                z=[0] * len(feats),
+                colorscale=[[0, palette.NEIGHBOUR], [1, palette.NEIGHBOUR]],
+                showscale=False,
+                marker={"line": {"color": "#d1d5db", "width": 0.5}},
+                hoverinfo="skip",
+                name="neighbors",
+                geo="geo",
+                showlegend=False,
+            )
+        )
+    main = values["main"]
+    meta["main"] = len(fig.data)
+    fig.add_trace(
+        go.Choropleth(
+            geojson=geojson,
+            featureidkey="id",
+            locations=list(locations),
+            customdata=list(locations),
+            z=main["z"],
+            zmin=main["zmin"],
+            zmax=main["zmax"],
+            colorscale=main["colorscale"],
+            showscale=main["showscale"],
+            colorbar=main["colorbar"] or None,
+            hovertext=main["hovertext"],
+            hovertemplate="%{hovertext}<extra></extra>",
+            marker={"line": {"color": palette.BORDER, "width": 0.6 if filters.level != "county" else 0.25}},
+            name="places",
+            geo="geo",
+            showlegend=False,
+        )
+    )
+    if not filters.recipient:
+        for kind, (lon, lat), style in (
+            ("outline", overlays.outline, {"color": palette.OUTLINE, "width": 1.1}),
+            ("dashline", overlays.dashline, {"color": palette.OUTLINE, "width": 1.0}),
+        ):
+            if lon:
+                fig.add_trace(
+                    go.Scattergeo(
+                        lon=lon,
+                        lat=lat,
+                        mode="lines",
+                        line=style,
+                        hoverinfo="skip",
+                        name=kind,
+                        geo="geo",
+                        showlegend=False,
+                    )
+                )
+        meta["inset"] = _add_inset(fig, overlays)
+
+    programs = agg.program_options(data)
+    meta["flows"] = []
+    for pi, program in enumerate(programs):
+        colour = palette.program_colour(program, pi)
+        for ci, width in enumerate(WIDTH_CLASSES):
+            slot = values["flows"][pi * len(WIDTH_CLASSES) + ci]
+            meta["flows"].append(len(fig.data))
+            fig.add_trace(
+                go.Scattergeo(
+                    lon=slot["lon"],
+                    lat=slot["lat"],
+                    hovertext=slot["hovertext"],
+                    hovertemplate="%{hovertext}<extra></extra>",
+                    mode="lines+markers",
+                    line={"color": colour, "width": width, "dash": "dot" if ci == 0 else "solid"},
+                    marker={
+                        "symbol": "arrow",
+                        "angleref": "previous",
+                        "size": slot["marker"]["size"],
+                        "color": colour,
+                        "line": {"width": 0},
+                    },
+                    opacity=0.85,
+                    name=i18n.program_label(program, lang),
+                    legendgroup=program,
+                    showlegend=ci == 0,
+                    legend="legend",
+                    geo="geo",
+                )
+            )
+    meta["legend"] = []
+    donors = list(agg.all_donor_keys(data))
+    for i, key in enumerate([*donors, "__multiple__"]):
+        colour = palette.MULTIPLE if key == "__multiple__" else palette.donor_colour(i)
+        name = (
+            i18n.t("map_multiple_donors", lang)
+            if key == "__multiple__"
+            else agg.donor_label(data, key, lang)
+        )
+        meta["legend"].append(len(fig.data))
+        fig.add_trace(
+            go.Scattergeo(
+                lon=[None],
+                lat=[None],
+                mode="markers",
+                marker={"symbol": "square", "size": 12, "color": colour},
+                name=name,
+                legend="legend2",
+                showlegend=True,
+                visible=values["legend_visible"][i],
+                hoverinfo="skip",
+                geo="geo",
+            )
+        )
+
+    geo_common = {
+        "showcoastlines": False,
+        "showcountries": False,
+        "showland": False,
+        "showocean": False,
+        "showlakes": False,
+        "showrivers": False,
+        "showsubunits": False,
+        "showframe": False,
+        "bgcolor": "rgba(0,0,0,0)",
+    }
+    main_geo: dict[str, Any] = {
+        **geo_common,
+        "domain": {"x": [0.0, 1.0], "y": [0.0, 1.0]},
+        "projection": {"type": "conic equal area", "parallels": [25, 47], "rotation": {"lon": 105}},
+    }
+    if filters.recipient:
+        main_geo["fitbounds"] = "locations"
+    else:
+        main_geo["lonaxis"] = {"range": list(NATIONAL_LON)}
+        main_geo["lataxis"] = {"range": list(NATIONAL_LAT)}
+    layout: dict[str, Any] = {
+        "geo": main_geo,
+        "margin": {"l": 0, "r": 0, "t": 8, "b": 0},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "font": {"family": palette.FONT_FAMILY, "size": font_size, "color": palette.INK},
+        "hoverlabel": {"font": {"family": palette.FONT_FAMILY, "size": font_size}},
+        "legend": {
+            "x": 1.0,
+            "y": 1.0,
+            "xanchor": "right",
+            "yanchor": "top",
+            "bgcolor": "rgba(255,255,255,0.85)",
+            "title": {"text": i18n.t("program", lang)},
+            "font": {"size": font_size - 1},
+        },
+        "legend2": {
+            "x": 0.0,
+            "y": 0.0,
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "bgcolor": "rgba(255,255,255,0.85)",
+            "title": {"text": i18n.t("donor", lang)},
+            "font": {"size": font_size - 2},
+            "orientation": "v",
+        },
+        "dragmode": False,
+        "uirevision": "|".join(str(x) for x in MapFigureKey.of(filters, data.version).as_list()),
+        "meta": meta,
+    }
+    if height:
+        layout["height"] = height
+    if "inset" in meta:
+        layout["geo2"] = {
+            **geo_common,
+            "showframe": True,
+            "framecolor": palette.OUTLINE,
+            "framewidth": 1,
+            "bgcolor": "#ffffff",
+            "domain": {"x": [0.86, 0.995], "y": [0.01, 0.28]},
+            "projection": {"type": "mercator"},
+            "lonaxis": {"range": list(INSET_LON)},
+            "lataxis": {"range": list(INSET_LAT)},
+        }
+        layout["annotations"] = [
+            {
+                "text": i18n.t("inset_title", lang),
+                "x": 0.9275,
+                "y": 0.012,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": font_size - 3, "color": palette.MUTED},
+            }
+        ]
+    fig.update_layout(**layout)
+    return fig
+
+
+def _add_inset(fig: go.Figure, overlays: Overlays) -> list[int]:
+    """South China Sea inset (geo2): China's outline, neighbours, islands, dashed line."""
+    indices = []
+    if overlays.outline_geojson:
+        feats = overlays.outline_geojson["features"]
+        indices.append(len(fig.data))
+        fig.add_trace(
+            go.Choropleth(
+                geojson=overlays.outline_geojson,
+                locations=[f["id"] for f in feats],
+                z=[0] * len(feats),
+                colorscale=[[0, palette.NO_DATA], [1, palette.NO_DATA]],
+                showscale=False,
+                marker={"line": {"color": palette.OUTLINE, "width": 0.6}},
+                hoverinfo="skip",
+                name="inset-outline",
+                geo="geo2",
+                showlegend=False,
+            )
+        )
+    for name, (lon, lat), mode, style in (
+        ("inset-neighbors", overlays.neighbors, "lines", {"color": "#9ca3af", "width": 0.5}),
+        ("inset-outline-lines", overlays.outline, "lines", {"color": palette.OUTLINE, "width": 0.7}),
+        ("inset-islands", overlays.islands, "lines", {"color": palette.OUTLINE, "width": 0.6}),
+        ("inset-dashline", overlays.dashline, "lines", {"color": palette.OUTLINE, "width": 1.0}),
+    ):
+        if not lon:
+            continue
+        indices.append(len(fig.data))
+        fig.add_trace(
+            go.Scattergeo(
+                lon=lon,
+                lat=lat,
+                mode=mode,
+                line=style,
+                hoverinfo="skip",
+                name=name,
+                geo="geo2",
+                showlegend=False,
+            )
+        )
+    lon, lat = overlays.island_points
+    if lon:
+        indices.append(len(fig.data))
+        fig.add_trace(
+            go.Scattergeo(
+                lon=lon,
+                lat=lat,
+                mode="markers",
+                marker={"size": 3, "color": palette.OUTLINE},
+                hoverinfo="skip",
+                name="inset-island-points",
+                geo="geo2",
+                showlegend=False,
+            )
+        )
+    return indices

@@ -1,0 +1,197 @@
+"""Time series of the selection: pairings in force, and funds, projects, people per year.
+
+A figure reported for a period (2006–2010) is drawn as one translucent, hatched band over
+its years at its full value, labelled "reported for 2006–2010, not split by year"; yearly
+figures are solid bars; a count with only an end year ("to 2022") is a diamond at that
+year. Nothing is divided into invented yearly values.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from twinning import aggregate as agg
+from twinning import i18n
+from twinning.figures import palette
+
+YEARLY_COLOUR = palette.PRIMARY
+PERIOD_COLOUR = "rgba(230, 122, 76, 0.30)"
+PERIOD_LINE = "#c8432f"
+CUMULATIVE_COLOUR = "#1d3f8f"
+PAIRINGS_COLOUR = "#374151"
+
+
+def series_figure(
+    data: agg.AtlasData,
+    filters: agg.Filters,
+    current_year: int | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """One row per metric (shared year axis) plus pairings in force on top."""
+    lang = filters.lang
+    metrics = agg.series_metrics(filters)
+    now = current_year or date.today().year
+    lo, hi = agg.year_bounds(data, now)
+    x_lo, x_hi = (filters.year_from or lo) - 0.8, (filters.year_to or hi) + 0.8
+    titles = [i18n.t("series_pairings", lang)] + [i18n.metric_label(m, lang) for m in metrics]
+    fig = make_subplots(
+        rows=len(titles),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.07,
+        subplot_titles=titles,
+    )
+    font_size = 17 if filters.present else 12
+
+    force = agg.pairings_in_force(data, filters, current_year=now)
+    fig.add_trace(
+        go.Scatter(
+            x=force["year"].tolist(),
+            y=force["n"].tolist(),
+            mode="lines",
+            line={"color": PAIRINGS_COLOUR, "width": 2, "shape": "hv"},
+            fill="tozeroy",
+            fillcolor="rgba(55,65,81,0.10)",
+            name=i18n.t("series_pairings", lang),
+            hovertemplate="%{x}: %{y}<extra>"
+            + i18n.t("series_pairings_note", lang)
+            + "</extra>",
+            showlegend=False,
+        ),
+        row=1,
+        col=1,
+    )
+    shown_legend = {"yearly": False, "period": False, "cumulative": False}
+    any_figure = False
+    for row, metric in enumerate(metrics, start=2):
+        s = agg.series(data, filters, metric)
+        unit = s.unit
+        for p in s.periods.itertuples(index=False):
+            any_figure = True
+            start, end = int(p.start), int(p.end)
+            label = i18n.t("series_period", lang, start=start, end=end)
+            value_text = i18n.format_qualified(p.value, unit, p.qualifier, lang)
+            fig.add_trace(
+                go.Bar(
+                    x=[(start + end) / 2],
+                    y=[p.value],
+                    width=[end - start + 1],
+                    marker={
+                        "color": PERIOD_COLOUR,
+                        "line": {"color": PERIOD_LINE, "width": 1},
+                        "pattern": {"shape": "/", "fgcolor": PERIOD_LINE, "size": 6},
+                    },
+                    name=i18n.t("series_period_legend", lang),
+                    legendgroup="period",
+                    showlegend=not shown_legend["period"],
+                    hovertemplate=f"<b>{value_text}</b><br>{label}<br>"
+                    f"{_esc(p.donor)} → {_esc(p.recipient)}<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+            shown_legend["period"] = True
+        if len(s.yearly):
+            any_figure = True
+            texts = [
+                f"<b>{i18n.format_value(v, unit, lang)}</b><br>{int(y)} · "
+                f"{i18n.t('series_yearly', lang)} · {i18n.t('hover_figures', lang, n=int(n))}"
+                for y, v, n in zip(s.yearly["year"], s.yearly["value"], s.yearly["n_figures"], strict=True)
+            ]
+            fig.add_trace(
+                go.Bar(
+                    x=s.yearly["year"].tolist(),
+                    y=s.yearly["value"].tolist(),
+                    width=0.7,
+                    marker={"color": YEARLY_COLOUR},
+                    name=i18n.t("series_yearly", lang),
+                    legendgroup="yearly",
+                    showlegend=not shown_legend["yearly"],
+                    hovertext=texts,
+                    hovertemplate="%{hovertext}<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+            shown_legend["yearly"] = True
+        if len(s.cumulative):
+            any_figure = True
+            texts = [
+                f"<b>{i18n.format_qualified(v, unit, q, lang)}</b><br>"
+                f"{i18n.t('series_cumulative', lang, end=int(e))}<br>{_esc(d)} → {_esc(r)}"
+                for v, q, e, d, r in zip(
+                    s.cumulative["value"],
+                    s.cumulative["qualifier"],
+                    s.cumulative["end"],
+                    s.cumulative["donor"],
+                    s.cumulative["recipient"],
+                    strict=True,
+                )
+            ]
+            fig.add_trace(
+                go.Scatter(
+                    x=s.cumulative["end"].astype(float).tolist(),
+                    y=s.cumulative["value"].tolist(),
+                    mode="markers",
+                    marker={"symbol": "diamond", "size": 11, "color": CUMULATIVE_COLOUR},
+                    name=i18n.t("series_cumulative_legend", lang),
+                    legendgroup="cumulative",
+                    showlegend=not shown_legend["cumulative"],
+                    hovertext=texts,
+                    hovertemplate="%{hovertext}<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+            shown_legend["cumulative"] = True
+        fig.update_yaxes(
+            tickformat="~s" if lang == "en" else None,
+            rangemode="tozero",
+            row=row,
+            col=1,
+        )
+        if lang == "zh" and i18n.unit_kind(unit) == "money":
+            fig.update_yaxes(
+                tickvals=None,
+                ticksuffix="",
+                tickformat=",.3~s",
+                title={"text": "元", "font": {"size": font_size - 2}},
+                row=row,
+                col=1,
+            )
+    if not any_figure:
+        fig.add_annotation(
+            text=i18n.t("series_empty", lang),
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.4,
+            showarrow=False,
+            font={"size": font_size + 1, "color": palette.MUTED},
+        )
+    fig.update_xaxes(range=[x_lo, x_hi], dtick=2 if (x_hi - x_lo) < 24 else 5, showgrid=False)
+    fig.update_xaxes(title={"text": i18n.t("year", lang)}, row=len(titles), col=1)
+    fig.update_yaxes(gridcolor="#eef0f3", zerolinecolor="#d1d5db")
+    fig.update_layout(
+        barmode="overlay",
+        bargap=0.1,
+        margin={"l": 60, "r": 16, "t": 36, "b": 40},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="#ffffff",
+        font={"family": palette.FONT_FAMILY, "size": font_size, "color": palette.INK},
+        legend={"orientation": "h", "x": 0, "y": 1.08, "yanchor": "bottom"},
+        hoverlabel={"font": {"family": palette.FONT_FAMILY}},
+        height=height or (170 * len(titles) + 80),
+    )
+    for ann in fig.layout.annotations[: len(titles)]:
+        ann.update(font={"size": font_size + 1}, x=0, xanchor="left")
+    return fig
+
+
+def _esc(text: object) -> str:
+    """Plotly hover text is HTML-ish: escape '<' so text from a file is never markup."""
+    s = "" if text is None else str(text)
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

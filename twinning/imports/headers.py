@@ -1,0 +1,473 @@
+"""Matching the headers people write (帮扶资金(万元), 受援县, Funds (10k yuan) ...) to fields.
+
+Why a synonyms table and not fuzzy string distance: the vocabulary of cooperation
+offices is small and known, and a wrong guess silently moves money to the wrong
+metric. A header is matched exactly (after normalising) or by containing a
+synonym; anything else is left unmapped and the user decides (mapping JSON / UI).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from twinning.imports.numbers import is_blank, normalise_text
+from twinning.imports.problems import ParseError
+from twinning.imports.units import METRICS, parse_unit
+
+# Fields that are not metrics. Metric fields are the names in units.METRICS.
+FIELDS: dict[str, tuple[str, str]] = {
+    # field: (zh label, en label)
+    "program": ("帮扶类型", "Programme"),
+    "donor": ("帮扶方", "Donor"),
+    "donor_province": ("帮扶省份", "Donor province"),
+    "recipient": ("受援地", "Recipient"),
+    "recipient_province": ("受援省", "Recipient province"),
+    "recipient_prefecture": ("受援市(州)", "Recipient prefecture"),
+    "recipient_county": ("受援县", "Recipient county"),
+    "year": ("年度", "Year"),
+    "start_year": ("起始年", "Start year"),
+    "end_year": ("结束年", "End year"),
+    "metric": ("指标", "Metric"),
+    "value": ("数值", "Value"),
+    "unit": ("单位", "Unit"),
+    "project": ("项目名称", "Project"),
+    "source": ("来源", "Source"),
+    "quote": ("原文", "Quote"),
+    "confidence": ("可信度", "Confidence"),
+    "note": ("备注", "Note"),
+    "serial": ("序号", "No."),
+}
+
+SYNONYMS: dict[str, list[str]] = {
+    "program": [
+        "帮扶类型",
+        "协作类型",
+        "项目类型",
+        "类别",
+        "类型",
+        "帮扶项目类型",
+        "program",
+        "programme",
+        "program type",
+        "scheme",
+    ],
+    "donor": [
+        "帮扶方",
+        "支援方",
+        "援助方",
+        "帮扶单位",
+        "支援单位",
+        "帮扶地区",
+        "支援地区",
+        "帮扶城市",
+        "帮扶市",
+        "帮扶区",
+        "帮扶县",
+        "对口帮扶方",
+        "donor",
+        "donor unit",
+        "from",
+        "supporter",
+    ],
+    "donor_province": ["帮扶省份", "帮扶省", "支援省份", "支援省", "援助省份", "donor province"],
+    "recipient": [
+        "受援地",
+        "受援方",
+        "受援地区",
+        "受援单位",
+        "帮扶对象",
+        "结对地区",
+        "受援地名称",
+        "recipient",
+        "to",
+        "recipient area",
+        "recipient place",
+    ],
+    "recipient_province": ["受援省", "受援省份", "受援省区", "recipient province"],
+    "recipient_prefecture": [
+        "受援市",
+        "受援州",
+        "受援地市",
+        "受援市州",
+        "受援市(州)",
+        "受援州市",
+        "受援地州",
+        "recipient prefecture",
+        "recipient city",
+    ],
+    "recipient_county": [
+        "受援县",
+        "受援县市区",
+        "受援县(市、区)",
+        "受援县(市,区)",
+        "结对县",
+        "帮扶县区",
+        "受援区县",
+        "受援县区",
+        "recipient county",
+        "county",
+    ],
+    "year": ["年度", "年份", "年", "year", "fiscal year"],
+    "start_year": [
+        "起始年",
+        "起始年份",
+        "开始年",
+        "开始年份",
+        "起始年度",
+        "开始年度",
+        "起始",
+        "start year",
+        "from year",
+        "period start",
+        "start",
+        "period_start",
+        "start_year",
+    ],
+    "end_year": [
+        "结束年",
+        "结束年份",
+        "截止年",
+        "截止年份",
+        "结束年度",
+        "截止年度",
+        "结束",
+        "end year",
+        "to year",
+        "period end",
+        "end",
+        "period_end",
+        "end_year",
+    ],
+    "metric": ["指标", "指标名称", "指标名", "统计指标", "metric", "indicator"],
+    "value": ["数值", "数量", "值", "数据", "value", "figure"],
+    "unit": ["单位", "计量单位", "unit", "units"],
+    "project": ["项目名称", "项目", "项目名", "project", "project name"],
+    "source": ["来源", "数据来源", "出处", "资料来源", "source", "data source"],
+    "quote": ["原文", "引文", "原文摘录", "quote"],
+    "confidence": ["可信度", "可靠性", "confidence"],
+    "note": ["备注", "说明", "附注", "note", "notes", "remark", "remarks", "comment", "comments"],
+    "serial": ["序号", "编号", "no", "no.", "#", "id", "number"],
+    # metrics
+    "funds_cny": [
+        "帮扶资金",
+        "援助资金",
+        "援建资金",
+        "资金",
+        "财政帮扶资金",
+        "投入资金",
+        "帮扶资金投入",
+        "援助金额",
+        "金额",
+        "到位资金",
+        "援助资金投入",
+        "funds",
+        "fund",
+        "amount",
+        "assistance funds",
+        "aid funds",
+        "funding",
+        "funds_cny",
+    ],
+    "investment_cny": [
+        "投资",
+        "投资额",
+        "引导投资",
+        "招商引资",
+        "到位投资",
+        "investment",
+        "investment_cny",
+    ],
+    "social_donations_cny": [
+        "社会捐赠",
+        "捐赠",
+        "捐款",
+        "捐赠资金",
+        "donations",
+        "social donations",
+        "social_donations_cny",
+    ],
+    "consumption_support_sales_cny": [
+        "消费帮扶",
+        "消费扶贫",
+        "消费帮扶金额",
+        "消费扶贫金额",
+        "consumption support",
+        "consumption_support_sales_cny",
+    ],
+    "projects": [
+        "项目数",
+        "项目个数",
+        "项目数量",
+        "援建项目数",
+        "援建项目",
+        "projects",
+        "number of projects",
+        "project count",
+        "no. of projects",
+    ],
+    "people_lifted": [
+        "脱贫人口",
+        "脱贫人数",
+        "带动脱贫人口",
+        "带动脱贫",
+        "减贫人数",
+        "脱贫",
+        "people lifted",
+        "people lifted out of poverty",
+        "lifted out of poverty",
+        "people_lifted",
+    ],
+    "people_benefited": [
+        "受益人口",
+        "受益人数",
+        "受益群众",
+        "受益",
+        "beneficiaries",
+        "people benefited",
+        "people_benefited",
+    ],
+    "people_trained": [
+        "培训人数",
+        "培训人次",
+        "培训",
+        "技能培训",
+        "people trained",
+        "trainees",
+        "people_trained",
+    ],
+    "people_employed": [
+        "转移就业人数",
+        "转移就业",
+        "就业人数",
+        "帮助就业",
+        "劳务输出",
+        "people employed",
+        "jobs",
+        "people_employed",
+    ],
+    "cadres_dispatched": [
+        "选派干部",
+        "挂职干部",
+        "援派干部",
+        "选派干部人数",
+        "干部",
+        "cadres",
+        "cadres dispatched",
+        "cadres_dispatched",
+    ],
+    "professionals_dispatched": [
+        "专业技术人才",
+        "选派专业技术人才",
+        "专技人才",
+        "professionals",
+        "professionals_dispatched",
+    ],
+    "households_housed": ["安置户数", "搬迁户数", "households housed", "households_housed"],
+    "villages_supported": [
+        "帮扶村数",
+        "结对村",
+        "帮扶村",
+        "villages",
+        "villages supported",
+        "villages_supported",
+    ],
+    "schools_assisted": ["帮扶学校", "援建学校", "schools", "schools assisted", "schools_assisted"],
+    "hospitals_paired": ["结对医院", "医院结对", "hospitals paired", "hospitals_paired"],
+}
+
+_UNIT_IN_BRACKETS = re.compile(r"^(?P<base>.*?)\s*[\(\[【](?P<unit>[^\)\]】]*)[\)\]】]\s*$")
+_UNIT_AT_END = re.compile(r"^(?P<base>.+?)[\s/_]*(?P<unit>(?:万|亿|千|百万)?元|人次|万人)$")
+_UNIT_AFTER_SEP = re.compile(r"^(?P<base>.+?)\s*[/_,，:：]\s*(?P<unit>[^/_,，:：]+)$")
+
+ALL_FIELDS: list[str] = list(FIELDS) + list(METRICS)
+
+
+def _key(text: str) -> str:
+    s = normalise_text(text).lower()
+    return re.sub(r"[\s_\-·•]+", "", s)
+
+
+_SYN_INDEX: dict[str, str] = {}
+for _field, _words in SYNONYMS.items():
+    for _w in _words:
+        _SYN_INDEX.setdefault(_key(_w), _field)
+# Longest first so "帮扶资金" is found before "资金" inside "财政帮扶资金投入".
+_SYN_SORTED: list[tuple[str, str]] = sorted(_SYN_INDEX.items(), key=lambda kv: -len(kv[0]))
+
+
+def split_unit(header: str) -> tuple[str, str]:
+    """'帮扶资金(万元)' -> ('帮扶资金', '万元'); 'Funds (10k yuan)' -> ('Funds', '10k yuan')."""
+    s = normalise_text(header)
+    m = _UNIT_IN_BRACKETS.match(s)
+    if m and m.group("base"):
+        return m.group("base").strip(), m.group("unit").strip()
+    m = _UNIT_AT_END.match(s)
+    if m:
+        return m.group("base").strip(), m.group("unit").strip()
+    m = _UNIT_AFTER_SEP.match(s)
+    if m and _key(m.group("unit")) in {
+        "元",
+        "万元",
+        "亿元",
+        "yuan",
+        "cny",
+        "rmb",
+        "人",
+        "人次",
+        "个",
+        "项",
+        "户",
+        "万人",
+        "10kyuan",
+        "millionyuan",
+        "100millionyuan",
+        "billionyuan",
+    }:
+        return m.group("base").strip(), m.group("unit").strip()
+    return s, ""
+
+
+def match_header(header: str) -> tuple[str | None, str, str]:
+    """Return (field, unit text, how) for one header; how is exact | partial | none."""
+    if header is None or is_blank(str(header)):
+        return None, "", "none"
+    full = _key(str(header))
+    if full in _SYN_INDEX:
+        return _SYN_INDEX[full], "", "exact"
+    base, unit = split_unit(str(header))
+    if unit:
+        try:
+            parse_unit(unit)
+        except ParseError:
+            # not a unit ("受援县(市、区)") unless the rest names a metric ("资金(万美元)")
+            if _key(base) not in _SYN_INDEX or _SYN_INDEX[_key(base)] in FIELDS:
+                base, unit = str(header), ""
+    key = _key(base)
+    if key in _SYN_INDEX:
+        return _SYN_INDEX[key], unit, "exact"
+    if key in ALL_FIELDS:
+        return key, unit, "exact"
+    for syn, fld in _SYN_SORTED:
+        # short synonyms ("年", "to", "no") only match exactly
+        if len(syn) >= 2 and not syn.isascii() and syn in key:
+            return fld, unit, "partial"
+        if len(syn) >= 5 and syn.isascii() and syn in key:
+            return fld, unit, "partial"
+    return None, unit, "none"
+
+
+def header_score(cells: list[object]) -> int:
+    """How header-like a row is: the number of cells that match a field."""
+    score = 0
+    for c in cells:
+        if isinstance(c, str) and not is_blank(c):
+            fld, _, how = match_header(c)
+            if fld is not None:
+                score += 2 if how == "exact" else 1
+    return score
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: the name Excel shows."""
+    name = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
+@dataclass
+class ColumnMap:
+    index: int
+    header: str  # as written in the file ("" when the header cell is blank)
+    field: str | None
+    unit: str = ""
+    how: str = "none"  # exact | partial | user | none
+
+    @property
+    def label(self) -> str:
+        """How a problem names this column: its header, or its letter when unnamed."""
+        return self.header or column_letter(self.index)
+
+
+@dataclass
+class Mapping:
+    columns: list[ColumnMap] = field(default_factory=list)
+
+    def fields(self) -> dict[str, ColumnMap]:
+        return {c.field: c for c in self.columns if c.field}
+
+    def to_json(self) -> str:
+        """The form saved with a batch and accepted by ``--mapping``."""
+        return json.dumps(
+            {
+                "version": 1,
+                "columns": {c.label: {"field": c.field, "unit": c.unit} for c in self.columns},
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+
+
+def auto_mapping(headers: list[object]) -> Mapping:
+    cols = []
+    for i, h in enumerate(headers):
+        text = "" if h is None else normalise_text(str(h))
+        fld, unit, how = match_header(text)
+        cols.append(ColumnMap(i, text, fld, unit, how))
+    return Mapping(cols)
+
+
+def load_mapping_file(path: str | Path) -> dict[str, dict]:
+    """Read a mapping JSON: {"columns": {header: {"field": f, "unit": u}}} or {header: field}."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except FileNotFoundError as exc:
+        raise ParseError(f"mapping file {path} not found", "check the --mapping path") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ParseError(
+            f"mapping file {path} is not valid JSON: {exc}",
+            'write {"columns": {"帮扶资金(万元)": {"field": "funds_cny", "unit": "万元"}}}',
+        ) from exc
+    return normalise_overrides(raw, str(path))
+
+
+def normalise_overrides(raw: object, where: str = "mapping") -> dict[str, dict]:
+    if isinstance(raw, dict) and isinstance(raw.get("columns"), dict):
+        raw = raw["columns"]
+    if not isinstance(raw, dict):
+        raise ParseError(f"{where}: expected an object of header -> field")
+    out: dict[str, dict] = {}
+    for header, spec in raw.items():
+        if spec is None or isinstance(spec, str):
+            spec = {"field": spec or None}
+        if not isinstance(spec, dict):
+            raise ParseError(f"{where}: header {header!r} maps to {spec!r}")
+        fld = spec.get("field") or None
+        if fld is not None and fld not in ALL_FIELDS and not re.fullmatch(r"[a-z][a-z0-9_]*", fld):
+            raise ParseError(
+                f"{where}: unknown field {fld!r} for header {header!r}",
+                "fields: " + ", ".join(ALL_FIELDS),
+            )
+        out[normalise_text(str(header))] = {"field": fld, "unit": spec.get("unit")}
+    return out
+
+
+def apply_overrides(mapping: Mapping, overrides: dict[str, dict]) -> list[str]:
+    """Apply user choices to an automatic mapping; return headers that were not found."""
+    by_label = {c.label: c for c in mapping.columns}
+    missing = []
+    for header, spec in overrides.items():
+        col = by_label.get(header)
+        if col is None:
+            missing.append(header)
+            continue
+        col.field = spec.get("field")
+        if spec.get("unit") is not None:
+            col.unit = spec["unit"]
+        col.how = "user"
+    return missing

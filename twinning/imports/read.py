@@ -1,0 +1,218 @@
+"""Opening a user's file: size limit, kind (CSV / xlsx / junk), encoding, streamed rows.
+
+Why strict decode attempts (utf-8-sig, then gb18030) before any guessing: a guess
+that is wrong turns 莎车县 into mojibake that then fails place resolution far from
+the real cause. Strict attempts either succeed exactly or fail with a byte offset
+we can report; charset-normalizer is consulted only to word the error.
+
+Rows are yielded one at a time with the row number the user sees in Excel or an
+editor, so a 500,000-row file never sits in memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from twinning import settings
+from twinning.imports.problems import ERROR, ImportRefused, Problem
+
+ENCODINGS = ("utf-8-sig", "gb18030")
+CHUNK = 1 << 20
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+def _refuse(file: str, code: str, message: str, suggestion: str, **kw) -> ImportRefused:
+    return ImportRefused([Problem(ERROR, code, message, file=file, suggestion=suggestion, **kw)])
+
+
+def max_upload_bytes() -> int:
+    return settings.get_int("TWINNING_MAX_UPLOAD_MB") * 1024 * 1024
+
+
+def check_size(size: int, name: str) -> None:
+    """Refuse a file over TWINNING_MAX_UPLOAD_MB (the CLI and the UI both call this)."""
+    limit = max_upload_bytes()
+    if size > limit:
+        raise _refuse(
+            name,
+            "too_large",
+            f"the file is {size / 1048576:.1f} MB; the limit is "
+            f"{limit / 1048576:.0f} MB (setting TWINNING_MAX_UPLOAD_MB)",
+            "split the file into parts, or ask the administrator to raise TWINNING_MAX_UPLOAD_MB",
+        )
+
+
+def _strict_decodes(path: Path, encoding: str) -> tuple[bool, int]:
+    """Decode the whole file in chunks; return (ok, offset of the first bad byte)."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    offset = 0
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(CHUNK)
+            final = not chunk
+            try:
+                decoder.decode(chunk, final=final)
+            except UnicodeDecodeError as exc:
+                return False, offset + max(exc.start, 0)
+            if final:
+                return True, -1
+            offset += len(chunk)
+
+
+def _line_of(path: Path, offset: int) -> int:
+    line = 1
+    with path.open("rb") as fh:
+        remaining = offset
+        while remaining > 0:
+            chunk = fh.read(min(CHUNK, remaining))
+            if not chunk:
+                break
+            line += chunk.count(b"\n")
+            remaining -= len(chunk)
+    return line
+
+
+def detect_encoding(path: Path, name: str) -> str:
+    """utf-16 by BOM, else the first of utf-8-sig / gb18030 that decodes every byte."""
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in head:
+        raise _refuse(
+            name,
+            "binary",
+            "the file is not text: it contains NUL bytes (is it a binary or a damaged file?)",
+            "save it from Excel as 'CSV UTF-8' or as .xlsx and try again",
+        )
+    first_bad = -1
+    for enc in ENCODINGS:
+        ok, bad = _strict_decodes(path, enc)
+        if ok:
+            return enc
+        if first_bad < 0:
+            first_bad = bad
+    guess = ""
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(head).best()
+        if best is not None:
+            guess = f"; it looks like {best.encoding}"
+    except Exception:
+        guess = ""
+    line = _line_of(path, first_bad)
+    raise _refuse(
+        name,
+        "encoding",
+        f"cannot read the file as UTF-8 or GBK/GB18030: byte {first_bad} (line {line}) "
+        f"is not valid in either{guess}",
+        "save it as 'CSV UTF-8' (Excel: Save As > CSV UTF-8) or as .xlsx",
+        row=line,
+    )
+
+
+@dataclass
+class Source:
+    """An opened file: what it is and an iterator of (row number, cells)."""
+
+    name: str
+    kind: str  # csv | xlsx
+    encoding: str  # "" for xlsx
+    sheet: str
+    rows: Iterator[tuple[int, list[object]]]
+    close: object = None
+
+
+def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[object]]]:
+    with path.open("rb") as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        sample = text.read(65536)
+        text.seek(0)
+        delimiter = ","
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+        reader = csv.reader(text, delimiter=delimiter)
+        for number, row in enumerate(reader, start=1):
+            yield number, list(row)
+
+
+def _xlsx_rows(wb, ws) -> Iterator[tuple[int, list[object]]]:
+    try:
+        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            yield number, list(row)
+    finally:
+        wb.close()
+
+
+def open_source(path: str | Path, name: str | None = None, sheet: str | None = None) -> Source:
+    """Open a CSV or xlsx file for streaming. Raises ImportRefused with a clear problem."""
+    path = Path(path)
+    name = name or path.name
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise _refuse(name, "not_found", f"file {path} does not exist", "check the path") from None
+    check_size(size, name)
+    if size == 0:
+        raise _refuse(name, "empty", "the file is empty (0 bytes)", "export the register again")
+    with path.open("rb") as fh:
+        magic = fh.read(8)
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _refuse(
+            name,
+            "xls",
+            "this is an old Excel .xls file, which cannot be read",
+            "open it in Excel or LibreOffice and save it as .xlsx or CSV UTF-8",
+        )
+    if magic.startswith(b"PK\x03\x04"):
+        return _open_xlsx(path, name, sheet)
+    if sheet:
+        raise _refuse(
+            name, "sheet", f"--sheet {sheet!r} given, but a CSV file has no sheets", "drop --sheet"
+        )
+    encoding = detect_encoding(path, name)
+    return Source(name, "csv", encoding, "", _csv_rows(path, encoding))
+
+
+def _open_xlsx(path: Path, name: str, sheet: str | None) -> Source:
+    import zipfile
+
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        raise _refuse(
+            name,
+            "bad_xlsx",
+            f"the file looks like a zip/xlsx but cannot be opened as a workbook ({exc})",
+            "open it in Excel and save it again as .xlsx, or export CSV UTF-8",
+        ) from None
+    names = wb.sheetnames
+    if sheet is not None:
+        if sheet not in names:
+            wb.close()
+            raise _refuse(
+                name,
+                "sheet",
+                f"no sheet named {sheet!r}",
+                "sheets in this workbook: " + ", ".join(names),
+            )
+        ws = wb[sheet]
+    else:
+        ws = wb.worksheets[0]
+    return Source(name, "xlsx", "", ws.title, _xlsx_rows(wb, ws), wb.close)
+
+
+def file_size(path: str | Path) -> int:
+    return os.stat(path).st_size

@@ -1,0 +1,235 @@
+"""Units: 元 / 万元 / 亿元 / yuan / 10k yuan / million yuan ... to one canonical unit per metric.
+
+Why Decimal: 1,200 万元 must become exactly 12,000,000 yuan; float arithmetic on
+亿-scale values drifts by whole yuan. The original value and unit are kept beside
+the canonical ones (``value_original``, ``unit_original``).
+
+A unit is read as [magnitude][base] (万元, million yuan) or [base][magnitude]
+(RMB 10k). Canonical units follow data/reference figures.csv: money in ``CNY``
+(yuan), people in ``persons`` or ``person-times``, other counts in their noun.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from dataclasses import dataclass
+from decimal import Decimal
+
+from twinning.imports.numbers import normalise_text
+from twinning.imports.problems import ParseError
+
+MONEY, PERSONS, PERSON_TIMES, COUNT, HOUSEHOLDS, PERCENT, LENGTH_KM, AREA_MU = (
+    "money",
+    "persons",
+    "person-times",
+    "count",
+    "households",
+    "percent",
+    "km",
+    "mu",
+)
+
+# dimension -> canonical unit label as stored in figures.unit
+CANONICAL_UNIT = {
+    MONEY: "CNY",
+    PERSONS: "persons",
+    PERSON_TIMES: "person-times",
+    HOUSEHOLDS: "households",
+    PERCENT: "percent",
+    LENGTH_KM: "km",
+    AREA_MU: "mu",
+}
+
+_MAGNITUDES: list[tuple[str, int]] = sorted(
+    [
+        ("万亿", 10**12),
+        ("千亿", 10**11),
+        ("百亿", 10**10),
+        ("十亿", 10**9),
+        ("亿", 10**8),
+        ("千万", 10**7),
+        ("百万", 10**6),
+        ("十万", 10**5),
+        ("万", 10**4),
+        ("千", 10**3),
+        ("100 million", 10**8),
+        ("hundred million", 10**8),
+        ("100m", 10**8),
+        ("ten thousand", 10**4),
+        ("10 thousand", 10**4),
+        ("10,000", 10**4),
+        ("10000", 10**4),
+        ("10k", 10**4),
+        ("thousand", 10**3),
+        ("1000", 10**3),
+        ("k", 10**3),
+        ("million", 10**6),
+        ("mn", 10**6),
+        ("mio", 10**6),
+        ("billion", 10**9),
+        ("bn", 10**9),
+    ],
+    key=lambda kv: -len(kv[0]),
+)
+
+_BASES: dict[str, str | None] = {
+    "": None,
+    "元": MONEY,
+    "元人民币": MONEY,
+    "人民币": MONEY,
+    "人民币元": MONEY,
+    "yuan": MONEY,
+    "cny": MONEY,
+    "rmb": MONEY,
+    "rmb yuan": MONEY,
+    "yuan rmb": MONEY,
+    "¥": MONEY,
+    "￥": MONEY,
+    "人": PERSONS,
+    "名": PERSONS,
+    "位": PERSONS,
+    "人口": PERSONS,
+    "persons": PERSONS,
+    "person": PERSONS,
+    "people": PERSONS,
+    "人次": PERSON_TIMES,
+    "person-times": PERSON_TIMES,
+    "person times": PERSON_TIMES,
+    "户": HOUSEHOLDS,
+    "households": HOUSEHOLDS,
+    "household": HOUSEHOLDS,
+    "%": PERCENT,
+    "percent": PERCENT,
+    "百分比": PERCENT,
+    "公里": LENGTH_KM,
+    "千米": LENGTH_KM,
+    "km": LENGTH_KM,
+    "亩": AREA_MU,
+    "mu": AREA_MU,
+    "个": COUNT,
+    "项": COUNT,
+    "所": COUNT,
+    "家": COUNT,
+    "座": COUNT,
+    "处": COUNT,
+    "批": COUNT,
+    "projects": COUNT,
+    "project": COUNT,
+    "items": COUNT,
+    "count": COUNT,
+}
+
+UNIT_HINT = "use 元, 万元, 亿元, yuan, 10k yuan, million yuan, 100 million yuan, 人, 人次, 个, 户"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A parsed unit: multiplier to the base and the base's dimension (None = bare count)."""
+
+    multiplier: int
+    dimension: str | None
+    text: str
+
+
+def _strip_brackets(s: str) -> str:
+    return s.strip().strip("()[]【】").strip()
+
+
+@lru_cache(maxsize=4096)
+def parse_unit(text: str | None) -> Unit:
+    """Read a unit such as 万元, 'million yuan', 'RMB 10k', '万' or ''. Raises ParseError."""
+    original = text or ""
+    s = _strip_brackets(normalise_text(original).lower())
+    s = re.sub(r"^(单位|unit)\s*[:：]\s*", "", s)
+    for order in ("mag_base", "base_mag"):
+        mult, rest = 1, s
+        if order == "mag_base":
+            for word, m in _MAGNITUDES:
+                if rest.startswith(word):
+                    mult, rest = m, rest[len(word) :].strip()
+                    break
+        else:
+            for word, m in _MAGNITUDES:
+                if rest.endswith(word) and rest != word:
+                    mult, rest = m, rest[: -len(word)].strip()
+                    break
+        if rest in _BASES:
+            return Unit(mult, _BASES[rest], original)
+    raise ParseError(f"unknown unit {original!r}", UNIT_HINT)
+
+
+def combine(cell: Unit | None, header: Unit | None) -> Unit:
+    """The unit that applies to a cell: a unit with a base in the cell wins; a bare
+    magnitude in the cell (1200万) multiplies the column's unit (元 -> 万元)."""
+    if cell is None or (cell.multiplier == 1 and cell.dimension is None):
+        return header or Unit(1, None, "")
+    if cell.dimension is not None or header is None:
+        return cell
+    return Unit(cell.multiplier * header.multiplier, header.dimension, cell.text + header.text)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    dimension: str
+    unit: str  # canonical unit label for counts ("projects"); CANONICAL_UNIT otherwise
+    zh: str
+    en: str
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        Metric("funds_cny", MONEY, "CNY", "帮扶资金", "Assistance funds"),
+        Metric("investment_cny", MONEY, "CNY", "投资额", "Investment"),
+        Metric("social_donations_cny", MONEY, "CNY", "社会捐赠", "Social donations"),
+        Metric(
+            "consumption_support_sales_cny", MONEY, "CNY", "消费帮扶金额", "Consumption support"
+        ),
+        Metric("projects", COUNT, "projects", "项目数", "Projects"),
+        Metric("people_lifted", PERSONS, "persons", "脱贫人口", "People lifted out of poverty"),
+        Metric("people_benefited", PERSONS, "persons", "受益人口", "People benefited"),
+        Metric("people_trained", PERSONS, "persons", "培训人数", "People trained"),
+        Metric("people_employed", PERSONS, "persons", "转移就业人数", "People employed"),
+        Metric("cadres_dispatched", PERSONS, "persons", "选派干部", "Cadres dispatched"),
+        Metric("professionals_dispatched", PERSONS, "persons", "专业技术人才", "Professionals"),
+        Metric("households_housed", HOUSEHOLDS, "households", "安置户数", "Households housed"),
+        Metric("villages_supported", COUNT, "villages", "帮扶村数", "Villages supported"),
+        Metric("schools_assisted", COUNT, "schools", "帮扶学校", "Schools assisted"),
+        Metric("hospitals_paired", COUNT, "hospital pairs", "结对医院", "Hospitals paired"),
+    ]
+}
+
+
+def metric_for_unknown(name: str, unit: Unit) -> Metric:
+    """A metric outside the table (names are not a closed list): dimension from its unit."""
+    dim = unit.dimension or COUNT
+    return Metric(name, dim, CANONICAL_UNIT.get(dim, "count"), name, name)
+
+
+def to_canonical(value: Decimal, unit: Unit, metric: Metric) -> tuple[Decimal, str]:
+    """Convert exactly; raise ParseError when the unit does not fit the metric."""
+    dim = unit.dimension
+    if metric.dimension == MONEY:
+        if dim != MONEY:
+            if dim is None:
+                raise ParseError(
+                    f"no currency unit for {metric.name}: is it 元, 万元 or 亿元?",
+                    "write the unit in the header, e.g. 帮扶资金(万元), or in a 单位 column",
+                )
+            raise ParseError(f"unit {unit.text!r} does not fit {metric.name}", UNIT_HINT)
+        return value * unit.multiplier, "CNY"
+    if metric.dimension in (PERSONS, PERSON_TIMES):
+        if dim in (None, COUNT, PERSONS):
+            return value * unit.multiplier, metric.unit
+        if dim == PERSON_TIMES:
+            return value * unit.multiplier, "person-times"
+        raise ParseError(
+            f"unit {unit.text!r} does not fit {metric.name} (people)", "use 人 or 人次"
+        )
+    if dim == MONEY or (dim == PERCENT and metric.dimension != PERCENT):
+        raise ParseError(f"unit {unit.text!r} does not fit {metric.name}", UNIT_HINT)
+    if dim in (None, COUNT) or dim == metric.dimension:
+        return value * unit.multiplier, metric.unit
+    raise ParseError(f"unit {unit.text!r} does not fit {metric.name}", UNIT_HINT)

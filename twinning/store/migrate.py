@@ -1,0 +1,86 @@
+"""Bring a store of any earlier schema version up to ``SCHEMA_VERSION`` without losing rows.
+
+A store records its version in ``meta`` (key ``schema_version``). Versions:
+
+- 0: a store written before versioning (tables, but no ``meta`` table or row);
+- 1: the first versioned layout (the project skeleton);
+- 2: ``pairings.resolution_note`` and ``figures.resolution_note`` added.
+
+Each step is idempotent (it checks before it adds) and runs inside the caller's
+transaction, so a failed upgrade leaves the store as it was. To change a table: edit
+``schema.py``, bump ``SCHEMA_VERSION``, add a step here, and add a test that upgrades
+a store of the previous version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, inspect, select, text
+
+from twinning.store.schema import SCHEMA_VERSION, meta, metadata
+
+
+class SchemaTooNew(RuntimeError):
+    """The store was written by a newer version of the atlas than this one."""
+
+
+def _columns(conn: Connection, table: str) -> set[str]:
+    return {c["name"] for c in inspect(conn).get_columns(table)}
+
+
+def _add_column(conn: Connection, table: str, column: str, ddl_type: str) -> None:
+    if column not in _columns(conn, table):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl_type}"))
+
+
+def _to_v1(conn: Connection) -> None:
+    """Add the tables a pre-versioning store lacks (``meta`` at least); keep the others."""
+    metadata.create_all(conn, checkfirst=True)
+
+
+def _to_v2(conn: Connection) -> None:
+    """Keep, per row, how its places were reached (a town resolved to its city ...)."""
+    _add_column(conn, "pairings", "resolution_note", "TEXT")
+    _add_column(conn, "figures", "resolution_note", "TEXT")
+
+
+# version reached -> step from the version before it
+STEPS: dict[int, Callable[[Connection], None]] = {1: _to_v1, 2: _to_v2}
+assert max(STEPS) == SCHEMA_VERSION, "add a migration step when SCHEMA_VERSION changes"
+
+
+def stored_version(conn: Connection) -> int | None:
+    """The store's schema version; None for an empty database, 0 if it predates ``meta``."""
+    tables = set(inspect(conn).get_table_names())
+    if not tables & set(metadata.tables):
+        return None
+    if "meta" not in tables:
+        return 0
+    value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    return int(value) if value is not None else 0
+
+
+def _stamp(conn: Connection, version: int) -> None:
+    conn.execute(meta.delete().where(meta.c.key == "schema_version"))
+    conn.execute(meta.insert().values(key="schema_version", value=str(version)))
+
+
+def upgrade(conn: Connection) -> tuple[int | None, int]:
+    """Create or upgrade the schema in ``conn``'s transaction; return (before, after)."""
+    before = stored_version(conn)
+    if before is None:
+        metadata.create_all(conn)
+        _stamp(conn, SCHEMA_VERSION)
+        return None, SCHEMA_VERSION
+    if before > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"the store has schema version {before}, newer than this atlas's {SCHEMA_VERSION}: "
+            "upgrade the twinning package, or point TWINNING_DATABASE_URL at another store"
+        )
+    for version in range(before + 1, SCHEMA_VERSION + 1):
+        STEPS[version](conn)
+    metadata.create_all(conn, checkfirst=True)  # tables added by later versions
+    if before != SCHEMA_VERSION:
+        _stamp(conn, SCHEMA_VERSION)
+    return before, SCHEMA_VERSION
