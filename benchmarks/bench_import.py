@@ -24,8 +24,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PLACES = [("上海市", "富宁县"), ("上海市闵行区", "广南县"), ("上海市", "广南县"),
-          ("上海市闵行区", "富宁县")]
+PLACES = [
+    ("上海市", "富宁县"),
+    ("上海市闵行区", "广南县"),
+    ("上海市", "广南县"),
+    ("上海市闵行区", "富宁县"),
+]
 
 
 def make_file(path: Path, rows: int, seed: int = 4) -> None:
@@ -37,7 +41,8 @@ def make_file(path: Path, rows: int, seed: int = 4) -> None:
             funds = f"{rng.randrange(1, 10_000_000) / 100:,.2f}"
             fh.write(
                 f'{donor},{recipient},{2000 + rng.randrange(24)},"{funds}",'
-                f"{rng.randrange(1, 50)},{rng.randrange(0, 5000)},项目{i:07d} 产业帮扶示例备注：合成数据\n"
+                f"{rng.randrange(1, 50)},{rng.randrange(0, 5000)},"
+                f"项目{i:07d} 产业帮扶示例备注：合成数据\n"
             )
 
 
@@ -76,8 +81,9 @@ print(json.dumps({{"seconds": dt, "rows": len(df), "records": len(long),
 
 
 def run_child(code: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=False, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT
+    )
     if out.returncode != 0:
         raise SystemExit(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -93,27 +99,39 @@ def main() -> None:
         t = time.perf_counter()
         make_file(f, args.rows)
         size_mb = f.stat().st_size / 1048576
-        print(f"synthetic file: {args.rows:,} rows, {size_mb:.1f} MB "
-              f"(written in {time.perf_counter() - t:.1f} s)")
+        print(
+            f"synthetic file: {args.rows:,} rows, {size_mb:.1f} MB "
+            f"(written in {time.perf_counter() - t:.1f} s)"
+        )
         import os
 
         os.environ["TWINNING_MAX_UPLOAD_MB"] = str(int(size_mb) + 10)
         os.environ["TWINNING_UPLOAD_DIR"] = str(tmp / "uploads")
-        naive = run_child(CHILD_NAIVE.format(url=f"sqlite:///{tmp / 'naive.sqlite'}",
-                                             file=str(f)))
-        ours = run_child(CHILD_OURS.format(tests=str(ROOT / "tests"),
-                                           url=f"sqlite:///{tmp / 'store.sqlite'}",
-                                           file=str(f)))
+        naive = run_child(CHILD_NAIVE.format(url=f"sqlite:///{tmp / 'naive.sqlite'}", file=str(f)))
+        ours = run_child(
+            CHILD_OURS.format(
+                tests=str(ROOT / "tests"), url=f"sqlite:///{tmp / 'store.sqlite'}", file=str(f)
+            )
+        )
     print(f"{'':34}{'rows/s':>10}{'seconds':>10}{'peak RSS MB':>13}{'(at start)':>12}")
-    for name, r in (("baseline pandas read_csv+to_sql", naive), ("twinning import (checked)", ours)):
-        print(f"{name:34}{r['rows'] / r['seconds']:>10,.0f}{r['seconds']:>10.1f}"
-              f"{r['peak_mb']:>13.0f}{r['peak_before_mb']:>12.0f}")
+    for name, r in (
+        ("baseline pandas read_csv+to_sql", naive),
+        ("twinning import (checked)", ours),
+    ):
+        print(
+            f"{name:34}{r['rows'] / r['seconds']:>10,.0f}{r['seconds']:>10.1f}"
+            f"{r['peak_mb']:>13.0f}{r['peak_before_mb']:>12.0f}"
+        )
     grow_ours = ours["peak_mb"] - ours["peak_before_mb"]
     grow_naive = naive["peak_mb"] - naive["peak_before_mb"]
-    print(f"memory growth during the import: ours {grow_ours:.0f} MB, baseline {grow_naive:.0f} MB"
-          f" (ratio {grow_ours / max(grow_naive, 1):.2f})")
-    print(f"speed ratio (ours / baseline rows per second): "
-          f"{(ours['rows'] / ours['seconds']) / (naive['rows'] / naive['seconds']):.2f}")
+    print(
+        f"memory growth during the import: ours {grow_ours:.0f} MB, baseline {grow_naive:.0f} MB"
+        f" (ratio {grow_ours / max(grow_naive, 1):.2f})"
+    )
+    print(
+        f"speed ratio (ours / baseline rows per second): "
+        f"{(ours['rows'] / ours['seconds']) / (naive['rows'] / naive['seconds']):.2f}"
+    )
     print(f"records stored by ours: {ours['records']:,} (3 figures per row)")
 
 

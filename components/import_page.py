@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import re
@@ -30,6 +31,18 @@ from twinning.imports.problems import REPORT_COLUMNS, ImportRefused, log_interna
 from twinning.imports.units import METRICS
 
 TOKEN_HOURS = 8
+BATCH_COLUMNS = [
+    "id",
+    "kind",
+    "file_name",
+    "user",
+    "created_at",
+    "row_count",
+    "figures",
+    "pairings",
+    "undone_at",
+    "undone_by",
+]
 PREVIEW_ROWS = 10
 _FILE_ID = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt|xls|bin)$")
 
@@ -100,10 +113,27 @@ TEXT: dict[str, dict[str, str]] = {
     "col_message": {"zh": "问题", "en": "Problem"},
     "col_suggestion": {"zh": "建议", "en": "Suggestion"},
     "col_code": {"zh": "代码", "en": "Code"},
+    "col_hint_zh": {"zh": "说明", "en": "说明 (zh)"},
+    "col_id": {"zh": "批次", "en": "Batch"},
+    "col_kind": {"zh": "类型", "en": "Kind"},
+    "col_file_name": {"zh": "文件名", "en": "File"},
+    "col_user": {"zh": "导入人", "en": "User"},
+    "col_created_at": {"zh": "导入时间", "en": "Imported at"},
+    "col_row_count": {"zh": "记录数", "en": "Records"},
+    "col_figures": {"zh": "数字", "en": "Figures"},
+    "col_pairings": {"zh": "结对", "en": "Pairings"},
+    "col_undone_at": {"zh": "撤销时间", "en": "Undone at"},
+    "col_undone_by": {"zh": "撤销人", "en": "Undone by"},
 }
 
-FIELD_LABELS_ZH = {**{k: v[0] for k, v in FIELDS.items()}, **{m.name: m.zh for m in METRICS.values()}}
-FIELD_LABELS_EN = {**{k: v[1] for k, v in FIELDS.items()}, **{m.name: m.en for m in METRICS.values()}}
+FIELD_LABELS_ZH = {
+    **{k: v[0] for k, v in FIELDS.items()},
+    **{m.name: m.zh for m in METRICS.values()},
+}
+FIELD_LABELS_EN = {
+    **{k: v[1] for k, v in FIELDS.items()},
+    **{m.name: m.en for m in METRICS.values()},
+}
 
 
 def t(key: str, lang: str, **kw: Any) -> str:
@@ -202,8 +232,15 @@ def _store_upload(contents: str, filename: str) -> tuple[str, int]:
         from twinning.imports.problems import ERROR, Problem
 
         raise ImportRefused(
-            [Problem(ERROR, "upload", "the upload arrived damaged", file=filename,
-                     suggestion="upload the file again")]
+            [
+                Problem(
+                    ERROR,
+                    "upload",
+                    "the upload arrived damaged",
+                    file=filename,
+                    suggestion="upload the file again",
+                )
+            ]
         ) from None
     check_size(len(data), filename)
     suffix = Path(filename).suffix.lower().lstrip(".")
@@ -217,7 +254,9 @@ def _store_upload(contents: str, filename: str) -> tuple[str, int]:
 
 
 def _report_rows(problems: list[dict]) -> list[dict]:
-    return [{c: "" if p.get(c) is None else str(p.get(c)) for c in REPORT_COLUMNS} for p in problems]
+    return [
+        {c: "" if p.get(c) is None else str(p.get(c)) for c in REPORT_COLUMNS} for p in problems
+    ]
 
 
 def _field_options(lang: str) -> list[dict]:
@@ -237,8 +276,14 @@ def receive_upload(
     from twinning.imports.keep import layout_preview
     from twinning.imports.problems import Problem
 
-    out: dict[str, Any] = {"file": None, "preview": [], "columns": [], "mapping": [],
-                           "problems": [], "message": ""}
+    out: dict[str, Any] = {
+        "file": None,
+        "preview": [],
+        "columns": [],
+        "mapping": [],
+        "problems": [],
+        "message": "",
+    }
     if not contents or not filename:
         return out
     if token_user(token) is None:
@@ -255,14 +300,16 @@ def receive_upload(
         layout, rows, report = layout_preview(path, n=PREVIEW_ROWS)
     except Exception:
         log_internal(f"preview of {filename} failed")
-        report_problem = Problem("error", "internal", "the file could not be previewed",
-                                 file=filename, suggestion="try again or send the file to the "
-                                 "administrator")
+        report_problem = Problem(
+            "error",
+            "internal",
+            "the file could not be previewed",
+            file=filename,
+            suggestion="try again or send the file to the administrator",
+        )
         out["problems"] = [report_problem.as_dict()]
         return out
-    problems = [
-        {**p.as_dict(), "file": filename} for p in report.problems
-    ]
+    problems = [{**p.as_dict(), "file": filename} for p in report.problems]
     out["problems"] = problems
     if layout is None:
         out["message"] = problems[0]["message"] if problems else ""
@@ -272,8 +319,10 @@ def receive_upload(
     cols = layout.mapping.columns
     out["columns"] = [{"id": str(c.index), "name": c.label} for c in cols]
     out["preview"] = [
-        {str(c.index): ("" if c.index >= len(r) or r[c.index] is None else str(r[c.index]))
-         for c in cols}
+        {
+            str(c.index): ("" if c.index >= len(r) or r[c.index] is None else str(r[c.index]))
+            for c in cols
+        }
         for r in rows
     ]
     out["mapping"] = [
@@ -295,8 +344,15 @@ def _get_store(get_store: Any) -> Any:
 
 
 def check_file(
-    file: dict | None, labels: list[str], fields: list[str | None], token: str | None,
-    lang: str, get_store: Any, *, confirm: bool = False, resolver: Any = None,
+    file: dict | None,
+    labels: list[str],
+    fields: list[str | None],
+    token: str | None,
+    lang: str,
+    get_store: Any,
+    *,
+    confirm: bool = False,
+    resolver: Any = None,
 ) -> dict[str, Any]:
     """Dry-run (or, with confirm, really import) the uploaded file with the chosen mapping."""
     from twinning.imports.keep import run_import
@@ -308,36 +364,41 @@ def check_file(
         return {"ok": False, "message": t("no_file", lang), "problems": [], "result": None}
     # column labels carry the mapping key; previous units from the header stay in force
     result = run_import(
-        path, _get_store(get_store), name=file.get("name"), user=token_user(token),
-        overrides={"columns": _overrides(labels, fields)}, dry_run=not confirm,
+        path,
+        _get_store(get_store),
+        name=file.get("name"),
+        user=token_user(token),
+        overrides={"columns": _overrides(labels, fields)},
+        dry_run=not confirm,
         resolver=resolver,
     )
     data = result.as_json()
     if result.ok and confirm:
         msg = t("imported", lang, batch=result.batch_id, records=result.records)
-        try:
+        with contextlib.suppress(OSError):
             path.unlink()
-        except OSError:
-            pass
     elif result.ok:
-        msg = t("checked_ok", lang, rows=result.rows, records=result.records,
-                warnings=result.report.warnings)
+        msg = t(
+            "checked_ok",
+            lang,
+            rows=result.rows,
+            records=result.records,
+            warnings=result.report.warnings,
+        )
     else:
         msg = t("checked_bad", lang, errors=result.report.errors)
     return {"ok": result.ok, "message": msg, "problems": data["problems"], "result": data}
 
 
 def confirm_import(file, labels, fields, token, lang, get_store, resolver=None) -> dict[str, Any]:
-    return check_file(file, labels, fields, token, lang, get_store, confirm=True,
-                      resolver=resolver)
+    return check_file(file, labels, fields, token, lang, get_store, confirm=True, resolver=resolver)
 
 
 def batches_rows(get_store: Any) -> list[dict]:
     from twinning.imports.keep import list_batches
 
     rows = list_batches(_get_store(get_store))
-    keep = ["id", "kind", "file_name", "user", "created_at", "row_count", "figures", "pairings",
-            "undone_at", "undone_by"]
+    keep = BATCH_COLUMNS
     return [{k: "" if r.get(k) is None else str(r.get(k)) for k in keep} for r in rows]
 
 
@@ -360,8 +421,13 @@ def undo(batch_id: Any, token: str | None, lang: str, get_store: Any) -> str:
 
 # --- layout ---------------------------------------------------------------------------------
 
-_CARD = {"border": "1px solid #ddd", "borderRadius": "6px", "padding": "12px 16px",
-         "margin": "12px 0", "background": "#fff"}
+_CARD = {
+    "border": "1px solid #ddd",
+    "borderRadius": "6px",
+    "padding": "12px 16px",
+    "margin": "12px 0",
+    "background": "#fff",
+}
 
 
 def _report_table(lang: str) -> dash_table.DataTable:
@@ -372,8 +438,12 @@ def _report_table(lang: str) -> dash_table.DataTable:
         page_size=20,
         sort_action="native",
         filter_action="native",
-        style_cell={"textAlign": "left", "whiteSpace": "normal", "height": "auto",
-                    "fontSize": "13px"},
+        style_cell={
+            "textAlign": "left",
+            "whiteSpace": "normal",
+            "height": "auto",
+            "fontSize": "13px",
+        },
         style_data_conditional=[
             {"if": {"filter_query": '{severity} = "error"'}, "backgroundColor": "#fde8e8"},
             {"if": {"filter_query": '{severity} = "warning"'}, "backgroundColor": "#fff7e0"},
@@ -394,62 +464,118 @@ def layout(lang: str = "zh") -> html.Div:
             html.H2(t("title", lang)),
             html.P(t("intro", lang)),
             html.P(t("template", lang), style={"color": "#666", "fontSize": "13px"}),
-            html.Div(style=_CARD, children=[
-                html.H4(t("signin", lang)),
-                html.P(t("signin_needed", lang), style={"fontSize": "13px"}),
-                dcc.Input(id="imp-user", placeholder=t("user", lang), type="text",
-                          style={"marginRight": "8px"}),
-                dcc.Input(id="imp-password", placeholder=t("password", lang), type="password",
-                          style={"marginRight": "8px"}),
-                html.Button(t("signin", lang), id="imp-signin-btn", n_clicks=0),
-                html.Button(t("signout", lang), id="imp-signout-btn", n_clicks=0,
-                            style={"marginLeft": "8px"}),
-                html.Div(id="imp-signin-status", style={"marginTop": "6px"}),
-            ]),
-            html.Div(style=_CARD, children=[
-                dcc.Upload(
-                    id="imp-upload",
-                    children=html.Div([t("drop", lang), html.Br(),
-                                       html.Small(t("limit", lang, mb=mb))]),
-                    max_size=mb * 1024 * 1024,
-                    accept=".csv,.xlsx,.txt",
-                    style={"border": "2px dashed #999", "borderRadius": "6px",
-                           "padding": "24px", "textAlign": "center", "cursor": "pointer"},
-                ),
-                html.Div(id="imp-upload-status", style={"marginTop": "6px"}),
-            ]),
-            html.Div(style=_CARD, children=[
-                html.H4(t("preview", lang, n=PREVIEW_ROWS)),
-                dash_table.DataTable(id="imp-preview", data=[], columns=[],
-                                     style_table={"overflowX": "auto"},
-                                     style_cell={"textAlign": "left", "fontSize": "13px"}),
-                html.H4(t("mapping", lang), style={"marginTop": "12px"}),
-                html.P(t("mapping_help", lang), style={"fontSize": "13px"}),
-                html.Div(id="imp-mapping"),
-                html.Button(t("check", lang), id="imp-check-btn", n_clicks=0,
-                            style={"marginRight": "8px"}),
-                html.Button(t("confirm", lang), id="imp-confirm-btn", n_clicks=0,
-                            disabled=True),
-            ]),
-            html.Div(style=_CARD, children=[
-                html.H4(t("report", lang)),
-                dcc.Loading(html.Div(id="imp-result-status")),
-                html.Pre(id="imp-totals", style={"fontSize": "13px"}),
-                _report_table(lang),
-                html.Button(t("download", lang), id="imp-download-btn", n_clicks=0,
-                            style={"marginTop": "8px"}),
-                dcc.Download(id="imp-download"),
-            ]),
-            html.Div(style=_CARD, children=[
-                html.H4(t("batches", lang)),
-                dash_table.DataTable(id="imp-batches", data=[], page_size=10,
-                                     sort_action="native",
-                                     style_cell={"textAlign": "left", "fontSize": "13px"}),
-                dcc.Input(id="imp-undo-id", type="number", min=1,
-                          placeholder="ID", style={"marginRight": "8px", "width": "90px"}),
-                html.Button(t("undo", lang), id="imp-undo-btn", n_clicks=0),
-                html.Div(id="imp-undo-status", style={"marginTop": "6px"}),
-            ]),
+            html.Div(
+                style=_CARD,
+                children=[
+                    html.H4(t("signin", lang)),
+                    html.P(t("signin_needed", lang), style={"fontSize": "13px"}),
+                    dcc.Input(
+                        id="imp-user",
+                        placeholder=t("user", lang),
+                        type="text",
+                        style={"marginRight": "8px"},
+                    ),
+                    dcc.Input(
+                        id="imp-password",
+                        placeholder=t("password", lang),
+                        type="password",
+                        style={"marginRight": "8px"},
+                    ),
+                    html.Button(t("signin", lang), id="imp-signin-btn", n_clicks=0),
+                    html.Button(
+                        t("signout", lang),
+                        id="imp-signout-btn",
+                        n_clicks=0,
+                        style={"marginLeft": "8px"},
+                    ),
+                    html.Div(id="imp-signin-status", style={"marginTop": "6px"}),
+                ],
+            ),
+            html.Div(
+                style=_CARD,
+                children=[
+                    dcc.Upload(
+                        id="imp-upload",
+                        children=html.Div(
+                            [t("drop", lang), html.Br(), html.Small(t("limit", lang, mb=mb))]
+                        ),
+                        max_size=mb * 1024 * 1024,
+                        accept=".csv,.xlsx,.txt",
+                        style={
+                            "border": "2px dashed #999",
+                            "borderRadius": "6px",
+                            "padding": "24px",
+                            "textAlign": "center",
+                            "cursor": "pointer",
+                        },
+                    ),
+                    html.Div(id="imp-upload-status", style={"marginTop": "6px"}),
+                ],
+            ),
+            html.Div(
+                style=_CARD,
+                children=[
+                    html.H4(t("preview", lang, n=PREVIEW_ROWS)),
+                    dash_table.DataTable(
+                        id="imp-preview",
+                        data=[],
+                        columns=[],
+                        style_table={"overflowX": "auto"},
+                        style_cell={"textAlign": "left", "fontSize": "13px"},
+                    ),
+                    html.H4(t("mapping", lang), style={"marginTop": "12px"}),
+                    html.P(t("mapping_help", lang), style={"fontSize": "13px"}),
+                    html.Div(id="imp-mapping"),
+                    html.Button(
+                        t("check", lang),
+                        id="imp-check-btn",
+                        n_clicks=0,
+                        style={"marginRight": "8px"},
+                    ),
+                    html.Button(
+                        t("confirm", lang), id="imp-confirm-btn", n_clicks=0, disabled=True
+                    ),
+                ],
+            ),
+            html.Div(
+                style=_CARD,
+                children=[
+                    html.H4(t("report", lang)),
+                    dcc.Loading(html.Div(id="imp-result-status")),
+                    html.Pre(id="imp-totals", style={"fontSize": "13px"}),
+                    _report_table(lang),
+                    html.Button(
+                        t("download", lang),
+                        id="imp-download-btn",
+                        n_clicks=0,
+                        style={"marginTop": "8px"},
+                    ),
+                    dcc.Download(id="imp-download"),
+                ],
+            ),
+            html.Div(
+                style=_CARD,
+                children=[
+                    html.H4(t("batches", lang)),
+                    dash_table.DataTable(
+                        id="imp-batches",
+                        data=[],
+                        page_size=10,
+                        columns=[{"id": c, "name": t(f"col_{c}", lang)} for c in BATCH_COLUMNS],
+                        sort_action="native",
+                        style_cell={"textAlign": "left", "fontSize": "13px"},
+                    ),
+                    dcc.Input(
+                        id="imp-undo-id",
+                        type="number",
+                        min=1,
+                        placeholder="ID",
+                        style={"marginRight": "8px", "width": "90px"},
+                    ),
+                    html.Button(t("undo", lang), id="imp-undo-btn", n_clicks=0),
+                    html.Div(id="imp-undo-status", style={"marginTop": "6px"}),
+                ],
+            ),
         ],
     )
 
@@ -460,10 +586,18 @@ def _mapping_controls(mapping: list[dict], lang: str) -> list:
         html.Div(
             style={"display": "flex", "alignItems": "center", "margin": "4px 0"},
             children=[
-                html.Span(m["label"], id={"type": "imp-map-label", "index": m["index"]},
-                          style={"width": "260px", "fontFamily": "monospace"}),
-                dcc.Dropdown(id={"type": "imp-map", "index": m["index"]}, options=opts,
-                             value=m["field"], clearable=False, style={"width": "360px"}),
+                html.Span(
+                    m["label"],
+                    id={"type": "imp-map-label", "index": m["index"]},
+                    style={"width": "260px", "fontFamily": "monospace"},
+                ),
+                dcc.Dropdown(
+                    id={"type": "imp-map", "index": m["index"]},
+                    options=opts,
+                    value=m["field"],
+                    clearable=False,
+                    style={"width": "360px"},
+                ),
             ],
         )
         for m in mapping
@@ -473,8 +607,12 @@ def _mapping_controls(mapping: list[dict], lang: str) -> list:
 def _totals_text(result: dict | None) -> str:
     if not result or not result.get("totals"):
         return ""
-    lines = [f"{k}: {v['value']:,} {v['unit']}" if isinstance(v["value"], int | float)
-             else f"{k}: {v['value']} {v['unit']}" for k, v in result["totals"].items()]
+    lines = [
+        f"{k}: {v['value']:,} {v['unit']}"
+        if isinstance(v["value"], int | float)
+        else f"{k}: {v['value']} {v['unit']}"
+        for k, v in result["totals"].items()
+    ]
     return "\n".join(lines)
 
 
@@ -520,9 +658,15 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         out = receive_upload(contents, filename, token, lang)
         name = (out["file"] or {}).get("name", "")
         status = out["message"] or (f"{name}: {out['file']['size']:,} B" if out["file"] else "")
-        return (out["file"], out["preview"], out["columns"],
-                _mapping_controls(out["mapping"], lang), status,
-                _report_rows(out["problems"]), True)
+        return (
+            out["file"],
+            out["preview"],
+            out["columns"],
+            _mapping_controls(out["mapping"], lang),
+            status,
+            _report_rows(out["problems"]),
+            True,
+        )
 
     @app.callback(
         Output("imp-result-status", "children"),
@@ -544,12 +688,16 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         from dash import ctx
 
         confirm = ctx.triggered_id == "imp-confirm-btn"
-        res = check_file(file, labels or [], fields or [], token, lang, get_store,
-                         confirm=confirm)
+        res = check_file(file, labels or [], fields or [], token, lang, get_store, confirm=confirm)
         can_confirm = bool(res["ok"] and not confirm)
         batches = batches_rows(get_store) if confirm and res["ok"] else no_update
-        return (res["message"], _report_rows(res["problems"]), _totals_text(res["result"]),
-                not can_confirm, batches)
+        return (
+            res["message"],
+            _report_rows(res["problems"]),
+            _totals_text(res["result"]),
+            not can_confirm,
+            batches,
+        )
 
     @app.callback(
         Output("imp-download", "data"),
@@ -561,10 +709,16 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         from twinning.imports.problems import Problem
 
         problems = [
-            Problem(r.get("severity", ""), r.get("code", ""), r.get("message", ""),
-                    file=r.get("file", ""), row=int(r["row"]) if r.get("row") else None,
-                    column=r.get("column", ""), value=r.get("value", ""),
-                    suggestion=r.get("suggestion", ""))
+            Problem(
+                r.get("severity", ""),
+                r.get("code", ""),
+                r.get("message", ""),
+                file=r.get("file", ""),
+                row=int(r["row"]) if r.get("row") else None,
+                column=r.get("column", ""),
+                value=r.get("value", ""),
+                suggestion=r.get("suggestion", ""),
+            )
             for r in rows or []
         ]
         return {"content": report_csv(problems), "filename": "import-report.csv"}

@@ -123,6 +123,8 @@ POLYPHONES = [
     ("吉安市", "prefecture", "Ji'an"),
     ("东阿县", "county", "Dong'e County"),
     ("绿春县", "county", "Lüchun County"),
+    ("召陵区", "county", "Shaoling District"),
+    ("南召县", "county", "Nanzhao County"),
 ]
 
 

@@ -293,3 +293,20 @@ def test_total_that_contradicts_its_parts_is_a_warning(tmp_path):
     )
     assert result.skipped_total_rows == [4]
     assert result.records == 6
+
+
+def test_wide_layout_with_a_unit_column(tmp_path):
+    store = make_store(tmp_path)
+    f = tmp_path / "unitcol.csv"
+    f.write_text(
+        "帮扶方,受援县,年度,帮扶资金,单位\n上海市,富宁县,2020,3,亿元\n上海市,广南县,2020,50,万元\n",
+        encoding="utf-8",
+    )
+    result = run_import(f, store, resolver=tiny_gazetteer().resolve, user="t")
+    assert result.ok, [p.line() for p in result.report.problems]
+    assert result.totals == {"funds_cny": {"value": 300_500_000, "unit": "CNY"}}
+    figs = _figures(store, result.batch_id)
+    assert [(x["value_original"], x["unit_original"]) for x in figs] == [
+        ("3", "亿元"),
+        ("50", "万元"),
+    ]

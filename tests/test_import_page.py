@@ -15,8 +15,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("TWINNING_ADMIN_USER", "admin")
     monkeypatch.setenv("TWINNING_ADMIN_PASSWORD", "s3cret")
     monkeypatch.setenv("TWINNING_UPLOAD_DIR", str(tmp_path / "uploads"))
-    monkeypatch.setattr("twinning.imports.keep.default_resolver",
-                        lambda: tiny_gazetteer().resolve)
+    monkeypatch.setattr("twinning.imports.keep.default_resolver", lambda: tiny_gazetteer().resolve)
     return make_store(tmp_path)
 
 
@@ -46,8 +45,9 @@ def test_everything_that_changes_data_needs_sign_in(env):
     out = page.receive_upload(_upload("good_utf8_wide.csv"), "good_utf8_wide.csv", None, "en")
     assert out["file"] is None and out["message"].startswith("Importing and undoing")
     before = count(env, "figures")
-    res = page.confirm_import({"id": "0" * 32 + ".csv", "name": "x.csv"}, [], [], "forged", "en",
-                              env)
+    res = page.confirm_import(
+        {"id": "0" * 32 + ".csv", "name": "x.csv"}, [], [], "forged", "en", env
+    )
     assert not res["ok"] and count(env, "figures") == before
     assert page.undo(1, None, "en", env).startswith("Importing and undoing")
 
@@ -57,10 +57,24 @@ def test_upload_preview_mapping_check_confirm_undo(env):
     out = page.receive_upload(_upload("good_gbk_wide.csv"), "good_gbk_wide.csv", token, "en")
     assert out["file"]["name"] == "good_gbk_wide.csv"
     assert [c["name"] for c in out["columns"]] == [
-        "帮扶方", "受援县", "年度", "帮扶资金(万元)", "项目数", "脱贫人口", "备注"]
+        "帮扶方",
+        "受援县",
+        "年度",
+        "帮扶资金(万元)",
+        "项目数",
+        "脱贫人口",
+        "备注",
+    ]
     assert out["preview"][0]["3"] == "1,200"
     assert [m["field"] for m in out["mapping"]] == [
-        "donor", "recipient_county", "year", "funds_cny", "projects", "people_lifted", "note"]
+        "donor",
+        "recipient_county",
+        "year",
+        "funds_cny",
+        "projects",
+        "people_lifted",
+        "note",
+    ]
     labels = [m["label"] for m in out["mapping"]]
     fields = [m["field"] for m in out["mapping"]]
     # the user decides people_lifted is not to be imported
@@ -80,8 +94,9 @@ def test_upload_preview_mapping_check_confirm_undo(env):
 
 def test_bad_upload_shows_the_report(env):
     token, _ = page.sign_in("admin", "s3cret", "en")
-    out = page.receive_upload(_upload("bad_merged_header.xlsx"), "bad_merged_header.xlsx",
-                              token, "en")
+    out = page.receive_upload(
+        _upload("bad_merged_header.xlsx"), "bad_merged_header.xlsx", token, "en"
+    )
     assert [p["code"] for p in out["problems"]] == ["merged_header"]
     out = page.receive_upload(_upload("bad_binary.csv"), "bad_binary.csv", token, "zh")
     assert out["file"] is None and out["problems"][0]["code"] == "binary"
@@ -108,8 +123,12 @@ def test_layout_and_callbacks_register(env):
     app.layout = page.layout("en")
     page.register_callbacks(app, lambda: env)
     outputs = " ".join(app.callback_map)
-    for needed in ("imp-token.data", "imp-file.data", "imp-download.data",
-                   "imp-undo-status.children"):
+    for needed in (
+        "imp-token.data",
+        "imp-file.data",
+        "imp-download.data",
+        "imp-undo-status.children",
+    ):
         assert needed in outputs
     # nothing from a file is ever rendered as HTML or Markdown
     text = repr(page.layout("zh"))

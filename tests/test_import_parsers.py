@@ -253,3 +253,16 @@ def test_unit_and_year_parsers_raise_only_parse_error(text):
 @given(st.text(max_size=40))
 def test_header_matching_never_raises(text):
     match_header(text)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=200))
+def test_digest_index_finds_the_first_row_across_merges(digests):
+    from twinning.imports.validate import DigestIndex
+
+    index, first = DigestIndex(merge_every=7), {}
+    for row, d in enumerate(digests, start=2):
+        assert index.get(d) == first.get(d)
+        if d not in first:
+            index.add(d, row)
+            first[d] = row

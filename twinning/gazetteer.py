@@ -48,12 +48,63 @@ HISTORICAL_COLUMNS = ["old_name", "new_name", "new_adcode", "year", "change", "n
 
 # The 56 recognised ethnic groups as they appear in names of autonomous units.
 # Names of two or more characters also appear without 族 (伊犁哈萨克自治州).
-ETHNIC_GROUPS = (
-    "蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 "
-    "高山 拉祜 水 东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 "
-    "普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 "
-    "珞巴 基诺"
-).split()
+ETHNIC_GROUPS = [
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
+]
 _ETHNIC_SORTED = sorted(ETHNIC_GROUPS, key=len, reverse=True)
 
 # Suffixes dropped to make a short form, longest first, per level.
@@ -105,22 +156,107 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 # English words that end the distinctive part of a name ("Honghe Hani and Yi Autonomous
 # Prefecture" -> "honghe"). Only words after the first one are checked.
 _EN_STOP = set(
-    """county district city prefecture league banner province municipality autonomous region
-    special administrative new area forestry and zizhizhou zizhixian zizhiqi diqu xian qu shi
-    sheng meng qi zhuang hui uyghur uygur uighur tibetan mongol mongolian hani yi miao tujia
-    buyei bouyei dong korean kazak kazakh kyrgyz kirgiz tajik xibe dai jingpo jingpho lisu derung
-    drung nu lahu wa naxi bai qiang yao li she shui sui gelao mulao maonan tu salar bonan baoan
-    dongxiang yugur daur ewenki evenk oroqen hezhen monba lhoba jino blang deang achang pumi
-    russian tatar uzbek gaoshan jing manchu""".split()
+    [
+        "county",
+        "district",
+        "city",
+        "prefecture",
+        "league",
+        "banner",
+        "province",
+        "municipality",
+        "autonomous",
+        "region",
+        "special",
+        "administrative",
+        "new",
+        "area",
+        "forestry",
+        "and",
+        "zizhizhou",
+        "zizhixian",
+        "zizhiqi",
+        "diqu",
+        "xian",
+        "qu",
+        "shi",
+        "sheng",
+        "meng",
+        "qi",
+        "zhuang",
+        "hui",
+        "uyghur",
+        "uygur",
+        "uighur",
+        "tibetan",
+        "mongol",
+        "mongolian",
+        "hani",
+        "yi",
+        "miao",
+        "tujia",
+        "buyei",
+        "bouyei",
+        "dong",
+        "korean",
+        "kazak",
+        "kazakh",
+        "kyrgyz",
+        "kirgiz",
+        "tajik",
+        "xibe",
+        "dai",
+        "jingpo",
+        "jingpho",
+        "lisu",
+        "derung",
+        "drung",
+        "nu",
+        "lahu",
+        "wa",
+        "naxi",
+        "bai",
+        "qiang",
+        "yao",
+        "li",
+        "she",
+        "shui",
+        "sui",
+        "gelao",
+        "mulao",
+        "maonan",
+        "tu",
+        "salar",
+        "bonan",
+        "baoan",
+        "dongxiang",
+        "yugur",
+        "daur",
+        "ewenki",
+        "evenk",
+        "oroqen",
+        "hezhen",
+        "monba",
+        "lhoba",
+        "jino",
+        "blang",
+        "deang",
+        "achang",
+        "pumi",
+        "russian",
+        "tatar",
+        "uzbek",
+        "gaoshan",
+        "jing",
+        "manchu",
+    ]
 )
 
 
 class PlaceError(ValueError):
     """A name that does not resolve to exactly one place; lists the candidates."""
 
-    def __init__(
-        self, message: str, name: str, candidates: list[Place], within: str | None = None
-    ):
+    def __init__(self, message: str, name: str, candidates: list[Place], within: str | None = None):
         super().__init__(message)
         self.message = message
         self.name = name
@@ -302,6 +438,8 @@ class Gazetteer:
         self._historical: dict[str, list[str]] = {}
         self._short: dict[str, list[str]] = {}
         self.historical_notes: dict[str, str] = {}
+        self._pools: dict[str, list[str]] | None = None
+        self._pool_by_script: dict[bool, list[str]] = {}
         self._build_places(places)
         self._index_names(places)
         if historical is None and HISTORICAL_NAMES_CSV.exists():
@@ -530,29 +668,48 @@ class Gazetteer:
         self, name: str, found: list[Place], within: str | Place | None
     ) -> AmbiguousPlace:
         listed = ", ".join(p.label() for p in found)
-        message = (
-            f"'{name}' matches {len(found)} places: {listed} — add --within or use the adcode"
-        )
+        message = f"'{name}' matches {len(found)} places: {listed} — add --within or use the adcode"
         return AmbiguousPlace(message, name, found, _within_text(within))
 
     def suggestions(self, name: str, parent: Place | None = None, n: int = 5) -> list[Place]:
         """The places whose names are closest to ``name`` (difflib), for error messages."""
         latin = _is_latin(name)
         key = clean_en(name) if latin else clean_zh(name)
-        pool = [
-            k for k in [*self._full, *self._short, *self._historical] if _is_latin(k) == latin
-        ]
+        if self._pools is None:  # built on the first miss, not for every gazetteer
+            keys: dict[str, list[str]] = {}
+            for index in (self._full, self._short, self._historical):
+                for k, adcodes in index.items():
+                    keys.setdefault(k, []).extend(adcodes)
+            self._pools = keys
+        pool = (
+            [
+                k
+                for k, adcodes in self._pools.items()
+                if _is_latin(k) == latin
+                and (parent is None or any(self.places[a].is_within(parent) for a in adcodes))
+            ]
+            if parent is not None
+            else self._latin_pool(latin)
+        )
+        matches = difflib.get_close_matches(key, pool, n=n * 3, cutoff=0.5)
+        spoken = None if latin or parent is not None else _pinyin(key)
+        if spoken:  # homophone typos (沙车 for 莎车) are the commonest Chinese input slip
+            exact = [k for k in (clean_en(spoken),) if k in self._pools]
+            matches = exact + matches
         out: list[Place] = []
-        for match in difflib.get_close_matches(key, pool, n=n * 3, cutoff=0.5):
-            for adcode in (
-                self._full.get(match, [])
-                + self._short.get(match, [])
-                + self._historical.get(match, [])
-            ):
+        for match in matches:
+            for adcode in self._pools[match]:
                 place = self.places[adcode]
                 if (parent is None or place.is_within(parent)) and place not in out:
                     out.append(place)
         return out[:n]
+
+    def _latin_pool(self, latin: bool) -> list[str]:
+        cached = self._pool_by_script.get(latin)
+        if cached is None:
+            cached = [k for k in self._pools or {} if _is_latin(k) == latin]
+            self._pool_by_script[latin] = cached
+        return cached
 
     def _not_found(
         self, name: str, parent: Place | None, within: str | Place | None, suggest: bool = True
@@ -582,7 +739,12 @@ def _default_gazetteer() -> Gazetteer:
 def cli_resolve(args: argparse.Namespace) -> int:
     """`twinning places resolve NAME [--within PLACE]`: JSON on stdout; exit 0 or 1."""
     try:
-        place = Gazetteer.default().resolve(args.name, within=getattr(args, "within", None))
+        gazetteer = Gazetteer.default()
+    except FileNotFoundError as exc:
+        print(f"{exc} — build the boundaries first: twinning geo build", file=sys.stderr)
+        return 1
+    try:
+        place = gazetteer.resolve(args.name, within=getattr(args, "within", None))
     except PlaceError as exc:
         print(json.dumps(exc.to_dict(), ensure_ascii=False, indent=2))
         print(exc.message, file=sys.stderr)

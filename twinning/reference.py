@@ -198,9 +198,7 @@ def _read_rows(path: Path, expected: list[str], problems: list[Problem]) -> list
     return rows
 
 
-def _year(
-    name: str, i: int, row: dict[str, str], col: str, problems: list[Problem]
-) -> int | None:
+def _year(name: str, i: int, row: dict[str, str], col: str, problems: list[Problem]) -> int | None:
     raw = row.get(col, "")
     if raw == "":
         return None
@@ -235,7 +233,9 @@ def validate_pairings(rows: list[dict[str, str]], name: str = PAIRINGS_CSV) -> l
         _required(name, i, row, ("source", "confidence"), problems)
         if row["program"] and row["program"] not in PROGRAMS:
             problems.append(
-                Problem(name, i, "program", row["program"], f"unknown programme; use one of {PROGRAMS}")
+                Problem(
+                    name, i, "program", row["program"], f"unknown programme; use one of {PROGRAMS}"
+                )
             )
         if row["confidence"] and row["confidence"] not in PAIRING_CONFIDENCE:
             problems.append(
@@ -287,10 +287,18 @@ def _number(raw: str) -> float | None:
 def validate_figures(rows: list[dict[str, str]], name: str = FIGURES_CSV) -> list[Problem]:
     problems: list[Problem] = []
     for i, row in enumerate(rows, start=1):
-        _required(name, i, row, ("recipient", "metric", "value", "unit", "quote", "source"), problems)
+        _required(
+            name, i, row, ("recipient", "metric", "value", "unit", "quote", "source"), problems
+        )
         if row["metric"] and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", row["metric"]):
             problems.append(
-                Problem(name, i, "metric", row["metric"], "use letters, digits and underscores (funds_cny)")
+                Problem(
+                    name,
+                    i,
+                    "metric",
+                    row["metric"],
+                    "use letters, digits and underscores (funds_cny)",
+                )
             )
         if row["value"] and _number(row["value"]) is None:
             problems.append(
@@ -314,18 +322,7 @@ def _historical_note(gaz: Gazetteer, text: str, place: Place) -> str | None:
     return f"former name: {note}" if note and place.name_zh != text else None
 
 
-def _place_columns(place: Place | None, prefix: str = "recipient") -> dict[str, Any]:
-    if place is None:
-        return {
-            f"{prefix}_adcode": None,
-            f"{prefix}_level": None,
-        }
-    return {f"{prefix}_adcode": place.adcode, f"{prefix}_level": place.level}
-
-
-def _resolve_donor_unit(
-    gaz: Gazetteer, unit: str, province: Place, notes: list[str]
-) -> str | None:
+def _resolve_donor_unit(gaz: Gazetteer, unit: str, province: Place, notes: list[str]) -> str | None:
     """The donor unit's adcode, or its province's with a note saying why."""
     try:
         return gaz.resolve(unit, within=province, suggest=False).adcode
@@ -546,7 +543,9 @@ def resolve_figures(
         records.append(
             {
                 "row_number": i,
-                "program": _infer_program(donor, recipient, pairings),
+                # A recipient reached through something inside it (德昂族村 -> 云南省) is
+                # not the pairing's recipient: do not guess its programme.
+                "program": None if rec_note else _infer_program(donor, recipient, pairings),
                 "donor": row["donor"],
                 "recipient": row["recipient"],
                 "donor_adcode": donor.adcode if donor else None,
@@ -601,7 +600,9 @@ def load_reference(
 def verify_quotes(source_folder: Path) -> tuple[int, list[str]]:
     """Check that quotes from the two documents are verbatim in ``documents/``."""
     docs = source_folder / "documents"
-    texts = {d: (docs / d).read_text(encoding="utf-8") for d in PRIMARY_DOCUMENTS if (docs / d).exists()}
+    texts = {
+        d: (docs / d).read_text(encoding="utf-8") for d in PRIMARY_DOCUMENTS if (docs / d).exists()
+    }
     checked, missing = 0, []
     with (source_folder / FIGURES_CSV).open(encoding="utf-8", newline="") as fh:
         for i, row in enumerate(csv.DictReader(fh), start=1):

@@ -425,14 +425,17 @@ def wait_map_drawn(page: Any, timeout_ms: float = 30_000) -> float:
     return float(page.evaluate("window.__mapDrawnAt"))
 
 
-def drawn_locations(page: Any, subplot: str = "geo") -> list[str]:
-    """Locations (adcodes) of the choropleth paths drawn in one geo subplot
-    ("geo" is the main map, "geo2"... the insets)."""
+def drawn_locations(page: Any, subplot: str = "geo", trace: str | None = "places") -> list[str]:
+    """Locations (adcodes) of the choropleth paths drawn in one geo subplot ("geo" is the
+    main map, "geo2"... the insets), of the trace named ``trace`` (None: all traces;
+    the atlas names its places trace "places", its neighbouring countries "neighbors")."""
     return page.evaluate(
-        """sub => [...document.querySelectorAll(
-                 '#map-graph .geolayer > g.' + sub + ' path.choroplethlocation')]
+        """([sub, name]) => [...document.querySelectorAll(
+                 '#map-graph .geolayer > g[class="geo ' + sub + '"] .choroplethlayer > g.trace')]
+               .filter(g => name === null || g.__data__[0].trace.name === name)
+               .flatMap(g => [...g.querySelectorAll('path.choroplethlocation')])
                .map(p => String((p.__data__ || {}).loc))""",
-        subplot,
+        [subplot, trace],
     )
 
 
@@ -440,7 +443,8 @@ def geo_subplots(page: Any) -> dict[str, int]:
     """Each geo subplot drawn and how many SVG paths it holds (all layers)."""
     return page.evaluate(
         """() => Object.fromEntries([...document.querySelectorAll('#map-graph .geolayer > g')]
-               .map(g => [g.classList[1], g.querySelectorAll('path').length]))"""
+               .map(g => [g.getAttribute('class').split(' ').pop(),
+                     g.querySelectorAll('path').length]))"""
     )
 
 
@@ -449,7 +453,7 @@ def click_location(page: Any, location: str, subplot: str = "geo") -> None:
     point = page.evaluate(
         """([loc, sub]) => {
              const p = [...document.querySelectorAll(
-                 '#map-graph .geolayer > g.' + sub + ' path.choroplethlocation')]
+                 '#map-graph .geolayer > g[class="geo ' + sub + '"] path.choroplethlocation')]
                .find(p => String((p.__data__ || {}).loc) === loc);
              if (!p) return null;
              // A point inside the shape (a concave place's bbox centre may lie outside),

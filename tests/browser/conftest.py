@@ -79,12 +79,9 @@ def stub_page(browser: Any, stub_server: LiveServer) -> Iterator[BrowserPage]:
 
 
 @pytest.fixture(scope="session")
-def atlas_store(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A temporary SQLite store seeded with the reference data (engineer core's open_store)."""
-    from twinning.store import open_store
-
-    path = tmp_path_factory.mktemp("browser-store") / "atlas.sqlite"
-    return open_store(f"sqlite:///{path}")
+def atlas_store(reference_store: Any) -> Any:
+    """The session's seeded reference store (tests/conftest.py); the browser only reads."""
+    return reference_store
 
 
 @pytest.fixture(scope="session")
@@ -115,3 +112,17 @@ def county_count() -> int:
     import pyarrow.parquet as pq
 
     return pq.ParquetFile(PROJECT_ROOT / "data" / "geo" / "county.parquet").metadata.num_rows
+
+
+@pytest.fixture(scope="session")
+def county_codes_by_province() -> dict[str, set[str]]:
+    """County adcodes of each province, from data/geo/county.parquet."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(
+        PROJECT_ROOT / "data" / "geo" / "county.parquet", columns=["adcode", "province_adcode"]
+    ).to_pydict()
+    out: dict[str, set[str]] = {}
+    for adcode, province in zip(table["adcode"], table["province_adcode"], strict=True):
+        out.setdefault(str(province), set()).add(str(adcode))
+    return out

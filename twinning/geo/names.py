@@ -472,6 +472,7 @@ PINYIN_NAMES: dict[str, str] = {
     "覃塘": "qin tang",
     "龙圩": "long xu",
     "什邡": "shi fang",
+    "召陵": "shao ling",
     "阿城": "a cheng",
 }
 
@@ -494,7 +495,6 @@ PINYIN_CHARS: dict[str, str] = {
     "大": "da",
     "阿": "a",
     "解": "jie",
-    "召": "zhao",
     "乐": "le",
     "藏": "zang",
     "什": "shi",

@@ -42,7 +42,7 @@ class _StderrProgress:
     """At most one line a second: rows checked and records stored so far."""
 
     def __init__(self) -> None:
-        self.last = 0.0
+        self.last = time.monotonic()  # quiet for files that take under a second
 
     def __call__(self, rows: int, stored: int) -> None:
         now = time.monotonic()

@@ -290,23 +290,24 @@ def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progre
                     )
                 ).inserted_primary_key[0]
             buf: list[dict] = []
-            stored_n = 0
+            stored_n = seen_n = 0
             for rec in checker.check(rows):
-                if dry_run or report.errors:
-                    buf.clear()
+                seen_n += 1
+                if not (dry_run or report.errors):
+                    rec["batch_id"] = batch_id
+                    buf.append(rec)
+                if seen_n % chunk_rows:
                     continue
-                rec["batch_id"] = batch_id
-                buf.append(rec)
-                if len(buf) >= chunk_rows:
+                if buf and not report.errors:
                     conn.execute(insert(table), buf)
                     stored_n += len(buf)
-                    buf = []
-                    if progress:
-                        progress(checker.rows_seen, stored_n)
-                    if pause and stored_n >= pause[0]:
-                        print("TWINNING_IMPORT_PAUSED", file=sys.stderr, flush=True)
-                        time.sleep(pause[1])
-                        pause = None
+                buf = []
+                if progress:
+                    progress(checker.rows_seen, stored_n)
+                if pause and stored_n >= pause[0]:
+                    print("TWINNING_IMPORT_PAUSED", file=sys.stderr, flush=True)
+                    time.sleep(pause[1])
+                    pause = None
             if buf and not report.errors and not dry_run:
                 conn.execute(insert(table), buf)
                 stored_n += len(buf)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from twinning.imports.problems import ParseError
 
@@ -103,7 +103,7 @@ class Number:
     text: str = ""  # the cell as written
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def normalise_text(text: str) -> str:
     """NFKC (full-width digits and punctuation to ASCII), one space, trimmed.
 

@@ -12,9 +12,9 @@ A unit is read as [magnitude][base] (万元, million yuan) or [base][magnitude]
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from twinning.imports.numbers import normalise_text
 from twinning.imports.problems import ParseError

@@ -13,7 +13,6 @@ Three layouts are recognised from the mapped fields:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -370,9 +369,56 @@ def parse_year(value: object, this_year: int | None = None) -> int | tuple[int, 
 
 
 def _digest(parts: Iterable[object]) -> int:
-    """An 8-byte digest: 500,000 of them fit in a few tens of MB, unlike the rows."""
-    data = repr(tuple(parts)).encode("utf-8")
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+    """A 64-bit digest, valid within one process (all comparisons happen in one import).
+
+    Python's tuple hash is fast and 64-bit; 500,000 of them fit in a few tens of MB,
+    unlike the rows themselves.
+    """
+    return hash(tuple(parts))
+
+
+class DigestIndex:
+    """digest -> first row number, in about 16 bytes per row.
+
+    Why not a dict: a dict of 500,000 ints takes ~55 MB, more than the rest of the
+    import together. Recent digests sit in a small dict; every ``merge_every`` rows
+    they are merged into one sorted numpy array that is searched by bisection.
+    """
+
+    def __init__(self, merge_every: int = 16384) -> None:
+        self.merge_every = merge_every
+        self._recent: dict[int, int] = {}
+        self._keys = None  # sorted int64 digests
+        self._rows = None  # row numbers in the same order
+
+    def get(self, digest: int) -> int | None:
+        row = self._recent.get(digest)
+        if row is not None or self._keys is None:
+            return row
+        import numpy as np
+
+        i = int(np.searchsorted(self._keys, digest))
+        if i < len(self._keys) and self._keys[i] == digest:
+            return int(self._rows[i])
+        return None
+
+    def add(self, digest: int, row: int) -> None:
+        self._recent[digest] = row
+        if len(self._recent) >= self.merge_every:
+            self._merge()
+
+    def _merge(self) -> None:
+        import numpy as np
+
+        n = len(self._recent)
+        keys = np.fromiter(self._recent.keys(), dtype=np.int64, count=n)
+        rows = np.fromiter(self._recent.values(), dtype=np.int64, count=n)
+        if self._keys is not None:
+            keys = np.concatenate([self._keys, keys])
+            rows = np.concatenate([self._rows, rows])
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._rows = keys[order], rows[order]
+        self._recent = {}
 
 
 def figure_key(rec: dict) -> int:
@@ -450,7 +496,7 @@ class Checker:
     rows_used: int = 0
     records: int = 0
     skipped_total_rows: list[int] = field(default_factory=list)
-    _row_digests: dict[int, int] = field(default_factory=dict)
+    _row_digests: DigestIndex = field(default_factory=DigestIndex)
     _place_cache: dict[tuple[str, str | None], object] = field(default_factory=dict)
     _section: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     _file: dict[tuple[str, str], Decimal] = field(default_factory=dict)
@@ -474,7 +520,7 @@ class Checker:
         if isinstance(result, Exception):
             cands = list(getattr(result, "candidates", []) or [])[:8]
             shown = "; ".join(_place_label(c) for c in cands)
-            ambiguous = type(result).__name__ == "AmbiguousPlace" or len(cands) > 1
+            ambiguous = any(k.__name__ == "AmbiguousPlace" for k in type(result).__mro__)
             where = f" in {within}" if within else ""
             if ambiguous:
                 msg = f"{role} {name!r}{where} matches several places: {shown}"
@@ -540,7 +586,7 @@ class Checker:
                     "apart in a 项目名称 / 备注 column",
                 )
                 continue
-            self._row_digests[digest] = number
+            self._row_digests.add(digest, number)
             produced = list(self._row_records(number, cell, cols))
             if produced:
                 self.rows_used += 1
@@ -769,9 +815,14 @@ class Checker:
             targets = [
                 c for c in self.layout.mapping.columns if c.field in METRICS or _is_custom_metric(c)
             ]
+            row_unit = _text(cell("unit"))  # a 单位 column applies where the header has none
             for col in targets:
                 raw = cell(col.field)
-                rec = self._one_figure(number, col, col.field, raw, col.unit, context)
+                unit_text = col.unit or row_unit
+                unit_col = cols.get("unit") if not col.unit and row_unit else None
+                rec = self._one_figure(
+                    number, col, col.field, raw, unit_text, context, unit_col=unit_col
+                )
                 if rec:
                     yield rec
             return

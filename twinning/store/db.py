@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from twinning import settings
-from twinning.paths import REFERENCE_DIR
+from twinning.paths import PROJECT_ROOT, REFERENCE_DIR
 from twinning.store import migrate
 from twinning.store.schema import SCHEMA_VERSION, batches, figures, meta, pairings, places
 
@@ -56,10 +57,10 @@ def create_store_engine(url: str) -> Engine:
         # BEGIN covers CREATE/ALTER too (SQLAlchemy's documented recipe).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -250,6 +251,14 @@ def _typed(frame: pd.DataFrame, ints: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
+def _display_path(path: Path) -> str:
+    """Project-relative when inside the project, so stores do not record a checkout path."""
+    try:
+        return str(Path(path).resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _default_places() -> pd.DataFrame:
     from twinning.geo.boundaries import places_table
 
@@ -289,7 +298,7 @@ def _seed_reference(
             file_name="pairings.csv + figures.csv",
             sha256=fingerprint,
             row_count=len(data.pairings) + len(data.figures),
-            stored_path=str(reference_dir),
+            stored_path=_display_path(reference_dir),
             mapping_json=json.dumps({"files": data.files}, ensure_ascii=False),
         )
     ).inserted_primary_key[0]
@@ -352,7 +361,13 @@ def open_store(
 
 def cli_stats(args: argparse.Namespace) -> int:
     """`twinning stats [--json]`: counts of what the store holds."""
-    store = open_store()
+    from twinning.reference import ReferenceDataError
+
+    try:
+        store = open_store()
+    except (ReferenceDataError, migrate.SchemaTooNew, FileNotFoundError) as exc:
+        print(f"cannot open the store: {exc}", file=sys.stderr)
+        return 1
     try:
         stats = store.stats()
     finally:

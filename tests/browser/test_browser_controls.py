@@ -1,0 +1,202 @@
+"""What a user does in the atlas, in a real browser: switch language, change filters,
+share a link, drill into a province, open a place. Each test checks what the user sees
+(map, series, headline numbers, labels) and what the URL says."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+
+import pytest
+from browser_harness import (
+    click_location,
+    control_value,
+    drawn_locations,
+    set_control,
+    wait_map_drawn,
+)
+
+from twinning import i18n
+
+pytestmark = pytest.mark.browser
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+XINJIANG = "650000"
+SHACHE = "653125"  # 莎车县, paired with Shanghai (counterpart support, Xinjiang)
+
+
+def _open(bp, **params):
+    bp.open("/", **params)
+    wait_map_drawn(bp.page)
+    bp.settle()
+
+
+def _places_trace(bp) -> dict:
+    figure = bp.figure("map-graph")
+    traces = [t for t in figure["data"] if t.get("name") == "places"]
+    assert traces, f"no 'places' trace on the map: {[t.get('name') for t in figure['data']]}"
+    return traces[0]
+
+
+def _series(bp) -> str:
+    figure = bp.figure("series-graph")
+    assert figure is not None, "the series graph is not drawn"
+    return json.dumps(figure, sort_keys=True, default=str)
+
+
+def _headlines(bp) -> str:
+    from components import ids
+
+    return bp.page.inner_text(f"#{ids.HEADLINES}")
+
+
+def _record_callback_responses(bp) -> list[bytes]:
+    bodies: list[bytes] = []
+
+    def on_response(response):
+        if "/_dash-update-component" in response.url:
+            with contextlib.suppress(Exception):  # an aborted response has no body
+                bodies.append(response.body())
+
+    bp.page.on("response", on_response)
+    return bodies
+
+
+def test_switching_language_changes_labels_and_url(atlas_page):
+    _open(atlas_page, lang="zh")
+    page = atlas_page.page
+    body_zh = page.inner_text("body")
+    assert i18n.t("title", "zh") in body_zh
+    hover_zh = " ".join(map(str, _places_trace(atlas_page)["hovertext"] or []))
+    assert CJK.search(hover_zh), "Chinese hover text expected in zh"
+
+    set_control(page, "lang-select", "en")
+    atlas_page.settle()
+    assert atlas_page.query().get("lang") == "en"
+    body_en = page.inner_text("body")
+    assert i18n.t("title", "en") in body_en
+    assert i18n.t("title", "zh") not in body_en
+    for key in ("metric", "level", "years"):
+        assert i18n.t(key, "en") in body_en, f"label {key!r} not in English"
+    hover_en = " ".join(map(str, _places_trace(atlas_page)["hovertext"] or []))
+    assert hover_en and not CJK.search(hover_en), f"Chinese left in English hover: {hover_en[:200]}"
+    atlas_page.log.assert_clean()
+
+
+def test_changing_filters_updates_map_series_and_headlines_without_resending_boundaries(
+    atlas_page,
+):
+    _open(atlas_page, metric="funds_cny")
+    page = atlas_page.page
+    before = (_places_trace(atlas_page)["z"], _series(atlas_page), _headlines(atlas_page))
+    responses = _record_callback_responses(atlas_page)
+
+    set_control(page, "year-range", (2018, 2020))
+    atlas_page.settle()
+    q = atlas_page.query()
+    assert (q.get("from"), q.get("to")) == ("2018", "2020")
+    after_years = (_places_trace(atlas_page)["z"], _series(atlas_page), _headlines(atlas_page))
+    for part, old, new in zip(("map", "series", "headlines"), before, after_years, strict=True):
+        assert old != new, f"{part} did not change with the year range"
+
+    set_control(page, "program-select", ["counterpart_support_xinjiang"])
+    atlas_page.settle()
+    assert atlas_page.query().get("program") == "counterpart_support_xinjiang"
+    after_program = (_places_trace(atlas_page)["z"], _series(atlas_page), _headlines(atlas_page))
+    for part, old, new in zip(
+        ("map", "series", "headlines"), after_years, after_program, strict=True
+    ):
+        assert old != new, f"{part} did not change with the programme"
+
+    set_control(page, "metric-select", "projects")
+    atlas_page.settle()
+    assert atlas_page.query().get("metric") == "projects"
+    after_metric = _places_trace(atlas_page)["z"]
+    assert after_metric != after_program[0], "map did not change with the metric"
+
+    # The boundaries went out once, with the first view; filter changes patch values.
+    assert responses, "no callback answered the filter changes"
+    resent = [len(b) for b in responses if b"FeatureCollection" in b or b'"geojson"' in b]
+    assert not resent, f"a filter change resent the boundaries ({resent} bytes)"
+    atlas_page.log.assert_clean()
+
+
+def test_the_url_carries_the_view_and_reopening_it_restores_it(atlas_page, browser):
+    from browser_harness import new_browser_page
+
+    _open(atlas_page)
+    page = atlas_page.page
+    set_control(page, "lang-select", "en")
+    set_control(page, "level-select", "prefecture")
+    set_control(page, "metric-select", "projects")
+    set_control(page, "program-select", ["east_west_cooperation"])
+    set_control(page, "year-range", (2010, 2020))
+    atlas_page.settle()
+    wait_map_drawn(page)
+    q = atlas_page.query()
+    assert q.get("lang") == "en"
+    assert q.get("level") == "prefecture"
+    assert q.get("metric") == "projects"
+    assert q.get("program") == "east_west_cooperation"
+    assert (q.get("from"), q.get("to")) == ("2010", "2020")
+    link = page.url
+    controls = ("lang-select", "level-select", "metric-select", "program-select", "year-range")
+    shown = {c: control_value(page, c) for c in controls}
+    trace = _places_trace(atlas_page)
+    headlines = _headlines(atlas_page)
+
+    context, again = new_browser_page(browser, atlas_page.server)
+    try:
+        again.page.goto(link)
+        wait_map_drawn(again.page)
+        again.settle()
+        assert {c: control_value(again.page, c) for c in controls} == shown
+        reopened = _places_trace(again)
+        assert reopened["locations"] == trace["locations"]
+        assert reopened["z"] == trace["z"]
+        assert _headlines(again) == headlines
+        assert again.query() == q, "reopening the link rewrote it"
+        again.log.assert_clean()
+    finally:
+        context.close()
+
+
+def test_clicking_a_province_drills_into_its_counties(atlas_page, county_codes_by_province):
+    _open(atlas_page, level="province")
+    page = atlas_page.page
+    assert XINJIANG in drawn_locations(page)
+    click_location(page, XINJIANG)
+    atlas_page.settle()
+    wait_map_drawn(page)
+    assert atlas_page.query().get("recipient") == XINJIANG
+    drawn = set(drawn_locations(page))
+    assert drawn == county_codes_by_province[XINJIANG], (
+        f"drilled map shows {len(drawn)} places, Xinjiang has "
+        f"{len(county_codes_by_province[XINJIANG])} counties"
+    )
+    back = page.get_by_text(i18n.t("back_to_china", "zh"))
+    assert back.count() >= 1, "no way back to all of China after drilling in"
+    back.first.click()
+    atlas_page.settle()
+    wait_map_drawn(page)
+    assert "recipient" not in atlas_page.query()
+    assert XINJIANG in drawn_locations(page)
+    atlas_page.log.assert_clean()
+
+
+def test_clicking_a_place_opens_its_detail_with_sources(atlas_page):
+    from components import ids
+
+    _open(atlas_page, level="county", recipient=XINJIANG)
+    page = atlas_page.page
+    click_location(page, SHACHE)
+    atlas_page.settle()
+    assert atlas_page.query().get("place") == SHACHE
+    detail = page.locator(f"#{ids.DETAIL}")
+    text = detail.inner_text()
+    assert "莎车" in text, f"the detail does not name the place: {text[:300]}"
+    assert "上海" in text, "the detail does not show Shache's donor, Shanghai"
+    links = detail.locator("a[href^='http']")
+    assert links.count() >= 1, "the detail has no link to a source"
+    atlas_page.log.assert_clean()

@@ -1,0 +1,92 @@
+"""The import page in headless Chromium: sign in, drop a file, check, confirm, undo.
+
+Runs the page in a small stub Dash app on a loopback werkzeug thread (the atlas's
+own browser tests in tests/browser/ cover the page inside the whole app). Chromium
+missing is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+from test_import_support import CORPUS, count, make_store, tiny_gazetteer
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    import dash
+    from werkzeug.serving import make_server
+
+    from components import import_page
+
+    monkeypatch.setenv("TWINNING_ADMIN_USER", "admin")
+    monkeypatch.setenv("TWINNING_ADMIN_PASSWORD", "pw")
+    monkeypatch.setenv("TWINNING_UPLOAD_DIR", str(tmp_path / "uploads"))
+    monkeypatch.setattr("twinning.imports.keep.default_resolver", lambda: tiny_gazetteer().resolve)
+    store = make_store(tmp_path)
+    app = dash.Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = import_page.layout("en")
+    import_page.register_callbacks(app, lambda: store)
+    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}", store
+    srv.shutdown()
+    thread.join(timeout=10)
+
+
+def test_import_page_flow_in_chromium(server):
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is missing: apt-get install -y chromium fonts-noto-cjk"
+    url, store = server
+    before = count(store, "figures")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        page = browser.new_page()
+        errors, external = [], []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on(
+            "request",
+            lambda r: (
+                None
+                if r.url.startswith(url) or r.url.startswith(("data:", "blob:"))
+                else external.append(r.url)
+            ),
+        )
+        page.goto(url)
+        # without sign-in an upload is refused by the server
+        page.set_input_files("#imp-upload input[type=file]", str(CORPUS / "good_utf8_wide.csv"))
+        page.wait_for_function(
+            "document.querySelector('#imp-upload-status').innerText.includes('need sign-in')"
+        )
+        page.fill("#imp-user", "admin")
+        page.fill("#imp-password", "pw")
+        page.click("#imp-signin-btn")
+        page.wait_for_function(
+            "document.querySelector('#imp-signin-status').innerText.includes('Signed in')"
+        )
+        page.set_input_files("#imp-upload input[type=file]", str(CORPUS / "good_bom_wide.csv"))
+        page.wait_for_selector("#imp-preview td")
+        page.click("#imp-check-btn")
+        page.wait_for_function(
+            "document.querySelector('#imp-result-status').innerText.startsWith('Check passed')"
+        )
+        assert count(store, "figures") == before
+        page.click("#imp-confirm-btn")
+        page.wait_for_function(
+            "document.querySelector('#imp-result-status').innerText.startsWith('Imported')"
+        )
+        assert count(store, "figures") == before + 6
+        assert "15,505,000 CNY" in page.inner_text("#imp-totals")
+        browser.close()
+    assert errors == []
+    assert external == []

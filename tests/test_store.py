@@ -1,0 +1,306 @@
+"""The store: created, migrated and seeded in one transaction, idempotently."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from argparse import Namespace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from twinning.geo.boundaries import places_table
+from twinning.paths import REFERENCE_DIR
+from twinning.reference import PRIMARY_DOCUMENTS, ReferenceDataError
+from twinning.store import Store, cli_stats, open_store
+from twinning.store import migrate as migrate_mod
+from twinning.store.schema import SCHEMA_VERSION, batches, figures, metadata, pairings
+
+
+def _count(store: Store, table: str) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+def _add_import_batch(store: Store) -> int:
+    """Write an import batch the way the importer does: straight through the engine."""
+    with store.engine.begin() as conn:
+        batch_id = conn.execute(
+            batches.insert().values(
+                kind="import",
+                user="tester",
+                created_at=datetime.now(UTC),
+                file_name="mine.csv",
+                sha256="0" * 64,
+                row_count=1,
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            figures.insert().values(
+                batch_id=batch_id,
+                row_number=1,
+                donor="上海市",
+                recipient="莎车县",
+                donor_adcode="310000",
+                recipient_adcode="653125",
+                recipient_level="county",
+                period_start=2020,
+                period_end=2020,
+                metric="funds_cny",
+                value=1_000_000.0,
+                unit="CNY",
+                quote="test",
+                source="mine.csv",
+                confidence="imported",
+                is_context=False,
+            )
+        )
+    return batch_id
+
+
+# -- opening and seeding ------------------------------------------------------------------
+def test_seeded_store_counts(reference_store: Store) -> None:
+    stats = reference_store.stats()
+    assert stats["places"] == len(places_table())
+    assert stats["pairings"] == 218
+    assert stats["figures"] == 256
+    assert stats["unresolved_pairings"] == 7
+    assert stats["unresolved"] == stats["unresolved_pairings"] + stats["unresolved_figures"]
+    assert stats["batches"] == 1 and stats["import_batches"] == 0
+    assert stats["schema_version"] == SCHEMA_VERSION
+
+
+def test_all_document_figures_are_stored_with_their_exact_quote(reference_store: Store) -> None:
+    with (REFERENCE_DIR / "figures.csv").open(encoding="utf-8", newline="") as fh:
+        raw = [r for r in csv.DictReader(fh) if r["source"].startswith(PRIMARY_DOCUMENTS)]
+    stored = reference_store.figures_frame()
+    stored = stored[stored["source"].str.startswith(PRIMARY_DOCUMENTS)]
+    assert len(raw) == len(stored) == 115
+    pairs = set(zip(stored["quote"], stored["value_original"], strict=True))
+    for row in raw:
+        assert (row["quote"], row["value"]) in pairs
+
+
+def test_frames_carry_names_kind_and_parents(reference_store: Store) -> None:
+    p = reference_store.pairings_frame()
+    row = p[p["recipient_adcode"] == "653125"].iloc[0]
+    assert row["recipient_name_zh"] == "莎车县"
+    assert row["recipient_name_en"] == "Shache County"
+    assert row["donor_name_zh"] == "浦东新区"
+    assert row["batch_kind"] == "reference"
+    assert str(p["start_year"].dtype) == "Int64"
+    f = reference_store.figures_frame()
+    row = f[f["recipient_adcode"] == "653125"].iloc[0]
+    assert row["recipient_prefecture_adcode"] == "653100"
+    assert row["recipient_province_adcode"] == "650000"
+    assert f["is_context"].dtype == bool
+    assert set(f["qualifier"]) <= {"exact", "lower_bound", "approx"}
+    places = reference_store.places_frame()
+    assert places["adcode"].is_unique and len(places) == len(places_table())
+
+
+def test_second_open_adds_nothing(store: Store) -> None:
+    before = (store.data_version(), _count(store, "pairings"), _count(store, "batches"))
+    again = open_store(store.url)
+    try:
+        after = (again.data_version(), _count(again, "pairings"), _count(again, "batches"))
+    finally:
+        again.dispose()
+    assert before == after
+
+
+def test_changed_reference_replaces_the_reference_batch_only(store: Store, tmp_path: Path) -> None:
+    import_id = _add_import_batch(store)
+    version = store.data_version()
+    folder = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, folder)
+    lines = (folder / "pairings.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / "pairings.csv").write_text("".join(lines[:-1]), encoding="utf-8")  # drop a row
+    reopened = open_store(store.url, reference_dir=folder)
+    try:
+        b = reopened.batches_frame()
+        assert sorted(b["kind"]) == ["import", "reference"]
+        assert import_id in set(b["id"])
+        assert len(reopened.pairings_frame()) == 217
+        assert len(reopened.figures_frame()) == 256 + 1
+        assert reopened.data_version() != version
+    finally:
+        reopened.dispose()
+
+
+def test_invalid_reference_stores_nothing_in_a_new_store(tmp_path: Path) -> None:
+    folder = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, folder)
+    text_ = (folder / "figures.csv").read_text(encoding="utf-8")
+    (folder / "figures.csv").write_text(text_.replace(",20,groups,", ",twenty,groups,"), "utf-8")
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    with pytest.raises(ReferenceDataError) as info:
+        open_store(url, reference_dir=folder)
+    assert "figures.csv, row 4 (line 5), column value: 'twenty'" in str(info.value)
+    engine = create_engine(url)
+    try:
+        assert inspect(engine).get_table_names() == []  # even the DDL was rolled back
+    finally:
+        engine.dispose()
+
+
+def test_invalid_reference_leaves_an_existing_store_as_it_was(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, folder)
+    text_ = (folder / "pairings.csv").read_text(encoding="utf-8")
+    (folder / "pairings.csv").write_text(text_.replace("1996,2016,", "2017,2016,", 1), "utf-8")
+    before = store.data_version()
+    with pytest.raises(ReferenceDataError, match="column start_year: '2017'"):
+        open_store(store.url, reference_dir=folder)
+    assert store.data_version() == before
+    assert _count(store, "pairings") == 218
+
+
+def test_undone_import_batch_drops_out_of_frames(store: Store) -> None:
+    batch_id = _add_import_batch(store)
+    assert len(store.figures_frame()) == 257
+    assert store.stats()["import_batches"] == 1
+    version = store.data_version()
+    with store.engine.begin() as conn:
+        conn.execute(
+            batches.update()
+            .where(batches.c.id == batch_id)
+            .values(undone_at=datetime.now(UTC), undone_by="tester")
+        )
+    assert len(store.figures_frame()) == 256
+    assert store.data_version() != version
+    assert batch_id not in set(store.batches_frame()["id"])
+    assert batch_id in set(store.batches_frame(include_undone=True)["id"])
+
+
+def test_sqlite_pragmas(store: Store) -> None:
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_foreign_keys_are_enforced(store: Store) -> None:
+    with pytest.raises(Exception, match="FOREIGN KEY"), store.engine.begin() as conn:
+        conn.execute(
+            pairings.insert().values(
+                batch_id=9999, program="other", donor_province="上海市", source="x", confidence="x"
+            )
+        )
+
+
+def test_default_url_comes_from_the_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "sub" / "dir" / "atlas.sqlite"
+    monkeypatch.setenv("TWINNING_DATABASE_URL", f"sqlite:///{path}")
+    opened = open_store()
+    try:
+        assert path.exists()  # the folder was created
+        assert opened.stats()["pairings"] == 218
+    finally:
+        opened.dispose()
+
+
+# -- migrations ---------------------------------------------------------------------------
+def _old_store(url: str, version: int) -> None:
+    """A store as an older atlas wrote it: v1 lacks resolution_note; v0 also lacks meta."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        metadata.create_all(conn)
+        conn.exec_driver_sql("ALTER TABLE pairings DROP COLUMN resolution_note")
+        conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN resolution_note")
+        if version == 0:
+            conn.exec_driver_sql("DROP TABLE meta")
+        else:
+            conn.exec_driver_sql(
+                f"INSERT INTO meta (key, value) VALUES ('schema_version', '{version}')"
+            )
+        conn.exec_driver_sql(
+            "INSERT INTO batches (id, kind, user, created_at, file_name, sha256, row_count) "
+            "VALUES (7, 'import', 'old', '2024-01-01 00:00:00', 'old.csv', 'abc', 1)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO pairings (batch_id, program, donor_province, recipient_adcode, "
+            "recipient_level, source, confidence) "
+            "VALUES (7, 'other', '上海市', '653125', 'county', 'old.csv', 'imported')"
+        )
+    engine.dispose()
+
+
+@pytest.mark.parametrize("version", [0, 1])
+def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: int) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    _old_store(url, version)
+    opened = open_store(url)
+    try:
+        with opened.engine.connect() as conn:
+            assert migrate_mod.stored_version(conn) == SCHEMA_VERSION
+            cols = {c["name"] for c in inspect(conn).get_columns("pairings")}
+        assert "resolution_note" in cols
+        p = opened.pairings_frame()
+        old = p[p["batch_id"] == 7]
+        assert len(old) == 1 and old.iloc[0]["recipient_name_zh"] == "莎车县"
+        assert len(p) == 218 + 1
+    finally:
+        opened.dispose()
+
+
+def test_newer_store_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    opened = open_store(url)
+    with opened.engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"UPDATE meta SET value = '{SCHEMA_VERSION + 1}' WHERE key = 'schema_version'"
+        )
+    opened.dispose()
+    with pytest.raises(migrate_mod.SchemaTooNew, match="upgrade the twinning package"):
+        open_store(url)
+
+
+# -- CLI ---------------------------------------------------------------------------------
+def test_cli_stats_json(store: Store, monkeypatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TWINNING_DATABASE_URL", store.url)
+    assert cli_stats(Namespace(json=True)) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"places", "pairings", "figures", "unresolved"} <= set(data)
+    assert (data["pairings"], data["figures"]) == (218, 256)
+
+
+def test_cli_stats_table(store: Store, monkeypatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TWINNING_DATABASE_URL", store.url)
+    assert cli_stats(Namespace(json=False)) == 0
+    out = capsys.readouterr().out
+    assert "pairings" in out and "218" in out
+
+
+def test_concurrent_first_opens_seed_once(tmp_path: Path) -> None:
+    """Two workers starting at once (gunicorn): BEGIN IMMEDIATE serialises the seeding."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        stores = list(pool.map(lambda _: open_store(url), range(2)))
+    try:
+        assert len(stores[0].batches_frame()) == 1
+        assert stores[0].data_version() == stores[1].data_version()
+        assert _count(stores[0], "pairings") == 218
+    finally:
+        for opened in stores:
+            opened.dispose()
+
+
+def test_cli_stats_reports_bad_reference_without_traceback(
+    monkeypatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, folder)
+    text_ = (folder / "pairings.csv").read_text(encoding="utf-8")
+    (folder / "pairings.csv").write_text(text_.replace("seen_in_source", "maybe", 1), "utf-8")
+    monkeypatch.setattr("twinning.store.db.REFERENCE_DIR", folder)
+    monkeypatch.setenv("TWINNING_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")
+    assert cli_stats(Namespace(json=True)) == 1
+    err = capsys.readouterr().err
+    assert "pairings.csv, row 1 (line 2), column confidence: 'maybe'" in err
