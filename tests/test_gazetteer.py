@@ -242,3 +242,18 @@ def test_cli_entry_point_runs_resolve(capsys: pytest.CaptureFixture[str]) -> Non
 
     assert main(["places", "resolve", "思茅地区"]) == 0
     assert json.loads(capsys.readouterr().out)["adcode"] == "530800"
+
+
+@pytest.mark.parametrize(
+    ("name", "adcode"),
+    [("襄樊", "420600"), ("襄樊市", "420600"), ("思茅市", "530800"), ("哈密地区", "650500")],
+)
+def test_former_names_resolve_with_or_without_suffix(
+    gazetteer: Gazetteer, name: str, adcode: str
+) -> None:
+    assert gazetteer.resolve(name).adcode == adcode
+
+
+def test_todays_short_name_beats_a_former_short_name(gazetteer: Gazetteer) -> None:
+    # 思茅 is today's 思茅区; the former prefecture 思茅市 needs its full name.
+    assert gazetteer.resolve("思茅").name_zh == "思茅区"

@@ -436,6 +436,7 @@ class Gazetteer:
         self.dual_level: set[str] = set()
         self._full: dict[str, list[str]] = {}
         self._historical: dict[str, list[str]] = {}
+        self._historical_short: dict[str, list[str]] = {}
         self._short: dict[str, list[str]] = {}
         self.historical_notes: dict[str, str] = {}
         self._pools: dict[str, list[str]] | None = None
@@ -526,6 +527,10 @@ class Gazetteer:
             if adcode not in self.places:
                 continue
             self._add(self._historical, clean_zh(row["old_name"]), adcode)
+            # Short forms of former names (襄樊 for 襄樊市) rank below today's short names,
+            # so 思茅 still means today's 思茅区 while 襄樊 finds 襄阳市.
+            for form in short_forms(str(row["old_name"]), self.places[adcode].level):
+                self._add(self._historical_short, clean_zh(form), adcode)
             note = f"{row['old_name']} -> {row['new_name']} ({row['year']}, {row['change']})"
             self.historical_notes[clean_zh(row["old_name"])] = note
 
@@ -564,6 +569,8 @@ class Gazetteer:
         for key in keys:
             short.extend(a for a in self._short.get(key, []) if a not in short)
         yield "short", short
+        if not latin:
+            yield "historical_short", self._historical_short.get(keys[0], [])
 
     def _pick(self, adcodes: list[str]) -> list[Place]:
         """Keep the one candidate containing all the others, if there is one."""

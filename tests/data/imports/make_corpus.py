@@ -8,6 +8,7 @@ tests/test_import_corpus.py hold the message each bad file must produce.
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -69,12 +70,32 @@ def good_files() -> None:
 
 
 def _save(wb, name: str) -> None:
-    # fixed timestamps so the bytes do not change between runs
+    """Save with fixed timestamps (document properties and zip entries): same bytes each run."""
     import datetime as dt
+    import io
+    import zipfile
 
     wb.properties.created = dt.datetime(2024, 1, 1)
     wb.properties.modified = dt.datetime(2024, 1, 1)
-    wb.save(HERE / name)
+    raw = io.BytesIO()
+    wb.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(
+                    rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>",
+                    b'<dcterms:modified xsi:type="dcterms:W3CDTF">'
+                    b"2024-01-01T00:00:00Z</dcterms:modified>",
+                    data,
+                )
+            dst.writestr(
+                zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0)),
+                data,
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
+    (HERE / name).write_bytes(out.getvalue())
 
 
 def bad_files() -> None:
