@@ -499,7 +499,9 @@ def layout(lang: str = "zh") -> html.Div:
                         children=html.Div(
                             [t("drop", lang), html.Br(), html.Small(t("limit", lang, mb=mb))]
                         ),
-                        max_size=mb * 1024 * 1024,
+                        # twice the limit: a file a little too big reaches the server, which
+                        # says why it is refused; a huge one is stopped in the browser
+                        max_size=2 * mb * 1024 * 1024,
                         accept=".csv,.xlsx,.txt",
                         style={
                             "border": "2px dashed #999",

@@ -310,3 +310,18 @@ def test_wide_layout_with_a_unit_column(tmp_path):
         ("3", "亿元"),
         ("50", "万元"),
     ]
+
+
+def test_xlsx_formula_without_saved_result_is_an_error_not_a_blank(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["帮扶方", "受援县", "年度", "帮扶资金(万元)"])
+    wb.active.append(["上海市", "富宁县", 2020, "=1+1"])
+    wb.save(tmp_path / "formula.xlsx")
+    result = run_import(
+        tmp_path / "formula.xlsx", make_store(tmp_path), resolver=tiny_gazetteer().resolve, user="t"
+    )
+    (p,) = result.report.problems
+    assert (p.code, p.row, p.column, p.value) == ("not_a_number", 2, "帮扶资金(万元)", "=1+1")
+    assert p.message == "'=1+1' is a formula without a saved result"

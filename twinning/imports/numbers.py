@@ -147,6 +147,11 @@ def parse_number(value: object) -> Number | None:
         if native is None:
             raise ParseError(f"{value!r} is not a number", "write digits, e.g. 1200 or 1,200.5")
         return Number(native, EXACT, "", str(value))
+    if value.startswith("="):
+        raise ParseError(
+            f"{value!r} is a formula without a saved result",
+            "open the file in Excel or LibreOffice and save it (or paste values only)",
+        )
     fast = _PLAIN.match(value)
     if fast:  # the common case, "1,234.5": no qualifier, no unit
         return Number(Decimal(value.strip().replace(",", "")), EXACT, "", value)

@@ -25,7 +25,7 @@ from twinning.imports.problems import ERROR, ImportRefused, Problem
 ENCODINGS = ("utf-8-sig", "gb18030")
 CHUNK = 1 << 20
 
-csv.field_size_limit(16 * 1024 * 1024)
+FIELD_LIMIT = 16 * 1024 * 1024  # one cell; csv's default 128 KB rejects long notes
 
 
 def _refuse(file: str, code: str, message: str, suggestion: str, **kw) -> ImportRefused:
@@ -131,7 +131,8 @@ class Source:
     close: object = None
 
 
-def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[object]]]:
+def _csv_rows(path: Path, encoding: str, name: str) -> Iterator[tuple[int, list[object]]]:
+    csv.field_size_limit(FIELD_LIMIT)
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
         sample = text.read(65536)
@@ -142,16 +143,58 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[object]]]:
         except csv.Error:
             delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
         reader = csv.reader(text, delimiter=delimiter)
-        for number, row in enumerate(reader, start=1):
-            yield number, list(row)
+        number = 0
+        try:
+            for number, row in enumerate(reader, start=1):
+                yield number, list(row)
+        except csv.Error as exc:
+            raise _refuse(
+                name,
+                "csv",
+                f"the CSV cannot be read after row {number}: {exc}",
+                "open it in a spreadsheet program and save it again as CSV UTF-8",
+                row=number + 1,
+            ) from None
 
 
-def _xlsx_rows(wb, ws) -> Iterator[tuple[int, list[object]]]:
+def _has_formulas(path: Path, member: str) -> bool:
+    """True if the sheet's XML holds formula elements (streamed, not loaded whole)."""
+    import zipfile
+
+    tail = b""
+    with zipfile.ZipFile(path) as zf, zf.open(member.lstrip("/")) as fh:
+        while chunk := fh.read(CHUNK):
+            if b"<f>" in tail + chunk or b"<f " in tail + chunk:
+                return True
+            tail = chunk[-3:]
+    return False
+
+
+def _xlsx_rows(wb, ws, formulas=None) -> Iterator[tuple[int, list[object]]]:
+    """Cached values; where a formula has no saved value, the formula text instead.
+
+    A workbook written by a script (not saved by Excel) keeps formulas without their
+    results. Reading those cells as blank would drop figures silently; the formula
+    text makes the row fail with a visible 'not a number' instead.
+    """
     try:
-        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            yield number, list(row)
+        values = ws.iter_rows(values_only=True)
+        if formulas is None:
+            for number, row in enumerate(values, start=1):
+                yield number, list(row)
+            return
+        for number, (row, frow) in enumerate(
+            zip(values, formulas.iter_rows(values_only=True), strict=False), start=1
+        ):
+            cells = list(row)
+            for i, f in enumerate(frow):
+                if i < len(cells) and cells[i] is None and isinstance(f, str) and f[:1] == "=":
+                    cells[i] = f
+            yield number, cells
     finally:
         wb.close()
+        if formulas is not None:
+            formulas.parent.close()
 
 
 def open_source(path: str | Path, name: str | None = None, sheet: str | None = None) -> Source:
@@ -181,7 +224,7 @@ def open_source(path: str | Path, name: str | None = None, sheet: str | None = N
             name, "sheet", f"--sheet {sheet!r} given, but a CSV file has no sheets", "drop --sheet"
         )
     encoding = detect_encoding(path, name)
-    return Source(name, "csv", encoding, "", _csv_rows(path, encoding))
+    return Source(name, "csv", encoding, "", _csv_rows(path, encoding, name))
 
 
 def _open_xlsx(path: Path, name: str, sheet: str | None) -> Source:
@@ -211,7 +254,12 @@ def _open_xlsx(path: Path, name: str, sheet: str | None) -> Source:
         ws = wb[sheet]
     else:
         ws = wb.worksheets[0]
-    return Source(name, "xlsx", "", ws.title, _xlsx_rows(wb, ws), wb.close)
+    formulas = None
+    member = getattr(ws, "_worksheet_path", None)
+    if member and _has_formulas(path, member):
+        fwb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        formulas = fwb[ws.title]
+    return Source(name, "xlsx", "", ws.title, _xlsx_rows(wb, ws, formulas), wb.close)
 
 
 def file_size(path: str | Path) -> int:
