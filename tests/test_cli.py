@@ -18,6 +18,7 @@ from twinning.cli import build_parser
         ["template", "-o", "t.xlsx"],
         ["import", "f.csv", "--dry-run", "--sheet", "S", "--mapping", "m.json"],
         ["batches", "list"],
+        ["export", "lang=en&level=province", "-o", "map.png", "--chart", "series"],
         ["batches", "undo", "3"],
     ],
 )

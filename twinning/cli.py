@@ -60,6 +60,12 @@ def _batches_undo(args: argparse.Namespace) -> int:
     return cli_batches_undo(args)
 
 
+def _export(args: argparse.Namespace) -> int:
+    from twinning.export import cli_export
+
+    return cli_export(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twinning", description="Twinning Atlas (结对帮扶地图) command line"
@@ -101,6 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", default=None, help="who is importing (default: $USER)")
     p.add_argument("--report", default=None, help="also write the problem report to this CSV")
     p.set_defaults(func=_import)
+
+    p = sub.add_parser("export", help="export a view as PNG, SVG, PDF, PPTX, CSV or XLSX")
+    p.add_argument("query", help='the permalink query, e.g. "lang=en&level=province&from=2006"')
+    p.add_argument("-o", "--output", required=True, help="file; the format comes from its suffix")
+    p.add_argument("--chart", choices=["map", "series"], default="map")
+    p.add_argument("--width", type=int, default=None)
+    p.add_argument("--height", type=int, default=None)
+    p.add_argument("--scale", type=float, default=None)
+    p.set_defaults(func=_export)
 
     batches = sub.add_parser("batches", help="import batches").add_subparsers(
         dest="batches_cmd", required=True

