@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import atexit
 import contextlib
-import copy
 import io
 import re
 import sys
@@ -404,58 +403,85 @@ def add_footer(
     image by them; ``height`` is the final image height when the caller fixes it). The
     caller's figure is never changed: the app keeps showing it.
     """
-    out = go.Figure(copy.deepcopy(fig.to_dict()))
+    framed, extra = frame_dict(
+        fig.to_dict(),
+        sources=sources,
+        note=note,
+        title=title,
+        lang=lang,
+        width=width,
+        height=height,
+        max_sources=max_sources,
+    )
+    return go.Figure(framed, skip_invalid=False, _validate=False), extra
+
+
+def frame_dict(
+    fig_dict: dict[str, Any],
+    *,
+    sources: Sequence[str | SourceRef],
+    note: str | Sequence[str],
+    title: str | None,
+    lang: str,
+    width: int,
+    height: int | None = None,
+    max_sources: int = MAX_FOOTER_SOURCES,
+) -> tuple[dict[str, Any], int]:
+    """:func:`add_footer` on a figure dict, which it changes in place and returns.
+
+    Works on the dict because the county map is 3 MB: building and validating a second
+    ``go.Figure`` of it would cost more than drawing it.
+    """
     lang = i18n.normalize_lang(lang)
+    layout = fig_dict.setdefault("layout", {})
     font_size = max(10, round(width / 110))
     notes = [note] if isinstance(note, str) else list(note)
     paragraphs = [sources_line(sources, lang, max_sources), *[n for n in notes if n]]
-    margin = out.layout.margin
-    left = int(margin.l or 0) if margin.l is not None else 80
-    usable = max(200, width - 24)
+    margin = dict(layout.get("margin") or {})
+    left = int(margin.get("l", 80))
+    old_b, old_t = int(margin.get("b", 80)), int(margin.get("t", 100))
     lines: list[str] = []
     for para in paragraphs:
-        lines.extend(wrap_text(para, usable, font_size))
-    line_h = font_size * 1.32
-    footer_h = int(len(lines) * line_h + font_size * 1.4)
-    old_b = int(margin.b) if margin.b is not None else 80
-    old_t = int(margin.t) if margin.t is not None else 100
+        lines.extend(wrap_text(para, max(200, width - 24), font_size))
+    footer_h = int(len(lines) * font_size * 1.32 + font_size * 1.4)
     title_h = int(font_size * 2.6) if title else 0
     # the figure's own short source line (if the app draws one) gives way to the footer
-    annotations = [a for a in out.layout.annotations or [] if a.name not in _OWN_SOURCE_NAMES]
+    annotations = [
+        a for a in layout.get("annotations") or [] if a.get("name") not in _OWN_SOURCE_NAMES
+    ]
     annotations.append(
-        go.layout.Annotation(
-            text="<br>".join(_escape(line) for line in lines),
-            xref="paper",
-            yref="paper",
-            x=0,
-            y=0,
-            xanchor="left",
-            yanchor="top",
-            xshift=12 - left,
-            yshift=-(old_b + font_size * 0.5),
-            align="left",
-            showarrow=False,
-            font={"size": font_size, "color": "#4b5563"},
-            name="export-footer",
-        )
+        {
+            "text": "<br>".join(_escape(line) for line in lines),
+            "xref": "paper",
+            "yref": "paper",
+            "x": 0,
+            "y": 0,
+            "xanchor": "left",
+            "yanchor": "top",
+            "xshift": 12 - left,
+            "yshift": -(old_b + font_size * 0.5),
+            "align": "left",
+            "showarrow": False,
+            "font": {"size": font_size, "color": "#4b5563"},
+            "name": "export-footer",
+        }
     )
-    layout: dict[str, Any] = {
-        "annotations": annotations,
-        "margin": {"b": old_b + footer_h, "t": old_t + title_h},
-        "paper_bgcolor": "#ffffff",
-    }
-    legend = out.layout.legend
-    if title and legend.y is not None and legend.y > 1 and legend.yref in (None, "paper"):
+    layout["annotations"] = annotations
+    layout["paper_bgcolor"] = "#ffffff"
+    legend = dict(layout.get("legend") or {})
+    if title and legend.get("y", 1) > 1 and legend.get("yref", "paper") == "paper":
         # a legend above the plot (the series chart) would sit under the title: move it
         # just below the title, in pixels from the top of the image
         title_h += int(font_size * 1.8)
-        total = int(height) if height else int(out.layout.height or 800) + footer_h + title_h
-        layout["legend"] = {
-            "yref": "container",
-            "y": 1 - (int(font_size * 2.6) + font_size * 0.2) / total,
-            "yanchor": "top",
-        }
-        layout["margin"]["t"] = old_t + title_h
+        total = int(height) if height else int(layout.get("height") or 800) + footer_h + title_h
+        legend.update(
+            yref="container",
+            y=1 - (int(font_size * 2.6) + font_size * 0.2) / total,
+            yanchor="top",
+        )
+        layout["legend"] = legend
+    margin.update(b=old_b + footer_h, t=old_t + title_h)
+    layout["margin"] = margin
     if title:
         layout["title"] = {
             "text": f"<b>{_escape(title)}</b>",
@@ -465,11 +491,10 @@ def add_footer(
             "y": 1,
             "yref": "container",
             "yanchor": "top",
-            "pad": {"t": int(font_size * 0.8), "l": 12 if not left else 0},
+            "pad": {"t": int(font_size * 0.8), "l": 0 if left else 12},
             "font": {"size": int(font_size * 1.5)},
         }
-    out.update_layout(**layout)
-    return out, footer_h + title_h
+    return fig_dict, footer_h + title_h
 
 
 def export_chart(
@@ -493,14 +518,19 @@ def export_chart(
     if fmt not in IMAGE_FORMATS:
         raise ExportError(f"format {fmt!r} is not an image format; use one of {IMAGE_FORMATS}")
     width = int(width or fig.layout.width or 1200)
-    framed, extra = add_footer(
-        fig, sources=sources, note=note, title=title, lang=lang, width=width, height=height
+    framed, extra = frame_dict(
+        fig.to_dict(),  # a deep copy: the caller's figure stays as it is
+        sources=sources,
+        note=note,
+        title=title,
+        lang=lang,
+        width=width,
+        height=height,
     )
     if height is None:
         height = int(fig.layout.height or 800) + extra
-    framed.update_layout(width=width, height=int(height))
-    scale = float(scale or 1.0)
-    return RENDERER.render(framed, fmt, width, int(height), scale)
+    framed["layout"].update(width=width, height=int(height))
+    return RENDERER.render(framed, fmt, width, int(height), float(scale or 1.0))
 
 
 # ---------------------------------------------------------------------------------------
