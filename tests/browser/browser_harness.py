@@ -244,7 +244,8 @@ class BrowserPage:
                  if (!gd || !gd.data) return null;
                  return {data: gd.data.map(t => ({type: t.type, name: t.name,
                                                   locations: t.locations, z: t.z,
-                                                  text: t.text, hovertemplate: t.hovertemplate,
+                                                  text: t.text, hovertext: t.hovertext,
+                                                  hovertemplate: t.hovertemplate,
                                                   customdata: t.customdata, lon: t.lon,
                                                   lat: t.lat, geo: t.geo,
                                                   showlegend: t.showlegend})),
@@ -372,16 +373,52 @@ def set_control(page: Any, component_id: str, value: Any) -> None:
             root.locator(f"label:has(input[value='{v}'])").click()
     elif kind == "slider":
         low, high = value
-        for selector, v in (
-            (".dash-range-slider-min-input", low),
-            (".dash-range-slider-max-input", high),
-        ):
-            box = root.locator(selector)
-            box.fill(str(v))
-            box.press("Enter")
-            box.blur()
+        boxes = root.locator(".dash-range-slider-input")
+        if boxes.count() == 2 and boxes.first.is_visible():
+            for box, v in ((boxes.first, low), (boxes.last, high)):
+                box.fill(str(v))
+                box.press("Enter")
+                box.blur()
+        else:  # no number boxes shown: click the track, then fine-tune with the arrow keys
+            _, current_high = _thumb_values(root)
+            order = ((1, high), (0, low)) if low > current_high else ((0, low), (1, high))
+            for index, target in order:
+                _move_thumb(page, root, index, target)
     else:
         raise AssertionError(f"don't know how to set #{component_id} (a {kind})")
+
+
+def _thumb_values(root: Any) -> list[int]:
+    return [
+        int(float(v))
+        for v in root.locator("[role=slider]").evaluate_all(
+            "els => els.map(e => e.getAttribute('aria-valuenow'))"
+        )
+    ]
+
+
+def _move_thumb(page: Any, root: Any, index: int, target: int) -> None:
+    """Drag one thumb of a range slider to ``target`` as a user would: press on the
+    thumb, release over the target's spot on the track, then arrow keys for the last
+    step (the drag lands within a step or two)."""
+    thumb = root.locator("[role=slider]").nth(index)
+    lo = int(float(thumb.get_attribute("aria-valuemin") or 0))
+    hi = int(float(thumb.get_attribute("aria-valuemax") or 0))
+    track = root.locator(".dash-slider-track").bounding_box()
+    box = thumb.bounding_box()
+    if track and box and hi > lo:
+        x = track["x"] + track["width"] * (target - lo) / (hi - lo)
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + box["width"] / 2, y)
+        page.mouse.down()
+        page.mouse.move(x, y, steps=5)
+        page.mouse.up()
+    for _ in range(40):
+        now = _thumb_values(root)[index]
+        if now == target:
+            return
+        thumb.press("ArrowRight" if now < target else "ArrowLeft")
+    raise AssertionError(f"could not move the slider's thumb {index} to {target}")
 
 
 def control_value(page: Any, component_id: str) -> Any:

@@ -1,0 +1,100 @@
+"""The Dash application: wiring only. Data comes through ``twinning`` (the core).
+
+``create_app`` opens the store, builds nothing at import time, and keys every cache on the
+store's ``data_version()`` so records imported while the app runs appear on the map.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from typing import Any
+
+import dash
+
+from twinning import settings
+from twinning.aggregate import AtlasData
+
+ASSETS_URL_PATH = "assets"
+
+
+class AtlasState:
+    """Per-process access to the store and the prepared data (never per-user state)."""
+
+    def __init__(self, store: Any = None) -> None:
+        self._store = store
+        self._data: AtlasData | None = None
+        self._lock = threading.Lock()
+
+    def store(self) -> Any:
+        if self._store is None:
+            from twinning.store import open_store
+
+            with self._lock:
+                if self._store is None:
+                    self._store = open_store()
+        return self._store
+
+    def data(self) -> AtlasData:
+        """The prepared data for the store's current version (rebuilt after an import)."""
+        store = self.store()
+        version = store.data_version()
+        data = self._data
+        if data is None or data.version != str(version):
+            with self._lock:
+                if self._data is None or self._data.version != str(version):
+                    self._data = AtlasData.from_store(store)
+                data = self._data
+        return data
+
+
+def create_app(store: Any = None) -> dash.Dash:
+    """Build the atlas. ``store`` defaults to ``open_store()`` on TWINNING_DATABASE_URL."""
+    from components import callbacks, layout
+
+    state = AtlasState(store)
+    app = dash.Dash(
+        __name__,
+        title="结对帮扶地图 · Twinning Atlas",
+        assets_folder=str(_assets_folder()),
+        serve_locally=True,
+        suppress_callback_exceptions=True,
+        update_title=None,
+    )
+    app.server.config["MAX_CONTENT_LENGTH"] = int(
+        settings.get_int("TWINNING_MAX_UPLOAD_MB") * 1.5 * 1024 * 1024
+    )
+    app.layout = layout.root_layout
+    callbacks.register(app, state)
+    try:
+        from components import import_page
+    except ImportError:  # pragma: no cover - the import page ships with the app
+        import_page = None
+    if import_page is not None:
+        import_page.register_callbacks(app, state.store)
+    try:
+        from components import export_controls
+    except ImportError:  # pragma: no cover
+        export_controls = None
+    if export_controls is not None:
+        export_controls.register_callbacks(app, state.store)
+    app.atlas_state = state  # for tests and benchmarks
+    # Warm the data and the national boundaries once, so the first visitor does not wait.
+    state.data()
+    return app
+
+
+def _assets_folder():
+    from twinning.paths import ASSETS_DIR
+
+    return ASSETS_DIR
+
+
+def cli_serve(args: argparse.Namespace) -> int:
+    host = args.host or settings.get("TWINNING_HOST")
+    port = args.port or settings.get_int("TWINNING_PORT")
+    debug = bool(args.debug) or settings.get_bool("TWINNING_DEBUG")
+    app = create_app()
+    print(f"Twinning Atlas on http://{host}:{port}/ (debug {'on' if debug else 'off'})")
+    app.run(host=host, port=port, debug=debug)
+    return 0

@@ -1,0 +1,547 @@
+"""Dash callbacks: unpack inputs, call the core, return. Each one is also a plain function
+(``*_outputs``) so tests call it without a browser (tests/test_callbacks.py).
+
+State per user lives in the URL and in ``dcc.Store``; never in module globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlencode
+
+import dash
+from dash import Input, Output, State, ctx, dcc, html, no_update
+
+from components import ids, layout
+from twinning import aggregate as agg
+from twinning import i18n
+from twinning.figures import MapFigureKey, map_figure, map_patch_values, series_figure
+
+# ---------------------------------------------------------------------------------------
+# plain functions (the logic each callback calls)
+# ---------------------------------------------------------------------------------------
+
+
+def filters_from_controls(
+    search: str | None,
+    level: str | None,
+    metric: str | None,
+    programs: list[str] | None,
+    donor: str | None,
+    donor_unit: str | None,
+    recipient: str | None,
+    years: list[int] | None,
+    memory: list[str] | None,
+    flows: list[str] | None,
+    place: str | None,
+    bounds: tuple[int, int],
+) -> agg.Filters:
+    """The view the controls describe; lang and presenter mode come from the URL."""
+    base = agg.Filters.from_query(search)
+    lo, hi = bounds
+    year_from, year_to = (years or [lo, hi])[:2]
+    return replace(
+        base,
+        level=level if level in agg.LEVELS else base.level,
+        metric=metric or None,
+        programs=tuple(sorted(programs or ())),
+        donor=donor or None,
+        donor_unit=donor_unit or None,
+        recipient=recipient or None,
+        year_from=None if year_from == lo else int(year_from),
+        year_to=None if year_to == hi else int(year_to),
+        include_from_memory="hide" not in (memory or []),
+        flows="on" in (flows or []),
+        place=place or None,
+    )
+
+
+@lru_cache(maxsize=1)
+def _overlays():
+    from twinning.figures.map import load_overlays
+
+    return load_overlays()
+
+
+def _geometry(filters: agg.Filters) -> tuple[dict, tuple]:
+    from twinning.figures.geojson import level_geojson
+
+    return level_geojson(filters.level, filters.recipient)
+
+
+def base_map_figure(data: agg.AtlasData, filters: agg.Filters) -> dict[str, Any]:
+    """The full map as a plain dict, cached per structure key and data version.
+
+    The cached dict is never mutated: callers get a shallow copy with the values of their
+    filters set (``with_values``), so the GeoJSON is built and serialised once."""
+    key = MapFigureKey.of(filters, data.version)
+
+    def build() -> dict[str, Any]:
+        geojson, locations = _geometry(filters)
+        fig = map_figure(data, filters, geojson, locations, _overlays())
+        return fig.to_plotly_json()
+
+    return data.cached(("map-figure", key), build)
+
+
+def _trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """{trace index: {property: value}} for everything a filter change touches."""
+    updates: dict[int, dict[str, Any]] = {}
+    updates[meta["main"]] = dict(values["main"])
+    for idx, slot in zip(meta.get("flows", []), values["flows"], strict=False):
+        updates[idx] = {
+            "lon": slot["lon"],
+            "lat": slot["lat"],
+            "hovertext": slot["hovertext"],
+            "marker.size": slot["marker"]["size"],
+        }
+    for idx, visible in zip(meta.get("legend", []), values["legend_visible"], strict=False):
+        updates[idx] = {"visible": visible}
+    return updates
+
+
+def _set_path(trace: dict[str, Any], prop: str, value: Any) -> None:
+    parts = prop.split(".")
+    for part in parts[:-1]:
+        trace[part] = dict(trace.get(part) or {})
+        trace = trace[part]
+    trace[parts[-1]] = value
+
+
+def with_values(fig: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy of ``fig`` with the filter-dependent values set."""
+    meta = fig["layout"]["meta"]
+    data = list(fig["data"])
+    for idx, props in _trace_updates(meta, values).items():
+        trace = dict(data[idx])
+        for prop, value in props.items():
+            _set_path(trace, prop, value)
+        data[idx] = trace
+    return {"data": data, "layout": fig["layout"]}
+
+
+def map_outputs(
+    data: agg.AtlasData, filters: agg.Filters, previous_key: list | None
+) -> tuple[Any, list, str, str]:
+    """(figure or Patch, structure key, title, note) for a view.
+
+    Same structure as what the browser holds -> a ``dash.Patch`` that changes values only;
+    the boundaries are never resent on a filter change."""
+    key = MapFigureKey.of(filters, data.version).as_list()
+    geojson_locations = _geometry(filters)[1]
+    values = data.cached(
+        ("map-values", filters.cache_key(), filters.lang),
+        lambda: map_patch_values(data, filters, geojson_locations),
+    )
+    title, note = values["title"], values["note"]
+    if previous_key == key:
+        fig = base_map_figure(data, filters)
+        patch = dash.Patch()
+        for idx, props in _trace_updates(fig["layout"]["meta"], values).items():
+            for prop, value in props.items():
+                target = patch["data"][idx]
+                parts = prop.split(".")
+                for part in parts[:-1]:
+                    target = target[part]
+                target[parts[-1]] = value
+        return patch, key, title, note
+    fig = with_values(base_map_figure(data, filters), values)
+    return fig, key, title, note
+
+
+def series_outputs(data: agg.AtlasData, filters: agg.Filters) -> Any:
+    return data.cached(
+        ("series", filters.cache_key(), filters.lang, filters.present),
+        lambda: series_figure(data, filters),
+    )
+
+
+def headline_cards(data: agg.AtlasData, filters: agg.Filters) -> list[html.Div]:
+    lang = filters.lang
+    cards = []
+    for h in agg.headlines(data, filters):
+        if h.n_figures is not None:
+            value = i18n.format_value(h.value, h.unit, lang) if h.value is not None else "—"
+            note = (
+                i18n.t("headline_sum_of", lang, n=h.n_figures)
+                if h.n_figures
+                else i18n.t("headline_none", lang)
+            )
+        else:
+            value = i18n.format_number(h.value, lang)
+            note = i18n.t(
+                "headline_places_note" if h.key == "headline_recipients" else
+                "headline_pairings_note",
+                lang,
+            )
+        cards.append(
+            html.Div(
+                [
+                    html.Div(i18n.t(h.key, lang), className="headline-label"),
+                    html.Div(value, className="headline-value", **{"data-key": h.key}),
+                    html.Div(note, className="headline-note"),
+                ],
+                className="headline",
+            )
+        )
+    return cards
+
+
+def table_outputs(data: agg.AtlasData, filters: agg.Filters) -> tuple[list, list, list, list]:
+    pairings = agg.pairings_table(data, filters)
+    figures = agg.figures_table(data, filters)
+
+    def columns(df):
+        return [{"name": c, "id": c} for c in df.columns]
+
+    return (
+        pairings.to_dict("records"),
+        columns(pairings),
+        figures.to_dict("records"),
+        columns(figures),
+    )
+
+
+def _sources(source: str | None, lang: str) -> list:
+    out: list = []
+    for label, url in agg.source_links(source):
+        text = label if len(label) <= 60 else label[:57] + "…"
+        out.append(
+            html.A(text, href=url, target="_blank", rel="noopener noreferrer", className="src")
+            if url
+            else html.Span(text, className="src")
+        )
+    return out
+
+
+def _badge(confidence: str | None, batch_kind: str | None, lang: str) -> list:
+    badges = []
+    if confidence == agg.FROM_MEMORY:
+        badges.append(html.Span(i18n.t("from_memory_badge", lang), className="badge warn"))
+    if batch_kind == "import":
+        badges.append(html.Span(i18n.t("imported_badge", lang), className="badge"))
+    return badges
+
+
+def _pairing_items(data: agg.AtlasData, frame, lang: str) -> html.Ul | html.P:
+    if frame is None or len(frame) == 0:
+        return html.P(i18n.t("detail_none", lang), className="muted")
+    items = []
+    for row in frame.itertuples(index=False):
+        donor = agg.donor_label(data, getattr(row, "donor_key", None), lang) or row.donor_province
+        unit = row.donor_unit if isinstance(row.donor_unit, str) else ""
+        if unit and isinstance(row.donor_adcode, str) and row.donor_adcode:
+            unit = data.place_label(row.donor_adcode, lang, fallback=unit)
+        recipient = (
+            data.place_label(row.recipient_adcode, lang)
+            if isinstance(row.recipient_adcode, str) and row.recipient_adcode
+            else str(row.recipient_county or row.recipient_prefecture or row.recipient_province)
+        )
+        items.append(
+            html.Li(
+                [
+                    html.Span(
+                        i18n.format_period(row.start_year, row.end_year, lang), className="when"
+                    ),
+                    html.Span(f"{donor}{(' · ' + unit) if unit else ''} → {recipient}"),
+                    html.Span(i18n.program_label(row.program, lang), className="tag"),
+                    *_badge(row.confidence, getattr(row, "batch_kind", None), lang),
+                    html.Div(_sources(row.source, lang), className="sources"),
+                ]
+            )
+        )
+    return html.Ul(items, className="detail-list")
+
+
+def _figure_items(frame, lang: str) -> html.Ul | html.P:
+    if frame is None or len(frame) == 0:
+        return html.P(i18n.t("detail_none", lang), className="muted")
+    items = []
+    for row in frame.itertuples(index=False):
+        items.append(
+            html.Li(
+                [
+                    html.Span(
+                        i18n.format_period(row.period_start, row.period_end, lang),
+                        className="when",
+                    ),
+                    html.Strong(i18n.metric_label(row.metric, lang) + ": "),
+                    html.Span(i18n.format_qualified(row.value, row.unit, row.qualifier, lang)),
+                    html.Span(f" ({row.donor} → {row.recipient})", className="muted"),
+                    *_badge(row.confidence, getattr(row, "batch_kind", None), lang),
+                    html.Blockquote(str(row.quote or ""), className="quote"),
+                    html.Div(_sources(row.source, lang), className="sources"),
+                ]
+            )
+        )
+    return html.Ul(items, className="detail-list")
+
+
+def detail_children(data: agg.AtlasData, filters: agg.Filters) -> list:
+    lang = filters.lang
+    title = html.H2(i18n.t("detail_title", lang), className="card-title")
+    if not filters.place:
+        return [title, html.P(i18n.t("detail_empty", lang), className="muted")]
+    detail = agg.place_detail(data, filters, filters.place)
+    if detail is None:
+        return [title, html.P(i18n.t("detail_empty", lang), className="muted")]
+    name = i18n.place_name(detail.name_zh, detail.name_en, lang)
+    parents = " · ".join(i18n.place_name(zh, en, lang) for _c, zh, en in detail.parents)
+    return [
+        html.Div(
+            [
+                html.H2(name, className="card-title", id="detail-name"),
+                html.Button(
+                    i18n.t("detail_close", lang),
+                    id={"type": ids.DETAIL_CLOSE, "index": 0},
+                    className="button ghost",
+                    n_clicks=0,
+                ),
+            ],
+            className="card-head",
+        ),
+        html.P(f"{parents} · {detail.adcode}", className="muted"),
+        html.P(i18n.t("detail_in_view", lang), className="muted small"),
+        html.H3(i18n.t("detail_pairings", lang)),
+        _pairing_items(data, detail.pairings, lang),
+        html.H3(i18n.t("detail_parent_pairings", lang)),
+        _pairing_items(data, detail.parent_pairings, lang),
+        html.H3(i18n.t("detail_donor_pairings", lang)),
+        _pairing_items(data, detail.donor_pairings, lang),
+        html.H3(i18n.t("detail_figures", lang)),
+        _figure_items(detail.figures, lang),
+    ]
+
+
+def click_outputs(
+    trigger: str | None, click: dict | None, filters: agg.Filters
+) -> tuple[Any, Any, Any]:
+    """(recipient, level, place) after a click on the map, the back or the close button.
+
+    On the national province map a click drills into the province (county detail);
+    anywhere else it selects the place for the detail panel."""
+    if trigger == ids.BACK:
+        return None, "province", None
+    if trigger == ids.DETAIL_CLOSE:
+        return no_update, no_update, None
+    if trigger != ids.MAP or not click or not click.get("points"):
+        return no_update, no_update, no_update
+    point = click["points"][0]
+    code = point.get("location") or point.get("customdata")
+    if isinstance(code, list):
+        code = code[0] if code else None
+    if not code or not isinstance(code, str):
+        return no_update, no_update, no_update
+    if filters.level == "province" and not filters.recipient:
+        return code, "county", code
+    return no_update, no_update, code
+
+
+def reload_href(search: str | None, **changes: Any) -> str:
+    """The URL with some parameters changed (language, presenter mode, reset)."""
+    filters = agg.Filters.from_query(search)
+    filters = replace(filters, **changes)
+    return "/" + filters.to_query_string()
+
+
+def download_outputs(
+    trigger: str | None, data: agg.AtlasData, filters: agg.Filters
+) -> dict[str, Any]:
+    pairings = agg.pairings_table(data, filters)
+    figures = agg.figures_table(data, filters)
+    stamp = date.today().isoformat()
+    if trigger == ids.DOWNLOAD_XLSX:
+        content = agg.export_xlsx(
+            {
+                i18n.t("table_pairings", filters.lang): pairings,
+                i18n.t("table_figures", filters.lang): figures,
+            }
+        )
+        return dcc.send_bytes(content, f"twinning-atlas_{stamp}.xlsx")
+    both = _stack_tables(pairings, figures, filters.lang)
+    return dcc.send_bytes(agg.export_csv(both), f"twinning-atlas_{stamp}.csv")
+
+
+def _stack_tables(pairings, figures, lang: str):
+    import pandas as pd
+
+    kind = i18n.t("col_origin", lang)
+    p = pairings.copy()
+    p.insert(0, kind, i18n.t("table_pairings", lang))
+    f = figures.copy()
+    f.insert(0, kind, i18n.t("table_figures", lang))
+    return pd.concat([p, f], ignore_index=True, sort=False).fillna("")
+
+
+# ---------------------------------------------------------------------------------------
+# wiring
+# ---------------------------------------------------------------------------------------
+
+
+def register(app: dash.Dash, state: Any) -> None:
+    """Attach the atlas callbacks; ``state`` gives ``data()`` and ``store()``."""
+
+    def current(filters_dict: dict | None) -> tuple[agg.AtlasData, agg.Filters]:
+        return state.data(), agg.Filters.from_dict(filters_dict)
+
+    @app.callback(
+        Output(ids.PAGE, "children"),
+        Input(ids.URL, "pathname"),
+        State(ids.URL, "search"),
+    )
+    def render_page(pathname: str | None, search: str | None):
+        filters = agg.Filters.from_query(search)
+        if (pathname or "/").rstrip("/").endswith("/import"):
+            return layout.import_shell(filters)
+        return layout.atlas_page(state.data(), filters)
+
+    @app.callback(
+        Output(ids.FILTERS, "data"),
+        Output(ids.URL, "search"),
+        Input(ids.LEVEL, "value"),
+        Input(ids.METRIC, "value"),
+        Input(ids.PROGRAM, "value"),
+        Input(ids.DONOR, "value"),
+        Input(ids.DONOR_UNIT, "value"),
+        Input(ids.RECIPIENT, "value"),
+        Input(ids.YEARS, "value"),
+        Input(ids.MEMORY, "value"),
+        Input(ids.FLOWS, "value"),
+        Input(ids.PLACE, "data"),
+        State(ids.URL, "search"),
+    )
+    def update_filters(level, metric, programs, donor, unit, recipient, years, memory, flows,
+                       place, search):  # fmt: skip
+        data = state.data()
+        filters = filters_from_controls(
+            search, level, metric, programs, donor, unit, recipient, years, memory, flows,
+            place, agg.year_bounds(data),
+        )  # fmt: skip
+        new_search = filters.to_query_string()
+        return filters.as_dict(), (no_update if new_search == search else new_search)
+
+    @app.callback(
+        Output(ids.MAP, "figure"),
+        Output(ids.MAP_KEY, "data"),
+        Output(ids.MAP_TITLE, "children"),
+        Output(ids.MAP_NOTE, "children"),
+        Output(ids.BACK, "style"),
+        Input(ids.FILTERS, "data"),
+        State(ids.MAP_KEY, "data"),
+    )
+    def update_map(filters_dict, previous_key):
+        data, filters = current(filters_dict)
+        fig, key, title, note = map_outputs(data, filters, previous_key)
+        back = {"display": "inline-block"} if filters.recipient else {"display": "none"}
+        return fig, key, title, note, back
+
+    @app.callback(Output(ids.SERIES, "figure"), Input(ids.FILTERS, "data"))
+    def update_series(filters_dict):
+        return series_outputs(*current(filters_dict))
+
+    @app.callback(Output(ids.HEADLINES, "children"), Input(ids.FILTERS, "data"))
+    def update_headlines(filters_dict):
+        return headline_cards(*current(filters_dict))
+
+    @app.callback(
+        Output(ids.TABLE_PAIRINGS, "data"),
+        Output(ids.TABLE_PAIRINGS, "columns"),
+        Output(ids.TABLE_FIGURES, "data"),
+        Output(ids.TABLE_FIGURES, "columns"),
+        Input(ids.FILTERS, "data"),
+    )
+    def update_tables(filters_dict):
+        return table_outputs(*current(filters_dict))
+
+    @app.callback(Output(ids.DETAIL, "children"), Input(ids.FILTERS, "data"))
+    def update_detail(filters_dict):
+        return detail_children(*current(filters_dict))
+
+    @app.callback(
+        Output(ids.RECIPIENT, "value"),
+        Output(ids.LEVEL, "value"),
+        Output(ids.PLACE, "data"),
+        Input(ids.MAP, "clickData"),
+        Input(ids.BACK, "n_clicks"),
+        Input({"type": ids.DETAIL_CLOSE, "index": dash.ALL}, "n_clicks"),
+        State(ids.FILTERS, "data"),
+        prevent_initial_call=True,
+    )
+    def on_click(click, _back, close, filters_dict):
+        trigger = ctx.triggered_id
+        if isinstance(trigger, dict):
+            if not any(close or []):  # the button was just drawn, not clicked
+                return no_update, no_update, no_update
+            trigger = ids.DETAIL_CLOSE
+        return click_outputs(trigger, click, agg.Filters.from_dict(filters_dict))
+
+    @app.callback(
+        Output(ids.DONOR_UNIT, "options"),
+        Input(ids.DONOR, "value"),
+        State(ids.FILTERS, "data"),
+    )
+    def update_unit_options(donor, filters_dict):
+        filters = agg.Filters.from_dict(filters_dict)
+        return layout.donor_unit_options(state.data(), donor, filters.lang)
+
+    @app.callback(
+        Output(ids.RELOAD, "href"),
+        Input(ids.LANG, "value"),
+        Input(ids.PRESENT, "n_clicks"),
+        State(ids.URL, "search"),
+        State(ids.URL, "pathname"),
+        prevent_initial_call=True,
+    )
+    def reload(lang, present_clicks, search, pathname):
+        trigger = ctx.triggered_id
+        current_filters = agg.Filters.from_query(search)
+        if trigger == ids.LANG:
+            if lang == current_filters.lang:
+                return no_update
+            href = reload_href(search, lang=i18n.normalize_lang(lang))
+        elif trigger == ids.PRESENT and present_clicks:
+            href = reload_href(search, present=not current_filters.present)
+        else:
+            return no_update
+        if (pathname or "").rstrip("/").endswith("/import"):
+            href = "/import?" + href.split("?", 1)[1]
+        return href
+
+    @app.callback(
+        Output(ids.RELOAD, "href", allow_duplicate=True),
+        Input(ids.RESET, "n_clicks"),
+        State(ids.URL, "search"),
+        prevent_initial_call=True,
+    )
+    def reset(n_clicks, search):
+        if not n_clicks:  # drawn, not clicked
+            return no_update
+        return "/?" + urlencode({"lang": agg.Filters.from_query(search).lang})
+
+    @app.callback(
+        Output(ids.DOWNLOAD, "data"),
+        Input(ids.DOWNLOAD_CSV, "n_clicks"),
+        Input(ids.DOWNLOAD_XLSX, "n_clicks"),
+        State(ids.FILTERS, "data"),
+        prevent_initial_call=True,
+    )
+    def download(_csv, _xlsx, filters_dict):
+        return download_outputs(ctx.triggered_id, *current(filters_dict))
+
+
+__all__ = [
+    "click_outputs",
+    "detail_children",
+    "download_outputs",
+    "filters_from_controls",
+    "headline_cards",
+    "map_outputs",
+    "register",
+    "reload_href",
+    "series_outputs",
+    "table_outputs",
+    "with_values",
+]

@@ -1,0 +1,391 @@
+"""The atlas page, built from a ``Filters`` (the URL) and the prepared data.
+
+Layout only: no callbacks, no I/O. Every text goes through ``twinning.i18n``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import dash_table, dcc, html
+
+from components import ids
+from twinning import aggregate as agg
+from twinning import i18n
+
+GRAPH_CONFIG_BASE: dict[str, Any] = {
+    "displaylogo": False,
+    "scrollZoom": False,
+    # plotly's geo always loads world_110m.json: serve it from our own assets (offline).
+    "topojsonURL": "/assets/vendor/",
+    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+}
+
+
+def graph_config(filename: str) -> dict[str, Any]:
+    return {
+        **GRAPH_CONFIG_BASE,
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+    }
+
+
+def root_layout() -> html.Div:
+    """Called by Dash per page load: the router shell. The page is filled by a callback
+    from the URL, so a permalink opens exactly the view it names."""
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Location(id=ids.RELOAD, refresh=True),
+            html.Div(id=ids.PAGE, className="page"),
+        ]
+    )
+
+
+def _options(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"label": label, "value": value} for value, label in pairs]
+
+
+def header(filters: agg.Filters, active: str) -> html.Header:
+    lang = filters.lang
+    query = filters.to_query_string()
+    return html.Header(
+        className="header",
+        children=[
+            html.Div(
+                [
+                    html.H1(i18n.t("title", lang), className="title"),
+                    html.Div(i18n.t("subtitle", lang), className="subtitle"),
+                ],
+                className="brand",
+            ),
+            html.Nav(
+                [
+                    dcc.Link(
+                        i18n.t("nav_atlas", lang),
+                        href="/" + query,
+                        className="nav-link" + (" active" if active == "atlas" else ""),
+                    ),
+                    dcc.Link(
+                        i18n.t("nav_import", lang),
+                        href=f"/import?lang={lang}",
+                        className="nav-link" + (" active" if active == "import" else ""),
+                    ),
+                ],
+                className="nav",
+            ),
+            html.Div(
+                [
+                    html.Button(
+                        i18n.t("present_exit" if filters.present else "present", lang),
+                        id=ids.PRESENT,
+                        className="button ghost",
+                        n_clicks=0,
+                    ),
+                    dcc.RadioItems(
+                        id=ids.LANG,
+                        options=[{"label": "中文", "value": "zh"}, {"label": "EN", "value": "en"}],
+                        value=lang,
+                        inline=True,
+                        className="lang-switch",
+                        inputClassName="lang-input",
+                        labelClassName="lang-label",
+                    ),
+                ],
+                className="header-tools",
+            ),
+        ],
+    )
+
+
+def _field(label: str, control: Any) -> html.Div:
+    return html.Div([html.Label(label, className="field-label"), control], className="field")
+
+
+def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
+    lang = filters.lang
+    lo, hi = agg.year_bounds(data)
+    metric_opts = [{"label": i18n.t("metric_none", lang), "value": ""}] + [
+        {"label": i18n.metric_label(m, lang), "value": m} for m in agg.metric_options(data)
+    ]
+    program_opts = [
+        {"label": i18n.program_label(p, lang), "value": p} for p in agg.program_options(data)
+    ]
+    donor_opts = [
+        {"label": agg.donor_label(data, k, lang), "value": k} for k in agg.all_donor_keys(data)
+    ]
+    unit_opts = donor_unit_options(data, filters.donor, lang)
+    recipient_opts = [
+        {"label": data.place_label(code, lang), "value": code}
+        for code in agg.recipient_province_options(data)
+    ]
+    marks = {y: str(y) for y in range(lo, hi + 1) if y % 5 == 0 or y in (lo, hi)}
+    return html.Aside(
+        className="filters",
+        children=[
+            html.H2(i18n.t("filters", lang), className="panel-title"),
+            _field(
+                i18n.t("level", lang),
+                dcc.RadioItems(
+                    id=ids.LEVEL,
+                    options=[
+                        {"label": i18n.level_label(lv, lang), "value": lv} for lv in agg.LEVELS
+                    ],
+                    value=filters.level,
+                    inline=True,
+                    className="segmented",
+                ),
+            ),
+            _field(
+                i18n.t("metric", lang),
+                dcc.Dropdown(
+                    id=ids.METRIC,
+                    options=metric_opts,
+                    value=filters.metric or "",
+                    clearable=False,
+                    searchable=True,
+                ),
+            ),
+            _field(
+                i18n.t("program", lang),
+                dcc.Dropdown(
+                    id=ids.PROGRAM,
+                    options=program_opts,
+                    value=list(filters.programs),
+                    multi=True,
+                    placeholder=i18n.t("program_all", lang),
+                ),
+            ),
+            _field(
+                i18n.t("donor", lang),
+                dcc.Dropdown(
+                    id=ids.DONOR,
+                    options=donor_opts,
+                    value=filters.donor,
+                    placeholder=i18n.t("donor_all", lang),
+                ),
+            ),
+            _field(
+                i18n.t("donor_unit", lang),
+                dcc.Dropdown(
+                    id=ids.DONOR_UNIT,
+                    options=unit_opts,
+                    value=filters.donor_unit,
+                    placeholder=i18n.t("donor_all", lang),
+                ),
+            ),
+            _field(
+                i18n.t("recipient", lang),
+                dcc.Dropdown(
+                    id=ids.RECIPIENT,
+                    options=recipient_opts,
+                    value=filters.recipient,
+                    placeholder=i18n.t("recipient_all", lang),
+                ),
+            ),
+            _field(
+                i18n.t("years", lang),
+                dcc.RangeSlider(
+                    id=ids.YEARS,
+                    min=lo,
+                    max=hi,
+                    step=1,
+                    value=[filters.year_from or lo, filters.year_to or hi],
+                    marks=marks,
+                    allowCross=False,
+                    tooltip={"placement": "bottom", "always_visible": False},
+                ),
+            ),
+            _field(
+                i18n.t("confidence_filter", lang),
+                dcc.Checklist(
+                    id=ids.MEMORY,
+                    options=[{"label": i18n.t("hide_from_memory", lang), "value": "hide"}],
+                    value=[] if filters.include_from_memory else ["hide"],
+                    className="checks",
+                ),
+            ),
+            dcc.Checklist(
+                id=ids.FLOWS,
+                options=[{"label": i18n.t("show_flows", lang), "value": "on"}],
+                value=["on"] if filters.flows else [],
+                className="checks",
+            ),
+            html.Button(
+                i18n.t("reset", lang), id=ids.RESET, className="button ghost wide", n_clicks=0
+            ),
+        ],
+    )
+
+
+def donor_unit_options(
+    data: agg.AtlasData, donor: str | None, lang: str
+) -> list[dict[str, str]]:
+    return [
+        {"label": data.place_label(key, lang, fallback=name), "value": key}
+        for key, name, _province in agg.donor_unit_options(data, donor)
+    ]
+
+
+def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
+    lang = filters.lang
+    from components import export_controls
+
+    table_style = {
+        "style_table": {"overflowX": "auto", "maxHeight": "460px", "overflowY": "auto"},
+        "style_cell": {
+            "textAlign": "left",
+            "whiteSpace": "normal",
+            "height": "auto",
+            "maxWidth": "420px",
+            "fontSize": "13px",
+            "padding": "4px 8px",
+        },
+        "style_header": {"fontWeight": "600", "backgroundColor": "#f3f4f6"},
+        "page_size": 25,
+        "sort_action": "native",
+        "filter_action": "native",
+        "sort_mode": "multi",
+    }
+    return html.Div(
+        className="atlas" + (" present" if filters.present else ""),
+        lang="zh-CN" if lang == "zh" else "en",
+        children=[
+            header(filters, "atlas"),
+            dcc.Store(id=ids.FILTERS, data=filters.as_dict()),
+            dcc.Store(id=ids.PLACE, data=filters.place),
+            dcc.Store(id=ids.MAP_KEY, data=None),
+            html.Div(
+                className="body",
+                children=[
+                    filters_panel(data, filters),
+                    html.Main(
+                        className="main",
+                        children=[
+                            html.Section(id=ids.HEADLINES, className="headlines"),
+                            html.Section(
+                                className="card map-card",
+                                children=[
+                                    html.Div(
+                                        [
+                                            html.H2(id=ids.MAP_TITLE, className="card-title"),
+                                            html.Button(
+                                                i18n.t("back_to_china", lang),
+                                                id=ids.BACK,
+                                                className="button ghost",
+                                                n_clicks=0,
+                                                style={"display": "none"},
+                                            ),
+                                            export_controls.layout(lang),
+                                        ],
+                                        className="card-head",
+                                    ),
+                                    dcc.Loading(
+                                        dcc.Graph(
+                                            id=ids.MAP,
+                                            config=graph_config("twinning-atlas-map"),
+                                            className="map-graph",
+                                            clear_on_unhover=True,
+                                        ),
+                                        type="circle",
+                                        delay_show=400,
+                                    ),
+                                    html.P(id=ids.MAP_NOTE, className="note"),
+                                ],
+                            ),
+                            html.Section(
+                                className="lower",
+                                children=[
+                                    html.Section(
+                                        className="card series-card",
+                                        children=[
+                                            html.H2(
+                                                i18n.t("series_title", lang),
+                                                className="card-title",
+                                            ),
+                                            dcc.Graph(
+                                                id=ids.SERIES,
+                                                config=graph_config("twinning-atlas-series"),
+                                            ),
+                                        ],
+                                    ),
+                                    html.Section(
+                                        id=ids.DETAIL,
+                                        className="card detail-card",
+                                        children=[
+                                            html.H2(
+                                                i18n.t("detail_title", lang),
+                                                className="card-title",
+                                            ),
+                                            html.P(i18n.t("detail_empty", lang), className="muted"),
+                                        ],
+                                    ),
+                                ],
+                            ),
+                            html.Section(
+                                className="card table-card",
+                                children=[
+                                    html.Div(
+                                        [
+                                            dcc.Tabs(
+                                                id=ids.TABLE_TABS,
+                                                value="pairings",
+                                                children=[
+                                                    dcc.Tab(
+                                                        label=i18n.t("table_pairings", lang),
+                                                        value="pairings",
+                                                        children=dash_table.DataTable(
+                                                            id=ids.TABLE_PAIRINGS, **table_style
+                                                        ),
+                                                    ),
+                                                    dcc.Tab(
+                                                        label=i18n.t("table_figures", lang),
+                                                        value="figures",
+                                                        children=dash_table.DataTable(
+                                                            id=ids.TABLE_FIGURES, **table_style
+                                                        ),
+                                                    ),
+                                                ],
+                                            ),
+                                        ]
+                                    ),
+                                    html.Div(
+                                        [
+                                            html.Span(i18n.t("table_hint", lang), className="muted"),
+                                            html.Button(
+                                                i18n.t("download_csv", lang),
+                                                id=ids.DOWNLOAD_CSV,
+                                                className="button",
+                                                n_clicks=0,
+                                            ),
+                                            html.Button(
+                                                i18n.t("download_xlsx", lang),
+                                                id=ids.DOWNLOAD_XLSX,
+                                                className="button",
+                                                n_clicks=0,
+                                            ),
+                                            dcc.Download(id=ids.DOWNLOAD),
+                                        ],
+                                        className="table-tools",
+                                    ),
+                                ],
+                            ),
+                            html.Footer(i18n.t("footer", lang), className="footer"),
+                        ],
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+def import_shell(filters: agg.Filters) -> html.Div:
+    from components import import_page
+
+    return html.Div(
+        className="atlas",
+        lang="zh-CN" if filters.lang == "zh" else "en",
+        children=[
+            header(filters, "import"),
+            html.Main(import_page.layout(filters.lang), className="main import-main"),
+        ],
+    )
