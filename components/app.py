@@ -79,9 +79,19 @@ def create_app(store: Any = None) -> dash.Dash:
     if export_controls is not None:
         export_controls.register_callbacks(app, state.store)
     app.atlas_state = state  # for tests and benchmarks
-    # Warm the data and the national boundaries once, so the first visitor does not wait.
-    state.data()
+    # Prepare the data now and the default national map in the background, so the first
+    # visitor does not wait for either.
+    data = state.data()
+    threading.Thread(target=_warm, args=(data,), daemon=True, name="atlas-warm").start()
     return app
+
+
+def _warm(data: AtlasData) -> None:
+    from components.callbacks import map_outputs
+    from twinning.aggregate import Filters
+
+    for lang in ("zh", "en"):
+        map_outputs(data, Filters(lang=lang), None)
 
 
 def _assets_folder():

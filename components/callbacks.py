@@ -81,8 +81,12 @@ def base_map_figure(data: agg.AtlasData, filters: agg.Filters) -> dict[str, Any]
 
     def build() -> dict[str, Any]:
         geojson, locations = _geometry(filters)
-        fig = map_figure(data, filters, geojson, locations, _overlays())
-        return fig.to_plotly_json()
+        # plotly validates (deep-copies) every coordinate of a GeoJSON handed to a trace:
+        # build with an empty collection and put the real one into the plain dict after.
+        stub = {"type": "FeatureCollection", "features": []}
+        fig = map_figure(data, filters, stub, locations, _overlays()).to_plotly_json()
+        fig["data"][fig["layout"]["meta"]["main"]]["geojson"] = geojson
+        return fig
 
     return data.cached(("map-figure", key), build)
 

@@ -118,7 +118,8 @@ def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
         {"label": data.place_label(code, lang), "value": code}
         for code in agg.recipient_province_options(data)
     ]
-    marks = {y: str(y) for y in range(lo, hi + 1) if y % 5 == 0 or y in (lo, hi)}
+    marks = {y: str(y) for y in range(lo, hi + 1) if y % 5 == 0 and lo + 2 < y < hi - 2}
+    marks.update({lo: str(lo), hi: str(hi)})
     return html.Aside(
         className="filters",
         children=[

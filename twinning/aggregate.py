@@ -301,12 +301,23 @@ class AtlasData:
     def place_row(self, adcode: str | None, level: str | None = None) -> pd.Series | None:
         if not adcode:
             return None
-        rows = self.places[self.places["adcode"] == str(adcode)]
-        if level is not None and len(rows) > 1:
-            rows = rows[rows["level"] == level]
-        if rows.empty:
+        rows = self._place_index().get(str(adcode))
+        if not rows:
             return None
-        return rows.sort_values("level_rank").iloc[0]
+        if level is not None and len(rows) > 1:
+            rows = [r for r in rows if r["level"] == level] or rows
+        return rows[0]
+
+    def _place_index(self) -> dict[str, list[pd.Series]]:
+        """adcode -> its rows, lowest level rank first; built once (maps look up thousands)."""
+
+        def build() -> dict[str, list[pd.Series]]:
+            index: dict[str, list[pd.Series]] = {}
+            for _, row in self.places.sort_values("level_rank", kind="stable").iterrows():
+                index.setdefault(str(row["adcode"]), []).append(row)
+            return index
+
+        return self.cached("_place_index", build)
 
     def place_label(self, adcode: str | None, lang: str, fallback: str | None = None) -> str:
         row = self.place_row(adcode)
