@@ -101,10 +101,11 @@ def category(path: str) -> str:
 
 
 def load_page(
-    browser: Any, server: LiveServer, query: dict[str, str], drawn_js: str
+    browser: Any, server: LiveServer, query: dict[str, str], drawn_js: str, capture: bool = False
 ) -> dict[str, Any]:
-    """One cold page load (fresh context: empty cache). Returns timings and every
-    response body from the server with the callback request bodies."""
+    """One cold page load (fresh context: empty cache). Returns timings and, with
+    ``capture`` (which slows the page: bodies travel to Python), every response body from
+    the server and the callback request bodies."""
     context, bp = new_browser_page(browser, server)
     bodies: list[tuple[str, bytes]] = []
     posts: list[dict[str, Any]] = []
@@ -121,7 +122,8 @@ def load_page(
             req = response.request
             posts.append({"request": json.loads(req.post_data or "{}"), "bytes": bodies[-1][1]})
 
-    bp.page.on("response", on_response)
+    if capture:
+        bp.page.on("response", on_response)
     bp.open("/", **query)
     bp.page.wait_for_function(drawn_js, polling="raf", timeout=30_000)
     drawn = bp.page.evaluate("window.__mapDrawnAt")
@@ -166,7 +168,14 @@ def record_filter_change(browser: Any, server: LiveServer) -> list[dict[str, Any
         bp.settle()
     finally:
         context.close()
-    return posts
+    # Dragging a slider commits more than once (drag, then a key press to land exactly):
+    # keep the last request of each callback, in the order they were sent.
+    last: dict[str, dict[str, Any]] = {}
+    for rec in posts:
+        key = ", ".join(output_ids(rec["request"]))
+        last.pop(key, None)
+        last[key] = rec
+    return list(last.values())
 
 
 def payload_table(bodies: list[tuple[str, bytes]]) -> dict[str, dict[str, int]]:
@@ -248,25 +257,25 @@ def run_callbacks(
     app: Any, first: list[dict[str, Any]], change: list[dict[str, Any]], reps: int
 ) -> dict[str, Any]:
     """(b) and (c): the filter change's callbacks replayed through Dash's endpoint, and the
-    map callback rebuilt whole (its first-load request with the new years) as the naive
-    baseline. Every request gets a year range no earlier request had."""
+    map callback rebuilt whole (its first-load request, which had no figure to patch,
+    with the new years) as the naive baseline. Every request gets a year range no earlier
+    request had, so neither side is answered from the app's caches."""
     client = app.server.test_client()
     map_first = [p for p in first if f"{MAP_GRAPH}.figure" in output_ids(p["request"])]
     if not map_first:
         raise SystemExit("no callback of the first page load outputs map-graph.figure")
     if not change:
         raise SystemExit("changing the year range fired no callback")
-    naive_base = map_first[-1]["request"]
+    naive_base = map_first[0]["request"]
     pairs = iter(year_pairs(reps * 2 + 2))
 
     chain_t: list[float] = []
     chain_b: list[int] = []
     per_cb: dict[str, list[tuple[float, int]]] = {}
-    naive_t: list[float] = []
-    naive_b: list[int] = []
-    map_patch_t: list[float] = []
-    map_patch_b: list[int] = []
-    unvaried: set[str] = set()
+    sides: dict[str, dict[str, list[float]]] = {
+        side: {"t": [], "b": [], "gz": []} for side in ("patch", "naive")
+    }
+    notes: set[str] = set()
     for _ in range(reps):
         a, b = next(pairs)
         total_t, total_b = 0.0, 0
@@ -274,74 +283,84 @@ def run_callbacks(
             body = set_years(rec["request"], a, b)
             name = ", ".join(output_ids(body))
             if not body["_years_set"]:
-                unvaried.add(name)
+                notes.add(f"no year input in {name}: replayed unchanged")
             t, data = post(client, body)
             total_t += t
             total_b += len(data)
             per_cb.setdefault(name, []).append((t, len(data)))
             if f"{MAP_GRAPH}.figure" in output_ids(body):
-                map_patch_t.append(t)
-                map_patch_b.append(len(data))
+                sides["patch"]["t"].append(t)
+                sides["patch"]["b"].append(len(data))
+                sides["patch"]["gz"].append(gz(data))
+                if b"geojson" in data:
+                    notes.add("the filter change's map response holds geojson: boundaries resent")
         chain_t.append(total_t)
         chain_b.append(total_b)
         a, b = next(pairs)
         t, data = post(client, set_years(naive_base, a, b))
-        naive_t.append(t)
-        naive_b.append(len(data))
+        sides["naive"]["t"].append(t)
+        sides["naive"]["b"].append(len(data))
+        sides["naive"]["gz"].append(gz(data))
+        if b"geojson" not in data:
+            notes.add("the naive map response holds no geojson: not a full figure")
 
     print(f"\n(b)+(c) a year-range change, replayed {reps}x through /_dash-update-component")
-    print(f"  {'callback outputs':<58}{'median':>10}{'p90':>10}{'bytes':>12}")
+    print(f"  {'callback (its outputs)':<52}{'calls':>6}{'median':>11}{'p90':>11}{'bytes':>12}")
     for name, samples in per_cb.items():
         st = summarize([t for t, _ in samples])
-        nb = statistics.median([n for _, n in samples])
-        print(f"  {name[:57]:<58}{ms(st['median']):>10}{ms(st['p90']):>10}{nb:>12,.0f}")
+        nbytes = statistics.median([n for _, n in samples])
+        calls = len(samples) // reps
+        print(
+            f"  {name[:51]:<52}{calls:>6}{ms(st['median']):>11}{ms(st['p90']):>11}{nbytes:>12,.0f}"
+        )
     chain = summarize(chain_t)
     print(
-        f"  {'whole filter change (all callbacks)':<58}{ms(chain['median']):>10}"
-        f"{ms(chain['p90']):>10}{statistics.median(chain_b):>12,.0f}"
+        f"  {'the whole filter change (sum of its callbacks)':<52}{len(change):>6}"
+        f"{ms(chain['median']):>11}{ms(chain['p90']):>11}{statistics.median(chain_b):>12,.0f}"
     )
-    if unvaried:
-        print(f"  note: no year input in {sorted(unvaried)}: replayed unchanged (may hit caches)")
-
     res: dict[str, Any] = {
         "filter_change_s": chain,
         "filter_change_bytes": statistics.median(chain_b),
+        "callbacks": {
+            name: {
+                "median_s": statistics.median([t for t, _ in v]),
+                "bytes": statistics.median([n for _, n in v]),
+            }
+            for name, v in per_cb.items()
+        },
     }
-    if map_patch_t:
-        pt, nt = summarize(map_patch_t), summarize(naive_t)
-        pb, nb = statistics.median(map_patch_b), statistics.median(naive_b)
-        print("\n  map callback: Patch vs naive (the whole figure rebuilt and resent)")
-        print(f"  {'':<24}{'median':>10}{'p90':>10}{'bytes':>14}{'gzip':>12}")
-        sample_patch = post(
-            client,
-            set_years(
-                change[
-                    [f"{MAP_GRAPH}.figure" in output_ids(r["request"]) for r in change].index(True)
-                ]["request"],
-                1999,
-                2003,
-            ),
-        )[1]
-        sample_naive = post(client, set_years(naive_base, 1998, 2004))[1]
-        print(
-            f"  {'dash.Patch':<24}{ms(pt['median']):>10}{ms(pt['p90']):>10}"
-            f"{pb:>14,.0f}{gz(sample_patch):>12,}"
-        )
-        print(
-            f"  {'naive full figure':<24}{ms(nt['median']):>10}{ms(nt['p90']):>10}"
-            f"{nb:>14,.0f}{gz(sample_naive):>12,}"
-        )
+    if sides["patch"]["t"]:
+        pt, nt = summarize(sides["patch"]["t"]), summarize(sides["naive"]["t"])
+        pb, nb = statistics.median(sides["patch"]["b"]), statistics.median(sides["naive"]["b"])
+        pg, ng = statistics.median(sides["patch"]["gz"]), statistics.median(sides["naive"]["gz"])
+        print("\n  the map callback: dash.Patch vs naive (whole figure rebuilt and resent)")
+        print(f"  {'':<20}{'median':>11}{'p90':>11}{'bytes':>14}{'gzip':>12}")
+        for label, st, nbytes, ngz in (
+            ("dash.Patch", pt, pb, pg),
+            ("naive full figure", nt, nb, ng),
+        ):
+            print(
+                f"  {label:<20}{ms(st['median']):>11}{ms(st['p90']):>11}"
+                f"{nbytes:>14,.0f}{ngz:>12,.0f}"
+            )
         print(
             f"  ratio naive / Patch: time {nt['median'] / pt['median']:.1f}x, "
-            f"bytes {nb / max(pb, 1):.0f}x"
+            f"bytes {nb / max(pb, 1):.1f}x, gzip bytes {ng / max(pg, 1):.1f}x"
         )
-        if b"geojson" in sample_patch:
-            print("  WARNING: the Patch response contains 'geojson': boundaries were resent")
         res.update(
-            {"map_patch_s": pt, "map_naive_s": nt, "map_patch_bytes": pb, "map_naive_bytes": nb}
+            {
+                "map_patch_s": pt,
+                "map_naive_s": nt,
+                "map_patch_bytes": pb,
+                "map_naive_bytes": nb,
+                "map_patch_gzip": pg,
+                "map_naive_gzip": ng,
+            }
         )
     else:
-        print("  WARNING: the year change did not call the map callback")
+        notes.add("the year change did not call the map callback")
+    for note in sorted(notes):
+        print(f"  NOTE: {note}")
     return res
 
 
@@ -355,9 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args(argv)
 
-    from components.app import create_app
     from playwright.sync_api import sync_playwright
 
+    from components.app import create_app
     from twinning.store import open_store
 
     results: dict[str, Any] = {}
@@ -398,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_browser(browser: Any, server: LiveServer, stub: LiveServer, loads: int) -> dict[str, Any]:
     print("\n(a) initial payload of the first view (one cold load, bodies as served)")
-    first = load_page(browser, server, {}, MAP_DRAWN_JS)
+    first = load_page(browser, server, {}, MAP_DRAWN_JS, capture=True)
     if first["errors"] or first["foreign"]:
         print("  WARNING: console errors / foreign requests:", first["errors"], first["foreign"])
     table = payload_table(first["bodies"])
@@ -411,7 +430,7 @@ def run_browser(browser: Any, server: LiveServer, stub: LiveServer, loads: int) 
     data_gz = sum(table.get(c, {}).get("gzip", 0) for c in ("layout", "callbacks"))
     print(f"  {'total':<22}{'':>6}{kb(total_raw):>14}{kb(total_gz):>14}")
     print(f"  layout + first figures (JSON): {kb(data_raw)} raw, {kb(data_gz)} gzip")
-    stub_first = load_page(browser, stub, {}, STUB_DRAWN_JS)
+    stub_first = load_page(browser, stub, {}, STUB_DRAWN_JS, capture=True)
     stub_table = payload_table(stub_first["bodies"])
     stub_raw = sum(r["raw"] for r in stub_table.values())
     stub_gz = sum(r["gzip"] for r in stub_table.values())
@@ -422,14 +441,14 @@ def run_browser(browser: Any, server: LiveServer, stub: LiveServer, loads: int) 
     base = [load_page(browser, stub, {}, STUB_DRAWN_JS) for _ in range(loads)]
     atlas_ms = summarize([a["drawn_ms"] / 1000 for a in atlas])
     base_ms = summarize([b["drawn_ms"] / 1000 for b in base])
-    print(f"  {'page':<34}{'median':>10}{'min':>10}{'max':>10}")
+    print(f"  {'page':<34}{'median':>11}{'min':>11}{'max':>11}")
     print(
-        f"  {'atlas, first view (map drawn)':<34}{ms(atlas_ms['median']):>10}"
-        f"{ms(atlas_ms['min']):>10}{ms(atlas_ms['max']):>10}"
+        f"  {'atlas, first view (map drawn)':<34}{ms(atlas_ms['median']):>11}"
+        f"{ms(atlas_ms['min']):>11}{ms(atlas_ms['max']):>11}"
     )
     print(
-        f"  {'baseline: bare Dash + one graph':<34}{ms(base_ms['median']):>10}"
-        f"{ms(base_ms['min']):>10}{ms(base_ms['max']):>10}"
+        f"  {'baseline: bare Dash + one graph':<34}{ms(base_ms['median']):>11}"
+        f"{ms(base_ms['min']):>11}{ms(base_ms['max']):>11}"
     )
     print(f"  ratio atlas / baseline: {atlas_ms['median'] / base_ms['median']:.1f}x")
     print(

@@ -118,7 +118,7 @@ def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
         {"label": data.place_label(code, lang), "value": code}
         for code in agg.recipient_province_options(data)
     ]
-    marks = {y: str(y) for y in range(lo, hi + 1) if y % 5 == 0 and lo + 2 < y < hi - 2}
+    marks = {y: str(y) for y in range(lo, hi + 1) if y % 5 == 0 and lo + 3 < y < hi - 3}
     marks.update({lo: str(lo), hi: str(hi)})
     return html.Aside(
         className="filters",
@@ -239,6 +239,7 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
             "height": "auto",
             "maxWidth": "420px",
             "fontSize": "13px",
+            "fontFamily": "var(--font)",
             "padding": "4px 8px",
         },
         "style_header": {"fontWeight": "600", "backgroundColor": "#f3f4f6"},

@@ -8,6 +8,8 @@ year. Nothing is divided into invented yearly values.
 
 from __future__ import annotations
 
+import math
+
 from datetime import date
 
 import plotly.graph_objects as go
@@ -147,21 +149,19 @@ def series_figure(
                 col=1,
             )
             shown_legend["cumulative"] = True
-        fig.update_yaxes(
-            tickformat="~s" if lang == "en" else None,
-            rangemode="tozero",
-            row=row,
-            col=1,
-        )
-        if lang == "zh" and i18n.unit_kind(unit) == "money":
-            fig.update_yaxes(
-                tickvals=None,
-                ticksuffix="",
-                tickformat=",.3~s",
-                title={"text": "元", "font": {"size": font_size - 2}},
-                row=row,
-                col=1,
-            )
+        fig.update_yaxes(tickformat="~s", rangemode="tozero", row=row, col=1)
+        if i18n.unit_kind(unit) == "money":
+            # Money reads in the reader's own units (亿元 / billion yuan), never "200G".
+            top = _row_max(s)
+            if top > 0:
+                vals = _nice_ticks(top)
+                fig.update_yaxes(
+                    tickvals=vals,
+                    ticktext=[i18n.format_money(v, lang) if v else "0" for v in vals],
+                    range=[0, vals[-1] * 1.02],
+                    row=row,
+                    col=1,
+                )
     if not any_figure:
         fig.add_annotation(
             text=i18n.t("series_empty", lang),
@@ -195,3 +195,21 @@ def _esc(text: object) -> str:
     """Plotly hover text is HTML-ish: escape '<' so text from a file is never markup."""
     s = "" if text is None else str(text)
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _row_max(s: agg.Series) -> float:
+    """The largest value a row of the series draws (yearly, period or cumulative)."""
+    tops = [0.0]
+    for frame in (s.yearly, s.periods, s.cumulative):
+        if len(frame) and "value" in frame:
+            tops.append(float(frame["value"].max()))
+    return max(tops)
+
+
+def _nice_ticks(top: float, count: int = 4) -> list[float]:
+    """0 and round steps (1, 2 or 5 x 10^n) up to at least ``top``."""
+    raw = top / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    n = math.ceil(top / step)
+    return [i * step for i in range(n + 1)]
