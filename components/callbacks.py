@@ -86,9 +86,35 @@ def base_map_figure(data: agg.AtlasData, filters: agg.Filters) -> dict[str, Any]
         stub = {"type": "FeatureCollection", "features": []}
         fig = map_figure(data, filters, stub, locations, _overlays()).to_plotly_json()
         fig["data"][fig["layout"]["meta"]["main"]]["geojson"] = geojson
+        if filters.recipient:
+            _zoom_to(fig, filters)
         return fig
 
     return data.cached(("map-figure", key), build)
+
+
+def _zoom_to(fig: dict[str, Any], filters: agg.Filters) -> None:
+    """Frame a drilled-into province by its own bounds (plotly's fitbounds frames the
+    whole world when flow traces carry None breaks), and let clicks reach the places:
+    flows there are drawn but not hoverable, so a click on a county never hits an arrow."""
+    from twinning.geo.boundaries import load_level
+
+    provinces = load_level("province")
+    shape = provinces[provinces["adcode"] == filters.recipient]
+    if len(shape):
+        x0, y0, x1, y1 = (float(v) for v in shape.total_bounds)
+        pad_x, pad_y = (x1 - x0) * 0.06 + 0.2, (y1 - y0) * 0.06 + 0.2
+        geo = dict(fig["layout"]["geo"])
+        geo.pop("fitbounds", None)
+        geo["lonaxis"] = {"range": [x0 - pad_x, x1 + pad_x]}
+        geo["lataxis"] = {"range": [y0 - pad_y, y1 + pad_y]}
+        geo["projection"] = {**geo.get("projection", {}), "rotation": {"lon": (x0 + x1) / 2}}
+        fig["layout"] = {**fig["layout"], "geo": geo}
+    for idx in fig["layout"]["meta"].get("flows", []):
+        trace = dict(fig["data"][idx])
+        trace["hoverinfo"] = "skip"
+        trace.pop("hovertemplate", None)
+        fig["data"][idx] = trace
 
 
 def _trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, dict[str, Any]]:

@@ -30,7 +30,7 @@ STRINGS: dict[str, dict[str, str]] = {
     # filters
     "filters": {"zh": "筛选", "en": "Filters"},
     "metric": {"zh": "指标", "en": "Metric"},
-    "metric_none": {"zh": "（无：显示结对关系）", "en": "(none: show who is paired with whom)"},
+    "metric_none": {"zh": "无（显示结对关系）", "en": "None (show pairings)"},
     "level": {"zh": "地图层级", "en": "Map level"},
     "level_province": {"zh": "省级", "en": "Province"},
     "level_prefecture": {"zh": "地级", "en": "Prefecture"},

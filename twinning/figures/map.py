@@ -167,7 +167,7 @@ def _metric_values(
         "zmin": no_data_z,
         "zmax": hi,
         "colorscale": _colourscale_continuous(),
-        "showscale": True,
+        "showscale": bool(vals),  # no figure at this level: no scale of invented ticks
         "colorbar": {
             "title": {"text": metric_name, "side": "top"},
             "tickvals": [no_data_z + gap / 2, *ticks],
@@ -449,7 +449,7 @@ def map_figure(
                         "color": colour,
                         "line": {"width": 0},
                     },
-                    opacity=0.85,
+                    opacity=0.6,
                     name=i18n.program_label(program, lang),
                     legendgroup=program,
                     showlegend=ci == 0,

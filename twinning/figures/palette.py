@@ -15,7 +15,7 @@ BORDER = "#ffffff"
 OUTLINE = "#4b5563"
 NEIGHBOUR = "#f3f4f6"
 WATER = "#f8fafc"
-MULTIPLE = "#4b5563"
+MULTIPLE = "#a8a29e"  # light warm grey: several donors must not outshout single ones
 
 SEQUENTIAL: tuple[str, ...] = ("#fbe3c6", "#f6b27a", "#e87a4c", "#c8432f", "#8a1c14")
 
