@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode
 
 import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
@@ -203,8 +202,9 @@ def headline_cards(data: agg.AtlasData, filters: agg.Filters) -> list[html.Div]:
         else:
             value = i18n.format_number(h.value, lang)
             note = i18n.t(
-                "headline_places_note" if h.key == "headline_recipients" else
-                "headline_pairings_note",
+                "headline_places_note"
+                if h.key == "headline_recipients"
+                else "headline_pairings_note",
                 lang,
             )
         cards.append(
@@ -370,11 +370,29 @@ def click_outputs(
     return no_update, no_update, code
 
 
-def reload_href(search: str | None, **changes: Any) -> str:
-    """The URL with some parameters changed (language, presenter mode, reset)."""
-    filters = agg.Filters.from_query(search)
-    filters = replace(filters, **changes)
-    return "/" + filters.to_query_string()
+NAVIGATE_JS = """
+function (value, clicks) {
+    const nu = window.dash_clientside.no_update;
+    const trig = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
+    let params = new URLSearchParams(window.location.search);
+    if (trig.startsWith("lang-select.")) {
+        if (!value || params.get("lang") === value) { return nu; }
+        params.set("lang", value);
+    } else if (trig.startsWith("present-button.")) {
+        if (!clicks) { return nu; }
+        if (params.get("present") === "1") { params.delete("present"); }
+        else { params.set("present", "1"); }
+    } else if (trig.startsWith("reset-button.")) {
+        if (!value) { return nu; }
+        const lang = params.get("lang");
+        params = new URLSearchParams(lang ? {lang: lang} : {});
+    } else {
+        return nu;
+    }
+    window.location.assign(window.location.pathname + "?" + params.toString());
+    return nu;
+}
+"""
 
 
 def download_outputs(
@@ -517,39 +535,21 @@ def register(app: dash.Dash, state: Any) -> None:
         filters = agg.Filters.from_dict(filters_dict)
         return layout.donor_unit_options(state.data(), donor, filters.lang)
 
-    @app.callback(
-        Output(ids.RELOAD, "href"),
+    # Language, presenter mode and reset re-open the page with a new URL. Done in the
+    # browser (one Location per page: two Locations fight over the address bar).
+    app.clientside_callback(
+        NAVIGATE_JS,
+        Output(ids.NAV_SINK, "data"),
         Input(ids.LANG, "value"),
         Input(ids.PRESENT, "n_clicks"),
-        State(ids.URL, "search"),
-        State(ids.URL, "pathname"),
         prevent_initial_call=True,
     )
-    def reload(lang, present_clicks, search, pathname):
-        trigger = ctx.triggered_id
-        current_filters = agg.Filters.from_query(search)
-        if trigger == ids.LANG:
-            if lang == current_filters.lang:
-                return no_update
-            href = reload_href(search, lang=i18n.normalize_lang(lang))
-        elif trigger == ids.PRESENT and present_clicks:
-            href = reload_href(search, present=not current_filters.present)
-        else:
-            return no_update
-        if (pathname or "").rstrip("/").endswith("/import"):
-            href = "/import?" + href.split("?", 1)[1]
-        return href
-
-    @app.callback(
-        Output(ids.RELOAD, "href", allow_duplicate=True),
+    app.clientside_callback(
+        NAVIGATE_JS,
+        Output(ids.RESET_SINK, "data"),
         Input(ids.RESET, "n_clicks"),
-        State(ids.URL, "search"),
         prevent_initial_call=True,
     )
-    def reset(n_clicks, search):
-        if not n_clicks:  # drawn, not clicked
-            return no_update
-        return "/?" + urlencode({"lang": agg.Filters.from_query(search).lang})
 
     @app.callback(
         Output(ids.DOWNLOAD, "data"),
@@ -570,7 +570,6 @@ __all__ = [
     "headline_cards",
     "map_outputs",
     "register",
-    "reload_href",
     "series_outputs",
     "table_outputs",
     "with_values",

@@ -13,7 +13,8 @@ LANG = "lang-select"
 
 # The rest of the page.
 URL = "url"
-RELOAD = "url-reload"
+NAV_SINK = "nav-sink"
+RESET_SINK = "reset-sink"
 PAGE = "page"
 DONOR_UNIT = "donor-unit-select"
 MEMORY = "memory-toggle"

@@ -35,7 +35,8 @@ def root_layout() -> html.Div:
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh=False),
-            dcc.Location(id=ids.RELOAD, refresh=True),
+            dcc.Store(id=ids.NAV_SINK),
+            dcc.Store(id=ids.RESET_SINK),
             html.Div(id=ids.PAGE, className="page"),
         ]
     )
@@ -218,9 +219,7 @@ def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
     )
 
 
-def donor_unit_options(
-    data: agg.AtlasData, donor: str | None, lang: str
-) -> list[dict[str, str]]:
+def donor_unit_options(data: agg.AtlasData, donor: str | None, lang: str) -> list[dict[str, str]]:
     return [
         {"label": data.place_label(key, lang, fallback=name), "value": key}
         for key, name, _province in agg.donor_unit_options(data, donor)
@@ -352,7 +351,9 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                     ),
                                     html.Div(
                                         [
-                                            html.Span(i18n.t("table_hint", lang), className="muted"),
+                                            html.Span(
+                                                i18n.t("table_hint", lang), className="muted"
+                                            ),
                                             html.Button(
                                                 i18n.t("download_csv", lang),
                                                 id=ids.DOWNLOAD_CSV,

@@ -142,14 +142,14 @@ def test_changing_filters_updates_map_series_and_headlines_without_resending_bou
 def test_the_url_carries_the_view_and_reopening_it_restores_it(atlas_page, browser):
     from browser_harness import new_browser_page
 
-    _open(atlas_page)
+    _open(atlas_page, lang="en")
     page = atlas_page.page
     set_control(page, "level-select", "prefecture")
     set_control(page, "metric-select", "projects")
     set_control(page, "program-select", ["east_west_cooperation"])
     set_control(page, "year-range", (2010, 2020))
     atlas_page.settle()
-    _switch_language(atlas_page, "en")  # last: switching language must keep the view
+    wait_map_drawn(page)
     q = atlas_page.query()
     assert q.get("lang") == "en"
     assert q.get("level") == "prefecture"
@@ -176,6 +176,21 @@ def test_the_url_carries_the_view_and_reopening_it_restores_it(atlas_page, brows
         again.log.assert_clean()
     finally:
         context.close()
+
+
+def test_switching_language_keeps_the_view(atlas_page):
+    # Part of the view from the link, part chosen on the page: both must survive.
+    _open(atlas_page, lang="zh", metric="projects")
+    set_control(atlas_page.page, "level-select", "prefecture")
+    set_control(atlas_page.page, "year-range", (2010, 2020))
+    atlas_page.settle()
+    view = {"level": "prefecture", "metric": "projects", "from": "2010", "to": "2020"}
+    assert {k: atlas_page.query().get(k) for k in view} == view
+    _switch_language(atlas_page, "en")
+    q = atlas_page.query()
+    assert {k: q.get(k) for k in view} == view, f"the view was lost: {atlas_page.page.url}"
+    assert i18n.t("title", "en") in atlas_page.page.inner_text("body")
+    atlas_page.log.assert_clean()
 
 
 def test_clicking_a_province_drills_into_its_counties(atlas_page, county_codes_by_province):

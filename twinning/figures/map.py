@@ -331,9 +331,7 @@ def map_patch_values(
     present = main.pop("_present")
     note = main.pop("_note")
     donors = list(agg.all_donor_keys(data))
-    legend_visible = [
-        (not filters.metric) and d in present for d in [*donors, "__multiple__"]
-    ]
+    legend_visible = [(not filters.metric) and d in present for d in [*donors, "__multiple__"]]
     return {
         "main": main,
         "flows": _flow_values(data, filters, agg.program_options(data)),
@@ -401,7 +399,12 @@ def map_figure(
             colorbar=main["colorbar"] or None,
             hovertext=main["hovertext"],
             hovertemplate="%{hovertext}<extra></extra>",
-            marker={"line": {"color": palette.BORDER, "width": 0.6 if filters.level != "county" else 0.25}},
+            marker={
+                "line": {
+                    "color": palette.BORDER,
+                    "width": 0.6 if filters.level != "county" else 0.25,
+                }
+            },
             name="places",
             geo="geo",
             showlegend=False,
@@ -585,7 +588,12 @@ def _add_inset(fig: go.Figure, overlays: Overlays) -> list[int]:
         )
     for name, (lon, lat), mode, style in (
         ("inset-neighbors", overlays.neighbors, "lines", {"color": "#9ca3af", "width": 0.5}),
-        ("inset-outline-lines", overlays.outline, "lines", {"color": palette.OUTLINE, "width": 0.7}),
+        (
+            "inset-outline-lines",
+            overlays.outline,
+            "lines",
+            {"color": palette.OUTLINE, "width": 0.7},
+        ),
         ("inset-islands", overlays.islands, "lines", {"color": palette.OUTLINE, "width": 0.6}),
         ("inset-dashline", overlays.dashline, "lines", {"color": palette.OUTLINE, "width": 1.0}),
     ):

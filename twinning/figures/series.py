@@ -58,9 +58,7 @@ def series_figure(
             fill="tozeroy",
             fillcolor="rgba(55,65,81,0.10)",
             name=i18n.t("series_pairings", lang),
-            hovertemplate="%{x}: %{y}<extra>"
-            + i18n.t("series_pairings_note", lang)
-            + "</extra>",
+            hovertemplate="%{x}: %{y}<extra>" + i18n.t("series_pairings_note", lang) + "</extra>",
             showlegend=False,
         ),
         row=1,
@@ -101,7 +99,9 @@ def series_figure(
             texts = [
                 f"<b>{i18n.format_value(v, unit, lang)}</b><br>{int(y)} · "
                 f"{i18n.t('series_yearly', lang)} · {i18n.t('hover_figures', lang, n=int(n))}"
-                for y, v, n in zip(s.yearly["year"], s.yearly["value"], s.yearly["n_figures"], strict=True)
+                for y, v, n in zip(
+                    s.yearly["year"], s.yearly["value"], s.yearly["n_figures"], strict=True
+                )
             ]
             fig.add_trace(
                 go.Bar(
