@@ -16,7 +16,7 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from components import ids, layout
 from twinning import aggregate as agg
-from twinning import i18n
+from twinning import i18n, settings
 from twinning.figures import MapFigureKey, map_figure, map_patch_values, series_figure
 
 # ---------------------------------------------------------------------------------------
@@ -39,7 +39,7 @@ def filters_from_controls(
     bounds: tuple[int, int],
 ) -> agg.Filters:
     """The view the controls describe; lang and presenter mode come from the URL."""
-    base = agg.Filters.from_query(search)
+    base = filters_from_url(search)
     lo, hi = bounds
     year_from, year_to = (years or [lo, hi])[:2]
     return replace(
@@ -56,6 +56,11 @@ def filters_from_controls(
         flows="on" in (flows or []),
         place=place or None,
     )
+
+
+def filters_from_url(search: str | None) -> agg.Filters:
+    """The view a URL names; with no ?lang= the TWINNING_LANG setting decides."""
+    return agg.Filters.from_query(search, lang=i18n.normalize_lang(settings.get("TWINNING_LANG")))
 
 
 @lru_cache(maxsize=1)
@@ -441,7 +446,7 @@ def register(app: dash.Dash, state: Any) -> None:
         State(ids.URL, "search"),
     )
     def render_page(pathname: str | None, search: str | None):
-        filters = agg.Filters.from_query(search)
+        filters = filters_from_url(search)
         if (pathname or "/").rstrip("/").endswith("/import"):
             return layout.import_shell(filters)
         return layout.atlas_page(state.data(), filters)

@@ -128,7 +128,7 @@ def test_headlines_label_sums_as_sums_of_reported_figures(data) -> None:
 
 
 def test_tables_follow_the_language_and_carry_sources(data) -> None:
-    p_rows, p_cols, f_rows, f_cols = cb.table_outputs(data, agg.Filters(lang="en"))
+    p_rows, p_cols, _f_rows, f_cols = cb.table_outputs(data, agg.Filters(lang="en"))
     names = [c["name"] for c in p_cols + f_cols]
     assert "Source" in names and "Confidence" in names and "Quote" in names
     assert len(p_rows) == 218

@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
 import pandas as pd
@@ -131,7 +131,7 @@ class Filters:
     present: bool = False
 
     # URL parameter -> field. Defaults are left out of the URL to keep links short.
-    _PARAMS = {
+    _PARAMS: ClassVar[dict[str, str]] = {
         "lang": "lang",
         "level": "level",
         "metric": "metric",

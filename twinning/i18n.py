@@ -8,7 +8,6 @@ in English. No dash, no I/O.
 
 from __future__ import annotations
 
-import math
 import re
 
 LANGS: tuple[str, ...] = ("zh", "en")
@@ -416,7 +415,9 @@ def format_value(value: float | None, unit: str | None, lang: str) -> str:
     return f"{number}%" if label == "%" else f"{number} {label}"
 
 
-def format_qualified(value: float | None, unit: str | None, qualifier: str | None, lang: str) -> str:
+def format_qualified(
+    value: float | None, unit: str | None, qualifier: str | None, lang: str
+) -> str:
     """A value with its qualifier: 'more than 300 million yuan' / '3亿元以上'."""
     text = format_value(value, unit, lang)
     q = _lookup(QUALIFIERS, qualifier, lang) if qualifier else ""

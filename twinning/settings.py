@@ -30,7 +30,11 @@ SETTINGS: dict[str, Setting] = {
         Setting("TWINNING_HOST", "127.0.0.1", "Address `python app.py` / `twinning serve` binds."),
         Setting("TWINNING_PORT", "8050", "Port `python app.py` / `twinning serve` listens on."),
         Setting("TWINNING_DEBUG", "0", "1 turns on Dash debug mode (never on a shared server)."),
-        Setting("TWINNING_LANG", "zh", "Default interface language when the URL has no ?lang= (zh or en)."),
+        Setting(
+            "TWINNING_LANG",
+            "zh",
+            "Default interface language when the URL has no ?lang= (zh or en).",
+        ),
         Setting(
             "TWINNING_UPLOAD_DIR",
             str(VAR_DIR / "uploads"),

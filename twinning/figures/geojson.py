@@ -51,8 +51,8 @@ def line_coords(gdf: gpd.GeoDataFrame | None, decimals: int = 3) -> tuple[list, 
                 continue
             for ring in rings:
                 xy = np.round(np.asarray(ring.coords)[:, :2], decimals)
-                lons.extend(xy[:, 0].tolist() + [None])
-                lats.extend(xy[:, 1].tolist() + [None])
+                lons.extend([*xy[:, 0].tolist(), None])
+                lats.extend([*xy[:, 1].tolist(), None])
     return lons, lats
 
 

@@ -9,7 +9,6 @@ year. Nothing is divided into invented yearly values.
 from __future__ import annotations
 
 import math
-
 from datetime import date
 
 import plotly.graph_objects as go
