@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 from browser_harness import (  # noqa: E402
     CHROMIUM_FLAGS,
+    MAP_DRAWN_JS,
     LiveServer,
     chromium_path,
     make_stub_app,
@@ -46,18 +47,6 @@ from browser_harness import (  # noqa: E402
 
 MAP_GRAPH = "map-graph"
 UPDATE_URL = "/_dash-update-component"
-
-# JS: true once the map's choropleth has drawn one path per location it was given.
-MAP_DRAWN_JS = """() => {
-  const gd = document.querySelector('#map-graph .js-plotly-plot');
-  if (!gd || !gd.data) return false;
-  const want = gd.data.filter(t => t.type === 'choropleth')
-                      .reduce((n, t) => n + (t.locations ? t.locations.length : 0), 0);
-  const got = gd.querySelectorAll('.choroplethlayer path').length;
-  if (want > 0 && got >= want) { window.__mapDrawnAt = window.__mapDrawnAt || performance.now();
-                                 return true; }
-  return false;
-}"""
 
 # Baseline: the stub app's bar graph has drawn.
 STUB_DRAWN_JS = """() => {

@@ -376,7 +376,7 @@ def map_figure(
                 z=[0] * len(feats),
                 colorscale=[[0, palette.NEIGHBOUR], [1, palette.NEIGHBOUR]],
                 showscale=False,
-                marker={"line": {"color": "#d1d5db", "width": 0.5}},
+                marker={"line": {"color": "#e2e4e8", "width": 0.5}},
                 hoverinfo="skip",
                 name="neighbors",
                 geo="geo",
@@ -455,7 +455,7 @@ def map_figure(
                     opacity=0.6,
                     name=i18n.program_label(program, lang),
                     legendgroup=program,
-                    showlegend=ci == 0,
+                    showlegend=ci == 2,
                     legend="legend",
                     geo="geo",
                 )

@@ -13,9 +13,9 @@ PRIMARY = "#b3261e"
 NO_DATA = "#e5e7eb"
 BORDER = "#ffffff"
 OUTLINE = "#4b5563"
-NEIGHBOUR = "#f3f4f6"
+NEIGHBOUR = "#fafafa"
 WATER = "#f8fafc"
-MULTIPLE = "#a8a29e"  # light warm grey: several donors must not outshout single ones
+MULTIPLE = "#b8bfcc"
 
 SEQUENTIAL: tuple[str, ...] = ("#fbe3c6", "#f6b27a", "#e87a4c", "#c8432f", "#8a1c14")
 

@@ -1,13 +1,13 @@
 """The import page in headless Chromium: sign in, drop a file, check, confirm, undo.
 
 Runs the page in a small stub Dash app on a loopback werkzeug thread (the atlas's
-own browser tests in tests/browser/ cover the page inside the whole app). Chromium
-missing is a failure, not a skip.
+other browser tests cover the page inside the whole app). It shares the session's
+Chromium (conftest.py): a second Playwright in the same process cannot start while
+the first runs. Chromium missing is a failure, not a skip.
 """
 
 from __future__ import annotations
 
-import shutil
 import threading
 
 import pytest
@@ -39,19 +39,12 @@ def server(tmp_path, monkeypatch):
     thread.join(timeout=10)
 
 
-def test_import_page_flow_in_chromium(server):
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    assert chromium, "chromium is missing: apt-get install -y chromium fonts-noto-cjk"
+def test_import_page_flow_in_chromium(server, browser):
     url, store = server
     before = count(store, "figures")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        )
-        page = browser.new_page()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
         errors, external = [], []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on(
@@ -87,6 +80,7 @@ def test_import_page_flow_in_chromium(server):
         )
         assert count(store, "figures") == before + 6
         assert "15,505,000 CNY" in page.inner_text("#imp-totals")
-        browser.close()
+    finally:
+        context.close()
     assert errors == []
     assert external == []
