@@ -50,7 +50,7 @@ class AtlasState:
 
 def create_app(store: Any = None) -> dash.Dash:
     """Build the atlas. ``store`` defaults to ``open_store()`` on TWINNING_DATABASE_URL."""
-    from components import callbacks, layout
+    from components import callbacks, export_controls, import_page, layout
 
     state = AtlasState(store)
     app = dash.Dash(
@@ -64,26 +64,51 @@ def create_app(store: Any = None) -> dash.Dash:
     app.server.config["MAX_CONTENT_LENGTH"] = int(
         settings.get_int("TWINNING_MAX_UPLOAD_MB") * 1.5 * 1024 * 1024
     )
+    _serve_topojson(app)
     app.layout = layout.root_layout
     callbacks.register(app, state)
-    try:
-        from components import import_page
-    except ImportError:  # pragma: no cover - the import page ships with the app
-        import_page = None
-    if import_page is not None:
-        import_page.register_callbacks(app, state.store)
-    try:
-        from components import export_controls
-    except ImportError:  # pragma: no cover
-        export_controls = None
-    if export_controls is not None:
-        export_controls.register_callbacks(app, state.store)
+    import_page.register_callbacks(app, state.store)
+    export_controls.register_callbacks(app, state.store)
     app.atlas_state = state  # for tests and benchmarks
     # Prepare the data now and the default national map in the background, so the first
     # visitor does not wait for either.
     data = state.data()
     threading.Thread(target=_warm, args=(data,), daemon=True, name="atlas-warm").start()
     return app
+
+
+TOPOJSON_SCRIPT = "_atlas/world_110m.js"
+
+
+def _serve_topojson(app: dash.Dash) -> None:
+    """Hand plotly its base map with the page, as a script, instead of letting every geo
+    subplot fetch ``world_110m.json`` after plotly.js has loaded (a round trip on the
+    critical path, twice: map and inset). plotly.js reads ``window.PlotlyGeoAssets``
+    before it fetches. The JSON stays in assets/vendor/ for exports.
+    """
+    import flask
+
+    from twinning.paths import ASSETS_DIR
+
+    source = ASSETS_DIR / "vendor" / "world_110m.json"
+    body = (
+        "window.PlotlyGeoAssets=window.PlotlyGeoAssets||{topojson:{}};"
+        f"window.PlotlyGeoAssets.topojson.world_110m={source.read_text(encoding='utf-8')};"
+    )
+
+    def topojson_script() -> flask.Response:
+        response = flask.Response(body, mimetype="application/javascript")
+        response.cache_control.public = True
+        response.cache_control.max_age = 86400
+        return response
+
+    app.server.add_url_rule(
+        app.config.routes_pathname_prefix + TOPOJSON_SCRIPT, "atlas_topojson", topojson_script
+    )
+    app.config.external_scripts = [
+        *app.config.external_scripts,
+        {"src": app.config.requests_pathname_prefix + TOPOJSON_SCRIPT},
+    ]
 
 
 def _warm(data: AtlasData) -> None:

@@ -55,3 +55,24 @@ def test_south_china_sea_inset_is_drawn(atlas_page):
         if name in figure["layout"]
     ]
     assert lon_ranges, "the inset has no view of its own"
+
+
+def test_page_uses_the_atlas_plotly_bundle_and_preloaded_base_map(atlas_page):
+    """The partial plotly.js bundle from assets/vendor/ is the one drawing, the full
+    4.8 MB bundle is never fetched, and plotly's base map comes with the page instead of
+    two fetches after plotly.js has loaded."""
+    atlas_page.open("/")
+    wait_map_drawn(atlas_page.page)
+    atlas_page.settle()
+    requests = atlas_page.log.requests
+    assert any("assets/vendor/plotly-atlas.min.js" in u for u in requests)
+    assert not [u for u in requests if "plotly.min.js" in u or "world_110m.json" in u]
+    info = atlas_page.page.evaluate(
+        "() => [window.Plotly.version, Object.keys(window.PlotlyGeoAssets.topojson)]"
+    )
+    import plotly.offline
+
+    assert info == [plotly.offline.get_plotlyjs_version(), ["world_110m"]]
+    # the time series (bars for periods, lines for years) drew with the partial bundle
+    assert atlas_page.page.locator("#series-graph .main-svg").count() > 0
+    atlas_page.log.assert_clean()

@@ -85,26 +85,45 @@ def _load_fine(level: str) -> gpd.GeoDataFrame:
         return load_level(level)
 
 
-@lru_cache(maxsize=8)
-def overlay_lines(kind: str) -> tuple[list, list]:
+BBox = tuple[float, float, float, float]  # (min lon, min lat, max lon, max lat)
+
+
+def _overlay(kind: str, clip: BBox | None, tolerance: float) -> gpd.GeoDataFrame | None:
+    """An overlay, optionally cut to a box (the inset needs only its corner of the map)
+    and simplified (context layers such as the neighbours need no fine detail)."""
+    from twinning.geo.boundaries import load_overlay
+
+    try:
+        gdf = load_overlay(kind)
+    except (FileNotFoundError, KeyError, ValueError):
+        return None
+    geoms = np.asarray(gdf.geometry.values)
+    if clip is not None:
+        geoms = shapely.clip_by_rect(geoms, *clip)
+    if tolerance:
+        # not topology-preserving: islets smaller than the tolerance vanish, which is the
+        # point for a context layer; then repaired and re-oriented (a counter-clockwise
+        # exterior would make go.Choropleth fill the rest of the globe)
+        geoms = shapely.simplify(geoms, tolerance, preserve_topology=False)
+        geoms = shapely.orient_polygons(shapely.make_valid(geoms), exterior_cw=True)
+    gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    return gdf[~(gdf.geometry.is_empty | gdf.geometry.isna())]
+
+
+@lru_cache(maxsize=16)
+def overlay_lines(kind: str, clip: BBox | None = None, tolerance: float = 0.0) -> tuple[list, list]:
     """lon/lat line lists of an overlay (outline, dashline, islands, neighbors), cached."""
-    from twinning.geo.boundaries import load_overlay
-
-    try:
-        gdf = load_overlay(kind)
-    except (FileNotFoundError, KeyError, ValueError):
-        return [], []
-    return line_coords(gdf)
+    gdf = _overlay(kind, clip, tolerance)
+    return ([], []) if gdf is None else line_coords(gdf)
 
 
-@lru_cache(maxsize=4)
-def overlay_geojson(kind: str) -> dict[str, Any] | None:
+@lru_cache(maxsize=8)
+def overlay_geojson(
+    kind: str, clip: BBox | None = None, tolerance: float = 0.0
+) -> dict[str, Any] | None:
     """An overlay as GeoJSON (for filled shapes such as the islands), cached."""
-    from twinning.geo.boundaries import load_overlay
-
-    try:
-        gdf = load_overlay(kind)
-    except (FileNotFoundError, KeyError, ValueError):
+    gdf = _overlay(kind, clip, tolerance)
+    if gdf is None:
         return None
     gdf = gdf.reset_index(drop=True)
     gdf = gdf.assign(adcode=[f"{kind}-{i}" for i in range(len(gdf))])

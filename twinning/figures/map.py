@@ -30,6 +30,9 @@ NATIONAL_LON = (73.0, 135.5)
 NATIONAL_LAT = (17.6, 54.0)
 INSET_LON = (105.5, 123.5)
 INSET_LAT = (2.5, 24.5)
+# what the inset's layers are cut to: its frame plus a margin, so nothing ends inside it
+INSET_CLIP = (INSET_LON[0] - 2, INSET_LAT[0] - 2, INSET_LON[1] + 2, INSET_LAT[1] + 2)
+NEIGHBOUR_TOLERANCE = 0.03  # degrees (~3 km): neighbours are context; islets drop out
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class Overlays:
     neighbors: tuple[list, list] = ([], [])
     neighbors_geojson: dict | None = None
     outline_geojson: dict | None = None
+    # the inset's layers, cut to its box: it shows one corner of the map
+    inset_neighbors: tuple[list, list] = ([], [])
+    inset_outline_geojson: dict | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -69,14 +75,17 @@ def load_overlays() -> Overlays:
     from twinning.figures import geojson as gj
 
     pts = _island_points()
+    box = INSET_CLIP
     return Overlays(
         outline=gj.overlay_lines("outline"),
         dashline=gj.overlay_lines("dashline"),
         islands=gj.overlay_lines("islands"),
         island_points=pts,
-        neighbors=gj.overlay_lines("neighbors"),
-        neighbors_geojson=gj.overlay_geojson("neighbors"),
+        # context only: a coarser outline of the neighbours keeps the figure small
+        neighbors_geojson=gj.overlay_geojson("neighbors", tolerance=NEIGHBOUR_TOLERANCE),
         outline_geojson=gj.overlay_geojson("outline"),
+        inset_neighbors=gj.overlay_lines("neighbors", clip=box),
+        inset_outline_geojson=gj.overlay_geojson("outline", clip=box),
     )
 
 
@@ -569,12 +578,12 @@ def map_figure(
 def _add_inset(fig: go.Figure, overlays: Overlays) -> list[int]:
     """South China Sea inset (geo2): China's outline, neighbours, islands, dashed line."""
     indices = []
-    if overlays.outline_geojson:
-        feats = overlays.outline_geojson["features"]
+    if overlays.inset_outline_geojson:
+        feats = overlays.inset_outline_geojson["features"]
         indices.append(len(fig.data))
         fig.add_trace(
             go.Choropleth(
-                geojson=overlays.outline_geojson,
+                geojson=overlays.inset_outline_geojson,
                 locations=[f["id"] for f in feats],
                 z=[0] * len(feats),
                 colorscale=[[0, palette.NO_DATA], [1, palette.NO_DATA]],
@@ -587,13 +596,7 @@ def _add_inset(fig: go.Figure, overlays: Overlays) -> list[int]:
             )
         )
     for name, (lon, lat), mode, style in (
-        ("inset-neighbors", overlays.neighbors, "lines", {"color": "#9ca3af", "width": 0.5}),
-        (
-            "inset-outline-lines",
-            overlays.outline,
-            "lines",
-            {"color": palette.OUTLINE, "width": 0.7},
-        ),
+        ("inset-neighbors", overlays.inset_neighbors, "lines", {"color": "#9ca3af", "width": 0.5}),
         ("inset-islands", overlays.islands, "lines", {"color": palette.OUTLINE, "width": 0.6}),
         ("inset-dashline", overlays.dashline, "lines", {"color": palette.OUTLINE, "width": 1.0}),
     ):

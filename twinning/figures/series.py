@@ -68,16 +68,26 @@ def series_figure(
     for row, metric in enumerate(metrics, start=2):
         s = agg.series(data, filters, metric)
         unit = s.unit
-        for p in s.periods.itertuples(index=False):
+        if len(s.periods):
+            # one trace per row, a bar per period (widths vary): a trace per period made
+            # the figure slow to build and to send
             any_figure = True
-            start, end = int(p.start), int(p.end)
-            label = i18n.t("series_period", lang, start=start, end=end)
-            value_text = i18n.format_qualified(p.value, unit, p.qualifier, lang)
+            xs, ys, widths, texts = [], [], [], []
+            for p in s.periods.itertuples(index=False):
+                start, end = int(p.start), int(p.end)
+                label = i18n.t("series_period", lang, start=start, end=end)
+                value_text = i18n.format_qualified(p.value, unit, p.qualifier, lang)
+                xs.append((start + end) / 2)
+                ys.append(p.value)
+                widths.append(end - start + 1)
+                texts.append(
+                    f"<b>{value_text}</b><br>{label}<br>{_esc(p.donor)} → {_esc(p.recipient)}"
+                )
             fig.add_trace(
                 go.Bar(
-                    x=[(start + end) / 2],
-                    y=[p.value],
-                    width=[end - start + 1],
+                    x=xs,
+                    y=ys,
+                    width=widths,
                     marker={
                         "color": PERIOD_COLOUR,
                         "line": {"color": PERIOD_LINE, "width": 1},
@@ -86,8 +96,8 @@ def series_figure(
                     name=i18n.t("series_period_legend", lang),
                     legendgroup="period",
                     showlegend=not shown_legend["period"],
-                    hovertemplate=f"<b>{value_text}</b><br>{label}<br>"
-                    f"{_esc(p.donor)} → {_esc(p.recipient)}<extra></extra>",
+                    hovertext=texts,
+                    hovertemplate="%{hovertext}<extra></extra>",
                 ),
                 row=row,
                 col=1,
