@@ -319,6 +319,18 @@ class AtlasData:
 
         return self.cached("_place_index", build)
 
+    def place_points(self) -> dict[str, tuple[float, float]]:
+        """adcode -> (lon, lat) of every place that has a point; built once."""
+
+        def build() -> dict[str, tuple[float, float]]:
+            pts = self.places.dropna(subset=["lon", "lat"]).drop_duplicates("adcode")
+            return {
+                str(c): (float(x), float(y))
+                for c, x, y in zip(pts["adcode"], pts["lon"], pts["lat"], strict=True)
+            }
+
+        return self.cached("_place_points", build)
+
     def place_label(self, adcode: str | None, lang: str, fallback: str | None = None) -> str:
         row = self.place_row(adcode)
         if row is None:
@@ -674,35 +686,51 @@ def flows(data: AtlasData, filters: Filters) -> list[Flow]:
     p = view.pairings[view.pairings[col].notna()]
     if p.empty:
         return []
-    coords = set(data.places.loc[data.places["lon"].notna(), "adcode"])
+    coords = data.place_points()
     width_metric = filters.metric or "funds_cny"
     fig = dedupe_figures(view.figures[view.figures["metric"] == width_metric])
     fig = fig[fig[col].notna() & fig["donor_key"].notna()]
     fig_sum = fig.groupby(["donor_key", col])["value"].sum().to_dict()
+    # Plain Python over a few hundred rows: a pandas groupby loop cost ~20 ms a call.
+    groups: dict[tuple[str, str, str], list[tuple[Any, Any]]] = {}
+    for program, donor_key, recipient, unit, province in zip(
+        p["program"].tolist(),
+        p["donor_key"].tolist(),
+        p[col].tolist(),
+        p["donor_adcode"].tolist(),
+        p["donor_province_adcode"].tolist(),
+        strict=True,
+    ):
+        if _missing(program) or _missing(donor_key) or _missing(recipient):
+            continue
+        key = (str(program), str(donor_key), str(recipient))
+        groups.setdefault(key, []).append((unit, province))
     out: list[Flow] = []
-    grouped = p.groupby(["program", "donor_key", col], sort=True, dropna=True)
-    for (program, donor_key, recipient), grp in grouped:
+    for (program, donor_key, recipient), rows in sorted(groups.items()):
+        provinces = [pr for _, pr in rows if not _missing(pr)]
         if filters.level == "province":
-            point = grp["donor_province_adcode"].dropna()
+            points = provinces
         else:
-            point = grp["donor_adcode"].dropna()
-            if point.empty:
-                point = grp["donor_province_adcode"].dropna()
-        point_code = next((c for c in point if c in coords), None)
+            points = [u for u, _ in rows if not _missing(u)] or provinces
+        point_code = next((str(c) for c in points if str(c) in coords), None)
         if point_code is None or recipient not in coords or point_code == recipient:
             continue
         value = fig_sum.get((donor_key, recipient))
         out.append(
             Flow(
-                program=str(program),
-                donor_key=str(donor_key),
+                program=program,
+                donor_key=donor_key,
                 donor_point=point_code,
-                recipient=str(recipient),
-                n_pairings=len(grp),
+                recipient=recipient,
+                n_pairings=len(rows),
                 value=float(value) if value is not None else None,
             )
         )
     return out
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -245,7 +246,10 @@ def _pairing_values(
     }
 
 
-def _great_circle(lon1: float, lat1: float, lon2: float, lat2: float, n: int = 16):
+@lru_cache(maxsize=4096)
+def _great_circle(
+    lon1: float, lat1: float, lon2: float, lat2: float, n: int = 16
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Points along the great circle (so the arrowhead points along the curve)."""
     p1 = np.radians([lon1, lat1])
     p2 = np.radians([lon2, lat2])
@@ -253,14 +257,15 @@ def _great_circle(lon1: float, lat1: float, lon2: float, lat2: float, n: int = 1
     v2 = np.array([np.cos(p2[1]) * np.cos(p2[0]), np.cos(p2[1]) * np.sin(p2[0]), np.sin(p2[1])])
     omega = math.acos(max(-1.0, min(1.0, float(v1 @ v2))))
     if omega < 1e-9:
-        return [lon1, lon2], [lat1, lat2]
+        return (lon1, lon2), (lat1, lat2)
     ts = np.linspace(0, 1, n)
     pts = (np.sin((1 - ts) * omega)[:, None] * v1 + np.sin(ts * omega)[:, None] * v2) / math.sin(
         omega
     )
     lons = np.degrees(np.arctan2(pts[:, 1], pts[:, 0]))
     lats = np.degrees(np.arcsin(np.clip(pts[:, 2], -1, 1)))
-    return np.round(lons, 3).tolist(), np.round(lats, 3).tolist()
+    # cached, so shared: tuples, never lists a caller could change
+    return tuple(np.round(lons, 3).tolist()), tuple(np.round(lats, 3).tolist())
 
 
 def _flow_values(
@@ -277,11 +282,7 @@ def _flow_values(
     fl = agg.flows(data, filters)
     known = sorted(f.value for f in fl if f.value)
     cuts = [known[len(known) // 3], known[2 * len(known) // 3]] if len(known) >= 3 else []
-    coords = (
-        data.places.dropna(subset=["lon", "lat"])
-        .drop_duplicates("adcode")
-        .set_index("adcode")[["lon", "lat"]]
-    )
+    coords = data.place_points()
     width_metric = filters.metric or "funds_cny"
     unit = agg.metric_unit(data, width_metric)
     for f in fl:
@@ -294,8 +295,8 @@ def _flow_values(
         else:
             cls = 1 + sum(f.value > c for c in cuts)
         slot = slots[programs.index(f.program) * len(WIDTH_CLASSES) + cls]
-        (x1, y1), (x2, y2) = coords.loc[f.donor_point], coords.loc[f.recipient]
-        lons, lats = _great_circle(float(x1), float(y1), float(x2), float(y2))
+        (x1, y1), (x2, y2) = coords[f.donor_point], coords[f.recipient]
+        lons, lats = _great_circle(x1, y1, x2, y2)
         donor = agg.donor_label(data, f.donor_key, lang)
         if f.donor_point != f.donor_key:
             donor = data.place_label(f.donor_point, lang, fallback=donor)
