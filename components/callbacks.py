@@ -131,6 +131,7 @@ def _trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, di
             "lat": slot["lat"],
             "hovertext": slot["hovertext"],
             "marker.size": slot["marker"]["size"],
+            "showlegend": slot["showlegend"],
         }
     for idx, visible in zip(meta.get("legend", []), values["legend_visible"], strict=False):
         updates[idx] = {"visible": visible}

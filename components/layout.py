@@ -221,7 +221,7 @@ def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
 
 def donor_unit_options(data: agg.AtlasData, donor: str | None, lang: str) -> list[dict[str, str]]:
     return [
-        {"label": data.place_label(key, lang, fallback=name), "value": key}
+        {"label": data.place_label(key, lang, fallback=i18n.donor_name(name, lang)), "value": key}
         for key, name, _province in agg.donor_unit_options(data, donor)
     ]
 

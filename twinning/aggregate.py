@@ -362,6 +362,11 @@ def _ensure(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     return df
 
 
+def _text(x: Any) -> str | None:
+    """``x`` if it is non-empty text, else None (NaN, None and pd.NA included)."""
+    return x if isinstance(x, str) and x else None
+
+
 def _as_code(series: pd.Series) -> pd.Series:
     """Adcodes as 6-character strings or None (frames may carry ints or floats)."""
 
@@ -473,12 +478,13 @@ def _prepare_pairings(p: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
     p["confidence"] = p["confidence"].fillna("").astype(str)
     p = _attach_rollup(p, places, "recipient_level")
     # donor keys: the province's adcode, or the text when it has none (中央企业)
+    # (a missing adcode may arrive as NaN, which is truthy: test for text, not truth)
     p["donor_key"] = [
-        a or (str(t) if isinstance(t, str) and t else None)
+        _text(a) or _text(t)
         for a, t in zip(p["donor_province_adcode"], p["donor_province"], strict=True)
     ]
     p["donor_unit_key"] = [
-        (a if a and a != pa else None) or (str(u) if isinstance(u, str) and u else None)
+        (_text(a) if _text(a) != _text(pa) else None) or _text(u)
         for a, pa, u in zip(
             p["donor_adcode"], p["donor_province_adcode"], p["donor_unit"], strict=True
         )
@@ -500,10 +506,7 @@ def _prepare_figures(f: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
     f["confidence"] = f["confidence"].fillna("").astype(str)
     f = _attach_rollup(f, places, "recipient_level")
     f["donor_key"] = _province_of(f["donor_adcode"], places)
-    f["donor_key"] = [
-        k or (str(t) if isinstance(t, str) and t else None)
-        for k, t in zip(f["donor_key"], f["donor"], strict=True)
-    ]
+    f["donor_key"] = [_text(k) or _text(t) for k, t in zip(f["donor_key"], f["donor"], strict=True)]
     f["donor_unit_key"] = f["donor_adcode"]
     return f
 
@@ -626,7 +629,7 @@ def donor_label(data: AtlasData, key: str | None, lang: str) -> str:
         return ""
     if re.fullmatch(r"\d{6}", str(key)):
         return data.place_label(key, lang)
-    return str(key)
+    return i18n.donor_name(str(key), lang)
 
 
 @dataclass(frozen=True)

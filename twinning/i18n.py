@@ -446,6 +446,23 @@ def format_period(start: float | int | None, end: float | int | None, lang: str)
     return t("not_stated", lang)
 
 
+# Donors that are not administrative units (no adcode, so no gazetteer name): the ones in
+# data/reference/pairings.csv, with their usual English names. Others are shown as written.
+DONOR_NAMES_EN: dict[str, str] = {
+    "中央企业": "Central state-owned enterprises",
+    "宝钢集团(中国宝武)": "Baosteel Group (China Baowu)",
+    "中化集团": "Sinochem Group",
+    "横琴粤澳深度合作区": "Hengqin Guangdong–Macao In-Depth Cooperation Zone",
+}
+
+
+def donor_name(name: str, lang: str) -> str:
+    """A donor's name as written in the records, in English where it has a known one."""
+    if normalize_lang(lang) == "en":
+        return DONOR_NAMES_EN.get(name, name)
+    return name
+
+
 def place_name(name_zh: str | None, name_en: str | None, lang: str) -> str:
     """The place name in the reader's language, falling back to the other one."""
     if normalize_lang(lang) == "en":

@@ -24,9 +24,11 @@ import plotly.graph_objects as go
 from twinning import aggregate as agg
 from twinning import i18n
 from twinning.figures import palette
+from twinning.figures.markup import esc
 
-NO_DATA_SHARE = 0.06  # bottom share of the colour scale used for "no data"
+NO_DATA_SHARE = 0.12  # bottom share of the colour scale used for "no data" (room for its label)
 WIDTH_CLASSES = (1.2, 2.2, 3.6, 5.4)  # unknown, then terciles of the width metric
+LEGEND_CLASS_ORDER = (2, 1, 3, 0)  # which width class carries a programme's legend entry
 NATIONAL_LON = (73.0, 135.5)
 NATIONAL_LAT = (17.6, 54.0)
 INSET_LON = (105.5, 123.5)
@@ -157,7 +159,7 @@ def _metric_values(
     z, text = [], []
     metric_name = i18n.metric_label(filters.metric, lang)
     for code in locations:
-        name = data.place_label(code, lang)
+        name = esc(data.place_label(code, lang))
         if code in by_code and by_code[code][0] > 0:
             v, n = by_code[code]
             z.append(math.log10(v) if log else v)
@@ -207,7 +209,7 @@ def _pairing_values(
     }
     z, text, present = [], [], set()
     for code in locations:
-        name = data.place_label(code, lang)
+        name = esc(data.place_label(code, lang))
         if code not in by_code:
             z.append(0)
             text.append(f"<b>{name}</b><br>{i18n.t('map_no_data', lang)}")
@@ -219,7 +221,7 @@ def _pairing_values(
         else:
             z.append(multiple)
             present.add("__multiple__")
-        donor_names = "、".join(agg.donor_label(data, d, lang) for d in ds)
+        donor_names = "、".join(esc(agg.donor_label(data, d, lang)) for d in ds)
         prog_names = "、".join(i18n.program_label(p, lang) for p in progs)
         sep = "、" if lang == "zh" else ", "
         text.append(
@@ -278,6 +280,7 @@ def _flow_values(
         for _ in range(len(programs) * len(WIDTH_CLASSES))
     ]
     if not filters.flows:
+        _legend_slots(slots, len(programs))
         return slots
     fl = agg.flows(data, filters)
     known = sorted(f.value for f in fl if f.value)
@@ -301,7 +304,10 @@ def _flow_values(
         if f.donor_point != f.donor_key:
             donor = data.place_label(f.donor_point, lang, fallback=donor)
         label = i18n.t(
-            "hover_flow", lang, donor=donor, recipient=data.place_label(f.recipient, lang)
+            "hover_flow",
+            lang,
+            donor=esc(donor),
+            recipient=esc(data.place_label(f.recipient, lang)),
         )
         detail = f"{i18n.program_label(f.program, lang)} · " + i18n.t(
             "hover_pairings", lang, n=f.n_pairings
@@ -317,7 +323,23 @@ def _flow_values(
         slot["lat"].extend([*lats, None])
         slot["hovertext"].extend([hover] * len(lons) + [None])
         slot["marker"]["size"].extend([0] * (len(lons) - 1) + [size, 0])
+    _legend_slots(slots, len(programs))
     return slots
+
+
+def _legend_slots(slots: list[dict[str, Any]], n_programs: int) -> None:
+    """One legend entry per programme in view, on one of its drawn width classes (a solid
+    one before the dotted "no figure" class): plotly leaves empty traces out of the
+    legend, so a fixed choice lost programmes whose flows all fell in another class."""
+    n = len(WIDTH_CLASSES)
+    for slot in slots:
+        slot["showlegend"] = False
+    for pi in range(n_programs):
+        for ci in LEGEND_CLASS_ORDER:
+            slot = slots[pi * n + ci]
+            if slot["lon"]:
+                slot["showlegend"] = True
+                break
 
 
 def map_patch_values(
@@ -465,7 +487,7 @@ def map_figure(
                     opacity=0.6,
                     name=i18n.program_label(program, lang),
                     legendgroup=program,
-                    showlegend=ci == 2,
+                    showlegend=slot["showlegend"],
                     legend="legend",
                     geo="geo",
                 )
@@ -477,7 +499,7 @@ def map_figure(
         name = (
             i18n.t("map_multiple_donors", lang)
             if key == "__multiple__"
-            else agg.donor_label(data, key, lang)
+            else esc(agg.donor_label(data, key, lang))
         )
         meta["legend"].append(len(fig.data))
         fig.add_trace(

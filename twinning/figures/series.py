@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 from twinning import aggregate as agg
 from twinning import i18n
 from twinning.figures import palette
+from twinning.figures.markup import esc as _esc
 
 YEARLY_COLOUR = palette.PRIMARY
 PERIOD_COLOUR = "rgba(230, 122, 76, 0.30)"
@@ -198,12 +199,6 @@ def series_figure(
     for ann in fig.layout.annotations[: len(titles)]:
         ann.update(font={"size": font_size + 1}, x=0, xanchor="left")
     return fig
-
-
-def _esc(text: object) -> str:
-    """Plotly hover text is HTML-ish: escape '<' so text from a file is never markup."""
-    s = "" if text is None else str(text)
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _row_max(s: agg.Series) -> float:

@@ -1,0 +1,161 @@
+"""Figures as data: what the map and the series put in front of a reader.
+
+Hand-made data (tests/test_aggregate.make_data) where a rule needs a visible cause; the
+reference store where the rule is about the shipped boundaries.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from test_aggregate import make_data, pairing, places_frame
+
+from twinning import aggregate as agg
+from twinning.figures import map as fmap
+from twinning.figures import series as fseries
+from twinning.figures.markup import esc
+
+HOSTILE = "<img src=x onerror=alert(1)>&co"
+
+
+def _with_hostile_donor() -> agg.AtlasData:
+    """A pairing whose donor has no adcode, named by text that came from a file."""
+    base = make_data()
+    rogue = pairing(
+        donor_province=HOSTILE,
+        donor_adcode=None,
+        donor_province_adcode=None,
+        recipient_adcode="653126",
+        recipient_level="county",
+        start_year=2012,
+    )
+    pairings = pd.concat([base.pairings, pd.DataFrame([rogue])], ignore_index=True)
+    keep = [c for c in rogue if c in pairings.columns]
+    return agg.AtlasData.build(pairings[keep], base.figures, places_frame(), version="t2")
+
+
+def _strings(obj) -> list[str]:
+    return [s for s in json.dumps(obj, ensure_ascii=False).split('"') if "img" in s]
+
+
+def test_escape_leaves_plain_text_and_neutralises_markup():
+    assert esc("莎车县") == "莎车县"
+    assert esc(None) == ""
+    assert esc(HOSTILE) == "&lt;img src=x onerror=alert(1)&gt;&amp;co"
+
+
+def test_text_from_records_is_shown_not_interpreted_in_map_hovers_and_legend():
+    data = _with_hostile_donor()
+    filters = agg.Filters(lang="en", level="county")
+    values = fmap.map_patch_values(data, filters, ("653125", "653126", "532621"))
+    hover = values["main"]["hovertext"]
+    assert any("&lt;img" in h for h in hover), "the donor's name is in the hover"
+    assert not any("<img" in h for h in hover)
+    fig = fmap.map_figure(data, filters, {"type": "FeatureCollection", "features": []}, ())
+    found = _strings(fig.to_plotly_json())
+    assert found and all("<img" not in s for s in found)
+
+
+def test_every_programme_in_view_gets_one_legend_entry():
+    data = make_data()
+    for filters in (agg.Filters(level="county"), agg.Filters(level="county", metric="projects")):
+        programs = agg.program_options(data)
+        slots = fmap.map_patch_values(data, filters, ())["flows"]
+        n = len(fmap.WIDTH_CLASSES)
+        for pi, _program in enumerate(programs):
+            mine = slots[pi * n : (pi + 1) * n]
+            drawn = [s for s in mine if s["lon"]]
+            shown = [s for s in mine if s["showlegend"]]
+            assert len(shown) == (1 if drawn else 0)
+            assert all(s["lon"] for s in shown), "a legend entry on an empty trace is hidden"
+
+
+def test_flows_off_shows_no_programme_in_the_legend():
+    slots = fmap.map_patch_values(make_data(), agg.Filters(flows=False), ())["flows"]
+    assert slots and not any(s["showlegend"] for s in slots)
+
+
+def test_no_data_label_has_room_below_the_lowest_tick():
+    data = make_data()
+    values = fmap.map_patch_values(
+        data, agg.Filters(level="county", metric="funds_cny"), ("653125", "653126", "532621")
+    )
+    bar = values["main"]["colorbar"]
+    no_data, lowest = bar["tickvals"][:2]
+    span = values["main"]["zmax"] - values["main"]["zmin"]
+    # the label sits mid-band: 6% of a 0.55-high bar on a 600 px map is ~20 px
+    assert (lowest - no_data) / span >= 0.055
+
+
+def test_inset_layers_are_cut_to_the_inset():
+    overlays = fmap.load_overlays()
+    x0, y0, x1, y1 = fmap.INSET_CLIP
+    lon, lat = overlays.inset_neighbors
+    pts = [(x, y) for x, y in zip(lon, lat, strict=True) if x is not None]
+    assert pts, "the inset shows the neighbours around the South China Sea"
+    assert all(x0 - 1e-6 <= x <= x1 + 1e-6 and y0 - 1e-6 <= y <= y1 + 1e-6 for x, y in pts)
+    inset = json.dumps(overlays.inset_outline_geojson)
+    main = json.dumps(overlays.outline_geojson)
+    assert 0 < len(inset) < len(main) / 1.5, "the inset carries its corner, not all of China"
+
+
+def test_neighbours_are_coarse_but_valid_clockwise_polygons():
+    from twinning.figures import geojson as gj
+
+    gdf = gj._overlay("neighbors", None, fmap.NEIGHBOUR_TOLERANCE)
+    assert len(gdf) >= 10
+    assert gdf.geometry.is_valid.all() and not gdf.geometry.is_empty.any()
+    for g in gdf.geometry:
+        for part in getattr(g, "geoms", [g]):
+            # go.Choropleth fills the rest of the globe for a counter-clockwise exterior
+            assert not part.exterior.is_ccw
+    full = gj._overlay("neighbors", None, 0.0)
+    coarse_n = gdf.geometry.count_coordinates().sum()
+    assert coarse_n < full.geometry.count_coordinates().sum() / 2
+
+
+def test_series_draws_each_period_once_at_its_full_value():
+    data = make_data()
+    fig = fseries.series_figure(data, agg.Filters(lang="en"), current_year=2026)
+    bars = [t for t in fig.data if t.type == "bar" and t.legendgroup == "period"]
+    assert len(bars) == 1, "one trace per row carries all its periods"
+    (bar,) = bars
+    assert list(bar.y) == [9.0e8], "the 2006-2010 figure, deduplicated, never split by year"
+    assert list(bar.width) == [5] and list(bar.x) == [2008]
+    assert "2006" in bar.hovertext[0] and "2010" in bar.hovertext[0]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_series_money_axis_speaks_the_readers_units(lang):
+    fig = fseries.series_figure(make_data(), agg.Filters(lang=lang), current_year=2026)
+    ticktexts = [
+        t
+        for name in fig.layout
+        if name.startswith("yaxis")
+        for t in (fig.layout[name].ticktext or ())
+    ]
+    unit = "亿元" if lang == "zh" else "billion"
+    assert any(unit in t for t in ticktexts), ticktexts
+
+
+def test_donor_without_an_adcode_keeps_its_key_and_has_an_english_name():
+    base = make_data()
+    soe = pairing(
+        program="counterpart_support_tibet",
+        donor_province="中央企业",
+        donor_unit="中化集团",
+        donor_adcode=None,
+        donor_province_adcode=None,
+        recipient_adcode="653126",
+        recipient_level="county",
+    )
+    pairings = pd.concat([base.pairings, pd.DataFrame([soe])], ignore_index=True)
+    keep = [c for c in soe if c in pairings.columns]
+    data = agg.AtlasData.build(pairings[keep], base.figures, places_frame(), version="t3")
+    assert "中央企业" in agg.all_donor_keys(data)
+    assert agg.donor_label(data, "中央企业", "zh") == "中央企业"
+    assert agg.donor_label(data, "中央企业", "en") == "Central state-owned enterprises"
+    units = {key: name for key, name, _prov in agg.donor_unit_options(data, "中央企业")}
+    assert units == {"中化集团": "中化集团"}
