@@ -55,8 +55,12 @@ TEXT: dict[str, dict[str, str]] = {
         "every import can be undone.",
     },
     "template": {
-        "zh": "模板：在命令行运行 twinning template -o 模板.xlsx",
-        "en": "Template: run `twinning template -o template.xlsx`",
+        "zh": "下载双语模板（Excel）",
+        "en": "Download the bilingual template (Excel)",
+    },
+    "template_cli": {
+        "zh": "或在命令行运行 twinning template -o 模板.xlsx",
+        "en": "or run twinning template -o template.xlsx",
     },
     "signin": {"zh": "登录", "en": "Sign in"},
     "signout": {"zh": "退出", "en": "Sign out"},
@@ -463,7 +467,21 @@ def layout(lang: str = "zh") -> html.Div:
             dcc.Store(id="imp-file"),
             html.H2(t("title", lang)),
             html.P(t("intro", lang)),
-            html.P(t("template", lang), style={"color": "#666", "fontSize": "13px"}),
+            html.P(
+                [
+                    html.Button(
+                        t("template", lang),
+                        id="imp-template-btn",
+                        n_clicks=0,
+                        className="button ghost",
+                    ),
+                    html.Span(
+                        " " + t("template_cli", lang),
+                        style={"color": "#666", "fontSize": "13px", "marginLeft": "8px"},
+                    ),
+                    dcc.Download(id="imp-template"),
+                ]
+            ),
             html.Div(
                 style=_CARD,
                 children=[
@@ -481,11 +499,14 @@ def layout(lang: str = "zh") -> html.Div:
                         type="password",
                         style={"marginRight": "8px"},
                     ),
-                    html.Button(t("signin", lang), id="imp-signin-btn", n_clicks=0),
+                    html.Button(
+                        t("signin", lang), id="imp-signin-btn", n_clicks=0, className="button"
+                    ),
                     html.Button(
                         t("signout", lang),
                         id="imp-signout-btn",
                         n_clicks=0,
+                        className="button ghost",
                         style={"marginLeft": "8px"},
                     ),
                     html.Div(id="imp-signin-status", style={"marginTop": "6px"}),
@@ -532,10 +553,15 @@ def layout(lang: str = "zh") -> html.Div:
                         t("check", lang),
                         id="imp-check-btn",
                         n_clicks=0,
+                        className="button ghost",
                         style={"marginRight": "8px"},
                     ),
                     html.Button(
-                        t("confirm", lang), id="imp-confirm-btn", n_clicks=0, disabled=True
+                        t("confirm", lang),
+                        id="imp-confirm-btn",
+                        n_clicks=0,
+                        disabled=True,
+                        className="button",
                     ),
                 ],
             ),
@@ -550,6 +576,7 @@ def layout(lang: str = "zh") -> html.Div:
                         t("download", lang),
                         id="imp-download-btn",
                         n_clicks=0,
+                        className="button ghost",
                         style={"marginTop": "8px"},
                     ),
                     dcc.Download(id="imp-download"),
@@ -574,7 +601,9 @@ def layout(lang: str = "zh") -> html.Div:
                         placeholder="ID",
                         style={"marginRight": "8px", "width": "90px"},
                     ),
-                    html.Button(t("undo", lang), id="imp-undo-btn", n_clicks=0),
+                    html.Button(
+                        t("undo", lang), id="imp-undo-btn", n_clicks=0, className="button ghost"
+                    ),
                     html.Div(id="imp-undo-status", style={"marginTop": "6px"}),
                 ],
             ),
@@ -618,8 +647,29 @@ def _totals_text(result: dict | None) -> str:
     return "\n".join(lines)
 
 
+def template_download(lang: str) -> dict:
+    """The bilingual template as a dcc.Download payload (same file as `twinning template`)."""
+    import tempfile
+
+    from twinning.imports.template import write_template
+
+    name = "模板.xlsx" if lang == "zh" else "template.xlsx"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_template(Path(tmp) / "template.xlsx")
+        return dcc.send_bytes(path.read_bytes(), name)
+
+
 def register_callbacks(app: Any, get_store: Any) -> None:
     """Wire the page. ``get_store`` is a Store or a function returning one."""
+
+    @app.callback(
+        Output("imp-template", "data"),
+        Input("imp-template-btn", "n_clicks"),
+        State("imp-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def download_template(_n, lang):  # viewing, not changing: no sign-in needed
+        return template_download(lang or "zh")
 
     @app.callback(
         Output("imp-token", "data"),

@@ -134,3 +134,20 @@ def test_layout_and_callbacks_register(env):
     text = repr(page.layout("zh"))
     assert "dangerously_allow_html" not in text and "Markdown" not in text
     assert "导入数据" in text and "Import data" in repr(page.layout("en"))
+
+
+def test_template_downloads_from_the_page_without_sign_in(env):
+    import base64
+    import io
+
+    from openpyxl import load_workbook
+
+    from components import import_page
+    from twinning.imports.template import headers
+
+    for lang, name in (("zh", "模板.xlsx"), ("en", "template.xlsx")):
+        payload = import_page.template_download(lang)
+        assert payload["filename"] == name
+        book = load_workbook(io.BytesIO(base64.b64decode(payload["content"])))
+        first = [c.value for c in next(book.worksheets[0].iter_rows(max_row=1))]
+        assert first[: len(headers())] == headers()
