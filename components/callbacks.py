@@ -427,7 +427,7 @@ def _stack_tables(pairings, figures, lang: str):
     p.insert(0, kind, i18n.t("table_pairings", lang))
     f = figures.copy()
     f.insert(0, kind, i18n.t("table_figures", lang))
-    return pd.concat([p, f], ignore_index=True, sort=False).fillna("")
+    return pd.concat([p, f], ignore_index=True, sort=False).astype(object).fillna("")
 
 
 # ---------------------------------------------------------------------------------------

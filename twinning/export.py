@@ -797,7 +797,7 @@ def rows_table(view: ExportView) -> pd.DataFrame:
     kind = tr("col_kind", lang)
     p.insert(0, kind, tr("kind_pairing", lang))
     f.insert(0, kind, tr("kind_figure", lang))
-    return pd.concat([f, p], ignore_index=True, sort=False).fillna("")
+    return pd.concat([f, p], ignore_index=True, sort=False).astype(object).fillna("")
 
 
 def sources_table(view: ExportView) -> pd.DataFrame:
