@@ -6,10 +6,12 @@ State per user lives in the URL and in ``dcc.Store``; never in module globals.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
@@ -226,19 +228,76 @@ def headline_cards(data: agg.AtlasData, filters: agg.Filters) -> list[html.Div]:
     return cards
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
+
+
+def _md_text(text: str) -> str:
+    """Plain text inside markdown: every markdown character escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _short_url(url: str, width: int = 44) -> str:
+    """'example.org/a/very/long/path' shortened for a table cell (the link keeps it all)."""
+    parts = urlsplit(url)
+    text = parts.netloc.removeprefix("www.") + parts.path.rstrip("/")
+    if parts.query:
+        text += "?" + parts.query
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+_URL = re.compile(r"(https?://[^\s;，。、()（）<>\[\]\"']+)")
+
+
+def _md_link(text: str, url: str) -> str:
+    # characters that could end the link early are percent-encoded
+    return f"[{_md_text(text)}]({quote(url, safe=':/?#=&%~;,@!$*+')})"
+
+
+def _linkify(text: str) -> str:
+    """Escaped text in which every http(s) address is a short link."""
+    out = []
+    for i, piece in enumerate(_URL.split(text)):
+        if i % 2:
+            out.append(_md_link(_short_url(piece), piece))
+        elif piece:
+            out.append(_md_text(piece))
+    return "".join(out)
+
+
+def source_markdown(source: str | None) -> str:
+    """A source cell as markdown: addresses as short links, everything else as text.
+
+    Only http(s) addresses become links (the two source documents link to where they
+    were published); text from a record is escaped, so it is shown, never interpreted.
+    """
+    out = []
+    for label, url in agg.source_links(source):
+        if url and not _URL.match(label):
+            out.append(_md_link(label, url))  # a named document
+        else:
+            out.append(_linkify(label))
+    return " · ".join(out)
+
+
 def table_outputs(data: agg.AtlasData, filters: agg.Filters) -> tuple[list, list, list, list]:
     pairings = agg.pairings_table(data, filters)
     figures = agg.figures_table(data, filters)
+    source_col = i18n.t("col_source", filters.lang)
 
     def columns(df):
-        return [{"name": c, "id": c} for c in df.columns]
+        return [
+            {"name": c, "id": c, "presentation": "markdown"}
+            if c == source_col
+            else {"name": c, "id": c}
+            for c in df.columns
+        ]
 
-    return (
-        pairings.to_dict("records"),
-        columns(pairings),
-        figures.to_dict("records"),
-        columns(figures),
-    )
+    def records(df):
+        if source_col in df.columns:
+            df = df.assign(**{source_col: [source_markdown(s) for s in df[source_col]]})
+        return df.to_dict("records")
+
+    return records(pairings), columns(pairings), records(figures), columns(figures)
 
 
 def _sources(source: str | None, lang: str) -> list:

@@ -442,6 +442,7 @@ def _report_table(lang: str) -> dash_table.DataTable:
         page_size=20,
         sort_action="native",
         filter_action="native",
+        filter_options={"placeholder_text": "筛选…" if lang == "zh" else "filter…"},
         style_cell={
             "textAlign": "left",
             "whiteSpace": "normal",

@@ -246,6 +246,10 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
         "sort_action": "native",
         "filter_action": "native",
         "sort_mode": "multi",
+        # sources are markdown links made by callbacks.source_markdown (http(s) only,
+        # text escaped); raw HTML stays off
+        "markdown_options": {"link_target": "_blank", "html": False},
+        "filter_options": {"placeholder_text": i18n.t("table_filter", lang)},
     }
     return html.Div(
         className="atlas" + (" present" if filters.present else ""),

@@ -134,6 +134,44 @@ def test_tables_follow_the_language_and_carry_sources(data) -> None:
     assert len(p_rows) == 218
     zh_cols = [c["name"] for c in cb.table_outputs(data, agg.Filters(lang="zh"))[1]]
     assert "来源" in zh_cols
+    # sources are short links to the full address
+    (source_col,) = [c for c in p_cols if c["name"] == "Source"]
+    assert source_col["presentation"] == "markdown"
+    cells = [r["Source"] for r in p_rows]
+    assert all("](http" in c for c in cells if "http" in c), "every address is a link"
+    assert any(
+        "[xzqh\\.info/lt/read\\.php?fpage=128&tid=69347](http://xzqh.info/lt/read.php?fpage=128&tid=69347)"
+        in c
+        for c in cells
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "https://www.example.org/news/2016/07/27/a-very-long-article-title.htm",
+            "[example\\.org/news/2016/07/27/a\\-very\\-long\\-art…]"
+            "(https://www.example.org/news/2016/07/27/a-very-long-article-title.htm)",
+        ),
+        (
+            "000_3fe4908ac1a43767.txt",
+            "[000\\_3fe4908ac1a43767\\.txt]"
+            "(https://yearbook.iprcc.org.cn/zggjfpzxnj/2011njzw/wddfpp/382945.shtml)",
+        ),
+        # text from a record is shown, never turned into a link or markup
+        ("[x](javascript:alert(1))", "\\[x\\]\\(javascript:alert\\(1\\)\\)"),
+        ("a <b>book</b>", "a \\<b\\>book\\</b\\>"),
+        # addresses inside text are links too; a bracket ends an address
+        (
+            "county seen in http://a.org/x?p=1&t=2 (闵行区) from memory",
+            "county seen in [a\\.org/x?p=1&t=2](http://a.org/x?p=1&t=2) \\(闵行区\\) from memory",
+        ),
+        (None, ""),
+    ],
+)
+def test_source_cells_are_safe_markdown_links(source, expected) -> None:
+    assert cb.source_markdown(source) == expected
 
 
 def test_detail_of_a_place_lists_pairings_figures_and_source_links(data) -> None:

@@ -136,6 +136,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "table_figures": {"zh": "报告数据", "en": "Figures"},
     "download_csv": {"zh": "下载 CSV", "en": "Download CSV"},
     "download_xlsx": {"zh": "下载 Excel", "en": "Download Excel"},
+    "table_filter": {"zh": "筛选…", "en": "filter…"},
     "table_hint": {
         "zh": "可点击表头排序，在第二行输入筛选。",
         "en": "Click a header to sort; type in the second row to filter.",
