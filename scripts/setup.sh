@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the atlas needs into ./.venv. With --test, also what the tests need:
-# the test extras and Debian's chromium + chromedriver + CJK fonts (browser tests, exports).
+# the test extras and Debian's chromium + chromedriver + CJK fonts (browser tests, exports)
+# and postgresql (the store's tests on PostgreSQL start a throwaway server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -20,6 +21,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null 2>&1 || need="$need chromium"
   command -v chromedriver >/dev/null 2>&1 || need="$need chromium-driver"
   fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need="$need fonts-noto-cjk"
+  # the store tests start a throwaway PostgreSQL server (initdb, pg_ctl)
+  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need="$need postgresql"
   if [ -n "$need" ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq

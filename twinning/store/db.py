@@ -309,6 +309,18 @@ def _seed_reference(
     return True
 
 
+# Any constant: PostgreSQL advisory locks are keyed by a 64-bit integer per database.
+SEED_LOCK_KEY = 0x7477696E6E696E67  # "twinning"
+
+
+def _lock_for_seeding(conn) -> None:
+    """Serialise migration and seeding between processes starting at once (gunicorn
+    workers). SQLite: the transaction began IMMEDIATE (a write lock). PostgreSQL: a
+    transaction-scoped advisory lock, released at commit or rollback."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEED_LOCK_KEY})
+
+
 def open_store(
     url: str | None = None,
     *,
@@ -348,6 +360,7 @@ def open_store(
         with engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
+                _lock_for_seeding(conn)
                 migrate.upgrade(conn)
                 changed = _seed_places(conn, store_places, places_sha)
                 changed |= _seed_reference(conn, fingerprint, reference_dir, gazetteer_factory)

@@ -1,0 +1,164 @@
+"""The store on PostgreSQL: the same data, seeding, imports and undo as on SQLite.
+
+A throwaway PostgreSQL cluster is started for this module (Debian's ``postgresql``
+package, installed by ``bash scripts/test.sh``) on a free loopback port, in a temporary
+folder, and stopped at the end; every test gets its own database. PostgreSQL missing is
+a failure that names the install command, never a skip.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from twinning.paths import REFERENCE_DIR
+from twinning.reference import ReferenceDataError
+from twinning.store import Store, open_store
+
+INSTALL = "bash scripts/test.sh (it installs Debian's postgresql and psycopg)"
+TESTS = Path(__file__).resolve().parent
+
+
+def _bin(name: str) -> str:
+    """A PostgreSQL server program: Debian keeps them under /usr/lib/postgresql/N/bin."""
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name)]
+    if not found[-1]:
+        pytest.fail(f"PostgreSQL's {name} not found. Run {INSTALL}.", pytrace=False)
+    return found[-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    """URL prefix of a running throwaway server (``postgresql+psycopg://…:port/``)."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.fail(f"psycopg is not installed. Run {INSTALL}.", pytrace=False)
+    # not pytest's tmp folder: its parents are private to root, and as root the server
+    # runs as `postgres` (it refuses to run as root), which must reach its data folder
+    root = Path(tempfile.mkdtemp(prefix="twinning-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port, log = root / "data", _free_port(), root / "server.log"
+    pg_ctl = [*as_user, _bin("pg_ctl"), "-D", str(data)]
+    steps = [
+        [*as_user, _bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-N"],
+        [*pg_ctl, "-o", f"-k {root} -p {port} -h 127.0.0.1 -F", "-l", str(log), "-w", "start"],
+    ]
+    try:
+        for step in steps:
+            done = subprocess.run(step, capture_output=True, text=True)
+            if done.returncode:
+                server_log = log.read_text() if log.exists() else ""
+                pytest.fail(
+                    f"PostgreSQL would not start ({' '.join(step)}): {done.stderr}{server_log}",
+                    pytrace=False,
+                )
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/"
+    finally:
+        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(postgres: str) -> Iterator[str]:
+    """A new, empty database on the throwaway server."""
+    name = f"atlas_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres + "postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield postgres + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _count(store: Store, table: str) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.drop(columns=[c for c in ("id", "batch_id") if c in frame.columns])
+    frame = frame.astype(object).where(frame.notna(), None)
+    return frame.sort_values(list(frame.columns), key=lambda c: c.astype(str)).reset_index(
+        drop=True
+    )
+
+
+def test_seeded_postgres_store_holds_what_sqlite_holds(pg_url: str, reference_store) -> None:
+    store = open_store(pg_url)
+    try:
+        assert store.stats() == reference_store.stats()
+        assert store.data_version() == reference_store.data_version()
+        for frame in ("pairings_frame", "figures_frame", "places_frame"):
+            ours, theirs = getattr(store, frame)(), getattr(reference_store, frame)()
+            pd.testing.assert_frame_equal(_sorted(ours), _sorted(theirs), check_dtype=False)
+    finally:
+        store.dispose()
+
+
+def test_concurrent_first_opens_seed_once(pg_url: str) -> None:
+    """Two gunicorn workers starting at once: the advisory lock serialises the seeding."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        stores = list(pool.map(lambda _: open_store(pg_url), range(2)))
+    try:
+        assert _count(stores[0], "batches") == 1
+        assert _count(stores[0], "pairings") == 218
+        assert stores[0].data_version() == stores[1].data_version()
+    finally:
+        for opened in stores:
+            opened.dispose()
+
+
+def test_import_and_undo_on_postgres(pg_url: str) -> None:
+    from twinning.imports.keep import run_import, undo_batch
+
+    store = open_store(pg_url)
+    try:
+        before = (_count(store, "figures"), store.data_version())
+        result = run_import(TESTS / "data" / "imports" / "good_utf8_wide.csv", store, user="t")
+        assert result.ok and result.batch_id
+        assert _count(store, "figures") == before[0] + 6
+        assert store.data_version() != before[1]
+        undo_batch(store, result.batch_id, user="t")
+        assert len(store.figures_frame()) == before[0]
+        assert store.data_version() != before[1]  # a new version: caches must rebuild
+    finally:
+        store.dispose()
+
+
+def test_invalid_reference_stores_nothing_in_a_new_postgres_database(
+    pg_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, folder)
+    text_ = (folder / "figures.csv").read_text(encoding="utf-8")
+    (folder / "figures.csv").write_text(text_.replace(",20,groups,", ",twenty,groups,"), "utf-8")
+    with pytest.raises(ReferenceDataError, match="column value: 'twenty'"):
+        open_store(pg_url, reference_dir=folder)
+    engine = create_engine(pg_url)
+    try:
+        assert inspect(engine).get_table_names() == []  # the DDL was rolled back too
+    finally:
+        engine.dispose()
