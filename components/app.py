@@ -115,8 +115,16 @@ def _warm(data: AtlasData) -> None:
     from components.callbacks import map_outputs
     from twinning.aggregate import Filters
 
-    for lang in ("zh", "en"):
+    from twinning import i18n
+
+    # the default view first (both languages), then the other levels a link may open
+    first = i18n.normalize_lang(settings.get("TWINNING_LANG"))
+    langs = (first, "en" if first == "zh" else "zh")
+    for lang in langs:
         map_outputs(data, Filters(lang=lang), None)
+    for level in ("county", "prefecture"):
+        for lang in langs:
+            map_outputs(data, Filters(lang=lang, level=level), None)
 
 
 def _assets_folder():
