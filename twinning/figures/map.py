@@ -64,7 +64,6 @@ class Overlays:
     dashline: tuple[list, list] = ([], [])
     islands: tuple[list, list] = ([], [])
     island_points: tuple[list, list] = ([], [])
-    neighbors: tuple[list, list] = ([], [])
     neighbors_geojson: dict | None = None
     outline_geojson: dict | None = None
     # the inset's layers, cut to its box: it shows one corner of the map
