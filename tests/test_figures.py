@@ -97,7 +97,9 @@ def test_inset_layers_are_cut_to_the_inset():
     assert pts, "the inset shows the neighbours around the South China Sea"
     assert all(x0 - 1e-6 <= x <= x1 + 1e-6 and y0 - 1e-6 <= y <= y1 + 1e-6 for x, y in pts)
     inset = json.dumps(overlays.inset_outline_geojson)
-    main = json.dumps(overlays.outline_geojson)
+    from twinning.figures import geojson as gj
+
+    main = json.dumps(gj.overlay_geojson("outline"))
     assert 0 < len(inset) < len(main) / 1.5, "the inset carries its corner, not all of China"
 
 

@@ -14,7 +14,7 @@ the South China Sea islands and the dashed line come from the project's boundari
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -65,11 +65,9 @@ class Overlays:
     islands: tuple[list, list] = ([], [])
     island_points: tuple[list, list] = ([], [])
     neighbors_geojson: dict | None = None
-    outline_geojson: dict | None = None
     # the inset's layers, cut to its box: it shows one corner of the map
     inset_neighbors: tuple[list, list] = ([], [])
     inset_outline_geojson: dict | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def load_overlays() -> Overlays:
@@ -85,7 +83,6 @@ def load_overlays() -> Overlays:
         island_points=pts,
         # context only: a coarser outline of the neighbours keeps the figure small
         neighbors_geojson=gj.overlay_geojson("neighbors", tolerance=NEIGHBOUR_TOLERANCE),
-        outline_geojson=gj.overlay_geojson("outline"),
         inset_neighbors=gj.overlay_lines("neighbors", clip=box),
         inset_outline_geojson=gj.overlay_geojson("outline", clip=box),
     )
