@@ -113,9 +113,8 @@ def _serve_topojson(app: dash.Dash) -> None:
 
 def _warm(data: AtlasData) -> None:
     from components.callbacks import map_outputs
-    from twinning.aggregate import Filters
-
     from twinning import i18n
+    from twinning.aggregate import Filters
 
     # the default view first (both languages), then the other levels a link may open
     first = i18n.normalize_lang(settings.get("TWINNING_LANG"))
