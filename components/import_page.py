@@ -27,7 +27,14 @@ from dash import ALL, Input, Output, State, dash_table, dcc, html, no_update
 
 from twinning import settings
 from twinning.imports.headers import ALL_FIELDS, FIELDS
-from twinning.imports.problems import REPORT_COLUMNS, ImportRefused, log_internal, report_csv
+from twinning.imports.problems import (
+    REPORT_COLUMNS,
+    SEVERITY_ZH,
+    ImportRefused,
+    log_internal,
+    pick,
+    report_csv,
+)
 from twinning.imports.units import METRICS
 
 TOKEN_HOURS = 8
@@ -44,6 +51,20 @@ BATCH_COLUMNS = [
     "undone_by",
 ]
 PREVIEW_ROWS = 10
+# What the report table shows: the severity, message and suggestion in the reader's
+# language (level / text / advice). The rows also carry every REPORT_COLUMNS field, both
+# languages, so the downloaded CSV is the same whichever view it came from.
+REPORT_TABLE_COLUMNS = [
+    "level",
+    "file",
+    "row",
+    "column",
+    "value",
+    "text",
+    "advice",
+    "code",
+    "hint_zh",
+]
 _FILE_ID = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt|xls|bin)$")
 
 # One dict of this page's words; the shared ones live in twinning.i18n.
@@ -89,6 +110,9 @@ TEXT: dict[str, dict[str, str]] = {
     "confirm": {"zh": "确认导入", "en": "Confirm import"},
     "report": {"zh": "问题报告", "en": "Report"},
     "download": {"zh": "下载报告 (CSV)", "en": "Download report (CSV)"},
+    "report_file": {"zh": "导入问题报告.csv", "en": "import-report.csv"},
+    "bytes": {"zh": "{name}：{size} 字节", "en": "{name}: {size} B"},
+    "batch_id": {"zh": "批次号", "en": "ID"},
     "no_problems": {"zh": "未发现问题。", "en": "No problems found."},
     "checked_ok": {
         "zh": "检查通过：{rows} 行，{records} 条记录，{warnings} 条提示。可以确认导入。",
@@ -110,6 +134,9 @@ TEXT: dict[str, dict[str, str]] = {
     "no_file": {"zh": "请先上传文件。", "en": "Upload a file first."},
     "totals": {"zh": "合计（标准单位）", "en": "Totals (canonical units)"},
     "col_severity": {"zh": "级别", "en": "Severity"},
+    "col_level": {"zh": "级别", "en": "Severity"},
+    "col_text": {"zh": "问题", "en": "Problem"},
+    "col_advice": {"zh": "建议", "en": "Suggestion"},
     "col_file": {"zh": "文件", "en": "File"},
     "col_row": {"zh": "行", "en": "Row"},
     "col_column": {"zh": "列", "en": "Column"},
@@ -243,6 +270,8 @@ def _store_upload(contents: str, filename: str) -> tuple[str, int]:
                     "the upload arrived damaged",
                     file=filename,
                     suggestion="upload the file again",
+                    message_zh="上传的文件已损坏",
+                    suggestion_zh="请重新上传文件",
                 )
             ]
         ) from None
@@ -257,10 +286,46 @@ def _store_upload(contents: str, filename: str) -> tuple[str, int]:
     return file_id, len(data)
 
 
-def _report_rows(problems: list[dict]) -> list[dict]:
-    return [
-        {c: "" if p.get(c) is None else str(p.get(c)) for c in REPORT_COLUMNS} for p in problems
+def _severity_label(severity: str, lang: str) -> str:
+    return SEVERITY_ZH.get(severity, severity) if lang == "zh" else severity
+
+
+def _report_rows(problems: list[dict], lang: str = "en") -> list[dict]:
+    """Table rows: every report field (both languages) plus level / text / advice in ``lang``."""
+    rows = []
+    for p in problems:
+        row = {c: "" if p.get(c) is None else str(p.get(c)) for c in REPORT_COLUMNS}
+        row["level"] = _severity_label(row["severity"], lang)
+        row["text"] = pick(lang, row["message"], row["message_zh"])
+        row["advice"] = pick(lang, row["suggestion"], row["suggestion_zh"])
+        rows.append(row)
+    return rows
+
+
+def report_download(rows: list[dict] | None, lang: str) -> dict:
+    """The report table as a CSV download with both languages' columns.
+
+    A byte-order mark leads the text so Excel on a Chinese Windows reads it as UTF-8
+    (without one it assumes GBK and the Chinese columns turn to mojibake).
+    """
+    from twinning.imports.problems import Problem
+
+    problems = [
+        Problem(
+            r.get("severity", ""),
+            r.get("code", ""),
+            r.get("message", ""),
+            file=r.get("file", ""),
+            row=int(r["row"]) if r.get("row") else None,
+            column=r.get("column", ""),
+            value=r.get("value", ""),
+            suggestion=r.get("suggestion", ""),
+            message_zh=r.get("message_zh", ""),
+            suggestion_zh=r.get("suggestion_zh", ""),
+        )
+        for r in rows or []
     ]
+    return {"content": "\ufeff" + report_csv(problems), "filename": t("report_file", lang)}
 
 
 def _field_options(lang: str) -> list[dict]:
@@ -297,7 +362,7 @@ def receive_upload(
         file_id, size = _store_upload(contents, filename)
     except ImportRefused as exc:
         out["problems"] = [p.as_dict() for p in exc.problems]
-        out["message"] = exc.problems[0].message
+        out["message"] = exc.problems[0].text(lang)
         return out
     path = _incoming_path(file_id)
     try:
@@ -310,13 +375,17 @@ def receive_upload(
             "the file could not be previewed",
             file=filename,
             suggestion="try again or send the file to the administrator",
+            message_zh="无法预览该文件",
+            suggestion_zh="请重试，或把文件发给管理员",
         )
         out["problems"] = [report_problem.as_dict()]
         return out
     problems = [{**p.as_dict(), "file": filename} for p in report.problems]
     out["problems"] = problems
     if layout is None:
-        out["message"] = problems[0]["message"] if problems else ""
+        out["message"] = (
+            pick(lang, problems[0]["message"], problems[0]["message_zh"]) if problems else ""
+        )
         path.unlink(missing_ok=True)
         return out
     out["file"] = {"id": file_id, "name": filename, "size": size}
@@ -419,7 +488,7 @@ def undo(batch_id: Any, token: str | None, lang: str, get_store: Any) -> str:
     try:
         undo_batch(_get_store(get_store), batch, user)
     except UndoError as exc:
-        return str(exc)
+        return exc.text(lang)
     return t("undone", lang, batch=batch)
 
 
@@ -437,7 +506,7 @@ _CARD = {
 def _report_table(lang: str) -> dash_table.DataTable:
     return dash_table.DataTable(
         id="imp-report-table",
-        columns=[{"id": c, "name": t(f"col_{c}", lang)} for c in REPORT_COLUMNS],
+        columns=[{"id": c, "name": t(f"col_{c}", lang)} for c in REPORT_TABLE_COLUMNS],
         data=[],
         page_size=20,
         sort_action="native",
@@ -450,8 +519,14 @@ def _report_table(lang: str) -> dash_table.DataTable:
             "fontSize": "13px",
         },
         style_data_conditional=[
-            {"if": {"filter_query": '{severity} = "error"'}, "backgroundColor": "#fde8e8"},
-            {"if": {"filter_query": '{severity} = "warning"'}, "backgroundColor": "#fff7e0"},
+            {
+                "if": {"filter_query": f'{{level}} = "{_severity_label("error", lang)}"'},
+                "backgroundColor": "#fde8e8",
+            },
+            {
+                "if": {"filter_query": f'{{level}} = "{_severity_label("warning", lang)}"'},
+                "backgroundColor": "#fff7e0",
+            },
         ],
     )
 
@@ -599,7 +674,7 @@ def layout(lang: str = "zh") -> html.Div:
                         id="imp-undo-id",
                         type="number",
                         min=1,
-                        placeholder="ID",
+                        placeholder=t("batch_id", lang),
                         style={"marginRight": "8px", "width": "90px"},
                     ),
                     html.Button(
@@ -636,15 +711,21 @@ def _mapping_controls(mapping: list[dict], lang: str) -> list:
     ]
 
 
-def _totals_text(result: dict | None) -> str:
+def _totals_text(result: dict | None, lang: str = "en") -> str:
+    """One line per metric; in Chinese with the metric's and unit's Chinese names."""
     if not result or not result.get("totals"):
         return ""
-    lines = [
-        f"{k}: {v['value']:,} {v['unit']}"
-        if isinstance(v["value"], int | float)
-        else f"{k}: {v['value']} {v['unit']}"
-        for k, v in result["totals"].items()
-    ]
+    from twinning import i18n
+
+    lines = []
+    for k, v in result["totals"].items():
+        value = f"{v['value']:,}" if isinstance(v["value"], int | float) else f"{v['value']}"
+        if lang == "zh":
+            metric = k.split(" [")[0]  # "metric [unit]" when one metric has two units
+            label = i18n.metric_label(metric, "zh")
+            lines.append(f"{label}（{k}）：{value} {i18n.unit_label(v['unit'], 'zh')}")
+        else:
+            lines.append(f"{k}: {value} {v['unit']}")
     return "\n".join(lines)
 
 
@@ -710,14 +791,15 @@ def register_callbacks(app: Any, get_store: Any) -> None:
     def _upload(contents, filename, token, lang):
         out = receive_upload(contents, filename, token, lang)
         name = (out["file"] or {}).get("name", "")
-        status = out["message"] or (f"{name}: {out['file']['size']:,} B" if out["file"] else "")
+        size = f"{out['file']['size']:,}" if out["file"] else ""
+        status = out["message"] or (t("bytes", lang, name=name, size=size) if out["file"] else "")
         return (
             out["file"],
             out["preview"],
             out["columns"],
             _mapping_controls(out["mapping"], lang),
             status,
-            _report_rows(out["problems"]),
+            _report_rows(out["problems"], lang),
             True,
         )
 
@@ -746,8 +828,8 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         batches = batches_rows(get_store) if confirm and res["ok"] else no_update
         return (
             res["message"],
-            _report_rows(res["problems"]),
-            _totals_text(res["result"]),
+            _report_rows(res["problems"], lang),
+            _totals_text(res["result"], lang),
             not can_confirm,
             batches,
         )
@@ -756,25 +838,11 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         Output("imp-download", "data"),
         Input("imp-download-btn", "n_clicks"),
         State("imp-report-table", "data"),
+        State("imp-lang", "data"),
         prevent_initial_call=True,
     )
-    def _download(_n, rows):
-        from twinning.imports.problems import Problem
-
-        problems = [
-            Problem(
-                r.get("severity", ""),
-                r.get("code", ""),
-                r.get("message", ""),
-                file=r.get("file", ""),
-                row=int(r["row"]) if r.get("row") else None,
-                column=r.get("column", ""),
-                value=r.get("value", ""),
-                suggestion=r.get("suggestion", ""),
-            )
-            for r in rows or []
-        ]
-        return {"content": report_csv(problems), "filename": "import-report.csv"}
+    def _download(_n, rows, lang):
+        return report_download(rows, lang or "zh")
 
     @app.callback(
         Output("imp-undo-status", "children"),

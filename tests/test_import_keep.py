@@ -239,6 +239,8 @@ def test_template_round_trips(store, tmp_path, suffix):
 
 
 def test_cli_import_success_and_failure(store, tmp_path, monkeypatch, capsys):
+    # TWINNING_LANG defaults to zh; this test reads the English lines (zh: test_import_zh.py)
+    monkeypatch.setenv("TWINNING_LANG", "en")
     monkeypatch.setattr(import_cli, "_open_store", lambda: store)
     monkeypatch.setattr("twinning.imports.keep.default_resolver", lambda: tiny_gazetteer().resolve)
     from twinning.cli import main
@@ -268,6 +270,7 @@ def test_cli_import_success_and_failure(store, tmp_path, monkeypatch, capsys):
 
 
 def test_cli_mapping_file_overrides_the_automatic_match(store, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TWINNING_LANG", "en")
     monkeypatch.setattr(import_cli, "_open_store", lambda: store)
     monkeypatch.setattr("twinning.imports.keep.default_resolver", lambda: tiny_gazetteer().resolve)
     f = tmp_path / "odd.csv"

@@ -1,8 +1,10 @@
 """CLI handlers for `twinning template`, `twinning import`, `twinning batches list|undo`.
 
-Thin: parse, call keep.py / template.py, print. JSON goes to stdout (for scripts),
-readable lines and progress to stderr (for people). No traceback reaches the user:
-unexpected failures are logged and reported as one line.
+Thin: parse, call keep.py / template.py, print. JSON goes to stdout (for scripts; every
+problem with both languages' fields), readable lines and progress to stderr (for people,
+in the language of the TWINNING_LANG setting: Chinese by default, English with
+TWINNING_LANG=en). No traceback reaches the user: unexpected failures are logged and
+reported as one line.
 """
 
 from __future__ import annotations
@@ -13,7 +15,18 @@ import sys
 import time
 from pathlib import Path
 
-from twinning.imports.problems import ParseError, log_internal
+from twinning.imports.problems import ParseError, log_internal, pick
+
+
+def _lang() -> str:
+    """zh or en, from the TWINNING_LANG setting (read when asked, like every setting)."""
+    from twinning import i18n, settings
+
+    return i18n.normalize_lang(settings.get("TWINNING_LANG"))
+
+
+def _say(en: str, zh: str) -> str:
+    return pick(_lang(), en, zh)
 
 
 def _print_json(obj: object) -> None:
@@ -32,23 +45,31 @@ def cli_template(args: argparse.Namespace) -> int:
     try:
         path = write_template(args.output)
     except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_say(f"error: {exc}", f"错误：{exc}"), file=sys.stderr)
         return 1
-    print(f"wrote {path}", file=sys.stderr)
+    print(_say(f"wrote {path}", f"已写入 {path}"), file=sys.stderr)
     return 0
 
 
 class _StderrProgress:
     """At most one line a second: rows checked and records stored so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str = "en") -> None:
         self.last = time.monotonic()  # quiet for files that take under a second
+        self.lang = lang
 
     def __call__(self, rows: int, stored: int) -> None:
         now = time.monotonic()
         if now - self.last >= 1.0:
             self.last = now
-            print(f"… {rows:,} rows checked, {stored:,} records written", file=sys.stderr)
+            print(
+                pick(
+                    self.lang,
+                    f"… {rows:,} rows checked, {stored:,} records written",
+                    f"… 已检查 {rows:,} 行，已写入 {stored:,} 条记录",
+                ),
+                file=sys.stderr,
+            )
 
 
 def cli_import(args: argparse.Namespace) -> int:
@@ -56,21 +77,26 @@ def cli_import(args: argparse.Namespace) -> int:
     from twinning.imports.keep import run_import
     from twinning.imports.problems import report_csv
 
+    lang = _lang()
     overrides = None
     if getattr(args, "mapping", None):
         try:
             overrides = load_mapping_file(args.mapping)
         except ParseError as exc:
-            print(
-                f"error: {exc.message}" + (f" - {exc.suggestion}" if exc.suggestion else ""),
-                file=sys.stderr,
-            )
+            sug = exc.suggestion_for(lang)
+            if lang == "zh":
+                print(f"错误：{exc.text(lang)}" + (f"。{sug}" if sug else ""), file=sys.stderr)
+            else:
+                print(f"error: {exc.message}" + (f" - {sug}" if sug else ""), file=sys.stderr)
             return 1
     try:
         store = _open_store()
     except Exception as exc:
         log_internal("cannot open the store")
-        print(f"error: cannot open the store: {exc}", file=sys.stderr)
+        print(
+            pick(lang, f"error: cannot open the store: {exc}", f"错误：无法打开数据库：{exc}"),
+            file=sys.stderr,
+        )
         return 1
     result = run_import(
         Path(args.file),
@@ -80,18 +106,24 @@ def cli_import(args: argparse.Namespace) -> int:
         sheet=getattr(args, "sheet", None),
         overrides=overrides,
         dry_run=bool(getattr(args, "dry_run", False)),
-        progress=_StderrProgress(),
+        progress=_StderrProgress(lang),
     )
     if getattr(args, "report", None):
         Path(args.report).write_text(report_csv(result.report.problems), encoding="utf-8-sig")
     _print_json(result.as_json())
     for p in result.report.problems:
-        print(p.line(), file=sys.stderr)
+        print(p.line(lang), file=sys.stderr)
     if result.report.truncated:
-        print(f"… and {result.report.truncated} more problems", file=sys.stderr)
+        n = result.report.truncated
+        print(pick(lang, f"… and {n} more problems", f"… 另有 {n} 个问题未列出"), file=sys.stderr)
     if not result.ok:
         print(
-            f"{result.file}: {result.report.errors} error(s); nothing was stored", file=sys.stderr
+            pick(
+                lang,
+                f"{result.file}: {result.report.errors} error(s); nothing was stored",
+                f"{result.file}：{result.report.errors} 个错误；未保存任何数据",
+            ),
+            file=sys.stderr,
         )
         return 1
     verb = (
@@ -99,8 +131,13 @@ def cli_import(args: argparse.Namespace) -> int:
         if result.dry_run
         else (f"stored as batch {result.batch_id}")
     )
+    verb_zh = "已检查（试运行，未保存）" if result.dry_run else f"已保存为批次 {result.batch_id}"
     print(
-        f"{result.file}: {result.records:,} records from {result.rows:,} rows {verb}",
+        pick(
+            lang,
+            f"{result.file}: {result.records:,} records from {result.rows:,} rows {verb}",
+            f"{result.file}：{result.rows:,} 行，{result.records:,} 条记录{verb_zh}",
+        ),
         file=sys.stderr,
     )
     return 0
@@ -113,7 +150,7 @@ def cli_batches_list(args: argparse.Namespace) -> int:
         _print_json(list_batches(_open_store()))
     except Exception as exc:
         log_internal("batches list failed")
-        print(f"error: {exc}", file=sys.stderr)
+        print(_say(f"error: {exc}", f"错误：{exc}"), file=sys.stderr)
         return 1
     return 0
 
@@ -124,10 +161,10 @@ def cli_batches_undo(args: argparse.Namespace) -> int:
     try:
         _print_json(undo_batch(_open_store(), args.batch_id, getattr(args, "user", None)))
     except UndoError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_say(f"error: {exc}", f"错误：{exc.text('zh')}"), file=sys.stderr)
         return 1
     except Exception as exc:
         log_internal("batches undo failed")
-        print(f"error: {exc}", file=sys.stderr)
+        print(_say(f"error: {exc}", f"错误：{exc}"), file=sys.stderr)
         return 1
     return 0

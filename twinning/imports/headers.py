@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twinning.imports.numbers import is_blank, normalise_text
-from twinning.imports.problems import ParseError
+from twinning.imports.problems import ParseError, quote_zh
 from twinning.imports.units import METRICS, parse_unit
 
 # Fields that are not metrics. Metric fields are the names in units.METRICS.
@@ -427,11 +427,19 @@ def load_mapping_file(path: str | Path) -> dict[str, dict]:
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except FileNotFoundError as exc:
-        raise ParseError(f"mapping file {path} not found", "check the --mapping path") from exc
+        raise ParseError(
+            f"mapping file {path} not found",
+            "check the --mapping path",
+            message_zh=f"找不到表头对应文件 {path}",
+            suggestion_zh="请检查 --mapping 后面的路径",
+        ) from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ParseError(
             f"mapping file {path} is not valid JSON: {exc}",
             'write {"columns": {"帮扶资金(万元)": {"field": "funds_cny", "unit": "万元"}}}',
+            message_zh=f"表头对应文件 {path} 不是有效的 JSON：{exc}",
+            suggestion_zh='请按此格式填写：{"columns": {"帮扶资金(万元)": '
+            '{"field": "funds_cny", "unit": "万元"}}}',
         ) from exc
     return normalise_overrides(raw, str(path))
 
@@ -439,19 +447,28 @@ def load_mapping_file(path: str | Path) -> dict[str, dict]:
 def normalise_overrides(raw: object, where: str = "mapping") -> dict[str, dict]:
     if isinstance(raw, dict) and isinstance(raw.get("columns"), dict):
         raw = raw["columns"]
+    where_zh = "表头对应" if where == "mapping" else f"表头对应文件 {where}"
     if not isinstance(raw, dict):
-        raise ParseError(f"{where}: expected an object of header -> field")
+        raise ParseError(
+            f"{where}: expected an object of header -> field",
+            message_zh=f"{where_zh}：应为“表头 → 字段”形式的 JSON 对象",
+        )
     out: dict[str, dict] = {}
     for header, spec in raw.items():
         if spec is None or isinstance(spec, str):
             spec = {"field": spec or None}
         if not isinstance(spec, dict):
-            raise ParseError(f"{where}: header {header!r} maps to {spec!r}")
+            raise ParseError(
+                f"{where}: header {header!r} maps to {spec!r}",
+                message_zh=f"{where_zh}：表头{quote_zh(header)}对应的 {spec!r} 无法识别",
+            )
         fld = spec.get("field") or None
         if fld is not None and fld not in ALL_FIELDS and not re.fullmatch(r"[a-z][a-z0-9_]*", fld):
             raise ParseError(
                 f"{where}: unknown field {fld!r} for header {header!r}",
                 "fields: " + ", ".join(ALL_FIELDS),
+                message_zh=f"{where_zh}：表头{quote_zh(header)}对应的字段{quote_zh(fld)}不存在",
+                suggestion_zh="可用的字段：" + "、".join(ALL_FIELDS),
             )
         out[normalise_text(str(header))] = {"field": fld, "unit": spec.get("unit")}
     return out

@@ -27,7 +27,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from twinning import settings
 from twinning.imports.headers import normalise_overrides
-from twinning.imports.problems import ERROR, ImportRefused, Problem, Report, log_internal
+from twinning.imports.problems import (
+    ERROR,
+    ImportRefused,
+    Problem,
+    Report,
+    log_internal,
+    pick,
+)
 from twinning.imports.read import open_source
 from twinning.imports.validate import Checker, Layout, figure_key, find_layout, pairing_key
 from twinning.store.schema import batches, figures, pairings
@@ -222,6 +229,9 @@ def run_import(
                 file=name,
                 suggestion="try again; if it persists, send the file and the log "
                 f"({where or 'server log'}) to the administrator",
+                message_zh="由于内部错误，导入失败；未保存任何数据",
+                suggestion_zh="请重试；如果仍然失败，请把文件和日志"
+                f"（{where or '服务器日志'}）发给管理员",
             )
         )
     result.ok = report.ok
@@ -250,6 +260,10 @@ def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progre
                     file=result.file,
                     suggestion=f"nothing to do; to replace it, undo batch {dup.id} first "
                     f"(`twinning batches undo {dup.id}`)",
+                    message_zh=f"该文件（sha256 {result.sha256[:12]}…）已导入为批次 {dup.id}"
+                    f"（{dup.file_name}，{dup.created_at:%Y-%m-%d %H:%M}，导入人 {dup.user}）",
+                    suggestion_zh=f"无需处理；如需替换，请先撤销批次 {dup.id}"
+                    f"（`twinning batches undo {dup.id}`）",
                 )
             ]
         )
@@ -320,8 +334,10 @@ def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progre
                 report.error(
                     "no_rows",
                     f"no data rows below the header (row {layout.header_row})",
+                    message_zh=f"表头（第 {layout.header_row} 行）下面没有数据行",
                     row=layout.header_row,
                     suggestion="add rows under the header",
+                    suggestion_zh="请在表头下面填写数据行",
                 )
             if report.errors or dry_run:
                 raise _Rollback
@@ -379,7 +395,15 @@ def list_batches(store: object, include_undone: bool = True) -> list[dict]:
 
 
 class UndoError(ValueError):
-    pass
+    """A batch that cannot be undone; ``str()`` is English, ``text("zh")`` Chinese."""
+
+    def __init__(self, message: str, message_zh: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.message_zh = message_zh
+
+    def text(self, lang: str | None = "en") -> str:
+        return pick(lang, self.message, self.message_zh)
 
 
 def undo_batch(store: object, batch_id: int, user: str | None = None) -> dict:
@@ -390,16 +414,23 @@ def undo_batch(store: object, batch_id: int, user: str | None = None) -> dict:
         conn = tx.connection
         row = conn.execute(select(batches).where(batches.c.id == batch_id)).first()
         if row is None:
-            raise UndoError(f"there is no batch {batch_id}; `twinning batches list` shows them")
+            raise UndoError(
+                f"there is no batch {batch_id}; `twinning batches list` shows them",
+                message_zh=f"没有批次 {batch_id}；运行 `twinning batches list` 可查看所有批次",
+            )
         if row.kind != "import":
             raise UndoError(
                 f"batch {batch_id} is the {row.kind} data shipped with the atlas and cannot be "
-                "undone"
+                "undone",
+                message_zh=f"批次 {batch_id} 是地图自带的"
+                f"{'参考' if row.kind == 'reference' else row.kind}数据，不能撤销",
             )
         if row.undone_at is not None:
             raise UndoError(
                 f"batch {batch_id} was already undone on {row.undone_at:%Y-%m-%d %H:%M} by "
-                f"{row.undone_by}"
+                f"{row.undone_by}",
+                message_zh=f"批次 {batch_id} 已于 {row.undone_at:%Y-%m-%d %H:%M} 由 "
+                f"{row.undone_by} 撤销",
             )
         now = dt.datetime.now(dt.UTC)
         conn.execute(

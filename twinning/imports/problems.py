@@ -3,6 +3,11 @@
 One ``Problem`` type serves the CLI, the UI and the downloadable CSV, so the three
 always say the same thing. Row numbers are the ones the user sees in Excel or a
 text editor (1-based, counting title and header rows).
+
+Every problem is written twice (issue 4): ``message`` / ``suggestion`` in English and
+``message_zh`` / ``suggestion_zh`` in Chinese, with the same specifics (rows, values,
+candidates, limits). ``Problem.text(lang)`` and ``Problem.suggestion_for(lang)`` pick
+one; the Chinese text falls back to the English one only if it is missing.
 """
 
 from __future__ import annotations
@@ -21,13 +26,28 @@ REPORT_COLUMNS = [
     "column",
     "value",
     "message",
+    "message_zh",
     "suggestion",
+    "suggestion_zh",
     "code",
     "hint_zh",
 ]
 
-# A Chinese gloss per problem code, shown beside the (English) detail in the CLI JSON,
-# the UI and the CSV report, so a reader of either language knows what went wrong.
+SEVERITY_ZH = {ERROR: "错误", WARNING: "警告"}
+
+
+def pick(lang: str | None, en: str, zh: str) -> str:
+    """The Chinese text when ``lang`` is zh and there is one, else the English text."""
+    return zh if zh and str(lang or "").lower().startswith("zh") else en
+
+
+def quote_zh(value: object) -> str:
+    """A cell value quoted for a Chinese sentence: 待定 -> “待定” (the English uses repr)."""
+    return f"“{value}”"
+
+
+# A short Chinese gloss per problem code (the kind of problem), kept beside the detailed
+# message_zh / message in the CLI JSON, the UI and the CSV report.
 CODE_ZH: dict[str, str] = {
     "too_large": "文件超过允许的大小",
     "not_found": "找不到文件",
@@ -70,12 +90,27 @@ CODE_ZH: dict[str, str] = {
 
 
 class ParseError(ValueError):
-    """A cell could not be read as what its column needs; ``str()`` says why."""
+    """A cell could not be read as what its column needs; ``str()`` says why (in English).
 
-    def __init__(self, message: str, suggestion: str = "") -> None:
+    ``message_zh`` / ``suggestion_zh`` say the same in Chinese. They default to "" only so
+    that old positional calls keep working; every raise in this package passes them, and
+    ``tests/test_import_zh.py`` checks that statically (see there why not a required arg).
+    """
+
+    def __init__(
+        self, message: str, suggestion: str = "", message_zh: str = "", suggestion_zh: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.suggestion = suggestion
+        self.message_zh = message_zh
+        self.suggestion_zh = suggestion_zh
+
+    def text(self, lang: str | None = "en") -> str:
+        return pick(lang, self.message, self.message_zh)
+
+    def suggestion_for(self, lang: str | None = "en") -> str:
+        return pick(lang, self.suggestion, self.suggestion_zh)
 
 
 class ImportRefused(Exception):
@@ -99,9 +134,32 @@ class Problem:
     column: str = ""
     value: str = ""
     suggestion: str = ""
+    # After the English fields so positional callers keep working; "" only for rows
+    # rebuilt from old reports. Every site in this package passes a Chinese text.
+    message_zh: str = ""
+    suggestion_zh: str = ""
 
-    def line(self) -> str:
-        """One readable line, the form printed to stderr."""
+    def text(self, lang: str | None = "en") -> str:
+        """The message in ``lang`` (zh or en); English when no Chinese text is set."""
+        return pick(lang, self.message, self.message_zh)
+
+    def suggestion_for(self, lang: str | None = "en") -> str:
+        return pick(lang, self.suggestion, self.suggestion_zh)
+
+    def line(self, lang: str | None = "en") -> str:
+        """One readable line, the form printed to stderr (English unless lang is zh)."""
+        if pick(lang, "en", "zh") == "zh" and self.message_zh:
+            where = self.file
+            if self.row is not None:
+                where += f"，第 {self.row} 行"
+            if self.column:
+                where += f"，“{self.column}”列"
+            text = f"{SEVERITY_ZH.get(self.severity, self.severity)} {where}：{self.message_zh}"
+            if self.value:
+                text += f"（值：{quote_zh(self.value)}）"
+            if self.suggestion_for("zh"):
+                text += f"。{self.suggestion_for('zh')}"
+            return text
         where = self.file
         if self.row is not None:
             where += f", row {self.row}"
@@ -115,6 +173,7 @@ class Problem:
         return text
 
     def as_dict(self) -> dict:
+        """Every field (both languages) plus the per-code gloss ``hint_zh``."""
         return {**asdict(self), "hint_zh": CODE_ZH.get(self.code, "")}
 
 
@@ -137,6 +196,7 @@ class Report:
             self.problems.append(problem)
 
     def error(self, code: str, message: str, **kw) -> None:
+        """Add an error; pass ``message_zh=`` (and ``suggestion_zh=``) as keywords."""
         self.add(Problem(ERROR, code, message, file=self.file, **kw))
 
     def warning(self, code: str, message: str, **kw) -> None:

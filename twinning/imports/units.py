@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from twinning.imports.numbers import normalise_text
-from twinning.imports.problems import ParseError
+from twinning.imports.problems import ParseError, quote_zh
 
 MONEY, PERSONS, PERSON_TIMES, COUNT, HOUSEHOLDS, PERCENT, LENGTH_KM, AREA_MU = (
     "money",
@@ -121,6 +121,10 @@ _BASES: dict[str, str | None] = {
 }
 
 UNIT_HINT = "use 元, 万元, 亿元, yuan, 10k yuan, million yuan, 100 million yuan, 人, 人次, 个, 户"
+UNIT_HINT_ZH = (
+    "请使用 元、万元、亿元、人、人次、个、户 等单位（也可写 yuan、10k yuan、million yuan、"
+    "100 million yuan）"
+)
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,12 @@ def parse_unit(text: str | None) -> Unit:
                     break
         if rest in _BASES:
             return Unit(mult, _BASES[rest], original)
-    raise ParseError(f"unknown unit {original!r}", UNIT_HINT)
+    raise ParseError(
+        f"unknown unit {original!r}",
+        UNIT_HINT,
+        message_zh=f"单位{quote_zh(original)}无法识别",
+        suggestion_zh=UNIT_HINT_ZH,
+    )
 
 
 def combine(cell: Unit | None, header: Unit | None) -> Unit:
@@ -217,8 +226,10 @@ def to_canonical(value: Decimal, unit: Unit, metric: Metric) -> tuple[Decimal, s
                 raise ParseError(
                     f"no currency unit for {metric.name}: is it 元, 万元 or 亿元?",
                     "write the unit in the header, e.g. 帮扶资金(万元), or in a 单位 column",
+                    message_zh=f"{metric.zh}没有货币单位：是元、万元还是亿元？",
+                    suggestion_zh="请在表头写明单位，如 帮扶资金(万元)，或增加“单位”列",
                 )
-            raise ParseError(f"unit {unit.text!r} does not fit {metric.name}", UNIT_HINT)
+            raise _does_not_fit(unit, metric)
         return value * unit.multiplier, "CNY"
     if metric.dimension in (PERSONS, PERSON_TIMES):
         if dim in (None, COUNT, PERSONS):
@@ -226,10 +237,22 @@ def to_canonical(value: Decimal, unit: Unit, metric: Metric) -> tuple[Decimal, s
         if dim == PERSON_TIMES:
             return value * unit.multiplier, "person-times"
         raise ParseError(
-            f"unit {unit.text!r} does not fit {metric.name} (people)", "use 人 or 人次"
+            f"unit {unit.text!r} does not fit {metric.name} (people)",
+            "use 人 or 人次",
+            message_zh=f"单位{quote_zh(unit.text)}不适用于{metric.zh}（人数）",
+            suggestion_zh="请使用“人”或“人次”",
         )
     if dim == MONEY or (dim == PERCENT and metric.dimension != PERCENT):
-        raise ParseError(f"unit {unit.text!r} does not fit {metric.name}", UNIT_HINT)
+        raise _does_not_fit(unit, metric)
     if dim in (None, COUNT) or dim == metric.dimension:
         return value * unit.multiplier, metric.unit
-    raise ParseError(f"unit {unit.text!r} does not fit {metric.name}", UNIT_HINT)
+    raise _does_not_fit(unit, metric)
+
+
+def _does_not_fit(unit: Unit, metric: Metric) -> ParseError:
+    return ParseError(
+        f"unit {unit.text!r} does not fit {metric.name}",
+        UNIT_HINT,
+        message_zh=f"单位{quote_zh(unit.text)}不适用于{metric.zh}",
+        suggestion_zh=UNIT_HINT_ZH,
+    )

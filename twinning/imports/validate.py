@@ -36,7 +36,7 @@ from twinning.imports.numbers import (
     normalise_text,
     parse_number,
 )
-from twinning.imports.problems import ParseError, Report
+from twinning.imports.problems import ParseError, Report, quote_zh
 from twinning.imports.units import (
     METRICS,
     PERCENT,
@@ -103,6 +103,18 @@ class Layout:
     preview: list[tuple[int, list[object]]] = field(default_factory=list)
 
 
+ROLE_ZH = {"donor": "帮扶方", "recipient": "受援地"}
+
+
+def field_zh(name: str | None) -> str:
+    """The Chinese label of a field or metric, for Chinese messages (the code if unknown)."""
+    if name in FIELDS:
+        return FIELDS[name][0]
+    if name in METRICS:
+        return METRICS[name].zh
+    return name or ""
+
+
 def _text(value: object) -> str:
     if value is None:
         return ""
@@ -131,7 +143,9 @@ def find_layout(
         report.error(
             "empty",
             "the file has no rows with content",
+            message_zh="文件中没有任何有内容的行",
             suggestion="check that the right file or sheet was chosen",
+            suggestion_zh="请确认选择了正确的文件或工作表",
         )
         return None, iter(())
     best_i, best_score = 0, -1
@@ -146,11 +160,14 @@ def find_layout(
         report.error(
             "no_header",
             "no header row found: no row in the first 30 names the columns this import needs",
+            message_zh="找不到表头行：前 30 行中没有一行写明本次导入所需的列名",
             row=first_n,
             value=shown,
             suggestion="put one header row with names such as 帮扶方, 受援县, 年度, "
             "帮扶资金(万元), 项目数, 脱贫人口 (or donor, recipient, year, funds (10k yuan)); "
             "`twinning template -o t.xlsx` writes an example",
+            suggestion_zh="请设置一行表头，列名如 帮扶方、受援县、年度、帮扶资金(万元)、项目数、"
+            "脱贫人口；运行 `twinning template -o 模板.xlsx` 可生成示例模板",
         )
         return None, iter(())
     header_n, header_cells = head[best_i]
@@ -160,9 +177,11 @@ def find_layout(
             report.warning(
                 "mapping_unused",
                 f"the mapping names a column {missing!r} that is not in the header row",
+                message_zh=f"表头对应中写的列{quote_zh(missing)}不在表头行中",
                 row=header_n,
                 column=missing,
                 suggestion="check the spelling in the mapping file",
+                suggestion_zh="请检查表头对应文件中的拼写",
             )
     rest = iter(head[best_i + 1 :])
     if best_i > 0:
@@ -173,8 +192,12 @@ def find_layout(
                 f"the header is on row {header_n}; "
                 + (f"row {titles[0]}" if len(titles) == 1 else f"rows {titles[0]}-{titles[-1]}")
                 + " above it is read as a title and not imported",
+                message_zh=f"表头在第 {header_n} 行；其上方的"
+                + (f"第 {titles[0]} 行" if len(titles) == 1 else f"第 {titles[0]}–{titles[-1]} 行")
+                + "视为标题，不导入",
                 row=header_n,
                 suggestion="nothing to do if those rows are a title",
+                suggestion_zh="如果这些行是标题，无需处理",
             )
     # Two-row (merged) header: a column unnamed in the header row but named below it.
     following = head[best_i + 1] if best_i + 1 < len(head) else None
@@ -200,12 +223,17 @@ def find_layout(
                 f"the header takes two rows ({header_n} and {sub_n}): column "
                 f"{column_letter(i)} has no name in row {header_n} but "
                 f"{_text(sub_cells[i])!r} in row {sub_n} (merged cells?)",
+                message_zh=f"表头占了两行（第 {header_n} 行和第 {sub_n} 行）："
+                f"{column_letter(i)} 列在第 {header_n} 行没有列名，但在第 {sub_n} 行为"
+                f"{quote_zh(_text(sub_cells[i]))}（是否合并了单元格？）",
                 row=sub_n,
                 column=column_letter(i),
                 value=_text(sub_cells[i]),
                 suggestion="unmerge the header cells and write one header row, e.g. "
                 "帮扶资金(万元) 2019 | 帮扶资金(万元) 2020, then delete the second row; or use "
                 "the long layout (年度 / 指标 / 数值 / 单位)",
+                suggestion_zh="请取消合并表头单元格，只保留一行表头，如 帮扶资金(万元) 2019 | "
+                "帮扶资金(万元) 2020，然后删除第二行；或改用长表格式（年度 / 指标 / 数值 / 单位）",
             )
     # Columns with the same field twice are ambiguous.
     seen: dict[str, ColumnMap] = {}
@@ -216,10 +244,14 @@ def find_layout(
             report.error(
                 "duplicate_field",
                 f"columns {seen[col.field].label!r} and {col.label!r} both map to {col.field}",
+                message_zh=f"{quote_zh(seen[col.field].label)}列和{quote_zh(col.label)}列"
+                f"都对应字段“{field_zh(col.field)}”（{col.field}）",
                 row=header_n,
                 column=col.label,
                 suggestion="rename one header, or map one of them to another field "
                 "(or to nothing) in the mapping",
+                suggestion_zh="请修改其中一列的表头，或在表头对应中把其中一列改为其他字段"
+                "（或不导入）",
             )
         else:
             seen[col.field] = col
@@ -228,9 +260,12 @@ def find_layout(
             report.warning(
                 "unmapped_column",
                 f"column {col.label!r} is not matched to any field; its values are not imported",
+                message_zh=f"{quote_zh(col.label)}列未对应任何字段，其中的值不导入",
                 row=header_n,
                 column=col.label,
                 suggestion="map it in the mapping step / --mapping file if it holds figures",
+                suggestion_zh="如果该列含有数字，请在“表头对应”步骤（或 --mapping 文件）中"
+                "为它指定字段",
             )
     for col in mapping.columns:
         if col.unit and (col.field in METRICS or _is_custom_metric(col)):
@@ -240,10 +275,12 @@ def find_layout(
                 report.error(
                     "bad_unit",
                     f"column {col.label!r}: {exc.message}",
+                    message_zh=f"{quote_zh(col.label)}列：{exc.message_zh}",
                     row=header_n,
                     column=col.label,
                     value=col.unit,
                     suggestion=exc.suggestion,
+                    suggestion_zh=exc.suggestion_zh,
                 )
     fields = mapping.fields()
     metric_cols = [c for c in mapping.columns if c.field in METRICS or _is_custom_metric(c)]
@@ -283,35 +320,45 @@ def _check_required(layout: Layout, report: Report) -> None:
     fields = layout.mapping.fields()
     n = layout.header_row
 
-    def need(names: tuple[str, ...], label: str) -> None:
+    def need(names: tuple[str, ...], label: str, label_zh: str) -> None:
         if not any(f in fields for f in names):
             report.error(
                 "missing_column",
                 f"no {label} column",
+                message_zh=f"缺少“{label_zh}”列",
                 row=n,
                 suggestion=f"add a column {label}, or map an existing column to "
                 + " / ".join(names),
+                suggestion_zh=f"请增加“{label_zh}”列，或把现有的某一列对应到"
+                + "、".join(f"“{field_zh(f)}”（{f}）" for f in names),
             )
 
-    need(("donor", "donor_province"), "帮扶方 (donor)")
+    need(("donor", "donor_province"), "帮扶方 (donor)", "帮扶方")
     need(
         ("recipient", "recipient_county", "recipient_prefecture", "recipient_province"),
         "受援地 / 受援县 (recipient)",
+        "受援地 / 受援县",
     )
     if layout.form == "pairings":
-        need(("program",), "帮扶类型 (program)")
+        need(("program",), "帮扶类型 (program)", "帮扶类型")
         if not any(f in fields for f in ("start_year", "end_year", "year")):
             report.warning(
                 "no_years",
                 "no year columns: the pairings are stored without start and end years",
+                message_zh="没有年份列：结对关系将不带起止年份保存",
                 row=n,
                 suggestion="add 起始年 / 结束年 columns if the years are known",
+                suggestion_zh="如果知道年份，请增加“起始年”“结束年”列",
             )
         return
-    need(("year", "start_year", "end_year"), "年度 / 起始年 / 结束年 (year or period)")
+    need(
+        ("year", "start_year", "end_year"),
+        "年度 / 起始年 / 结束年 (year or period)",
+        "年度 / 起始年 / 结束年",
+    )
     if layout.form == "long":
-        need(("metric",), "指标 (metric)")
-        need(("value",), "数值 (value)")
+        need(("metric",), "指标 (metric)", "指标")
+        need(("value",), "数值 (value)", "数值")
 
 
 # --- cell readers ---------------------------------------------------------------------
@@ -327,10 +374,10 @@ def parse_year(value: object, this_year: int | None = None) -> int | tuple[int, 
     if isinstance(value, dt.date):
         years: tuple[int, ...] = (value.year,)
     elif isinstance(value, bool):
-        raise ParseError(f"{value!r} is not a year", "write a year such as 2019")
+        raise _not_a_year(value)
     elif isinstance(value, (int, float)):
         if float(value) != int(value):
-            raise ParseError(f"{value!r} is not a year", "write a year such as 2019")
+            raise _not_a_year(value)
         years = (int(value),)
     else:
         s = normalise_text(str(value))
@@ -345,6 +392,8 @@ def parse_year(value: object, this_year: int | None = None) -> int | tuple[int, 
                 raise ParseError(
                     f"{s!r} is not a year",
                     "write a year such as 2019 (or a period 2006-2010 in the year column)",
+                    message_zh=f"{quote_zh(s)}不是年份",
+                    suggestion_zh="请填写年份，如 2019（年份列也可填写时段，如 2006-2010）",
                 )
             years = (int(m2.group(1)),)
     for y in years:
@@ -352,20 +401,35 @@ def parse_year(value: object, this_year: int | None = None) -> int | tuple[int, 
             raise ParseError(
                 f"year {y} is in the future (it is {this_year} now)",
                 "check the year; figures can only be imported for years that have passed",
+                message_zh=f"{y} 年是未来的年份（今年是 {this_year} 年）",
+                suggestion_zh="请检查年份；只能导入已经过去的年份的数字",
             )
         if y < MIN_YEAR:
             raise ParseError(
                 f"year {y} is before {MIN_YEAR}",
                 f"pairing assistance data starts in {MIN_YEAR}; check the digits",
+                message_zh=f"{y} 年早于 {MIN_YEAR} 年",
+                suggestion_zh=f"对口帮扶数据从 {MIN_YEAR} 年开始；请检查数字",
             )
     if len(years) == 2:
         if years[0] > years[1]:
             raise ParseError(
                 f"the period starts in {years[0]} but ends in {years[1]}",
                 "swap the two years",
+                message_zh=f"时段的起始年为 {years[0]} 年，结束年却为 {years[1]} 年",
+                suggestion_zh="请对调两个年份",
             )
         return years[0], years[1]
     return years[0]
+
+
+def _not_a_year(value: object) -> ParseError:
+    return ParseError(
+        f"{value!r} is not a year",
+        "write a year such as 2019",
+        message_zh=f"{quote_zh(value)}不是年份",
+        suggestion_zh="请填写年份，如 2019",
+    )
 
 
 def _digest(parts: Iterable[object]) -> int:
@@ -521,28 +585,48 @@ class Checker:
             cands = list(getattr(result, "candidates", []) or [])[:8]
             shown = "; ".join(_place_label(c) for c in cands)
             ambiguous = any(k.__name__ == "AmbiguousPlace" for k in type(result).__mro__)
+            shown_zh = "；".join(_place_label_zh(c) for c in cands)
+            ambiguous = any(k.__name__ == "AmbiguousPlace" for k in type(result).__mro__)
             where = f" in {within}" if within else ""
+            where_zh = f"（在{quote_zh(within)}范围内）" if within else ""
+            who_zh = f"{ROLE_ZH.get(role, role)}{quote_zh(name)}{where_zh}"
             if ambiguous:
                 msg = f"{role} {name!r}{where} matches several places: {shown}"
+                msg_zh = f"{who_zh}对应多个地方：{shown_zh}"
                 sug = "write the full name or the adcode, or add the province / prefecture column"
+                sug_zh = "请写全称或 6 位行政区划代码，或增加省、市（州）列"
                 code = "ambiguous_place"
             else:
                 msg = f"{role} {name!r}{where} is not a known place"
+                msg_zh = f"{who_zh}不是已知地名"
                 if shown:
                     msg += f"; did you mean: {shown}"
+                    msg_zh += f"；是否指：{shown_zh}"
                 sug = "check the spelling, use today's name or the 6-digit adcode"
+                sug_zh = "请检查拼写，使用现名或 6 位行政区划代码"
                 code = "unknown_place"
             if role == "donor" and not ambiguous:
                 self.report.warning(
                     code,
                     msg + " (kept as text; it will not be drawn on the map)",
+                    message_zh=msg_zh + "（按文字保留，不在地图上显示）",
                     row=row,
                     column=column,
                     value=name,
                     suggestion=sug,
+                    suggestion_zh=sug_zh,
                 )
                 return None
-            self.report.error(code, msg, row=row, column=column, value=name, suggestion=sug)
+            self.report.error(
+                code,
+                msg,
+                message_zh=msg_zh,
+                row=row,
+                column=column,
+                value=name,
+                suggestion=sug,
+                suggestion_zh=sug_zh,
+            )
             return False
         return result
 
@@ -565,8 +649,10 @@ class Checker:
                 self.report.warning(
                     "example_row",
                     "this is the template's example row; it is not imported",
+                    message_zh="这是模板中的示例行，不导入",
                     row=number,
                     suggestion="delete the example row once your own rows are in",
+                    suggestion_zh="填好自己的数据后，请删除示例行",
                 )
                 continue
             if self._is_total_row(cells):
@@ -580,10 +666,13 @@ class Checker:
                 self.report.error(
                     "duplicate_row",
                     f"row {number} repeats row {first} (every mapped cell is the same)",
+                    message_zh=f"第 {number} 行与第 {first} 行重复（所有已对应的单元格都相同）",
                     row=number,
                     value=" | ".join(_text(c) for c in cells if not is_blank(_text(c)))[:200],
                     suggestion="delete one of the two rows; if both are real, tell them "
                     "apart in a 项目名称 / 备注 column",
+                    suggestion_zh="请删除其中一行；如果两行都是真实数据，请在“项目名称”或“备注”"
+                    "列中加以区分",
                 )
                 continue
             self._row_digests.add(digest, number)
@@ -608,10 +697,12 @@ class Checker:
                 self.report.error(
                     "bad_year",
                     exc.message,
+                    message_zh=exc.message_zh,
                     row=number,
                     column=cols[fld].label,
                     value=_text(raw),
                     suggestion=exc.suggestion,
+                    suggestion_zh=exc.suggestion_zh,
                 )
                 ok = False
                 continue
@@ -629,10 +720,12 @@ class Checker:
             self.report.error(
                 "period_order",
                 f"the period starts in {start} but ends in {end}",
+                message_zh=f"时段的起始年为 {start} 年，结束年却为 {end} 年",
                 row=number,
                 column=cols.get("start_year", cols.get("year")).label,
                 value=f"{start}-{end}",
                 suggestion="swap 起始年 and 结束年",
+                suggestion_zh="请对调“起始年”和“结束年”",
             )
             ok = False
         if self.layout.form != "pairings" and ok and start is None and end is None:
@@ -640,9 +733,11 @@ class Checker:
             self.report.error(
                 "missing_value",
                 "the year is blank",
+                message_zh="年份为空",
                 row=number,
                 column=col.label if col else "",
                 suggestion="fill in 年度",
+                suggestion_zh="请填写“年度”",
             )
             ok = False
         if self.layout.form != "pairings" and start is None:
@@ -655,9 +750,11 @@ class Checker:
             self.report.error(
                 "missing_value",
                 "the donor (帮扶方) is blank",
+                message_zh="帮扶方为空",
                 row=number,
                 column=col.label if col else "",
                 suggestion="fill in 帮扶方",
+                suggestion_zh="请填写“帮扶方”",
             )
             ok = False
         rec_parts = [
@@ -682,9 +779,11 @@ class Checker:
             self.report.error(
                 "missing_value",
                 "the recipient (受援地) is blank",
+                message_zh="受援地为空",
                 row=number,
                 column=col.label if col else "",
                 suggestion="fill in 受援地 / 受援县",
+                suggestion_zh="请填写“受援地”或“受援县”",
             )
             ok = False
         donor_place = recip_place = None
@@ -714,11 +813,14 @@ class Checker:
                 self.report.error(
                     "bad_program",
                     f"{raw_prog!r} is not a known programme",
+                    message_zh=f"{quote_zh(raw_prog)}不是已知的帮扶类型",
                     row=number,
                     column=cols["program"].label,
                     value=raw_prog,
                     suggestion="use 东西部协作, 对口支援新疆 (援疆), 对口支援西藏 (援藏), "
                     "对口支援青海 (援青), 三峡 or 其他",
+                    suggestion_zh="请使用 东西部协作、对口支援新疆（援疆）、对口支援西藏（援藏）、"
+                    "对口支援青海（援青）、三峡 或 其他",
                 )
                 ok = False
         source = _text(cell("source")) or self.source_label
@@ -768,8 +870,10 @@ class Checker:
             self.report.warning(
                 "no_figures",
                 "the row has no figures; nothing is stored from it",
+                message_zh="该行没有任何数字，不保存",
                 row=number,
                 suggestion="fill in at least one figure column",
+                suggestion_zh="请至少填写一个数字列",
             )
         for fig in figures:
             rec = {**base, **fig}
@@ -789,24 +893,32 @@ class Checker:
     def _stored_duplicate(self, number: int, rec: dict, hit: tuple[int, int | None, str]) -> None:
         batch, row, kind = hit
         where = f"batch {batch}" + (f" (row {row})" if row else "")
+        where_zh = f"批次 {batch}" + (f"（第 {row} 行）" if row else "")
         if kind == "import":
+            period = f"{rec['period_start'] or ''}-{rec['period_end'] or ''}"
             self.report.error(
                 "duplicate_stored",
                 f"{rec['metric']} {rec['value_original']} for {rec['recipient']} "
-                f"{rec['period_start'] or ''}-{rec['period_end'] or ''} is already stored in "
+                f"{period} is already stored in "
                 f"{where}",
+                message_zh=f"{rec['recipient']} {period} 年的{field_zh(rec['metric'])} "
+                f"{rec['value_original']} 已保存在{where_zh}中",
                 row=number,
                 value=str(rec["value_original"]),
                 suggestion=f"remove the row, or undo {where.split(' (')[0]} first "
                 "(`twinning batches undo`) if this file replaces it",
+                suggestion_zh=f"请删除该行；如果本文件要替换原有数据，请先撤销批次 {batch}"
+                "（`twinning batches undo`）",
             )
         else:
             self.report.warning(
                 "duplicate_reference",
                 f"the reference data already has this figure ({where})",
+                message_zh=f"参考数据中已有这个数字（{where_zh}）",
                 row=number,
                 value=str(rec["value_original"]),
                 suggestion="nothing to do unless it is counted twice by mistake",
+                suggestion_zh="除非被误算了两次，否则无需处理",
             )
 
     def _figures(self, number: int, cell, cols: dict[str, ColumnMap], context: list[str]):
@@ -836,9 +948,11 @@ class Checker:
                 self.report.error(
                     "missing_value",
                     "the metric (指标) is blank",
+                    message_zh="指标为空",
                     row=number,
                     column=metric_col.label,
                     suggestion="fill in 指标",
+                    suggestion_zh="请填写“指标”",
                 )
             return
         fld, unit_in_name, _how = match_header(raw_metric)
@@ -847,20 +961,26 @@ class Checker:
             self.report.warning(
                 "new_metric",
                 f"metric {raw_metric!r} is not one of the known metrics",
+                message_zh=f"指标{quote_zh(raw_metric)}不在已知指标中",
                 row=number,
                 column=metric_col.label,
                 value=raw_metric,
                 suggestion="fine if it is meant to be new; known: " + ", ".join(METRICS),
+                suggestion_zh="如果确实是新指标，无需处理；已知指标："
+                + "、".join(f"{m.zh}（{m.name}）" for m in METRICS.values()),
             )
         if fld is None or fld in FIELDS:
             self.report.error(
                 "unknown_metric",
                 f"{raw_metric!r} is not a known metric",
+                message_zh=f"{quote_zh(raw_metric)}不是已知指标",
                 row=number,
                 column=metric_col.label,
                 value=raw_metric,
                 suggestion="use one of: "
                 + ", ".join(f"{m.zh} ({m.name})" for m in METRICS.values()),
+                suggestion_zh="请使用以下指标之一："
+                + "、".join(f"{m.zh}（{m.name}）" for m in METRICS.values()),
             )
             return
         unit_text = _text(cell("unit")) or unit_in_name
@@ -877,10 +997,12 @@ class Checker:
             self.report.error(
                 "not_a_number",
                 exc.message,
+                message_zh=exc.message_zh,
                 row=number,
                 column=col.label,
                 value=_text(raw),
                 suggestion=exc.suggestion,
+                suggestion_zh=exc.suggestion_zh,
             )
             return None
         if num is None:
@@ -891,10 +1013,12 @@ class Checker:
             self.report.error(
                 "bad_unit",
                 exc.message,
+                message_zh=exc.message_zh,
                 row=number,
                 column=(unit_col or col).label,
                 value=unit_text,
                 suggestion=exc.suggestion,
+                suggestion_zh=exc.suggestion_zh,
             )
             return None
         try:
@@ -905,27 +1029,33 @@ class Checker:
                 raise ParseError(
                     f"{_text(raw)!r} is a percentage, but {metric.name} needs an amount",
                     "write the amount itself, not a share",
+                    message_zh=f"{quote_zh(_text(raw))}是百分比，但{metric.zh}需要填写具体数额",
+                    suggestion_zh="请填写具体数额，而不是所占比例",
                 )
             value, canonical_unit = to_canonical(num.value, unit, metric)
         except ParseError as exc:
             self.report.error(
                 "bad_unit",
                 exc.message,
+                message_zh=exc.message_zh,
                 row=number,
                 column=col.label,
                 value=_text(raw),
                 suggestion=exc.suggestion,
+                suggestion_zh=exc.suggestion_zh,
             )
             return None
         if value < 0:
             self.report.error(
                 "negative",
                 f"{metric.name} is negative ({_text(raw)})",
+                message_zh=f"{metric.zh}为负数（{_text(raw)}）",
                 row=number,
                 column=col.label,
                 value=_text(raw),
                 suggestion="amounts and counts cannot be below zero; for a correction, fix "
                 "the original row instead",
+                suggestion_zh="金额和数量不能小于零；如需更正，请直接修改原来的那一行",
             )
             return None
         unit_original = (
@@ -1027,10 +1157,12 @@ class Checker:
                 self.report.error(
                     "not_a_number",
                     exc.message,
+                    message_zh=exc.message_zh,
                     row=number,
                     column=col.label,
                     value=_text(raw),
                     suggestion=exc.suggestion,
+                    suggestion_zh=exc.suggestion_zh,
                 )
                 continue
             key = (metric.name, cu)
@@ -1038,18 +1170,32 @@ class Checker:
             whole = self._file.get(key, Decimal(0))
             if value not in (section, whole):
                 scale = Decimal(unit.multiplier)
+                added = format_decimal(section / scale)
+                diff = format_decimal((value - section) / scale)
                 self.report.warning(
                     "total_mismatch",
                     f"the total row says {_text(raw)} but the rows above add up to "
-                    f"{format_decimal(section / scale)} (difference "
-                    f"{format_decimal((value - section) / scale)})",
+                    f"{added} (difference {diff})",
+                    message_zh=f"合计行为 {_text(raw)}，但上方各行相加为 {added}（相差 {diff}）",
                     row=number,
                     column=col.label,
                     value=_text(raw),
                     suggestion="check the rows above or the total; the total row itself is "
                     "not imported",
+                    suggestion_zh="请检查上方各行或合计数；合计行本身不导入",
                 )
             self._section[key] = Decimal(0)
+
+
+def _place_label_zh(place: object) -> str:
+    """富宁县（文山壮族苗族自治州，532628）: the Chinese form of ``Place.label()``."""
+    name = getattr(place, "name_zh", None)
+    if name is None:
+        return _place_label(place)
+    parent = getattr(place, "parent_name_zh", None)
+    adcode = getattr(place, "adcode", "")
+    inside = "，".join(x for x in (parent, adcode) if x)
+    return f"{name}（{inside}）" if inside else name
 
 
 def _place_label(place: object) -> str:
