@@ -33,7 +33,8 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "TWINNING_LANG",
             "zh",
-            "Default interface language when the URL has no ?lang= (zh or en).",
+            "Default interface language when the URL has no ?lang= (zh or en); also the "
+            "language of `twinning import`'s messages.",
         ),
         Setting(
             "TWINNING_UPLOAD_DIR",
