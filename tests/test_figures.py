@@ -161,3 +161,14 @@ def test_donor_without_an_adcode_keeps_its_key_and_has_an_english_name():
     assert agg.donor_label(data, "中央企业", "en") == "Central state-owned enterprises"
     units = {key: name for key, name, _prov in agg.donor_unit_options(data, "中央企业")}
     assert units == {"中化集团": "中化集团"}
+
+
+def test_a_series_row_without_figures_says_so():
+    # the hand-made data has funds and projects but no people lifted out of poverty
+    fig = fseries.series_figure(make_data(), agg.Filters(lang="en"), current_year=2026)
+    notes = [a for a in fig.layout.annotations if a.text == "No figure reported in view"]
+    titles = [a.text for a in fig.layout.annotations]
+    assert "People lifted out of poverty" in titles
+    assert len(notes) == 1, titles
+    people_row = titles.index("People lifted out of poverty") + 1
+    assert notes[0].yref == f"y{people_row} domain"

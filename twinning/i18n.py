@@ -130,6 +130,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "only records with a stated start year",
     },
     "series_empty": {"zh": "当前范围没有报告数据", "en": "No reported figures in view"},
+    "series_empty_row": {"zh": "当前范围内无此项报告数据", "en": "No figure reported in view"},
     "year": {"zh": "年份", "en": "Year"},
     # table
     "table_pairings": {"zh": "结对关系", "en": "Pairings"},

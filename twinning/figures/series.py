@@ -66,9 +66,12 @@ def series_figure(
     )
     shown_legend = {"yearly": False, "period": False, "cumulative": False}
     any_figure = False
+    empty_rows: list[int] = []
     for row, metric in enumerate(metrics, start=2):
         s = agg.series(data, filters, metric)
         unit = s.unit
+        if not (len(s.periods) or len(s.yearly) or len(s.cumulative)):
+            empty_rows.append(row)
         if len(s.periods):
             # one trace per row, a bar per period (widths vary): a trace per period made
             # the figure slow to build and to send
@@ -172,6 +175,18 @@ def series_figure(
                     row=row,
                     col=1,
                 )
+    for row in empty_rows if any_figure else []:
+        # a row with nothing to draw says so, instead of an empty frame
+        axis = "" if row == 1 else str(row)
+        fig.add_annotation(
+            text=i18n.t("series_empty_row", lang),
+            xref=f"x{axis} domain",
+            yref=f"y{axis} domain",
+            x=0.5,
+            y=0.5,
+            showarrow=False,
+            font={"size": font_size, "color": palette.MUTED},
+        )
     if not any_figure:
         fig.add_annotation(
             text=i18n.t("series_empty", lang),
