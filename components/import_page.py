@@ -6,6 +6,11 @@ module (``sign_in``, ``receive_upload``, ``check_file``, ``confirm_import``,
 the tests call. Every change to stored data checks the sign-in token on the
 server: hiding a button is not security.
 
+While a check or import runs, ``check_file`` writes its counts to a progress file
+next to the upload (``<id>.progress.json``, removed when the run ends) and the page
+polls it (``progress_view``): a file, not process memory, because under gunicorn the
+poll may reach another worker process.
+
 File text is only ever shown through DataTable cells and html children, which
 Dash escapes; nothing from a file is rendered as HTML or Markdown.
 """
@@ -15,9 +20,13 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import hashlib
 import hmac
+import json
+import os
 import re
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -66,6 +75,10 @@ REPORT_TABLE_COLUMNS = [
     "hint_zh",
 ]
 _FILE_ID = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt|xls|bin)$")
+# A check or import writes its progress at most this often (seconds); the page polls twice a
+# second (dcc.Interval imp-progress-tick).
+PROGRESS_EVERY_S = 0.25
+PROGRESS_POLL_MS = 500
 
 # One dict of this page's words; the shared ones live in twinning.i18n.
 TEXT: dict[str, dict[str, str]] = {
@@ -128,6 +141,20 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Imported as batch {batch}: {records} records. The map now shows them.",
     },
     "checking": {"zh": "正在检查……", "en": "Checking…"},
+    "progress_preparing": {"zh": "准备中……", "en": "Preparing…"},
+    "progress_check": {"zh": "正在检查：已读 {rows} 行", "en": "Checking: {rows} rows read"},
+    "progress_check_of": {
+        "zh": "正在检查：已读 {rows} / 约 {total} 行",
+        "en": "Checking: {rows} of about {total} rows read",
+    },
+    "progress_import": {
+        "zh": "正在导入：已检查 {rows} 行，已写入 {stored} 条记录",
+        "en": "Importing: {rows} rows checked, {stored} records written",
+    },
+    "progress_import_of": {
+        "zh": "正在导入：已检查 {rows} / 约 {total} 行，已写入 {stored} 条记录",
+        "en": "Importing: {rows} of about {total} rows checked, {stored} records written",
+    },
     "batches": {"zh": "导入批次", "en": "Import batches"},
     "undo": {"zh": "撤销批次", "en": "Undo batch"},
     "undone": {"zh": "批次 {batch} 已撤销。", "en": "Batch {batch} was undone."},
@@ -286,6 +313,199 @@ def _store_upload(contents: str, filename: str) -> tuple[str, int]:
     return file_id, len(data)
 
 
+# --- progress of a running check or import ----------------------------------------------------
+# The run writes its counts to <hex id>.progress.json next to the upload; the page polls it.
+# A file, not process memory: under gunicorn the poll may reach another worker process.
+
+
+def _progress_path(file_id: object) -> Path | None:
+    """The progress file of an upload, or None: named only from a validated upload id."""
+    path = _incoming_path(file_id)  # type: ignore[arg-type]  # checks the type
+    if path is None:
+        return None
+    return path.with_name(f"{path.stem}.progress.json")
+
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*\d+(?::[A-Z]*(\d+))?\"")
+
+
+def _xlsx_last_row(path: str) -> int | None:
+    """Rows in the first worksheet (the one the reader opens) without loading the workbook.
+
+    The sheet's saved dimension (Excel, WPS and most writers save one) when it says more
+    than A1; else its <row> elements counted in the streamed XML.
+    """
+    from openpyxl.reader.excel import ExcelReader
+
+    reader = ExcelReader(path, read_only=True)
+    try:
+        reader.read_manifest()
+        reader.read_workbook()  # workbook.xml and its relations: small, no shared strings
+        member = next(
+            rel.target
+            for _sheet, rel in reader.parser.find_sheets()
+            if rel.Type.endswith("/worksheet")
+        )
+        with reader.archive.open(member.lstrip("/")) as fh:
+            head = fh.read(1 << 16)
+            found = _DIMENSION.search(head)
+            if found and found.group(1) and int(found.group(1)) > 1:
+                return int(found.group(1))
+            tag, rows, data = b"<row ", 0, head
+            while data:
+                rows += data.count(tag)
+                tail = data[-(len(tag) - 1) :]
+                chunk = fh.read(1 << 20)
+                data = tail + chunk if chunk else b""
+            return rows or None
+    finally:
+        reader.archive.close()
+
+
+@functools.lru_cache(maxsize=32)
+def _estimate_rows(path: str, _size: int, _mtime_ns: int) -> int | None:
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    if magic.startswith(b"PK\x03\x04"):
+        rows = _xlsx_last_row(path)
+        return rows - 1 if rows and rows > 1 else None
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):  # old .xls: refused by the reader anyway
+        return None
+    newline = b"\n"
+    if magic.startswith(b"\xff\xfe"):
+        newline = b"\n\x00"
+    elif magic.startswith(b"\xfe\xff"):
+        newline = b"\x00\n"
+    lines, last = 0, b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):  # even size: keeps utf-16 pairs aligned
+            lines += chunk.count(newline)
+            last = chunk[-len(newline) :]
+    if last and last != newline:
+        lines += 1  # no line break after the last row
+    return lines - 1 if lines > 1 else None  # minus the header row
+
+
+def estimate_rows(path: Path) -> int | None:
+    """About how many data rows the file holds (line breaks, or the sheet's saved size).
+
+    An estimate: quoted cells with line breaks, title rows, blank and 合计 rows all make
+    it a little high; None when it cannot be told cheaply. Cached per file version.
+    """
+    try:
+        st = path.stat()
+        return _estimate_rows(str(path), st.st_size, st.st_mtime_ns)
+    except Exception:  # never let an estimate stop a check
+        return None
+
+
+def write_progress(file_id: str, record: dict) -> None:
+    """Replace the progress file atomically (temp file + os.replace); never raises."""
+    path = _progress_path(file_id)
+    if path is None:
+        return
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        tmp.write_text(json.dumps(record), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def clear_progress(file_id: str) -> None:
+    path = _progress_path(file_id)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _count(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def read_progress(file_id: object) -> dict | None:
+    """The latest progress record of a running check or import, or None (no run, bad id)."""
+    path = _progress_path(file_id)
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    rows, stored = _count(data.get("rows")), _count(data.get("stored"))
+    if rows is None or stored is None:
+        return None
+    updated = data.get("updated")
+    return {
+        "rows": rows,
+        "stored": stored,
+        "total": _count(data.get("total")) or None,
+        "phase": "import" if data.get("phase") == "import" else "check",
+        "updated": updated if isinstance(updated, int | float) else None,
+    }
+
+
+class ProgressWriter:
+    """``run_import``'s progress callback: counts to the progress file, at most 4 times a second."""
+
+    def __init__(
+        self, file_id: str, phase: str, total: int | None, every: float | None = None
+    ) -> None:
+        self.file_id, self.phase, self.total = file_id, phase, total
+        self.every = PROGRESS_EVERY_S if every is None else every
+        self.last = float("-inf")
+        self.writes = 0
+
+    def write(self, rows: int, stored: int) -> None:
+        self.last = time.monotonic()
+        self.writes += 1
+        write_progress(
+            self.file_id,
+            {
+                "rows": rows,
+                "stored": stored,
+                "total": self.total,
+                "phase": self.phase,
+                "updated": time.time(),
+            },
+        )
+
+    def __call__(self, rows: int, stored: int) -> None:
+        if time.monotonic() - self.last >= self.every:
+            self.write(rows, stored)
+
+
+def progress_text(record: dict | None, lang: str) -> str:
+    """One line for the page: rows read (of about how many) and, importing, records written."""
+    if not record:
+        return t("progress_preparing", lang)
+    rows, stored, total = record.get("rows", 0), record.get("stored", 0), record.get("total")
+    has_total = bool(total) and rows <= total  # past the estimate: show the count only
+    key = ("progress_import" if record.get("phase") == "import" else "progress_check") + (
+        "_of" if has_total else ""
+    )
+    return t(key, lang, rows=f"{rows:,}", stored=f"{stored:,}", total=f"{total or 0:,}")
+
+
+def progress_bar(record: dict | None) -> tuple[int | None, int]:
+    """(value, max) for html.Progress; value None makes the bar indeterminate."""
+    if not record or not record.get("total"):
+        return None, 1
+    total = record["total"]
+    return min(record.get("rows", 0), total), total
+
+
+def progress_view(file: dict | None, token: str | None, lang: str) -> tuple:
+    """What one poll shows: (bar value, bar max, text). Signed-in users only."""
+    record = read_progress((file or {}).get("id")) if token_user(token) else None
+    return (*progress_bar(record), progress_text(record, lang))
+
+
 def _severity_label(severity: str, lang: str) -> str:
     return SEVERITY_ZH.get(severity, severity) if lang == "zh" else severity
 
@@ -435,16 +655,23 @@ def check_file(
     path = _incoming_path((file or {}).get("id", ""))
     if path is None or not path.exists():
         return {"ok": False, "message": t("no_file", lang), "problems": [], "result": None}
-    # column labels carry the mapping key; previous units from the header stay in force
-    result = run_import(
-        path,
-        _get_store(get_store),
-        name=file.get("name"),
-        user=token_user(token),
-        overrides={"columns": _overrides(labels, fields)},
-        dry_run=not confirm,
-        resolver=resolver,
-    )
+    file_id = path.name
+    progress = ProgressWriter(file_id, "import" if confirm else "check", estimate_rows(path))
+    progress.write(0, 0)
+    try:
+        # column labels carry the mapping key; previous units from the header stay in force
+        result = run_import(
+            path,
+            _get_store(get_store),
+            name=file.get("name"),
+            user=token_user(token),
+            overrides={"columns": _overrides(labels, fields)},
+            dry_run=not confirm,
+            resolver=resolver,
+            progress=progress,
+        )
+    finally:
+        clear_progress(file_id)
     data = result.as_json()
     if result.ok and confirm:
         msg = t("imported", lang, batch=result.batch_id, records=result.records)
@@ -639,6 +866,22 @@ def layout(lang: str = "zh") -> html.Div:
                         disabled=True,
                         className="button",
                     ),
+                    # shown only while a check or import runs (the _check callback's `running`)
+                    html.Div(
+                        id="imp-progress",
+                        className="imp-progress",
+                        role="status",
+                        style={"display": "none"},
+                        children=[
+                            html.Progress(id="imp-progress-bar", max=1),
+                            html.Div(
+                                t("progress_preparing", lang),
+                                id="imp-progress-text",
+                                className="imp-progress-text",
+                            ),
+                        ],
+                    ),
+                    dcc.Interval(id="imp-progress-tick", interval=PROGRESS_POLL_MS, disabled=True),
                 ],
             ),
             html.Div(
@@ -809,6 +1052,9 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         Output("imp-totals", "children"),
         Output("imp-confirm-btn", "disabled"),
         Output("imp-batches", "data"),
+        # back to "preparing…" for the next run (the area is hidden by then)
+        Output("imp-progress-bar", "value", allow_duplicate=True),
+        Output("imp-progress-text", "children", allow_duplicate=True),
         Input("imp-check-btn", "n_clicks"),
         Input("imp-confirm-btn", "n_clicks"),
         State("imp-file", "data"),
@@ -817,7 +1063,11 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         State("imp-token", "data"),
         State("imp-lang", "data"),
         prevent_initial_call=True,
-        running=[(Output("imp-check-btn", "disabled"), True, False)],
+        running=[
+            (Output("imp-check-btn", "disabled"), True, False),
+            (Output("imp-progress-tick", "disabled"), False, True),
+            (Output("imp-progress", "style"), {"display": "block"}, {"display": "none"}),
+        ],
     )
     def _check(_n_check, _n_confirm, file, labels, fields, token, lang):
         from dash import ctx
@@ -832,7 +1082,22 @@ def register_callbacks(app: Any, get_store: Any) -> None:
             _totals_text(res["result"], lang),
             not can_confirm,
             batches,
+            None,
+            t("progress_preparing", lang),
         )
+
+    @app.callback(
+        Output("imp-progress-bar", "value"),
+        Output("imp-progress-bar", "max"),
+        Output("imp-progress-text", "children"),
+        Input("imp-progress-tick", "n_intervals"),
+        State("imp-file", "data"),
+        State("imp-token", "data"),
+        State("imp-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def _progress(_n, file, token, lang):  # polled only while _check runs
+        return progress_view(file, token, lang or "zh")
 
     @app.callback(
         Output("imp-download", "data"),

@@ -284,6 +284,15 @@ def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progre
     checker = Checker(layout, report, resolver, f"import:{result.file}", stored_keys=stored)
     table = pairings if layout.form == "pairings" else figures
     pause = _pause_hook()
+    stored_n = 0
+
+    def reading(rows):
+        # progress by rows read too: a file whose every row fails yields no records
+        for n, item in enumerate(rows, start=1):
+            if progress and n % chunk_rows == 0:
+                progress(checker.rows_seen, stored_n)
+            yield item
+
     try:
         with (
             engine.connect() as conn0,
@@ -305,7 +314,7 @@ def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progre
                 ).inserted_primary_key[0]
             buf: list[dict] = []
             stored_n = seen_n = 0
-            for rec in checker.check(rows):
+            for rec in checker.check(reading(rows)):
                 seen_n += 1
                 if not (dry_run or report.errors):
                     rec["batch_id"] = batch_id
