@@ -132,6 +132,7 @@ def _trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, di
             "lon": slot["lon"],
             "lat": slot["lat"],
             "hovertext": slot["hovertext"],
+            "customdata": slot["customdata"],
             "marker.size": slot["marker"]["size"],
             "showlegend": slot["showlegend"],
         }

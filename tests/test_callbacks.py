@@ -114,9 +114,23 @@ def test_clicks_drill_select_go_back_and_close(trigger, level, recipient, expect
     assert cb.click_outputs(trigger, click, filters) == expected
 
 
-def test_a_click_on_a_line_not_a_place_changes_nothing() -> None:
+def test_a_click_on_nothing_in_particular_changes_nothing() -> None:
     click = {"points": [{"lon": 100.0, "lat": 30.0}]}
     assert cb.click_outputs(ids.MAP, click, agg.Filters()) == (dash.no_update,) * 3
+
+
+def test_a_click_on_a_flow_line_opens_its_recipient(data) -> None:
+    # every line ends at its recipient's point, where a user clicks to open the place
+    fig, *_ = cb.map_outputs(data, agg.Filters(lang="en"), None)
+    flows = [fig["data"][i] for i in fig["layout"]["meta"]["flows"]]
+    drawn = [t for t in flows if t["lon"]]
+    assert drawn
+    for trace in drawn:
+        assert len(trace["customdata"]) == len(trace["lon"])
+        assert all(c is None or (len(c) == 6 and c.isdigit()) for c in trace["customdata"])
+    code = next(c for c in drawn[0]["customdata"] if c)
+    click = {"points": [{"lon": 1.0, "lat": 2.0, "customdata": code, "curveNumber": 40}]}
+    assert cb.click_outputs(ids.MAP, click, agg.Filters()) == (code, "county", code)
 
 
 def test_headlines_label_sums_as_sums_of_reported_figures(data) -> None:

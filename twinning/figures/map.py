@@ -272,7 +272,7 @@ def _flow_values(
     """Per (programme, width class) slot: lon, lat, hovertext, marker sizes."""
     lang = filters.lang
     slots = [
-        {"lon": [], "lat": [], "hovertext": [], "marker": {"size": []}}
+        {"lon": [], "lat": [], "hovertext": [], "customdata": [], "marker": {"size": []}}
         for _ in range(len(programs) * len(WIDTH_CLASSES))
     ]
     if not filters.flows:
@@ -318,6 +318,9 @@ def _flow_values(
         slot["lon"].extend([*lons, None])
         slot["lat"].extend([*lats, None])
         slot["hovertext"].extend([hover] * len(lons) + [None])
+        # a click on a line is a click on its recipient: the lines all end at the point a
+        # user would click to open a place
+        slot["customdata"].extend([f.recipient] * len(lons) + [None])
         slot["marker"]["size"].extend([0] * (len(lons) - 1) + [size, 0])
     _legend_slots(slots, len(programs))
     return slots
@@ -470,6 +473,7 @@ def map_figure(
                     lon=slot["lon"],
                     lat=slot["lat"],
                     hovertext=slot["hovertext"],
+                    customdata=slot["customdata"],
                     hovertemplate="%{hovertext}<extra></extra>",
                     mode="lines+markers",
                     line={"color": colour, "width": width, "dash": "dot" if ci == 0 else "solid"},
@@ -536,17 +540,19 @@ def map_figure(
         main_geo["lataxis"] = {"range": list(NATIONAL_LAT)}
     layout: dict[str, Any] = {
         "geo": main_geo,
-        "margin": {"l": 0, "r": 0, "t": 8, "b": 0},
+        # room above the map for the programme legend: on the map it hid the north-east
+        "margin": {"l": 0, "r": 0, "t": 3 * font_size, "b": 0},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "font": {"family": palette.FONT_FAMILY, "size": font_size, "color": palette.INK},
         "hoverlabel": {"font": {"family": palette.FONT_FAMILY, "size": font_size}},
         "legend": {
-            "x": 1.0,
+            "orientation": "h",
+            "x": 0.0,
             "y": 1.0,
-            "xanchor": "right",
-            "yanchor": "top",
-            "bgcolor": "rgba(255,255,255,0.85)",
-            "title": {"text": i18n.t("program", lang)},
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "bgcolor": "rgba(255,255,255,0)",
+            "title": {"text": i18n.t("program", lang) + ":", "side": "left"},
             "font": {"size": font_size - 1},
         },
         "legend2": {
