@@ -552,7 +552,10 @@ def map_figure(
             "xanchor": "left",
             "yanchor": "bottom",
             "bgcolor": "rgba(255,255,255,0)",
-            "title": {"text": i18n.t("program", lang) + ":", "side": "left"},
+            "title": {
+                "text": i18n.t("program", lang) + ("：" if lang == "zh" else ":"),
+                "side": "left",
+            },
             "font": {"size": font_size - 1},
         },
         "legend2": {
