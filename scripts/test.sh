@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One command: install what the tests need (Python packages, Debian's chromium), lint, run them all.
+# One command: install what the tests need (Python packages, Debian's chromium and
+# postgresql), lint, run them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
