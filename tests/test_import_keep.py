@@ -14,10 +14,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_import_support import CORPUS, count, make_store, tiny_gazetteer
+from test_import_support import CORPUS, count, make_store, run_tiny, tiny_gazetteer
 
 from twinning.imports import cli as import_cli
-from twinning.imports.keep import UndoError, list_batches, run_import, undo_batch
+from twinning.imports.keep import UndoError, list_batches, undo_batch
 from twinning.imports.problems import neutralise, report_csv
 from twinning.imports.template import headers, write_template
 
@@ -40,16 +40,10 @@ def store(tmp_path, monkeypatch):
     return make_store(tmp_path)
 
 
-def _run(path, store, **kw):
-    kw.setdefault("resolver", tiny_gazetteer().resolve)
-    kw.setdefault("user", "tester")
-    return run_import(path, store, **kw)
-
-
 def test_one_bad_row_stores_nothing(store, tmp_path):
     before = (count(store, "figures"), count(store, "batches"), store.data_version())
     f = _big_csv(tmp_path / "big.csv", 3000, bad_last=True)
-    result = _run(f, store, chunk_rows=100)
+    result = run_tiny(f, store, chunk_rows=100)
     assert not result.ok
     assert [p.row for p in result.report.problems if p.severity == "error"] == [3002]
     assert (count(store, "figures"), count(store, "batches"), store.data_version()) == before
@@ -58,7 +52,7 @@ def test_one_bad_row_stores_nothing(store, tmp_path):
 
 def test_dry_run_stores_nothing_but_reports_totals(store, tmp_path):
     before = count(store, "figures")
-    result = _run(_big_csv(tmp_path / "d.csv", 10), store, dry_run=True)
+    result = run_tiny(_big_csv(tmp_path / "d.csv", 10), store, dry_run=True)
     assert result.ok and result.batch_id is None and result.dry_run
     assert result.totals["funds_cny"] == {"value": 550_000, "unit": "CNY"}
     assert count(store, "figures") == before
@@ -67,7 +61,9 @@ def test_dry_run_stores_nothing_but_reports_totals(store, tmp_path):
 def test_batch_is_recorded_listed_kept_and_undone(store, tmp_path):
     ref_figures = len(store.figures_frame())
     progress = []
-    result = _run(CORPUS / "good_utf8_wide.csv", store, progress=lambda r, s: progress.append(s))
+    result = run_tiny(
+        CORPUS / "good_utf8_wide.csv", store, progress=lambda r, s: progress.append(s)
+    )
     assert result.ok and progress[-1] == 6
     (batch,) = [b for b in list_batches(store) if b["id"] == result.batch_id]
     assert batch["kind"] == "import" and batch["user"] == "tester"
@@ -80,7 +76,7 @@ def test_batch_is_recorded_listed_kept_and_undone(store, tmp_path):
     version = store.data_version()
 
     # the same file again is refused while the batch is active
-    again = _run(CORPUS / "good_utf8_wide.csv", store)
+    again = run_tiny(CORPUS / "good_utf8_wide.csv", store)
     assert [p.code for p in again.report.problems] == ["duplicate_file"]
     assert f"already imported as batch {result.batch_id}" in again.report.problems[0].message
 
@@ -98,18 +94,18 @@ def test_batch_is_recorded_listed_kept_and_undone(store, tmp_path):
     with pytest.raises(UndoError, match="cannot be undone"):
         undo_batch(store, ref_id)
     # after undo the file may come back
-    assert _run(CORPUS / "good_utf8_wide.csv", store).ok
+    assert run_tiny(CORPUS / "good_utf8_wide.csv", store).ok
 
 
 def test_duplicates_against_what_is_stored(store, tmp_path):
-    first = _run(CORPUS / "good_utf8_wide.csv", store)
+    first = run_tiny(CORPUS / "good_utf8_wide.csv", store)
     assert first.ok
     second = tmp_path / "second.csv"
     second.write_text(
         (CORPUS / "good_utf8_wide.csv").read_text(encoding="utf-8") + "上海市,富宁县,2018,10,1,,\n",
         encoding="utf-8",
     )
-    result = _run(second, store)
+    result = run_tiny(second, store)
     assert not result.ok
     dups = [p for p in result.report.problems if p.code == "duplicate_stored"]
     assert [p.row for p in dups] == [2, 2, 2, 3, 3, 3]
@@ -122,7 +118,7 @@ def test_over_size_file_is_refused(store, tmp_path, monkeypatch):
     monkeypatch.setenv("TWINNING_MAX_UPLOAD_MB", "1")
     f = tmp_path / "huge.csv"
     f.write_bytes(HEADER.encode() + b"x" * (1024 * 1024 + 200_000))
-    result = _run(f, store)
+    result = run_tiny(f, store)
     (p,) = result.report.problems
     assert p.code == "too_large"
     assert p.message == "the file is 1.2 MB; the limit is 1 MB (setting TWINNING_MAX_UPLOAD_MB)"
@@ -180,7 +176,7 @@ def test_import_killed_midway_leaves_the_store_as_it_was(store, tmp_path):
         reopened.data_version(),
     ) == before
     # and the store is writable again: the same file imports in full
-    result = _run(f, reopened)
+    result = run_tiny(f, reopened)
     assert result.ok and result.records == 10_000
 
 
@@ -190,7 +186,7 @@ def test_report_csv_neutralises_formulas(store, tmp_path):
         HEADER + '上海市,"=HYPERLINK(""http://x"",""y"")",2020,1,1\n上海市,@SUM(A1),2020,2,1\n',
         encoding="utf-8",
     )
-    result = _run(f, store)
+    result = run_tiny(f, store)
     assert not result.ok
     rows = list(csv.DictReader(io.StringIO(result.report.to_csv())))
     values = [r["value"] for r in rows if r["code"] == "unknown_place"]
@@ -205,7 +201,7 @@ def test_report_csv_neutralises_formulas(store, tmp_path):
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
 def test_template_round_trips(store, tmp_path, suffix):
     path = write_template(tmp_path / f"t{suffix}")
-    result = _run(path, store, dry_run=True)
+    result = run_tiny(path, store, dry_run=True)
     # the example row is recognised and skipped, every header maps to its field
     assert result.ok
     assert [p.code for p in result.report.problems] == ["example_row", "no_rows"][:1]

@@ -5,23 +5,14 @@ from __future__ import annotations
 import base64
 
 import pytest
-from test_import_support import CORPUS, count, make_store, tiny_gazetteer
+from test_import_support import count, page_env, upload_data_url
 
 from components import import_page as page
 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("TWINNING_ADMIN_USER", "admin")
-    monkeypatch.setenv("TWINNING_ADMIN_PASSWORD", "s3cret")
-    monkeypatch.setenv("TWINNING_UPLOAD_DIR", str(tmp_path / "uploads"))
-    monkeypatch.setattr("twinning.imports.keep.default_resolver", lambda: tiny_gazetteer().resolve)
-    return make_store(tmp_path)
-
-
-def _upload(name: str) -> str:
-    data = (CORPUS / name).read_bytes()
-    return "data:application/octet-stream;base64," + base64.b64encode(data).decode()
+    return page_env(tmp_path, monkeypatch)
 
 
 def test_sign_in_checks_credentials(env):
@@ -42,7 +33,9 @@ def test_sign_in_is_off_without_a_password(env, monkeypatch):
 
 
 def test_everything_that_changes_data_needs_sign_in(env):
-    out = page.receive_upload(_upload("good_utf8_wide.csv"), "good_utf8_wide.csv", None, "en")
+    out = page.receive_upload(
+        upload_data_url("good_utf8_wide.csv"), "good_utf8_wide.csv", None, "en"
+    )
     assert out["file"] is None and out["message"].startswith("Importing and undoing")
     before = count(env, "figures")
     res = page.confirm_import(
@@ -54,7 +47,9 @@ def test_everything_that_changes_data_needs_sign_in(env):
 
 def test_upload_preview_mapping_check_confirm_undo(env):
     token, _ = page.sign_in("admin", "s3cret", "en")
-    out = page.receive_upload(_upload("good_gbk_wide.csv"), "good_gbk_wide.csv", token, "en")
+    out = page.receive_upload(
+        upload_data_url("good_gbk_wide.csv"), "good_gbk_wide.csv", token, "en"
+    )
     assert out["file"]["name"] == "good_gbk_wide.csv"
     assert [c["name"] for c in out["columns"]] == [
         "帮扶方",
@@ -95,10 +90,10 @@ def test_upload_preview_mapping_check_confirm_undo(env):
 def test_bad_upload_shows_the_report(env):
     token, _ = page.sign_in("admin", "s3cret", "en")
     out = page.receive_upload(
-        _upload("bad_merged_header.xlsx"), "bad_merged_header.xlsx", token, "en"
+        upload_data_url("bad_merged_header.xlsx"), "bad_merged_header.xlsx", token, "en"
     )
     assert [p["code"] for p in out["problems"]] == ["merged_header"]
-    out = page.receive_upload(_upload("bad_binary.csv"), "bad_binary.csv", token, "zh")
+    out = page.receive_upload(upload_data_url("bad_binary.csv"), "bad_binary.csv", token, "zh")
     assert out["file"] is None and out["problems"][0]["code"] == "binary"
 
 

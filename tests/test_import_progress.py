@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
-from test_import_support import CORPUS, make_store, tiny_gazetteer
+from test_import_support import CORPUS, page_env, upload_data_url
 
 from components import import_page as page
 from twinning.imports import keep
@@ -14,17 +13,11 @@ from twinning.imports import keep
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("TWINNING_ADMIN_USER", "admin")
-    monkeypatch.setenv("TWINNING_ADMIN_PASSWORD", "s3cret")
-    monkeypatch.setenv("TWINNING_UPLOAD_DIR", str(tmp_path / "uploads"))
-    monkeypatch.setattr("twinning.imports.keep.default_resolver", lambda: tiny_gazetteer().resolve)
-    return make_store(tmp_path)
+    return page_env(tmp_path, monkeypatch)
 
 
 def _upload(name: str, token: str) -> dict:
-    data = (CORPUS / name).read_bytes()
-    contents = "data:application/octet-stream;base64," + base64.b64encode(data).decode()
-    out = page.receive_upload(contents, name, token, "en")
+    out = page.receive_upload(upload_data_url(name), name, token, "en")
     assert out["file"] is not None
     out["labels"] = [m["label"] for m in out["mapping"]]
     out["fields"] = [m["field"] for m in out["mapping"]]

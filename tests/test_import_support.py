@@ -58,3 +58,34 @@ def count(store, table: str) -> int:
 
     with store.engine.connect() as conn:
         return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+def run_tiny(path, store, **kw):
+    """``run_import`` with the tiny gazetteer and a test user unless told otherwise."""
+    from twinning.imports.keep import run_import
+
+    kw.setdefault("resolver", tiny_gazetteer().resolve)
+    kw.setdefault("user", "tester")
+    return run_import(path, store, **kw)
+
+
+def upload_data_url(name: str) -> str:
+    """A corpus file as dcc.Upload hands it to the server (a base64 data URL)."""
+    import base64
+
+    data = (CORPUS / name).read_bytes()
+    return "data:application/octet-stream;base64," + base64.b64encode(data).decode()
+
+
+def sign_in_env(monkeypatch) -> None:
+    """Settings for the import page: an admin who can sign in, the tiny gazetteer."""
+    monkeypatch.setenv("TWINNING_ADMIN_USER", "admin")
+    monkeypatch.setenv("TWINNING_ADMIN_PASSWORD", "s3cret")
+    monkeypatch.setattr("twinning.imports.keep.default_resolver", lambda: tiny_gazetteer().resolve)
+
+
+def page_env(tmp_path: Path, monkeypatch):
+    """A tiny store, an upload folder in ``tmp_path`` and sign-in settings."""
+    monkeypatch.setenv("TWINNING_UPLOAD_DIR", str(tmp_path / "uploads"))
+    sign_in_env(monkeypatch)
+    return make_store(tmp_path)

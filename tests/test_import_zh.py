@@ -10,7 +10,6 @@ makes a problem was missed, including branches no test reaches.
 from __future__ import annotations
 
 import ast
-import base64
 import csv
 import io
 import json
@@ -18,12 +17,19 @@ import re
 from pathlib import Path
 
 import pytest
-from test_import_support import CORPUS, make_store, tiny_gazetteer
+from test_import_support import (
+    CORPUS,
+    make_store,
+    run_tiny,
+    sign_in_env,
+    tiny_gazetteer,
+    upload_data_url,
+)
 
 from components import import_page as page
 from twinning.imports import cli as import_cli
 from twinning.imports.headers import load_mapping_file, normalise_overrides
-from twinning.imports.keep import UndoError, list_batches, run_import, undo_batch
+from twinning.imports.keep import UndoError, list_batches, undo_batch
 from twinning.imports.numbers import parse_number
 from twinning.imports.problems import CODE_ZH, ParseError, Problem, Report, report_csv
 from twinning.imports.units import METRICS, Unit, parse_unit, to_canonical
@@ -55,12 +61,6 @@ def assert_bilingual(p: Problem | ParseError) -> None:
 def store(tmp_path, monkeypatch):
     monkeypatch.setenv("TWINNING_UPLOAD_DIR", str(tmp_path / "uploads"))
     return make_store(tmp_path)
-
-
-def _run(path, store, **kw):
-    kw.setdefault("resolver", tiny_gazetteer().resolve)
-    kw.setdefault("user", "t")
-    return run_import(path, store, **kw)
 
 
 # --- every problem the corpus and a set of made-up faults produce -----------------------
@@ -102,7 +102,7 @@ def _problems_of_everything(store, tmp_path, monkeypatch) -> list[Problem]:
     out: list[Problem] = []
 
     def run(path, **kw):
-        result = _run(path, store, **kw)
+        result = run_tiny(path, store, **kw)
         out.extend(result.report.problems)
         return result
 
@@ -252,7 +252,7 @@ def test_bad_file_chinese_message_and_suggestion(store, name, texts):
     import datetime as dt
 
     message, suggestion = texts
-    result = _run(CORPUS / name, store)
+    result = run_tiny(CORPUS / name, store)
     (p,) = [p for p in result.report.problems if p.severity == "error"]
     assert p.message_zh.startswith(message.format(year=dt.date.today().year)), p.message_zh
     assert p.suggestion_zh.startswith(suggestion), p.suggestion_zh
@@ -266,7 +266,9 @@ def test_bad_file_chinese_message_and_suggestion(store, name, texts):
 def test_unknown_donor_is_a_warning_in_both_languages(store, tmp_path):
     f = tmp_path / "donor.csv"
     f.write_text("帮扶方,受援县,年度,帮扶资金(万元)\n富宁乡,富宁县,2020,1\n", encoding="utf-8")
-    (p,) = [p for p in _run(f, store, dry_run=True).report.problems if p.code == "unknown_place"]
+    (p,) = [
+        p for p in run_tiny(f, store, dry_run=True).report.problems if p.code == "unknown_place"
+    ]
     assert p.severity == "warning"
     assert p.message == (
         "donor '富宁乡' is not a known place; did you mean: 富宁县 (文山壮族苗族自治州, 532628)"
@@ -281,18 +283,18 @@ def test_unknown_donor_is_a_warning_in_both_languages(store, tmp_path):
 def test_place_within_a_parent_names_the_parent(store, tmp_path):
     f = tmp_path / "within.csv"
     f.write_text("帮扶方,受援省,受援县,年度,帮扶资金(万元)\n上海市,云南省,富宁乡,2020,1\n", "utf-8")
-    (p,) = [p for p in _run(f, store, dry_run=True).report.problems if p.severity == "error"]
+    (p,) = [p for p in run_tiny(f, store, dry_run=True).report.problems if p.severity == "error"]
     assert p.message.startswith("recipient '富宁乡' in 云南省 is not a known place")
     assert p.message_zh.startswith("受援地“富宁乡”（在“云南省”范围内）不是已知地名")
 
 
 def test_duplicate_stored_names_batch_and_row_in_chinese(store, tmp_path):
-    first = _run(CORPUS / "good_utf8_wide.csv", store)
+    first = run_tiny(CORPUS / "good_utf8_wide.csv", store)
     second = tmp_path / "second.csv"
     second.write_text((CORPUS / "good_utf8_wide.csv").read_text(encoding="utf-8"), "utf-8")
     with second.open("a", encoding="utf-8") as fh:
         fh.write("上海市,富宁县,2018,10,1,,\n")
-    dup = next(p for p in _run(second, store).report.problems if p.code == "duplicate_stored")
+    dup = next(p for p in run_tiny(second, store).report.problems if p.code == "duplicate_stored")
     b = first.batch_id
     assert dup.message_zh == f"富宁县 2020-2020 年的帮扶资金 1,200 已保存在批次 {b}（第 2 行）中"
     assert dup.suggestion_zh.startswith(f"请删除该行；如果本文件要替换原有数据，请先撤销批次 {b}")
@@ -345,20 +347,13 @@ def test_undo_errors_in_both_languages(store):
 
 @pytest.fixture
 def env(store, monkeypatch):
-    monkeypatch.setenv("TWINNING_ADMIN_USER", "admin")
-    monkeypatch.setenv("TWINNING_ADMIN_PASSWORD", "s3cret")
-    monkeypatch.setattr("twinning.imports.keep.default_resolver", lambda: tiny_gazetteer().resolve)
+    sign_in_env(monkeypatch)
     return store
-
-
-def _upload(name: str) -> str:
-    data = (CORPUS / name).read_bytes()
-    return "data:application/octet-stream;base64," + base64.b64encode(data).decode()
 
 
 def _check(env, name: str, lang: str) -> dict:
     token, _ = page.sign_in("admin", "s3cret", lang)
-    out = page.receive_upload(_upload(name), name, token, lang)
+    out = page.receive_upload(upload_data_url(name), name, token, lang)
     labels = [m["label"] for m in out["mapping"]]
     fields = [m["field"] for m in out["mapping"]]
     return page.check_file(out["file"], labels, fields, token, lang, env)
@@ -392,7 +387,7 @@ def test_zh_page_report_is_chinese_and_en_page_english(env):
 
 def test_zh_page_messages_for_refused_files_and_undo(env):
     token, _ = page.sign_in("admin", "s3cret", "zh")
-    out = page.receive_upload(_upload("bad_binary.csv"), "bad_binary.csv", token, "zh")
+    out = page.receive_upload(upload_data_url("bad_binary.csv"), "bad_binary.csv", token, "zh")
     assert out["message"] == "文件不是文本：其中含有 NUL 字节（是否为二进制文件或已损坏的文件？）"
     damaged = page.receive_upload("data:text/csv;base64,@@@@", "x.csv", token, "zh")
     (p,) = damaged["problems"]

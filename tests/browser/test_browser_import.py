@@ -41,6 +41,15 @@ def server(tmp_path, monkeypatch):
     thread.join(timeout=10)
 
 
+def _sign_in(page) -> None:
+    page.fill("#imp-user", "admin")
+    page.fill("#imp-password", "pw")
+    page.click("#imp-signin-btn")
+    page.wait_for_function(
+        "document.querySelector('#imp-signin-status').innerText.includes('Signed in')"
+    )
+
+
 def test_import_page_flow_in_chromium(server, browser):
     url, store = server
     before = count(store, "figures")
@@ -63,12 +72,7 @@ def test_import_page_flow_in_chromium(server, browser):
         page.wait_for_function(
             "document.querySelector('#imp-upload-status').innerText.includes('need sign-in')"
         )
-        page.fill("#imp-user", "admin")
-        page.fill("#imp-password", "pw")
-        page.click("#imp-signin-btn")
-        page.wait_for_function(
-            "document.querySelector('#imp-signin-status').innerText.includes('Signed in')"
-        )
+        _sign_in(page)
         page.set_input_files("#imp-upload input[type=file]", str(CORPUS / "good_bom_wide.csv"))
         page.wait_for_selector("#imp-preview td")
         page.click("#imp-check-btn")
@@ -113,12 +117,7 @@ def test_progress_shows_while_a_check_runs(server, browser, monkeypatch):
         errors = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(url)
-        page.fill("#imp-user", "admin")
-        page.fill("#imp-password", "pw")
-        page.click("#imp-signin-btn")
-        page.wait_for_function(
-            "document.querySelector('#imp-signin-status').innerText.includes('Signed in')"
-        )
+        _sign_in(page)
         page.set_input_files("#imp-upload input[type=file]", str(CORPUS / "good_bom_wide.csv"))
         page.wait_for_selector("#imp-preview td")
         assert page.is_hidden("#imp-progress")
