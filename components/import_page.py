@@ -9,7 +9,8 @@ server: hiding a button is not security.
 While a check or import runs, ``check_file`` writes its counts to a progress file
 next to the upload (``<id>.progress.json``, removed when the run ends) and the page
 polls it (``progress_view``): a file, not process memory, because under gunicorn the
-poll may reach another worker process.
+poll may reach another worker process. The file format, the writer and the row estimate
+are in ``twinning.imports.progress``; this page only names the file from the upload id.
 
 File text is only ever shown through DataTable cells and html children, which
 Dash escapes; nothing from a file is rendered as HTML or Markdown.
@@ -20,13 +21,9 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import functools
 import hashlib
 import hmac
-import json
-import os
 import re
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -35,6 +32,7 @@ from typing import Any
 from dash import ALL, Input, Output, State, dash_table, dcc, html, no_update
 
 from twinning import settings
+from twinning.imports import progress
 from twinning.imports.headers import ALL_FIELDS, FIELDS
 from twinning.imports.problems import (
     REPORT_COLUMNS,
@@ -44,6 +42,7 @@ from twinning.imports.problems import (
     pick,
     report_csv,
 )
+from twinning.imports.progress import estimate_rows
 from twinning.imports.units import METRICS
 
 TOKEN_HOURS = 8
@@ -77,7 +76,7 @@ REPORT_TABLE_COLUMNS = [
 _FILE_ID = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt|xls|bin)$")
 # A check or import writes its progress at most this often (seconds); the page polls twice a
 # second (dcc.Interval imp-progress-tick).
-PROGRESS_EVERY_S = 0.25
+PROGRESS_EVERY_S = progress.EVERY_S
 PROGRESS_POLL_MS = 500
 
 # One dict of this page's words; the shared ones live in twinning.i18n.
@@ -326,158 +325,27 @@ def _progress_path(file_id: object) -> Path | None:
     return path.with_name(f"{path.stem}.progress.json")
 
 
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*\d+(?::[A-Z]*(\d+))?\"")
-
-
-def _xlsx_last_row(path: str) -> int | None:
-    """Rows in the first worksheet (the one the reader opens) without loading the workbook.
-
-    The sheet's saved dimension (Excel, WPS and most writers save one) when it says more
-    than A1; else its <row> elements counted in the streamed XML.
-    """
-    from openpyxl.reader.excel import ExcelReader
-
-    reader = ExcelReader(path, read_only=True)
-    try:
-        reader.read_manifest()
-        reader.read_workbook()  # workbook.xml and its relations: small, no shared strings
-        member = next(
-            rel.target
-            for _sheet, rel in reader.parser.find_sheets()
-            if rel.Type.endswith("/worksheet")
-        )
-        with reader.archive.open(member.lstrip("/")) as fh:
-            head = fh.read(1 << 16)
-            found = _DIMENSION.search(head)
-            if found and found.group(1) and int(found.group(1)) > 1:
-                return int(found.group(1))
-            tag, rows, data = b"<row ", 0, head
-            while data:
-                rows += data.count(tag)
-                tail = data[-(len(tag) - 1) :]
-                chunk = fh.read(1 << 20)
-                data = tail + chunk if chunk else b""
-            return rows or None
-    finally:
-        reader.archive.close()
-
-
-@functools.lru_cache(maxsize=32)
-def _estimate_rows(path: str, _size: int, _mtime_ns: int) -> int | None:
-    with open(path, "rb") as fh:
-        magic = fh.read(8)
-    if magic.startswith(b"PK\x03\x04"):
-        rows = _xlsx_last_row(path)
-        return rows - 1 if rows and rows > 1 else None
-    if magic.startswith(b"\xd0\xcf\x11\xe0"):  # old .xls: refused by the reader anyway
-        return None
-    newline = b"\n"
-    if magic.startswith(b"\xff\xfe"):
-        newline = b"\n\x00"
-    elif magic.startswith(b"\xfe\xff"):
-        newline = b"\x00\n"
-    lines, last = 0, b""
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):  # even size: keeps utf-16 pairs aligned
-            lines += chunk.count(newline)
-            last = chunk[-len(newline) :]
-    if last and last != newline:
-        lines += 1  # no line break after the last row
-    return lines - 1 if lines > 1 else None  # minus the header row
-
-
-def estimate_rows(path: Path) -> int | None:
-    """About how many data rows the file holds (line breaks, or the sheet's saved size).
-
-    An estimate: quoted cells with line breaks, title rows, blank and 合计 rows all make
-    it a little high; None when it cannot be told cheaply. Cached per file version.
-    """
-    try:
-        st = path.stat()
-        return _estimate_rows(str(path), st.st_size, st.st_mtime_ns)
-    except Exception:  # never let an estimate stop a check
-        return None
-
-
 def write_progress(file_id: str, record: dict) -> None:
-    """Replace the progress file atomically (temp file + os.replace); never raises."""
-    path = _progress_path(file_id)
-    if path is None:
-        return
-    tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    try:
-        tmp.write_text(json.dumps(record), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    progress.write_progress(_progress_path(file_id), record)
 
 
 def clear_progress(file_id: str) -> None:
-    path = _progress_path(file_id)
-    if path is not None:
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
-def _count(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value
+    progress.clear_progress(_progress_path(file_id))
 
 
 def read_progress(file_id: object) -> dict | None:
-    """The latest progress record of a running check or import, or None (no run, bad id)."""
-    path = _progress_path(file_id)
-    if path is None:
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    rows, stored = _count(data.get("rows")), _count(data.get("stored"))
-    if rows is None or stored is None:
-        return None
-    updated = data.get("updated")
-    return {
-        "rows": rows,
-        "stored": stored,
-        "total": _count(data.get("total")) or None,
-        "phase": "import" if data.get("phase") == "import" else "check",
-        "updated": updated if isinstance(updated, int | float) else None,
-    }
+    """The latest progress record of a run on this upload, or None (no run, bad id)."""
+    return progress.read_progress(_progress_path(file_id))
 
 
-class ProgressWriter:
-    """``run_import``'s progress callback: counts to the progress file, at most 4 times a second."""
+class ProgressWriter(progress.ProgressWriter):
+    """The progress writer of one upload, named only from its validated id."""
 
     def __init__(
         self, file_id: str, phase: str, total: int | None, every: float | None = None
     ) -> None:
-        self.file_id, self.phase, self.total = file_id, phase, total
-        self.every = PROGRESS_EVERY_S if every is None else every
-        self.last = float("-inf")
-        self.writes = 0
-
-    def write(self, rows: int, stored: int) -> None:
-        self.last = time.monotonic()
-        self.writes += 1
-        write_progress(
-            self.file_id,
-            {
-                "rows": rows,
-                "stored": stored,
-                "total": self.total,
-                "phase": self.phase,
-                "updated": time.time(),
-            },
-        )
-
-    def __call__(self, rows: int, stored: int) -> None:
-        if time.monotonic() - self.last >= self.every:
-            self.write(rows, stored)
+        every = PROGRESS_EVERY_S if every is None else every
+        super().__init__(_progress_path(file_id), phase, total, every)
 
 
 def progress_text(record: dict | None, lang: str) -> str:
@@ -656,8 +524,8 @@ def check_file(
     if path is None or not path.exists():
         return {"ok": False, "message": t("no_file", lang), "problems": [], "result": None}
     file_id = path.name
-    progress = ProgressWriter(file_id, "import" if confirm else "check", estimate_rows(path))
-    progress.write(0, 0)
+    writer = ProgressWriter(file_id, "import" if confirm else "check", estimate_rows(path))
+    writer.write(0, 0)
     try:
         # column labels carry the mapping key; previous units from the header stay in force
         result = run_import(
@@ -668,7 +536,7 @@ def check_file(
             overrides={"columns": _overrides(labels, fields)},
             dry_run=not confirm,
             resolver=resolver,
-            progress=progress,
+            progress=writer,
         )
     finally:
         clear_progress(file_id)
