@@ -37,6 +37,7 @@ import plotly.graph_objects as go
 
 from twinning import aggregate as agg
 from twinning import i18n
+from twinning.figures.markup import esc
 from twinning.paths import ASSETS_DIR
 
 IMAGE_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
@@ -368,11 +369,6 @@ def wrap_text(text: str, max_px: float, font_size: float) -> list[str]:
     return lines or [""]
 
 
-def _escape(text: str) -> str:
-    """Plotly text is HTML-ish: data from files must never become markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def sources_line(sources: Sequence[str | SourceRef], lang: str, limit: int) -> str:
     """'Sources (12): a, b, c +9 more (full list in ...)' in the chosen language."""
     full = list(dict.fromkeys(s.label if isinstance(s, SourceRef) else str(s) for s in sources))
@@ -451,7 +447,7 @@ def frame_dict(
     ]
     annotations.append(
         {
-            "text": "<br>".join(_escape(line) for line in lines),
+            "text": "<br>".join(esc(line) for line in lines),
             "xref": "paper",
             "yref": "paper",
             "x": 0,
@@ -484,7 +480,7 @@ def frame_dict(
     layout["margin"] = margin
     if title:
         layout["title"] = {
-            "text": f"<b>{_escape(title)}</b>",
+            "text": f"<b>{esc(title)}</b>",
             "x": 0,
             "xref": "paper" if left else "container",
             "xanchor": "left",
