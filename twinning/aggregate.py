@@ -362,6 +362,11 @@ def _ensure(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     return df
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN or pd.NA: what a frame holds where a cell is empty."""
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
 def _text(x: Any) -> str | None:
     """``x`` if it is non-empty text, else None (NaN, None and pd.NA included)."""
     return x if isinstance(x, str) and x else None
@@ -371,7 +376,7 @@ def _as_code(series: pd.Series) -> pd.Series:
     """Adcodes as 6-character strings or None (frames may carry ints or floats)."""
 
     def conv(x: Any) -> str | None:
-        if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
+        if _missing(x):
             return None
         if isinstance(x, float):
             x = int(x)
@@ -732,10 +737,6 @@ def flows(data: AtlasData, filters: Filters) -> list[Flow]:
     return out
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
 # ---------------------------------------------------------------------------------------
 # Headline numbers
 # ---------------------------------------------------------------------------------------
@@ -1052,9 +1053,7 @@ def _recipient_text(row: Any) -> str:
 
 
 def _int_or_blank(x: Any) -> str:
-    if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    return str(int(x))
+    return "" if _missing(x) else str(int(x))
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
