@@ -1,4 +1,4 @@
-"""Shared helpers for the import tests (no tests here): a tiny gazetteer and a store.
+"""Shared helpers for the import and store tests (no tests here): a tiny gazetteer, a store.
 
 A handful of real places is enough to exercise resolution (including the two 朝阳区),
 and keeps every import test independent of the boundary files.

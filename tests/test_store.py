@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect
+from test_import_support import count
 
 from twinning.geo.boundaries import places_table
 from twinning.paths import REFERENCE_DIR
@@ -18,11 +19,6 @@ from twinning.reference import PRIMARY_DOCUMENTS, ReferenceDataError
 from twinning.store import Store, cli_stats, open_store
 from twinning.store import migrate as migrate_mod
 from twinning.store.schema import SCHEMA_VERSION, batches, figures, metadata, pairings
-
-
-def _count(store: Store, table: str) -> int:
-    with store.engine.connect() as conn:
-        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
 def _add_import_batch(store: Store) -> int:
@@ -103,10 +99,10 @@ def test_frames_carry_names_kind_and_parents(reference_store: Store) -> None:
 
 
 def test_second_open_adds_nothing(store: Store) -> None:
-    before = (store.data_version(), _count(store, "pairings"), _count(store, "batches"))
+    before = (store.data_version(), count(store, "pairings"), count(store, "batches"))
     again = open_store(store.url)
     try:
-        after = (again.data_version(), _count(again, "pairings"), _count(again, "batches"))
+        after = (again.data_version(), count(again, "pairings"), count(again, "batches"))
     finally:
         again.dispose()
     assert before == after
@@ -156,7 +152,7 @@ def test_invalid_reference_leaves_an_existing_store_as_it_was(store: Store, tmp_
     with pytest.raises(ReferenceDataError, match="column start_year: '2017'"):
         open_store(store.url, reference_dir=folder)
     assert store.data_version() == before
-    assert _count(store, "pairings") == 218
+    assert count(store, "pairings") == 218
 
 
 def test_undone_import_batch_drops_out_of_frames(store: Store) -> None:
@@ -286,7 +282,7 @@ def test_concurrent_first_opens_seed_once(tmp_path: Path) -> None:
     try:
         assert len(stores[0].batches_frame()) == 1
         assert stores[0].data_version() == stores[1].data_version()
-        assert _count(stores[0], "pairings") == 218
+        assert count(stores[0], "pairings") == 218
     finally:
         for opened in stores:
             opened.dispose()

@@ -22,10 +22,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from sqlalchemy import create_engine, inspect, text
+from test_import_support import count
 
 from twinning.paths import REFERENCE_DIR
 from twinning.reference import ReferenceDataError
-from twinning.store import Store, open_store
+from twinning.store import open_store
 
 INSTALL = "bash scripts/test.sh (it installs Debian's postgresql and psycopg)"
 TESTS = Path(__file__).resolve().parent
@@ -93,11 +94,6 @@ def pg_url(postgres: str) -> Iterator[str]:
     admin.dispose()
 
 
-def _count(store: Store, table: str) -> int:
-    with store.engine.connect() as conn:
-        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-
-
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.drop(columns=[c for c in ("id", "batch_id") if c in frame.columns])
     frame = frame.astype(object).where(frame.notna(), None)
@@ -123,8 +119,8 @@ def test_concurrent_first_opens_seed_once(pg_url: str) -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:
         stores = list(pool.map(lambda _: open_store(pg_url), range(2)))
     try:
-        assert _count(stores[0], "batches") == 1
-        assert _count(stores[0], "pairings") == 218
+        assert count(stores[0], "batches") == 1
+        assert count(stores[0], "pairings") == 218
         assert stores[0].data_version() == stores[1].data_version()
     finally:
         for opened in stores:
@@ -136,10 +132,10 @@ def test_import_and_undo_on_postgres(pg_url: str) -> None:
 
     store = open_store(pg_url)
     try:
-        before = (_count(store, "figures"), store.data_version())
+        before = (count(store, "figures"), store.data_version())
         result = run_import(TESTS / "data" / "imports" / "good_utf8_wide.csv", store, user="t")
         assert result.ok and result.batch_id
-        assert _count(store, "figures") == before[0] + 6
+        assert count(store, "figures") == before[0] + 6
         assert store.data_version() != before[1]
         undo_batch(store, result.batch_id, user="t")
         assert len(store.figures_frame()) == before[0]
