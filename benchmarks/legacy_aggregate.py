@@ -1,7 +1,8 @@
 """The atlas's data path before #7 (pandas, every row in every worker), kept verbatim as the
 baseline that benchmarks measure against and that recorded tests/golden/*.json.
 
-Original docstring: from stored rows to what the atlas shows: filters, per-place values, flows, series, details.
+Original docstring: from stored rows to what the atlas shows: filters, per-place values,
+flows, series, details.
 
 Why this module exists: the Dash layer must stay thin and the numbers must be honest in
 one place. Rules kept here, and tested in ``tests/test_aggregate.py``:

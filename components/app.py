@@ -13,7 +13,7 @@ from typing import Any
 import dash
 
 from twinning import settings
-from twinning.aggregate import AtlasData
+from twinning.query import AtlasData
 
 ASSETS_URL_PATH = "assets"
 
@@ -114,7 +114,7 @@ def _serve_topojson(app: dash.Dash) -> None:
 def _warm(data: AtlasData) -> None:
     from components.callbacks import map_outputs
     from twinning import i18n
-    from twinning.aggregate import Filters
+    from twinning.query import Filters
 
     # the default view first (both languages), then the other levels a link may open
     first = i18n.normalize_lang(settings.get("TWINNING_LANG"))

@@ -17,8 +17,8 @@ import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from components import ids, layout
-from twinning import aggregate as agg
 from twinning import i18n, settings
+from twinning import query as agg
 from twinning.figures import MapFigureKey, map_figure, map_patch_values, series_figure
 
 # ---------------------------------------------------------------------------------------

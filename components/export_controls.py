@@ -98,7 +98,7 @@ def make_download(
     store: Any, search: str | None, chart: str | None, fmt: str | None
 ) -> tuple[dict[str, Any] | None, str]:
     """(dcc.Download data, status text) for the view in ``search`` ('?lang=en&...')."""
-    from twinning import aggregate as agg
+    from twinning import query as agg
 
     lang = agg.Filters.from_query(search or "").lang
     try:

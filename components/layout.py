@@ -10,8 +10,8 @@ from typing import Any
 from dash import dash_table, dcc, html
 
 from components import ids
-from twinning import aggregate as agg
 from twinning import i18n
+from twinning import query as agg
 
 GRAPH_CONFIG_BASE: dict[str, Any] = {
     "displaylogo": False,

@@ -7,12 +7,14 @@ tests import ``make_data`` from here.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
-from twinning import aggregate as agg
-from twinning.aggregate import AtlasData, Filters
+from twinning import query as agg
+from twinning.query import AtlasData, Filters
 
 PLACES = [
     # adcode, level, name_zh, name_en, province, prefecture, lon, lat
@@ -76,6 +78,12 @@ def figure(**kw) -> dict:
 
 
 def make_data() -> AtlasData:
+    pairings, figures = make_frames()
+    return AtlasData.build(pairings, figures, places_frame(), version="t1")
+
+
+def make_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pairings and figures of ``make_data`` as frames (to extend in a test)."""
     pairings = pd.DataFrame(
         [
             pairing(recipient_adcode="530000", recipient_level="province", start_year=1996),
@@ -172,12 +180,20 @@ def make_data() -> AtlasData:
             figure(recipient="东部省市", recipient_adcode=None, recipient_level=None, value=1e9),
         ]
     )
-    return AtlasData.build(pairings, figures, places_frame(), version="t1")
+    return pairings, figures
 
 
 @pytest.fixture
 def data() -> AtlasData:
     return make_data()
+
+
+def rows_in_view(data: AtlasData, f: Filters) -> SimpleNamespace:
+    """The stored pairings and (non-context) figures a view takes, as the tables read them."""
+    return SimpleNamespace(
+        pairings=agg.table_rows(data, f, "pairings"),
+        figures=agg.table_rows(data, replace(f, metric=None), "figures"),
+    )
 
 
 def values_of(pv: agg.PlaceValues) -> dict[str, float]:
@@ -202,7 +218,7 @@ def test_same_figure_twice_is_counted_once(data):
 def test_context_metrics_never_counted(data):
     assert "context_visitors" not in agg.metric_options(data)
     assert "context_days" not in agg.metric_options(data)
-    view = agg.apply_filters(data, Filters())
+    view = rows_in_view(data, Filters())
     assert not view.figures["metric"].str.startswith("context_").any()
     heads = {h.key: h for h in agg.headlines(data, Filters())}
     # funds: 9e8 (once) + 3e7 + 5e6 + 1e6 (from memory) + 1e9 (unresolved, still a figure)
@@ -211,8 +227,8 @@ def test_context_metrics_never_counted(data):
 
 
 def test_from_memory_filter(data):
-    all_rows = agg.apply_filters(data, Filters())
-    seen = agg.apply_filters(data, Filters(include_from_memory=False))
+    all_rows = rows_in_view(data, Filters())
+    seen = rows_in_view(data, Filters(include_from_memory=False))
     assert len(all_rows.pairings) - len(seen.pairings) == 1
     assert (seen.pairings["confidence"] != "from_memory").all()
     assert (seen.figures["confidence"] != "from_memory").all()
@@ -246,25 +262,26 @@ def test_municipality_listed_at_two_levels_rolls_up():
         [pairing(recipient_adcode="310117", recipient_level="county", start_year=2000)]
     )
     d = AtlasData.build(p, pd.DataFrame([figure()]), places)
-    assert d.pairings.loc[0, "r_prefecture"] == "310000"
-    assert d.pairings.loc[0, "r_province"] == "310000"
+    rows = agg.table_rows(d, Filters(), "pairings")
+    assert rows.loc[0, "r_prefecture"] == "310000"
+    assert rows.loc[0, "r_province"] == "310000"
 
 
 def test_year_filter_on_pairings(data):
-    view = agg.apply_filters(data, Filters(year_from=1998, year_to=2005))
+    view = rows_in_view(data, Filters(year_from=1998, year_to=2005))
     # 1996- (ongoing) and 1997-2009 overlap; the 2010 starts do not
     assert sorted(view.pairings["start_year"].dropna().astype(int)) == [1996, 1997]
 
 
 def test_filters_by_program_donor_recipient(data):
-    view = agg.apply_filters(data, Filters(programs=("counterpart_support_xinjiang",)))
+    view = rows_in_view(data, Filters(programs=("counterpart_support_xinjiang",)))
     assert set(view.pairings["program"]) == {"counterpart_support_xinjiang"}
     assert view.figures["program"].eq("counterpart_support_xinjiang").all()
-    shandong = agg.apply_filters(data, Filters(donor="370000"))
+    shandong = rows_in_view(data, Filters(donor="370000"))
     assert set(shandong.pairings["donor_key"]) == {"370000"}
-    xj = agg.apply_filters(data, Filters(recipient="650000"))
+    xj = rows_in_view(data, Filters(recipient="650000"))
     assert set(xj.pairings["r_province"]) == {"650000"}
-    songjiang = agg.apply_filters(data, Filters(donor_unit="310117"))
+    songjiang = rows_in_view(data, Filters(donor_unit="310117"))
     assert list(songjiang.pairings["recipient_adcode"]) == ["653125"]
 
 

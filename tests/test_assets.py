@@ -9,7 +9,7 @@ import plotly.offline
 import pytest
 
 from components import callbacks
-from twinning import aggregate as agg
+from twinning import query as agg
 from twinning.paths import ASSETS_DIR
 
 BUNDLE = ASSETS_DIR / "vendor" / "plotly-atlas.min.js"

@@ -9,7 +9,7 @@ import pytest
 from components import callbacks as cb
 from components import ids
 from components.app import create_app
-from twinning import aggregate as agg
+from twinning import query as agg
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from twinning import aggregate as agg
 from twinning import export
+from twinning import query as agg
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EN_FUNDS = "lang=en&level=province&metric=funds_cny&from=2006&to=2010"

@@ -10,9 +10,9 @@ import json
 
 import pandas as pd
 import pytest
-from test_aggregate import make_data, pairing, places_frame
+from test_aggregate import make_data, make_frames, pairing, places_frame
 
-from twinning import aggregate as agg
+from twinning import query as agg
 from twinning.figures import map as fmap
 from twinning.figures import series as fseries
 from twinning.figures.markup import esc
@@ -22,7 +22,7 @@ HOSTILE = "<img src=x onerror=alert(1)>&co"
 
 def _with_hostile_donor() -> agg.AtlasData:
     """A pairing whose donor has no adcode, named by text that came from a file."""
-    base = make_data()
+    base_pairings, base_figures = make_frames()
     rogue = pairing(
         donor_province=HOSTILE,
         donor_adcode=None,
@@ -31,9 +31,9 @@ def _with_hostile_donor() -> agg.AtlasData:
         recipient_level="county",
         start_year=2012,
     )
-    pairings = pd.concat([base.pairings, pd.DataFrame([rogue])], ignore_index=True)
+    pairings = pd.concat([base_pairings, pd.DataFrame([rogue])], ignore_index=True)
     keep = [c for c in rogue if c in pairings.columns]
-    return agg.AtlasData.build(pairings[keep], base.figures, places_frame(), version="t2")
+    return agg.AtlasData.build(pairings[keep], base_figures, places_frame(), version="t2")
 
 
 def _strings(obj) -> list[str]:
@@ -143,7 +143,7 @@ def test_series_money_axis_speaks_the_readers_units(lang):
 
 
 def test_donor_without_an_adcode_keeps_its_key_and_has_an_english_name():
-    base = make_data()
+    base_pairings, base_figures = make_frames()
     soe = pairing(
         program="counterpart_support_tibet",
         donor_province="中央企业",
@@ -153,9 +153,9 @@ def test_donor_without_an_adcode_keeps_its_key_and_has_an_english_name():
         recipient_adcode="653126",
         recipient_level="county",
     )
-    pairings = pd.concat([base.pairings, pd.DataFrame([soe])], ignore_index=True)
+    pairings = pd.concat([base_pairings, pd.DataFrame([soe])], ignore_index=True)
     keep = [c for c in soe if c in pairings.columns]
-    data = agg.AtlasData.build(pairings[keep], base.figures, places_frame(), version="t3")
+    data = agg.AtlasData.build(pairings[keep], base_figures, places_frame(), version="t3")
     assert "中央企业" in agg.all_donor_keys(data)
     assert agg.donor_label(data, "中央企业", "zh") == "中央企业"
     assert agg.donor_label(data, "中央企业", "en") == "Central state-owned enterprises"

@@ -26,7 +26,7 @@ import sys
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 import plotly.graph_objects as go
 
-from twinning import aggregate as agg
 from twinning import i18n
+from twinning import query as agg
 from twinning.figures.markup import esc
 from twinning.paths import ASSETS_DIR
 
@@ -590,8 +590,8 @@ class ExportView:
 
     def rows(self, chart: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Pairings and figures the chart shows (``None``: both charts)."""
-        view = agg.apply_filters(self.data, self.filters)
-        fig = view.figures
+        pairings = agg.table_rows(self.data, self.filters, "pairings")
+        fig = agg.table_rows(self.data, replace(self.filters, metric=None), "figures")
         if chart == "map":
             metrics = [self.filters.metric or ("funds_cny" if self.filters.flows else "")]
         elif chart == "series":
@@ -599,8 +599,8 @@ class ExportView:
         else:
             metrics = sorted({*agg.series_metrics(self.filters), self.filters.metric or ""})
             if not self.filters.metric:
-                return view.pairings, fig
-        return view.pairings, fig[fig["metric"].isin([m for m in metrics if m])]
+                return pairings, fig
+        return pairings, fig[fig["metric"].isin([m for m in metrics if m])]
 
     def sources(self, chart: str | None = None) -> list[SourceRef]:
         return source_refs(*self.rows(chart))

@@ -163,6 +163,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_origin": {"zh": "数据批次", "en": "Batch"},
     "col_note": {"zh": "备注", "en": "Note"},
     "ongoing": {"zh": "至今", "en": "ongoing"},
+    "xlsx_too_many_rows": {
+        "zh": "此视图有 {n:,} 行，超过 Excel 一张工作表的上限（{limit:,} 行）：请下载 CSV。",
+        "en": "This view has {n:,} rows, more than an Excel sheet holds ({limit:,}): "
+        "download CSV instead.",
+    },
+    "series_period_sum": {
+        "zh": "{n} 个期间数字之和",
+        "en": "sum of {n} figures for this period",
+    },
     "not_stated": {"zh": "未说明", "en": "not stated"},
     # detail
     "detail_title": {"zh": "地区详情", "en": "Place detail"},

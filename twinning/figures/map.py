@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from twinning import aggregate as agg
 from twinning import i18n
+from twinning import query as agg
 from twinning.figures import palette
 from twinning.figures.markup import esc
 

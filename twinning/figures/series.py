@@ -14,8 +14,8 @@ from datetime import date
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from twinning import aggregate as agg
 from twinning import i18n
+from twinning import query as agg
 from twinning.figures import palette
 from twinning.figures.markup import esc as _esc
 

@@ -37,6 +37,7 @@ from twinning.imports.problems import (
 )
 from twinning.imports.read import open_source
 from twinning.imports.validate import Checker, Layout, figure_key, find_layout, pairing_key
+from twinning.store import derive
 from twinning.store.schema import batches, figures, pairings
 
 log = logging.getLogger(__name__)
@@ -351,6 +352,7 @@ def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progre
             if report.errors or dry_run:
                 raise _Rollback
             conn.execute(update(batches).where(batches.c.id == batch_id).values(row_count=stored_n))
+            derive.refresh(conn, batch_id)
             kept = _keep_original(path, batch_id, result.sha256, result.file)
             conn.execute(update(batches).where(batches.c.id == batch_id).values(stored_path=kept))
             result.batch_id = batch_id
@@ -445,6 +447,7 @@ def undo_batch(store: object, batch_id: int, user: str | None = None) -> dict:
         conn.execute(
             update(batches).where(batches.c.id == batch_id).values(undone_at=now, undone_by=user)
         )
+        derive.refresh(conn, batch_id)
     return {
         "batch_id": batch_id,
         "undone_at": now.isoformat(timespec="seconds"),

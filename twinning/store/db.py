@@ -29,7 +29,7 @@ from sqlalchemy.pool import StaticPool
 
 from twinning import settings
 from twinning.paths import PROJECT_ROOT, REFERENCE_DIR
-from twinning.store import migrate
+from twinning.store import derive, migrate
 from twinning.store.schema import SCHEMA_VERSION, batches, figures, meta, pairings, places
 
 LEVEL_ORDER = {"province": 0, "prefecture": 1, "county": 2}
@@ -222,16 +222,14 @@ class Store:
     def data_version(self) -> str:
         """A short token that changes whenever stored rows change (key caches on it).
 
-        Built from row counts, highest ids, undo marks, the sum of figure values and the
-        ``revision`` counter in ``meta`` (bumped by ``bump_revision`` on in-place edits).
+        Built from the batches (count, highest id, undo marks) and the ``revision``
+        counter in ``meta``, which every writer bumps (``derive.refresh`` does, and is run
+        by every write): no scan of the figures, so it costs the same at 10 M rows.
         """
         sql = """
             SELECT (SELECT count(*) FROM batches), (SELECT max(id) FROM batches),
                    (SELECT count(undone_at) FROM batches),
                    (SELECT max(undone_at) FROM batches),
-                   (SELECT count(*) FROM pairings), (SELECT max(id) FROM pairings),
-                   (SELECT count(*) FROM figures), (SELECT max(id) FROM figures),
-                   (SELECT sum(value) FROM figures), (SELECT count(*) FROM places),
                    (SELECT value FROM meta WHERE key = 'revision'),
                    (SELECT value FROM meta WHERE key = 'places_sha256')
         """
@@ -304,9 +302,14 @@ def _seed_reference(
     ).inserted_primary_key[0]
     p = data.pairings.assign(batch_id=batch_id)
     f = data.figures.assign(batch_id=batch_id)
-    conn.execute(pairings.insert(), _records(p[[c.name for c in pairings.c if c.name != "id"]]))
-    conn.execute(figures.insert(), _records(f[[c.name for c in figures.c if c.name != "id"]]))
+    # derived columns are left to derive.refresh (called by open_store after seeding)
+    conn.execute(pairings.insert(), _records(p[[c for c in _stored(pairings) if c in p]]))
+    conn.execute(figures.insert(), _records(f[[c for c in _stored(figures) if c in f]]))
     return True
+
+
+def _stored(table) -> list[str]:
+    return [c.name for c in table.c if c.name != "id"]
 
 
 # Any constant: PostgreSQL advisory locks are keyed by a 64-bit integer per database.
@@ -361,9 +364,16 @@ def open_store(
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
                 _lock_for_seeding(conn)
-                migrate.upgrade(conn)
-                changed = _seed_places(conn, store_places, places_sha)
-                changed |= _seed_reference(conn, fingerprint, reference_dir, gazetteer_factory)
+                before, after = migrate.upgrade(conn)
+                places_changed = _seed_places(conn, store_places, places_sha)
+                levels_missing = conn.execute(text("SELECT 1 FROM place_levels LIMIT 1")).first()
+                places_changed |= levels_missing is None
+                if places_changed:
+                    derive.seed_place_levels(conn, places_frame)
+                changed = _seed_reference(conn, fingerprint, reference_dir, gazetteer_factory)
+                if places_changed or changed or before != after:
+                    derive.refresh(conn)
+                changed |= places_changed
                 if changed:
                     bump_revision(conn)
     except BaseException:

@@ -4,7 +4,10 @@ A store records its version in ``meta`` (key ``schema_version``). Versions:
 
 - 0: a store written before versioning (tables, but no ``meta`` table or row);
 - 1: the first versioned layout (the project skeleton);
-- 2: ``pairings.resolution_note`` and ``figures.resolution_note`` added.
+- 2: ``pairings.resolution_note`` and ``figures.resolution_note`` added;
+- 3: derived columns (``r_*``, ``donor_key``, ``donor_unit_key``, ``figures.counted``) and
+  the tables ``place_levels`` and ``figure_totals``; ``open_store`` fills them
+  (``twinning.store.derive``) after the upgrade.
 
 Each step is idempotent (it checks before it adds) and runs inside the caller's
 transaction, so a failed upgrade leaves the store as it was. To change a table: edit
@@ -45,8 +48,19 @@ def _to_v2(conn: Connection) -> None:
     _add_column(conn, "figures", "resolution_note", "TEXT")
 
 
+def _to_v3(conn: Connection) -> None:
+    """Columns the query layer filters and groups on; filled by ``derive.refresh``."""
+    for table in ("pairings", "figures"):
+        for column in ("r_province", "r_prefecture", "r_county"):
+            _add_column(conn, table, column, "VARCHAR(6)")
+        _add_column(conn, table, "donor_key", "TEXT")
+        _add_column(conn, table, "donor_unit_key", "TEXT")
+    _add_column(conn, "figures", "counted", "BOOLEAN NOT NULL DEFAULT '1'")
+    metadata.create_all(conn, checkfirst=True)  # place_levels, figure_totals, indexes
+
+
 # version reached -> step from the version before it
-STEPS: dict[int, Callable[[Connection], None]] = {1: _to_v1, 2: _to_v2}
+STEPS: dict[int, Callable[[Connection], None]] = {1: _to_v1, 2: _to_v2, 3: _to_v3}
 assert max(STEPS) == SCHEMA_VERSION, "add a migration step when SCHEMA_VERSION changes"
 
 

@@ -12,14 +12,16 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    text,
 )
 
-SCHEMA_VERSION = 2  # 2: pairings/figures.resolution_note (twinning.store.migrate)
+SCHEMA_VERSION = 3  # 3: derived roll-up columns, place_levels, figure_totals (migrate.py)
 
 metadata = MetaData()
 
@@ -84,7 +86,15 @@ pairings = Table(
     Column("confidence", String(32), nullable=False),  # seen_in_source | from_memory | ...
     Column("unresolved_reason", Text),  # set when recipient_adcode is NULL
     Column("resolution_note", Text),  # how a place was reached when not by its plain name
+    # Derived by twinning.store.derive after every write (never by hand): the recipient at
+    # each map level, and the keys the filters use. See docs/CONTRACTS.md.
+    Column("r_province", String(6)),
+    Column("r_prefecture", String(6)),
+    Column("r_county", String(6)),
+    Column("donor_key", Text),  # donor province adcode, or its name when it has none
+    Column("donor_unit_key", Text),  # donor city/district adcode, or its name
 )
+Index("ix_pairings_r_province", pairings.c.r_province)
 
 # Quantitative figures, each with its period, unit, qualifier, quote and source.
 figures = Table(
@@ -113,4 +123,64 @@ figures = Table(
     Column("is_context", Boolean, nullable=False, default=False),  # metric starts with context_
     Column("unresolved_reason", Text),
     Column("resolution_note", Text),  # how donor/recipient were reached, or why the donor wasn't
+    # Derived by twinning.store.derive after every write (never by hand): the recipient at
+    # each map level, and the keys the filters use. See docs/CONTRACTS.md.
+    Column("r_province", String(6)),
+    Column("r_prefecture", String(6)),
+    Column("r_county", String(6)),
+    Column("donor_key", Text),  # donor province adcode, or its name when it has none
+    Column("donor_unit_key", Text),  # donor city/district adcode, or its name
+    # False for the second and later copies of one figure (same donor, recipient, metric,
+    # value and period as a row with a lower id in an active batch): never summed twice.
+    Column("counted", Boolean, nullable=False, default=True, server_default="1"),
 )
+Index("ix_figures_dedupe", figures.c.metric, figures.c.value)
+Index("ix_figures_metric_r_province", figures.c.metric, figures.c.r_province)
+# Period and cumulative figures, which a series lists one by one (few among many).
+_SPANS = text("period_start IS NULL OR period_start <> period_end")
+Index(
+    "ix_figures_spans",
+    figures.c.metric,
+    figures.c.period_end,
+    sqlite_where=_SPANS,
+    postgresql_where=_SPANS,
+)
+
+# (adcode, level) -> that unit's code at each map level. Computed from the shipped
+# boundaries' places (units listed at two levels, 东莞 or 北京, have a row per level);
+# roll-ups are SQL joins on it, never per-row Python.
+place_levels = Table(
+    "place_levels",
+    metadata,
+    Column("adcode", String(6), primary_key=True),
+    Column("level", String(16), primary_key=True),
+    Column("is_default", Boolean, nullable=False),  # the unit's highest level
+    Column("r_province", String(6)),
+    Column("r_prefecture", String(6)),
+    Column("r_county", String(6)),
+)
+
+# Figures of active batches summed over every dimension a filter or a view can take.
+# Rebuilt by twinning.store.derive after each write; maps, flows, series and headlines
+# read it instead of the figure rows, so a view costs the same at 10 M figures as at 256.
+figure_totals = Table(
+    "figure_totals",
+    metadata,
+    Column("metric", String(128), nullable=False),
+    Column("is_context", Boolean, nullable=False),
+    Column("unit", Text),
+    Column("program", String(64)),
+    Column("donor_key", Text),
+    Column("donor_unit_key", Text),
+    Column("from_memory", Boolean, nullable=False),
+    Column("resolved", Boolean, nullable=False),  # the recipient has an adcode
+    Column("r_province", String(6)),
+    Column("r_prefecture", String(6)),
+    Column("r_county", String(6)),
+    Column("period_start", Integer),
+    Column("period_end", Integer),
+    Column("value", Float, nullable=False),  # sum over counted figures
+    Column("n", Integer, nullable=False),  # counted figures
+    Column("n_rows", Integer, nullable=False),  # every figure row, copies included
+)
+Index("ix_figure_totals_metric", figure_totals.c.metric, figure_totals.c.r_province)

@@ -1,0 +1,163 @@
+"""The view, as the URL carries it: ``Filters`` and the words of the vocabulary it uses.
+
+Frozen and made of tuples and scalars so it keys caches; parsing is lenient because a
+shared link is user input and must always open (a bad value falls back to the default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode
+
+from twinning import i18n
+
+LEVELS: tuple[str, ...] = ("province", "prefecture", "county")
+LEVEL_RANK: dict[str, int] = {level: rank for rank, level in enumerate(LEVELS)}
+MAIN_METRICS: tuple[str, ...] = ("funds_cny", "projects", "people_lifted")
+FROM_MEMORY = "from_memory"
+# Years a filter or a record may name (the slider starts at the data's first year).
+YEAR_MIN, YEAR_MAX = 1900, 2100
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The whole view, as carried by the URL (see README, "Permalinks").
+
+    Frozen and made of tuples and scalars so it can key caches.
+    """
+
+    lang: str = i18n.DEFAULT_LANG
+    level: str = "province"
+    metric: str | None = None
+    programs: tuple[str, ...] = ()
+    donor: str | None = None  # donor province adcode (or its name when it has none)
+    donor_unit: str | None = None  # donor city/district adcode (or its name)
+    recipient: str | None = None  # recipient province adcode; the map drills into it
+    year_from: int | None = None
+    year_to: int | None = None
+    include_from_memory: bool = True
+    place: str | None = None  # selected place adcode (detail panel)
+    flows: bool = True
+    present: bool = False
+
+    # URL parameter -> field. Defaults are left out of the URL to keep links short.
+    _PARAMS: ClassVar[dict[str, str]] = {
+        "lang": "lang",
+        "level": "level",
+        "metric": "metric",
+        "program": "programs",
+        "donor": "donor",
+        "unit": "donor_unit",
+        "recipient": "recipient",
+        "from": "year_from",
+        "to": "year_to",
+        "memory": "include_from_memory",
+        "place": "place",
+        "flows": "flows",
+        "present": "present",
+    }
+
+    def to_query(self) -> dict[str, str]:
+        """URL parameters of this view (defaults omitted)."""
+        default = Filters()
+        out: dict[str, str] = {}
+        for param, name in self._PARAMS.items():
+            value = getattr(self, name)
+            if name != "lang" and value == getattr(default, name):
+                continue
+            if isinstance(value, bool):
+                out[param] = "1" if value else "0"
+            elif isinstance(value, tuple):
+                out[param] = ",".join(value)
+            else:
+                out[param] = str(value)
+        return out
+
+    def to_query_string(self) -> str:
+        """'?lang=zh&level=county...' for dcc.Location.search."""
+        return "?" + urlencode(self.to_query(), safe=",")
+
+    @classmethod
+    def from_query(cls, query: str | Mapping[str, str] | None, **defaults: Any) -> Filters:
+        """Parse URL parameters leniently: a bad value falls back to the default.
+
+        A shared link must always open; it is user input, so nothing here raises.
+        """
+        if query is None:
+            params: dict[str, str] = {}
+        elif isinstance(query, str):
+            params = dict(parse_qsl(query.lstrip("?"), keep_blank_values=False))
+        else:
+            params = {str(k): str(v) for k, v in query.items() if v is not None}
+        base = cls(**defaults)
+        values: dict[str, Any] = {}
+        values["lang"] = i18n.normalize_lang(params.get("lang", base.lang))
+        level = params.get("level", base.level)
+        values["level"] = level if level in LEVELS else base.level
+        values["metric"] = _clean_text(params.get("metric")) or base.metric
+        if "program" in params:
+            values["programs"] = tuple(
+                sorted({p.strip() for p in params["program"].split(",") if p.strip()})
+            )
+        for param, name in (
+            ("donor", "donor"),
+            ("unit", "donor_unit"),
+            ("recipient", "recipient"),
+            ("place", "place"),
+        ):
+            if param in params:
+                values[name] = _clean_text(params[param])
+        for param, name in (("from", "year_from"), ("to", "year_to")):
+            if param in params:
+                values[name] = _clean_year(params[param])
+        for param, name in (
+            ("memory", "include_from_memory"),
+            ("flows", "flows"),
+            ("present", "present"),
+        ):
+            if param in params:
+                values[name] = params[param].strip().lower() in {"1", "true", "yes", "on"}
+        filters = replace(base, **values)
+        if (
+            filters.year_from is not None
+            and filters.year_to is not None
+            and filters.year_from > filters.year_to
+        ):
+            filters = replace(filters, year_from=filters.year_to, year_to=filters.year_from)
+        return filters
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form for a dcc.Store."""
+        d = asdict(self)
+        d["programs"] = list(self.programs)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> Filters:
+        if not d:
+            return cls()
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        if "programs" in known:
+            known["programs"] = tuple(known["programs"] or ())
+        return cls(**known)
+
+    def cache_key(self) -> Filters:
+        """The parts that change what is computed (lang, place, present do not)."""
+        return replace(self, lang="zh", place=None, present=False)
+
+
+def _clean_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value[:100] or None
+
+
+def _clean_year(value: str | None) -> int | None:
+    try:
+        year = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return year if YEAR_MIN <= year <= YEAR_MAX else None

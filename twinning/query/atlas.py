@@ -1,0 +1,300 @@
+"""The atlas's handle on the store: an engine, the places, the data version and a cache.
+
+Why: a worker must not hold a copy of the figures (issue #7). ``AtlasData`` keeps only
+what does not grow with them (the ~3,200 places with names and label points) and asks
+the store for everything else; answers are memoised per data version in a bounded cache.
+
+``where()`` turns a ``Filters`` into the SQL conditions shared by every query, so the
+map, flows, series, headlines, tables and exports all filter in one way.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import pandas as pd
+from sqlalchemy import Engine, text
+
+from twinning import i18n
+from twinning.filters import FROM_MEMORY, LEVEL_RANK, LEVELS, Filters
+
+Kind = Literal["pairings", "figures", "totals"]
+ACTIVE = "batch_id IN (SELECT id FROM batches WHERE undone_at IS NULL)"
+CACHE_SIZE = 256
+
+
+def missing(value: Any) -> bool:
+    """None, NaN or pd.NA: what a frame holds where a cell is empty."""
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def text_or_none(x: Any) -> str | None:
+    """``x`` if it is non-empty text, else None (NaN, None and pd.NA included)."""
+    return x if isinstance(x, str) and x else None
+
+
+def _code(x: Any) -> str | None:
+    if missing(x):
+        return None
+    if isinstance(x, float):
+        x = int(x)
+    s = str(x).strip()
+    return s or None
+
+
+def prepare_places(places: pd.DataFrame) -> pd.DataFrame:
+    """One row per (adcode, level), codes as text, a province is its own province."""
+    places = places.copy()
+    for col in ("adcode", "level", "name_zh", "name_en", "province_adcode", "prefecture_adcode"):
+        if col not in places.columns:
+            places[col] = None
+    for col in ("lon", "lat"):
+        places[col] = pd.to_numeric(places[col], errors="coerce") if col in places else math.nan
+    for col in ("adcode", "province_adcode", "prefecture_adcode"):
+        places[col] = places[col].map(_code).astype(object)
+    if "levels" in places.columns:
+        places = places.assign(
+            level=[
+                [lv for lv in str(levels).split(",") if lv] or [level]
+                for levels, level in zip(places["levels"], places["level"], strict=True)
+            ]
+        ).explode("level", ignore_index=True)
+    own = places["province_adcode"].isna() & places["adcode"].fillna("").str.endswith("0000")
+    places.loc[own, "province_adcode"] = places.loc[own, "adcode"]
+    places["level_rank"] = places["level"].map(LEVEL_RANK).fillna(9).astype(int)
+    return places.reset_index(drop=True)
+
+
+@dataclass
+class AtlasData:
+    """What a worker keeps: the store's engine, the places and the data version.
+
+    Built once per data version (the app keys it on ``store.data_version()``); holds no
+    pairing or figure rows, so its size does not grow with the store.
+    """
+
+    engine: Engine
+    places: pd.DataFrame  # one row per (adcode, level), with lon/lat
+    version: str = "0"
+    _cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_store(cls, store: Any, places: pd.DataFrame | None = None) -> AtlasData:
+        if places is None:
+            from twinning.geo.boundaries import places_table
+
+            places = places_table()
+        return cls(engine=store.engine, places=prepare_places(places), version=store.data_version())
+
+    @classmethod
+    def build(
+        cls,
+        pairings: pd.DataFrame,
+        figures: pd.DataFrame,
+        places: pd.DataFrame,
+        version: str = "0",
+    ) -> AtlasData:
+        """An atlas over rows given as frames (tests, notebooks): an in-memory store.
+
+        Rows go through the same derive step as every stored batch; a ``batch_kind``
+        column ("reference" or "import") puts rows in a batch of that kind.
+        """
+        from twinning.store import derive
+        from twinning.store.db import create_store_engine
+        from twinning.store.schema import batches, metadata
+        from twinning.store.schema import figures as figures_table
+        from twinning.store.schema import pairings as pairings_table
+        from twinning.store.schema import places as places_table
+
+        engine = create_store_engine("sqlite://")
+        metadata.create_all(engine)
+        prepared = prepare_places(places)
+        with engine.begin() as conn:
+            one = prepared.sort_values("level_rank", kind="stable").drop_duplicates("adcode")
+            conn.execute(
+                places_table.insert(),
+                [
+                    {
+                        "adcode": r.adcode,
+                        "level": r.level,
+                        "name_zh": r.name_zh or "",
+                        "name_en": r.name_en or "",
+                        "province_adcode": r.province_adcode,
+                        "prefecture_adcode": r.prefecture_adcode,
+                    }
+                    for r in one.itertuples(index=False)
+                ],
+            )
+            derive.seed_place_levels(conn, prepared)
+            batch_ids: dict[str, int] = {}
+
+            def batch(kind: Any) -> int:
+                kind = kind if isinstance(kind, str) and kind else "reference"
+                if kind not in batch_ids:
+                    batch_ids[kind] = conn.execute(
+                        batches.insert().values(
+                            kind=kind,
+                            user="test",
+                            created_at=datetime.now(UTC),
+                            file_name=f"{kind}.frames",
+                            sha256="0" * 64,
+                            row_count=0,
+                        )
+                    ).inserted_primary_key[0]
+                return batch_ids[kind]
+
+            for table, frame in ((pairings_table, pairings), (figures_table, figures)):
+                cols = [c.name for c in table.c if c.name not in ("id", "batch_id", "counted")]
+                rows = []
+                for rec in frame.to_dict("records"):
+                    row = {c: (None if missing(rec.get(c)) else rec.get(c)) for c in cols}
+                    row["batch_id"] = batch(rec.get("batch_kind"))
+                    for c in ("start_year", "end_year", "period_start", "period_end"):
+                        if c in row and row[c] is not None:
+                            row[c] = int(row[c])
+                    if table is figures_table:
+                        row["is_context"] = bool(row.get("is_context") or False)
+                    rows.append(row)
+                if rows:
+                    conn.execute(table.insert(), rows)
+            derive.refresh(conn)
+        return cls(engine=engine, places=prepared, version=str(version))
+
+    # -- SQL ------------------------------------------------------------------------------
+    def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Rows of ``sql`` as a frame (columns as the query names them)."""
+        with self.engine.connect() as conn:
+            result = conn.execute(text(sql), params or {})
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(text(sql), params or {}))
+
+    # -- places ---------------------------------------------------------------------------
+    def place_row(self, adcode: str | None, level: str | None = None) -> pd.Series | None:
+        if not adcode:
+            return None
+        rows = self._place_index().get(str(adcode))
+        if not rows:
+            return None
+        if level is not None and len(rows) > 1:
+            rows = [r for r in rows if r["level"] == level] or rows
+        return rows[0]
+
+    def _place_index(self) -> dict[str, list[pd.Series]]:
+        """adcode -> its rows, lowest level rank first; built once (maps look up thousands)."""
+
+        def build() -> dict[str, list[pd.Series]]:
+            index: dict[str, list[pd.Series]] = {}
+            for _, row in self.places.sort_values("level_rank", kind="stable").iterrows():
+                index.setdefault(str(row["adcode"]), []).append(row)
+            return index
+
+        return self.cached("_place_index", build)
+
+    def place_points(self) -> dict[str, tuple[float, float]]:
+        """adcode -> (lon, lat) of every place that has a point; built once."""
+
+        def build() -> dict[str, tuple[float, float]]:
+            pts = self.places.dropna(subset=["lon", "lat"]).drop_duplicates("adcode")
+            return {
+                str(c): (float(x), float(y))
+                for c, x, y in zip(pts["adcode"], pts["lon"], pts["lat"], strict=True)
+            }
+
+        return self.cached("_place_points", build)
+
+    def place_label(self, adcode: str | None, lang: str, fallback: str | None = None) -> str:
+        row = self.place_row(adcode)
+        if row is None:
+            return fallback or (str(adcode) if adcode else "")
+        return i18n.place_name(row["name_zh"], row["name_en"], lang)
+
+    def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """Memoise per data version, bounded (shared by the callbacks of one change)."""
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        value = compute()
+        with self._lock:
+            self._cache[key] = value
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return value
+
+
+def where(
+    f: Filters,
+    kind: Kind,
+    *,
+    recipient: bool = True,
+    prefix: str = "",
+) -> tuple[str, dict[str, Any]]:
+    """SQL conditions (joined with AND) and parameters for the rows a view takes.
+
+    ``kind`` names the relation: ``pairings`` and ``figures`` rows of active batches, or
+    ``totals`` (``figure_totals``, already active only). Figures never include context
+    figures. ``recipient=False`` leaves out the drilled province (the detail panel).
+    """
+    t = prefix
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if kind != "totals":
+        clauses.append(f"{t}{ACTIVE}")
+    if kind != "pairings":
+        clauses.append(f"NOT {t}is_context")
+    if f.programs:
+        names = []
+        for i, program in enumerate(f.programs):
+            params[f"program{i}"] = program
+            names.append(f":program{i}")
+        clauses.append(f"{t}program IN ({', '.join(names)})")
+    if f.donor:
+        clauses.append(f"{t}donor_key = :donor")
+        params["donor"] = f.donor
+    if f.donor_unit:
+        clauses.append(f"{t}donor_unit_key = :donor_unit")
+        params["donor_unit"] = f.donor_unit
+    if recipient and f.recipient:
+        clauses.append(f"{t}r_province = :recipient")
+        params["recipient"] = f.recipient
+    start, end = (
+        ("start_year", "end_year") if kind == "pairings" else ("period_start", "period_end")
+    )
+    if f.year_to is not None:
+        clauses.append(f"({t}{start} IS NULL OR {t}{start} <= :year_to)")
+        params["year_to"] = int(f.year_to)
+    if f.year_from is not None:
+        clauses.append(f"({t}{end} IS NULL OR {t}{end} >= :year_from)")
+        params["year_from"] = int(f.year_from)
+    if not f.include_from_memory:
+        if kind == "totals":
+            clauses.append(f"NOT {t}from_memory")
+        else:
+            clauses.append(f"{t}confidence <> '{FROM_MEMORY}'")
+    return " AND ".join(clauses) or "1 = 1", params
+
+
+def level_column(level: str) -> str:
+    """The derived column that holds a row's place at a map level (never user text)."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}; expected one of {LEVELS}")
+    return f"r_{level}"
+
+
+def in_list(name: str, values: Sequence[Any], params: dict[str, Any]) -> str:
+    """``(:name0, :name1, ...)`` with the values put into ``params``."""
+    keys = []
+    for i, value in enumerate(values):
+        params[f"{name}{i}"] = value
+        keys.append(f":{name}{i}")
+    return "(" + (", ".join(keys) or "NULL") + ")"

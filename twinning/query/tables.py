@@ -1,0 +1,448 @@
+"""The rows behind a view as tables: one page for the screen, every row for a download.
+
+Why: tables must scale with what is shown (issue #7). Sorting, filtering and paging run
+in SQL; the browser gets one page; a download streams in chunks with bounded memory. The
+same column definitions (``COLUMNS``) and formatters serve the page, the full table of a
+small view, CSV and XLSX, so the screen and every file agree.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from twinning import i18n
+from twinning.filters import Filters
+from twinning.query.atlas import AtlasData, missing, where
+from twinning.query.views import donor_label
+
+# The two source documents of the reference data are cited by file name in `source`;
+# NOTES.md §1 says to link to their original locations rather than republish them.
+SOURCE_DOCUMENTS: dict[str, str] = {
+    "000_3fe4908ac1a43767.txt": "https://yearbook.iprcc.org.cn/zggjfpzxnj/2011njzw/wddfpp/382945.shtml",
+    "004_9370aca5d40441e1.txt": "https://gaodawei.wordpress.com/2023/05/27/"
+    "2022-shanghai-reports-on-its-develop-the-west-counterpart-support",
+}
+
+TABLE_KINDS: tuple[str, ...] = ("pairings", "figures")
+# Excel's sheet limit (rows, header included): larger tables are offered as CSV only.
+XLSX_MAX_ROWS = 1_048_576
+PAGE_MAX = 1000  # the most rows one page request may ask for
+CHUNK_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: a stable id, the label key, and the SQL it sorts and filters on."""
+
+    id: str
+    label: str  # i18n key
+    sql: str | None  # raw column to sort/filter on (None: not sortable)
+    kind: str = "text"  # text | number
+
+
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    "pairings": (
+        Column("program", "col_program", "program"),
+        Column("donor_province", "col_donor_province", "donor_province"),
+        Column("donor_unit", "col_donor_unit", "donor_unit"),
+        Column(
+            "recipient",
+            "col_recipient",
+            "COALESCE(recipient_county, recipient_prefecture, recipient_province)",
+        ),
+        Column("adcode", "col_adcode", "recipient_adcode"),
+        Column("start", "col_start", "start_year", "number"),
+        Column("end", "col_end", "end_year", "number"),
+        Column("confidence", "col_confidence", "confidence"),
+        Column("source", "col_source", "source"),
+        Column("note", "col_note", "unresolved_reason"),
+    ),
+    "figures": (
+        Column("metric", "col_metric", "metric"),
+        Column("donor", "col_donor", "donor"),
+        Column("recipient", "col_recipient", "recipient"),
+        Column("place", "col_recipient_place", "recipient_adcode"),
+        Column("period", "col_period", "period_end", "number"),
+        Column("value", "col_value", "value", "number"),
+        Column("value_raw", "col_value_raw", "value", "number"),
+        Column("unit", "col_unit", "unit"),
+        Column("quote", "col_quote", "quote"),
+        Column("source", "col_source", "source"),
+        Column("confidence", "col_confidence", "confidence"),
+        Column("note", "col_note", "unresolved_reason"),
+    ),
+}
+
+
+def source_links(source: str | None) -> list[tuple[str, str | None]]:
+    """Split a `source` cell (' ; '-separated) into (label, url or None) pairs.
+
+    The two source documents are linked to their original locations (NOTES.md §1)."""
+    if not source or not isinstance(source, str):
+        return []
+    out: list[tuple[str, str | None]] = []
+    for part in (s.strip() for s in source.split(";")):
+        if not part:
+            continue
+        doc = next((d for d in SOURCE_DOCUMENTS if d in part), None)
+        if doc:
+            out.append((part, SOURCE_DOCUMENTS[doc]))
+        elif re.match(r"https?://", part):
+            out.append((part, part.split()[0]))
+        else:
+            out.append((part, None))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# SQL
+# ---------------------------------------------------------------------------------------
+
+
+def _base(f: Filters, kind: str) -> tuple[str, dict[str, Any]]:
+    if kind not in TABLE_KINDS:
+        raise ValueError(f"unknown table {kind!r}; expected one of {TABLE_KINDS}")
+    cond, params = where(f, kind)  # type: ignore[arg-type]
+    if kind == "figures" and f.metric:
+        cond += " AND metric = :metric"
+        params["metric"] = f.metric
+    return cond, params
+
+
+_TEXT_OPS = {
+    "contains": ("LIKE", "%{}%"),
+    "notContains": ("NOT LIKE", "%{}%"),
+    "equals": ("=", "{}"),
+    "notEqual": ("<>", "{}"),
+    "startsWith": ("LIKE", "{}%"),
+    "endsWith": ("LIKE", "%{}"),
+}
+_NUMBER_OPS = {
+    "equals": "=",
+    "notEqual": "<>",
+    "greaterThan": ">",
+    "greaterThanOrEqual": ">=",
+    "lessThan": "<",
+    "lessThanOrEqual": "<=",
+}
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
+def _filter_sql(kind: str, model: Mapping[str, Any] | None, params: dict[str, Any]) -> str:
+    """AND-ed conditions for a dash-ag-grid filter model; unknown parts are ignored."""
+    if not isinstance(model, Mapping):
+        return ""
+    columns = {c.id: c for c in COLUMNS[kind]}
+    out = []
+    for i, (col_id, spec) in enumerate(sorted(model.items())[:20]):
+        col = columns.get(str(col_id))
+        if col is None or col.sql is None or not isinstance(spec, Mapping):
+            continue
+        op, value = spec.get("type"), spec.get("filter")
+        name = f"flt{i}"
+        if col.kind == "number":
+            if (
+                op in _NUMBER_OPS
+                and isinstance(value, (int, float))
+                and not isinstance(value, bool)
+            ):
+                out.append(f"{col.sql} {_NUMBER_OPS[op]} :{name}")
+                params[name] = float(value)
+        elif op in _TEXT_OPS and isinstance(value, (str, int, float)):
+            sql_op, pattern = _TEXT_OPS[op]
+            text_value = str(value)[:200]
+            if "LIKE" in sql_op:
+                text_value = pattern.format(_like_escape(text_value))
+                out.append(f"{col.sql} {sql_op} :{name} ESCAPE '!'")
+            else:
+                out.append(f"{col.sql} {sql_op} :{name}")
+            params[name] = text_value
+    return "".join(f" AND {c}" for c in out)
+
+
+def _order_sql(kind: str, sort_model: Any) -> str:
+    columns = {c.id: c for c in COLUMNS[kind]}
+    parts = []
+    for item in sort_model if isinstance(sort_model, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        col = columns.get(str(item.get("colId")))
+        if col is None or col.sql is None:
+            continue
+        direction = "DESC" if item.get("sort") == "desc" else "ASC"
+        # NULLs last whichever way, on SQLite and PostgreSQL alike
+        parts.append(f"({col.sql} IS NULL), {col.sql} {direction}")
+    return ", ".join([*parts, "id"])
+
+
+def table_count(
+    data: AtlasData, filters: Filters, kind: str, filter_model: Mapping[str, Any] | None = None
+) -> int:
+    """Rows of a table in view (the figures' count comes from the summary table)."""
+    if kind == "figures" and not _filter_sql(kind, filter_model, {}):
+        cond, params = where(filters, "totals")
+        if filters.metric:
+            cond += " AND metric = :metric"
+            params["metric"] = filters.metric
+        return int(
+            data.rows(f"SELECT COALESCE(SUM(n_rows), 0) FROM figure_totals WHERE {cond}", params)[
+                0
+            ][0]
+        )
+    cond, params = _base(filters, kind)
+    cond += _filter_sql(kind, filter_model, params)
+    return int(data.rows(f"SELECT COUNT(*) FROM {kind} WHERE {cond}", params)[0][0])
+
+
+def table_rows(
+    data: AtlasData,
+    filters: Filters,
+    kind: str,
+    offset: int = 0,
+    limit: int | None = None,
+    sort_model: Any = None,
+    filter_model: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Stored rows of a table in view, in order, one slice (all when ``limit`` is None)."""
+    cond, params = _base(filters, kind)
+    cond += _filter_sql(kind, filter_model, params)
+    sql = f"SELECT * FROM {kind} WHERE {cond} ORDER BY {_order_sql(kind, sort_model)}"
+    if limit is not None:
+        sql += " LIMIT :limit OFFSET :offset"
+        params.update(limit=int(limit), offset=int(offset))
+    return data.frame(sql, params)
+
+
+# ---------------------------------------------------------------------------------------
+# Display
+# ---------------------------------------------------------------------------------------
+
+
+def _recipient_text(row: Any) -> str:
+    parts = [
+        getattr(row, c, None)
+        for c in ("recipient_province", "recipient_prefecture", "recipient_county")
+    ]
+    return " ".join(str(x) for x in parts if isinstance(x, str) and x)
+
+
+def _int_or_blank(x: Any) -> str:
+    return "" if missing(x) else str(int(x))
+
+
+def _str(x: Any) -> str:
+    return "" if missing(x) else str(x)
+
+
+def display_rows(data: AtlasData, kind: str, raw: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Stored rows as the table shows them: one column per ``COLUMNS`` entry, by id."""
+    if kind == "pairings":
+        cols: dict[str, list[Any]] = {c.id: [] for c in COLUMNS["pairings"]}
+        for r in raw.itertuples(index=False):
+            rec = _recipient_text(r)
+            code = r.recipient_adcode if isinstance(r.recipient_adcode, str) else None
+            unit = r.donor_unit if isinstance(r.donor_unit, str) else None
+            cols["program"].append(i18n.program_label(r.program, lang))
+            cols["donor_province"].append(
+                donor_label(data, r.donor_key, lang) or _str(r.donor_province)
+            )
+            cols["donor_unit"].append(
+                (data.place_label(r.donor_adcode, lang, fallback=unit) if r.donor_adcode else unit)
+                if unit
+                else ""
+            )
+            cols["recipient"].append(data.place_label(code, lang, fallback=rec) if code else rec)
+            cols["adcode"].append(code or "")
+            cols["start"].append(_int_or_blank(r.start_year))
+            cols["end"].append(_int_or_blank(r.end_year) or i18n.t("ongoing", lang))
+            cols["confidence"].append(i18n.confidence_label(r.confidence, lang))
+            cols["source"].append(_str(r.source))
+            cols["note"].append(_str(r.unresolved_reason))
+        return pd.DataFrame(cols)
+    cols = {c.id: [] for c in COLUMNS["figures"]}
+    for r in raw.itertuples(index=False):
+        cols["metric"].append(i18n.metric_label(r.metric, lang))
+        cols["donor"].append(_str(r.donor))
+        cols["recipient"].append(_str(r.recipient))
+        cols["place"].append(
+            data.place_label(r.recipient_adcode, lang) if r.recipient_adcode else ""
+        )
+        cols["period"].append(i18n.format_period(r.period_start, r.period_end, lang))
+        cols["value"].append(i18n.format_qualified(r.value, r.unit, r.qualifier, lang))
+        cols["value_raw"].append(float(r.value))
+        cols["unit"].append(_str(r.unit))
+        cols["quote"].append(_str(r.quote))
+        cols["source"].append(_str(r.source))
+        cols["confidence"].append(i18n.confidence_label(r.confidence, lang))
+        cols["note"].append(_str(r.unresolved_reason))
+    return pd.DataFrame(cols)
+
+
+def headers(kind: str, lang: str) -> dict[str, str]:
+    """Column id -> its header in ``lang``."""
+    return {c.id: i18n.t(c.label, lang) for c in COLUMNS[kind]}
+
+
+def _labelled(frame: pd.DataFrame, kind: str, lang: str) -> pd.DataFrame:
+    return frame.rename(columns=headers(kind, lang))
+
+
+def pairings_table(data: AtlasData, filters: Filters) -> pd.DataFrame:
+    """Every pairing in view, with headers in ``filters.lang`` (pairings are few)."""
+    raw = table_rows(data, filters, "pairings")
+    return _labelled(display_rows(data, "pairings", raw, filters.lang), "pairings", filters.lang)
+
+
+def figures_table(data: AtlasData, filters: Filters, limit: int | None = None) -> pd.DataFrame:
+    """Figures in view (the chosen metric only, if one is chosen), with quote and source.
+
+    For a download of any size use ``iter_csv``; this builds one frame."""
+    raw = table_rows(data, filters, "figures", limit=limit)
+    return _labelled(display_rows(data, "figures", raw, filters.lang), "figures", filters.lang)
+
+
+@dataclass(frozen=True)
+class TablePage:
+    rows: list[dict[str, Any]]  # by column id
+    total: int  # rows in view, all pages
+
+
+def table_page(
+    data: AtlasData,
+    filters: Filters,
+    kind: str,
+    start: int,
+    end: int,
+    sort_model: Any = None,
+    filter_model: Mapping[str, Any] | None = None,
+) -> TablePage:
+    """Rows ``start`` to ``end`` (exclusive) of a table in view, sorted and filtered in SQL."""
+    start = max(0, int(start))
+    limit = max(0, min(int(end) - start, PAGE_MAX))
+    raw = table_rows(data, filters, kind, start, limit, sort_model, filter_model)
+    rows = display_rows(data, kind, raw, filters.lang).to_dict("records")
+    return TablePage(rows=rows, total=table_count(data, filters, kind, filter_model))
+
+
+# ---------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, prefixed with an apostrophe."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell of ``df`` through ``neutralise``."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(neutralise)
+    return out
+
+
+def csv_header(lang: str) -> list[str]:
+    """The one CSV of a view: a kind column, then the pairings' and figures' columns."""
+    seen: dict[str, None] = {i18n.t("col_origin", lang): None}
+    for kind in TABLE_KINDS:
+        for label in headers(kind, lang).values():
+            seen.setdefault(label, None)
+    return list(seen)
+
+
+def iter_csv(data: AtlasData, filters: Filters, chunk_rows: int = CHUNK_ROWS) -> Iterator[bytes]:
+    """The view's pairings then figures as one CSV (UTF-8 with BOM, formulas neutralised),
+    streamed in chunks: memory stays bounded whatever the number of rows."""
+    lang = filters.lang
+    header = csv_header(lang)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    yield ("\ufeff" + buf.getvalue()).encode("utf-8")
+    for kind in TABLE_KINDS:
+        label = i18n.t("table_pairings" if kind == "pairings" else "table_figures", lang)
+        names = headers(kind, lang)
+        index = {name: header.index(name) for name in names.values()}
+        for raw in _chunks(data, filters, kind, chunk_rows):
+            shown = display_rows(data, kind, raw, lang)
+            buf = io.StringIO()
+            writer = csv.writer(buf)
+            for rec in shown.to_dict("records"):
+                line: list[Any] = [""] * len(header)
+                line[0] = label
+                for col_id, value in rec.items():
+                    line[index[names[col_id]]] = neutralise(value)
+                writer.writerow(line)
+            yield buf.getvalue().encode("utf-8")
+
+
+def _chunks(
+    data: AtlasData, filters: Filters, kind: str, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    """Rows in id order, a chunk at a time (keyset paging: no growing OFFSET)."""
+    cond, params = _base(filters, kind)
+    last = -1
+    while True:
+        params.update(last=last, limit=chunk_rows)
+        raw = data.frame(
+            f"SELECT * FROM {kind} WHERE {cond} AND id > :last ORDER BY id LIMIT :limit", params
+        )
+        if raw.empty:
+            return
+        yield raw
+        last = int(raw["id"].iloc[-1])
+        if len(raw) < chunk_rows:
+            return
+
+
+def export_csv(df: pd.DataFrame) -> bytes:
+    """A frame as CSV: UTF-8 with BOM so Excel opens Chinese text; formulas neutralised."""
+    return neutralise_formulas(df).to_csv(index=False).encode("utf-8-sig")
+
+
+class TooManyRowsForExcel(ValueError):
+    """The view has more rows than an Excel sheet holds; offer CSV instead."""
+
+    def __init__(self, rows: int, lang: str = "en") -> None:
+        self.rows = rows
+        super().__init__(i18n.t("xlsx_too_many_rows", lang, n=rows, limit=XLSX_MAX_ROWS - 1))
+
+
+def export_xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    """One workbook, a sheet per table; formulas neutralised."""
+    for df in sheets.values():
+        if len(df) >= XLSX_MAX_ROWS:
+            raise TooManyRowsForExcel(len(df))
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        for name, df in sheets.items():
+            neutralise_formulas(df).to_excel(writer, sheet_name=name[:31], index=False)
+    return buf.getvalue()
+
+
+def view_xlsx(data: AtlasData, filters: Filters) -> bytes:
+    """Pairings and figures in view as a workbook; refused beyond Excel's sheet size."""
+    lang = filters.lang
+    n = table_count(data, filters, "figures")
+    if n >= XLSX_MAX_ROWS:
+        raise TooManyRowsForExcel(n, lang)
+    return export_xlsx(
+        {
+            i18n.t("table_pairings", lang): pairings_table(data, filters),
+            i18n.t("table_figures", lang): figures_table(data, filters),
+        }
+    )

@@ -1,0 +1,570 @@
+"""What a view shows, asked of the store: per-place values, donors, flows, headlines,
+series, menus and one place's detail (issue #7).
+
+Rules kept here, and tested in ``tests/test_aggregate.py`` and ``tests/test_golden.py``:
+
+* ``context_*`` figures (background such as visitors or fossils) are never counted.
+* A figure reported for a period (2006–2010) stays a period: it matches a year range when
+  its period overlaps it, and it is never split into invented yearly values.
+  A figure with only an end year (a cumulative count "to 2022") reaches back indefinitely.
+* Sums are labelled "sum of N reported figures"; the same figure reported twice (same
+  donor, recipient, metric, value and period) is counted once (``figures.counted``).
+* A figure or pairing attributed to a larger area than the map level (a province-wide
+  figure on the county map) is not pushed down to smaller units; it is counted as
+  "reported for larger areas" instead.
+
+Sums come from ``figure_totals`` (one row per combination of the filterable dimensions),
+rows from ``pairings`` (few) and ``figures`` (only for one place or the period figures of
+a series, both bounded). No dash, no per-row Python over the figures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from twinning import i18n
+from twinning.filters import MAIN_METRICS, Filters
+from twinning.query.atlas import ACTIVE, AtlasData, in_list, level_column, missing, where
+
+# At most this many period or cumulative figures are drawn one by one in a series row;
+# beyond it, figures with the same period are drawn as one band ("sum of N figures").
+SERIES_ROWS_MAX = 300
+# At most this many figures are listed in a place's detail panel (the count says how many).
+DETAIL_FIGURES_MAX = 200
+
+
+def metric_unit(data: AtlasData, metric: str | None) -> str | None:
+    """The unit most figures of ``metric`` are stored in (ties: the first by name)."""
+    if not metric:
+        return None
+
+    def compute() -> str | None:
+        rows = data.rows(
+            "SELECT unit, SUM(n_rows) AS n FROM figure_totals WHERE metric = :m "
+            "AND unit IS NOT NULL GROUP BY unit ORDER BY n DESC, unit LIMIT 1",
+            {"m": metric},
+        )
+        return str(rows[0][0]) if rows else None
+
+    return data.cached(("metric_unit", metric), compute)
+
+
+# ---------------------------------------------------------------------------------------
+# Per-place values, donors, flows
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaceValues:
+    """Values of the chosen metric per place at a level, with what could not be shown."""
+
+    values: pd.DataFrame  # adcode, value, n_figures
+    unit: str | None
+    n_figures: int  # figures counted on the map
+    n_coarse: int  # figures reported for larger areas than the level
+    n_unresolved: int  # figures with no place
+
+
+def place_values(data: AtlasData, filters: Filters) -> PlaceValues:
+    """Sum of the chosen metric's figures per place at ``filters.level``."""
+    return data.cached(("place_values", filters.cache_key()), lambda: _place_values(data, filters))
+
+
+def _place_values(data: AtlasData, f: Filters) -> PlaceValues:
+    col = level_column(f.level)
+    cond, params = where(f, "totals")
+    params["metric"] = f.metric or ""
+    values = data.frame(
+        f"SELECT {col} AS adcode, SUM(value) AS value, SUM(n) AS n_figures "
+        f"FROM figure_totals WHERE {cond} AND metric = :metric AND {col} IS NOT NULL "
+        f"GROUP BY {col} HAVING SUM(n) > 0 ORDER BY {col}",
+        params,
+    )
+    if values.empty:
+        values = pd.DataFrame({"adcode": [], "value": [], "n_figures": []})
+    values["value"] = values["value"].astype(float)
+    values["n_figures"] = values["n_figures"].astype(int)
+    counts = data.rows(
+        f"SELECT COALESCE(SUM(CASE WHEN {col} IS NOT NULL THEN n ELSE 0 END), 0), "
+        f"COALESCE(SUM(CASE WHEN resolved AND {col} IS NULL THEN n ELSE 0 END), 0), "
+        f"COALESCE(SUM(CASE WHEN NOT resolved THEN n ELSE 0 END), 0) "
+        f"FROM figure_totals WHERE {cond} AND metric = :metric",
+        params,
+    )[0]
+    return PlaceValues(
+        values=values,
+        unit=metric_unit(data, f.metric),
+        n_figures=int(counts[0]),
+        n_coarse=int(counts[1]),
+        n_unresolved=int(counts[2]),
+    )
+
+
+def donor_label(data: AtlasData, key: str | None, lang: str) -> str:
+    """A donor key (province adcode, or the name for donors without one) for display."""
+    if not key:
+        return ""
+    if re.fullmatch(r"\d{6}", str(key)):
+        return data.place_label(key, lang)
+    return i18n.donor_name(str(key), lang)
+
+
+@dataclass(frozen=True)
+class PlaceDonors:
+    """Which donor(s) each recipient place at a level is paired with."""
+
+    places: pd.DataFrame  # adcode, donors (tuple of keys), programs (tuple), n_pairings
+    donors: tuple[str, ...]  # every donor key present in the data (stable colour order)
+    n_coarse: int
+    n_unresolved: int
+
+
+def all_donor_keys(data: AtlasData) -> tuple[str, ...]:
+    """Donor provinces by number of pairings: a stable order for colours and menus."""
+
+    def compute() -> tuple[str, ...]:
+        rows = data.rows(
+            f"SELECT donor_key, COUNT(*) AS n FROM pairings WHERE {ACTIVE} "
+            "AND donor_key IS NOT NULL GROUP BY donor_key"
+        )
+        return tuple(str(k) for k, _ in sorted(rows, key=lambda r: (-r[1], str(r[0]))))
+
+    return data.cached("all_donor_keys", compute)
+
+
+def _pairing_rows(data: AtlasData, f: Filters, columns: str) -> pd.DataFrame:
+    cond, params = where(f, "pairings")
+    return data.frame(f"SELECT {columns} FROM pairings WHERE {cond} ORDER BY id", params)
+
+
+def place_donors(data: AtlasData, filters: Filters) -> PlaceDonors:
+    return data.cached(("place_donors", filters.cache_key()), lambda: _place_donors(data, filters))
+
+
+def _place_donors(data: AtlasData, f: Filters) -> PlaceDonors:
+    col = level_column(f.level)
+    p = _pairing_rows(data, f, f"{col} AS place, donor_key, program, recipient_adcode")
+    groups: dict[str, list[tuple[Any, Any]]] = {}
+    for place, donor, program in zip(p["place"], p["donor_key"], p["program"], strict=True):
+        if not missing(place):
+            groups.setdefault(str(place), []).append((donor, program))
+    rows = []
+    for code in sorted(groups):
+        grp = groups[code]
+        donors = tuple(dict.fromkeys(d for d, _ in grp if isinstance(d, str) and d))
+        programs = tuple(dict.fromkeys(str(x) for _, x in grp if isinstance(x, str)))
+        rows.append((code, donors, programs, len(grp)))
+    resolved = p["recipient_adcode"].notna()
+    return PlaceDonors(
+        places=pd.DataFrame(rows, columns=["adcode", "donors", "programs", "n_pairings"]),
+        donors=all_donor_keys(data),
+        n_coarse=int((resolved & p["place"].isna()).sum()),
+        n_unresolved=int((~resolved).sum()),
+    )
+
+
+@dataclass(frozen=True)
+class Flow:
+    program: str
+    donor_key: str
+    donor_point: str  # adcode whose point is the line's start
+    recipient: str  # adcode at the map level
+    n_pairings: int
+    value: float | None  # sum of the width metric's figures on this donor -> recipient
+
+
+def flows(data: AtlasData, filters: Filters) -> list[Flow]:
+    """Donor -> recipient lines at the map level, one per (programme, donor, recipient).
+
+    At the province level a line starts at the donor province; at finer levels at the
+    donor city or district when the row names one. Width uses the chosen metric, or
+    funds when none is chosen, summed over the figures on the same donor and recipient.
+    """
+    return data.cached(("flows", filters.cache_key()), lambda: _flows(data, filters))
+
+
+def _flows(data: AtlasData, f: Filters) -> list[Flow]:
+    col = level_column(f.level)
+    p = _pairing_rows(
+        data, f, f"program, donor_key, {col} AS place, donor_adcode, donor_province_adcode"
+    )
+    p = p[p["place"].notna()]
+    if p.empty:
+        return []
+    coords = data.place_points()
+    cond, params = where(f, "totals")
+    params["metric"] = f.metric or "funds_cny"
+    fig_sum = {
+        (str(d), str(r)): float(v)
+        for d, r, v in data.rows(
+            f"SELECT donor_key, {col}, SUM(value) FROM figure_totals WHERE {cond} "
+            f"AND metric = :metric AND {col} IS NOT NULL AND donor_key IS NOT NULL "
+            f"GROUP BY donor_key, {col} HAVING SUM(n) > 0",
+            params,
+        )
+    }
+    groups: dict[tuple[str, str, str], list[tuple[Any, Any]]] = {}
+    for program, donor_key, recipient, unit, province in zip(
+        p["program"].tolist(),
+        p["donor_key"].tolist(),
+        p["place"].tolist(),
+        p["donor_adcode"].tolist(),
+        p["donor_province_adcode"].tolist(),
+        strict=True,
+    ):
+        if missing(program) or missing(donor_key) or missing(recipient):
+            continue
+        key = (str(program), str(donor_key), str(recipient))
+        groups.setdefault(key, []).append((unit, province))
+    out: list[Flow] = []
+    for (program, donor_key, recipient), rows in sorted(groups.items()):
+        provinces = [pr for _, pr in rows if not missing(pr)]
+        if f.level == "province":
+            points = provinces
+        else:
+            points = [u for u, _ in rows if not missing(u)] or provinces
+        point_code = next((str(c) for c in points if str(c) in coords), None)
+        if point_code is None or recipient not in coords or point_code == recipient:
+            continue
+        value = fig_sum.get((donor_key, recipient))
+        out.append(
+            Flow(
+                program=program,
+                donor_key=donor_key,
+                donor_point=point_code,
+                recipient=recipient,
+                n_pairings=len(rows),
+                value=value,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Headline numbers
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Headline:
+    key: str  # i18n key of the label
+    value: float | None
+    n_figures: int | None  # for sums of figures: how many went in
+    unit: str | None
+
+
+def headlines(data: AtlasData, filters: Filters) -> list[Headline]:
+    """Total funds, projects and people lifted (as sums of N reported figures), and
+    counts of pairings, donors and recipients in view."""
+    return data.cached(("headlines", filters.cache_key()), lambda: _headlines(data, filters))
+
+
+def _headlines(data: AtlasData, f: Filters) -> list[Headline]:
+    cond, params = where(f, "totals")
+    sums = {
+        str(m): (float(v), int(n))
+        for m, v, n in data.rows(
+            f"SELECT metric, SUM(value), SUM(n) FROM figure_totals WHERE {cond} "
+            f"AND metric IN {in_list('m', MAIN_METRICS, params)} GROUP BY metric",
+            params,
+        )
+    }
+    out = []
+    for metric, key in zip(
+        MAIN_METRICS, ("headline_funds", "headline_projects", "headline_people"), strict=True
+    ):
+        value, n = sums.get(metric, (0.0, 0))
+        out.append(Headline(key, value if n else None, n, metric_unit(data, metric)))
+    cond, params = where(f, "pairings")
+    n, donors, recipients = data.rows(
+        f"SELECT COUNT(*), COUNT(DISTINCT donor_key), COUNT(DISTINCT recipient_adcode) "
+        f"FROM pairings WHERE {cond}",
+        params,
+    )[0]
+    out.append(Headline("headline_pairings", float(n), None, None))
+    out.append(Headline("headline_donors", float(donors), None, None))
+    out.append(Headline("headline_recipients", float(recipients), None, None))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Time series
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    """One metric's figures over time, periods kept as periods."""
+
+    metric: str
+    unit: str | None
+    yearly: pd.DataFrame  # year, value, n_figures (single-year figures, summed per year)
+    # start, end, value, n_figures and, for a single figure, its donor, recipient,
+    # qualifier and source (several figures of one period: summed, n_figures > 1)
+    periods: pd.DataFrame
+    cumulative: pd.DataFrame  # end, value, ... (figures with only an end year)
+    n_undated: int
+
+
+def series_metrics(filters: Filters) -> list[str]:
+    """The chosen metric (if it is not one of the main three) then funds, projects, people."""
+    metrics = list(MAIN_METRICS)
+    if filters.metric and filters.metric not in metrics:
+        metrics.insert(0, filters.metric)
+    return metrics
+
+
+def series(data: AtlasData, filters: Filters, metric: str) -> Series:
+    return data.cached(
+        ("series", filters.cache_key(), metric), lambda: _series(data, filters, metric)
+    )
+
+
+_SPAN = "(period_start IS NULL OR period_start <> period_end)"  # matches ix_figures_spans
+_KEEP = ["start", "end", "value", "n_figures", "donor", "recipient", "qualifier", "source"]
+
+
+def _series(data: AtlasData, f: Filters, metric: str) -> Series:
+    cond, params = where(f, "totals")
+    params["metric"] = metric
+    yearly = data.frame(
+        f"SELECT period_start AS year, SUM(value) AS value, SUM(n) AS n_figures "
+        f"FROM figure_totals WHERE {cond} AND metric = :metric AND period_start IS NOT NULL "
+        f"AND period_start = period_end GROUP BY period_start HAVING SUM(n) > 0 "
+        f"ORDER BY period_start",
+        params,
+    )
+    spans = data.frame(
+        f'SELECT period_start AS start, period_end AS "end", SUM(value) AS value, '
+        f"SUM(n) AS n_figures FROM figure_totals WHERE {cond} AND metric = :metric "
+        f"AND period_end IS NOT NULL AND {_SPAN} GROUP BY period_start, period_end "
+        f"HAVING SUM(n) > 0",
+        params,
+    )
+    undated = data.rows(
+        f"SELECT COALESCE(SUM(n), 0) FROM figure_totals WHERE {cond} AND metric = :metric "
+        f"AND period_start IS NULL AND period_end IS NULL",
+        params,
+    )[0][0]
+    n_spans = int(spans["n_figures"].sum()) if len(spans) else 0
+    if 0 < n_spans <= SERIES_ROWS_MAX:
+        fcond, fparams = where(f, "figures")
+        fparams["metric"] = metric
+        spans = data.frame(
+            f'SELECT period_start AS start, period_end AS "end", value, 1 AS n_figures, '
+            f"donor, recipient, qualifier, source FROM figures WHERE {fcond} "
+            f"AND metric = :metric AND counted AND period_end IS NOT NULL AND {_SPAN} "
+            f"ORDER BY id",
+            fparams,
+        )
+    for col in _KEEP:
+        if col not in spans.columns:
+            spans[col] = None
+    spans = spans[_KEEP]
+    if len(yearly):
+        yearly["year"] = yearly["year"].astype(int)
+        yearly["value"] = yearly["value"].astype(float)
+        yearly["n_figures"] = yearly["n_figures"].astype(int)
+    else:
+        yearly = pd.DataFrame({"year": [], "value": [], "n_figures": []})
+    is_period = spans["start"].notna()
+    return Series(
+        metric=metric,
+        unit=metric_unit(data, metric),
+        yearly=yearly,
+        periods=spans[is_period].reset_index(drop=True),
+        cumulative=spans[~is_period].reset_index(drop=True),
+        n_undated=int(undated),
+    )
+
+
+def pairings_in_force(
+    data: AtlasData, filters: Filters, current_year: int | None = None
+) -> pd.DataFrame:
+    """Number of pairings in force each year (year, n). Rows without a start year are
+    left out: their start is not stated, and inventing one would be wrong."""
+    now = current_year or date.today().year
+    cond, params = where(filters, "pairings")
+    rows = data.rows(
+        f"SELECT start_year, end_year FROM pairings WHERE {cond} AND start_year IS NOT NULL",
+        params,
+    )
+    if not rows:
+        return pd.DataFrame({"year": [], "n": []})
+    lo = int(filters.year_from or min(r[0] for r in rows))
+    hi = int(filters.year_to or now)
+    # pairings are few (thousands): count per year without a row per (pairing, year)
+    years = list(range(lo, hi + 1))
+    counts = [
+        sum(1 for s, e in rows if s <= y and (e if e is not None else now) >= y) for y in years
+    ]
+    return pd.DataFrame({"year": years, "n": counts})
+
+
+def year_bounds(data: AtlasData, current_year: int | None = None) -> tuple[int, int]:
+    """First year any row mentions, and this year: the year slider's range."""
+    now = current_year or date.today().year
+
+    def compute() -> int | None:
+        row = data.rows(
+            f"SELECT (SELECT MIN(start_year) FROM pairings WHERE {ACTIVE}), "
+            "(SELECT MIN(period_start) FROM figure_totals), "
+            "(SELECT MIN(period_end) FROM figure_totals)"
+        )[0]
+        found = [int(x) for x in row if x is not None]
+        return min(found) if found else None
+
+    lo = data.cached("first_year", compute)
+    lo = 1990 if lo is None else lo
+    return min(lo, now), now
+
+
+# ---------------------------------------------------------------------------------------
+# Menus
+# ---------------------------------------------------------------------------------------
+
+
+def metric_options(data: AtlasData) -> list[str]:
+    """Metrics that can be mapped (at least one figure with a place), main ones first."""
+
+    def compute() -> list[str]:
+        counts = {
+            str(m): int(n)
+            for m, n in data.rows(
+                "SELECT metric, SUM(n_rows) FROM figure_totals WHERE NOT is_context "
+                "AND resolved GROUP BY metric"
+            )
+        }
+        rest = sorted((m for m in counts if m not in MAIN_METRICS), key=lambda m: (-counts[m], m))
+        return [m for m in MAIN_METRICS if m in counts] + rest
+
+    return data.cached("metric_options", compute)
+
+
+def program_options(data: AtlasData) -> list[str]:
+    def compute() -> list[str]:
+        rows = data.rows(
+            f"SELECT DISTINCT program FROM pairings WHERE {ACTIVE} AND program IS NOT NULL "
+            "UNION SELECT DISTINCT program FROM figure_totals WHERE program IS NOT NULL"
+        )
+        present = {str(r[0]) for r in rows}
+        known = [p for p in i18n.PROGRAMS if p in present]
+        return known + sorted(present - set(known))
+
+    return data.cached("program_options", compute)
+
+
+def donor_unit_options(data: AtlasData, donor: str | None) -> list[tuple[str, str, str]]:
+    """(key, name_zh-ish label, province key) of donor cities/districts, optionally of one
+    donor province."""
+
+    def compute() -> list[tuple[str, str, str]]:
+        params: dict[str, Any] = {}
+        cond = f"{ACTIVE} AND donor_unit_key IS NOT NULL"
+        if donor:
+            cond += " AND donor_key = :donor"
+            params["donor"] = donor
+        seen: dict[str, tuple[str, str, str]] = {}
+        for key, unit, prov in data.rows(
+            f"SELECT donor_unit_key, donor_unit, donor_key FROM pairings WHERE {cond} ORDER BY id",
+            params,
+        ):
+            seen.setdefault(key, (key, unit if isinstance(unit, str) and unit else key, prov))
+        return sorted(seen.values(), key=lambda x: x[1])
+
+    return data.cached(("donor_units", donor), compute)
+
+
+def recipient_province_options(data: AtlasData) -> list[str]:
+    def compute() -> list[str]:
+        rows = data.rows(
+            f"SELECT DISTINCT r_province FROM pairings WHERE {ACTIVE} AND r_province IS NOT NULL "
+            "UNION SELECT DISTINCT r_province FROM figure_totals WHERE r_province IS NOT NULL"
+        )
+        return sorted({str(r[0]) for r in rows})
+
+    return data.cached("recipient_provinces", compute)
+
+
+# ---------------------------------------------------------------------------------------
+# Place detail
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaceDetail:
+    adcode: str
+    level: str
+    name_zh: str
+    name_en: str
+    parents: list[tuple[str, str, str]]  # (adcode, name_zh, name_en), province first
+    pairings: pd.DataFrame  # recipient is this place or inside it
+    parent_pairings: pd.DataFrame  # recipient is an area this place belongs to
+    donor_pairings: pd.DataFrame  # this place is the donor
+    figures: pd.DataFrame  # figures for this place or inside it (context_ excluded)
+    n_figures: int = 0  # all of them; ``figures`` lists at most DETAIL_FIGURES_MAX
+
+
+_PAIRING_SELECT = (
+    "SELECT p.*, b.kind AS batch_kind FROM pairings p JOIN batches b ON b.id = p.batch_id"
+)
+_PAIRING_ORDER = "(p.start_year IS NOT NULL), p.start_year, p.program, p.id"
+
+
+def place_detail(data: AtlasData, filters: Filters, adcode: str) -> PlaceDetail | None:
+    """Everything known about one place, within the current filters (except the place)."""
+    row = data.place_row(adcode)
+    if row is None:
+        return None
+    level = str(row["level"])
+    col = level_column(level)
+    f = replace(filters, recipient=None)
+    parents = []
+    for code in (row["province_adcode"], row["prefecture_adcode"]):
+        if code and code != adcode:
+            prow = data.place_row(code)
+            if prow is not None:
+                parents.append((code, prow["name_zh"], prow["name_en"]))
+    parent_codes = [c for c, _, _ in parents]
+
+    cond, params = where(f, "pairings", prefix="p.")
+    params["place"] = str(adcode)
+
+    def pairings_where(extra: str) -> pd.DataFrame:
+        return data.frame(
+            f"{_PAIRING_SELECT} WHERE {cond} AND ({extra}) ORDER BY {_PAIRING_ORDER}", params
+        )
+
+    fcond, fparams = where(f, "figures", prefix="f.")
+    fparams["place"] = str(adcode)
+    n_figures = data.rows(
+        f"SELECT COUNT(*) FROM figures f WHERE {fcond} AND f.{col} = :place", fparams
+    )[0][0]
+    fparams["limit"] = DETAIL_FIGURES_MAX
+    figures = data.frame(
+        f"SELECT f.*, b.kind AS batch_kind FROM figures f JOIN batches b ON b.id = f.batch_id "
+        f"WHERE {fcond} AND f.{col} = :place "
+        f"ORDER BY f.metric, (f.period_end IS NOT NULL), f.period_end, f.id LIMIT :limit",
+        fparams,
+    )
+    return PlaceDetail(
+        adcode=str(adcode),
+        level=level,
+        name_zh=str(row["name_zh"]),
+        name_en=str(row["name_en"]),
+        parents=parents,
+        pairings=pairings_where(f"p.{col} = :place"),
+        parent_pairings=pairings_where(
+            f"p.recipient_adcode IN {in_list('parent', parent_codes, params)}"
+        ),
+        donor_pairings=pairings_where(
+            "p.donor_adcode = :place OR p.donor_province_adcode = :place"
+        ),
+        figures=figures,
+        n_figures=int(n_figures),
+    )

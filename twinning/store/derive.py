@@ -1,0 +1,254 @@
+"""Derived columns and summary tables, recomputed in SQL after every write (issue #7).
+
+Why: the atlas must answer as fast with ten million figures as with the reference set, so
+nothing per row may happen when a view is drawn. Everything a view needs that follows from
+the stored rows is computed here, once per write, inside the writer's transaction:
+
+* ``place_levels``: for each (adcode, level) of the shipped boundaries, the unit's code at
+  each map level. Built from the places frame (a few thousand rows).
+* ``r_province`` / ``r_prefecture`` / ``r_county`` of pairings and figures: a join with
+  ``place_levels`` (a prefecture-level figure has no county; a county figure rolls up).
+* ``donor_key`` / ``donor_unit_key``: the keys the donor filters match.
+* ``figures.is_context``: also true for a ``context_*`` metric whose flag was missing.
+* ``figures.counted``: false for a later copy of a figure (same donor, recipient, metric,
+  value and period as a row with a lower id in an active batch), so no sum counts one
+  figure twice. The rule is global rather than per view: the earliest copy is the one
+  counted, whatever the filters.
+* ``figure_totals``: the figures of active batches summed over every dimension a filter or
+  view can take (metric, programme, donor, donor unit, memory, place at each level, period).
+
+The SQL runs unchanged on SQLite (3.33+) and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from twinning.store.schema import place_levels
+
+LEVELS: tuple[str, ...] = ("province", "prefecture", "county")
+LEVEL_RANK = {"province": 0, "prefecture": 1, "county": 2}
+
+_ACTIVE = "batch_id IN (SELECT id FROM batches WHERE undone_at IS NULL)"
+
+
+def _code(x: Any) -> str | None:
+    if x is None or (isinstance(x, float) and x != x) or x is pd.NA:
+        return None
+    if isinstance(x, float):
+        x = int(x)
+    s = str(x).strip()
+    return s or None
+
+
+def place_levels_frame(places: pd.DataFrame) -> pd.DataFrame:
+    """One row per (adcode, level): the unit's code at each map level.
+
+    ``places`` is the boundaries' places table: one row per adcode with a ``levels`` list
+    ("province,prefecture" for 北京市, "prefecture,county" for 东莞市), or one row per
+    (adcode, level) without it. A unit listed at two levels maps to itself at both, so a
+    prefecture-level figure for 东莞 is drawn on the county map too.
+    """
+    rows: list[tuple[str, str, str | None, str | None]] = []
+    for rec in places.to_dict("records"):
+        code = _code(rec.get("adcode"))
+        if code is None:
+            continue
+        levels = [lv for lv in str(rec.get("levels") or "").split(",") if lv in LEVELS]
+        if not levels and rec.get("level") in LEVELS:
+            levels = [str(rec["level"])]
+        province = _code(rec.get("province_adcode"))
+        if province is None and code.endswith("0000"):
+            province = code
+        for level in levels:
+            rows.append((code, level, province, _code(rec.get("prefecture_adcode"))))
+    frame = pd.DataFrame(rows, columns=["adcode", "level", "province", "prefecture"])
+    frame = frame.drop_duplicates(["adcode", "level"], keep="first")
+    by_level = {lv: set(frame.loc[frame["level"] == lv, "adcode"]) for lv in LEVELS}
+    out = []
+    for code, level, province, prefecture in frame.itertuples(index=False):
+        up: dict[str, str | None] = {
+            "province": province or (code if level == "province" else None),
+            "prefecture": prefecture if level == "county" else None,
+            "county": None,
+        }
+        up[level] = code
+        for finer in LEVELS[LEVELS.index(level) + 1 :]:
+            up[finer] = code if code in by_level[finer] else None
+        if level == "prefecture" and up["prefecture"] is None:
+            up["prefecture"] = code
+        out.append((code, level, LEVEL_RANK[level], up["province"], up["prefecture"], up["county"]))
+    result = pd.DataFrame(
+        out, columns=["adcode", "level", "rank", "r_province", "r_prefecture", "r_county"]
+    )
+    first = result.groupby("adcode")["rank"].transform("min")
+    result["is_default"] = result["rank"] == first
+    return result.drop(columns="rank")
+
+
+def seed_place_levels(conn: Connection, places: pd.DataFrame) -> None:
+    """Replace ``place_levels`` with the roll-up of ``places``."""
+    frame = place_levels_frame(places)
+    conn.execute(place_levels.delete())
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    if records:
+        conn.execute(place_levels.insert(), records)
+
+
+def _null_safe_eq(conn: Connection, a: str, b: str) -> str:
+    if conn.dialect.name == "sqlite":
+        return f"{a} IS {b}"
+    return f"{a} IS NOT DISTINCT FROM {b}"
+
+
+def _scope(table: str, batch_id: int | None) -> tuple[str, dict[str, Any]]:
+    if batch_id is None:
+        return "1 = 1", {}
+    return f"{table}.batch_id = :batch_id", {"batch_id": batch_id}
+
+
+def _derive_rows(conn: Connection, table: str, batch_id: int | None) -> None:
+    where, params = _scope(table, batch_id)
+    levels = ", ".join(f"'{lv}'" for lv in LEVELS)
+    conn.execute(
+        text(
+            f"UPDATE {table} SET r_province = NULL, r_prefecture = NULL, r_county = NULL "
+            f"WHERE {where}"
+        ),
+        params,
+    )
+    conn.execute(
+        text(
+            f"""
+            UPDATE {table} SET r_province = pl.r_province, r_prefecture = pl.r_prefecture,
+                   r_county = pl.r_county
+            FROM place_levels pl
+            WHERE pl.adcode = {table}.recipient_adcode
+              AND ((pl.level = {table}.recipient_level)
+                   OR (COALESCE({table}.recipient_level, '') NOT IN ({levels})
+                       AND pl.is_default))
+              AND {where}
+            """
+        ),
+        params,
+    )
+    if table == "pairings":
+        conn.execute(
+            text(
+                f"""
+                UPDATE pairings SET
+                  donor_key = COALESCE(NULLIF(donor_province_adcode, ''),
+                                       NULLIF(donor_province, '')),
+                  donor_unit_key = CASE
+                    WHEN NULLIF(donor_adcode, '') IS NOT NULL
+                         AND (donor_province_adcode IS NULL
+                              OR donor_adcode <> donor_province_adcode)
+                      THEN donor_adcode
+                    ELSE NULLIF(donor_unit, '') END
+                WHERE {where}
+                """
+            ),
+            params,
+        )
+        return
+    conn.execute(
+        text(
+            f"""
+            UPDATE figures SET
+              donor_key = COALESCE(
+                (SELECT pl.r_province FROM place_levels pl
+                  WHERE pl.adcode = figures.donor_adcode AND pl.is_default),
+                NULLIF(donor, '')),
+              donor_unit_key = NULLIF(donor_adcode, ''),
+              is_context = CASE WHEN is_context OR metric LIKE 'context!_%' ESCAPE '!'
+                           THEN TRUE ELSE FALSE END
+            WHERE {where}
+            """
+        ),
+        params,
+    )
+
+
+def _derive_counted(conn: Connection, batch_id: int | None) -> None:
+    """Mark later copies of a figure as not counted (see the module docstring)."""
+    same = " AND ".join(
+        [
+            "f2.metric = figures.metric",
+            "f2.value = figures.value",
+            "f2.donor = figures.donor",
+            "f2.recipient = figures.recipient",
+            _null_safe_eq(conn, "f2.period_start", "figures.period_start"),
+            _null_safe_eq(conn, "f2.period_end", "figures.period_end"),
+        ]
+    )
+    scope, params = "1 = 1", {}
+    if batch_id is not None:
+        scope = (
+            "EXISTS (SELECT 1 FROM figures b WHERE b.batch_id = :batch_id "
+            "AND b.metric = figures.metric AND b.value = figures.value)"
+        )
+        params = {"batch_id": batch_id}
+    conn.execute(
+        text(
+            f"""
+            UPDATE figures SET counted = CASE WHEN figures.id = (
+                SELECT min(f2.id) FROM figures f2
+                WHERE {same} AND f2.{_ACTIVE}) THEN TRUE ELSE FALSE END
+            WHERE {scope}
+            """
+        ),
+        params,
+    )
+
+
+def rebuild_totals(conn: Connection) -> None:
+    """Recompute ``figure_totals`` from the figures of active batches."""
+    conn.execute(text("DELETE FROM figure_totals"))
+    conn.execute(
+        text(
+            f"""
+            INSERT INTO figure_totals (metric, is_context, unit, program, donor_key,
+                donor_unit_key, from_memory, resolved, r_province, r_prefecture, r_county,
+                period_start, period_end, value, n, n_rows)
+            SELECT metric, is_context, unit, program, donor_key, donor_unit_key,
+                   CASE WHEN confidence = 'from_memory' THEN TRUE ELSE FALSE END,
+                   CASE WHEN recipient_adcode IS NOT NULL THEN TRUE ELSE FALSE END,
+                   r_province, r_prefecture, r_county, period_start, period_end,
+                   COALESCE(SUM(CASE WHEN counted THEN value ELSE 0 END), 0),
+                   SUM(CASE WHEN counted THEN 1 ELSE 0 END),
+                   COUNT(*)
+            FROM figures WHERE {_ACTIVE}
+            GROUP BY metric, is_context, unit, program, donor_key, donor_unit_key,
+                     CASE WHEN confidence = 'from_memory' THEN TRUE ELSE FALSE END,
+                     CASE WHEN recipient_adcode IS NOT NULL THEN TRUE ELSE FALSE END,
+                     r_province, r_prefecture, r_county, period_start, period_end
+            """
+        )
+    )
+
+
+def refresh(conn: Connection, batch_id: int | None = None) -> None:
+    """Derive the columns of one batch's rows (all rows when None), then the summaries.
+
+    Call inside the writer's transaction after inserting a batch, after undoing one
+    (``batch_id`` of the undone batch: its copies may now be counted elsewhere), and after
+    ``place_levels`` changed (``batch_id=None``). Bumps the store's revision, so every
+    worker's caches (keyed on ``Store.data_version``) see the change.
+    """
+    if batch_id is None or _has_rows(conn, "pairings", batch_id):
+        _derive_rows(conn, "pairings", batch_id)
+    if batch_id is None or _has_rows(conn, "figures", batch_id):
+        _derive_rows(conn, "figures", batch_id)
+        _derive_counted(conn, batch_id)
+    rebuild_totals(conn)
+    from twinning.store.db import bump_revision  # db imports this module
+
+    bump_revision(conn)
+
+
+def _has_rows(conn: Connection, table: str, batch_id: int) -> bool:
+    q = text(f"SELECT 1 FROM {table} WHERE batch_id = :b LIMIT 1")
+    return conn.execute(q, {"b": batch_id}).first() is not None
