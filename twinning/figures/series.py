@@ -18,6 +18,7 @@ from twinning import i18n
 from twinning import query as agg
 from twinning.figures import palette
 from twinning.figures.markup import esc as _esc
+from twinning.query.atlas import missing
 
 YEARLY_COLOUR = palette.PRIMARY
 PERIOD_COLOUR = "rgba(230, 122, 76, 0.30)"
@@ -84,9 +85,13 @@ def series_figure(
                 xs.append((start + end) / 2)
                 ys.append(p.value)
                 widths.append(end - start + 1)
-                texts.append(
-                    f"<b>{value_text}</b><br>{label}<br>{_esc(p.donor)} → {_esc(p.recipient)}"
+                n = int(p.n_figures) if not missing(p.n_figures) else 1
+                who = (
+                    i18n.t("series_period_sum", lang, n=n)
+                    if n > 1
+                    else f"{_esc(p.donor)} → {_esc(p.recipient)}"
                 )
+                texts.append(f"<b>{value_text}</b><br>{label}<br>{who}")
             fig.add_trace(
                 go.Bar(
                     x=xs,
@@ -136,13 +141,19 @@ def series_figure(
             any_figure = True
             texts = [
                 f"<b>{i18n.format_qualified(v, unit, q, lang)}</b><br>"
-                f"{i18n.t('series_cumulative', lang, end=int(e))}<br>{_esc(d)} → {_esc(r)}"
-                for v, q, e, d, r in zip(
+                f"{i18n.t('series_cumulative', lang, end=int(e))}<br>"
+                + (
+                    i18n.t("series_period_sum", lang, n=int(n))
+                    if not missing(n) and n > 1
+                    else f"{_esc(d)} → {_esc(r)}"
+                )
+                for v, q, e, d, r, n in zip(
                     s.cumulative["value"],
                     s.cumulative["qualifier"],
                     s.cumulative["end"],
                     s.cumulative["donor"],
                     s.cumulative["recipient"],
+                    s.cumulative["n_figures"],
                     strict=True,
                 )
             ]
