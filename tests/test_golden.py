@@ -53,3 +53,15 @@ def test_every_answer_of_a_view_is_unchanged(data, view: str) -> None:
 
 def _blank(rows: list[list]) -> list[list]:
     return sorted(([None if v == "" else v for v in row] for row in rows), key=repr)
+
+
+def test_every_confidence_in_the_data_has_words_in_both_languages(data) -> None:
+    """The Chinese atlas never shows an English confidence label (issue #8)."""
+    from twinning import i18n
+
+    stored = {r[0] for r in data.rows("SELECT DISTINCT confidence FROM figures")}
+    stored |= {r[0] for r in data.rows("SELECT DISTINCT confidence FROM pairings")}
+    stored.add("office_record")  # every imported row
+    for value in stored:
+        assert value in i18n.CONFIDENCE, value
+        assert i18n.confidence_label(value, "zh") != i18n.confidence_label(value, "en")

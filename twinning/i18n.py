@@ -222,6 +222,10 @@ CONFIDENCE: dict[str, dict[str, str]] = {
     "seen_in_source": {"zh": "见于来源", "en": "seen in source"},
     "from_memory": {"zh": "凭记忆", "en": "from memory"},
     "quoted": {"zh": "原文引述", "en": "quoted"},
+    "quoted_primary": {"zh": "原始文件引述", "en": "quoted, primary source"},
+    "quoted_secondary": {"zh": "二手来源引述", "en": "quoted, secondary source"},
+    "quoted_translator_note": {"zh": "译者注引述", "en": "quoted, translator's note"},
+    "office_record": {"zh": "办公室台账", "en": "office record"},
 }
 
 QUALIFIERS: dict[str, dict[str, str]] = {
@@ -278,6 +282,27 @@ UNITS: dict[str, dict[str, str]] = {
     "percent": {"zh": "%", "en": "%"},
     "years": {"zh": "年", "en": "years"},
     "enterprises": {"zh": "家企业", "en": "enterprises"},
+}
+
+# The words dash-ag-grid draws itself (its localeText keys): the tables' filter menus,
+# loading and empty states. English is the grid's own default.
+GRID_LOCALE: dict[str, dict[str, str]] = {
+    "filterOoo": {"zh": "筛选…", "en": "Filter..."},
+    "equals": {"zh": "等于", "en": "Equals"},
+    "notEqual": {"zh": "不等于", "en": "Does not equal"},
+    "contains": {"zh": "包含", "en": "Contains"},
+    "notContains": {"zh": "不包含", "en": "Does not contain"},
+    "startsWith": {"zh": "开头是", "en": "Begins with"},
+    "endsWith": {"zh": "结尾是", "en": "Ends with"},
+    "lessThan": {"zh": "小于", "en": "Less than"},
+    "greaterThan": {"zh": "大于", "en": "Greater than"},
+    "lessThanOrEqual": {"zh": "小于或等于", "en": "Less than or equal to"},
+    "greaterThanOrEqual": {"zh": "大于或等于", "en": "Greater than or equal to"},
+    "loadingOoo": {"zh": "加载中…", "en": "Loading..."},
+    "noRowsToShow": {"zh": "当前范围没有记录", "en": "No rows in view"},
+    "page": {"zh": "页", "en": "Page"},
+    "to": {"zh": "至", "en": "to"},
+    "of": {"zh": "共", "en": "of"},
 }
 
 _MONEY_UNITS = {"cny", "yuan", "元", "rmb"}
@@ -339,6 +364,12 @@ def metric_label(metric: str | None, lang: str) -> str:
 
 def level_label(level: str, lang: str) -> str:
     return t(f"level_{level}", lang)
+
+
+def grid_locale(lang: str) -> dict[str, str]:
+    """dash-ag-grid's ``localeText`` in ``lang``."""
+    lang = normalize_lang(lang)
+    return {key: words[lang] for key, words in GRID_LOCALE.items()}
 
 
 def _prettify(code: str) -> str:
