@@ -50,7 +50,7 @@ class AtlasState:
 
 def create_app(store: Any = None) -> dash.Dash:
     """Build the atlas. ``store`` defaults to ``open_store()`` on TWINNING_DATABASE_URL."""
-    from components import callbacks, export_controls, import_page, layout
+    from components import callbacks, export_controls, geo_assets, import_page, layout
 
     state = AtlasState(store)
     app = dash.Dash(
@@ -64,7 +64,9 @@ def create_app(store: Any = None) -> dash.Dash:
     app.server.config["MAX_CONTENT_LENGTH"] = int(
         settings.get_int("TWINNING_MAX_UPLOAD_MB") * 1.5 * 1024 * 1024
     )
+    _compress(app)
     _serve_topojson(app)
+    geo_assets.register(app)
     app.layout = layout.root_layout
     callbacks.register(app, state)
     import_page.register_callbacks(app, state.store)
@@ -75,6 +77,22 @@ def create_app(store: Any = None) -> dash.Dash:
     data = state.data()
     threading.Thread(target=_warm, args=(data,), daemon=True, name="atlas-warm").start()
     return app
+
+
+def _compress(app: dash.Dash) -> None:
+    """Brotli (preferred) or gzip for every text response: the page, Dash's scripts, the
+    plotly.js bundle, the layout and the callback responses (application/json). Dash's
+    own ``compress=True`` would pin gzip only. Boundaries come precompressed
+    (components/geo_assets.py), which flask-compress leaves alone."""
+    import flask_compress
+
+    config = app.server.config
+    config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])  # files sent as streams
+    config.setdefault("COMPRESS_BR_LEVEL", 5)  # per response: ~1 ms for a county-level patch
+    config.setdefault("COMPRESS_LEVEL", 6)
+    config.setdefault("COMPRESS_MIN_SIZE", 500)
+    flask_compress.Compress(app.server)
 
 
 TOPOJSON_SCRIPT = "_atlas/world_110m.js"
@@ -124,6 +142,10 @@ def _warm(data: AtlasData) -> None:
     for level in ("county", "prefecture"):
         for lang in langs:
             map_outputs(data, Filters(lang=lang, level=level), None)
+    # the boundaries' best brotli encoding, slow (seconds), after the figures
+    from components.geo_assets import prepare_best
+
+    prepare_best()
 
 
 def _assets_folder():

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from components import ids, layout
+from components import geo_assets, ids, layout
 from twinning import i18n, settings
 from twinning import query as agg
 from twinning.figures import MapFigureKey, map_figure, map_patch_values, series_figure
@@ -82,16 +82,15 @@ def base_map_figure(data: agg.AtlasData, filters: agg.Filters) -> dict[str, Any]
     """The full map as a plain dict, cached per structure key and data version.
 
     The cached dict is never mutated: callers get a shallow copy with the values of their
-    filters set (``with_values``), so the GeoJSON is built and serialised once."""
+    filters set (``with_values``). The boundaries are not in it: the places' choropleths
+    point at a content-hashed URL (components/geo_assets.py) that the browser fetches once
+    and caches; exports inline the GeoJSON instead (twinning.export)."""
     key = MapFigureKey.of(filters, data.version)
 
     def build() -> dict[str, Any]:
-        geojson, locations = _geometry(filters)
-        # plotly validates (deep-copies) every coordinate of a GeoJSON handed to a trace:
-        # build with an empty collection and put the real one into the plain dict after.
-        stub = {"type": "FeatureCollection", "features": []}
-        fig = map_figure(data, filters, stub, locations, _overlays()).to_plotly_json()
-        fig["data"][fig["layout"]["meta"]["main"]]["geojson"] = geojson
+        locations = _geometry(filters)[1]
+        url = geo_assets.geojson_url(filters.level, filters.recipient)
+        fig = map_figure(data, filters, url, locations, _overlays()).to_plotly_json()
         if filters.recipient:
             _zoom_to(fig, filters)
         return fig
@@ -127,6 +126,8 @@ def _trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, di
     """{trace index: {property: value}} for everything a filter change touches."""
     updates: dict[int, dict[str, Any]] = {}
     updates[meta["main"]] = dict(values["main"])
+    if "no_data" in meta:
+        updates[meta["no_data"]] = {"z": values["no_data"]["z"]}
     for idx, slot in zip(meta.get("flows", []), values["flows"], strict=False):
         updates[idx] = {
             "lon": slot["lon"],

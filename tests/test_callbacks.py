@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+from dataclasses import replace
+
 import dash
 import pandas as pd
 import pytest
@@ -21,12 +25,97 @@ def _main_trace(fig: dict) -> dict:
     return fig["data"][fig["layout"]["meta"]["main"]]
 
 
-def test_first_map_carries_the_boundaries_of_every_place(data) -> None:
+def test_first_map_points_at_the_boundaries_of_every_place(data) -> None:
+    from components import geo_assets
+
     fig, key, title, note = cb.map_outputs(data, agg.Filters(lang="en", level="county"), None)
     main = _main_trace(fig)
-    assert len(main["geojson"]["features"]) == len(main["locations"]) >= 2800
+    no_data = fig["data"][fig["layout"]["meta"]["no_data"]]
+    # on screen the boundaries are a content-hashed URL, the same for both layers
+    assert isinstance(main["geojson"], str) and main["geojson"].startswith("/geo/county-")
+    assert no_data["geojson"] == main["geojson"]
+    assert no_data["locations"] == main["locations"]
+    served = json.loads(geo_assets.asset("county").body)
+    assert len(served["features"]) == len(main["locations"]) >= 2800
     assert key[:2] == ["en", "county"]
     assert title and note
+
+
+def test_on_screen_the_boundaries_are_a_url_in_exports_inline(data) -> None:
+    from twinning.export import build_view
+
+    filters = agg.Filters(lang="zh", level="county", recipient="650000")
+    screen = cb.base_map_figure(data, filters)
+    assert _main_trace(screen)["geojson"].startswith("/geo/county-650000-")
+    exported = build_view(data=data, query=filters.to_query_string()).figure("map")
+    main = exported.to_plotly_json()["data"][exported.layout.meta["main"]]
+    assert isinstance(main["geojson"], dict)
+    assert {f["id"] for f in main["geojson"]["features"]} == set(main["locations"])
+
+
+def _patch_ops(patch: dash.Patch) -> list[dict]:
+    return patch.to_plotly_json()["operations"]
+
+
+def _is_number_list(value) -> bool:
+    def number(x) -> bool:
+        return x is None or (isinstance(x, int | float) and not isinstance(x, bool))
+
+    return isinstance(value, list) and all(
+        number(x) or (isinstance(x, list) and all(number(y) for y in x)) for x in value
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"year_from": 2010, "year_to": 2020}, {"metric": "projects"}, {"programs": ("east_west",)}],
+)
+def test_a_county_filter_change_sends_numbers_not_hover_strings(data, change) -> None:
+    first = agg.Filters(lang="zh", level="county", metric="funds_cny")
+    _fig, key, _t, _n = cb.map_outputs(data, first, None)
+    later = replace(first, **change)
+    patch, key2, _t2, _n2 = cb.map_outputs(data, later, key)
+    assert isinstance(patch, dash.Patch) and key2 == key
+    ops = _patch_ops(patch)
+    meta = cb.base_map_figure(data, first)["layout"]["meta"]
+    places = {meta["main"], meta["no_data"]}
+    touched = {(op["location"][1], op["location"][-1]) for op in ops}
+    assert (meta["main"], "z") in touched and (meta["no_data"], "z") in touched
+    for op in ops:
+        where, prop, value = op["location"], op["location"][-1], op["params"].get("value")
+        assert "geojson" not in where and prop not in ("text", "locations")
+        if where[1] in places and prop in ("z", "customdata"):
+            assert _is_number_list(value), f"{prop} carries more than numbers"
+        if where[1] in places and prop == "hovertext":
+            assert value == [], "hover strings resent"
+        if where[1] in places and prop == "hovertemplate":
+            assert isinstance(value, str) and len(value) < 400  # one template, not per place
+    # no place name travels with a filter change (flow lines name their two ends: those
+    # change with the filters)
+    text = json.dumps([op for op in ops if op["location"][1] in places], ensure_ascii=False)
+    assert "莎车" not in text and "疏附" not in text
+    # the hover of a place with a value is built in the browser from its numbers
+    rebuilt, *_ = cb.map_outputs(data, first, None)
+    main = _main_trace(rebuilt)
+    template = main["hovertemplate"]
+    assert "%{text}" in template and "%{customdata[0]" in template
+    assert "%{customdata[1]}" in template
+    shown = [i for i, z in enumerate(main["z"]) if z is not None]
+    assert shown and all(main["customdata"][i][1] >= 1 for i in shown)
+    none_z = rebuilt["data"][meta["no_data"]]["z"]
+    # each place is drawn by exactly one of the two layers
+    assert all((a is None) != (b is None) for a, b in zip(main["z"], none_z, strict=True))
+
+
+def test_place_names_are_set_once_with_the_structure(data) -> None:
+    fig = cb.base_map_figure(data, agg.Filters(lang="zh", level="county"))
+    meta = fig["layout"]["meta"]
+    main, no_data = fig["data"][meta["main"]], fig["data"][meta["no_data"]]
+    i = list(main["locations"]).index("653125")
+    assert main["text"][i] == no_data["text"][i] == "莎车县"
+    assert "无数据" in no_data["hovertemplate"]
+    en = cb.base_map_figure(data, agg.Filters(lang="en", level="county"))
+    assert "Shache" in en["data"][meta["main"]]["text"][i]
 
 
 def test_a_filter_change_sends_a_patch_without_boundaries(data) -> None:
@@ -239,3 +328,58 @@ def test_app_builds_with_the_stable_ids(reference_store) -> None:
         "donor-select", "recipient-select", "year-range", "lang-select",
     }  # fmt: skip
     assert stable <= found
+
+
+@pytest.fixture(scope="module")
+def client(reference_store):
+    return create_app(reference_store).server.test_client()
+
+
+def test_boundaries_are_served_once_cacheable_and_compressed(data, client) -> None:
+    import brotli
+
+    url = _main_trace(cb.base_map_figure(data, agg.Filters(level="prefecture")))["geojson"]
+    br = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert br.status_code == 200 and br.mimetype == "application/json"
+    assert br.headers["Content-Encoding"] == "br"
+    assert br.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "Accept-Encoding" in br.headers["Vary"]
+    etag = br.headers["ETag"]
+    served = json.loads(brotli.decompress(br.get_data()))
+    assert served["type"] == "FeatureCollection" and len(served["features"]) > 300
+    gz = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert gz.headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(gz.get_data())) == served
+    plain = client.get(url)
+    assert "Content-Encoding" not in plain.headers and json.loads(plain.get_data()) == served
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    stale = url.rsplit("-", 1)[0] + "-0000000000000000.json"
+    assert client.get(stale).status_code == 404
+    assert client.get("/geo/county-999999-0000000000000000.json").status_code == 404
+
+
+def test_callback_responses_and_scripts_are_compressed(client) -> None:
+    filters = agg.Filters(lang="en", level="county", metric="funds_cny").as_dict()
+    outputs = [
+        {"id": i, "property": p}
+        for i, p in (
+            (ids.MAP, "figure"),
+            (ids.MAP_KEY, "data"),
+            (ids.MAP_TITLE, "children"),
+            (ids.MAP_NOTE, "children"),
+            (ids.BACK, "style"),
+        )
+    ]
+    body = {
+        "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
+        "outputs": outputs,
+        "inputs": [{"id": ids.FILTERS, "property": "data", "value": filters}],
+        "state": [{"id": ids.MAP_KEY, "property": "data", "value": None}],
+        "changedPropIds": [f"{ids.FILTERS}.data"],
+    }
+    for coding in ("br", "gzip"):
+        r = client.post("/_dash-update-component", json=body, headers={"Accept-Encoding": coding})
+        assert r.status_code == 200 and r.mimetype == "application/json"
+        assert r.headers.get("Content-Encoding") == coding
+    page = client.get("/", headers={"Accept-Encoding": "gzip, br"})
+    assert page.headers.get("Content-Encoding") == "br"  # brotli preferred

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from test_aggregate import make_data, make_frames, pairing, places_frame
 
+from twinning import i18n
 from twinning import query as agg
 from twinning.figures import map as fmap
 from twinning.figures import series as fseries
@@ -50,7 +51,7 @@ def test_text_from_records_is_shown_not_interpreted_in_map_hovers_and_legend():
     data = _with_hostile_donor()
     filters = agg.Filters(lang="en", level="county")
     values = fmap.map_patch_values(data, filters, ("653125", "653126", "532621"))
-    hover = values["main"]["hovertext"]
+    hover = [h for h in values["main"]["hovertext"] if h]
     assert any("&lt;img" in h for h in hover), "the donor's name is in the hover"
     assert not any("<img" in h for h in hover)
     fig = fmap.map_figure(data, filters, {"type": "FeatureCollection", "features": []}, ())
@@ -172,3 +173,64 @@ def test_a_series_row_without_figures_says_so():
     assert len(notes) == 1, titles
     people_row = titles.index("People lifted out of poverty") + 1
     assert notes[0].yref == f"y{people_row} domain"
+
+
+@pytest.mark.parametrize(
+    ("values", "unit", "lang", "expected"),
+    [
+        # one unit per view: the largest the smallest value reaches, format_value's decimals
+        ([8.0e6, 2.35e8], "CNY", "zh", (1e4, 1, "万元")),
+        ([3.0e8, 9.03e8], "CNY", "zh", (1e8, 2, "亿元")),
+        ([5.0e6, 3.0e9], "CNY", "en", (1e6, 1, " million yuan")),
+        ([2.0e9], "CNY", "en", (1e9, 2, " billion yuan")),
+        ([500.0], "CNY", "zh", (1.0, 0, "元")),
+        ([12.0, 40.0], "projects", "zh", (1.0, 2, "个")),
+        ([12.0, 40.0], "projects", "en", (1.0, 2, " projects")),
+        ([3.0e4, 9.0e4], "persons", "zh", (1e4, 2, "万人")),
+        ([55.0], "%", "en", (1.0, 2, "%")),
+        ([], "CNY", "en", (1.0, 0, " yuan")),
+    ],
+)
+def test_hover_unit_is_one_per_view_and_loses_no_digit(values, unit, lang, expected):
+    assert fmap.hover_unit(values, unit, lang) == expected
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_metric_values_are_numbers_formatted_by_the_template(lang):
+    data = make_data()
+    locations = ("653125", "653126", "532621")
+    filters = agg.Filters(lang=lang, level="county", metric="funds_cny")
+    main = fmap.map_patch_values(data, filters, locations)["main"]
+    pv = agg.place_values(data, filters)
+    by_code = {r.adcode: (float(r.value), int(r.n_figures)) for r in pv.values.itertuples()}
+    divisor, decimals, suffix = fmap.hover_unit(
+        [v for v, _n in by_code.values() if v > 0], pv.unit, lang
+    )
+    assert main["hovertext"] == [], "no hover strings: the template builds them"
+    template = main["hovertemplate"]
+    assert template.count("%{text}") == 1 and f":,.{decimals}~f}}{suffix}<br>" in template
+    assert i18n.t("hover_figures", lang, n="%{customdata[1]}") in template
+    for code, z, custom in zip(locations, main["z"], main["customdata"], strict=True):
+        if code in by_code and by_code[code][0] > 0:
+            v, n = by_code[code]
+            assert custom == [round(v / divisor, decimals), n]
+        else:
+            assert z is None and custom is None  # drawn by the no-data layer
+    names = json.dumps(main, ensure_ascii=False)
+    assert "莎车" not in names and "Shache" not in names
+
+
+def test_every_place_is_drawn_by_exactly_one_layer():
+    data = make_data()
+    locations = ("653125", "653126", "532621")
+    for metric in ("funds_cny", None):
+        filters = agg.Filters(lang="zh", level="county", metric=metric)
+        fig = fmap.map_figure(data, filters, "/geo/county-0.json", locations).to_plotly_json()
+        meta = fig["layout"]["meta"]
+        main, no_data = fig["data"][meta["main"]], fig["data"][meta["no_data"]]
+        assert main["geojson"] == no_data["geojson"] == "/geo/county-0.json"
+        names = [data.place_label(c, "zh") for c in locations]
+        assert list(main["text"]) == list(no_data["text"]) == names and "莎车县" in names
+        pairs = zip(main["z"], no_data["z"], strict=True)
+        assert all((a is None) != (b is None) for a, b in pairs)
+        assert i18n.t("map_no_data", "zh") in no_data["hovertemplate"]

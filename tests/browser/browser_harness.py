@@ -440,14 +440,18 @@ def control_value(page: Any, component_id: str) -> Any:
 
 # --------------------------------------------------------------------------- the map
 
-# JS: true once the map's choropleths have drawn one path per location they were given;
-# stamps window.__mapDrawnAt (ms since navigation start) the first time.
+# JS: true once the map's choropleths have drawn one path per location they were given a
+# value for (a null z is not drawn: the atlas draws each place in one of two layers, values
+# and no data); stamps window.__mapDrawnAt (ms since navigation start) the first time.
 MAP_DRAWN_JS = """() => {
   const gd = document.querySelector('#map-graph .js-plotly-plot');
   if (!gd || !gd.data) return false;
+  const drawable = t => (t.locations || [])
+      .filter((_, i) => t.z && typeof t.z[i] === 'number').length;
   const want = gd.data.filter(t => t.type === 'choropleth' && t.visible !== false)
-                      .reduce((n, t) => n + (t.locations ? t.locations.length : 0), 0);
-  const got = gd.querySelectorAll('.choroplethlayer path.choroplethlocation').length;
+                      .reduce((n, t) => n + drawable(t), 0);
+  const got = [...gd.querySelectorAll('.choroplethlayer path.choroplethlocation')]
+      .filter(p => p.__data__ && p.__data__.loc != null).length;
   if (want > 0 && got >= want) {
     window.__mapDrawnAt = window.__mapDrawnAt || performance.now();
     return true;
@@ -462,17 +466,25 @@ def wait_map_drawn(page: Any, timeout_ms: float = 30_000) -> float:
     return float(page.evaluate("window.__mapDrawnAt"))
 
 
-def drawn_locations(page: Any, subplot: str = "geo", trace: str | None = "places") -> list[str]:
+# the atlas draws its places in two layers: "places" (a value in view) and
+# "places-no-data"; its neighbouring countries are "neighbors"
+PLACE_TRACES = ("places", "places-no-data")
+
+
+def drawn_locations(
+    page: Any, subplot: str = "geo", trace: str | tuple[str, ...] | None = PLACE_TRACES
+) -> list[str]:
     """Locations (adcodes) of the choropleth paths drawn in one geo subplot ("geo" is the
-    main map, "geo2"... the insets), of the trace named ``trace`` (None: all traces;
-    the atlas names its places trace "places", its neighbouring countries "neighbors")."""
+    main map, "geo2"... the insets), of the trace(s) named ``trace`` (None: all traces)."""
+    names = [trace] if isinstance(trace, str) else (None if trace is None else list(trace))
     return page.evaluate(
-        """([sub, name]) => [...document.querySelectorAll(
+        """([sub, names]) => [...document.querySelectorAll(
                  '#map-graph .geolayer > g[class="geo ' + sub + '"] .choroplethlayer > g.trace')]
-               .filter(g => name === null || g.__data__[0].trace.name === name)
+               .filter(g => names === null || names.includes(g.__data__[0].trace.name))
                .flatMap(g => [...g.querySelectorAll('path.choroplethlocation')])
-               .map(p => String((p.__data__ || {}).loc))""",
-        [subplot, trace],
+               .filter(p => p.__data__ && p.__data__.loc != null)  // null z: not drawn
+               .map(p => String(p.__data__.loc))""",
+        [subplot, names],
     )
 
 

@@ -57,6 +57,14 @@ def _places_trace(bp) -> dict:
     return traces[0]
 
 
+def _hover_texts(bp) -> str:
+    """What the places' hovers are built from: names (text), the words of the template and
+    the text that changes with the filters (hovertext, donors in the pairings view)."""
+    trace = _places_trace(bp)
+    parts = [*(trace["text"] or []), *(trace["hovertext"] or []), trace["hovertemplate"] or ""]
+    return " ".join(str(p) for p in parts if p)
+
+
 def _series(bp) -> str:
     figure = bp.figure("series-graph")
     assert figure is not None, "the series graph is not drawn"
@@ -86,7 +94,7 @@ def test_switching_language_changes_labels_and_url(atlas_page):
     page = atlas_page.page
     body_zh = page.inner_text("body")
     assert i18n.t("title", "zh") in body_zh
-    hover_zh = " ".join(map(str, _places_trace(atlas_page)["hovertext"] or []))
+    hover_zh = _hover_texts(atlas_page)
     assert CJK.search(hover_zh), "Chinese hover text expected in zh"
 
     _switch_language(atlas_page, "en")
@@ -96,7 +104,7 @@ def test_switching_language_changes_labels_and_url(atlas_page):
     assert i18n.t("title", "zh") not in body_en
     for key in ("metric", "level", "years"):
         assert i18n.t(key, "en") in body_en, f"label {key!r} not in English"
-    hover_en = " ".join(map(str, _places_trace(atlas_page)["hovertext"] or []))
+    hover_en = _hover_texts(atlas_page)
     assert hover_en and not CJK.search(hover_en), f"Chinese left in English hover: {hover_en[:200]}"
     atlas_page.log.assert_clean()
 

@@ -6,6 +6,13 @@ everything a filter changes comes from :func:`map_patch_values`, which the Dash 
 applies with ``dash.Patch``. ``map_figure`` uses the same function, so a rebuilt figure and
 a patched one are identical.
 
+A filter change sends numbers, not text (issue #7): place names are the choropleths'
+``text``, set once with the structure; the values layer gets ``z`` and ``customdata``
+numbers (value in the view's unit, number of figures) and a ``hovertemplate`` that
+formats them in the browser. Places without a value are drawn by a second layer
+("places-no-data") under a fixed template; the two layers' ``z`` are complementary (a
+number in one, null in the other), so each place is drawn, hovered and clicked once.
+
 Plotly's own coastlines, countries and land are hidden; the outline, borders, neighbours,
 the South China Sea islands and the dashed line come from the project's boundaries
 (``twinning.geo``), and the islands sit in an inset in the lower right as on official maps.
@@ -36,6 +43,8 @@ INSET_LAT = (2.5, 24.5)
 # what the inset's layers are cut to: its frame plus a margin, so nothing ends inside it
 INSET_CLIP = (INSET_LON[0] - 2, INSET_LAT[0] - 2, INSET_LON[1] + 2, INSET_LAT[1] + 2)
 NEIGHBOUR_TOLERANCE = 0.03  # degrees (~3 km): neighbours are context; islets drop out
+MAIN_TRACE = "places"  # the values layer
+NO_DATA_TRACE = "places-no-data"  # the places without a value in view
 
 
 @dataclass(frozen=True)
@@ -152,26 +161,36 @@ def _metric_values(
         lo, hi = 0.0, 1.0
     gap = (hi - lo) * NO_DATA_SHARE / (1 - NO_DATA_SHARE)
     no_data_z = lo - gap
-    z, text = [], []
     metric_name = i18n.metric_label(filters.metric, lang)
+    divisor, decimals, suffix = hover_unit(vals, pv.unit, lang)
+    # numbers only: the values layer's z and customdata, the no-data layer's z
+    z: list[float | None] = []
+    custom: list[list[float] | None] = []
+    no_data: list[int | None] = []
     for code in locations:
-        name = esc(data.place_label(code, lang))
-        if code in by_code and by_code[code][0] > 0:
-            v, n = by_code[code]
-            z.append(math.log10(v) if log else v)
-            text.append(
-                f"<b>{name}</b><br>{metric_name}: {i18n.format_value(v, pv.unit, lang)}"
-                f"<br>{i18n.t('hover_figures', lang, n=n)}"
-                f"<br><i>{i18n.t('hover_click', lang)}</i>"
-            )
+        hit = by_code.get(code)
+        if hit and hit[0] > 0:
+            v, n = hit
+            z.append(round(math.log10(v), 5) if log else float(f"{v:.6g}"))
+            custom.append([round(v / divisor, decimals), n])
+            no_data.append(None)
         else:
-            z.append(no_data_z)
-            text.append(f"<b>{name}</b><br>{i18n.t('map_no_data', lang)}")
+            z.append(None)
+            custom.append(None)
+            no_data.append(0)
     ticks = _nice_ticks(lo, hi, log)
     ticktext = [i18n.format_value(10**x if log else x, pv.unit, lang) for x in ticks]
+    figures = i18n.t("hover_figures", lang, n="%{customdata[1]}")
+    template = (
+        f"<b>%{{text}}</b><br>{_template_text(metric_name)}: "
+        f"%{{customdata[0]:,.{decimals}~f}}{_template_text(suffix)}<br>{figures}"
+        f"<br><i>{i18n.t('hover_click', lang)}</i><extra></extra>"
+    )
     return {
         "z": z,
-        "hovertext": text,
+        "customdata": custom,
+        "hovertext": [],  # emptied, not null (see _pairing_values)
+        "hovertemplate": template,
         "zmin": no_data_z,
         "zmax": hi,
         "colorscale": _colourscale_continuous(),
@@ -189,7 +208,41 @@ def _metric_values(
         },
         "_note": i18n.t("map_note_metric", lang, n_coarse=pv.n_coarse),
         "_present": set(),
+        "_no_data": no_data,
     }
+
+
+def hover_unit(values: list[float], unit: str | None, lang: str) -> tuple[float, int, str]:
+    """(divisor, decimals, suffix) for the values of one view in the hover.
+
+    ``i18n.format_value`` picks 亿/万 (billion/million) per value; a hovertemplate cannot,
+    so one unit serves the whole view: the largest one that the smallest value reaches,
+    with format_value's decimals for it. Every value is then at least 1 in that unit and
+    none loses a digit (2.35亿 shows as 23,500万元 beside a county at 800万元).
+    """
+    zh = i18n.normalize_lang(lang) == "zh"
+    if i18n.unit_kind(unit) == "money":
+        steps = (
+            [(1e8, 2, "亿元"), (1e4, 1, "万元"), (1.0, 0, "元")]
+            if zh
+            else [(1e9, 2, " billion yuan"), (1e6, 1, " million yuan"), (1.0, 0, " yuan")]
+        )
+    else:
+        label = i18n.unit_label(unit, lang)
+        tail = label if (zh or label in ("", "%")) else f" {label}"
+        words = [(1e8, "亿"), (1e4, "万")] if zh else [(1e9, " billion"), (1e6, " million")]
+        steps = [(d, 2, w + tail) for d, w in words] + [(1.0, 2, tail)]
+    smallest = min(values) if values else 0.0
+    for divisor, decimals, suffix in steps:
+        if smallest >= divisor:
+            return divisor, decimals, suffix
+    return steps[-1]
+
+
+def _template_text(text: str) -> str:
+    """Text from labels placed in a hovertemplate: escaped, and no ``%{`` or ``}`` that
+    plotly would read as a variable."""
+    return esc(text).replace("%{", "% {").replace("}", ")")
 
 
 def _pairing_values(
@@ -203,13 +256,17 @@ def _pairing_values(
     by_code = {
         r.adcode: (r.donors, r.programs, r.n_pairings) for r in pd_.places.itertuples(index=False)
     }
-    z, text, present = [], [], set()
+    z: list[int | None] = []
+    text: list[str | None] = []
+    no_data: list[int | None] = []
+    present: set[str] = set()
     for code in locations:
-        name = esc(data.place_label(code, lang))
         if code not in by_code:
-            z.append(0)
-            text.append(f"<b>{name}</b><br>{i18n.t('map_no_data', lang)}")
+            z.append(None)
+            text.append(None)
+            no_data.append(0)
             continue
+        no_data.append(None)
         ds, progs, n = by_code[code]
         if len(ds) == 1:
             z.append(index.get(ds[0], 0))
@@ -221,7 +278,7 @@ def _pairing_values(
         prog_names = "、".join(i18n.program_label(p, lang) for p in progs)
         sep = "、" if lang == "zh" else ", "
         text.append(
-            f"<b>{name}</b><br>{i18n.t('hover_donors', lang)}: {donor_names.replace('、', sep)}"
+            f"{i18n.t('hover_donors', lang)}: {donor_names.replace('、', sep)}"
             f"<br>{i18n.t('hover_programs', lang)}: {prog_names.replace('、', sep)}"
             f"<br>{i18n.t('hover_pairings', lang, n=n)}"
             f"<br><i>{i18n.t('hover_click', lang)}</i>"
@@ -233,7 +290,13 @@ def _pairing_values(
     ]
     return {
         "z": z,
+        # donors and programmes are names that change with the filters: text, but only
+        # for the places that have pairings (the name itself is the trace's text)
+        # emptied, not null: a null array breaks code that indexes it (dcc.Graph reads
+        # trace.customdata[i] for a click's data)
+        "customdata": [],
         "hovertext": text,
+        "hovertemplate": "<b>%{text}</b><br>%{hovertext}<extra></extra>",
         "zmin": -0.5,
         "zmax": len(colours) - 0.5,
         "colorscale": _colourscale_discrete(colours),
@@ -241,6 +304,7 @@ def _pairing_values(
         "colorbar": {},
         "_note": i18n.t("map_note_pairings", lang),
         "_present": present,
+        "_no_data": no_data,
     }
 
 
@@ -345,7 +409,8 @@ def map_patch_values(
     data: agg.AtlasData, filters: agg.Filters, locations: tuple[str, ...]
 ) -> dict[str, Any]:
     """Everything a filter change updates: the choropleth's values and colours, the flows,
-    which donor legend entries are visible, the title and the note."""
+    which donor legend entries are visible, the title and the note. Numbers, and names
+    only where a filter changes them (donors in the pairings view): never place names."""
     lang = filters.lang
     main = (
         _metric_values(data, filters, locations)
@@ -361,10 +426,12 @@ def map_patch_values(
         title = i18n.t("map_title_pairings", lang, years=years)
     present = main.pop("_present")
     note = main.pop("_note")
+    no_data = main.pop("_no_data")
     donors = list(agg.all_donor_keys(data))
     legend_visible = [(not filters.metric) and d in present for d in [*donors, "__multiple__"]]
     return {
         "main": main,
+        "no_data": {"z": no_data},
         "flows": _flow_values(data, filters, agg.program_options(data)),
         "legend_visible": legend_visible,
         "title": title,
@@ -385,12 +452,15 @@ def _years_label(data: agg.AtlasData, filters: agg.Filters) -> str:
 def map_figure(
     data: agg.AtlasData,
     filters: agg.Filters,
-    geojson: dict,
+    geojson: dict | str,
     locations: tuple[str, ...],
     overlays: Overlays | None = None,
     height: int | None = None,
 ) -> go.Figure:
-    """The whole map. ``layout.meta`` records the trace indices a Patch needs."""
+    """The whole map. ``layout.meta`` records the trace indices a Patch needs.
+
+    ``geojson`` is the boundaries inline (a dict: exports, single files) or the URL the
+    browser fetches them from (the screen: components/geo_assets.py)."""
     overlays = overlays or Overlays()
     lang = filters.lang
     values = map_patch_values(data, filters, locations)
@@ -415,28 +485,46 @@ def map_figure(
             )
         )
     main = values["main"]
+    # place names: set once per structure, never sent again by a filter change
+    names = [esc(data.place_label(code, lang)) for code in locations]
+    border = {"color": palette.BORDER, "width": 0.6 if filters.level != "county" else 0.25}
+    meta["no_data"] = len(fig.data)
+    fig.add_trace(
+        go.Choropleth(
+            geojson=geojson,
+            featureidkey="id",
+            locations=list(locations),
+            z=values["no_data"]["z"],
+            zmin=0,
+            zmax=1,
+            colorscale=[[0, palette.NO_DATA], [1, palette.NO_DATA]],
+            showscale=False,
+            text=names,
+            hovertemplate=f"<b>%{{text}}</b><br>{i18n.t('map_no_data', lang)}<extra></extra>",
+            marker={"line": border},
+            name=NO_DATA_TRACE,
+            geo="geo",
+            showlegend=False,
+        )
+    )
     meta["main"] = len(fig.data)
     fig.add_trace(
         go.Choropleth(
             geojson=geojson,
             featureidkey="id",
             locations=list(locations),
-            customdata=list(locations),
             z=main["z"],
             zmin=main["zmin"],
             zmax=main["zmax"],
             colorscale=main["colorscale"],
             showscale=main["showscale"],
             colorbar=main["colorbar"] or None,
+            text=names,
+            customdata=main["customdata"],
             hovertext=main["hovertext"],
-            hovertemplate="%{hovertext}<extra></extra>",
-            marker={
-                "line": {
-                    "color": palette.BORDER,
-                    "width": 0.6 if filters.level != "county" else 0.25,
-                }
-            },
-            name="places",
+            hovertemplate=main["hovertemplate"],
+            marker={"line": border},
+            name=MAIN_TRACE,
             geo="geo",
             showlegend=False,
         )

@@ -1,0 +1,159 @@
+"""Boundaries as cacheable, content-hashed assets (issue #7, "Lean traffic").
+
+The screen map does not carry its GeoJSON inside the figure: the choropleth's ``geojson``
+is a URL such as ``/geo/county-3f9c0a1b2c3d4e5f.json`` and plotly.js fetches it. The name
+holds a hash of the content, so the response can be cached for a year (``immutable``):
+a second page view, a second tab or a level visited again never downloads it again, and
+a change of the boundaries changes the URL. The bytes are compressed once per process
+(gzip and brotli) and kept; a conditional request (``If-None-Match``) gets a 304.
+
+Only the screen uses URLs. Exports (kaleido, ``twinning.export``) and anything written
+to a single file keep the GeoJSON inline: they call ``twinning.figures.map_figure`` with
+the dict from ``twinning.figures.geojson.level_geojson``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+ROUTE = "geo/"
+HASH_CHARS = 16
+# "county-<hash>.json" for a national level, "county-650000-<hash>.json" for a province
+_NAME = re.compile(
+    r"^(?P<level>province|prefecture|county)(?:-(?P<province>\d{6}))?"
+    rf"-(?P<hash>[0-9a-f]{{{HASH_CHARS}}})\.json$"
+)
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+BROTLI_BEST = 11  # ~2.5 s for the national county map: done in the background at start
+BROTLI_QUICK = 9  # ~0.1 s: what a request gets before the best one is ready
+GZIP_LEVEL = 9
+
+_state = {"prefix": "/"}
+_lock = threading.Lock()
+_best_br: dict[str, bytes] = {}
+
+
+@dataclass(frozen=True)
+class GeoAsset:
+    name: str  # file name, with the hash
+    etag: str  # the hash (weak validator: every encoding has the same content)
+    body: bytes  # the JSON, uncompressed
+
+
+def _json_bytes(obj: Any) -> bytes:
+    try:
+        import orjson
+
+        return orjson.dumps(obj)
+    except ImportError:  # pragma: no cover - orjson is a dependency
+        import json
+
+        return json.dumps(obj, separators=(",", ":")).encode("utf-8")
+
+
+@lru_cache(maxsize=64)
+def asset(level: str, province: str | None = None) -> GeoAsset:
+    """The GeoJSON of a level (national, or one province's places) as bytes and a name."""
+    from twinning.figures.geojson import level_geojson
+
+    body = _json_bytes(level_geojson(level, province)[0])
+    digest = hashlib.sha256(body).hexdigest()[:HASH_CHARS]
+    stem = f"{level}-{province}" if province else level
+    return GeoAsset(name=f"{stem}-{digest}.json", etag=digest, body=body)
+
+
+def geojson_url(level: str, province: str | None = None) -> str:
+    """Where the page fetches the boundaries of a view (under the app's request prefix)."""
+    return f"{_state['prefix']}{ROUTE}{asset(level, province).name}"
+
+
+@lru_cache(maxsize=128)
+def _gzip(name: str, body: bytes) -> bytes:
+    return gzip.compress(body, GZIP_LEVEL, mtime=0)
+
+
+@lru_cache(maxsize=128)
+def _brotli_quick(name: str, body: bytes) -> bytes:
+    import brotli
+
+    return brotli.compress(body, quality=BROTLI_QUICK)
+
+
+def _brotli(a: GeoAsset) -> bytes:
+    best = _best_br.get(a.name)
+    return best if best is not None else _brotli_quick(a.name, a.body)
+
+
+def prepare_best(levels: tuple[str, ...] = ("province", "prefecture", "county")) -> None:
+    """Compress the national levels with brotli's best (slow) setting; run in the
+    background at start. Requests made before it is done get a quicker encoding."""
+    import brotli
+
+    for level in levels:
+        a = asset(level, None)
+        if a.name in _best_br:
+            continue
+        packed = brotli.compress(a.body, quality=BROTLI_BEST)
+        with _lock:
+            _best_br[a.name] = packed
+
+
+def _valid_province(code: str) -> bool:
+    from twinning.geo.boundaries import load_level
+
+    return code in set(str(c) for c in load_level("province")["adcode"])
+
+
+def _accepts(accept_encoding: str, coding: str) -> bool:
+    for part in accept_encoding.lower().split(","):
+        token, _, params = part.strip().partition(";")
+        if token.strip() in (coding, "*"):
+            q = params.strip()
+            if q.startswith("q="):
+                try:
+                    return float(q[2:]) > 0
+                except ValueError:
+                    return True
+            return True
+    return False
+
+
+def register(app: Any) -> None:
+    """Serve ``/geo/<name>`` on the app's Flask server and remember the URL prefix."""
+    import flask
+
+    _state["prefix"] = app.config.requests_pathname_prefix
+
+    def serve(name: str) -> flask.Response:
+        m = _NAME.match(name)
+        if not m or (m["province"] and not _valid_province(m["province"])):
+            flask.abort(404)
+        a = asset(m["level"], m["province"])
+        if a.name != name:  # an old hash: the boundaries changed since that page was built
+            flask.abort(404)
+        headers = {
+            "Cache-Control": CACHE_CONTROL,
+            "Vary": "Accept-Encoding",
+            "ETag": f'W/"{a.etag}"',
+        }
+        inm = flask.request.headers.get("If-None-Match", "")
+        if a.etag in inm or inm.strip() == "*":
+            return flask.Response(status=304, headers=headers)
+        accept = flask.request.headers.get("Accept-Encoding", "")
+        if _accepts(accept, "br"):
+            body, headers["Content-Encoding"] = _brotli(a), "br"
+        elif _accepts(accept, "gzip"):
+            body, headers["Content-Encoding"] = _gzip(a.name, a.body), "gzip"
+        else:
+            body = a.body
+        return flask.Response(body, mimetype="application/json", headers=headers)
+
+    app.server.add_url_rule(
+        app.config.routes_pathname_prefix + ROUTE + "<name>", "atlas_geojson", serve
+    )

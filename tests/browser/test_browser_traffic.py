@@ -1,0 +1,73 @@
+"""Lean traffic in a real browser (issue #7): the boundaries come once per level as a
+cacheable asset, compressed, and a second visit or a second tab takes them from the cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from browser_harness import BrowserPage, attach_log, drawn_locations, wait_map_drawn
+
+pytestmark = pytest.mark.browser
+
+# Resource Timing: transferSize is 0 for a response taken from the HTTP cache (a 304 would
+# count its headers), decodedBodySize is what the page got.
+GEO_ENTRIES_JS = """() => performance.getEntriesByType('resource')
+    .filter(e => e.name.includes('/geo/'))
+    .map(e => ({name: e.name, transfer: e.transferSize, encoded: e.encodedBodySize,
+                decoded: e.decodedBodySize}))"""
+
+
+def _cached_context_page(browser: Any, server: Any) -> tuple[Any, BrowserPage]:
+    """A page whose context keeps Chromium's HTTP cache. The harness's usual context
+    aborts foreign requests with ``context.route``, which turns the cache off in
+    Playwright; here the request log asserts "offline" instead (and the browser's
+    host-resolver rules still resolve no name but loopback)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return context, BrowserPage(page=page, log=attach_log(page, server.origin), server=server)
+
+
+def _open_county_map(bp: BrowserPage, **params: Any) -> list[dict[str, Any]]:
+    bp.open("/", level="county", **params)
+    wait_map_drawn(bp.page)
+    bp.settle()
+    return bp.page.evaluate(GEO_ENTRIES_JS)
+
+
+def test_boundaries_are_downloaded_once_then_come_from_the_cache(
+    browser, atlas_server, county_count
+):
+    context, bp = _cached_context_page(browser, atlas_server)
+    responses: list[Any] = []
+    bp.page.on("response", lambda r: responses.append(r) if "/geo/" in r.url else None)
+    try:
+        first = _open_county_map(bp)
+        assert len(first) == 1, f"one boundary file for the county map, got {first}"
+        (entry,) = first
+        assert entry["transfer"] > 0, "the first view downloads the boundaries"
+        # compressed on the wire: brotli/gzip take the county GeoJSON to under a third
+        assert entry["encoded"] < entry["decoded"] / 3
+        (response,) = responses
+        assert response.status == 200
+        assert response.headers.get("content-encoding") in ("br", "gzip")
+        assert "immutable" in response.headers.get("cache-control", "")
+        assert len(set(drawn_locations(bp.page))) == county_count
+
+        # a second visit in the same browser: the same URL, from the cache
+        again = _open_county_map(bp, metric="funds_cny")
+        assert [e["name"] for e in again] == [entry["name"]]
+        assert again[0]["transfer"] == 0, f"the boundaries were downloaded again: {again}"
+        assert len(set(drawn_locations(bp.page))) == county_count
+
+        # a second tab too
+        tab = context.new_page()
+        tab_log = attach_log(tab, atlas_server.origin)
+        tab_bp = BrowserPage(page=tab, log=tab_log, server=atlas_server)
+        in_tab = _open_county_map(tab_bp, lang="en")
+        assert in_tab and all(e["transfer"] == 0 for e in in_tab), in_tab
+        tab_log.assert_clean()
+        bp.log.assert_clean()  # nothing beyond the server, no console error
+    finally:
+        context.close()
