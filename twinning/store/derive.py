@@ -98,12 +98,6 @@ def seed_place_levels(conn: Connection, places: pd.DataFrame) -> None:
         conn.execute(place_levels.insert(), records)
 
 
-def _null_safe_eq(conn: Connection, a: str, b: str) -> str:
-    if conn.dialect.name == "sqlite":
-        return f"{a} IS {b}"
-    return f"{a} IS NOT DISTINCT FROM {b}"
-
-
 def _scope(table: str, batch_id: int | None) -> tuple[str, dict[str, Any]]:
     if batch_id is None:
         return "1 = 1", {}
@@ -173,31 +167,26 @@ def _derive_rows(conn: Connection, table: str, batch_id: int | None) -> None:
 
 
 def _derive_counted(conn: Connection, batch_id: int | None) -> None:
-    """Mark later copies of a figure as not counted (see the module docstring)."""
-    same = " AND ".join(
-        [
-            "f2.metric = figures.metric",
-            "f2.value = figures.value",
-            "f2.donor = figures.donor",
-            "f2.recipient = figures.recipient",
-            _null_safe_eq(conn, "f2.period_start", "figures.period_start"),
-            _null_safe_eq(conn, "f2.period_end", "figures.period_end"),
-        ]
-    )
-    scope, params = "1 = 1", {}
+    """Mark later copies of a figure as not counted (see the module docstring).
+
+    One window over the active figures (PARTITION BY treats NULL periods as equal), limited
+    to the (metric, value) pairs of the batch when one is given: O(n log n), where a
+    correlated lookup per row was quadratic on registers with many equal values.
+    """
+    scope, params = "", {}
     if batch_id is not None:
-        scope = (
-            "EXISTS (SELECT 1 FROM figures b WHERE b.batch_id = :batch_id "
-            "AND b.metric = figures.metric AND b.value = figures.value)"
-        )
+        scope = " AND (f.metric, f.value) IN (SELECT metric, value FROM figures WHERE batch_id = :batch_id)"
         params = {"batch_id": batch_id}
     conn.execute(
         text(
             f"""
-            UPDATE figures SET counted = CASE WHEN figures.id = (
-                SELECT min(f2.id) FROM figures f2
-                WHERE {same} AND f2.{_ACTIVE}) THEN TRUE ELSE FALSE END
-            WHERE {scope}
+            UPDATE figures SET counted = CASE WHEN w.first_id = figures.id
+                                              THEN TRUE ELSE FALSE END
+            FROM (SELECT f.id AS fid,
+                         MIN(f.id) OVER (PARTITION BY f.metric, f.value, f.donor, f.recipient,
+                                         f.period_start, f.period_end) AS first_id
+                  FROM figures f WHERE f.{_ACTIVE}{scope}) AS w
+            WHERE w.fid = figures.id
             """
         ),
         params,
