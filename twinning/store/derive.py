@@ -175,7 +175,10 @@ def _derive_counted(conn: Connection, batch_id: int | None) -> None:
     """
     scope, params = "", {}
     if batch_id is not None:
-        scope = " AND (f.metric, f.value) IN (SELECT metric, value FROM figures WHERE batch_id = :batch_id)"
+        scope = (
+            " AND (f.metric, f.value) IN "
+            "(SELECT metric, value FROM figures WHERE batch_id = :batch_id)"
+        )
         params = {"batch_id": batch_id}
     conn.execute(
         text(
