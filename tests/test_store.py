@@ -202,12 +202,28 @@ def test_default_url_comes_from_the_setting(
 
 # -- migrations ---------------------------------------------------------------------------
 def _old_store(url: str, version: int) -> None:
-    """A store as an older atlas wrote it: v1 lacks resolution_note; v0 also lacks meta."""
+    """A store as an older atlas wrote it: v2 lacks the derived columns and tables, v1 also
+    resolution_note; v0 also lacks meta."""
     engine = create_engine(url)
     with engine.begin() as conn:
         metadata.create_all(conn)
-        conn.exec_driver_sql("ALTER TABLE pairings DROP COLUMN resolution_note")
-        conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN resolution_note")
+        for index in (
+            "ix_figures_metric_r_province",
+            "ix_figures_spans",
+            "ix_figures_r_prefecture",
+            "ix_figures_r_county",
+            "ix_pairings_r_province",
+        ):
+            conn.exec_driver_sql(f"DROP INDEX {index}")
+        conn.exec_driver_sql("DROP TABLE place_levels")
+        conn.exec_driver_sql("DROP TABLE figure_totals")
+        for table in ("pairings", "figures"):
+            for col in ("r_province", "r_prefecture", "r_county", "donor_key", "donor_unit_key"):
+                conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {col}")
+        conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN counted")
+        if version < 2:
+            conn.exec_driver_sql("ALTER TABLE pairings DROP COLUMN resolution_note")
+            conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN resolution_note")
         if version == 0:
             conn.exec_driver_sql("DROP TABLE meta")
         else:
@@ -226,7 +242,7 @@ def _old_store(url: str, version: int) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize("version", [0, 1])
+@pytest.mark.parametrize("version", [0, 1, 2])
 def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: int) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     _old_store(url, version)
@@ -240,6 +256,14 @@ def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: in
         old = p[p["batch_id"] == 7]
         assert len(old) == 1 and old.iloc[0]["recipient_name_zh"] == "莎车县"
         assert len(p) == 218 + 1
+        # the query layer's derived columns and summary are filled for old rows too
+        with opened.engine.connect() as conn:
+            r_county = conn.exec_driver_sql(
+                "SELECT r_county, r_province FROM pairings WHERE batch_id = 7"
+            ).one()
+            totals = conn.exec_driver_sql("SELECT COUNT(*) FROM figure_totals").scalar()
+        assert tuple(r_county) == ("653125", "650000")
+        assert totals > 0
     finally:
         opened.dispose()
 

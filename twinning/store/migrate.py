@@ -56,7 +56,10 @@ def _to_v3(conn: Connection) -> None:
         _add_column(conn, table, "donor_key", "TEXT")
         _add_column(conn, table, "donor_unit_key", "TEXT")
     _add_column(conn, "figures", "counted", "BOOLEAN NOT NULL DEFAULT '1'")
-    metadata.create_all(conn, checkfirst=True)  # place_levels, figure_totals, indexes
+    metadata.create_all(conn, checkfirst=True)  # place_levels, figure_totals
+    for table in ("pairings", "figures"):
+        for index in metadata.tables[table].indexes:  # create_all skips existing tables'
+            index.create(conn, checkfirst=True)
 
 
 # version reached -> step from the version before it

@@ -136,6 +136,8 @@ figures = Table(
 )
 Index("ix_figures_dedupe", figures.c.metric, figures.c.value)
 Index("ix_figures_metric_r_province", figures.c.metric, figures.c.r_province)
+Index("ix_figures_r_prefecture", figures.c.r_prefecture)  # a place's detail panel
+Index("ix_figures_r_county", figures.c.r_county)
 # Period and cumulative figures, which a series lists one by one (few among many).
 _SPANS = text("period_start IS NULL OR period_start <> period_end")
 Index(
