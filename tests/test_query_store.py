@@ -74,3 +74,27 @@ def test_many_period_figures_are_summed_per_period_never_split(monkeypatch) -> N
         [2006, 2010, 9.0e8, 1]
     ]
     assert 2007 not in set(s.yearly["year"])  # nothing invented inside the period
+
+
+def test_imported_province_and_prefecture_recipients_carry_their_own_codes(store, tmp_path) -> None:
+    """The same place stores the same columns whether it came from the reference data or
+    an import (issue #8): a prefecture carries its own code as its prefecture."""
+    src = tmp_path / "pairings.csv"
+    src.write_text(
+        "帮扶类型,帮扶方,受援省,受援州,起始年,结束年,来源\n"
+        "东西部协作,上海市,云南省,文山州,2017,,台账\n"
+        "东西部协作,上海市,云南省,,2016,,台账\n",
+        encoding="utf-8",
+    )
+    result = run_import(src, store, user="test")
+    assert result.batch_id is not None, result
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT recipient_adcode, recipient_level, recipient_province_adcode, "
+            "recipient_prefecture_adcode FROM pairings WHERE batch_id = ? ORDER BY id",
+            (result.batch_id,),
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("532600", "prefecture", "530000", "532600"),
+        ("530000", "province", "530000", None),
+    ]

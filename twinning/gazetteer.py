@@ -323,6 +323,17 @@ class Place:
             return self.adcode
         return self.prefecture_adcode if self.level == "county" else None
 
+    def recipient_columns(self) -> dict[str, str | None]:
+        """The recipient columns a stored row carries for this place: the one translation,
+        used by the reference loader and the importer alike (a province or prefecture
+        carries its own code in its level's column)."""
+        return {
+            "recipient_adcode": self.adcode,
+            "recipient_level": self.level,
+            "recipient_province_adcode": self.own_province_adcode or None,
+            "recipient_prefecture_adcode": self.own_prefecture_adcode,
+        }
+
 
 def clean_zh(text: str) -> str:
     """Normalise width and spacing so '莎车县 ' and '莎车县' are the same key."""

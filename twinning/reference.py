@@ -391,10 +391,7 @@ def resolve_pairing(gaz: Gazetteer, row: dict[str, str]) -> dict[str, Any]:
     if parent_note:
         notes.append(parent_note)
     if place is not None:
-        out["recipient_adcode"] = place.adcode
-        out["recipient_level"] = place.level
-        out["recipient_province_adcode"] = place.own_province_adcode
-        out["recipient_prefecture_adcode"] = place.own_prefecture_adcode
+        out.update(place.recipient_columns())
     out["resolution_note"] = "; ".join(notes) or None
     return out
 

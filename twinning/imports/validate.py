@@ -1117,10 +1117,7 @@ class Checker:
             "recipient_province": parts.get("recipient_province"),
             "recipient_prefecture": parts.get("recipient_prefecture"),
             "recipient_county": parts.get("recipient_county") or parts.get("recipient"),
-            "recipient_adcode": getattr(recip_place, "adcode", None),
-            "recipient_level": getattr(recip_place, "level", None),
-            "recipient_province_adcode": getattr(recip_place, "province_adcode", None),
-            "recipient_prefecture_adcode": getattr(recip_place, "prefecture_adcode", None),
+            **_recipient_columns(recip_place),
             "start_year": start,
             "end_year": end,
             "unresolved_reason": None,
@@ -1205,3 +1202,17 @@ def _place_label(place: object) -> str:
     adcode = getattr(place, "adcode", "")
     level = getattr(place, "level", "")
     return f"{name} ({adcode}{', ' + level if level else ''})"
+
+
+def _recipient_columns(place: object | None) -> dict[str, str | None]:
+    """The stored recipient columns of a resolved place (``Place.recipient_columns``)."""
+    if place is None or not hasattr(place, "recipient_columns"):
+        return dict.fromkeys(
+            (
+                "recipient_adcode",
+                "recipient_level",
+                "recipient_province_adcode",
+                "recipient_prefecture_adcode",
+            )
+        )
+    return place.recipient_columns()

@@ -56,6 +56,20 @@ def _to_v3(conn: Connection) -> None:
         _add_column(conn, table, "donor_key", "TEXT")
         _add_column(conn, table, "donor_unit_key", "TEXT")
     _add_column(conn, "figures", "counted", "BOOLEAN NOT NULL DEFAULT '1'")
+    # rows imported before Place.recipient_columns: a province or prefecture recipient
+    # carries its own code in its level's column, as reference rows always did (#8)
+    conn.execute(
+        text(
+            "UPDATE pairings SET recipient_province_adcode = recipient_adcode "
+            "WHERE recipient_level = 'province' AND recipient_province_adcode IS NULL"
+        )
+    )
+    conn.execute(
+        text(
+            "UPDATE pairings SET recipient_prefecture_adcode = recipient_adcode "
+            "WHERE recipient_level = 'prefecture' AND recipient_prefecture_adcode IS NULL"
+        )
+    )
     metadata.create_all(conn, checkfirst=True)  # place_levels, figure_totals
     for table in ("pairings", "figures"):
         for index in metadata.tables[table].indexes:  # create_all skips existing tables'
