@@ -91,6 +91,7 @@ def base_map_figure(data: agg.AtlasData, filters: agg.Filters) -> dict[str, Any]
         locations = _geometry(filters)[1]
         url = geo_assets.geojson_url(filters.level, filters.recipient)
         fig = map_figure(data, filters, url, locations, _overlays()).to_plotly_json()
+        geo_assets.use_urls(fig)  # the neighbours and the inset's outline, likewise
         if filters.recipient:
             _zoom_to(fig, filters)
         return fig

@@ -4,8 +4,10 @@ The screen map does not carry its GeoJSON inside the figure: the choropleth's ``
 is a URL such as ``/geo/county-3f9c0a1b2c3d4e5f.json`` and plotly.js fetches it. The name
 holds a hash of the content, so the response can be cached for a year (``immutable``):
 a second page view, a second tab or a level visited again never downloads it again, and
-a change of the boundaries changes the URL. The bytes are compressed once per process
-(gzip and brotli) and kept; a conditional request (``If-None-Match``) gets a 304.
+a change of the boundaries changes the URL. The two context layers drawn as choropleths
+(the neighbouring countries, China's outline in the inset) are served the same way. The
+bytes are compressed once per process (gzip and brotli) and kept; a conditional request
+(``If-None-Match``) gets a 304.
 
 Only the screen uses URLs. Exports (kaleido, ``twinning.export``) and anything written
 to a single file keep the GeoJSON inline: they call ``twinning.figures.map_figure`` with
@@ -28,6 +30,11 @@ HASH_CHARS = 16
 _NAME = re.compile(
     r"^(?P<level>province|prefecture|county)(?:-(?P<province>\d{6}))?"
     rf"-(?P<hash>[0-9a-f]{{{HASH_CHARS}}})\.json$"
+)
+# the context layers drawn as choropleths (the map's trace names): the same in every view
+OVERLAYS = ("neighbors", "inset-outline")
+_OVERLAY_NAME = re.compile(
+    rf"^(?P<overlay>{'|'.join(OVERLAYS)})-(?P<hash>[0-9a-f]{{{HASH_CHARS}}})\.json$"
 )
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 BROTLI_BEST = 11  # ~2.5 s for the national county map: done in the background at start
@@ -62,15 +69,44 @@ def asset(level: str, province: str | None = None) -> GeoAsset:
     """The GeoJSON of a level (national, or one province's places) as bytes and a name."""
     from twinning.figures.geojson import level_geojson
 
-    body = _json_bytes(level_geojson(level, province)[0])
-    digest = hashlib.sha256(body).hexdigest()[:HASH_CHARS]
     stem = f"{level}-{province}" if province else level
-    return GeoAsset(name=f"{stem}-{digest}.json", etag=digest, body=body)
+    return _asset_of(stem, level_geojson(level, province)[0])
 
 
 def geojson_url(level: str, province: str | None = None) -> str:
     """Where the page fetches the boundaries of a view (under the app's request prefix)."""
     return f"{_state['prefix']}{ROUTE}{asset(level, province).name}"
+
+
+def _asset_of(stem: str, obj: Any) -> GeoAsset:
+    body = _json_bytes(obj)
+    digest = hashlib.sha256(body).hexdigest()[:HASH_CHARS]
+    return GeoAsset(name=f"{stem}-{digest}.json", etag=digest, body=body)
+
+
+@lru_cache(maxsize=len(OVERLAYS))
+def overlay_asset(overlay: str) -> GeoAsset | None:
+    """A context layer's GeoJSON (neighbouring countries; China's outline in the inset),
+    exactly as ``twinning.figures.map.load_overlays`` gives it to the figure."""
+    from twinning.figures.map import load_overlays
+
+    overlays = load_overlays()
+    obj = {
+        "neighbors": overlays.neighbors_geojson,
+        "inset-outline": overlays.inset_outline_geojson,
+    }.get(overlay)
+    return None if obj is None else _asset_of(overlay, obj)
+
+
+def use_urls(fig: dict[str, Any]) -> None:
+    """Swap the context layers' inline GeoJSON in a plain figure dict for their URLs (the
+    screen figure only: they are the same in every view, so the browser keeps them)."""
+    data = fig["data"]
+    for i, trace in enumerate(data):
+        if trace.get("name") in OVERLAYS and isinstance(trace.get("geojson"), dict):
+            a = overlay_asset(trace["name"])
+            if a is not None:
+                data[i] = {**trace, "geojson": f"{_state['prefix']}{ROUTE}{a.name}"}
 
 
 @lru_cache(maxsize=128)
@@ -95,9 +131,9 @@ def prepare_best(levels: tuple[str, ...] = ("province", "prefecture", "county"))
     background at start. Requests made before it is done get a quicker encoding."""
     import brotli
 
-    for level in levels:
-        a = asset(level, None)
-        if a.name in _best_br:
+    found = [asset(level, None) for level in levels] + [overlay_asset(o) for o in OVERLAYS]
+    for a in found:
+        if a is None or a.name in _best_br:
             continue
         packed = brotli.compress(a.body, quality=BROTLI_BEST)
         with _lock:
@@ -130,12 +166,16 @@ def register(app: Any) -> None:
 
     _state["prefix"] = app.config.requests_pathname_prefix
 
-    def serve(name: str) -> flask.Response:
+    def find(name: str) -> GeoAsset | None:
         m = _NAME.match(name)
-        if not m or (m["province"] and not _valid_province(m["province"])):
-            flask.abort(404)
-        a = asset(m["level"], m["province"])
-        if a.name != name:  # an old hash: the boundaries changed since that page was built
+        if m and not (m["province"] and not _valid_province(m["province"])):
+            return asset(m["level"], m["province"])
+        m = _OVERLAY_NAME.match(name)
+        return overlay_asset(m["overlay"]) if m else None
+
+    def serve(name: str) -> flask.Response:
+        a = find(name)
+        if a is None or a.name != name:  # an old hash: boundaries changed since that page
             flask.abort(404)
         headers = {
             "Cache-Control": CACHE_CONTROL,

@@ -53,6 +53,23 @@ def test_on_screen_the_boundaries_are_a_url_in_exports_inline(data) -> None:
     assert {f["id"] for f in main["geojson"]["features"]} == set(main["locations"])
 
 
+def test_context_layers_are_assets_too_on_screen_only(data, client) -> None:
+    from twinning.export import build_view
+
+    filters = agg.Filters(lang="en", level="province")
+    screen = {t["name"]: t for t in cb.base_map_figure(data, filters)["data"]}
+    exported = {
+        t["name"]: t
+        for t in build_view(data=data, query="lang=en").figure("map").to_plotly_json()["data"]
+    }
+    for name in ("neighbors", "inset-outline"):
+        url = screen[name]["geojson"]
+        assert url.startswith(f"/geo/{name}-"), url
+        assert isinstance(exported[name]["geojson"], dict)
+        served = client.get(url, headers={"Accept-Encoding": "br"})
+        assert served.status_code == 200 and served.headers["Content-Encoding"] == "br"
+
+
 def _patch_ops(patch: dash.Patch) -> list[dict]:
     return patch.to_plotly_json()["operations"]
 
