@@ -400,3 +400,26 @@ def test_year_bounds(data):
     lo, hi = agg.year_bounds(data, current_year=2025)
     assert (lo, hi) == (1996, 2025)
     assert not math.isnan(lo)
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"year_from": 0, "year_to": 1_000_000},
+        {"year_from": "2006", "year_to": [2010]},
+        {"level": ["county"], "metric": {"a": 1}, "programs": "east_west_cooperation"},
+        {"programs": [1, None, "x" * 500], "donor": 310000, "include_from_memory": "no"},
+        {"lang": ["en"], "place": None, "flows": 1},
+        "not a mapping",
+        None,
+    ],
+)
+def test_a_forged_view_from_a_callback_body_falls_back_to_defaults(forged):
+    f = Filters.from_dict(forged)
+    assert f.level in agg.LEVELS
+    assert f.year_from is None or 1900 <= f.year_from <= 2100
+    assert f.year_to is None or 1900 <= f.year_to <= 2100
+    assert all(isinstance(p, str) and len(p) <= 64 for p in f.programs)
+    assert isinstance(f.include_from_memory, bool) and isinstance(f.flows, bool)
+    assert f.metric is None or isinstance(f.metric, str)
+    assert Filters.from_dict(f.as_dict()) == f  # a checked view round-trips unchanged

@@ -135,13 +135,42 @@ class Filters:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> Filters:
-        if not d:
+    def from_dict(cls, d: Any) -> Filters:
+        """The view a ``dcc.Store`` holds. It arrives in a callback body, which anyone can
+        forge: every field is checked as the URL's are (a year outside 1900–2100, a list
+        for a string, an unknown level), and a bad one falls back to its default."""
+        if not isinstance(d, Mapping):
             return cls()
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        if "programs" in known:
-            known["programs"] = tuple(known["programs"] or ())
-        return cls(**known)
+        base = cls()
+        values: dict[str, Any] = {}
+        values["lang"] = i18n.normalize_lang(
+            d.get("lang") if isinstance(d.get("lang"), str) else None
+        )
+        level = d.get("level")
+        values["level"] = level if isinstance(level, str) and level in LEVELS else base.level
+        for name in ("metric", "donor", "donor_unit", "recipient", "place"):
+            value = d.get(name)
+            values[name] = _clean_text(value) if isinstance(value, str) else None
+        programs = d.get("programs")
+        if isinstance(programs, (list, tuple)):
+            values["programs"] = tuple(
+                sorted({p.strip()[:64] for p in programs[:20] if isinstance(p, str) and p.strip()})
+            )
+        for name in ("year_from", "year_to"):
+            value = d.get(name)
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            values[name] = value if ok and YEAR_MIN <= value <= YEAR_MAX else None
+        for name in ("include_from_memory", "flows", "present"):
+            value = d.get(name)
+            values[name] = value if isinstance(value, bool) else getattr(base, name)
+        filters = replace(base, **values)
+        if (
+            filters.year_from is not None
+            and filters.year_to is not None
+            and filters.year_from > filters.year_to
+        ):
+            filters = replace(filters, year_from=filters.year_to, year_to=filters.year_from)
+        return filters
 
     def cache_key(self) -> Filters:
         """The parts that change what is computed (lang, place, present do not)."""
