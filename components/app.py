@@ -69,6 +69,7 @@ def create_app(store: Any = None) -> dash.Dash:
     geo_assets.register(app)
     app.layout = layout.root_layout
     callbacks.register(app, state)
+    _serve_view_csv(app, state)
     import_page.register_callbacks(app, state.store)
     export_controls.register_callbacks(app, state.store)
     app.atlas_state = state  # for tests and benchmarks
@@ -127,6 +128,33 @@ def _serve_topojson(app: dash.Dash) -> None:
         *app.config.external_scripts,
         {"src": app.config.requests_pathname_prefix + TOPOJSON_SCRIPT},
     ]
+
+
+def _serve_view_csv(app: dash.Dash, state: AtlasState) -> None:
+    """The table's CSV button: ``/download/view.csv?<permalink query>`` streams the view's
+    pairings and figures (``query.iter_csv``) in chunks, so a view of a million rows
+    downloads with bounded memory, never built whole in a worker."""
+    import flask
+
+    from components.callbacks import view_filename
+    from components.layout import VIEW_CSV_PATH
+    from twinning import query as agg
+
+    def view_csv() -> flask.Response:
+        filters = agg.Filters.from_query(flask.request.query_string.decode("utf-8", "replace"))
+        data = state.data()
+        name = view_filename(data, filters, "csv")
+        response = flask.Response(
+            flask.stream_with_context(agg.iter_csv(data, filters)),
+            mimetype="text/csv",
+        )
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    app.server.add_url_rule(
+        app.config.routes_pathname_prefix + VIEW_CSV_PATH.lstrip("/"), "atlas_view_csv", view_csv
+    )
 
 
 def _warm(data: AtlasData) -> None:

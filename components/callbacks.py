@@ -6,12 +6,12 @@ State per user lives in the URL and in ``dcc.Store``; never in module globals.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
-from datetime import date
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
@@ -231,14 +231,6 @@ def headline_cards(data: agg.AtlasData, filters: agg.Filters) -> list[html.Div]:
     return cards
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
-
-
-def _md_text(text: str) -> str:
-    """Plain text inside markdown: every markdown character escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
 def _short_url(url: str, width: int = 44) -> str:
     """'example.org/a/very/long/path' shortened for a table cell (the link keeps it all)."""
     parts = urlsplit(url)
@@ -251,56 +243,58 @@ def _short_url(url: str, width: int = 44) -> str:
 _URL = re.compile(r"(https?://[^\s;，。、()（）<>\[\]\"']+)")
 
 
-def _md_link(text: str, url: str) -> str:
-    # characters that could end the link early are percent-encoded
-    return f"[{_md_text(text)}]({quote(url, safe=':/?#=&%~;,@!$*+')})"
+def source_parts(source: str | None) -> list[dict[str, str]]:
+    """A source cell as pieces for the grid's ``SourceLinks`` renderer
+    (assets/grid_cells.js): ``{"text": ...}`` or ``{"text": ..., "url": ...}``.
 
-
-def _linkify(text: str) -> str:
-    """Escaped text in which every http(s) address is a short link."""
-    out = []
-    for i, piece in enumerate(_URL.split(text)):
-        if i % 2:
-            out.append(_md_link(_short_url(piece), piece))
-        elif piece:
-            out.append(_md_text(piece))
-    return "".join(out)
-
-
-def source_markdown(source: str | None) -> str:
-    """A source cell as markdown: addresses as short links, everything else as text.
-
-    Only http(s) addresses become links (the two source documents link to where they
-    were published); text from a record is escaped, so it is shown, never interpreted.
+    Only http(s) addresses become links, shortened (the two source documents link to
+    where they were published); text from a record stays text: the renderer sets it as
+    text, never as HTML.
     """
-    out = []
+    out: list[dict[str, str]] = []
     for label, url in agg.source_links(source):
-        if url and not _URL.match(label):
-            out.append(_md_link(label, url))  # a named document
-        else:
-            out.append(_linkify(label))
-    return " · ".join(out)
+        if out:
+            out.append({"text": " · "})
+        if url and _URL.match(url) and not _URL.match(label):
+            out.append({"text": label, "url": url})  # a named document
+            continue
+        for i, piece in enumerate(_URL.split(label)):
+            if i % 2:
+                out.append({"text": _short_url(piece), "url": piece})
+            elif piece:
+                out.append({"text": piece})
+    return out
 
 
-def table_outputs(data: agg.AtlasData, filters: agg.Filters) -> tuple[list, list, list, list]:
-    pairings = agg.pairings_table(data, filters)
-    figures = agg.figures_table(data, filters)
-    source_col = i18n.t("col_source", filters.lang)
+MAX_ROW_INDEX = 10**12  # beyond any table; keeps a hostile request inside SQL's integers
 
-    def columns(df):
-        return [
-            {"name": c, "id": c, "presentation": "markdown"}
-            if c == source_col
-            else {"name": c, "id": c}
-            for c in df.columns
-        ]
 
-    def records(df):
-        if source_col in df.columns:
-            df = df.assign(**{source_col: [source_markdown(s) for s in df[source_col]]})
-        return df.to_dict("records")
+def _row_index(value: Any, default: int) -> int:
+    if isinstance(value, bool):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return min(max(number, 0), MAX_ROW_INDEX)
 
-    return records(pairings), columns(pairings), records(figures), columns(figures)
+
+def grid_rows(data: agg.AtlasData, filters: agg.Filters, kind: str, request: Any) -> dict[str, Any]:
+    """The ``getRowsResponse`` for a grid's ``getRowsRequest`` (infinite row model): one
+    block of rows, sorted and filtered in SQL, and the number of rows in view.
+
+    The request comes from the browser: anything malformed in it is ignored, never run."""
+    request = request if isinstance(request, dict) else {}
+    start = _row_index(request.get("startRow"), 0)
+    end = _row_index(request.get("endRow"), start + layout.GRID_BLOCK_ROWS)
+    page = agg.table_page(
+        data, filters, kind, start, end, request.get("sortModel"), request.get("filterModel")
+    )
+    rows = page.rows
+    for row in rows:
+        if "source" in row:
+            row["source"] = source_parts(row["source"])
+    return {"rowData": rows, "rowCount": page.total}
 
 
 def _sources(source: str | None, lang: str) -> list:
@@ -463,33 +457,40 @@ function (value, clicks) {
 """
 
 
-def download_outputs(
-    trigger: str | None, data: agg.AtlasData, filters: agg.Filters
-) -> dict[str, Any]:
-    pairings = agg.pairings_table(data, filters)
-    figures = agg.figures_table(data, filters)
-    stamp = date.today().isoformat()
-    if trigger == ids.DOWNLOAD_XLSX:
-        content = agg.export_xlsx(
-            {
-                i18n.t("table_pairings", filters.lang): pairings,
-                i18n.t("table_figures", filters.lang): figures,
-            }
-        )
-        return dcc.send_bytes(content, f"twinning-atlas_{stamp}.xlsx")
-    both = _stack_tables(pairings, figures, filters.lang)
-    return dcc.send_bytes(agg.export_csv(both), f"twinning-atlas_{stamp}.csv")
+RELOAD_GRIDS_JS = """
+function (filters, shown) {
+    const nu = window.dash_clientside.no_update;
+    if (JSON.stringify(filters) === JSON.stringify(shown)) { return nu; }
+    for (const id of GRIDS) {
+        let api = null;
+        try { api = window.dash_ag_grid.getApi(id); } catch (e) { api = null; }
+        if (api && !api.isDestroyed()) {
+            api.ensureIndexVisible(0, "top");
+            api.purgeInfiniteCache();  // asks for its blocks again, from the first row
+        }
+    }
+    return filters;
+}
+""".replace("GRIDS", json.dumps([ids.TABLE_PAIRINGS, ids.TABLE_FIGURES]))
 
 
-def _stack_tables(pairings, figures, lang: str):
-    import pandas as pd
+def xlsx_outputs(data: agg.AtlasData, filters: agg.Filters, prefix: str = "/") -> tuple[Any, Any]:
+    """(download, message) for the table's Excel button: the workbook, or, for a view
+    beyond an Excel sheet, no download and a message that says so and offers the CSV."""
+    try:
+        content = agg.view_xlsx(data, filters)
+    except agg.TooManyRowsForExcel as exc:
+        href = layout.view_csv_href(filters, prefix)
+        offer = html.A(i18n.t("download_csv", filters.lang), href=href, download="")
+        return no_update, [html.Span(str(exc) + " "), offer]
+    return dcc.send_bytes(content, view_filename(data, filters, "xlsx")), ""
 
-    kind = i18n.t("col_origin", lang)
-    p = pairings.copy()
-    p.insert(0, kind, i18n.t("table_pairings", lang))
-    f = figures.copy()
-    f.insert(0, kind, i18n.t("table_figures", lang))
-    return pd.concat([p, f], ignore_index=True, sort=False).astype(object).fillna("")
+
+def view_filename(data: agg.AtlasData, filters: agg.Filters, fmt: str) -> str:
+    """The file name a download of the view gets: the same as ``twinning export``'s."""
+    from twinning.export import ExportView
+
+    return ExportView(data=data, filters=filters, query="").filename("map", fmt)
 
 
 # ---------------------------------------------------------------------------------------
@@ -502,6 +503,8 @@ def register(app: dash.Dash, state: Any) -> None:
 
     def current(filters_dict: dict | None) -> tuple[agg.AtlasData, agg.Filters]:
         return state.data(), agg.Filters.from_dict(filters_dict)
+
+    prefix = app.config.requests_pathname_prefix
 
     @app.callback(
         Output(ids.PAGE, "children"),
@@ -562,15 +565,30 @@ def register(app: dash.Dash, state: Any) -> None:
     def update_headlines(filters_dict):
         return headline_cards(*current(filters_dict))
 
-    @app.callback(
-        Output(ids.TABLE_PAIRINGS, "data"),
-        Output(ids.TABLE_PAIRINGS, "columns"),
-        Output(ids.TABLE_FIGURES, "data"),
-        Output(ids.TABLE_FIGURES, "columns"),
+    # Each grid asks for one block of rows at a time (infinite row model).
+    for kind, grid in (("pairings", ids.TABLE_PAIRINGS), ("figures", ids.TABLE_FIGURES)):
+
+        @app.callback(
+            Output(grid, "getRowsResponse"),
+            Input(grid, "getRowsRequest"),
+            State(ids.FILTERS, "data"),
+            prevent_initial_call=True,
+        )
+        def update_rows(request, filters_dict, kind=kind):
+            return grid_rows(*current(filters_dict), kind, request)
+
+    # New filters: the grids drop their blocks and ask again from the first row.
+    app.clientside_callback(
+        RELOAD_GRIDS_JS,
+        Output(ids.TABLE_FILTERS, "data"),
         Input(ids.FILTERS, "data"),
+        State(ids.TABLE_FILTERS, "data"),
+        prevent_initial_call=True,
     )
-    def update_tables(filters_dict):
-        return table_outputs(*current(filters_dict))
+
+    @app.callback(Output(ids.DOWNLOAD_CSV, "href"), Input(ids.FILTERS, "data"))
+    def update_csv_link(filters_dict):
+        return layout.view_csv_href(agg.Filters.from_dict(filters_dict), prefix)
 
     @app.callback(Output(ids.DETAIL, "children"), Input(ids.FILTERS, "data"))
     def update_detail(filters_dict):
@@ -621,24 +639,25 @@ def register(app: dash.Dash, state: Any) -> None:
 
     @app.callback(
         Output(ids.DOWNLOAD, "data"),
-        Input(ids.DOWNLOAD_CSV, "n_clicks"),
+        Output(ids.DOWNLOAD_STATUS, "children"),
         Input(ids.DOWNLOAD_XLSX, "n_clicks"),
         State(ids.FILTERS, "data"),
         prevent_initial_call=True,
     )
-    def download(_csv, _xlsx, filters_dict):
-        return download_outputs(ctx.triggered_id, *current(filters_dict))
+    def download_xlsx(_n, filters_dict):
+        return xlsx_outputs(*current(filters_dict), prefix)
 
 
 __all__ = [
     "click_outputs",
     "detail_children",
-    "download_outputs",
     "filters_from_controls",
+    "grid_rows",
     "headline_cards",
     "map_outputs",
     "register",
     "series_outputs",
-    "table_outputs",
+    "source_parts",
     "with_values",
+    "xlsx_outputs",
 ]

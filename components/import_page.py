@@ -12,8 +12,9 @@ polls it (``progress_view``): a file, not process memory, because under gunicorn
 poll may reach another worker process. The file format, the writer and the row estimate
 are in ``twinning.imports.progress``; this page only names the file from the upload id.
 
-File text is only ever shown through DataTable cells and html children, which
-Dash escapes; nothing from a file is rendered as HTML or Markdown.
+File text is only ever shown through grid cells (dash-ag-grid's plain text cells, no
+cell renderer) and html children, which Dash escapes; nothing from a file is rendered
+as HTML or Markdown.
 """
 
 from __future__ import annotations
@@ -23,15 +24,18 @@ import binascii
 import contextlib
 import hashlib
 import hmac
+import json
 import re
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from dash import ALL, Input, Output, State, dash_table, dcc, html, no_update
+import dash_ag_grid as dag
+from dash import ALL, Input, Output, State, dcc, html, no_update
 
 from twinning import settings
+from twinning.i18n import grid_locale
 from twinning.imports import progress
 from twinning.imports.headers import ALL_FIELDS, FIELDS
 from twinning.imports.problems import (
@@ -598,31 +602,48 @@ _CARD = {
 }
 
 
-def _report_table(lang: str) -> dash_table.DataTable:
-    return dash_table.DataTable(
+# Tables on this page are small (a preview, one report, the batches): the grid holds
+# their rows in the browser, sorts and filters there, and grows to fit its page.
+_GRID_OPTIONS = {"domLayout": "autoHeight", "tooltipShowDelay": 400}
+
+
+def _grid_columns(columns: list[dict[str, str]]) -> list[dict[str, str]]:
+    """dash-ag-grid column definitions from ``[{"id": ..., "name": ...}]``."""
+    return [{"field": c["id"], "headerName": c["name"]} for c in columns]
+
+
+def _report_table(lang: str) -> dag.AgGrid:
+    def level_is(severity: str) -> str:
+        label = json.dumps(_severity_label(severity, lang), ensure_ascii=False)
+        return f"params.data.level === {label}"
+
+    return dag.AgGrid(
         id="imp-report-table",
-        columns=[{"id": c, "name": t(f"col_{c}", lang)} for c in REPORT_TABLE_COLUMNS],
-        data=[],
-        page_size=20,
-        sort_action="native",
-        filter_action="native",
-        filter_options={"placeholder_text": "筛选…" if lang == "zh" else "filter…"},
-        style_cell={
-            "textAlign": "left",
-            "whiteSpace": "normal",
-            "height": "auto",
-            "fontSize": "13px",
+        columnDefs=_grid_columns(
+            [{"id": c, "name": t(f"col_{c}", lang)} for c in REPORT_TABLE_COLUMNS]
+        ),
+        rowData=[],
+        defaultColDef={
+            "sortable": True,
+            "filter": True,
+            "floatingFilter": True,
+            "resizable": True,
+            "wrapText": True,
+            "autoHeight": True,
         },
-        style_data_conditional=[
-            {
-                "if": {"filter_query": f'{{level}} = "{_severity_label("error", lang)}"'},
-                "backgroundColor": "#fde8e8",
-            },
-            {
-                "if": {"filter_query": f'{{level}} = "{_severity_label("warning", lang)}"'},
-                "backgroundColor": "#fff7e0",
-            },
-        ],
+        getRowStyle={
+            "styleConditions": [
+                {"condition": level_is("error"), "style": {"backgroundColor": "#fde8e8"}},
+                {"condition": level_is("warning"), "style": {"backgroundColor": "#fff7e0"}},
+            ]
+        },
+        dashGridOptions={
+            **_GRID_OPTIONS,
+            "pagination": True,
+            "paginationPageSize": 20,
+            "localeText": grid_locale(lang),
+        },
+        style={"width": "100%"},
     )
 
 
@@ -710,12 +731,13 @@ def layout(lang: str = "zh") -> html.Div:
                 style=_CARD,
                 children=[
                     html.H4(t("preview", lang, n=PREVIEW_ROWS)),
-                    dash_table.DataTable(
+                    dag.AgGrid(
                         id="imp-preview",
-                        data=[],
-                        columns=[],
-                        style_table={"overflowX": "auto"},
-                        style_cell={"textAlign": "left", "fontSize": "13px"},
+                        rowData=[],
+                        columnDefs=[],
+                        defaultColDef={"resizable": True, "minWidth": 100},
+                        dashGridOptions={**_GRID_OPTIONS, "localeText": grid_locale(lang)},
+                        style={"width": "100%"},
                     ),
                     html.H4(t("mapping", lang), style={"marginTop": "12px"}),
                     html.P(t("mapping_help", lang), style={"fontSize": "13px"}),
@@ -773,13 +795,20 @@ def layout(lang: str = "zh") -> html.Div:
                 style=_CARD,
                 children=[
                     html.H4(t("batches", lang)),
-                    dash_table.DataTable(
+                    dag.AgGrid(
                         id="imp-batches",
-                        data=[],
-                        page_size=10,
-                        columns=[{"id": c, "name": t(f"col_{c}", lang)} for c in BATCH_COLUMNS],
-                        sort_action="native",
-                        style_cell={"textAlign": "left", "fontSize": "13px"},
+                        rowData=[],
+                        columnDefs=_grid_columns(
+                            [{"id": c, "name": t(f"col_{c}", lang)} for c in BATCH_COLUMNS]
+                        ),
+                        defaultColDef={"sortable": True, "resizable": True, "minWidth": 90},
+                        dashGridOptions={
+                            **_GRID_OPTIONS,
+                            "pagination": True,
+                            "paginationPageSize": 10,
+                            "localeText": grid_locale(lang),
+                        },
+                        style={"width": "100%"},
                     ),
                     dcc.Input(
                         id="imp-undo-id",
@@ -887,11 +916,11 @@ def register_callbacks(app: Any, get_store: Any) -> None:
 
     @app.callback(
         Output("imp-file", "data"),
-        Output("imp-preview", "data"),
-        Output("imp-preview", "columns"),
+        Output("imp-preview", "rowData"),
+        Output("imp-preview", "columnDefs"),
         Output("imp-mapping", "children"),
         Output("imp-upload-status", "children"),
-        Output("imp-report-table", "data", allow_duplicate=True),
+        Output("imp-report-table", "rowData", allow_duplicate=True),
         Output("imp-confirm-btn", "disabled", allow_duplicate=True),
         Input("imp-upload", "contents"),
         State("imp-upload", "filename"),
@@ -907,7 +936,7 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         return (
             out["file"],
             out["preview"],
-            out["columns"],
+            _grid_columns(out["columns"]),
             _mapping_controls(out["mapping"], lang),
             status,
             _report_rows(out["problems"], lang),
@@ -916,10 +945,10 @@ def register_callbacks(app: Any, get_store: Any) -> None:
 
     @app.callback(
         Output("imp-result-status", "children"),
-        Output("imp-report-table", "data"),
+        Output("imp-report-table", "rowData"),
         Output("imp-totals", "children"),
         Output("imp-confirm-btn", "disabled"),
-        Output("imp-batches", "data"),
+        Output("imp-batches", "rowData"),
         # back to "preparing…" for the next run (the area is hidden by then)
         Output("imp-progress-bar", "value", allow_duplicate=True),
         Output("imp-progress-text", "children", allow_duplicate=True),
@@ -970,7 +999,7 @@ def register_callbacks(app: Any, get_store: Any) -> None:
     @app.callback(
         Output("imp-download", "data"),
         Input("imp-download-btn", "n_clicks"),
-        State("imp-report-table", "data"),
+        State("imp-report-table", "rowData"),
         State("imp-lang", "data"),
         prevent_initial_call=True,
     )
@@ -979,7 +1008,7 @@ def register_callbacks(app: Any, get_store: Any) -> None:
 
     @app.callback(
         Output("imp-undo-status", "children"),
-        Output("imp-batches", "data", allow_duplicate=True),
+        Output("imp-batches", "rowData", allow_duplicate=True),
         Input("imp-undo-btn", "n_clicks"),
         State("imp-undo-id", "value"),
         State("imp-token", "data"),
@@ -990,7 +1019,7 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         return undo(batch_id, token, lang, get_store), batches_rows(get_store)
 
     @app.callback(
-        Output("imp-batches", "data", allow_duplicate=True),
+        Output("imp-batches", "rowData", allow_duplicate=True),
         Input("imp-lang", "data"),
         prevent_initial_call="initial_duplicate",
     )

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import dash_table, dcc, html
+import dash_ag_grid as dag
+from dash import dcc, html
 
 from components import ids
 from twinning import i18n
@@ -226,31 +227,89 @@ def donor_unit_options(data: agg.AtlasData, donor: str | None, lang: str) -> lis
     ]
 
 
+# The view's CSV, streamed by the server (components/app.py), whatever its size.
+VIEW_CSV_PATH = "/download/view.csv"
+GRID_BLOCK_ROWS = 100  # rows per getRowsRequest of a table
+
+# Stored as codes (funds_cny, east_west_cooperation, quoted) and shown translated, so a
+# typed filter would never match them: these columns sort but do not filter.
+_UNFILTERED_COLUMNS = {"program", "metric", "confidence"}
+# Only the conditions the query layer turns into SQL (twinning/query/tables.py), one each.
+_TEXT_FILTER = {
+    "filterOptions": ["contains", "notContains", "equals", "notEqual", "startsWith", "endsWith"],
+    "maxNumConditions": 1,
+    "debounceMs": 400,
+}
+_NUMBER_FILTER = {
+    "filterOptions": [
+        "equals", "notEqual", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual",
+    ],
+    "maxNumConditions": 1,
+    "debounceMs": 400,
+}  # fmt: skip
+_WIDE_COLUMNS = {"quote": 320, "source": 260, "note": 200, "recipient": 180}
+
+
+def view_csv_href(filters: agg.Filters, prefix: str = "/") -> str:
+    """The table's CSV link for a view: the permalink's query on the download route
+    (``prefix``: the app's ``requests_pathname_prefix``)."""
+    return prefix.rstrip("/") + VIEW_CSV_PATH + filters.to_query_string()
+
+
+def grid_columns(kind: str, lang: str) -> list[dict[str, Any]]:
+    """dash-ag-grid column definitions of a table, headed in ``lang``; the field of each
+    column is its stable id in ``agg.COLUMNS``, which the server sorts and filters on."""
+    names = agg.headers(kind, lang)
+    out = []
+    for col in agg.COLUMNS[kind]:
+        spec: dict[str, Any] = {
+            "field": col.id,
+            "headerName": names[col.id],
+            "sortable": col.sql is not None,
+        }
+        if col.sql is None or col.id in _UNFILTERED_COLUMNS:
+            spec["filter"] = False
+        elif col.kind == "number":
+            spec.update(filter="agNumberColumnFilter", filterParams=_NUMBER_FILTER)
+        else:
+            spec.update(filter="agTextColumnFilter", filterParams=_TEXT_FILTER)
+        if col.id in _WIDE_COLUMNS:
+            spec["width"] = _WIDE_COLUMNS[col.id]
+        if col.id in ("quote", "note"):
+            spec["tooltipField"] = col.id
+        if col.id == "source":
+            # pieces from callbacks.source_parts, drawn by assets/grid_cells.js
+            spec["cellRenderer"] = "SourceLinks"
+        out.append(spec)
+    return out
+
+
+def table_grid(kind: str, lang: str) -> dag.AgGrid:
+    """One table as a grid on the infinite row model: the browser asks the server for a
+    block of rows at a time (``getRowsRequest``), sorted and filtered in SQL."""
+    return dag.AgGrid(
+        id=ids.TABLE_PAIRINGS if kind == "pairings" else ids.TABLE_FIGURES,
+        rowModelType="infinite",
+        columnDefs=grid_columns(kind, lang),
+        defaultColDef={"resizable": True, "floatingFilter": True, "width": 150, "minWidth": 90},
+        dashGridOptions={
+            "rowHeight": 34,
+            "cacheBlockSize": GRID_BLOCK_ROWS,
+            "maxBlocksInCache": 20,
+            "rowBuffer": 10,
+            "infiniteInitialRowCount": 1,
+            "tooltipShowDelay": 400,
+            "localeText": i18n.grid_locale(lang),
+        },
+        className="atlas-grid",
+        style={"height": "460px", "width": "100%"},
+    )
+
+
 def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
     lang = filters.lang
     from components import export_controls
 
-    table_style = {
-        "style_table": {"overflowX": "auto", "maxHeight": "460px", "overflowY": "auto"},
-        "style_cell": {
-            "textAlign": "left",
-            "whiteSpace": "normal",
-            "height": "auto",
-            "maxWidth": "420px",
-            "fontSize": "13px",
-            "fontFamily": "var(--font)",
-            "padding": "4px 8px",
-        },
-        "style_header": {"fontWeight": "600", "backgroundColor": "#f3f4f6"},
-        "page_size": 25,
-        "sort_action": "native",
-        "filter_action": "native",
-        "sort_mode": "multi",
-        # sources are markdown links made by callbacks.source_markdown (http(s) only,
-        # text escaped); raw HTML stays off
-        "markdown_options": {"link_target": "_blank", "html": False},
-        "filter_options": {"placeholder_text": i18n.t("table_filter", lang)},
-    }
     return html.Div(
         className="atlas" + (" present" if filters.present else ""),
         lang="zh-CN" if lang == "zh" else "en",
@@ -259,6 +318,8 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
             dcc.Store(id=ids.FILTERS, data=filters.as_dict()),
             dcc.Store(id=ids.PLACE, data=filters.place),
             dcc.Store(id=ids.MAP_KEY, data=None),
+            # the filters the tables were last loaded for (reload only when they change)
+            dcc.Store(id=ids.TABLE_FILTERS, data=filters.as_dict()),
             html.Div(
                 className="body",
                 children=[
@@ -338,16 +399,12 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                                     dcc.Tab(
                                                         label=i18n.t("table_pairings", lang),
                                                         value="pairings",
-                                                        children=dash_table.DataTable(
-                                                            id=ids.TABLE_PAIRINGS, **table_style
-                                                        ),
+                                                        children=table_grid("pairings", lang),
                                                     ),
                                                     dcc.Tab(
                                                         label=i18n.t("table_figures", lang),
                                                         value="figures",
-                                                        children=dash_table.DataTable(
-                                                            id=ids.TABLE_FIGURES, **table_style
-                                                        ),
+                                                        children=table_grid("figures", lang),
                                                     ),
                                                 ],
                                             ),
@@ -358,17 +415,24 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                             html.Span(
                                                 i18n.t("table_hint", lang), className="muted"
                                             ),
-                                            html.Button(
+                                            # a link (its href set by a callback): the
+                                            # server streams the CSV, any size
+                                            html.A(
                                                 i18n.t("download_csv", lang),
                                                 id=ids.DOWNLOAD_CSV,
                                                 className="button",
-                                                n_clicks=0,
+                                                download="",
                                             ),
                                             html.Button(
                                                 i18n.t("download_xlsx", lang),
                                                 id=ids.DOWNLOAD_XLSX,
                                                 className="button",
                                                 n_clicks=0,
+                                            ),
+                                            html.Span(
+                                                id=ids.DOWNLOAD_STATUS,
+                                                className="download-status",
+                                                role="status",
                                             ),
                                             dcc.Download(id=ids.DOWNLOAD),
                                         ],

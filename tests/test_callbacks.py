@@ -13,6 +13,7 @@ import pytest
 from components import callbacks as cb
 from components import ids
 from components.app import create_app
+from twinning import i18n
 from twinning import query as agg
 
 
@@ -247,23 +248,103 @@ def test_headlines_label_sums_as_sums_of_reported_figures(data) -> None:
     assert "项报告数据之和" in zh and "亿元" in zh
 
 
-def test_tables_follow_the_language_and_carry_sources(data) -> None:
-    p_rows, p_cols, _f_rows, f_cols = cb.table_outputs(data, agg.Filters(lang="en"))
-    names = [c["name"] for c in p_cols + f_cols]
-    assert "Source" in names and "Confidence" in names and "Quote" in names
-    assert len(p_rows) == 218
-    zh_cols = [c["name"] for c in cb.table_outputs(data, agg.Filters(lang="zh"))[1]]
-    assert "来源" in zh_cols
-    # sources are short links to the full address
-    (source_col,) = [c for c in p_cols if c["name"] == "Source"]
-    assert source_col["presentation"] == "markdown"
-    cells = [r["Source"] for r in p_rows]
-    assert all("](http" in c for c in cells if "http" in c), "every address is a link"
-    assert any(
-        "[xzqh\\.info/lt/read\\.php?fpage=128&tid=69347](http://xzqh.info/lt/read.php?fpage=128&tid=69347)"
-        in c
-        for c in cells
+def _rows(data, kind, start=0, end=100, lang="en", **request):
+    return cb.grid_rows(
+        data, agg.Filters(lang=lang), kind, {"startRow": start, "endRow": end, **request}
     )
+
+
+def test_a_grid_gets_one_page_of_rows_and_the_total(data) -> None:
+    total = agg.table_count(data, agg.Filters(lang="en"), "figures")
+    assert total > 200  # the reference data: more than two pages
+    first = _rows(data, "figures", 0, 100)
+    assert len(first["rowData"]) == 100 and first["rowCount"] == total
+    later = _rows(data, "figures", 200, 300)
+    assert len(later["rowData"]) == total - 200 and later["rowCount"] == total
+    assert set(first["rowData"][0]) == {c.id for c in agg.COLUMNS["figures"]}
+    pairings = _rows(data, "pairings", 0, 100)
+    assert len(pairings["rowData"]) == 100 and pairings["rowCount"] == 218
+
+
+def test_a_grid_page_follows_the_view(data) -> None:
+    yunnan = agg.Filters(lang="en", recipient="530000", metric="funds_cny")
+    page = cb.grid_rows(data, yunnan, "figures", {"startRow": 0, "endRow": 100})
+    assert 0 < page["rowCount"] < agg.table_count(data, agg.Filters(lang="en"), "figures")
+    assert {r["metric"] for r in page["rowData"]} == {i18n.metric_label("funds_cny", "en")}
+
+
+def test_a_grid_sorts_on_the_server(data) -> None:
+    desc = _rows(data, "figures", sortModel=[{"colId": "value_raw", "sort": "desc"}])["rowData"]
+    values = [r["value_raw"] for r in desc]
+    assert values == sorted(values, reverse=True) and values[0] > values[-1]
+    # the shown value sorts by the number behind it, not by its text
+    by_value = _rows(data, "figures", sortModel=[{"colId": "value", "sort": "desc"}])["rowData"]
+    assert [r["value_raw"] for r in by_value] == values
+    asc = _rows(data, "pairings", sortModel=[{"colId": "start", "sort": "asc"}])["rowData"]
+    years = [int(r["start"]) for r in asc if r["start"]]
+    assert years == sorted(years)
+
+
+def test_a_grid_text_filter_narrows_the_rows(data) -> None:
+    everything = _rows(data, "pairings")["rowCount"]
+    model = {"donor_province": {"filterType": "text", "type": "contains", "filter": "上海"}}
+    shanghai = _rows(data, "pairings", filterModel=model)
+    assert 0 < shanghai["rowCount"] < everything
+    assert all("Shanghai" in r["donor_province"] for r in shanghai["rowData"])
+    model = {"value_raw": {"filterType": "number", "type": "greaterThan", "filter": 1e9}}
+    big = _rows(data, "figures", filterModel=model)
+    assert big["rowCount"] > 0 and all(r["value_raw"] > 1e9 for r in big["rowData"])
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "not a request",
+        None,
+        {"startRow": "x", "endRow": None, "sortModel": "id; DROP TABLE figures"},
+        {"startRow": 10**40, "endRow": -5},
+        {"startRow": 1.5, "endRow": float("inf")},
+        {"sortModel": [{"colId": "value; DROP TABLE figures", "sort": "desc"}, 5, {"colId": []}]},
+        {"filterModel": [1, 2]},
+        {"filterModel": {"donor": {"filterType": "text", "type": ["contains"], "filter": "x"}}},
+        {"filterModel": {"value": {"type": {"a": 1}, "filter": float("nan")}}},
+        {"filterModel": {"value": {"type": "greaterThan", "filter": "0 OR 1=1"}}},
+        {"filterModel": {"nope": {"type": "contains", "filter": "x"}, "donor": "text"}},
+        {"filterModel": {"donor": {"type": "contains", "filter": {"x": 1}}}},
+        {"filterModel": {"donor": {"type": "equals", "filter": "' OR '1'='1"}}},
+        {"filterModel": {"donor": {"type": "contains", "filter": "%'; DELETE FROM figures; --"}}},
+    ],
+)
+def test_a_hostile_grid_request_neither_fails_nor_injects(data, request_) -> None:
+    total = agg.table_count(data, agg.Filters(lang="en"), "figures")
+    page = cb.grid_rows(data, agg.Filters(lang="en"), "figures", request_)
+    assert isinstance(page["rowData"], list) and len(page["rowData"]) <= 1000
+    assert page["rowCount"] in (0, total)  # text matched literally or ignored, never code
+    assert agg.table_count(data, agg.Filters(lang="en"), "figures") == total
+
+
+def test_grid_columns_follow_the_language_and_fields_are_stable_ids(data) -> None:
+    en = cb.layout.grid_columns("pairings", "en")
+    zh = cb.layout.grid_columns("pairings", "zh")
+    assert [c["field"] for c in en] == [c["field"] for c in zh]
+    assert [c["field"] for c in en] == [c.id for c in agg.COLUMNS["pairings"]]
+    assert "Source" in [c["headerName"] for c in en] and "来源" in [c["headerName"] for c in zh]
+    (source,) = [c for c in en if c["field"] == "source"]
+    assert source["cellRenderer"] == "SourceLinks"
+    # codes shown translated do not take a typed filter; the others filter on the server
+    filters = {c["field"]: c["filter"] for c in cb.layout.grid_columns("figures", "en")}
+    assert filters["metric"] is False and filters["value_raw"] == "agNumberColumnFilter"
+    assert filters["donor"] == "agTextColumnFilter"
+
+
+def test_grid_source_cells_are_pieces_with_short_links(data) -> None:
+    rows = _rows(data, "pairings", 0, 1000)["rowData"]
+    pieces = [p for r in rows for p in r["source"]]
+    assert all(p["url"].startswith(("http://", "https://")) for p in pieces if "url" in p)
+    assert {
+        "text": "xzqh.info/lt/read.php?fpage=128&tid=69347",
+        "url": "http://xzqh.info/lt/read.php?fpage=128&tid=69347",
+    } in pieces
 
 
 @pytest.mark.parametrize(
@@ -271,27 +352,44 @@ def test_tables_follow_the_language_and_carry_sources(data) -> None:
     [
         (
             "https://www.example.org/news/2016/07/27/a-very-long-article-title.htm",
-            "[example\\.org/news/2016/07/27/a\\-very\\-long\\-art…]"
-            "(https://www.example.org/news/2016/07/27/a-very-long-article-title.htm)",
+            [
+                {
+                    "text": "example.org/news/2016/07/27/a-very-long-art…",
+                    "url": "https://www.example.org/news/2016/07/27/a-very-long-article-title.htm",
+                }
+            ],
         ),
         (
             "000_3fe4908ac1a43767.txt",
-            "[000\\_3fe4908ac1a43767\\.txt]"
-            "(https://yearbook.iprcc.org.cn/zggjfpzxnj/2011njzw/wddfpp/382945.shtml)",
+            [
+                {
+                    "text": "000_3fe4908ac1a43767.txt",
+                    "url": "https://yearbook.iprcc.org.cn/zggjfpzxnj/2011njzw/wddfpp/382945.shtml",
+                }
+            ],
         ),
-        # text from a record is shown, never turned into a link or markup
-        ("[x](javascript:alert(1))", "\\[x\\]\\(javascript:alert\\(1\\)\\)"),
-        ("a <b>book</b>", "a \\<b\\>book\\</b\\>"),
+        # text from a record is text, never a link or markup (the renderer sets it as text)
+        ("[x](javascript:alert(1))", [{"text": "[x](javascript:alert(1))"}]),
+        ("a <b>book</b>", [{"text": "a <b>book</b>"}]),
+        ("javascript:alert(1)", [{"text": "javascript:alert(1)"}]),
         # addresses inside text are links too; a bracket ends an address
         (
             "county seen in http://a.org/x?p=1&t=2 (闵行区) from memory",
-            "county seen in [a\\.org/x?p=1&t=2](http://a.org/x?p=1&t=2) \\(闵行区\\) from memory",
+            [
+                {"text": "county seen in "},
+                {"text": "a.org/x?p=1&t=2", "url": "http://a.org/x?p=1&t=2"},
+                {"text": " (闵行区) from memory"},
+            ],
         ),
-        (None, ""),
+        (
+            "a ; http://b.org/",
+            [{"text": "a"}, {"text": " · "}, {"text": "b.org", "url": "http://b.org/"}],
+        ),
+        (None, []),
     ],
 )
-def test_source_cells_are_safe_markdown_links(source, expected) -> None:
-    assert cb.source_markdown(source) == expected
+def test_source_cells_are_safe_pieces(source, expected) -> None:
+    assert cb.source_parts(source) == expected
 
 
 def test_detail_of_a_place_lists_pairings_figures_and_source_links(data) -> None:
@@ -307,17 +405,46 @@ def test_from_memory_rows_are_marked_in_the_detail(data) -> None:
     assert "from memory" in str([c.to_plotly_json() for c in children])
 
 
-def test_downloads_are_csv_and_excel_with_formulas_neutralised(data) -> None:
-    csv = cb.download_outputs(ids.DOWNLOAD_CSV, data, agg.Filters(lang="en"))
-    assert csv["filename"].endswith(".csv") and csv["base64"]
-    xlsx = cb.download_outputs(ids.DOWNLOAD_XLSX, data, agg.Filters(lang="en"))
-    assert xlsx["filename"].endswith(".xlsx")
+def test_excel_download_has_both_tables(data) -> None:
+    xlsx, message = cb.xlsx_outputs(data, agg.Filters(lang="en"))
+    assert message == ""
+    assert xlsx["filename"].endswith("_en.xlsx")
     import base64
     import io
 
     book = pd.read_excel(io.BytesIO(base64.b64decode(xlsx["content"])), sheet_name=None)
     assert set(book) == {"Pairings", "Figures"}
     assert len(book["Pairings"]) == 218
+
+
+def test_excel_beyond_a_sheet_is_refused_with_a_message_offering_csv(data, monkeypatch) -> None:
+    def too_many(_data, filters):
+        raise agg.TooManyRowsForExcel(2_000_000, filters.lang)
+
+    monkeypatch.setattr(agg, "view_xlsx", too_many)
+    download, message = cb.xlsx_outputs(data, agg.Filters(lang="zh", level="county"))
+    assert download is dash.no_update
+    text = str([m.to_plotly_json() for m in message])
+    assert "2,000,000" in text and "超过 Excel" in text and "下载 CSV" in text
+    (link,) = [m for m in message if getattr(m, "href", None)]
+    assert link.href.startswith("/download/view.csv?") and "level=county" in link.href
+
+
+def test_the_csv_button_streams_the_view_from_the_server(reference_store, data) -> None:
+    app = create_app(reference_store)
+    client = app.server.test_client()
+    query = "?lang=en&level=county&metric=funds_cny"
+    response = client.get("/download/view.csv" + query)
+    assert response.status_code == 200 and response.is_streamed
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="twinning-atlas_county_funds_cny_1992-2026_en.csv"'
+    )
+    body = response.get_data()
+    assert body == b"".join(agg.iter_csv(data, agg.Filters.from_query(query)))
+    assert body.startswith("\ufeffBatch,".encode())
+    href = cb.layout.view_csv_href(agg.Filters.from_query(query), "/atlas/")
+    assert href == "/atlas/download/view.csv" + agg.Filters.from_query(query).to_query_string()
 
 
 def test_series_keeps_period_figures_as_periods(data) -> None:
@@ -356,6 +483,7 @@ def test_boundaries_are_served_once_cacheable_and_compressed(data, client) -> No
     import brotli
 
     url = _main_trace(cb.base_map_figure(data, agg.Filters(level="prefecture")))["geojson"]
+    url = url.split("#")[0]
     br = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
     assert br.status_code == 200 and br.mimetype == "application/json"
     assert br.headers["Content-Encoding"] == "br"

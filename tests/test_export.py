@@ -8,6 +8,7 @@ hand-made data set.
 from __future__ import annotations
 
 import base64
+import codecs
 import csv
 import io
 import socket
@@ -325,20 +326,57 @@ def test_csv_has_source_quote_confidence_period_and_no_formulas(tiny):
     assert name.endswith(".csv")
     rows = list(csv.DictReader(io.StringIO(payload.decode("utf-8-sig"))))
     assert len(rows) == 2
-    for col in ("Source", "Quote", "Confidence", "Period", "Kind"):
+    for col in ("Source", "Quote", "Confidence", "Period", "Batch", "From", "To"):
         assert col in rows[0]
-    figure = next(r for r in rows if r["Kind"] == "figure")
-    pairing = next(r for r in rows if r["Kind"] == "pairing")
+    pairing, figure = rows  # pairings first, then figures: the screen's one CSV
+    assert (pairing["Batch"], figure["Batch"]) == ("Pairings", "Figures")
     assert figure["Period"] == "2006–2010"
     assert figure["Quote"].startswith("'@SUM")
     assert figure["Source"] == "'-1+2"
     assert figure["Confidence"] == "from memory"
     assert pairing["Source"].startswith("'=HYPERLINK")
     assert pairing["Donor unit"].startswith("'+cmd")
-    assert pairing["Period"] == "1996–ongoing"
+    assert (pairing["From"], pairing["To"]) == ("1996", "ongoing")
     for row in rows:
         for value in row.values():
             assert not value.startswith(("=", "+", "-", "@")), value
+
+
+@pytest.fixture(scope="module")
+def screen(reference_store):
+    """The atlas's web server, for the table's CSV button."""
+    from components.app import create_app
+
+    return create_app(reference_store).server.test_client()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "lang=en",
+        "lang=zh&level=county&metric=funds_cny",
+        "lang=en&level=county&recipient=650000&from=2010&to=2015",
+        "lang=zh&donor=310000&memory=0&program=counterpart_support_xinjiang",
+    ],
+)
+def test_the_screen_csv_and_the_exported_csv_are_one_file(
+    reference_store, screen, query, tmp_path, monkeypatch
+):
+    """Issue #8: the table's CSV button, `twinning export -o x.csv` and the export menu's
+    CSV give the same bytes for a view (one function, nothing stripped)."""
+    import argparse
+
+    on_screen = screen.get("/download/view.csv?" + query)
+    assert on_screen.status_code == 200
+    shown = on_screen.get_data()
+    monkeypatch.setenv("TWINNING_DATABASE_URL", reference_store.url)
+    out = tmp_path / "view.csv"
+    assert export.cli_export(argparse.Namespace(query=query, output=str(out), chart="map")) == 0
+    assert out.read_bytes() == shown
+    menu, name = export.export_view(reference_store, query, "map", "csv")
+    assert menu == shown
+    assert f'filename="{name}"' in on_screen.headers["Content-Disposition"]
+    assert shown.startswith(codecs.BOM_UTF8) and shown.count(b"\n") > 1
 
 
 def test_xlsx_has_rows_sources_and_about(tiny):
@@ -378,7 +416,7 @@ def test_callback_returns_a_download(reference_store):
     assert download["filename"] == "twinning-atlas_province_pairings_2006-2010_en.csv"
     assert download["base64"] is True
     text = base64.b64decode(download["content"]).decode("utf-8-sig")
-    assert text.splitlines()[0].startswith("Kind,")
+    assert text.splitlines()[0].startswith("Batch,")
     assert any(f"{export_controls.EXPORT_DOWNLOAD}.data" in k for k in app.callback_map)
 
 

@@ -376,13 +376,13 @@ def test_zh_page_report_is_chinese_and_en_page_english(env):
 
     # what the zh table shows: the Chinese columns, headed in Chinese
     table = page._report_table("zh")
-    shown = {c["id"]: c["name"] for c in table.columns}
+    shown = {c["field"]: c["headerName"] for c in table.columnDefs}
     assert shown["text"] == "问题" and shown["advice"] == "建议" and shown["level"] == "级别"
     assert "message" not in shown and "suggestion" not in shown
-    for rule in table.style_data_conditional:
-        assert "{level}" in rule["if"]["filter_query"]
-    assert '"错误"' in table.style_data_conditional[0]["if"]["filter_query"]
-    assert '"error"' in page._report_table("en").style_data_conditional[0]["if"]["filter_query"]
+    rules = table.getRowStyle["styleConditions"]
+    assert all("params.data.level" in rule["condition"] for rule in rules)
+    assert '"错误"' in rules[0]["condition"]
+    assert '"error"' in page._report_table("en").getRowStyle["styleConditions"][0]["condition"]
 
 
 def test_zh_page_messages_for_refused_files_and_undo(env):

@@ -97,9 +97,6 @@ TEXT: dict[str, dict[str, str]] = {
     "col_figures": {"zh": "数据项", "en": "Figures"},
     "col_pairings": {"zh": "结对记录", "en": "Pairings"},
     "col_confidence": {"zh": "可信度", "en": "Confidence"},
-    "col_kind": {"zh": "类别", "en": "Kind"},
-    "kind_pairing": {"zh": "结对关系", "en": "pairing"},
-    "kind_figure": {"zh": "报告数据", "en": "figure"},
     "sheet_sources": {"zh": "来源", "en": "Sources"},
     "sheet_about": {"zh": "说明", "en": "About"},
     "about_key": {"zh": "项目", "en": "Item"},
@@ -770,30 +767,8 @@ def render_view_chart(
 
 
 # ---------------------------------------------------------------------------------------
-# Tables: CSV and Excel (the app's tables, plus kind, period and the sources)
+# Tables: CSV (the screen's one CSV of the view) and Excel (its tables and the sources)
 # ---------------------------------------------------------------------------------------
-
-
-def rows_table(view: ExportView) -> pd.DataFrame:
-    """Pairings and figures in view in one table, each with source, quote, confidence and
-    period columns. Built on the app's own tables (``aggregate.pairings_table`` and
-    ``figures_table``) so the columns match what the screen shows."""
-    lang = view.lang
-    p = agg.pairings_table(view.data, view.filters)
-    f = agg.figures_table(view.data, view.filters)
-    col_period = i18n.t("col_period", lang)
-    col_quote = i18n.t("col_quote", lang)
-    col_start, col_end = i18n.t("col_start", lang), i18n.t("col_end", lang)
-    p = p.assign(
-        **{
-            col_period: [f"{s or '?'}–{e}" for s, e in zip(p[col_start], p[col_end], strict=True)],
-            col_quote: "",
-        }
-    )
-    kind = tr("col_kind", lang)
-    p.insert(0, kind, tr("kind_pairing", lang))
-    f.insert(0, kind, tr("kind_figure", lang))
-    return pd.concat([f, p], ignore_index=True, sort=False).astype(object).fillna("")
 
 
 def sources_table(view: ExportView) -> pd.DataFrame:
@@ -823,9 +798,11 @@ def about_table(view: ExportView) -> pd.DataFrame:
 
 def export_table(view: ExportView, fmt: str) -> bytes:
     """CSV (one table of the rows) or Excel (rows, sources, about); formulas neutralised
-    by the app's own writers (``aggregate.export_csv`` / ``export_xlsx``)."""
+    by the app's own writers (``query.iter_csv`` / ``export_xlsx``).
+
+    The CSV is the table's CSV on screen, byte for byte (issue #8): the same function."""
     if fmt == "csv":
-        return agg.export_csv(rows_table(view))
+        return b"".join(agg.iter_csv(view.data, view.filters))
     if fmt == "xlsx":
         lang = view.lang
         p = agg.pairings_table(view.data, view.filters)
@@ -1016,6 +993,15 @@ def cli_export(args: argparse.Namespace) -> int:
         )
         return 2
     chart = getattr(args, "chart", None) or "map"
+    if fmt == "csv":  # streamed to the file: any size, bounded memory
+        view = build_view(None, getattr(args, "query", "") or "")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        size = 0
+        with output.open("wb") as fh:
+            for chunk in agg.iter_csv(view.data, view.filters):
+                size += fh.write(chunk)
+        print(f"{output} ({size:,} bytes)")
+        return 0
     try:
         payload, _ = export_view(
             None,

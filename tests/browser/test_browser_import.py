@@ -74,7 +74,7 @@ def test_import_page_flow_in_chromium(server, browser):
         )
         _sign_in(page)
         page.set_input_files("#imp-upload input[type=file]", str(CORPUS / "good_bom_wide.csv"))
-        page.wait_for_selector("#imp-preview td")
+        page.wait_for_selector("#imp-preview .ag-cell")
         page.click("#imp-check-btn")
         page.wait_for_function(
             "document.querySelector('#imp-result-status').innerText.startsWith('Check passed')"
@@ -119,7 +119,7 @@ def test_progress_shows_while_a_check_runs(server, browser, monkeypatch):
         page.goto(url)
         _sign_in(page)
         page.set_input_files("#imp-upload input[type=file]", str(CORPUS / "good_bom_wide.csv"))
-        page.wait_for_selector("#imp-preview td")
+        page.wait_for_selector("#imp-preview .ag-cell")
         assert page.is_hidden("#imp-progress")
         page.click("#imp-check-btn")
         # two data rows below the header: "Checking: n of about 2 rows read"

@@ -1,0 +1,158 @@
+"""The tables in a real browser: dash-ag-grid on the infinite row model asks the server
+for one block of rows at a time, asks for a later block when scrolled, and asks again
+from the first row when the view's filters change (#7)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from browser_harness import set_control, wait_map_drawn
+
+from components import ids
+from twinning import i18n
+
+pytestmark = pytest.mark.browser
+
+
+def _record_row_requests(bp, grid: str) -> list[dict]:
+    """Every getRowsRequest the page sends for ``grid``: {startRow, endRow, ...}."""
+    seen: list[dict] = []
+
+    def on_request(request):
+        if "/_dash-update-component" not in request.url or not request.post_data:
+            return
+        body = json.loads(request.post_data)
+        for item in body.get("inputs", []):
+            if item.get("id") == grid and item.get("property") == "getRowsRequest":
+                seen.append(item.get("value") or {})
+
+    bp.page.on("request", on_request)
+    return seen
+
+
+def _grid_state(page, grid: str) -> dict:
+    """What the grid holds: its row count and the rows it has loaded, by column id."""
+    return page.evaluate(
+        """id => { const api = window.dash_ag_grid.getApi(id); const rows = [];
+                   api.forEachNode(n => { if (n.data) rows.push(n.data); });
+                   return {count: api.getDisplayedRowCount(), rows: rows}; }""",
+        grid,
+    )
+
+
+def _open_figures(bp, **params) -> None:
+    bp.open("/", **params)
+    wait_map_drawn(bp.page)
+    bp.settle()
+    label = i18n.t("table_figures", params.get("lang", "zh"))
+    bp.page.locator(f"#{ids.TABLE_TABS} .tab", has_text=label).click()
+    bp.page.locator(f"#{ids.TABLE_FIGURES} .ag-row .ag-cell").first.wait_for()
+    bp.settle()
+
+
+def test_figures_grid_pages_from_the_server_and_reloads_on_a_filter_change(atlas_page):
+    page = atlas_page.page
+    requests = _record_row_requests(atlas_page, ids.TABLE_FIGURES)
+    _open_figures(atlas_page, lang="en")
+
+    # the first block only: rows 0-100 of more than 200
+    assert requests and requests[0]["startRow"] == 0 and requests[0]["endRow"] == 100
+    first = _grid_state(page, ids.TABLE_FIGURES)
+    assert first["count"] > 200 and len(first["rows"]) == 100
+    headers = page.evaluate(
+        "id => window.dash_ag_grid.getApi(id).getColumnDefs().map(c => c.headerName)",
+        ids.TABLE_FIGURES,
+    )
+    assert "Metric" in headers and "Source" in headers
+    assert page.locator(f"#{ids.TABLE_FIGURES} .ag-header-cell-text").first.inner_text() == (
+        "Metric"
+    )
+    assert page.locator(f"#{ids.TABLE_FIGURES} .ag-row").count() < 100  # drawn: what shows
+
+    # scrolling down asks for a later block
+    page.locator(f"#{ids.TABLE_FIGURES} .ag-body-viewport").evaluate(
+        "el => { el.scrollTop = el.scrollHeight; }"
+    )
+    page.wait_for_function(
+        """id => { let later = false;
+                   window.dash_ag_grid.getApi(id).forEachNode(
+                       n => { if (n.rowIndex >= 100 && n.data) later = true; });
+                   return later; }""",
+        arg=ids.TABLE_FIGURES,
+    )
+    assert any(r["startRow"] >= 100 for r in requests)
+
+    # a filter change: the grid drops its blocks and asks again from the first row
+    asked = len(requests)
+    set_control(page, ids.METRIC, "funds_cny")
+    atlas_page.settle()
+    assert atlas_page.query().get("metric") == "funds_cny"
+    again = requests[asked:]
+    assert again and again[0]["startRow"] == 0, again
+    funds = i18n.metric_label("funds_cny", "en")
+    page.wait_for_function(
+        """([id, label]) => { const rows = [];
+               window.dash_ag_grid.getApi(id).forEachNode(n => { if (n.data) rows.push(n); });
+               return rows.length > 0 && rows.every(n => n.data.metric === label); }""",
+        arg=[ids.TABLE_FIGURES, funds],
+    )
+    after = _grid_state(page, ids.TABLE_FIGURES)
+    assert 0 < after["count"] < first["count"]
+    atlas_page.log.assert_clean()
+
+
+def test_grid_sorts_and_filters_on_the_server(atlas_page):
+    page = atlas_page.page
+    requests = _record_row_requests(atlas_page, ids.TABLE_FIGURES)
+    _open_figures(atlas_page, lang="en")
+    total = _grid_state(page, ids.TABLE_FIGURES)["count"]
+
+    # a click on a header sorts: the server is asked with the sort model
+    header = page.locator(f"#{ids.TABLE_FIGURES} .ag-header-cell[col-id=value_raw]")
+    header.locator(".ag-header-cell-label").click()  # ascending
+    header.locator(".ag-header-cell-label").click()  # descending
+    page.wait_for_function(
+        """id => { const v = []; window.dash_ag_grid.getApi(id).forEachNode(
+                       n => { if (n.data) v.push(n.data.value_raw); });
+                   return v.length > 1 && v.every((x, i) => i === 0 || v[i - 1] >= x); }""",
+        arg=ids.TABLE_FIGURES,
+    )
+    assert [(m["colId"], m["sort"]) for m in requests[-1]["sortModel"]] == [("value_raw", "desc")]
+
+    # typing in the filter row narrows the rows, in SQL
+    column = page.get_attribute(
+        f"#{ids.TABLE_FIGURES} .ag-header-cell[col-id=donor]", "aria-colindex"
+    )
+    box = page.locator(f"#{ids.TABLE_FIGURES} .ag-floating-filter[aria-colindex='{column}'] input")
+    box.fill("上海")
+    page.wait_for_function(
+        """([id, total]) => { const api = window.dash_ag_grid.getApi(id); const rows = [];
+               api.forEachNode(n => { if (n.data) rows.push(n.data); });
+               return api.getDisplayedRowCount() < total && rows.length > 0
+                      && rows.every(r => r.donor.includes("上海")); }""",
+        arg=[ids.TABLE_FIGURES, total],
+    )
+    model = requests[-1]["filterModel"]
+    assert model["donor"]["type"] == "contains" and model["donor"]["filter"] == "上海"
+    atlas_page.log.assert_clean()
+
+
+def test_source_cells_are_links_to_http_addresses_only(atlas_page):
+    page = atlas_page.page
+    atlas_page.open("/", lang="en")
+    wait_map_drawn(page)
+    page.locator(f"#{ids.TABLE_PAIRINGS} .ag-row .ag-cell").first.wait_for()
+    atlas_page.settle()
+    page.evaluate(
+        "id => window.dash_ag_grid.getApi(id).ensureColumnVisible('source')", ids.TABLE_PAIRINGS
+    )
+    links = page.locator(f"#{ids.TABLE_PAIRINGS} .source-cell a")
+    links.first.wait_for()
+    hrefs = links.evaluate_all("els => els.map(a => a.getAttribute('href'))")
+    assert all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
+    assert set(links.evaluate_all("els => els.map(a => a.rel)")) == {"noopener noreferrer"}
+    # the CSV button is a link to the server's stream of this view
+    csv_href = page.get_attribute(f"#{ids.DOWNLOAD_CSV}", "href")
+    assert csv_href.startswith("/download/view.csv?") and "lang=en" in csv_href
+    atlas_page.log.assert_clean()
