@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,24 +39,34 @@ def filters_from_controls(
     place: str | None,
     bounds: tuple[int, int],
 ) -> agg.Filters:
-    """The view the controls describe; lang and presenter mode come from the URL."""
+    """The view the controls describe; lang and presenter mode come from the URL.
+
+    Control values arrive in a callback body that anyone can forge: they go through
+    ``Filters.from_dict``'s checks, so a year of 1,000,000 or a list for a string falls
+    back to the default instead of costing the server (or raising)."""
     base = filters_from_url(search)
     lo, hi = bounds
-    year_from, year_to = (years or [lo, hi])[:2]
-    return replace(
-        base,
-        level=level if level in agg.LEVELS else base.level,
-        metric=metric or None,
-        programs=tuple(sorted(programs or ())),
-        donor=donor or None,
-        donor_unit=donor_unit or None,
-        recipient=recipient or None,
-        year_from=None if year_from == lo else int(year_from),
-        year_to=None if year_to == hi else int(year_to),
-        include_from_memory="hide" not in (memory or []),
-        flows="on" in (flows or []),
-        place=place or None,
-    )
+    pair = years if isinstance(years, (list, tuple)) and len(years) >= 2 else [lo, hi]
+    year_from, year_to = pair[0], pair[1]
+
+    def listed(value: Any) -> list:
+        return list(value) if isinstance(value, (list, tuple)) else []
+
+    raw = {
+        **base.as_dict(),
+        "level": level if level in agg.LEVELS else base.level,
+        "metric": metric or None,
+        "programs": listed(programs),
+        "donor": donor or None,
+        "donor_unit": donor_unit or None,
+        "recipient": recipient or None,
+        "year_from": None if year_from == lo else year_from,
+        "year_to": None if year_to == hi else year_to,
+        "include_from_memory": "hide" not in listed(memory),
+        "flows": "on" in listed(flows),
+        "place": place or None,
+    }
+    return agg.Filters.from_dict(raw)
 
 
 def filters_from_url(search: str | None) -> agg.Filters:
