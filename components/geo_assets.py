@@ -100,9 +100,23 @@ def overlay_asset(overlay: str) -> GeoAsset | None:
 
 def use_urls(fig: dict[str, Any]) -> None:
     """Swap the context layers' inline GeoJSON in a plain figure dict for their URLs (the
-    screen figure only: they are the same in every view, so the browser keeps them)."""
+    screen figure only: they are the same in every view, so the browser keeps them).
+
+    The places are two layers on one URL. plotly.js fetches a URL once per page and makes
+    a second trace with the same URL poll for it, giving up after 5 s: on a slow link the
+    county map would fail to draw. So every layer after the first names the file with a
+    fragment of its own (``#2``): a separate key for plotly.js, the same request for the
+    browser (a fragment never reaches the server; the second read waits on the HTTP cache).
+    """
     data = fig["data"]
+    seen: set[str] = set()
     for i, trace in enumerate(data):
+        url = trace.get("geojson")
+        if isinstance(url, str):
+            if url in seen:
+                data[i] = {**trace, "geojson": f"{url}#{len(seen) + 1}"}
+            seen.add(url)
+            continue
         if trace.get("name") in OVERLAYS and isinstance(trace.get("geojson"), dict):
             a = overlay_asset(trace["name"])
             if a is not None:
