@@ -19,6 +19,7 @@ from components import geo_assets, ids, layout
 from twinning import i18n, settings
 from twinning import query as agg
 from twinning.figures import MapFigureKey, map_figure, map_patch_values, series_figure
+from twinning.figures.map import drilled_geo
 
 # ---------------------------------------------------------------------------------------
 # plain functions (the logic each callback calls)
@@ -109,22 +110,10 @@ def base_map_figure(data: agg.AtlasData, filters: agg.Filters) -> dict[str, Any]
 
 
 def _zoom_to(fig: dict[str, Any], filters: agg.Filters) -> None:
-    """Frame a drilled-into province by its own bounds (plotly's fitbounds frames the
-    whole world when flow traces carry None breaks), and let clicks reach the places:
-    flows there are drawn but not hoverable, so a click on a county never hits an arrow."""
-    from twinning.geo.boundaries import load_level
-
-    provinces = load_level("province")
-    shape = provinces[provinces["adcode"] == filters.recipient]
-    if len(shape):
-        x0, y0, x1, y1 = (float(v) for v in shape.total_bounds)
-        pad_x, pad_y = (x1 - x0) * 0.06 + 0.2, (y1 - y0) * 0.06 + 0.2
-        geo = dict(fig["layout"]["geo"])
-        geo.pop("fitbounds", None)
-        geo["lonaxis"] = {"range": [x0 - pad_x, x1 + pad_x]}
-        geo["lataxis"] = {"range": [y0 - pad_y, y1 + pad_y]}
-        geo["projection"] = {**geo.get("projection", {}), "rotation": {"lon": (x0 + x1) / 2}}
-        fig["layout"] = {**fig["layout"], "geo": geo}
+    """Frame a drilled-into province (``drilled_geo``, shared with exports), and let clicks
+    reach the places: flows there are drawn but not hoverable, so a click on a county
+    never hits an arrow."""
+    fig["layout"] = {**fig["layout"], "geo": drilled_geo(fig["layout"]["geo"], filters.recipient)}
     for idx in fig["layout"]["meta"].get("flows", []):
         trace = dict(fig["data"][idx])
         trace["hoverinfo"] = "skip"

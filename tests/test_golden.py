@@ -24,9 +24,16 @@ from twinning import query
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "reference_views.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def data(reference_store) -> query.AtlasData:
-    return query.AtlasData.from_store(reference_store)
+@pytest.fixture(scope="module", params=["sql", "duckdb"])
+def data(request, reference_store) -> query.AtlasData:
+    """The same answers whichever engine sums the summary (twinning.query.summary)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TWINNING_QUERY_ENGINE", request.param)
+        atlas = query.AtlasData.from_store(reference_store)
+        if request.param == "duckdb":
+            assert atlas.summary.wait()
+        assert atlas.summary.engine_name == request.param
+        yield atlas
 
 
 def _roundtrip(obj):

@@ -671,10 +671,13 @@ class ExportView:
         if chart != "map":
             raise ExportError(f"chart {chart!r} is not one of {CHARTS}")
         from twinning.figures import geojson as gj
-        from twinning.figures.map import load_overlays
+        from twinning.figures.map import drilled_geo, load_overlays
 
         geojson, locations = gj.level_geojson(self.filters.level, self.filters.recipient)
-        return map_figure(self.data, self.filters, geojson, locations, load_overlays())
+        fig = map_figure(self.data, self.filters, geojson, locations, load_overlays())
+        if self.filters.recipient:  # framed on the province as on screen
+            fig.layout.geo = drilled_geo(fig.layout.geo.to_plotly_json(), self.filters.recipient)
+        return fig
 
     def filename(self, chart: str, fmt: str) -> str:
         f = self.filters

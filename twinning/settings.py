@@ -27,6 +27,13 @@ SETTINGS: dict[str, Setting] = {
             f"sqlite:///{VAR_DIR / 'twinning.sqlite'}",
             "SQLAlchemy URL of the store (SQLite by default; postgresql+psycopg://... works too).",
         ),
+        Setting(
+            "TWINNING_QUERY_ENGINE",
+            "auto",
+            "Where a view's sums are computed: auto (DuckDB over a Parquet snapshot of a "
+            "SQLite store's summary, the store's SQL until it is written and for "
+            "PostgreSQL), sql, or duckdb.",
+        ),
         Setting("TWINNING_HOST", "127.0.0.1", "Address `python app.py` / `twinning serve` binds."),
         Setting("TWINNING_PORT", "8050", "Port `python app.py` / `twinning serve` listens on."),
         Setting("TWINNING_DEBUG", "0", "1 turns on Dash debug mode (never on a shared server)."),

@@ -747,3 +747,27 @@ def _add_inset(fig: go.Figure, overlays: Overlays) -> list[int]:
             )
         )
     return indices
+
+
+def drilled_geo(geo: dict[str, Any], recipient: str | None) -> dict[str, Any]:
+    """The map's ``geo`` layout framed on a drilled-into province, by its own bounds.
+
+    plotly's fitbounds frames the whole world when flow traces carry None breaks, so the
+    frame is set explicitly. The screen and every export call this one function, so a
+    drilled view exports framed as it is shown (issue #8)."""
+    if not recipient:
+        return geo
+    from twinning.geo.boundaries import load_level
+
+    provinces = load_level("province")
+    shape = provinces[provinces["adcode"] == recipient]
+    if not len(shape):
+        return geo
+    x0, y0, x1, y1 = (float(v) for v in shape.total_bounds)
+    pad_x, pad_y = (x1 - x0) * 0.06 + 0.2, (y1 - y0) * 0.06 + 0.2
+    out = dict(geo)
+    out.pop("fitbounds", None)
+    out["lonaxis"] = {"range": [x0 - pad_x, x1 + pad_x]}
+    out["lataxis"] = {"range": [y0 - pad_y, y1 + pad_y]}
+    out["projection"] = {**out.get("projection", {}), "rotation": {"lon": (x0 + x1) / 2}}
+    return out

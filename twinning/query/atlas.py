@@ -84,6 +84,18 @@ class AtlasData:
     version: str = "0"
     _cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _summary: Any = field(default=None, repr=False)
+
+    @property
+    def summary(self) -> Any:
+        """The engine that sums ``figure_totals`` (``twinning.query.summary``)."""
+        if self._summary is None:
+            from twinning.query.summary import Summary
+
+            with self._lock:
+                if self._summary is None:
+                    self._summary = Summary(self.engine, self.version)
+        return self._summary
 
     @classmethod
     def from_store(cls, store: Any, places: pd.DataFrame | None = None) -> AtlasData:

@@ -197,9 +197,9 @@ def table_count(
             cond += " AND metric = :metric"
             params["metric"] = filters.metric
         return int(
-            data.rows(f"SELECT COALESCE(SUM(n_rows), 0) FROM figure_totals WHERE {cond}", params)[
-                0
-            ][0]
+            data.summary.rows(
+                f"SELECT COALESCE(SUM(n_rows), 0) FROM figure_totals WHERE {cond}", params
+            )[0][0]
         )
     cond, params = _base(filters, kind)
     cond += _filter_sql(kind, filter_model, params)

@@ -44,7 +44,7 @@ def metric_unit(data: AtlasData, metric: str | None) -> str | None:
         return None
 
     def compute() -> str | None:
-        rows = data.rows(
+        rows = data.summary.rows(
             "SELECT unit, SUM(n_rows) AS n FROM figure_totals WHERE metric = :m "
             "AND unit IS NOT NULL GROUP BY unit ORDER BY n DESC, unit LIMIT 1",
             {"m": metric},
@@ -75,33 +75,51 @@ def place_values(data: AtlasData, filters: Filters) -> PlaceValues:
     return data.cached(("place_values", filters.cache_key()), lambda: _place_values(data, filters))
 
 
-def _place_values(data: AtlasData, f: Filters) -> PlaceValues:
+def _cells(data: AtlasData, f: Filters, metric: str) -> pd.DataFrame:
+    """One scan of the summary for a metric at the map level: (place, resolved, donor) ->
+    value and count. The map's values, its counts of what it cannot show, and the flows'
+    widths all come from it (cached per view)."""
     col = level_column(f.level)
-    cond, params = where(f, "totals")
-    params["metric"] = f.metric or ""
-    values = data.frame(
-        f"SELECT {col} AS adcode, SUM(value) AS value, SUM(n) AS n_figures "
-        f"FROM figure_totals WHERE {cond} AND metric = :metric AND {col} IS NOT NULL "
-        f"GROUP BY {col} HAVING SUM(n) > 0 ORDER BY {col}",
-        params,
+
+    def compute() -> pd.DataFrame:
+        cond, params = where(f, "totals")
+        params["metric"] = metric
+        cells = data.summary.frame(
+            f"SELECT {col} AS place, resolved, donor_key, SUM(value) AS value, SUM(n) AS n "
+            f"FROM figure_totals WHERE {cond} AND metric = :metric "
+            f"GROUP BY {col}, resolved, donor_key HAVING SUM(n) > 0",
+            params,
+        )
+        if cells.empty:
+            cells = pd.DataFrame(columns=["place", "resolved", "donor_key", "value", "n"])
+        cells["value"] = cells["value"].astype(float)
+        cells["n"] = cells["n"].astype(int)
+        cells["resolved"] = cells["resolved"].astype(bool)
+        return cells
+
+    return data.cached(("cells", replace(f.cache_key(), metric=None), metric), compute)
+
+
+def _place_values(data: AtlasData, f: Filters) -> PlaceValues:
+    cells = _cells(data, f, f.metric or "")
+    shown = cells[cells["place"].notna()]
+    values = (
+        shown.groupby("place", sort=True)
+        .agg(value=("value", "sum"), n_figures=("n", "sum"))
+        .reset_index()
+        .rename(columns={"place": "adcode"})
     )
     if values.empty:
         values = pd.DataFrame({"adcode": [], "value": [], "n_figures": []})
     values["value"] = values["value"].astype(float)
     values["n_figures"] = values["n_figures"].astype(int)
-    counts = data.rows(
-        f"SELECT COALESCE(SUM(CASE WHEN {col} IS NOT NULL THEN n ELSE 0 END), 0), "
-        f"COALESCE(SUM(CASE WHEN resolved AND {col} IS NULL THEN n ELSE 0 END), 0), "
-        f"COALESCE(SUM(CASE WHEN NOT resolved THEN n ELSE 0 END), 0) "
-        f"FROM figure_totals WHERE {cond} AND metric = :metric",
-        params,
-    )[0]
+    hidden = cells[cells["place"].isna()]
     return PlaceValues(
         values=values,
         unit=metric_unit(data, f.metric),
-        n_figures=int(counts[0]),
-        n_coarse=int(counts[1]),
-        n_unresolved=int(counts[2]),
+        n_figures=int(shown["n"].sum()),
+        n_coarse=int(hidden.loc[hidden["resolved"], "n"].sum()),
+        n_unresolved=int(hidden.loc[~hidden["resolved"], "n"].sum()),
     )
 
 
@@ -197,16 +215,11 @@ def _flows(data: AtlasData, f: Filters) -> list[Flow]:
     if p.empty:
         return []
     coords = data.place_points()
-    cond, params = where(f, "totals")
-    params["metric"] = f.metric or "funds_cny"
+    cells = _cells(data, f, f.metric or "funds_cny")
+    cells = cells[cells["place"].notna() & cells["donor_key"].notna()]
     fig_sum = {
         (str(d), str(r)): float(v)
-        for d, r, v in data.rows(
-            f"SELECT donor_key, {col}, SUM(value) FROM figure_totals WHERE {cond} "
-            f"AND metric = :metric AND {col} IS NOT NULL AND donor_key IS NOT NULL "
-            f"GROUP BY donor_key, {col} HAVING SUM(n) > 0",
-            params,
-        )
+        for (d, r), v in cells.groupby(["donor_key", "place"])["value"].sum().items()
     }
     groups: dict[tuple[str, str, str], list[tuple[Any, Any]]] = {}
     for program, donor_key, recipient, unit, province in zip(
@@ -268,7 +281,7 @@ def _headlines(data: AtlasData, f: Filters) -> list[Headline]:
     cond, params = where(f, "totals")
     sums = {
         str(m): (float(v), int(n))
-        for m, v, n in data.rows(
+        for m, v, n in data.summary.rows(
             f"SELECT metric, SUM(value), SUM(n) FROM figure_totals WHERE {cond} "
             f"AND metric IN {in_list('m', MAIN_METRICS, params)} GROUP BY metric",
             params,
@@ -329,28 +342,42 @@ _SPAN = "(period_start IS NULL OR period_start <> period_end)"  # matches ix_fig
 _KEEP = ["start", "end", "value", "n_figures", "donor", "recipient", "qualifier", "source"]
 
 
+def _spans(data: AtlasData, f: Filters) -> pd.DataFrame:
+    """One scan of the summary for the series of a view: every metric the series shows,
+    summed per (metric, period start, period end)."""
+
+    def compute() -> pd.DataFrame:
+        cond, params = where(f, "totals")
+        metrics = in_list("m", series_metrics(f), params)
+        frame = data.summary.frame(
+            f'SELECT metric, period_start AS start, period_end AS "end", '
+            f"SUM(value) AS value, SUM(n) AS n_figures FROM figure_totals WHERE {cond} "
+            f"AND metric IN {metrics} GROUP BY metric, period_start, period_end "
+            f"HAVING SUM(n) > 0",
+            params,
+        )
+        if frame.empty:
+            frame = pd.DataFrame(columns=["metric", "start", "end", "value", "n_figures"])
+        return frame
+
+    return data.cached(("spans", f.cache_key()), compute)
+
+
 def _series(data: AtlasData, f: Filters, metric: str) -> Series:
-    cond, params = where(f, "totals")
-    params["metric"] = metric
-    yearly = data.frame(
-        f"SELECT period_start AS year, SUM(value) AS value, SUM(n) AS n_figures "
-        f"FROM figure_totals WHERE {cond} AND metric = :metric AND period_start IS NOT NULL "
-        f"AND period_start = period_end GROUP BY period_start HAVING SUM(n) > 0 "
-        f"ORDER BY period_start",
-        params,
+    all_spans = _spans(data, f)
+    rows = all_spans[all_spans["metric"] == metric]
+    if rows.empty and metric not in series_metrics(f):  # a metric the view does not show
+        rows = _spans(data, replace(f, metric=metric))
+        rows = rows[rows["metric"] == metric]
+    single = rows["start"].notna() & rows["end"].notna() & (rows["start"] == rows["end"])
+    yearly = (
+        rows[single]
+        .rename(columns={"start": "year"})[["year", "value", "n_figures"]]
+        .sort_values("year")
+        .reset_index(drop=True)
     )
-    spans = data.frame(
-        f'SELECT period_start AS start, period_end AS "end", SUM(value) AS value, '
-        f"SUM(n) AS n_figures FROM figure_totals WHERE {cond} AND metric = :metric "
-        f"AND period_end IS NOT NULL AND {_SPAN} GROUP BY period_start, period_end "
-        f"HAVING SUM(n) > 0",
-        params,
-    )
-    undated = data.rows(
-        f"SELECT COALESCE(SUM(n), 0) FROM figure_totals WHERE {cond} AND metric = :metric "
-        f"AND period_start IS NULL AND period_end IS NULL",
-        params,
-    )[0][0]
+    spans = rows[rows["end"].notna() & ~single][["start", "end", "value", "n_figures"]]
+    undated = int(rows.loc[rows["start"].isna() & rows["end"].isna(), "n_figures"].sum())
     n_spans = int(spans["n_figures"].sum()) if len(spans) else 0
     if 0 < n_spans <= SERIES_ROWS_MAX:
         fcond, fparams = where(f, "figures")
@@ -362,6 +389,7 @@ def _series(data: AtlasData, f: Filters, metric: str) -> Series:
             f"ORDER BY id",
             fparams,
         )
+    spans = spans.copy()
     for col in _KEEP:
         if col not in spans.columns:
             spans[col] = None
@@ -379,7 +407,7 @@ def _series(data: AtlasData, f: Filters, metric: str) -> Series:
         yearly=yearly,
         periods=spans[is_period].reset_index(drop=True),
         cumulative=spans[~is_period].reset_index(drop=True),
-        n_undated=int(undated),
+        n_undated=undated,
     )
 
 
@@ -435,7 +463,7 @@ def metric_options(data: AtlasData) -> list[str]:
     def compute() -> list[str]:
         counts = {
             str(m): int(n)
-            for m, n in data.rows(
+            for m, n in data.summary.rows(
                 "SELECT metric, SUM(n_rows) FROM figure_totals WHERE NOT is_context "
                 "AND resolved GROUP BY metric"
             )
