@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from twinning import i18n
 from twinning.gazetteer import AmbiguousPlace, Gazetteer, Place, PlaceError, clean_zh
 from twinning.paths import REFERENCE_DIR
 
@@ -60,19 +61,13 @@ FIGURE_COLUMNS = [
     "quote",
     "source",
 ]
-PROGRAMS = (
-    "east_west_cooperation",
-    "counterpart_support_xinjiang",
-    "counterpart_support_tibet",
-    "counterpart_support_qinghai",
-    "three_gorges",
-    "other",
-)
+# The vocabulary is defined once, in twinning.i18n (codes) and its catalogs (words).
+PROGRAMS = i18n.PROGRAM_CODES
 PAIRING_CONFIDENCE = ("seen_in_source", "from_memory")
 # figures.csv has no confidence column; it is derived from the source (see README).
 FIGURE_CONFIDENCE = ("quoted_primary", "quoted_translator_note", "quoted_secondary")
 PRIMARY_DOCUMENTS = ("000_3fe4908ac1a43767.txt", "004_9370aca5d40441e1.txt")
-QUALIFIERS = ("exact", "lower_bound", "approx")
+QUALIFIERS = i18n.QUALIFIER_CODES
 YEAR_MIN, YEAR_MAX = 1949, 2100
 
 CENTRAL_SOE = "中央企业"

@@ -1,0 +1,139 @@
+"""The one catalog of words (issue #8): every id the code uses has Chinese and English, the
+two languages take the same placeholders, and the vocabulary reads from it everywhere."""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.util
+import re
+import string
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from babel.numbers import format_decimal
+
+from twinning import filters, i18n, reference
+
+ROOT = Path(__file__).resolve().parents[1]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _extractor():
+    spec = importlib.util.spec_from_file_location("i18n_extract", ROOT / "tools/i18n_extract.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def test_every_id_in_the_code_has_both_languages_and_the_template_is_current():
+    """Fails on a t()/tr() id without a Chinese or English entry, an id built at run time
+    that the extractor does not list, a stale messages.pot, or an entry nothing uses.
+    Fix with `.venv/bin/python tools/i18n_extract.py`, then fill the new entries."""
+    assert _extractor().problems() == []
+
+
+def test_the_extractor_finds_literal_prefixed_and_conditional_ids():
+    ids, _ = _extractor().used_ids()
+    assert "twinning/figures/series.py" in ids["series_yearly"]  # i18n.t("...")
+    assert "components/callbacks.py" in ids["headline_places_note"]  # t("a" if x else "b")
+    assert "metric.people_trained" in ids  # the vocabulary
+    assert "level_county" in ids
+
+
+@pytest.mark.parametrize("key", sorted(i18n.catalog("zh")))
+def test_both_languages_take_the_same_placeholders(key):
+    zh, en = i18n.catalog("zh")[key], i18n.catalog("en").get(key)
+    assert en is not None, f"{key!r} has no English"
+    assert _fields(zh) == _fields(en), f"{key!r}: zh {_fields(zh)} vs en {_fields(en)}"
+
+
+def _vocabulary() -> list[tuple[str, str]]:
+    from twinning.imports.units import METRICS as IMPORT_METRICS
+
+    out = [("metric", m) for m in (*i18n.METRIC_CODES, *IMPORT_METRICS)]
+    out += [("program", p) for p in (*i18n.PROGRAM_CODES, *reference.PROGRAMS)]
+    out += [
+        ("confidence", c)
+        for c in (
+            *i18n.CONFIDENCE_CODES,
+            *reference.PAIRING_CONFIDENCE,
+            *reference.FIGURE_CONFIDENCE,
+        )
+    ]
+    out += [("qualifier", q) for q in (*i18n.QUALIFIER_CODES, *reference.QUALIFIERS)]
+    out += [("level", level) for level in filters.LEVELS]
+    return out
+
+
+@pytest.mark.parametrize(("kind", "code"), _vocabulary())
+@pytest.mark.parametrize("lang", i18n.LANGS)
+def test_every_word_of_the_vocabulary_is_in_both_catalogs(kind, code, lang):
+    words = i18n.catalog(lang)
+    if kind == "qualifier" and code == "exact":
+        assert code in i18n.QUALIFIERS  # written without a word
+        return
+    key = f"level_{code}" if kind == "level" else f"{kind}.{code}"
+    assert words.get(key), f"{key!r} has no {lang} text"
+    if lang == "zh" and kind != "qualifier":
+        assert CJK.search(words[key]), f"{key!r} is not Chinese in zh: {words[key]!r}"
+
+
+def test_the_chinese_atlas_shows_no_english_label():
+    for code in i18n.CONFIDENCE_CODES:
+        assert CJK.search(i18n.confidence_label(code, "zh")), code
+    for code in i18n.PROGRAM_CODES:
+        assert CJK.search(i18n.program_label(code, "zh")), code
+
+
+def test_vocabularies_read_like_the_old_dictionaries():
+    assert list(i18n.PROGRAMS) == list(i18n.PROGRAM_CODES)
+    assert i18n.PROGRAMS["other"] == {"zh": "其他", "en": "Other"}
+    assert "office_record" in i18n.CONFIDENCE and "nonsense" not in i18n.CONFIDENCE
+    with pytest.raises(KeyError):
+        i18n.METRICS["nonsense"]
+    assert i18n.metric_label("donor_districts_paired", "en") == "Donor districts paired"
+
+
+def test_a_missing_id_fails_loudly():
+    with pytest.raises(KeyError):
+        i18n.t("no_such_message", "zh")
+
+
+def test_qualifiers_put_the_value_where_each_language_wants_it():
+    assert i18n.format_qualified(3e8, "CNY", "lower_bound", "zh") == "3亿元以上"
+    assert i18n.format_qualified(3e8, "CNY", "lower_bound", "en") == "more than 300 million yuan"
+    assert i18n.format_qualified(4200, "person-times", "approx", "zh") == "约4,200人次"
+    assert i18n.format_qualified(4200, "person-times", "approx", "en") == "about 4,200 person-times"
+    assert i18n.format_qualified(5, "projects", "exact", "en") == "5 projects"
+
+
+@pytest.mark.parametrize("lang", i18n.LANGS)
+@pytest.mark.parametrize("digits", [0, 1, 2])
+@pytest.mark.parametrize(
+    "value", [0, 1, 2.675, 0.125, 999.5, 1234.5, 12345.678, -3.14159, 1e5 / 3, 12345678.9]
+)
+def test_numbers_are_written_as_babels_format_decimal_writes_them(lang, digits, value):
+    pattern = "#,##0" + ("." + "#" * digits if digits else "")
+    want = format_decimal(Decimal(value), format=pattern, locale=lang)
+    assert i18n._trim(value, digits) == want
+
+
+def test_the_catalogs_ship_with_the_package():
+    """Every file under twinning/locale matches pyproject's package-data (a wheel has them)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"]["twinning"]
+    files = [
+        p.relative_to(ROOT / "twinning").as_posix()
+        for p in (ROOT / "twinning/locale").rglob("*")
+        if p.is_file()
+    ]
+    assert "locale/zh/LC_MESSAGES/messages.po" in files
+    assert "locale/README.md" in files
+    for name in files:
+        assert any(fnmatch.fnmatch(name, g) for g in globs), f"{name} is not package data"
