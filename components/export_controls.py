@@ -21,30 +21,15 @@ EXPORT_DOWNLOAD = "export-download"
 EXPORT_STATUS = "export-status"
 DEFAULT_LOCATION = "url"
 
-TEXT: dict[str, dict[str, str]] = {
-    "export": {"zh": "导出", "en": "Export"},
-    "chart_map": {"zh": "地图", "en": "Map"},
-    "chart_series": {"zh": "时间序列", "en": "Time series"},
-    "hint": {
-        "zh": "图片附带来源、时期说明、筛选条件与数据版本",
-        "en": "Images carry their sources, period note, filters and data version",
-    },
-    "failed": {"zh": "导出失败：{error}", "en": "Export failed: {error}"},
-}
-
-FORMAT_LABELS: dict[str, dict[str, str]] = {
-    "png": {"zh": "PNG 图片", "en": "PNG image"},
-    "svg": {"zh": "SVG 矢量图", "en": "SVG (vector)"},
-    "pdf": {"zh": "PDF", "en": "PDF"},
-    "pptx": {"zh": "PowerPoint 演示文稿", "en": "PowerPoint deck"},
-    "csv": {"zh": "CSV 表格", "en": "CSV table"},
-    "xlsx": {"zh": "Excel 表格", "en": "Excel workbook"},
-}
+# The formats the menu offers, in its order. This control's words are the catalog's
+# "export_ui.<key>" messages (twinning/locale); a format's label is "export_ui.format_<fmt>".
+FORMATS: tuple[str, ...] = ("png", "svg", "pdf", "pptx", "csv", "xlsx")
+I18N_PREFIX = "export_ui."
 
 
 def t(key: str, lang: str, **fmt: object) -> str:
-    text = TEXT[key][i18n.normalize_lang(lang)]
-    return text.format(**fmt) if fmt else text
+    """This control's text for ``key`` (the catalog's ``export_ui.<key>``)."""
+    return i18n.t(I18N_PREFIX + key, lang, **fmt)
 
 
 def _location_id() -> str:
@@ -81,7 +66,7 @@ def layout(lang: str = "zh") -> html.Div:
             ),
             dcc.Dropdown(
                 id=EXPORT_FORMAT,
-                options=[{"label": v[lang], "value": k} for k, v in FORMAT_LABELS.items()],
+                options=[{"label": t(f"format_{k}", lang), "value": k} for k in FORMATS],
                 value="png",
                 clearable=False,
                 searchable=False,

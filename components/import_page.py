@@ -34,20 +34,19 @@ from typing import Any
 import dash_ag_grid as dag
 from dash import ALL, Input, Output, State, dcc, html, no_update
 
-from twinning import settings
+from twinning import i18n, settings
 from twinning.i18n import grid_locale
 from twinning.imports import progress
-from twinning.imports.headers import ALL_FIELDS, FIELDS
+from twinning.imports.headers import ALL_FIELDS, field_label
 from twinning.imports.problems import (
     REPORT_COLUMNS,
-    SEVERITY_ZH,
     ImportRefused,
     log_internal,
     pick,
     report_csv,
+    severity_label,
 )
 from twinning.imports.progress import estimate_rows
-from twinning.imports.units import METRICS
 
 TOKEN_HOURS = 8
 BATCH_COLUMNS = [
@@ -83,123 +82,13 @@ _FILE_ID = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt|xls|bin)$")
 PROGRESS_EVERY_S = progress.EVERY_S
 PROGRESS_POLL_MS = 500
 
-# One dict of this page's words; the shared ones live in twinning.i18n.
-TEXT: dict[str, dict[str, str]] = {
-    "title": {"zh": "导入数据", "en": "Import data"},
-    "intro": {
-        "zh": "上传本单位的帮扶台账（CSV 或 Excel）。先检查，再确认导入；每次导入都可撤销。",
-        "en": "Upload your office's register (CSV or Excel). Check it first, then confirm; "
-        "every import can be undone.",
-    },
-    "template": {
-        "zh": "下载双语模板（Excel）",
-        "en": "Download the bilingual template (Excel)",
-    },
-    "template_cli": {
-        "zh": "或在命令行运行 twinning template -o 模板.xlsx",
-        "en": "or run twinning template -o template.xlsx",
-    },
-    "signin": {"zh": "登录", "en": "Sign in"},
-    "signout": {"zh": "退出", "en": "Sign out"},
-    "user": {"zh": "用户名", "en": "User"},
-    "password": {"zh": "密码", "en": "Password"},
-    "signed_in": {"zh": "已登录：{user}", "en": "Signed in as {user}"},
-    "signin_needed": {
-        "zh": "导入、撤销等修改数据的操作需要先登录。浏览地图无需登录。",
-        "en": "Importing and undoing change stored data and need sign-in. Viewing does not.",
-    },
-    "signin_failed": {"zh": "用户名或密码不正确。", "en": "Wrong user name or password."},
-    "signin_disabled": {
-        "zh": "未设置 TWINNING_ADMIN_PASSWORD，导入功能已关闭（只读）。",
-        "en": "TWINNING_ADMIN_PASSWORD is not set: importing is off (read-only).",
-    },
-    "drop": {"zh": "拖放文件到此处，或点击选择", "en": "Drag and drop a file here, or click"},
-    "limit": {"zh": "最大 {mb} MB", "en": "Up to {mb} MB"},
-    "preview": {"zh": "预览（前 {n} 行）", "en": "Preview (first {n} rows)"},
-    "mapping": {"zh": "表头对应", "en": "Header mapping"},
-    "mapping_help": {
-        "zh": "已自动匹配，可修改。“不导入”表示忽略该列。",
-        "en": "Matched automatically; change any of them. 'Not imported' ignores a column.",
-    },
-    "ignore": {"zh": "（不导入）", "en": "(not imported)"},
-    "check": {"zh": "检查", "en": "Check"},
-    "confirm": {"zh": "确认导入", "en": "Confirm import"},
-    "report": {"zh": "问题报告", "en": "Report"},
-    "download": {"zh": "下载报告 (CSV)", "en": "Download report (CSV)"},
-    "report_file": {"zh": "导入问题报告.csv", "en": "import-report.csv"},
-    "bytes": {"zh": "{name}：{size} 字节", "en": "{name}: {size} B"},
-    "batch_id": {"zh": "批次号", "en": "ID"},
-    "no_problems": {"zh": "未发现问题。", "en": "No problems found."},
-    "checked_ok": {
-        "zh": "检查通过：{rows} 行，{records} 条记录，{warnings} 条提示。可以确认导入。",
-        "en": "Check passed: {rows} rows, {records} records, {warnings} warnings. "
-        "You can confirm the import.",
-    },
-    "checked_bad": {
-        "zh": "发现 {errors} 个错误：修改文件后重新上传。未保存任何数据。",
-        "en": "{errors} errors: fix the file and upload it again. Nothing was stored.",
-    },
-    "imported": {
-        "zh": "已导入为批次 {batch}：{records} 条记录。地图已更新。",
-        "en": "Imported as batch {batch}: {records} records. The map now shows them.",
-    },
-    "checking": {"zh": "正在检查……", "en": "Checking…"},
-    "progress_preparing": {"zh": "准备中……", "en": "Preparing…"},
-    "progress_check": {"zh": "正在检查：已读 {rows} 行", "en": "Checking: {rows} rows read"},
-    "progress_check_of": {
-        "zh": "正在检查：已读 {rows} / 约 {total} 行",
-        "en": "Checking: {rows} of about {total} rows read",
-    },
-    "progress_import": {
-        "zh": "正在导入：已检查 {rows} 行，已写入 {stored} 条记录",
-        "en": "Importing: {rows} rows checked, {stored} records written",
-    },
-    "progress_import_of": {
-        "zh": "正在导入：已检查 {rows} / 约 {total} 行，已写入 {stored} 条记录",
-        "en": "Importing: {rows} of about {total} rows checked, {stored} records written",
-    },
-    "batches": {"zh": "导入批次", "en": "Import batches"},
-    "undo": {"zh": "撤销批次", "en": "Undo batch"},
-    "undone": {"zh": "批次 {batch} 已撤销。", "en": "Batch {batch} was undone."},
-    "no_file": {"zh": "请先上传文件。", "en": "Upload a file first."},
-    "totals": {"zh": "合计（标准单位）", "en": "Totals (canonical units)"},
-    "col_severity": {"zh": "级别", "en": "Severity"},
-    "col_level": {"zh": "级别", "en": "Severity"},
-    "col_text": {"zh": "问题", "en": "Problem"},
-    "col_advice": {"zh": "建议", "en": "Suggestion"},
-    "col_file": {"zh": "文件", "en": "File"},
-    "col_row": {"zh": "行", "en": "Row"},
-    "col_column": {"zh": "列", "en": "Column"},
-    "col_value": {"zh": "值", "en": "Value"},
-    "col_message": {"zh": "问题", "en": "Problem"},
-    "col_suggestion": {"zh": "建议", "en": "Suggestion"},
-    "col_code": {"zh": "代码", "en": "Code"},
-    "col_hint_zh": {"zh": "说明", "en": "说明 (zh)"},
-    "col_id": {"zh": "批次", "en": "Batch"},
-    "col_kind": {"zh": "类型", "en": "Kind"},
-    "col_file_name": {"zh": "文件名", "en": "File"},
-    "col_user": {"zh": "导入人", "en": "User"},
-    "col_created_at": {"zh": "导入时间", "en": "Imported at"},
-    "col_row_count": {"zh": "记录数", "en": "Records"},
-    "col_figures": {"zh": "数字", "en": "Figures"},
-    "col_pairings": {"zh": "结对", "en": "Pairings"},
-    "col_undone_at": {"zh": "撤销时间", "en": "Undone at"},
-    "col_undone_by": {"zh": "撤销人", "en": "Undone by"},
-}
-
-FIELD_LABELS_ZH = {
-    **{k: v[0] for k, v in FIELDS.items()},
-    **{m.name: m.zh for m in METRICS.values()},
-}
-FIELD_LABELS_EN = {
-    **{k: v[1] for k, v in FIELDS.items()},
-    **{m.name: m.en for m in METRICS.values()},
-}
+# This page's words are the catalog's "import.<key>" messages (twinning/locale).
+I18N_PREFIX = "import."
 
 
 def t(key: str, lang: str, **kw: Any) -> str:
-    lang = lang if lang in ("zh", "en") else "zh"
-    return TEXT[key][lang].format(**kw)
+    """This page's text for ``key`` (the catalog's ``import.<key>``)."""
+    return i18n.t(I18N_PREFIX + key, lang, **kw)
 
 
 # --- sign-in: a signed token, checked on the server by every mutating callback -------------
@@ -379,7 +268,7 @@ def progress_view(file: dict | None, token: str | None, lang: str) -> tuple:
 
 
 def _severity_label(severity: str, lang: str) -> str:
-    return SEVERITY_ZH.get(severity, severity) if lang == "zh" else severity
+    return severity_label(severity, lang)
 
 
 def _report_rows(problems: list[dict], lang: str = "en") -> list[dict]:
@@ -421,9 +310,8 @@ def report_download(rows: list[dict] | None, lang: str) -> dict:
 
 
 def _field_options(lang: str) -> list[dict]:
-    labels = FIELD_LABELS_ZH if lang == "zh" else FIELD_LABELS_EN
     opts = [{"label": t("ignore", lang), "value": "__none__"}]
-    opts += [{"label": f"{labels.get(f, f)} ({f})", "value": f} for f in ALL_FIELDS]
+    opts += [{"label": f"{field_label(f, lang)} ({f})", "value": f} for f in ALL_FIELDS]
     return opts
 
 
@@ -855,8 +743,6 @@ def _totals_text(result: dict | None, lang: str = "en") -> str:
     """One line per metric; in Chinese with the metric's and unit's Chinese names."""
     if not result or not result.get("totals"):
         return ""
-    from twinning import i18n
-
     lines = []
     for k, v in result["totals"].items():
         value = f"{v['value']:,}" if isinstance(v["value"], int | float) else f"{v['value']}"
@@ -875,7 +761,7 @@ def template_download(lang: str) -> dict:
 
     from twinning.imports.template import write_template
 
-    name = "模板.xlsx" if lang == "zh" else "template.xlsx"
+    name = t("template_file", lang)
     with tempfile.TemporaryDirectory() as tmp:
         path = write_template(Path(tmp) / "template.xlsx")
         return dcc.send_bytes(path.read_bytes(), name)

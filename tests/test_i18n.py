@@ -137,3 +137,38 @@ def test_the_catalogs_ship_with_the_package():
     assert "locale/README.md" in files
     for name in files:
         assert any(fnmatch.fnmatch(name, g) for g in globs), f"{name} is not package data"
+
+
+@pytest.mark.parametrize("lang", i18n.LANGS)
+def test_the_import_page_and_the_atlas_name_each_metric_the_same_way(lang):
+    """培训人次 on both (the import page used to say 培训人数)."""
+    from components import import_page
+    from twinning.imports.units import METRICS as IMPORT_METRICS
+
+    options = {o["value"]: o["label"] for o in import_page._field_options(lang)}
+    for name, metric in IMPORT_METRICS.items():
+        atlas = i18n.metric_label(name, lang)
+        assert metric.label(lang) == atlas, name
+        assert options[name] == f"{atlas} ({name})", name
+    assert i18n.metric_label("people_trained", "zh") == "培训人次"
+
+
+def test_no_module_keeps_its_own_dictionary_of_words():
+    from components import export_controls, import_page
+    from twinning import export
+    from twinning.imports import problems
+
+    for module in (export, export_controls, import_page):
+        assert not hasattr(module, "TEXT"), module.__name__
+    assert not hasattr(problems, "CODE_ZH") and not hasattr(problems, "SEVERITY_ZH")
+    assert not hasattr(i18n, "STRINGS")
+
+
+def test_problem_glosses_and_severities_come_from_the_catalog():
+    from twinning.imports.problems import ERROR, PROBLEM_CODES, Problem, code_hint
+
+    for code in PROBLEM_CODES:
+        assert CJK.search(code_hint(code, "zh")) and code_hint(code, "en"), code
+    p = Problem(ERROR, "negative", "negative value", message_zh="金额为负数")
+    assert p.as_dict()["hint_zh"] == "金额或数量为负数"
+    assert p.line("zh").startswith("错误")

@@ -31,7 +31,7 @@ from twinning.imports import cli as import_cli
 from twinning.imports.headers import load_mapping_file, normalise_overrides
 from twinning.imports.keep import UndoError, list_batches, undo_batch
 from twinning.imports.numbers import parse_number
-from twinning.imports.problems import CODE_ZH, ParseError, Problem, Report, report_csv
+from twinning.imports.problems import PROBLEM_CODES, ParseError, Problem, Report, report_csv
 from twinning.imports.units import METRICS, Unit, parse_unit, to_canonical
 from twinning.imports.validate import Checker, figure_key, find_layout, parse_year
 
@@ -160,7 +160,7 @@ def test_every_problem_of_the_corpus_and_the_faults_is_in_chinese(store, tmp_pat
     for p in problems:
         assert_bilingual(p)
     # the faults reach every problem code but the page's damaged upload (tested below)
-    assert set(CODE_ZH) - {p.code for p in problems} == {"upload"}
+    assert set(PROBLEM_CODES) - {p.code for p in problems} == {"upload"}
     assert len(problems) > 50
 
 

@@ -47,6 +47,8 @@ HEADER = """\
 
 def _dynamic() -> dict[str, list[str]]:
     """Ids the code builds at run time, by the place that builds them."""
+    from components import export_controls, import_page
+    from twinning.imports import headers, problems
     from twinning.query import tables
 
     return {
@@ -61,6 +63,30 @@ def _dynamic() -> dict[str, list[str]]:
         ],
         # Column(id, label, ...) in query/tables.py, headers() translates the label
         "twinning/query/tables.py": sorted({c.label for cs in tables.COLUMNS.values() for c in cs}),
+        # export.py Frame.filters_text: tr(memory) with memory one of these
+        "twinning/export.py": ["export.from_memory_shown", "export.from_memory_hidden"],
+        # export_controls.py: the format menu, t(f"format_{fmt}")
+        "components/export_controls.py": [
+            f"export_ui.format_{fmt}" for fmt in export_controls.FORMATS
+        ],
+        # import_page.py: t(f"col_{c}") over the report and batch columns; progress_text
+        "components/import_page.py": [
+            *(
+                f"import.col_{c}"
+                for c in (*import_page.REPORT_TABLE_COLUMNS, *import_page.BATCH_COLUMNS)
+            ),
+            "import.progress_check",
+            "import.progress_check_of",
+            "import.progress_import",
+            "import.progress_import_of",
+        ],
+        # headers.field_label: the import's fields
+        "twinning/imports/headers.py": [f"field.{name}" for name in headers.FIELDS],
+        # problems.py: code_hint and severity_label
+        "twinning/imports/problems.py": [
+            *(f"problem.{code}" for code in problems.PROBLEM_CODES),
+            *(f"severity.{level}" for level in (problems.ERROR, problems.WARNING)),
+        ],
     }
 
 
@@ -92,6 +118,17 @@ def _module_prefix(tree: ast.Module) -> str | None:
 # Calls whose id is a variable, by file and enclosing function; their ids are listed in
 # _dynamic() or come from the vocabulary.
 KNOWN_DYNAMIC = {
+    # the modules' own t / tr, which add I18N_PREFIX
+    ("twinning/export.py", "tr"),
+    ("components/export_controls.py", "t"),
+    ("components/import_page.py", "t"),
+    # the format menu, the report and batch tables' headers
+    ("components/export_controls.py", "layout"),
+    ("components/import_page.py", "_report_table"),
+    ("components/import_page.py", "layout"),
+    ("twinning/export.py", "filters_text"),
+    ("components/import_page.py", "progress_text"),
+    ("twinning/imports/headers.py", "field_label"),
     ("twinning/i18n.py", "level_label"),
     ("twinning/query/tables.py", "headers"),
     ("components/callbacks.py", "headline_cards"),

