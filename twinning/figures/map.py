@@ -310,9 +310,12 @@ def _pairing_values(
 
 @lru_cache(maxsize=4096)
 def _great_circle(
-    lon1: float, lat1: float, lon2: float, lat2: float, n: int = 16
+    lon1: float, lat1: float, lon2: float, lat2: float, n: int | None = None
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Points along the great circle (so the arrowhead points along the curve)."""
+    """Points along the great circle (so the arrowhead points along the curve).
+
+    As many points as the arc needs to look curved (one per ~3 degrees, 3 to 12): a
+    county map carries thousands of flows, each resent on every filter change."""
     p1 = np.radians([lon1, lat1])
     p2 = np.radians([lon2, lat2])
     v1 = np.array([np.cos(p1[1]) * np.cos(p1[0]), np.cos(p1[1]) * np.sin(p1[0]), np.sin(p1[1])])
@@ -320,6 +323,8 @@ def _great_circle(
     omega = math.acos(max(-1.0, min(1.0, float(v1 @ v2))))
     if omega < 1e-9:
         return (lon1, lon2), (lat1, lat2)
+    if n is None:
+        n = max(3, min(12, 2 + round(math.degrees(omega) / 3)))
     ts = np.linspace(0, 1, n)
     pts = (np.sin((1 - ts) * omega)[:, None] * v1 + np.sin(ts * omega)[:, None] * v2) / math.sin(
         omega
@@ -327,7 +332,7 @@ def _great_circle(
     lons = np.degrees(np.arctan2(pts[:, 1], pts[:, 0]))
     lats = np.degrees(np.arcsin(np.clip(pts[:, 2], -1, 1)))
     # cached, so shared: tuples, never lists a caller could change
-    return tuple(np.round(lons, 3).tolist()), tuple(np.round(lats, 3).tolist())
+    return tuple(np.round(lons, 2).tolist()), tuple(np.round(lats, 2).tolist())
 
 
 def _flow_values(

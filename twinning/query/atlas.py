@@ -191,7 +191,8 @@ class AtlasData:
             return list(conn.execute(text(sql), params or {}))
 
     # -- places ---------------------------------------------------------------------------
-    def place_row(self, adcode: str | None, level: str | None = None) -> pd.Series | None:
+    def place_row(self, adcode: str | None, level: str | None = None) -> dict[str, Any] | None:
+        """A place's row (adcode, level, names, parents, lon, lat) as a plain dict."""
         if not adcode:
             return None
         rows = self._place_index().get(str(adcode))
@@ -201,16 +202,18 @@ class AtlasData:
             rows = [r for r in rows if r["level"] == level] or rows
         return rows[0]
 
-    def _place_index(self) -> dict[str, list[pd.Series]]:
-        """adcode -> its rows, lowest level rank first; built once (maps look up thousands)."""
+    def _place_index(self) -> dict[str, list[dict[str, Any]]]:
+        """adcode -> its rows, lowest level rank first; built once (maps look up thousands).
 
-        def build() -> dict[str, list[pd.Series]]:
-            index: dict[str, list[pd.Series]] = {}
-            for _, row in self.places.sort_values("level_rank", kind="stable").iterrows():
+        Read without the cache's lock: a dict lookup per label, thousands per map."""
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = {}
+            ordered = self.places.sort_values("level_rank", kind="stable")
+            for row in ordered.to_dict("records"):
                 index.setdefault(str(row["adcode"]), []).append(row)
-            return index
-
-        return self.cached("_place_index", build)
+            self.__dict__["_index"] = index
+        return index
 
     def place_points(self) -> dict[str, tuple[float, float]]:
         """adcode -> (lon, lat) of every place that has a point; built once."""
@@ -228,7 +231,11 @@ class AtlasData:
         row = self.place_row(adcode)
         if row is None:
             return fallback or (str(adcode) if adcode else "")
-        return i18n.place_name(row["name_zh"], row["name_en"], lang)
+        labels = self.__dict__.setdefault("_labels", {}).setdefault(lang, {})
+        code = str(adcode)
+        if code not in labels:
+            labels[code] = i18n.place_name(row["name_zh"], row["name_en"], lang)
+        return labels[code]
 
     def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
         """Memoise per data version, bounded (shared by the callbacks of one change)."""
