@@ -101,6 +101,31 @@ def source_links(source: str | None) -> list[tuple[str, str | None]]:
     return out
 
 
+def view_sources(data: AtlasData, filters: Filters) -> list[tuple[str, str | None, int]]:
+    """The sources the rows in view cite, most cited first: (label, url, rows citing it).
+
+    For a source line under a chart (presenter mode). Grouped in SQL by the source cell, so
+    the work follows the number of distinct cells, not rows; a cell naming several sources
+    (' ; ') counts for each."""
+
+    def compute() -> list[tuple[str, str | None, int]]:
+        counts: dict[tuple[str, str | None], int] = {}
+        for kind in TABLE_KINDS:
+            cond, params = where(filters, kind)  # type: ignore[arg-type]
+            extra = " AND counted" if kind == "figures" else ""
+            for cell, n in data.rows(
+                f"SELECT source, COUNT(*) FROM {kind} WHERE {cond}{extra} "
+                "AND source IS NOT NULL GROUP BY source",
+                params,
+            ):
+                for label, url in source_links(cell):
+                    counts[(label, url)] = counts.get((label, url), 0) + int(n)
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0].lower()))
+        return [(label, url, n) for (label, url), n in ranked]
+
+    return data.cached(("view_sources", filters.cache_key()), compute)
+
+
 # ---------------------------------------------------------------------------------------
 # SQL
 # ---------------------------------------------------------------------------------------
@@ -271,23 +296,45 @@ def display_rows(data: AtlasData, kind: str, raw: pd.DataFrame, lang: str) -> pd
             cols["source"].append(_str(r.source))
             cols["note"].append(_str(r.unresolved_reason))
         return pd.DataFrame(cols)
-    cols = {c.id: [] for c in COLUMNS["figures"]}
-    for r in raw.itertuples(index=False):
-        cols["metric"].append(i18n.metric_label(r.metric, lang))
-        cols["donor"].append(_str(r.donor))
-        cols["recipient"].append(_str(r.recipient))
-        cols["place"].append(
-            data.place_label(r.recipient_adcode, lang) if r.recipient_adcode else ""
-        )
-        cols["period"].append(i18n.format_period(r.period_start, r.period_end, lang))
-        cols["value"].append(i18n.format_qualified(r.value, r.unit, r.qualifier, lang))
-        cols["value_raw"].append(float(r.value))
-        cols["unit"].append(_str(r.unit))
-        cols["quote"].append(_str(r.quote))
-        cols["source"].append(_str(r.source))
-        cols["confidence"].append(i18n.confidence_label(r.confidence, lang))
-        cols["note"].append(_str(r.unresolved_reason))
-    return pd.DataFrame(cols)
+    # column at a time, with a memo for the words that repeat (metrics, periods,
+    # confidences, places): a million-row download is formatted in Python
+    metric = _memo(lambda m: i18n.metric_label(m, lang))
+    place = _memo(lambda c: data.place_label(c, lang) if isinstance(c, str) and c else "")
+    period = _memo(lambda p: i18n.format_period(p[0], p[1], lang))
+    confidence = _memo(lambda c: i18n.confidence_label(c, lang))
+    starts = [None if missing(x) else int(x) for x in raw["period_start"]]
+    ends = [None if missing(x) else int(x) for x in raw["period_end"]]
+    cols: dict[str, list[Any]] = {
+        "metric": [metric(m) for m in raw["metric"]],
+        "donor": [_str(x) for x in raw["donor"]],
+        "recipient": [_str(x) for x in raw["recipient"]],
+        "place": [place(c) for c in raw["recipient_adcode"]],
+        "period": [period(p) for p in zip(starts, ends, strict=True)],
+        "value": [
+            i18n.format_qualified(v, u, q, lang)
+            for v, u, q in zip(raw["value"], raw["unit"], raw["qualifier"], strict=True)
+        ],
+        "value_raw": [float(v) for v in raw["value"]],
+        "unit": [_str(x) for x in raw["unit"]],
+        "quote": [_str(x) for x in raw["quote"]],
+        "source": [_str(x) for x in raw["source"]],
+        "confidence": [confidence(c) for c in raw["confidence"]],
+        "note": [_str(x) for x in raw["unresolved_reason"]],
+    }
+    return pd.DataFrame({c.id: cols[c.id] for c in COLUMNS["figures"]})
+
+
+def _memo(fn: Any) -> Any:
+    """``fn`` remembered per argument, for one call of ``display_rows``."""
+    seen: dict[Any, Any] = {}
+
+    def call(arg: Any) -> Any:
+        key = None if missing(arg) else arg
+        if key not in seen:
+            seen[key] = fn(key)
+        return seen[key]
+
+    return call
 
 
 def headers(kind: str, lang: str) -> dict[str, str]:
