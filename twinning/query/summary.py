@@ -172,7 +172,8 @@ class Summary:
             except ImportError:  # pragma: no cover - duckdb is a dependency
                 self.path = None
                 return None
-            con = duckdb.connect(config={"threads": 1, "enable_external_access": True})
+            # one thread and a small buffer: a worker's memory must not grow with the store
+            con = duckdb.connect(config={"threads": 1, "memory_limit": "128MB"})
             escaped = str(self.path).replace("'", "''")
             con.execute(f"CREATE VIEW figure_totals AS SELECT * FROM read_parquet('{escaped}')")
             self._duck = con
