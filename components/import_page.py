@@ -198,9 +198,9 @@ def _store_upload(contents: str, filename: str) -> tuple[str, int]:
     suffix = Path(filename).suffix.lower().lstrip(".")
     suffix = suffix if suffix in ("csv", "xlsx", "txt", "xls") else "bin"
     file_id = f"{uuid.uuid4().hex}.{suffix}"
-    folder = _incoming_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / file_id).write_bytes(data)
+    from twinning.imports.guard import write_file
+
+    write_file(_incoming_dir() / file_id, data, filename)  # whole or not at all (a full disk)
     _sweep_incoming()
     return file_id, len(data)
 

@@ -124,16 +124,28 @@ def test_over_size_file_is_refused(store, tmp_path, monkeypatch):
     assert p.message == "the file is 1.2 MB; the limit is 1 MB (setting TWINNING_MAX_UPLOAD_MB)"
 
 
+# The child reaches the moment to kill through run_import's own progress callback: after
+# 1,000 records are inserted (inside the open transaction) it says so and blocks.
 KILL_SCRIPT = textwrap.dedent(
     """
-    import sys
+    import sys, threading
     sys.path.insert(0, {tests!r})
     from pathlib import Path
     from test_import_support import tiny_gazetteer
     from twinning.store.db import open_store
     from twinning.imports.keep import run_import
     store = open_store({url!r}, gazetteer=tiny_gazetteer())
-    run_import({file!r}, store, resolver=tiny_gazetteer().resolve, user="k", chunk_rows=500)
+    never = threading.Event()
+
+    def pause_midway(rows, stored):
+        if stored >= 1000:
+            print("PAUSED", file=sys.stderr, flush=True)
+            never.wait(60)
+
+    run_import(
+        {file!r}, store, resolver=tiny_gazetteer().resolve, user="k", chunk_rows=500,
+        progress=pause_midway,
+    )
     print("FINISHED", flush=True)
     """
 )
@@ -145,11 +157,7 @@ def test_import_killed_midway_leaves_the_store_as_it_was(store, tmp_path):
     store.dispose()
     f = _big_csv(tmp_path / "kill.csv", 5000)
     script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), url=url, file=str(f))
-    env = {
-        **os.environ,
-        "TWINNING_IMPORT_TEST_PAUSE": "1000:60",
-        "TWINNING_UPLOAD_DIR": str(tmp_path / "uploads"),
-    }
+    env = {**os.environ, "TWINNING_UPLOAD_DIR": str(tmp_path / "uploads")}
     proc = subprocess.Popen(
         [sys.executable, "-c", script],
         env=env,
@@ -159,7 +167,7 @@ def test_import_killed_midway_leaves_the_store_as_it_was(store, tmp_path):
     )
     try:
         for line in proc.stderr:
-            if "TWINNING_IMPORT_PAUSED" in line:
+            if "PAUSED" in line:
                 break
         else:
             pytest.fail(f"import never paused: {proc.stdout.read()}")

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 import pytest
+from hostile_files import hostile_problems
 from test_import_support import (
     CORPUS,
     make_store,
@@ -152,6 +153,8 @@ def _problems_of_everything(store, tmp_path, monkeypatch) -> list[Problem]:
 
     monkeypatch.setattr("twinning.imports.keep.log_internal", lambda what: "")
     run(CORPUS / "good_long.csv", resolver=crash, dry_run=True)
+    # the limits and faults of issue #12: hostile files, a full disk, a locked store
+    out.extend(hostile_problems(store, tmp_path, monkeypatch))
     return out
 
 

@@ -48,7 +48,7 @@ HEADER = """\
 def _dynamic() -> dict[str, list[str]]:
     """Ids the code builds at run time, by the place that builds them."""
     from components import export_controls, import_page
-    from twinning.imports import headers, problems
+    from twinning.imports import guard, headers, problems
     from twinning.query import tables
 
     return {
@@ -87,6 +87,8 @@ def _dynamic() -> dict[str, list[str]]:
             *(f"problem.{code}" for code in problems.PROBLEM_CODES),
             *(f"severity.{level}" for level in (problems.ERROR, problems.WARNING)),
         ],
+        # guard.py: problem(code, key, fix, ...) over the limits' and faults' messages
+        "twinning/imports/guard.py": [f"guard.{key}" for key in guard.MESSAGES],
     }
 
 
@@ -129,6 +131,8 @@ KNOWN_DYNAMIC = {
     ("twinning/export.py", "filters_text"),
     ("components/import_page.py", "progress_text"),
     ("twinning/imports/headers.py", "field_label"),
+    ("twinning/imports/guard.py", "t"),
+    ("twinning/imports/guard.py", "problem"),
     ("twinning/i18n.py", "level_label"),
     ("twinning/query/tables.py", "headers"),
     ("components/callbacks.py", "headline_cards"),

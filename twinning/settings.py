@@ -54,6 +54,13 @@ SETTINGS: dict[str, Setting] = {
             "Largest file, in MB, an import accepts; bigger files are refused with a message.",
         ),
         Setting(
+            "TWINNING_ERROR_LOG",
+            "",
+            "File the tracebacks of failed imports, previews and undos are appended to "
+            "(e.g. var/logs/import-errors.log); empty: none is written, they go to the "
+            "twinning.imports logger only.",
+        ),
+        Setting(
             "TWINNING_ADMIN_USER",
             "admin",
             "User name that may import, undo and change stored data in the web UI.",

@@ -16,7 +16,6 @@ import logging
 import os
 import re
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +23,10 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from twinning import settings
+from twinning.imports import guard
 from twinning.imports.headers import normalise_overrides
 from twinning.imports.problems import (
     ERROR,
@@ -43,8 +44,6 @@ from twinning.store.schema import batches, figures, pairings
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 2000
-# Test-only hook: sleep this many seconds after N records were inserted ("N:seconds").
-KILL_HOOK_ENV = "TWINNING_IMPORT_TEST_PAUSE"
 
 Progress = Callable[[int, int], None]  # (rows checked, records stored so far)
 
@@ -163,14 +162,6 @@ def _stored_keys(conn: Connection, form: str) -> dict[int, tuple[int, int | None
     return out
 
 
-def _pause_hook() -> tuple[int, float] | None:
-    raw = os.environ.get(KILL_HOOK_ENV)
-    if not raw:
-        return None
-    n, _, secs = raw.partition(":")
-    return int(n), float(secs or 60)
-
-
 class _Rollback(Exception):
     pass
 
@@ -205,7 +196,7 @@ def run_import(
     report = Report(name, max_problems=max_problems)
     result = ImportResult(name, False, dry_run, report)
     try:
-        _run(
+        _run_busy_refused(
             path,
             _engine(store),
             result,
@@ -240,6 +231,16 @@ def run_import(
         result.batch_id = None
     result.seconds = round(time.perf_counter() - t0, 3)
     return result
+
+
+def _run_busy_refused(path, engine, result, *args) -> None:
+    """``_run``; a store that another writer held past the busy timeout is a message."""
+    try:
+        _run(path, engine, result, *args)
+    except OperationalError as exc:
+        if not guard.is_busy(exc):
+            raise
+        raise ImportRefused([guard.busy(result.file)]) from None
 
 
 def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progress, chunk_rows):
@@ -284,8 +285,8 @@ def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progre
         stored = _stored_keys(conn, layout.form)
     checker = Checker(layout, report, resolver, f"import:{result.file}", stored_keys=stored)
     table = pairings if layout.form == "pairings" else figures
-    pause = _pause_hook()
     stored_n = 0
+    kept: Path | None = None
 
     def reading(rows):
         # progress by rows read too: a file whose every row fails yields no records
@@ -328,10 +329,6 @@ def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progre
                 buf = []
                 if progress:
                     progress(checker.rows_seen, stored_n)
-                if pause and stored_n >= pause[0]:
-                    print("TWINNING_IMPORT_PAUSED", file=sys.stderr, flush=True)
-                    time.sleep(pause[1])
-                    pause = None
             if buf and not report.errors and not dry_run:
                 conn.execute(insert(table), buf)
                 stored_n += len(buf)
@@ -354,18 +351,37 @@ def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progre
             conn.execute(update(batches).where(batches.c.id == batch_id).values(row_count=stored_n))
             derive.refresh(conn, batch_id)
             kept = _keep_original(path, batch_id, result.sha256, result.file)
-            conn.execute(update(batches).where(batches.c.id == batch_id).values(stored_path=kept))
+            conn.execute(
+                update(batches).where(batches.c.id == batch_id).values(stored_path=str(kept))
+            )
             result.batch_id = batch_id
     except _Rollback:
         result.batch_id = None
+    except BaseException:
+        # the commit (or anything after the copy) failed: the batch is gone, so is its copy
+        if kept is not None:
+            kept.unlink(missing_ok=True)
+        raise
 
 
-def _keep_original(path: Path, batch_id: int, sha: str, name: str) -> str:
+def _keep_original(path: Path, batch_id: int, sha: str, name: str) -> Path:
+    """Copy the original into the upload folder under a temporary name, then rename it.
+
+    A full disk (or any write error) leaves no partial file, which would otherwise take
+    the space the next import needs; the error becomes a message and, raised inside the
+    import's transaction, rolls the batch back.
+    """
     folder = Path(settings.get("TWINNING_UPLOAD_DIR"))
-    folder.mkdir(parents=True, exist_ok=True)
     dest = folder / f"{batch_id:06d}-{sha[:12]}-{_safe_name(name)}"
-    shutil.copyfile(path, dest)
-    return str(dest)
+    tmp = folder / f".{dest.name}.{os.getpid()}.part"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise guard.keep_failed(name, folder, exc) from None
+    return dest
 
 
 # --- batches ---------------------------------------------------------------------------
@@ -421,6 +437,16 @@ def undo_batch(store: object, batch_id: int, user: str | None = None) -> dict:
     """Mark a batch undone; its rows drop out of every Store frame. Raises UndoError."""
     engine = _engine(store)
     user = user or default_user()
+    try:
+        return _undo(engine, batch_id, user)
+    except OperationalError as exc:
+        if not guard.is_busy(exc):
+            raise
+        message, message_zh = guard.busy_undo(batch_id)
+        raise UndoError(message, message_zh=message_zh) from None
+
+
+def _undo(engine: Engine, batch_id: int, user: str) -> dict:
     with engine.connect() as conn0, conn0.execution_options(sqlite_begin="IMMEDIATE").begin() as tx:
         conn = tx.connection
         row = conn.execute(select(batches).where(batches.c.id == batch_id)).first()

@@ -87,6 +87,15 @@ PROBLEM_CODES: tuple[str, ...] = (
     "example_row",
     "upload",
     "internal",
+    # limits and faults (twinning/imports/guard.py)
+    "wrong_kind",
+    "long_line",
+    "too_wide",
+    "too_many_rows",
+    "xlsx_limits",
+    "xml_dtd",
+    "keep_failed",
+    "busy",
 )
 
 
@@ -257,16 +266,22 @@ def report_csv(problems: list[Problem]) -> str:
 def log_internal(what: str) -> str:
     """Keep the traceback of the exception being handled out of the user's sight.
 
-    It goes to the ``twinning.imports`` logger (a server's logging config picks it up)
-    and is appended to var/logs/import-errors.log; the path is returned for messages.
+    It always goes to the ``twinning.imports`` logger (a server's logging config picks it
+    up). It is appended to a file only when the setting TWINNING_ERROR_LOG names one
+    (e.g. var/logs/import-errors.log; empty by default). Returns that file's path for
+    messages, or "" when no file was written.
     """
     import logging
     import traceback
+    from pathlib import Path
 
-    from twinning.paths import VAR_DIR
+    from twinning import settings
 
     logging.getLogger("twinning.imports").error("%s", what, exc_info=True)
-    path = VAR_DIR / "logs" / "import-errors.log"
+    target = settings.get("TWINNING_ERROR_LOG").strip()
+    if not target:
+        return ""
+    path = Path(target).expanduser()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as fh:

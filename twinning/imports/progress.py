@@ -4,6 +4,11 @@
 turns those calls into a progress file that another process can read (under gunicorn
 the page's poll may reach another worker), and estimates cheaply how many data rows a
 file holds so the count can be shown as a share.
+
+A run that dies without its ``finally`` (a worker killed, a power cut) leaves its progress
+file behind. Each record names its writer (process id and machine), so a record whose
+process is gone is stale: ``read_progress`` drops it, and the next run's writer sweeps the
+folder of such files (``sweep_stale``).
 """
 
 from __future__ import annotations
@@ -13,11 +18,15 @@ import functools
 import json
 import os
 import re
+import socket
 import threading
 import time
 from pathlib import Path
 
 EVERY_S = 0.25  # at most 4 writes a second
+# A record written on another machine (a shared folder), or without a writer, is stale
+# when it was not updated for this long.
+STALE_AFTER_S = 3600.0
 
 
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*\d+(?::[A-Z]*(\d+))?\"")
@@ -118,8 +127,55 @@ def _count(value: object) -> int | None:
     return value
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it runs, as another user
+        return True
+    return True
+
+
+def is_stale(record: dict, now: float | None = None) -> bool:
+    """True when the record's writer is gone: its process no longer runs on this machine,
+    or (written elsewhere) it was not updated for STALE_AFTER_S."""
+    pid, host, updated = record.get("pid"), record.get("host"), record.get("updated")
+    if isinstance(pid, int) and not isinstance(pid, bool) and host == socket.gethostname():
+        return not _alive(pid)
+    if isinstance(updated, int | float) and not isinstance(updated, bool):
+        return (time.time() if now is None else now) - updated > STALE_AFTER_S
+    return False
+
+
+def sweep_stale(folder: Path) -> list[Path]:
+    """Remove the progress files (and half-written temp files) of runs that died; never
+    raises. Returns what was removed."""
+    removed: list[Path] = []
+    try:
+        paths = list(folder.glob("*.progress.json")) + list(folder.glob("*.progress.json.*.tmp"))
+    except OSError:
+        return removed
+    for path in paths:
+        if path.suffix == ".tmp":
+            pid = path.name.rsplit(".", 2)[-2].split("-")[0]
+            stale = pid.isdigit() and not _alive(int(pid))
+        else:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            stale = isinstance(data, dict) and is_stale(data)
+        if stale:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
 def read_progress(path: Path | None) -> dict | None:
-    """The latest progress record of a running check or import, or None (none, damaged)."""
+    """The latest progress record of a running check or import, or None (none, damaged,
+    or stale: its writer died, and the file is removed)."""
     if path is None:
         return None
     try:
@@ -127,6 +183,9 @@ def read_progress(path: Path | None) -> dict | None:
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict):
+        return None
+    if is_stale(data):
+        clear_progress(path)
         return None
     rows, stored = _count(data.get("rows")), _count(data.get("stored"))
     if rows is None or stored is None:
@@ -150,6 +209,8 @@ class ProgressWriter:
         self.path, self.phase, self.total, self.every = path, phase, total, every
         self.last = float("-inf")
         self.writes = 0
+        if path is not None:  # a run starts: clear what dead runs left behind
+            sweep_stale(path.parent)
 
     def write(self, rows: int, stored: int) -> None:
         self.last = time.monotonic()
@@ -162,6 +223,8 @@ class ProgressWriter:
                 "total": self.total,
                 "phase": self.phase,
                 "updated": time.time(),
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
             },
         )
 

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from twinning import settings
+from twinning.imports import guard
 from twinning.imports.problems import ERROR, ImportRefused, Problem, quote_zh
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 CHUNK = 1 << 20
 
-FIELD_LIMIT = 16 * 1024 * 1024  # one cell; csv's default 128 KB rejects long notes
+FIELD_LIMIT = guard.MAX_LINE_CHARS  # one cell; csv's default 128 KB rejects long notes
 
 
 def _refuse(
@@ -173,10 +174,12 @@ def _csv_rows(path: Path, encoding: str, name: str) -> Iterator[tuple[int, list[
             delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
         except csv.Error:
             delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-        reader = csv.reader(text, delimiter=delimiter)
+        # lines read with a length limit, NUL bytes refused (guard.csv_lines)
+        reader = csv.reader(guard.csv_lines(text, name), delimiter=delimiter)
         number = 0
         try:
             for number, row in enumerate(reader, start=1):
+                guard.check_csv_row(name, number, row)
                 yield number, list(row)
         except csv.Error as exc:
             raise _refuse(
@@ -190,40 +193,49 @@ def _csv_rows(path: Path, encoding: str, name: str) -> Iterator[tuple[int, list[
             ) from None
 
 
-def _has_formulas(path: Path, member: str) -> bool:
-    """True if the sheet's XML holds formula elements (streamed, not loaded whole)."""
-    import zipfile
-
-    tail = b""
-    with zipfile.ZipFile(path) as zf, zf.open(member.lstrip("/")) as fh:
-        while chunk := fh.read(CHUNK):
-            if b"<f>" in tail + chunk or b"<f " in tail + chunk:
-                return True
-            tail = chunk[-3:]
-    return False
+def _width(ws) -> int:
+    """Columns to read: the sheet's saved width, or one past the limit (then trimmed)."""
+    saved = ws.max_column
+    return saved if saved and saved <= guard.MAX_COLUMNS else guard.MAX_COLUMNS + 1
 
 
-def _xlsx_rows(wb, ws, formulas=None) -> Iterator[tuple[int, list[object]]]:
+def _trimmed(cells: list[object], width: int) -> list[object]:
+    if width > guard.MAX_COLUMNS:  # read one past the limit: drop the padding
+        while cells and cells[-1] is None:
+            cells.pop()
+    return cells
+
+
+def _xlsx_rows(wb, ws, formulas=None, name: str = "") -> Iterator[tuple[int, list[object]]]:
     """Cached values; where a formula has no saved value, the formula text instead.
 
     A workbook written by a script (not saved by Excel) keeps formulas without their
     results. Reading those cells as blank would drop figures silently; the formula
     text makes the row fail with a visible 'not a number' instead.
+
+    At most MAX_COLUMNS + 1 columns are read (openpyxl pads a row to its last cell's
+    column, up to 16,384); a value beyond the limit, or a row beyond Excel's last, stops
+    the reading with a message, and so does XML that breaks while being read.
     """
+    number = 0
+    width = _width(ws)
     try:
-        values = ws.iter_rows(values_only=True)
+        values = ws.iter_rows(max_col=width, values_only=True)
         if formulas is None:
             for number, row in enumerate(values, start=1):
-                yield number, list(row)
+                guard.check_sheet_row(name, ws.title, number, row)
+                yield number, _trimmed(list(row), width)
             return
-        for number, (row, frow) in enumerate(
-            zip(values, formulas.iter_rows(values_only=True), strict=False), start=1
-        ):
+        frows = formulas.iter_rows(max_col=width, values_only=True)
+        for number, (row, frow) in enumerate(zip(values, frows, strict=False), start=1):
+            guard.check_sheet_row(name, ws.title, number, row)
             cells = list(row)
             for i, f in enumerate(frow):
                 if i < len(cells) and cells[i] is None and isinstance(f, str) and f[:1] == "=":
                     cells[i] = f
-            yield number, cells
+            yield number, _trimmed(cells, width)
+    except guard.xlsx_errors() as exc:
+        raise guard.bad_sheet(name, number, exc) from None
     finally:
         wb.close()
         if formulas is not None:
@@ -266,6 +278,7 @@ def open_source(path: str | Path, name: str | None = None, sheet: str | None = N
             message_zh="这是旧版 Excel .xls 文件，无法读取",
             suggestion_zh="请用 Excel 或 LibreOffice 打开，另存为 .xlsx 或 CSV UTF-8",
         )
+    guard.check_kind(name, magic)  # a zip named .csv
     if magic.startswith(b"PK\x03\x04"):
         return _open_xlsx(path, name, sheet)
     if sheet:
@@ -278,17 +291,17 @@ def open_source(path: str | Path, name: str | None = None, sheet: str | None = N
             suggestion_zh="请去掉 --sheet",
         )
     encoding = detect_encoding(path, name)
+    guard.check_text(path, name, encoding)  # NUL bytes, long lines, line count: before parsing
     return Source(name, "csv", encoding, "", _csv_rows(path, encoding, name))
 
 
 def _open_xlsx(path: Path, name: str, sheet: str | None) -> Source:
-    import zipfile
-
     import openpyxl
 
+    book = guard.check_workbook(path, name)  # the zip directory and every part, as bytes
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+    except guard.xlsx_errors() as exc:
         raise _refuse(
             name,
             "bad_xlsx",
@@ -314,10 +327,10 @@ def _open_xlsx(path: Path, name: str, sheet: str | None) -> Source:
         ws = wb.worksheets[0]
     formulas = None
     member = getattr(ws, "_worksheet_path", None)
-    if member and _has_formulas(path, member):
+    if member and (book is None or book.has_formulas(member)):
         fwb = openpyxl.load_workbook(path, read_only=True, data_only=False)
         formulas = fwb[ws.title]
-    return Source(name, "xlsx", "", ws.title, _xlsx_rows(wb, ws, formulas), wb.close)
+    return Source(name, "xlsx", "", ws.title, _xlsx_rows(wb, ws, formulas, name), wb.close)
 
 
 def file_size(path: str | Path) -> int:
