@@ -98,3 +98,17 @@ def test_imported_province_and_prefecture_recipients_carry_their_own_codes(store
         ("532600", "prefecture", "530000", "532600"),
         ("530000", "province", "530000", None),
     ]
+
+
+def test_an_import_leaves_the_summary_snapshot_of_its_version_ready(store, tmp_path) -> None:
+    """After a write commits, DuckDB answers at once: the snapshot is written by the
+    writer, not on the first view after it."""
+    from twinning.query.summary import snapshot_path
+
+    src = tmp_path / "long.csv"
+    shutil.copy(DATA / "good_long.csv", src)
+    assert run_import(src, store, user="test").batch_id is not None
+    path = snapshot_path(store.engine, store.data_version())
+    assert path is not None and path.exists()
+    data = query.AtlasData.from_store(store)
+    assert data.summary.engine_name == "duckdb"

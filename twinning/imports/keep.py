@@ -38,6 +38,7 @@ from twinning.imports.problems import (
 )
 from twinning.imports.read import open_source
 from twinning.imports.validate import Checker, Layout, figure_key, find_layout, pairing_key
+from twinning.query.summary import refresh_snapshot
 from twinning.store import derive
 from twinning.store.schema import batches, figures, pairings
 
@@ -357,11 +358,13 @@ def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progre
             result.batch_id = batch_id
     except _Rollback:
         result.batch_id = None
+        return
     except BaseException:
         # the commit (or anything after the copy) failed: the batch is gone, so is its copy
         if kept is not None:
             kept.unlink(missing_ok=True)
         raise
+    refresh_snapshot(engine)  # committed: the atlas answers from the new summary at once
 
 
 def _keep_original(path: Path, batch_id: int, sha: str, name: str) -> Path:
@@ -438,7 +441,9 @@ def undo_batch(store: object, batch_id: int, user: str | None = None) -> dict:
     engine = _engine(store)
     user = user or default_user()
     try:
-        return _undo(engine, batch_id, user)
+        undone = _undo(engine, batch_id, user)
+        refresh_snapshot(engine)
+        return undone
     except OperationalError as exc:
         if not guard.is_busy(exc):
             raise

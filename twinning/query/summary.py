@@ -117,6 +117,26 @@ def _prune(current: Path) -> None:
                 old.unlink()
 
 
+def refresh_snapshot(store: Any) -> Path | None:
+    """After a write has committed: the summary's snapshot for the new data version, so
+    the atlas answers from DuckDB at once (the app would otherwise build it in the
+    background on first use). Never raises: without it the store's SQL answers."""
+    if str(settings.get("TWINNING_QUERY_ENGINE")).lower() == "sql":
+        return None
+    engine = getattr(store, "engine", store)
+    try:
+        from twinning.store.db import Store
+
+        version = (store if isinstance(store, Store) else Store(engine, "")).data_version()
+        path = snapshot_path(engine, version)
+        if path is None or path.exists():
+            return path
+        return write_snapshot(engine, path)
+    except Exception:
+        log.exception("summary snapshot not written after a write")
+        return None
+
+
 class Summary:
     """Runs the aggregate queries of a view on ``figure_totals``."""
 

@@ -373,13 +373,18 @@ def open_store(
                 changed = _seed_reference(conn, fingerprint, reference_dir, gazetteer_factory)
                 if places_changed or changed or before != after:
                     derive.refresh(conn)
-                changed |= places_changed
+                changed |= places_changed or before != after
                 if changed:
                     bump_revision(conn)
     except BaseException:
         engine.dispose()
         raise
-    return Store(engine=engine, url=url)
+    store = Store(engine=engine, url=url)
+    if changed:  # seeded, migrated or re-seeded: the summary's snapshot for the new version
+        from twinning.query.summary import refresh_snapshot
+
+        refresh_snapshot(store)
+    return store
 
 
 def cli_stats(args: argparse.Namespace) -> int:
