@@ -1,0 +1,335 @@
+"""Bounded load test of the atlas (issue #7): N simulated users against
+``gunicorn -w 4 -b 127.0.0.1:PORT app:server``, loopback only.
+
+Each user opens the page (the first view's callback requests, as Chromium sent them:
+benchmarks/recorded_callbacks.json), then, until the time is up, thinks for a moment and
+changes one filter at random — metric, years, programme or donor, with random values —
+or asks for a page of the figures table; a change sends its callback requests as the
+browser does (the filters first, then the callbacks that depend on them together).
+Inputs and state are filled from the server's own answers (scale_common.DashSession).
+
+Prints, for 10, 25 and 50 users (``--users``), ``--duration`` seconds each: requests per
+second, latency p50/p95/p99 of the requests and of whole filter changes, and errors
+(any status but 200/204, a refused or reset connection, or no answer within
+``--timeout``). Bounded: a fixed number of users, a fixed time, one server on 127.0.0.1.
+
+Run: ``.venv/bin/python benchmarks/load.py --store var/bench/store-1m.sqlite``
+     ``.venv/bin/python benchmarks/load.py --url postgresql+psycopg://...`` (a store there)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_scale import BASE_QUERY, SYNTHETIC_METRICS, copy_store, option_values, store_info
+from record_callbacks import ensure_recording
+from scale_common import (
+    ACCEPT_ENCODING,
+    CONTROLS,
+    HOST,
+    ROOT,
+    UPDATE_URL,
+    Client,
+    DashSession,
+    Server,
+    decode,
+    find_recording,
+    ms,
+    name_of,
+    pct,
+    waves,
+)
+
+OUT = ROOT / "var" / "bench"
+
+
+# --------------------------------------------------------------------------- HTTP (async)
+
+
+async def http_request(
+    port: int, method: str, path: str, body: bytes | None, timeout: float
+) -> tuple[int, dict[str, str], bytes]:
+    """One request on its own connection (gunicorn's sync workers close it anyway)."""
+
+    async def go() -> tuple[int, dict[str, str], bytes]:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        try:
+            head = (
+                f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+                f"Accept-Encoding: {ACCEPT_ENCODING}\r\nConnection: close\r\n"
+            )
+            if body is not None:
+                head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            writer.write(head.encode() + b"\r\n" + (body or b""))
+            await writer.drain()
+            status_line = await reader.readline()
+            parts = status_line.split()
+            if len(parts) < 2:
+                raise ConnectionError(f"bad status line {status_line[:80]!r}")
+            status = int(parts[1])
+            headers: dict[str, str] = {}
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b"\n", b""):
+                    break
+                k, _, v = line.decode("latin-1").partition(":")
+                headers[k.strip().lower()] = v.strip()
+            if "content-length" in headers:
+                data = await reader.readexactly(int(headers["content-length"]))
+            elif headers.get("transfer-encoding", "").lower() == "chunked":
+                data = b""
+                while True:
+                    size = int((await reader.readline()).split(b";")[0], 16)
+                    if size == 0:
+                        break
+                    data += await reader.readexactly(size)
+                    await reader.readline()
+            else:
+                data = await reader.read()
+            return status, headers, data
+        finally:
+            writer.close()
+
+    return await asyncio.wait_for(go(), timeout)
+
+
+# --------------------------------------------------------------------------- users
+
+
+@dataclass
+class Stats:
+    latencies: list[float] = field(default_factory=list)
+    by_callback: dict[str, list[float]] = field(default_factory=dict)
+    changes: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    wire: int = 0
+
+
+class User:
+    def __init__(self, n: int, port: int, rec: dict, base: DashSession, args: Any, stats: Stats):
+        self.rng = random.Random(args.seed * 1000 + n)
+        self.port = port
+        self.steps = rec["steps"]
+        self.args = args
+        self.stats = stats
+        # each user starts from the page as the server drew it for a first visitor
+        self.s = DashSession(base.client)
+        self.s.props = dict(base.props)
+        self.metrics = [m for m in SYNTHETIC_METRICS if m in option_values(base, "metric-select")]
+        self.metrics = self.metrics or option_values(base, "metric-select")
+        self.programmes = option_values(base, "program-select")
+        self.donors = option_values(base, "donor-select")
+        self.years = (
+            int(base.get("year-range", "min") or 1994),
+            int(base.get("year-range", "max") or 2024),
+        )
+        self.base_props = dict(base.props)
+        grid = [b for b in self.steps.get("table", []) if "getRowsRequest" in json.dumps(b)]
+        self.grid = grid[0] if grid else None
+
+    async def post(self, body: dict) -> None:
+        filled = self.s.fill(body)
+        name = name_of(body)
+        t0 = time.perf_counter()
+        try:
+            status, headers, raw = await http_request(
+                self.port, "POST", UPDATE_URL, json.dumps(filled).encode(), self.args.timeout
+            )
+        except TimeoutError:
+            self.stats.errors.append(f"{name}: no answer within {self.args.timeout:.0f} s")
+            return
+        except (OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
+            self.stats.errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            return
+        elapsed = time.perf_counter() - t0
+        self.stats.latencies.append(elapsed)
+        self.stats.by_callback.setdefault(name, []).append(elapsed)
+        self.stats.wire += len(raw)
+        if status == 200:
+            try:
+                self.s.absorb_response(json.loads(decode(raw, headers.get("content-encoding", ""))))
+            except ValueError as exc:
+                self.stats.errors.append(f"{name}: bad JSON ({exc})")
+        elif status != 204:
+            self.stats.errors.append(f"{name}: HTTP {status}")
+
+    async def chain(self, chain: list[dict], kind: str) -> None:
+        t0 = time.perf_counter()
+        for wave in waves(chain):
+            await asyncio.gather(*(self.post(b) for b in wave))
+        self.stats.changes.setdefault(kind, []).append(time.perf_counter() - t0)
+
+    def change(self, kind: str) -> None:
+        r = self.rng
+        if kind == "metric":
+            value: Any = r.choice(self.metrics)
+        elif kind == "years":
+            lo, hi = self.years
+            a = r.randint(lo, hi - 1)
+            value = [a, r.randint(a + 1, hi)]
+        elif kind == "programme":
+            k = r.randint(0, len(self.programmes))
+            value = sorted(r.sample(self.programmes, k))
+        else:
+            value = r.choice([None, *self.donors])
+        self.s.set(*CONTROLS[kind], value)
+
+    async def run(self, until: float) -> None:
+        await asyncio.sleep(self.rng.uniform(0, self.args.ramp))
+        await self.chain(self.steps["first_view"], "first view")
+        kinds = [*CONTROLS, "table"] if self.grid else list(CONTROLS)
+        while time.perf_counter() < until:
+            await asyncio.sleep(self.rng.uniform(self.args.think_min, self.args.think_max))
+            if time.perf_counter() >= until:
+                break
+            kind = self.rng.choice(kinds)
+            if kind == "table":
+                body = json.loads(json.dumps(self.grid))
+                for item in body["inputs"]:
+                    if item.get("property") == "getRowsRequest":
+                        start = self.rng.randrange(0, 5000, 100)
+                        item["value"] = {
+                            **(item.get("value") or {}),
+                            "startRow": start,
+                            "endRow": start + 100,
+                            "sortModel": [],
+                            "filterModel": {},
+                        }
+                await self.chain([body], "table page")
+                continue
+            self.change(kind)
+            await self.chain(self.steps[kind], kind)
+
+
+async def run_level(port: int, users: int, rec: dict, base: DashSession, args: Any) -> dict:
+    stats = Stats()
+    t0 = time.perf_counter()
+    until = t0 + args.duration
+    crowd = [User(i, port, rec, base, args, stats) for i in range(users)]
+    await asyncio.gather(*(u.run(until) for u in crowd))
+    wall = time.perf_counter() - t0
+    lat = stats.latencies
+    changes = [x for k, v in stats.changes.items() if k != "first view" for x in v]
+    return {
+        "users": users,
+        "seconds": wall,
+        "requests": len(lat),
+        "rps": len(lat) / wall,
+        "p50_s": pct(lat, 50),
+        "p95_s": pct(lat, 95),
+        "p99_s": pct(lat, 99),
+        "change_p50_s": pct(changes, 50),
+        "change_p95_s": pct(changes, 95),
+        "changes": len(changes),
+        "errors": len(stats.errors),
+        "error_samples": sorted(set(stats.errors))[:5],
+        "by_callback": {
+            k: {"n": len(v), "p50_s": pct(v, 50), "p95_s": pct(v, 95), "p99_s": pct(v, 99)}
+            for k, v in stats.by_callback.items()
+        },
+        "wire_mb": stats.wire / 1e6,
+    }
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", default=str(OUT / "store-1m.sqlite"), help="SQLite store")
+    parser.add_argument("--url", help="or a store's database URL (used as is, not copied)")
+    parser.add_argument("--users", default="10,25,50", help="concurrent users, one run each")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per run")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--think-min", type=float, default=1.0, help="a user's pause, from")
+    parser.add_argument("--think-max", type=float, default=3.0, help="a user's pause, to")
+    parser.add_argument("--ramp", type=float, default=5.0, help="users arrive within this")
+    parser.add_argument("--timeout", type=float, default=30.0, help="a request's time limit")
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--tree", default=str(ROOT), help="the checkout to serve")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args(argv)
+    users = [int(u) for u in args.users.split(",") if u.strip()]
+    if max(users) > 200 or args.duration > 900:
+        parser.error("bounded: at most 200 users and 900 s per run")
+
+    tree = Path(args.tree).resolve()
+    (OUT / "logs").mkdir(parents=True, exist_ok=True)
+    sig = ensure_recording(tree, log_dir=OUT / "logs")
+    rec = find_recording(sig)
+    assert rec is not None
+    with tempfile.TemporaryDirectory(prefix="atlas-load-", dir=OUT) as tmp:
+        if args.url:
+            url, what = args.url, args.url.split("@")[-1]
+        else:
+            src = Path(args.store).resolve()
+            info = store_info(src)
+            what = f"{src.name} ({info['figures']:,} figures)"
+            url = copy_store(src, Path(tmp) / "load.sqlite")
+        server = Server(tree, url, workers=args.workers, log_path=OUT / "logs" / "load-server.log")
+        results = []
+        try:
+            started = server.start(timeout=600)
+            print(f"gunicorn -w {args.workers} on {what}: answering after {started:.1f} s")
+            # a first visitor (not counted): the page as every user starts from it
+            client = Client(server.port, timeout=args.timeout * 4)
+            base = DashSession(client)
+            base.open_page(BASE_QUERY)
+            for _ in range(2):  # each worker's caches: a couple of passes
+                first = DashSession(client)
+                first.props = dict(base.props)
+                for wave in waves(rec["steps"]["first_view"]):
+                    for body in wave:
+                        first.post(body)
+            base.props = dict(first.props)
+            for n in users:
+                res = asyncio.run(run_level(server.port, n, rec, base, args))
+                results.append(res)
+                rss = sum(server.worker_rss_mb())
+                res["workers_rss_mb"] = rss
+                print(
+                    f"{n:>4} users {args.duration:.0f} s: {res['rps']:6.1f} req/s, "
+                    f"p50 {ms(res['p50_s'])}, p95 {ms(res['p95_s'])}, p99 {ms(res['p99_s'])}; "
+                    f"a whole change p95 {ms(res['change_p95_s'])}; {res['errors']} errors; "
+                    f"workers' RSS {rss:,.0f} MB",
+                    flush=True,
+                )
+                for e in res["error_samples"]:
+                    print(f"       {e}")
+        finally:
+            server.stop()
+    print(
+        f"\nLoad, {what}, gunicorn -w {args.workers}, think {args.think_min:g}–"
+        f"{args.think_max:g} s, {args.duration:.0f} s per run, loopback"
+    )
+    print(
+        f"{'users':>6}{'req/s':>9}{'p50':>10}{'p95':>10}{'p99':>10}{'change p95':>12}{'errors':>8}"
+    )
+    for r in results:
+        print(
+            f"{r['users']:>6}{r['rps']:>9.1f}{ms(r['p50_s']):>10}{ms(r['p95_s']):>10}"
+            f"{ms(r['p99_s']):>10}{ms(r['change_p95_s']):>12}{r['errors']:>8}"
+        )
+    if results:
+        worst = results[-1]
+        print(f"\nslowest callbacks at {worst['users']} users (p95):")
+        for k, v in sorted(worst["by_callback"].items(), key=lambda kv: -kv[1]["p95_s"])[:6]:
+            print(f"  {k[:60]:<62}n={v['n']:<5} p50 {ms(v['p50_s']):>9} p95 {ms(v['p95_s']):>9}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"store": what, "results": results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
