@@ -382,13 +382,16 @@ def _series(data: AtlasData, f: Filters, metric: str) -> Series:
     if 0 < n_spans <= SERIES_ROWS_MAX:
         fcond, fparams = where(f, "figures")
         fparams["metric"] = metric
+        # SQLite would walk every row of the metric in id order; the partial index of
+        # period figures holds only them (10 M figures: 5 s -> milliseconds)
+        hint = "INDEXED BY ix_figures_spans" if data.engine.dialect.name == "sqlite" else ""
         spans = data.frame(
-            f'SELECT period_start AS start, period_end AS "end", value, 1 AS n_figures, '
-            f"donor, recipient, qualifier, source FROM figures WHERE {fcond} "
-            f"AND metric = :metric AND counted AND period_end IS NOT NULL AND {_SPAN} "
-            f"ORDER BY id",
+            f'SELECT id, period_start AS start, period_end AS "end", value, 1 AS n_figures, '
+            f"donor, recipient, qualifier, source FROM figures {hint} WHERE {fcond} "
+            f"AND metric = :metric AND counted AND period_end IS NOT NULL AND {_SPAN}",
             fparams,
         )
+        spans = spans.sort_values("id").drop(columns="id")
     spans = spans.copy()
     for col in _KEEP:
         if col not in spans.columns:
