@@ -50,7 +50,7 @@ class AtlasState:
 
 def create_app(store: Any = None) -> dash.Dash:
     """Build the atlas. ``store`` defaults to ``open_store()`` on TWINNING_DATABASE_URL."""
-    from components import callbacks, export_controls, geo_assets, import_page, layout
+    from components import a11y, callbacks, export_controls, geo_assets, import_page, layout
 
     state = AtlasState(store)
     app = dash.Dash(
@@ -69,6 +69,7 @@ def create_app(store: Any = None) -> dash.Dash:
     geo_assets.register(app)
     app.layout = layout.root_layout
     callbacks.register(app, state)
+    a11y.register(app, state)
     _serve_view_csv(app, state)
     import_page.register_callbacks(app, state.store)
     export_controls.register_callbacks(app, state.store)

@@ -216,14 +216,17 @@ def headline_cards(data: agg.AtlasData, filters: agg.Filters) -> list[html.Div]:
                 else "headline_pairings_note",
                 lang,
             )
+        # one group a screen reader names by its label and reads with its caveat (#13)
         cards.append(
             html.Div(
                 [
-                    html.Div(i18n.t(h.key, lang), className="headline-label"),
+                    html.Div(i18n.t(h.key, lang), className="headline-label", id=f"{h.key}-label"),
                     html.Div(value, className="headline-value", **{"data-key": h.key}),
-                    html.Div(note, className="headline-note"),
+                    html.Div(note, className="headline-note", id=f"{h.key}-note"),
                 ],
                 className="headline",
+                role="group",
+                **{"aria-labelledby": f"{h.key}-label", "aria-describedby": f"{h.key}-note"},
             )
         )
     return cards

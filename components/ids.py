@@ -39,3 +39,14 @@ DOWNLOAD_XLSX = "download-xlsx-button"
 DOWNLOAD = "table-download"
 DOWNLOAD_STATUS = "table-download-status"
 SERIES_NOTE = "series-note"
+
+# Accessibility (#13): the keyboard's way to a place, the charts' text alternatives, the
+# one polite live region, and the stores that drive focus and announcements.
+PLACE_SEARCH = "place-search"
+MAP_CARD = "map-card"
+MAP_SUMMARY = "map-summary"
+SERIES_SUMMARY = "series-summary"
+TABLE_CARD = "table-card"
+ANNOUNCE = "announce"
+ANNOUNCED = "announced-store"
+FOCUS_REQUEST = "focus-request-store"

@@ -567,12 +567,14 @@ def layout(lang: str = "zh") -> html.Div:
                 children=[
                     html.H4(t("signin", lang)),
                     html.P(t("signin_needed", lang), style={"fontSize": "13px"}),
+                    html.Label(t("user", lang), htmlFor="imp-user", className="sr-only"),
                     dcc.Input(
                         id="imp-user",
                         placeholder=t("user", lang),
                         type="text",
                         style={"marginRight": "8px"},
                     ),
+                    html.Label(t("password", lang), htmlFor="imp-password", className="sr-only"),
                     dcc.Input(
                         id="imp-password",
                         placeholder=t("password", lang),
@@ -595,6 +597,10 @@ def layout(lang: str = "zh") -> html.Div:
             html.Div(
                 style=_CARD,
                 children=[
+                    # names the drop zone's file input (assets/a11y.js, #13)
+                    html.Label(
+                        i18n.t("a11y.upload_label", lang), htmlFor="imp-upload", className="sr-only"
+                    ),
                     dcc.Upload(
                         id="imp-upload",
                         children=html.Div(
@@ -619,13 +625,19 @@ def layout(lang: str = "zh") -> html.Div:
                 style=_CARD,
                 children=[
                     html.H4(t("preview", lang, n=PREVIEW_ROWS)),
-                    dag.AgGrid(
-                        id="imp-preview",
-                        rowData=[],
-                        columnDefs=[],
-                        defaultColDef={"resizable": True, "minWidth": 100},
-                        dashGridOptions={**_GRID_OPTIONS, "localeText": grid_locale(lang)},
-                        style={"width": "100%"},
+                    # hidden until a file gives it columns: a grid without columns has a
+                    # header row without cells (axe: aria-required-children, #13)
+                    html.Div(
+                        dag.AgGrid(
+                            id="imp-preview",
+                            rowData=[],
+                            columnDefs=[],
+                            defaultColDef={"resizable": True, "minWidth": 100},
+                            dashGridOptions={**_GRID_OPTIONS, "localeText": grid_locale(lang)},
+                            style={"width": "100%"},
+                        ),
+                        id="imp-preview-box",
+                        style={"display": "none"},
                     ),
                     html.H4(t("mapping", lang), style={"marginTop": "12px"}),
                     html.P(t("mapping_help", lang), style={"fontSize": "13px"}),
@@ -698,6 +710,7 @@ def layout(lang: str = "zh") -> html.Div:
                         },
                         style={"width": "100%"},
                     ),
+                    html.Label(t("batch_id", lang), htmlFor="imp-undo-id", className="sr-only"),
                     dcc.Input(
                         id="imp-undo-id",
                         type="number",
@@ -715,15 +728,23 @@ def layout(lang: str = "zh") -> html.Div:
     )
 
 
+def _dom_id(component_id: dict[str, Any]) -> str:
+    """The id Dash gives a pattern-matching component in the page (keys sorted, compact
+    JSON), so a ``<label for=...>`` can point at it."""
+    return json.dumps(dict(sorted(component_id.items())), separators=(",", ":"))
+
+
 def _mapping_controls(mapping: list[dict], lang: str) -> list:
     opts = _field_options(lang)
     return [
         html.Div(
             style={"display": "flex", "alignItems": "center", "margin": "4px 0"},
             children=[
-                html.Span(
+                # the column's header labels its field menu (assets/a11y.js names the menu)
+                html.Label(
                     m["label"],
                     id={"type": "imp-map-label", "index": m["index"]},
+                    htmlFor=_dom_id({"type": "imp-map", "index": m["index"]}),
                     style={"width": "260px", "fontFamily": "monospace"},
                 ),
                 dcc.Dropdown(
@@ -808,6 +829,7 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         Output("imp-upload-status", "children"),
         Output("imp-report-table", "rowData", allow_duplicate=True),
         Output("imp-confirm-btn", "disabled", allow_duplicate=True),
+        Output("imp-preview-box", "style"),
         Input("imp-upload", "contents"),
         State("imp-upload", "filename"),
         State("imp-token", "data"),
@@ -827,6 +849,7 @@ def register_callbacks(app: Any, get_store: Any) -> None:
             status,
             _report_rows(out["problems"], lang),
             True,
+            {"display": "block" if out["columns"] else "none"},
         )
 
     @app.callback(

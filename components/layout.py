@@ -10,7 +10,7 @@ from typing import Any
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from components import ids
+from components import a11y, ids
 from twinning import i18n
 from twinning import query as agg
 
@@ -83,6 +83,7 @@ def header(filters: agg.Filters, active: str) -> html.Header:
                         className="button ghost",
                         n_clicks=0,
                     ),
+                    a11y.hidden_label(i18n.t("a11y.language", lang), ids.LANG),
                     dcc.RadioItems(
                         id=ids.LANG,
                         options=[{"label": "中文", "value": "zh"}, {"label": "EN", "value": "en"}],
@@ -99,8 +100,16 @@ def header(filters: agg.Filters, active: str) -> html.Header:
     )
 
 
-def _field(label: str, control: Any) -> html.Div:
-    return html.Div([html.Label(label, className="field-label"), control], className="field")
+def _field(label: str, control: Any, parts: tuple[str, str] | None = None) -> html.Div:
+    """A control under its label. The label names the control (``htmlFor``); for a range
+    slider ``parts`` names its two ends ("from year", "to year"), read by assets/a11y.js."""
+    cid = getattr(control, "id", None)
+    attrs: dict[str, Any] = {"htmlFor": cid, "id": f"{cid}-label"} if isinstance(cid, str) else {}
+    if parts:
+        attrs["data-a11y-parts"] = "|".join(parts)
+    return html.Div(
+        [html.Label(label, className="field-label", **attrs), control], className="field"
+    )
 
 
 def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
@@ -187,7 +196,8 @@ def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
             ),
             _field(
                 i18n.t("years", lang),
-                dcc.RangeSlider(
+                parts=(i18n.t("a11y.years_from", lang), i18n.t("a11y.years_to", lang)),
+                control=dcc.RangeSlider(
                     id=ids.YEARS,
                     min=lo,
                     max=hi,
@@ -314,6 +324,7 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
         className="atlas" + (" present" if filters.present else ""),
         lang="zh-CN" if lang == "zh" else "en",
         children=[
+            *a11y.page_parts(filters),
             header(filters, "atlas"),
             dcc.Store(id=ids.FILTERS, data=filters.as_dict()),
             dcc.Store(id=ids.PLACE, data=filters.place),
@@ -329,6 +340,7 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                         children=[
                             html.Section(id=ids.HEADLINES, className="headlines"),
                             html.Section(
+                                id=ids.MAP_CARD,
                                 className="card map-card",
                                 children=[
                                     html.Div(
@@ -345,15 +357,23 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                         ],
                                         className="card-head",
                                     ),
-                                    dcc.Loading(
-                                        dcc.Graph(
-                                            id=ids.MAP,
-                                            config=graph_config("twinning-atlas-map"),
-                                            className="map-graph",
-                                            clear_on_unhover=True,
+                                    a11y.place_search(lang),
+                                    a11y.described_chart(
+                                        dcc.Loading(
+                                            dcc.Graph(
+                                                id=ids.MAP,
+                                                config=graph_config("twinning-atlas-map"),
+                                                className="map-graph",
+                                                clear_on_unhover=True,
+                                            ),
+                                            type="circle",
+                                            delay_show=400,
                                         ),
-                                        type="circle",
-                                        delay_show=400,
+                                        ids.MAP_TITLE,
+                                        ids.MAP_SUMMARY,
+                                        i18n.t("a11y.map_label", lang),
+                                        lang,
+                                        key=i18n.t("a11y.line_key", lang),
                                     ),
                                     html.P(id=ids.MAP_NOTE, className="note"),
                                 ],
@@ -367,10 +387,17 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                             html.H2(
                                                 i18n.t("series_title", lang),
                                                 className="card-title",
+                                                id="series-title",
                                             ),
-                                            dcc.Graph(
-                                                id=ids.SERIES,
-                                                config=graph_config("twinning-atlas-series"),
+                                            a11y.described_chart(
+                                                dcc.Graph(
+                                                    id=ids.SERIES,
+                                                    config=graph_config("twinning-atlas-series"),
+                                                ),
+                                                "series-title",
+                                                ids.SERIES_SUMMARY,
+                                                i18n.t("a11y.series_label", lang),
+                                                lang,
                                             ),
                                         ],
                                     ),
@@ -388,7 +415,9 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                 ],
                             ),
                             html.Section(
+                                id=ids.TABLE_CARD,
                                 className="card table-card",
+                                **{"aria-label": i18n.t("a11y.table_region", lang)},
                                 children=[
                                     html.Div(
                                         [

@@ -23,9 +23,20 @@ if [ "${1:-}" = "--test" ]; then
   fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need="$need fonts-noto-cjk"
   # the store tests start a throwaway PostgreSQL server (initdb, pg_ctl)
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need="$need postgresql"
+  # the accessibility tests inject axe-core, installed from npm below (#13)
+  command -v npm >/dev/null 2>&1 || need="$need npm"
   if [ -n "$need" ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
+  fi
+fi
+if [ "${1:-}" = "--test" ]; then
+  # axe-core for tests/browser/test_browser_a11y.py, pinned by tools/axe/package-lock.json:
+  # fetched here, at set-up, so the tests read one local file and never the network
+  axe=tools/axe/node_modules/axe-core/axe.min.js
+  if [ ! -f "$axe" ] || [ tools/axe/package-lock.json -nt "$axe" ]; then
+    npm ci --prefix tools/axe --no-audit --no-fund --loglevel=error
+    touch "$axe"
   fi
 fi

@@ -558,6 +558,8 @@ def map_figure(
     meta["flows"] = []
     for pi, program in enumerate(programs):
         colour = palette.program_colour(program, pi)
+        # never colour alone (#13): each programme has its own line pattern
+        dash = palette.program_dash(program, pi)
         for ci, width in enumerate(WIDTH_CLASSES):
             slot = values["flows"][pi * len(WIDTH_CLASSES) + ci]
             meta["flows"].append(len(fig.data))
@@ -569,7 +571,11 @@ def map_figure(
                     customdata=slot["customdata"],
                     hovertemplate="%{hovertext}<extra></extra>",
                     mode="lines+markers",
-                    line={"color": colour, "width": width, "dash": "dot" if ci == 0 else "solid"},
+                    line={
+                        "color": colour,
+                        "width": width,
+                        "dash": palette.NO_FIGURE_DASH if ci == 0 else dash,
+                    },
                     marker={
                         "symbol": "arrow",
                         "angleref": "previous",

@@ -47,14 +47,30 @@ CATEGORICAL: tuple[str, ...] = (
     "#7b4173",
 )
 
+# Programme colours of the flow lines: mid-dark (L* 30-62, >= 3:1 on white, WCAG 1.4.11),
+# away from the map's reds, and at least ΔE00 10 apart from each other with normal vision
+# and simulated protanopia, deuteranopia and tritanopia (tests/test_colour_vision.py;
+# the 2024 set fell to ΔE00 3.8 under deuteranopia). Never colour alone: each programme
+# also has its own dash pattern, and the legend names it.
 PROGRAMS: dict[str, str] = {
-    "east_west_cooperation": "#1d3f8f",
-    "counterpart_support_xinjiang": "#0b6e69",
-    "counterpart_support_tibet": "#6a1b7a",
-    "counterpart_support_qinghai": "#9a6b00",
-    "three_gorges": "#2e7d32",
-    "other": "#374151",
+    "east_west_cooperation": "#1447e6",
+    "counterpart_support_xinjiang": "#007050",
+    "counterpart_support_tibet": "#5b3a8c",
+    "counterpart_support_qinghai": "#5c4a00",
+    "three_gorges": "#0891b2",
+    "other": "#3f4752",
 }
+# Line pattern of each programme's flows (plotly ``line.dash``); "dot" is kept for the
+# flows with no reported figure, whatever their programme.
+PROGRAM_DASHES: dict[str, str] = {
+    "east_west_cooperation": "solid",
+    "counterpart_support_xinjiang": "dash",
+    "counterpart_support_tibet": "dashdot",
+    "counterpart_support_qinghai": "longdash",
+    "three_gorges": "longdashdot",
+    "other": "8px,3px,2px,3px,2px,3px",
+}
+NO_FIGURE_DASH = "dot"
 
 FONT_FAMILY = (
     '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", '
@@ -68,3 +84,12 @@ def donor_colour(index: int) -> str:
 
 def program_colour(program: str, index: int = 0) -> str:
     return PROGRAMS.get(program, CATEGORICAL[(index + 3) % len(CATEGORICAL)])
+
+
+def program_dash(program: str, index: int = 0) -> str:
+    """The line pattern of a programme's flows; programmes from imports take the
+    patterns in turn."""
+    if program in PROGRAM_DASHES:
+        return PROGRAM_DASHES[program]
+    patterns = list(PROGRAM_DASHES.values())
+    return patterns[index % len(patterns)]

@@ -50,6 +50,7 @@ from twinning.query.views import (
     recipient_province_options,
     series,
     series_metrics,
+    source_count,
     year_bounds,
 )
 
@@ -94,6 +95,7 @@ __all__ = [
     "recipient_province_options",
     "series",
     "series_metrics",
+    "source_count",
     "source_links",
     "table_count",
     "table_page",

@@ -123,6 +123,29 @@ def _place_values(data: AtlasData, f: Filters) -> PlaceValues:
     )
 
 
+def source_count(data: AtlasData, filters: Filters, kind: str, metric: str | None = None) -> int:
+    """How many distinct sources stand behind a view's pairings (``kind="pairings"``) or
+    counted figures (``kind="figures"``, of ``metric`` when given): the number a chart's
+    text alternative cites, so a reader knows how much the picture rests on."""
+    if kind not in ("pairings", "figures"):
+        raise ValueError(f"kind must be 'pairings' or 'figures', not {kind!r}")
+
+    def compute() -> int:
+        cond, params = where(filters, kind)
+        if kind == "figures":
+            cond += " AND counted"
+            if metric:
+                cond += " AND metric = :metric"
+                params["metric"] = metric
+        rows = data.rows(
+            f"SELECT COUNT(DISTINCT source) FROM {kind} WHERE {cond} AND source IS NOT NULL",
+            params,
+        )
+        return int(rows[0][0] or 0)
+
+    return data.cached(("source_count", filters.cache_key(), kind, metric), compute)
+
+
 def donor_label(data: AtlasData, key: str | None, lang: str) -> str:
     """A donor key (province adcode, or the name for donors without one) for display."""
     if not key:

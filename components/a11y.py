@@ -1,0 +1,242 @@
+"""Accessibility of the atlas (issue #13): the Dash side.
+
+- ``<html lang>`` follows the view's language (``?lang=`` or TWINNING_LANG), set on the
+  page Dash serves (``interpolate_index``), so a screen reader speaks Chinese as Chinese.
+- The keyboard's way to a place: a searchable list of the places in view that opens a
+  place's detail and moves focus to it (``assets/a11y.js`` closes it with Esc).
+- Each chart points at a text alternative (``twinning.figures.describe``) with
+  ``aria-describedby`` and links to the same numbers as a table.
+- One polite live region says what a filter change gave, once per change.
+
+What Dash 4's own components get wrong (a listbox of radio buttons, a focusable element
+hidden from screen readers, a dropdown named by its value only) is repaired in the browser
+by ``assets/a11y.js``, which reads the labels this module and the layout put beside them
+(``html.Label(htmlFor=...)``). Callbacks here are thin: each calls one plain function.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import dash
+from dash import Input, Output, State, dcc, html, no_update
+
+from components import ids
+from twinning import i18n, settings
+from twinning import query as agg
+from twinning.figures import describe
+
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+
+
+def html_lang(lang: str | None) -> str:
+    """The BCP 47 tag of a view's language: ``zh-CN`` or ``en``."""
+    return HTML_LANG[i18n.normalize_lang(lang or settings.get("TWINNING_LANG"))]
+
+
+def with_html_lang(page: str, lang: str | None) -> str:
+    """``page`` (Dash's index HTML) with ``<html lang="...">`` for ``lang``."""
+    tag = f'<html lang="{html_lang(lang)}"'
+    return re.sub(r"<html(?=[\s>])(\s+lang=\"[^\"]*\")?", tag, page, count=1)
+
+
+def set_document_lang(app: dash.Dash) -> None:
+    """Serve every page with ``<html lang>`` from the request's ``?lang=`` (or the
+    TWINNING_LANG setting). Changing the language reloads the page, so the tag is never
+    stale; a ``dcc.Link`` between the atlas and the import page keeps the language."""
+    import flask
+
+    original = app.interpolate_index
+
+    def interpolate_index(**kwargs: Any) -> str:
+        lang = flask.request.args.get("lang") if flask.has_request_context() else None
+        return with_html_lang(original(**kwargs), lang)
+
+    app.interpolate_index = interpolate_index  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------------------------------
+# layout pieces (called by components/layout.py)
+# ---------------------------------------------------------------------------------------
+
+
+def page_parts(filters: agg.Filters) -> list[Any]:
+    """The skip link, the live region and the stores behind focus and announcements."""
+    lang = filters.lang
+    return [
+        html.A(i18n.t("a11y.skip_to_map", lang), href=f"#{ids.MAP_CARD}", className="skip-link"),
+        html.Div(
+            id=ids.ANNOUNCE,
+            className="sr-only",
+            role="status",
+            **{"aria-live": "polite", "aria-atomic": "true"},
+        ),
+        dcc.Store(id=ids.ANNOUNCED, data=announce_key(filters)),
+        dcc.Store(id=ids.FOCUS_REQUEST, data=None),
+    ]
+
+
+def hidden_label(text: str, control_id: str) -> html.Label:
+    """A label a screen reader reads and the eye does not need (the language switch)."""
+    return html.Label(text, htmlFor=control_id, id=f"{control_id}-label", className="sr-only")
+
+
+def place_search(lang: str) -> html.Div:
+    """A searchable list of the places in view: choosing one opens its detail and moves
+    focus there (options filled by ``place_options``)."""
+    return html.Div(
+        [
+            html.Label(
+                i18n.t("a11y.place_search", lang),
+                htmlFor=ids.PLACE_SEARCH,
+                id=f"{ids.PLACE_SEARCH}-label",
+                className="field-label",
+            ),
+            dcc.Dropdown(
+                id=ids.PLACE_SEARCH,
+                options=[],
+                value=None,
+                searchable=True,
+                clearable=False,
+                placeholder=i18n.t("a11y.place_search_placeholder", lang),
+            ),
+        ],
+        className="place-search",
+    )
+
+
+def described_chart(
+    chart: Any, title_id: str, summary_id: str, name: str, lang: str, key: str | None = None
+) -> Any:
+    """A chart as a figure for assistive technology: named by its title, described by its
+    text alternative (shown under "In words"), with a link to the table of its numbers.
+    ``key`` is a line of legend in words (what the map's line patterns mean)."""
+    return html.Div(
+        [
+            html.Div(
+                chart,
+                role="figure",
+                **{"aria-labelledby": title_id, "aria-describedby": summary_id},
+            ),
+            *([html.P(key, className="note line-key")] if key else []),
+            html.Details(
+                [
+                    html.Summary(i18n.t("a11y.in_words", lang)),
+                    html.P(id=summary_id, className="chart-summary"),
+                ],
+                className="chart-words",
+            ),
+            html.A(
+                i18n.t("a11y.chart_as_table", lang),
+                href=f"#{ids.TABLE_CARD}",
+                className="table-link",
+                **{"aria-label": f"{name}: {i18n.t('a11y.chart_as_table', lang)}"},
+            ),
+        ],
+        className="described-chart",
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# plain functions the callbacks call
+# ---------------------------------------------------------------------------------------
+
+
+def place_options(data: agg.AtlasData, filters: agg.Filters) -> list[dict[str, str]]:
+    choices = describe.place_choices(data, filters)
+    return [{"label": label, "value": code} for code, label in choices]
+
+
+def open_place(value: Any, options: list[dict[str, Any]] | None) -> tuple[Any, Any, Any]:
+    """(place, search value, focus request) after a choice in the place search: the place
+    opens, the search empties (so the same place can be chosen again after Esc), and the
+    detail panel is asked to take focus once it shows the place."""
+    known = {o.get("value") for o in options or [] if isinstance(o, dict)}
+    if not isinstance(value, str) or value not in known:
+        return no_update, no_update, no_update
+    return value, None, value
+
+
+def announce_key(filters: agg.Filters) -> dict[str, Any]:
+    """What a filter change is: the view without the selected place (opening a place is
+    not a change to announce) and without presenter mode."""
+    view = filters.as_dict()
+    view.pop("place", None)
+    return view
+
+
+def announcement(
+    data: agg.AtlasData, filters: agg.Filters, last: dict[str, Any] | None
+) -> tuple[Any, Any]:
+    """(text for the live region, key) after a view change, or no_update when only the
+    selected place changed or the view is the one last announced: said once, not on every
+    update."""
+    key = announce_key(filters)
+    if key == last:
+        return no_update, no_update
+    return describe.view_announcement(data, filters), key
+
+
+FOCUS_DETAIL_JS = """
+function (children, request) {
+    const nu = window.dash_clientside.no_update;
+    if (!request) { return nu; }
+    const heading = document.getElementById("detail-name");
+    if (!heading) { return nu; }  // not drawn yet: the next update will do it
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+    return null;
+}
+"""
+
+
+def register(app: dash.Dash, state: Any) -> None:
+    """Attach the accessibility callbacks; ``state`` gives ``data()``."""
+
+    def current(filters_dict: dict | None) -> tuple[agg.AtlasData, agg.Filters]:
+        return state.data(), agg.Filters.from_dict(filters_dict)
+
+    set_document_lang(app)
+
+    @app.callback(Output(ids.PLACE_SEARCH, "options"), Input(ids.FILTERS, "data"))
+    def update_place_options(filters_dict):
+        return place_options(*current(filters_dict))
+
+    @app.callback(
+        Output(ids.PLACE, "data", allow_duplicate=True),
+        Output(ids.PLACE_SEARCH, "value"),
+        Output(ids.FOCUS_REQUEST, "data"),
+        Input(ids.PLACE_SEARCH, "value"),
+        State(ids.PLACE_SEARCH, "options"),
+        prevent_initial_call=True,
+    )
+    def choose_place(value, options):
+        return open_place(value, options)
+
+    @app.callback(
+        Output(ids.MAP_SUMMARY, "children"),
+        Output(ids.SERIES_SUMMARY, "children"),
+        Input(ids.FILTERS, "data"),
+    )
+    def update_summaries(filters_dict):
+        data, filters = current(filters_dict)
+        return describe.map_summary(data, filters), describe.series_summary(data, filters)
+
+    @app.callback(
+        Output(ids.ANNOUNCE, "children"),
+        Output(ids.ANNOUNCED, "data"),
+        Input(ids.FILTERS, "data"),
+        State(ids.ANNOUNCED, "data"),
+        prevent_initial_call=True,
+    )
+    def announce(filters_dict, last):
+        return announcement(*current(filters_dict), last)
+
+    app.clientside_callback(
+        FOCUS_DETAIL_JS,
+        Output(ids.FOCUS_REQUEST, "data", allow_duplicate=True),
+        Input(ids.DETAIL, "children"),
+        State(ids.FOCUS_REQUEST, "data"),
+        prevent_initial_call=True,
+    )

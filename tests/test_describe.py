@@ -1,0 +1,129 @@
+"""The charts' text alternatives and the keyboard's list of places (issue #13), as plain
+functions on the session's reference store, and the Dash side's helpers (components/a11y)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+from dash import no_update
+
+from components import a11y
+from twinning import i18n
+from twinning import query as agg
+from twinning.figures import describe
+
+XINJIANG = "650000"
+SHACHE = "653125"
+
+
+@pytest.fixture(scope="module")
+def data(reference_store) -> agg.AtlasData:
+    return agg.AtlasData.from_store(reference_store)
+
+
+def test_places_in_view_are_the_map_values_largest_first(data):
+    f = agg.Filters(lang="zh", level="prefecture", recipient=XINJIANG, metric="funds_cny")
+    places = describe.places_in_view(data, f)
+    assert places, "Xinjiang's prefectures have funds in the reference data"
+    values = [p.value for p in places]
+    assert values == sorted(values, reverse=True)
+    shown = {
+        str(r.adcode): float(r.value)
+        for r in agg.place_values(data, f).values.itertuples(index=False)
+        if r.value > 0
+    }
+    assert {p.adcode: p.value for p in places}.items() <= shown.items()
+    assert all(p.adcode.startswith("65") for p in places), "a drilled map shows its province"
+    assert all(p.unit for p in places)
+
+
+def test_place_choices_without_a_metric_are_the_paired_places(data):
+    f = agg.Filters(lang="en", level="county", recipient=XINJIANG)
+    choices = describe.place_choices(data, f)
+    codes = [code for code, _ in choices]
+    assert SHACHE in codes
+    assert codes == sorted(codes)
+    assert dict(choices)[SHACHE] == data.place_label(SHACHE, "en")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_map_summary_names_title_level_top_three_units_and_sources(data, lang):
+    f = agg.Filters(lang=lang, level="prefecture", metric="funds_cny")
+    text = describe.map_summary(data, f)
+    top = describe.places_in_view(data, f)[:3]
+    assert len(top) == 3
+    assert text.startswith(describe.map_title(data, f))
+    assert i18n.level_label("prefecture", lang) in text
+    positions = [text.index(p.label) for p in top]
+    assert positions == sorted(positions), "the largest first"
+    for p in top:
+        assert i18n.format_value(p.value, p.unit, lang) in text
+    assert ("亿元" if lang == "zh" else "yuan") in text
+    n_sources = agg.source_count(data, f, "figures", "funds_cny")
+    assert n_sources > 0 and str(n_sources) in text
+
+
+def test_map_summary_of_pairings_and_of_an_empty_view(data):
+    text = describe.map_summary(data, agg.Filters(lang="en"))
+    assert "pairing record" in text and "sources" in text
+    empty = agg.Filters(lang="en", level="county", recipient=XINJIANG, metric="funds_cny")
+    assert not describe.places_in_view(data, empty)
+    assert "no place has a value" in describe.map_summary(data, empty)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_series_summary_names_each_metric_and_its_largest_values(data, lang):
+    f = agg.Filters(lang=lang)
+    text = describe.series_summary(data, f)
+    for metric in agg.series_metrics(f):
+        assert i18n.metric_label(metric, lang) in text
+    assert describe.years_label(data, f) in text
+    assert re.search(r"\d{4}", text)
+    assert str(agg.source_count(data, f, "figures")) in text
+
+
+def test_source_count_narrows_with_the_view(data):
+    wide = agg.source_count(data, agg.Filters(), "pairings")
+    narrow = agg.source_count(data, agg.Filters(recipient=XINJIANG), "pairings")
+    assert 0 < narrow <= wide
+    with pytest.raises(ValueError, match="kind"):
+        agg.source_count(data, agg.Filters(), "places")
+
+
+def test_announcement_is_said_once_per_view_change_not_for_a_place(data):
+    f = agg.Filters(lang="en", metric="funds_cny")
+    text, key = a11y.announcement(data, f, None)
+    assert text.startswith("Updated: ") and describe.map_title(data, f) in text
+    assert a11y.announcement(data, f, key) == (no_update, no_update)
+    opened = replace(f, place=SHACHE)
+    assert a11y.announcement(data, opened, key) == (no_update, no_update)
+    other, _ = a11y.announcement(data, replace(f, metric="projects"), key)
+    assert other != text
+
+
+def test_choosing_a_place_opens_it_empties_the_search_and_asks_for_focus():
+    options = [{"label": "莎车县", "value": SHACHE}]
+    assert a11y.open_place(SHACHE, options) == (SHACHE, None, SHACHE)
+    # nothing chosen, or a value that is not in the list (a forged request): no change
+    assert a11y.open_place(None, options) == (no_update,) * 3
+    assert a11y.open_place("110000", options) == (no_update,) * 3
+
+
+def test_html_lang_follows_the_view(monkeypatch):
+    page = "<!DOCTYPE html>\n<html>\n<head></head></html>"
+    assert '<html lang="zh-CN">' in a11y.with_html_lang(page, "zh")
+    assert '<html lang="en">' in a11y.with_html_lang(page, "en")
+    assert a11y.with_html_lang('<html lang="en">', "zh") == '<html lang="zh-CN">'
+    monkeypatch.setenv("TWINNING_LANG", "en")
+    assert a11y.html_lang(None) == "en"
+    assert a11y.html_lang("xx") == "zh-CN"  # an unknown ?lang= falls back like the view
+
+
+def test_the_served_page_has_html_lang(reference_store):
+    from components.app import create_app
+
+    client = create_app(reference_store).server.test_client()
+    assert '<html lang="en"' in client.get("/?lang=en").get_data(as_text=True)
+    assert '<html lang="zh-CN"' in client.get("/import?lang=zh").get_data(as_text=True)

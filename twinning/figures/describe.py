@@ -1,0 +1,171 @@
+"""Text alternatives of the atlas's charts, and the places a keyboard can open (issue #13).
+
+A screen reader cannot read a plotly SVG, and a person who cannot see colour cannot read
+a choropleth; both get the same view in words. Each function here takes the prepared
+data and a view (``Filters``) and returns plain text in the view's language: what the
+chart shows (title, metric, period), its three largest values with their units, and how
+many sources stand behind it. The Dash layer puts the text next to the chart and points
+the chart at it with ``aria-describedby``; exports could print the same text.
+
+No dash here: these are plain functions, tested as such (tests/test_describe.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twinning import i18n
+from twinning import query as agg
+
+TOP = 3  # how many of the largest values a text alternative names
+
+
+@dataclass(frozen=True)
+class PlaceValue:
+    """A place in view and its value on the map (a metric's sum, or its pairings)."""
+
+    adcode: str
+    label: str
+    value: float
+    unit: str | None
+
+
+def years_label(data: agg.AtlasData, filters: agg.Filters) -> str:
+    """The view's years as the map's title shows them: '1992–2026'."""
+    lo, hi = agg.year_bounds(data)
+    return f"{filters.year_from or lo}–{filters.year_to or hi}"
+
+
+def _level_locations(filters: agg.Filters) -> frozenset[str]:
+    from twinning.figures.geojson import level_geojson
+
+    return frozenset(level_geojson(filters.level, filters.recipient)[1])
+
+
+def places_in_view(data: agg.AtlasData, filters: agg.Filters) -> list[PlaceValue]:
+    """The places the map draws with a value, largest first: with a metric, its sum per
+    place (> 0); without, the number of pairing records per recipient place. Only places
+    the map shows at its level (a drilled map: the province's)."""
+    shown = _level_locations(filters)
+    out: list[PlaceValue] = []
+    if filters.metric:
+        pv = agg.place_values(data, filters)
+        for row in pv.values.itertuples(index=False):
+            code, value = str(row.adcode), float(row.value)
+            if value > 0 and code in shown:
+                out.append(PlaceValue(code, data.place_label(code, filters.lang), value, pv.unit))
+    else:
+        places = agg.place_donors(data, filters).places
+        for row in places.itertuples(index=False):
+            code = str(row.adcode)
+            if code in shown:
+                label = data.place_label(code, filters.lang)
+                out.append(PlaceValue(code, label, float(row.n_pairings), None))
+    out.sort(key=lambda p: (-p.value, p.adcode))
+    return out
+
+
+def place_choices(data: agg.AtlasData, filters: agg.Filters) -> list[tuple[str, str]]:
+    """(adcode, label) of the places in view, in adcode order (provinces, then their
+    prefectures and counties together): the keyboard's way to a place's detail."""
+    places = sorted(places_in_view(data, filters), key=lambda p: p.adcode)
+    return [(p.adcode, p.label) for p in places]
+
+
+def _amount(place: PlaceValue, lang: str) -> str:
+    if place.unit is None:  # pairings
+        return i18n.t("hover_pairings", lang, n=int(place.value))
+    return i18n.format_value(place.value, place.unit, lang)
+
+
+def _join(items: list[str], lang: str) -> str:
+    return ("；" if lang == "zh" else "; ").join(items)
+
+
+def map_title(data: agg.AtlasData, filters: agg.Filters) -> str:
+    """The map's title, as on screen."""
+    lang = filters.lang
+    if filters.metric:
+        metric = i18n.metric_label(filters.metric, lang)
+        return i18n.t("map_title_metric", lang, metric=metric, years=years_label(data, filters))
+    return i18n.t("map_title_pairings", lang, years=years_label(data, filters))
+
+
+def map_summary(data: agg.AtlasData, filters: agg.Filters, top: int = TOP) -> str:
+    """The map in words: title, level, how many places have a value, the ``top`` largest
+    with their units, and the number of sources behind them."""
+    lang = filters.lang
+    places = places_in_view(data, filters)
+    title = map_title(data, filters)
+    level = i18n.level_label(filters.level, lang)
+    if not places:
+        return i18n.t("a11y.map_summary_empty", lang, title=title, level=level)
+    largest = _join(
+        [i18n.t("a11y.top_item", lang, name=p.label, value=_amount(p, lang)) for p in places[:top]],
+        lang,
+    )
+    if filters.metric:
+        n_sources = agg.source_count(data, filters, "figures", filters.metric)
+    else:
+        n_sources = agg.source_count(data, filters, "pairings")
+    return i18n.t(
+        "a11y.map_summary_metric" if filters.metric else "a11y.map_summary_pairings",
+        lang,
+        title=title,
+        level=level,
+        n=len(places),
+        top=largest,
+        n_sources=n_sources,
+    )
+
+
+def series_summary(data: agg.AtlasData, filters: agg.Filters, top: int = TOP) -> str:
+    """The time series in words: per metric, how many figures and the ``top`` largest (year
+    or period, value with unit); then the pairings in force at their peak and the sources."""
+    lang = filters.lang
+    parts = [i18n.t("a11y.series_intro", lang, years=years_label(data, filters))]
+    force = agg.pairings_in_force(data, filters)
+    if len(force) and int(force["n"].max()) > 0:
+        peak = force.loc[force["n"].idxmax()]
+        parts.append(i18n.t("a11y.series_pairings", lang, n=int(peak["n"]), year=int(peak["year"])))
+    for metric in agg.series_metrics(filters):
+        s = agg.series(data, filters, metric)
+        items: list[tuple[float, str]] = []
+        for row in s.yearly.itertuples(index=False):
+            items.append((float(row.value), str(int(row.year))))
+        for frame in (s.periods, s.cumulative):
+            for row in frame.itertuples(index=False):
+                period = i18n.format_period(row.start, row.end, lang)
+                items.append((float(row.value), period))
+        name = i18n.metric_label(metric, lang)
+        if not items:
+            parts.append(i18n.t("a11y.series_metric_none", lang, metric=name))
+            continue
+        items.sort(key=lambda x: -x[0])
+        largest = _join(
+            [
+                i18n.t("a11y.top_item", lang, name=when, value=i18n.format_value(v, s.unit, lang))
+                for v, when in items[:top]
+            ],
+            lang,
+        )
+        parts.append(i18n.t("a11y.series_metric", lang, metric=name, top=largest))
+    parts.append(i18n.t("a11y.sources", lang, n_sources=agg.source_count(data, filters, "figures")))
+    return " ".join(parts)
+
+
+def view_announcement(data: agg.AtlasData, filters: agg.Filters) -> str:
+    """What the live region says once after a filter change: the map's title, how many
+    places have a value, and how many pairings are in view."""
+    lang = filters.lang
+    pairings = next(
+        (int(h.value or 0) for h in agg.headlines(data, filters) if h.key == "headline_pairings"),
+        0,
+    )
+    return i18n.t(
+        "a11y.announce",
+        lang,
+        title=map_title(data, filters),
+        n_places=len(places_in_view(data, filters)),
+        n_pairings=pairings,
+    )
