@@ -6,8 +6,10 @@ State per user lives in the URL and in ``dcc.Store``; never in module globals.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,11 +17,12 @@ from urllib.parse import urlsplit
 import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from components import geo_assets, ids, layout
+from components import geo_assets, ids, layout, playback
 from twinning import i18n, settings
 from twinning import query as agg
 from twinning.figures import MapFigureKey, map_figure, map_patch_values, series_figure
 from twinning.figures.map import drilled_geo
+from twinning.figures.series import cursor_patch
 
 # ---------------------------------------------------------------------------------------
 # plain functions (the logic each callback calls)
@@ -39,8 +42,15 @@ def filters_from_controls(
     flows: list[str] | None,
     place: str | None,
     bounds: tuple[int, int],
+    *,
+    year: Any = None,
+    mode: Any = None,
+    playing: Any = None,
 ) -> agg.Filters:
     """The view the controls describe; lang and presenter mode come from the URL.
+
+    ``year``, ``mode`` and ``playing`` are the time controls (components/playback.py): a
+    single year overrides the range; left out (all None), the URL's are kept.
 
     Control values arrive in a callback body that anyone can forge: they go through
     ``Filters.from_dict``'s checks, so a year of 1,000,000 or a list for a string falls
@@ -67,7 +77,31 @@ def filters_from_controls(
         "flows": "on" in listed(flows),
         "place": place or None,
     }
+    if (year, mode, playing) != (None, None, None):
+        raw = playback.filters_from_time(raw, year, mode, playing, bounds)
     return agg.Filters.from_dict(raw)
+
+
+def filters_output(filters: agg.Filters, shown: Any, only_play: bool = False) -> Any:
+    """The view for the filters store, or ``no_update`` when only play/pause changed it:
+    nothing on screen depends on whether it plays, so nothing is asked again."""
+    if only_play and replace(filters, play=False) == replace(
+        agg.Filters.from_dict(shown), play=False
+    ):
+        return no_update
+    return filters.as_dict()
+
+
+def url_outputs(filters: agg.Filters, search: str | None) -> tuple[Any, Any]:
+    """(Location search, address to replace): a new address adds a history entry, except a
+    step while playing, which replaces the playing one (``search`` is what the Location
+    last set: it stays on the address playback started from until it stops)."""
+    new_search = filters.to_query_string()
+    if new_search == search:
+        return no_update, no_update
+    if filters.play and agg.Filters.from_query(search).play:
+        return no_update, new_search
+    return new_search, no_update
 
 
 def filters_from_url(search: str | None) -> agg.Filters:
@@ -195,6 +229,66 @@ def series_outputs(data: agg.AtlasData, filters: agg.Filters) -> Any:
         ("series", filters.cache_key(), filters.lang, filters.present),
         lambda: series_figure(data, filters),
     )
+
+
+def series_key(data: agg.AtlasData, filters: agg.Filters) -> str:
+    """What fixes the series figure apart from its cursor: a step of the playback keeps it.
+    A short hash: it travels with every step."""
+    text = f"{data.version}|{filters.timeless().cache_key()!r}|{filters.lang}|{filters.present}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def series_step_outputs(
+    data: agg.AtlasData, filters: agg.Filters, previous_key: str | None
+) -> tuple[Any, str]:
+    """(figure or Patch, key): the same series as the browser holds -> a ``dash.Patch``
+    that moves the year cursor (a few numbers), else the whole figure."""
+    key = series_key(data, filters)
+    if previous_key != key:
+        return series_outputs(data, filters), key
+    meta = series_outputs(data, filters.timeless()).layout.meta
+    patch = dash.Patch()
+    for part, items in cursor_patch(meta, filters.year).items():
+        for index, props in items.items():
+            for prop, value in props.items():
+                patch["layout"][part][index][prop] = value
+    return patch, key
+
+
+def source_line(data: agg.AtlasData, filters: agg.Filters, limit: int = 4) -> list:
+    """'Sources (12): a · b · c · d +8 more' for the rows in view, the first ones linked;
+    under the map, and on the presenter's stage."""
+    from twinning.export import short_source
+
+    lang = filters.lang
+    found = agg.view_sources(data, filters)
+    sources = found.sources
+    if not sources:
+        return [i18n.t("source_line_none", lang)]
+    if found.complete:
+        out: list = [i18n.t("source_line", lang, n=len(sources))]
+    else:  # a view too large to read whole for one line: its first rows' sources
+        out = [i18n.t("source_line_some", lang)]
+    for i, (label, url, _n) in enumerate(sources[:limit]):
+        if i:
+            out.append(" · ")
+        text = short_source(label, url)
+        out.append(
+            html.A(text, href=url, target="_blank", rel="noopener noreferrer", title=label)
+            if url
+            else html.Span(text, title=label)
+        )
+    if len(sources) > limit or not found.complete:
+        more = len(sources) - limit
+        out.append(
+            " "
+            + (
+                i18n.t("source_line_more", lang, n=more)
+                if found.complete
+                else i18n.t("source_line_others", lang)
+            )
+        )
+    return out
 
 
 def headline_cards(data: agg.AtlasData, filters: agg.Filters) -> list[html.Div]:
@@ -459,8 +553,10 @@ function (value, clicks) {
 
 
 RELOAD_GRIDS_JS = """
-function (filters, shown) {
+function (filters, playing, shown) {
     const nu = window.dash_clientside.no_update;
+    // while the years play the tables wait: they catch up once, on pause (#9)
+    if (playing) { return nu; }
     if (JSON.stringify(filters) === JSON.stringify(shown)) { return nu; }
     for (const id of GRIDS) {
         let api = null;
@@ -521,6 +617,7 @@ def register(app: dash.Dash, state: Any) -> None:
     @app.callback(
         Output(ids.FILTERS, "data"),
         Output(ids.URL, "search"),
+        Output(ids.URL_REPLACE, "data"),
         Input(ids.LEVEL, "value"),
         Input(ids.METRIC, "value"),
         Input(ids.PROGRAM, "value"),
@@ -531,17 +628,24 @@ def register(app: dash.Dash, state: Any) -> None:
         Input(ids.MEMORY, "value"),
         Input(ids.FLOWS, "value"),
         Input(ids.PLACE, "data"),
+        Input(ids.YEAR, "value"),
+        Input(ids.YEAR_MODE, "value"),
+        Input(ids.PLAYING, "data"),
         State(ids.URL, "search"),
+        State(ids.FILTERS, "data"),
     )
     def update_filters(level, metric, programs, donor, unit, recipient, years, memory, flows,
-                       place, search):  # fmt: skip
+                       place, year, mode, playing, search, shown):  # fmt: skip
         data = state.data()
         filters = filters_from_controls(
             search, level, metric, programs, donor, unit, recipient, years, memory, flows,
-            place, agg.year_bounds(data),
+            place, agg.year_bounds(data), year=year, mode=mode, playing=playing,
         )  # fmt: skip
-        new_search = filters.to_query_string()
-        return filters.as_dict(), (no_update if new_search == search else new_search)
+        only_play = ctx.triggered_prop_ids == {f"{ids.PLAYING}.data": ids.PLAYING}
+        return (
+            filters_output(filters, shown, only_play),
+            *url_outputs(filters, search),
+        )
 
     @app.callback(
         Output(ids.MAP, "figure"),
@@ -558,9 +662,20 @@ def register(app: dash.Dash, state: Any) -> None:
         back = {"display": "inline-block"} if filters.recipient else {"display": "none"}
         return fig, key, title, note, back
 
-    @app.callback(Output(ids.SERIES, "figure"), Input(ids.FILTERS, "data"))
-    def update_series(filters_dict):
-        return series_outputs(*current(filters_dict))
+    @app.callback(
+        Output(ids.SERIES, "figure"),
+        Output(ids.SERIES_KEY, "data"),
+        Input(ids.FILTERS, "data"),
+        State(ids.SERIES_KEY, "data"),
+    )
+    def update_series(filters_dict, previous_key):
+        return series_step_outputs(*current(filters_dict), previous_key)
+
+    @app.callback(Output(ids.SOURCE_LINE, "children"), Input(ids.FILTERS, "data"))
+    def update_source_line(filters_dict):
+        return source_line(*current(filters_dict))
+
+    playback.register(app)
 
     @app.callback(Output(ids.HEADLINES, "children"), Input(ids.FILTERS, "data"))
     def update_headlines(filters_dict):
@@ -583,6 +698,7 @@ def register(app: dash.Dash, state: Any) -> None:
         RELOAD_GRIDS_JS,
         Output(ids.TABLE_FILTERS, "data"),
         Input(ids.FILTERS, "data"),
+        Input(ids.PLAYING, "data"),
         State(ids.TABLE_FILTERS, "data"),
         prevent_initial_call=True,
     )
@@ -653,12 +769,16 @@ __all__ = [
     "click_outputs",
     "detail_children",
     "filters_from_controls",
+    "filters_output",
     "grid_rows",
     "headline_cards",
     "map_outputs",
     "register",
     "series_outputs",
+    "series_step_outputs",
+    "source_line",
     "source_parts",
+    "url_outputs",
     "with_values",
     "xlsx_outputs",
 ]

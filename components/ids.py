@@ -50,3 +50,19 @@ TABLE_CARD = "table-card"
 ANNOUNCE = "announce"
 ANNOUNCED = "announced-store"
 FOCUS_REQUEST = "focus-request-store"
+
+# Time playback and presenter mode (#9).
+YEAR = "year-select"  # the single year (time playback); YEARS is the range
+YEAR_MODE = "year-mode"  # range | year | cumulative
+PLAYBACK = "playback"
+PLAY = "play-button"
+PLAY_STAGE = "play-stage-button"  # the same, on the presenter's stage
+STEP_BACK = "step-back-button"
+STEP_FORWARD = "step-forward-button"
+SPEED = "speed-select"
+TICK = "playback-tick"
+PLAYING = "playing-store"
+URL_REPLACE = "url-replace-store"  # a step's URL, written without a history entry
+SERIES_KEY = "series-key-store"
+YEAR_BADGE = "year-badge"
+SOURCE_LINE = "source-line"

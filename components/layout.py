@@ -113,6 +113,8 @@ def _field(label: str, control: Any, parts: tuple[str, str] | None = None) -> ht
 
 
 def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
+    from components import playback
+
     lang = filters.lang
     lo, hi = agg.year_bounds(data)
     metric_opts = [{"label": i18n.t("metric_none", lang), "value": ""}] + [
@@ -208,6 +210,7 @@ def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
                     tooltip={"placement": "bottom", "always_visible": False},
                 ),
             ),
+            playback.controls(filters, lo, hi, marks),  # one year, play (#9)
             _field(
                 i18n.t("confidence_filter", lang),
                 dcc.Checklist(
@@ -318,7 +321,7 @@ def table_grid(kind: str, lang: str) -> dag.AgGrid:
 
 def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
     lang = filters.lang
-    from components import export_controls
+    from components import export_controls, playback
 
     return html.Div(
         className="atlas" + (" present" if filters.present else ""),
@@ -346,6 +349,7 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                     html.Div(
                                         [
                                             html.H2(id=ids.MAP_TITLE, className="card-title"),
+                                            *playback.stage_parts(filters),
                                             html.Button(
                                                 i18n.t("back_to_china", lang),
                                                 id=ids.BACK,
@@ -376,6 +380,7 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                         key=i18n.t("a11y.line_key", lang),
                                     ),
                                     html.P(id=ids.MAP_NOTE, className="note"),
+                                    html.P(id=ids.SOURCE_LINE, className="source-line"),
                                 ],
                             ),
                             html.Section(

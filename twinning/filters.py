@@ -19,6 +19,9 @@ MAIN_METRICS: tuple[str, ...] = ("funds_cny", "projects", "people_lifted")
 FROM_MEMORY = "from_memory"
 # Years a filter or a record may name (the slider starts at the data's first year).
 YEAR_MIN, YEAR_MAX = 1900, 2100
+# What a single year (``Filters.year``) shows: the figures of that year, or everything up
+# to it. The first is the default and stays out of the URL.
+YEAR_MODES: tuple[str, ...] = ("year", "cumulative")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,12 @@ class Filters:
     place: str | None = None  # selected place adcode (detail panel)
     flows: bool = True
     present: bool = False
+    # One year instead of a range (time playback, issue #9). When set it decides the range:
+    # mode "year" -> year_from = year_to = year; "cumulative" -> year_from None, year_to =
+    # year; ``__post_init__`` derives them, so every query reads the range as before.
+    year: int | None = None
+    mode: str = "year"
+    play: bool = False  # playing through the years (the browser steps ``year``)
 
     # URL parameter -> field. Defaults are left out of the URL to keep links short.
     _PARAMS: ClassVar[dict[str, str]] = {
@@ -57,7 +66,18 @@ class Filters:
         "place": "place",
         "flows": "flows",
         "present": "present",
+        "year": "year",
+        "mode": "mode",
+        "play": "play",
     }
+
+    def __post_init__(self) -> None:
+        # frozen: set the derived fields the way dataclasses do
+        if self.mode not in YEAR_MODES or self.year is None:
+            object.__setattr__(self, "mode", "year")
+        if self.year is not None:
+            object.__setattr__(self, "year_from", self.year if self.mode == "year" else None)
+            object.__setattr__(self, "year_to", self.year)
 
     def to_query(self) -> dict[str, str]:
         """URL parameters of this view (defaults omitted)."""
@@ -67,6 +87,8 @@ class Filters:
             value = getattr(self, name)
             if name != "lang" and value == getattr(default, name):
                 continue
+            if self.year is not None and name in ("year_from", "year_to"):
+                continue  # derived from year and mode
             if isinstance(value, bool):
                 out[param] = "1" if value else "0"
             elif isinstance(value, tuple):
@@ -109,13 +131,17 @@ class Filters:
         ):
             if param in params:
                 values[name] = _clean_text(params[param])
-        for param, name in (("from", "year_from"), ("to", "year_to")):
+        for param, name in (("from", "year_from"), ("to", "year_to"), ("year", "year")):
             if param in params:
                 values[name] = _clean_year(params[param])
+        if "mode" in params:
+            mode = params["mode"].strip().lower()
+            values["mode"] = mode if mode in YEAR_MODES else base.mode
         for param, name in (
             ("memory", "include_from_memory"),
             ("flows", "flows"),
             ("present", "present"),
+            ("play", "play"),
         ):
             if param in params:
                 values[name] = params[param].strip().lower() in {"1", "true", "yes", "on"}
@@ -156,11 +182,13 @@ class Filters:
             values["programs"] = tuple(
                 sorted({p.strip()[:64] for p in programs[:20] if isinstance(p, str) and p.strip()})
             )
-        for name in ("year_from", "year_to"):
+        for name in ("year_from", "year_to", "year"):
             value = d.get(name)
             ok = isinstance(value, int) and not isinstance(value, bool)
             values[name] = value if ok and YEAR_MIN <= value <= YEAR_MAX else None
-        for name in ("include_from_memory", "flows", "present"):
+        mode = d.get("mode")
+        values["mode"] = mode if isinstance(mode, str) and mode in YEAR_MODES else base.mode
+        for name in ("include_from_memory", "flows", "present", "play"):
             value = d.get(name)
             values[name] = value if isinstance(value, bool) else getattr(base, name)
         filters = replace(base, **values)
@@ -173,8 +201,12 @@ class Filters:
         return filters
 
     def cache_key(self) -> Filters:
-        """The parts that change what is computed (lang, place, present do not)."""
-        return replace(self, lang="zh", place=None, present=False)
+        """The parts that change what is computed (lang, place, present, play do not)."""
+        return replace(self, lang="zh", place=None, present=False, play=False)
+
+    def timeless(self) -> Filters:
+        """This view over all years: what the series draws under its cursor at ``year``."""
+        return replace(self, year=None, year_from=None, year_to=None, mode="year", play=False)
 
 
 def _clean_text(value: str | None) -> str | None:

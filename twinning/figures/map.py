@@ -199,14 +199,15 @@ def _metric_values(
             "title": {"text": metric_name, "side": "top"},
             "tickvals": [no_data_z + gap / 2, *ticks],
             "ticktext": [i18n.t("map_no_data", lang), *ticktext],
-            "len": 0.55,
+            "len": 0.75 if filters.present else 0.55,  # large type: room between ticks (#9)
             "y": 0.98,
             "yanchor": "top",
             "x": 0.0,
             "xanchor": "left",
             "thickness": 14,
         },
-        "_note": i18n.t("map_note_metric", lang, n_coarse=pv.n_coarse),
+        "_note": i18n.t("map_note_metric", lang, n_coarse=pv.n_coarse)
+        + year_note(filters, pv.n_period, pv.n_cumulative),
         "_present": set(),
         "_no_data": no_data,
     }
@@ -302,7 +303,7 @@ def _pairing_values(
         "colorscale": _colourscale_discrete(colours),
         "showscale": False,
         "colorbar": {},
-        "_note": i18n.t("map_note_pairings", lang),
+        "_note": i18n.t("map_note_pairings", lang) + year_note(filters),
         "_present": present,
         "_no_data": no_data,
     }
@@ -444,7 +445,34 @@ def map_patch_values(
     }
 
 
+def year_note(filters: agg.Filters, n_period: int = 0, n_cumulative: int = 0) -> str:
+    """The map note's sentence for a single year ('' for a range): period figures show in
+    every year of their period, undivided; cumulative counts from their end year; on the
+    pairings map, which pairings a year holds."""
+    if filters.year is None:
+        return ""
+    lang, year = filters.lang, filters.year
+    cumulative = filters.mode == "cumulative"
+    if not filters.metric:
+        return " " + i18n.t(
+            "map_note_cumulative_pairings" if cumulative else "map_note_year_pairings",
+            lang,
+            year=year,
+        )
+    return " " + i18n.t(
+        "map_note_cumulative_figures" if cumulative else "map_note_year_figures",
+        lang,
+        year=year,
+        n_period=n_period,
+        n_cumulative=n_cumulative,
+    )
+
+
 def _years_label(data: agg.AtlasData, filters: agg.Filters) -> str:
+    if filters.year is not None:
+        if filters.mode == "cumulative":
+            return i18n.t("years_cumulative_to", filters.lang, year=filters.year)
+        return str(filters.year)
     lo, hi = agg.year_bounds(data)
     return f"{filters.year_from or lo}–{filters.year_to or hi}"
 
@@ -688,11 +716,13 @@ def map_figure(
         layout["annotations"] = [
             {
                 "text": i18n.t("inset_title", lang),
-                "x": 0.9275,
+                # in large type the name is wider than the inset: it ends at the inset's
+                # right edge instead of running off the figure (presenter mode, #9)
+                "x": 0.995 if filters.present else 0.9275,
                 "y": 0.012,
                 "xref": "paper",
                 "yref": "paper",
-                "xanchor": "center",
+                "xanchor": "right" if filters.present else "center",
                 "yanchor": "bottom",
                 "showarrow": False,
                 "font": {"size": font_size - 3, "color": palette.MUTED},

@@ -4,6 +4,10 @@ A figure reported for a period (2006–2010) is drawn as one translucent, hatche
 its years at its full value, labelled "reported for 2006–2010, not split by year"; yearly
 figures are solid bars; a count with only an end year ("to 2022") is a diamond at that
 year. Nothing is divided into invented yearly values.
+
+A view of one year (time playback) draws the whole series with a cursor at that year: a
+vertical line and its label, always in the figure (hidden without a year) so that a step
+moves it with a ``dash.Patch`` of four numbers (``cursor_patch``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ PERIOD_COLOUR = "rgba(230, 122, 76, 0.30)"
 PERIOD_LINE = "#c8432f"
 CUMULATIVE_COLOUR = "#1d3f8f"
 PAIRINGS_COLOUR = "#374151"
+CURSOR_COLOUR = "#b3261e"
 
 
 def series_figure(
@@ -33,7 +38,10 @@ def series_figure(
     current_year: int | None = None,
     height: int | None = None,
 ) -> go.Figure:
-    """One row per metric (shared year axis) plus pairings in force on top."""
+    """One row per metric (shared year axis) plus pairings in force on top; for a view of
+    one year, the whole series with a cursor at it."""
+    cursor = filters.year
+    filters = filters.timeless()
     lang = filters.lang
     metrics = agg.series_metrics(filters)
     now = current_year or date.today().year
@@ -224,7 +232,59 @@ def series_figure(
     )
     for ann in fig.layout.annotations[: len(titles)]:
         ann.update(font={"size": font_size + 1}, x=0, xanchor="left")
+    _add_cursor(fig, cursor, font_size)
     return fig
+
+
+def _add_cursor(fig: go.Figure, year: int | None, font_size: int) -> None:
+    """The year cursor: a line over every row and the year beside it, in the top row;
+    ``layout.meta`` records their indices for ``cursor_patch``."""
+    fig.add_shape(
+        type="line",
+        xref="x",
+        yref="paper",
+        x0=year or 0,
+        x1=year or 0,
+        y0=0,
+        y1=1,
+        line={"color": CURSOR_COLOUR, "width": 2},
+        layer="above",
+        visible=year is not None,
+        name="year-cursor",
+    )
+    fig.add_annotation(
+        text=str(year or ""),
+        x=year or 0,
+        xref="x",
+        xanchor="left",
+        xshift=3,
+        y=1,
+        yref="paper",
+        yanchor="top",
+        showarrow=False,
+        font={"size": font_size, "color": CURSOR_COLOUR},
+        bgcolor="rgba(255,255,255,0.85)",
+        visible=year is not None,
+        name="year-cursor-label",
+    )
+    fig.update_layout(
+        meta={
+            "cursor_shape": len(fig.layout.shapes) - 1,
+            "cursor_label": len(fig.layout.annotations) - 1,
+        }
+    )
+
+
+def cursor_patch(meta: dict, year: int | None) -> dict[str, dict[int, dict[str, object]]]:
+    """What moves the cursor to ``year`` (None hides it), as
+    ``{"shapes": {index: {prop: value}}, "annotations": {...}}`` for a ``dash.Patch``."""
+    x, visible = (year, True) if year is not None else (0, False)
+    return {
+        "shapes": {meta["cursor_shape"]: {"x0": x, "x1": x, "visible": visible}},
+        "annotations": {
+            meta["cursor_label"]: {"x": x, "text": str(year or ""), "visible": visible}
+        },
+    }
 
 
 def _row_max(s: agg.Series) -> float:

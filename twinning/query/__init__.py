@@ -13,6 +13,7 @@ from twinning.query.tables import (
     XLSX_MAX_ROWS,
     TablePage,
     TooManyRowsForExcel,
+    ViewSources,
     csv_header,
     display_rows,
     export_csv,
@@ -26,6 +27,7 @@ from twinning.query.tables import (
     table_count,
     table_page,
     table_rows,
+    view_sources,
     view_xlsx,
 )
 from twinning.query.views import (
@@ -71,6 +73,7 @@ __all__ = [
     "Series",
     "TablePage",
     "TooManyRowsForExcel",
+    "ViewSources",
     "all_donor_keys",
     "csv_header",
     "display_rows",
@@ -100,6 +103,7 @@ __all__ = [
     "table_count",
     "table_page",
     "table_rows",
+    "view_sources",
     "view_xlsx",
     "where",
     "year_bounds",

@@ -295,6 +295,15 @@ def where(
     if f.year_from is not None:
         clauses.append(f"({t}{end} IS NULL OR {t}{end} >= :year_from)")
         params["year_from"] = int(f.year_from)
+    if f.year is not None:
+        # One year (or everything up to it) is not a range: a row is placed by the years it
+        # states. A count with only an end year ("to 2022") counts from that year on (in
+        # "this year": in that year only, with year_from above); an undated figure and a
+        # pairing without a start year are in no single year (as in the series).
+        if kind == "pairings":
+            clauses.append(f"{t}{start} IS NOT NULL")
+        else:
+            clauses.append(f"({t}{start} IS NOT NULL OR {t}{end} <= :year_to)")
     if not f.include_from_memory:
         if kind == "totals":
             clauses.append(f"NOT {t}from_memory")

@@ -7,6 +7,11 @@ Rules kept here, and tested in ``tests/test_aggregate.py`` and ``tests/test_gold
 * A figure reported for a period (2006–2010) stays a period: it matches a year range when
   its period overlaps it, and it is never split into invented yearly values.
   A figure with only an end year (a cumulative count "to 2022") reaches back indefinitely.
+* A single year (``Filters.year``, time playback) places figures by the years they state:
+  a period figure shows, undivided, in every year of its period; a cumulative count from
+  its end year ("cumulative to this year") or in its end year only ("this year"); an
+  undated figure in no year. ``PlaceValues`` counts the period and cumulative figures so
+  the map can say which of its numbers are not of the year alone.
 * Sums are labelled "sum of N reported figures"; the same figure reported twice (same
   donor, recipient, metric, value and period) is counted once (``figures.counted``).
 * A figure or pairing attributed to a larger area than the map level (a province-wide
@@ -68,6 +73,8 @@ class PlaceValues:
     n_figures: int  # figures counted on the map
     n_coarse: int  # figures reported for larger areas than the level
     n_unresolved: int  # figures with no place
+    n_period: int = 0  # of the figures on the map: reported for a period of several years
+    n_cumulative: int = 0  # ... and with only an end year (a count "to 2022")
 
 
 def place_values(data: AtlasData, filters: Filters) -> PlaceValues:
@@ -85,19 +92,27 @@ def _cells(data: AtlasData, f: Filters, metric: str) -> pd.DataFrame:
         cond, params = where(f, "totals")
         params["metric"] = metric
         cells = data.summary.frame(
-            f"SELECT {col} AS place, resolved, donor_key, SUM(value) AS value, SUM(n) AS n "
+            f"SELECT {col} AS place, resolved, donor_key, SUM(value) AS value, SUM(n) AS n, "
+            f"SUM(CASE WHEN {_PERIOD} THEN n ELSE 0 END) AS n_period, "
+            f"SUM(CASE WHEN {_CUMULATIVE} THEN n ELSE 0 END) AS n_cumulative "
             f"FROM figure_totals WHERE {cond} AND metric = :metric "
             f"GROUP BY {col}, resolved, donor_key HAVING SUM(n) > 0",
             params,
         )
         if cells.empty:
-            cells = pd.DataFrame(columns=["place", "resolved", "donor_key", "value", "n"])
+            cells = pd.DataFrame(columns=["place", "resolved", "donor_key", "value", "n", *_KINDS])
         cells["value"] = cells["value"].astype(float)
-        cells["n"] = cells["n"].astype(int)
+        for name in ("n", *_KINDS):
+            cells[name] = cells[name].astype(int)
         cells["resolved"] = cells["resolved"].astype(bool)
         return cells
 
     return data.cached(("cells", replace(f.cache_key(), metric=None), metric), compute)
+
+
+_PERIOD = "period_start IS NOT NULL AND period_end IS NOT NULL AND period_start <> period_end"
+_CUMULATIVE = "period_start IS NULL AND period_end IS NOT NULL"
+_KINDS = ("n_period", "n_cumulative")
 
 
 def _place_values(data: AtlasData, f: Filters) -> PlaceValues:
@@ -120,6 +135,8 @@ def _place_values(data: AtlasData, f: Filters) -> PlaceValues:
         n_figures=int(shown["n"].sum()),
         n_coarse=int(hidden.loc[hidden["resolved"], "n"].sum()),
         n_unresolved=int(hidden.loc[~hidden["resolved"], "n"].sum()),
+        n_period=int(shown["n_period"].sum()),
+        n_cumulative=int(shown["n_cumulative"].sum()),
     )
 
 
