@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sqlite3
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +37,32 @@ from twinning.store.schema import SCHEMA_VERSION, batches, figures, meta, pairin
 LEVEL_ORDER = {"province": 0, "prefecture": 1, "county": 2}
 PLACE_COLUMNS = ["adcode", "level", "name_zh", "name_en", "province_adcode", "prefecture_adcode"]
 REFERENCE_USER = "reference"
+
+
+def _enable_wal(cursor: Any, deadline_s: float = 30.0) -> None:
+    """Switch a file store to WAL, waiting out another connection that is creating it.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers "database is
+    locked" at once there instead of calling the busy handler when two processes open a
+    new store together (gunicorn workers starting at once). WAL is persistent, so once any
+    connection has switched, the others see it and skip the change.
+    """
+    wait = 0.01
+    give_up = time.monotonic() + deadline_s
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()
+            if mode and str(mode[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > give_up:
+                raise
+            time.sleep(wait)
+            wait = min(wait * 2, 0.25)
 
 
 def create_store_engine(url: str) -> Engine:
@@ -60,7 +88,7 @@ def create_store_engine(url: str) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
