@@ -122,6 +122,34 @@ def copy_store(src: Path, dest: Path) -> str:
     return f"sqlite:///{dest}"
 
 
+def write_snapshot(tree: Path, url: str) -> float | None:
+    """What a writer leaves after its commit, where ``tree``'s code does so: the summary's
+    snapshot of the store (beside the copy). Seconds, or None when the code has none."""
+    code = (
+        "import sys\n"
+        "try:\n"
+        "    from twinning.query.summary import refresh_snapshot\n"
+        "except ImportError:\n"
+        "    sys.exit(3)\n"
+        "from twinning.store.db import create_store_engine\n"
+        "refresh_snapshot(create_store_engine(sys.argv[1]))\n"
+    )
+    if not (tree / "twinning" / "query" / "summary.py").exists():
+        return None  # (the venv's editable install would find this tree's module instead)
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code, url],
+        cwd=tree,
+        env={**__import__("os").environ, "PYTHONPATH": str(tree)},
+        check=False,
+    )
+    if done.returncode == 3:
+        return None
+    if done.returncode:
+        raise SystemExit(f"writing the summary snapshot failed ({done.returncode})")
+    return time.perf_counter() - t0
+
+
 def ensure_legacy_tree(tree: Path, rev: str) -> bool:
     """Check out ``rev`` into ``tree`` (a git worktree); True if it was created now."""
     if (tree / "twinning").exists():
@@ -247,6 +275,12 @@ def measure(
     logs = OUT / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     steps = rec["steps"]
+
+    # what the writer of the store left beside it (the summary's snapshot, if any)
+    snap = write_snapshot(tree, url)
+    if snap is not None:
+        res["snapshot_write_s"] = snap
+        log(f"  summary snapshot written before the start (as a writer does): {snap:,.1f} s")
 
     # (a) server start, --starts times (the last one stays up for the rest)
     starts: list[float] = []
@@ -644,15 +678,25 @@ def rows_of(res: dict[str, Any]) -> list[tuple[str, str]]:
         )
     t = res.get("table", {})
     if t.get("kind") == "page of 100 rows":
-        text = f"{_fmt(t['p50_s'], 's')} / {_fmt(t['p95_s'], 's')}"
-        if t.get("timed_out"):
-            text += f"; a page > {_fmt(args_page_timeout(t), 's')} ({t['timed_out']})"
-        out.append(("(e) one table page, p50 / p95", text))
+        parts = []
+        for name, short in (
+            ("first block", "first"),
+            ("deep offset", "deep"),
+            ("sorted, first block", "sorted"),
+            ("sorted, deep offset", "sorted+deep"),
+        ):
+            part = t.get("parts", {}).get(name)
+            timed_out = (t.get("timed_out") or "").startswith(name + ":")
+            if timed_out:
+                parts.append(f"{short} > {_fmt(args_page_timeout(t), 's')}")
+            elif part and part["n"]:
+                parts.append(f"{short} {_fmt(part['p50_s'], 's')}")
+        out.append(("(e) one table page (100 rows), p50", "; ".join(parts)))
     elif t.get("kind") == "all rows":
         out.append(
             (
-                "(e) one table page, p50 / p95",
-                f"no pages: all rows {_fmt(t['p50_s'], 's')} / {_fmt(t['p95_s'], 's')}, "
+                "(e) one table page (100 rows), p50",
+                f"no pages: every row, {_fmt(t['p50_s'], 's')} (p95 {_fmt(t['p95_s'], 's')}), "
                 f"{kb(t['wire_median'])}",
             )
         )

@@ -14,7 +14,7 @@ second, latency p50/p95/p99 of the requests and of whole filter changes, and err
 ``--timeout``). Bounded: a fixed number of users, a fixed time, one server on 127.0.0.1.
 
 Run: ``.venv/bin/python benchmarks/load.py --store var/bench/store-1m.sqlite``
-     ``.venv/bin/python benchmarks/load.py --url postgresql+psycopg://...`` (a store there)
+     ``.venv/bin/python benchmarks/load.py --postgres 1000000`` (a throwaway PostgreSQL)
 """
 
 from __future__ import annotations
@@ -242,6 +242,72 @@ async def run_level(port: int, users: int, rec: dict, base: DashSession, args: A
     }
 
 
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster in a temporary folder on a free loopback port (as the store's
+    tests start one), with one database built by make_store.py; removed at the end."""
+
+    def __init__(self, figures: int, seed: int, tree: Path) -> None:
+        import glob
+        import os
+        import shutil
+        import subprocess
+
+        from scale_common import free_port
+
+        def binary(name: str) -> str:
+            found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name)]
+            if not found[-1]:
+                raise SystemExit(f"PostgreSQL's {name} not found (bash scripts/test.sh)")
+            return found[-1]
+
+        self.root = Path(tempfile.mkdtemp(prefix="atlas-load-pg-", dir="/tmp"))
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:  # the server refuses to run as root
+            shutil.chown(self.root, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        data, self.port = self.root / "data", free_port()
+        self.pg_ctl = [*self.as_user, binary("pg_ctl"), "-D", str(data)]
+        self.subprocess = subprocess
+        steps = [
+            [*self.as_user, binary("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+            [
+                *self.pg_ctl,
+                "-o",
+                f"-k {self.root} -p {self.port} -h 127.0.0.1 -c max_connections=200",
+                "-l",
+                str(self.root / "server.log"),
+                "-w",
+                "start",
+            ],
+        ]
+        for step in steps:
+            done = subprocess.run(step, capture_output=True, text=True)
+            if done.returncode:
+                raise SystemExit(f"{step[len(self.as_user)]} failed: {done.stderr[-800:]}")
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/atlas"
+        subprocess.run(
+            [*self.as_user, binary("createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+             "-U", "postgres", "atlas"],
+            check=True,
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "make_store.py"), "--url", self.url,
+             "--figures", str(figures), "--seed", str(seed)],
+            cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, check=True,
+        )  # fmt: skip
+        print(f"PostgreSQL store of {figures:,} figures built in {time.perf_counter() - t0:.0f} s")
+
+    def stop(self) -> None:
+        import shutil
+
+        self.subprocess.run([*self.pg_ctl, "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -249,6 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", default=str(OUT / "store-1m.sqlite"), help="SQLite store")
     parser.add_argument("--url", help="or a store's database URL (used as is, not copied)")
+    parser.add_argument(
+        "--postgres",
+        type=int,
+        metavar="FIGURES",
+        help="or a throwaway PostgreSQL (loopback) with a make_store.py store of FIGURES",
+    )
+    parser.add_argument("--store-seed", type=int, default=7, help="make_store's seed")
     parser.add_argument("--users", default="10,25,50", help="concurrent users, one run each")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per run")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
@@ -269,9 +342,14 @@ def main(argv: list[str] | None = None) -> int:
     sig = ensure_recording(tree, log_dir=OUT / "logs")
     rec = find_recording(sig)
     assert rec is not None
+    pg = ThrowawayPostgres(args.postgres, args.store_seed, tree) if args.postgres else None
+    if pg is not None:
+        args.url = pg.url
     with tempfile.TemporaryDirectory(prefix="atlas-load-", dir=OUT) as tmp:
         if args.url:
             url, what = args.url, args.url.split("@")[-1]
+            if pg is not None:
+                what = f"PostgreSQL ({args.postgres:,} figures)"
         else:
             src = Path(args.store).resolve()
             info = store_info(src)
@@ -309,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"       {e}")
         finally:
             server.stop()
+            if pg is not None:
+                pg.stop()
     print(
         f"\nLoad, {what}, gunicorn -w {args.workers}, think {args.think_min:g}–"
         f"{args.think_max:g} s, {args.duration:.0f} s per run, loopback"
