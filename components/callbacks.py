@@ -162,14 +162,20 @@ def _trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, di
     if "no_data" in meta:
         updates[meta["no_data"]] = {"z": values["no_data"]["z"]}
     for idx, slot in zip(meta.get("flows", []), values["flows"], strict=False):
-        updates[idx] = {
-            "lon": slot["lon"],
-            "lat": slot["lat"],
-            "hovertext": slot["hovertext"],
-            "customdata": slot["customdata"],
-            "marker.size": slot["marker"]["size"],
-            "showlegend": slot["showlegend"],
-        }
+        if "hovertext" in slot:  # a programme's hover points
+            updates[idx] = {
+                "lon": slot["lon"],
+                "lat": slot["lat"],
+                "hovertext": slot["hovertext"],
+                "customdata": slot["customdata"],
+            }
+        else:  # lines of a programme and width class
+            updates[idx] = {
+                "lon": slot["lon"],
+                "lat": slot["lat"],
+                "marker.size": slot["marker"]["size"],
+                "showlegend": slot["showlegend"],
+            }
     for idx, visible in zip(meta.get("legend", []), values["legend_visible"], strict=False):
         updates[idx] = {"visible": visible}
     return updates

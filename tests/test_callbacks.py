@@ -228,16 +228,22 @@ def test_a_click_on_nothing_in_particular_changes_nothing() -> None:
     assert cb.click_outputs(ids.MAP, click, agg.Filters()) == (dash.no_update,) * 3
 
 
-def test_a_click_on_a_flow_line_opens_its_recipient(data) -> None:
-    # every line ends at its recipient's point, where a user clicks to open the place
+def test_a_click_on_a_flow_opens_its_recipient_and_its_text_is_sent_once(data) -> None:
+    # lines are not hovered; each flow has one hover point on its arc carrying its text and
+    # its recipient, so a click there opens the place and no text is repeated per vertex
     fig, *_ = cb.map_outputs(data, agg.Filters(lang="en"), None)
     flows = [fig["data"][i] for i in fig["layout"]["meta"]["flows"]]
-    drawn = [t for t in flows if t["lon"]]
-    assert drawn
-    for trace in drawn:
-        assert len(trace["customdata"]) == len(trace["lon"])
-        assert all(c is None or (len(c) == 6 and c.isdigit()) for c in trace["customdata"])
-    code = next(c for c in drawn[0]["customdata"] if c)
+    lines = [t for t in flows if t.get("mode") == "lines+markers" and t["lon"]]
+    points = [t for t in flows if t.get("mode") == "markers" and t["lon"]]
+    assert lines and points
+    assert all(t["hoverinfo"] == "skip" and "hovertext" not in t for t in lines)
+    n_lines = sum(1 for t in lines for x in t["lon"] if x is None)  # one None ends each line
+    assert sum(len(t["lon"]) for t in points) == n_lines
+    for trace in points:
+        assert len(trace["customdata"]) == len(trace["lon"]) == len(trace["hovertext"])
+        assert all(len(c) == 6 and c.isdigit() for c in trace["customdata"])
+        assert all(" → " in h for h in trace["hovertext"])
+    code = points[0]["customdata"][0]
     click = {"points": [{"lon": 1.0, "lat": 2.0, "customdata": code, "curveNumber": 40}]}
     assert cb.click_outputs(ids.MAP, click, agg.Filters()) == (code, "county", code)
 

@@ -241,3 +241,38 @@ def test_clicking_a_place_opens_its_detail_with_sources(atlas_page):
     links = detail.locator("a[href^='http']")
     assert links.count() >= 1, "the detail has no link to a source"
     atlas_page.log.assert_clean()
+
+
+def test_hovering_a_flow_names_donor_and_recipient_and_a_click_opens_the_recipient(atlas_page):
+    # Each flow has one (invisible) hover point on its arc: what the hover shows and what a
+    # click opens are what a user gets from the line itself.
+    from components import ids
+
+    _open(atlas_page, lang="en")
+    page = atlas_page.page
+    target = page.evaluate(
+        """() => {
+             const gd = document.getElementById('map-graph').querySelector('.js-plotly-plot');
+             const idx = gd._fullLayout.meta.flows.find(
+                 i => gd.data[i].mode === 'markers' && (gd.data[i].lon || []).length);
+             const tr = gd.data[idx];
+             const g = [...gd.querySelectorAll('g.trace.scattergeo')]
+               .find(g => g.__data__ && g.__data__[0] && g.__data__[0].trace
+                          && g.__data__[0].trace.index === idx);
+             const pts = g ? [...g.querySelectorAll('path.point')] : [];
+             if (!pts.length) return null;
+             const b = pts[0].getBoundingClientRect();
+             return {x: b.x + b.width / 2, y: b.y + b.height / 2,
+                     text: tr.hovertext[0], recipient: tr.customdata[0]};
+           }"""
+    )
+    assert target is not None, "no hover point of a flow is drawn"
+    page.mouse.move(target["x"], target["y"])
+    label = page.locator("#map-graph .hoverlayer .hovertext")
+    label.first.wait_for(state="visible", timeout=10_000)
+    shown = label.first.text_content() or ""
+    assert " → " in shown, f"the flow's hover does not name donor and recipient: {shown!r}"
+    page.mouse.click(target["x"], target["y"])
+    atlas_page.settle()
+    assert atlas_page.query().get("place") == target["recipient"]
+    assert page.locator(f"#{ids.DETAIL}").inner_text().strip()

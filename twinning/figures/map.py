@@ -309,14 +309,18 @@ def _pairing_values(
     }
 
 
-@lru_cache(maxsize=4096)
-def _great_circle(
-    lon1: float, lat1: float, lon2: float, lat2: float, n: int | None = None
-) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Points along the great circle (so the arrowhead points along the curve).
+# Where a flow's vertices sit along its great circle: plotly draws a line between two
+# geo points as the great circle itself (d3-geo resamples it), so the curve needs no
+# vertices of its own; the one near the end makes the arrowhead ("angleref": "previous")
+# point along the curve where it arrives. The hover point sits at the middle.
+ARC_STEPS = (0.0, 0.92, 1.0)
 
-    As many points as the arc needs to look curved (one per ~3 degrees, 3 to 12): a
-    county map carries thousands of flows, each resent on every filter change."""
+
+@lru_cache(maxsize=65536)
+def _great_circle(
+    lon1: float, lat1: float, lon2: float, lat2: float, steps: tuple[float, ...] = ARC_STEPS
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Points at fractions ``steps`` of the great circle from (lon1, lat1) to (lon2, lat2)."""
     p1 = np.radians([lon1, lat1])
     p2 = np.radians([lon2, lat2])
     v1 = np.array([np.cos(p1[1]) * np.cos(p1[0]), np.cos(p1[1]) * np.sin(p1[0]), np.sin(p1[1])])
@@ -324,9 +328,7 @@ def _great_circle(
     omega = math.acos(max(-1.0, min(1.0, float(v1 @ v2))))
     if omega < 1e-9:
         return (lon1, lon2), (lat1, lat2)
-    if n is None:
-        n = max(3, min(12, 2 + round(math.degrees(omega) / 3)))
-    ts = np.linspace(0, 1, n)
+    ts = np.array(steps)
     pts = (np.sin((1 - ts) * omega)[:, None] * v1 + np.sin(ts * omega)[:, None] * v2) / math.sin(
         omega
     )
@@ -339,15 +341,25 @@ def _great_circle(
 def _flow_values(
     data: agg.AtlasData, filters: agg.Filters, programs: list[str]
 ) -> list[dict[str, Any]]:
-    """Per (programme, width class) slot: lon, lat, hovertext, marker sizes."""
+    """Per (programme, width class) slot: the lines' lon/lat and arrow sizes; then one
+    slot per programme of hover points.
+
+    The lines carry no text: a county map holds ~2,000 flows of 3 to 12 vertices each, and a
+    hover text on every vertex was most of the bytes of a filter change. Each flow has one
+    hover point instead, on its arc's middle vertex, with its text and its recipient (a
+    click there opens the recipient)."""
     lang = filters.lang
-    slots = [
-        {"lon": [], "lat": [], "hovertext": [], "customdata": [], "marker": {"size": []}}
+    slots: list[dict[str, Any]] = [
+        {"lon": [], "lat": [], "marker": {"size": []}}
         for _ in range(len(programs) * len(WIDTH_CLASSES))
+    ]
+    hovers: list[dict[str, Any]] = [
+        {"lon": [], "lat": [], "hovertext": [], "customdata": [], "showlegend": False}
+        for _ in programs
     ]
     if not filters.flows:
         _legend_slots(slots, len(programs))
-        return slots
+        return slots + hovers
     fl = agg.flows(data, filters)
     known = sorted(f.value for f in fl if f.value)
     cuts = [known[len(known) // 3], known[2 * len(known) // 3]] if len(known) >= 3 else []
@@ -363,7 +375,8 @@ def _flow_values(
             cls = 2
         else:
             cls = 1 + sum(f.value > c for c in cuts)
-        slot = slots[programs.index(f.program) * len(WIDTH_CLASSES) + cls]
+        pi = programs.index(f.program)
+        slot = slots[pi * len(WIDTH_CLASSES) + cls]
         (x1, y1), (x2, y2) = coords[f.donor_point], coords[f.recipient]
         lons, lats = _great_circle(x1, y1, x2, y2)
         donor = agg.donor_label(data, f.donor_key, lang)
@@ -383,17 +396,18 @@ def _flow_values(
                 f"<br>{i18n.metric_label(width_metric, lang)}: "
                 f"{i18n.format_value(f.value, unit, lang)}"
             )
-        hover = f"<b>{label}</b><br>{detail}"
         size = 7 + 2 * WIDTH_CLASSES[cls]
         slot["lon"].extend([*lons, None])
         slot["lat"].extend([*lats, None])
-        slot["hovertext"].extend([hover] * len(lons) + [None])
-        # a click on a line is a click on its recipient: the lines all end at the point a
-        # user would click to open a place
-        slot["customdata"].extend([f.recipient] * len(lons) + [None])
         slot["marker"]["size"].extend([0] * (len(lons) - 1) + [size, 0])
+        (mid_lon,), (mid_lat,) = _great_circle(x1, y1, x2, y2, (0.5,))
+        hover = hovers[pi]
+        hover["lon"].append(mid_lon)
+        hover["lat"].append(mid_lat)
+        hover["hovertext"].append(f"<b>{label}</b><br>{detail}")
+        hover["customdata"].append(f.recipient)
     _legend_slots(slots, len(programs))
-    return slots
+    return slots + hovers
 
 
 def _legend_slots(slots: list[dict[str, Any]], n_programs: int) -> None:
@@ -595,9 +609,7 @@ def map_figure(
                 go.Scattergeo(
                     lon=slot["lon"],
                     lat=slot["lat"],
-                    hovertext=slot["hovertext"],
-                    customdata=slot["customdata"],
-                    hovertemplate="%{hovertext}<extra></extra>",
+                    hoverinfo="skip",
                     mode="lines+markers",
                     line={
                         "color": colour,
@@ -619,6 +631,28 @@ def map_figure(
                     geo="geo",
                 )
             )
+    # one hover point per flow, on its arc's middle (see _flow_values): invisible, but
+    # hovered and clicked like the line it stands for
+    n_lines = len(programs) * len(WIDTH_CLASSES)
+    for pi, program in enumerate(programs):
+        slot = values["flows"][n_lines + pi]
+        meta["flows"].append(len(fig.data))
+        fig.add_trace(
+            go.Scattergeo(
+                lon=slot["lon"],
+                lat=slot["lat"],
+                hovertext=slot["hovertext"],
+                customdata=slot["customdata"],
+                hovertemplate="%{hovertext}<extra></extra>",
+                mode="markers",
+                marker={"size": 12, "opacity": 0, "color": palette.program_colour(program, pi)},
+                hoverlabel={"bgcolor": palette.program_colour(program, pi)},
+                name=i18n.program_label(program, lang),
+                legendgroup=program,
+                showlegend=False,
+                geo="geo",
+            )
+        )
     meta["legend"] = []
     donors = list(agg.all_donor_keys(data))
     for i, key in enumerate([*donors, "__multiple__"]):
