@@ -12,7 +12,10 @@ Matching runs in tiers; the first tier with a match decides:
 
 1. the adcode itself ("653125");
 2. the full current name, Chinese or English (莎车县, "Shache County");
-3. a historical name from ``data/reference/historical_names.csv`` (思茅市 -> 普洱市);
+3. a former name from ``data/reference/historical_names.csv`` (思茅地区 -> 普洱市, 临安市 ->
+   临安区), built from the MCA's yearly code lists by tools/build_historical_names.py; a
+   split or a former name of two places gives several candidates (``within`` decides), and
+   ``former_name_note`` gives the note a record keeps (what changed, when, the source);
 4. a short form or alias: suffix and ethnic-group words dropped (莎车, 红河州,
    内蒙古), common abbreviations (克州, 沪), English or pinyin without the suffix
    (Shache, Kashi).
@@ -449,7 +452,9 @@ class Gazetteer:
         self._historical: dict[str, list[str]] = {}
         self._historical_short: dict[str, list[str]] = {}
         self._short: dict[str, list[str]] = {}
-        self.historical_notes: dict[str, str] = {}
+        self.historical_notes: dict[str, str] = {}  # former name -> its change(s), short
+        self._former_notes: dict[tuple[str, str], str] = {}  # (name, adcode) -> full note
+        self._historical_short_of: dict[tuple[str, str], str] = {}
         self._pools: dict[str, list[str]] | None = None
         self._pool_by_script: dict[bool, list[str]] = {}
         self._build_places(places)
@@ -533,17 +538,44 @@ class Gazetteer:
                         self._add(self._short, clean_en(py), adcode)
 
     def _index_historical(self, historical: pd.DataFrame) -> None:
+        """Index former names. One name may lead to several units: a unit split among
+        several (邢台县 -> 襄都区, 信都区), or two places that once had the same name
+        (郊区); ``within`` or the adcode then decides, else ``AmbiguousPlace``."""
         for row in historical.to_dict("records"):
             adcode = str(row["new_adcode"]).strip()
             if adcode not in self.places:
                 continue
-            self._add(self._historical, clean_zh(row["old_name"]), adcode)
+            key = clean_zh(row["old_name"])
+            self._add(self._historical, key, adcode)
             # Short forms of former names (襄樊 for 襄樊市) rank below today's short names,
             # so 思茅 still means today's 思茅区 while 襄樊 finds 襄阳市.
             for form in short_forms(str(row["old_name"]), self.places[adcode].level):
                 self._add(self._historical_short, clean_zh(form), adcode)
+                self._historical_short_of.setdefault((clean_zh(form), adcode), key)
             note = f"{row['old_name']} -> {row['new_name']} ({row['year']}, {row['change']})"
-            self.historical_notes[clean_zh(row["old_name"])] = note
+            detail = str(row.get("note") or "").strip()
+            if detail == f"{row['old_name']} -> {row['new_name']} ({row['year']})":
+                detail = ""  # the note says no more than the change itself
+            source = str(row.get("source") or "").strip()
+            full = note + (f": {detail}" if detail else "") + (f" [{source}]" if source else "")
+            self._former_notes[(key, adcode)] = full
+            previous = self.historical_notes.get(key)
+            self.historical_notes[key] = f"{previous}; {note}" if previous else note
+
+    def former_name_note(self, name: str, place: Place) -> str | None:
+        """The note a record keeps when ``name`` reached ``place`` as a former name: what
+        changed, when, and the source ("former name: 临安市 -> 临安区 (2017, ...) [MCA ...]").
+        None when ``name`` is not a former name of ``place`` or is one of its names today."""
+        key = clean_zh(name)
+        if key in self._full and place.adcode in self._full[key]:
+            return None
+        if place.adcode in self._short.get(key, []):
+            return None
+        note = self._former_notes.get((key, place.adcode))
+        if note is None:
+            full = self._historical_short_of.get((key, place.adcode))
+            note = self._former_notes.get((full, place.adcode)) if full else None
+        return f"former name: {note}" if note else None
 
     @classmethod
     def default(cls) -> Gazetteer:
