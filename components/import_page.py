@@ -22,8 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import hashlib
-import hmac
 import json
 import re
 import time
@@ -48,7 +46,6 @@ from twinning.imports.problems import (
 )
 from twinning.imports.progress import estimate_rows
 
-TOKEN_HOURS = 8
 BATCH_COLUMNS = [
     "id",
     "kind",
@@ -91,56 +88,63 @@ def t(key: str, lang: str, **kw: Any) -> str:
     return i18n.t(I18N_PREFIX + key, lang, **kw)
 
 
-# --- sign-in: a signed token, checked on the server by every mutating callback -------------
+# --- sign-in: a server-side session (twinning.auth), its token in an HttpOnly cookie -------
+# The plain functions take the session token (the callbacks pass the cookie's value) and an
+# ``auth`` (twinning.auth.Auth; default: the store at TWINNING_DATABASE_URL). Every one that
+# changes data looks the session up in the store, in whichever worker answers.
 
 
-def _key() -> bytes | None:
-    password = settings.get("TWINNING_ADMIN_PASSWORD")
-    if not password:
-        return None
-    user = settings.get("TWINNING_ADMIN_USER")
-    return hashlib.sha256(f"twinning-import:{user}:{password}".encode()).digest()
+def _auth(auth: Any = None) -> Any:
+    from twinning.auth import default_auth
+
+    return auth if auth is not None else default_auth()
 
 
-def make_token(user: str, now: float | None = None) -> str:
-    key = _key()
-    if key is None:
-        return ""
-    expiry = int((time.time() if now is None else now) + TOKEN_HOURS * 3600)
-    msg = f"{user}:{expiry}"
-    sig = hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
-    return f"{msg}:{sig}"
+def session_user(token: object, auth: Any = None) -> Any:
+    """The signed-in ``twinning.auth.User`` of a session token, or None."""
+    return _auth(auth).session_user(token)
 
 
-def token_user(token: object, now: float | None = None) -> str | None:
-    """The signed-in user, or None for a missing, forged, stale or expired token."""
-    key = _key()
-    if key is None or not isinstance(token, str) or token.count(":") < 2:
-        return None
-    msg, _, sig = token.rpartition(":")
-    good = hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(good, sig):
-        return None
-    user, _, expiry = msg.rpartition(":")
-    try:
-        if int(expiry) < (time.time() if now is None else now):
-            return None
-    except ValueError:
-        return None
-    return user
+def token_user(token: object, auth: Any = None) -> str | None:
+    """The signed-in user's name, or None for a missing, unknown, ended or expired session."""
+    user = session_user(token, auth)
+    return user.name if user else None
 
 
-def sign_in(user: str | None, password: str | None, lang: str) -> tuple[str, str]:
-    """(token, message). Compares in constant time; an empty password setting disables."""
-    if _key() is None:
+def _may_import(token: object, lang: str, auth: Any) -> tuple[Any, str]:
+    """(user, "") when the session may change data, else (None, the message why not)."""
+    user = session_user(token, auth)
+    if user is None:
+        return None, t("signin_needed", lang)
+    if not user.can("importer"):
+        return None, t("role_needed", lang, user=user.name, role=user.role)
+    return user, ""
+
+
+def sign_in(
+    user: str | None,
+    password: str | None,
+    lang: str,
+    auth: Any = None,
+    address: str | None = None,
+) -> tuple[str, str]:
+    """(session token, message). Limits first (per user and per address), then the password."""
+    result = _auth(auth).sign_in(user, password, address)
+    if result.status == "ok":
+        return result.token, t("signed_in", lang, user=result.user.name)
+    if result.status == "off":
         return "", t("signin_disabled", lang)
-    want_user = settings.get("TWINNING_ADMIN_USER")
-    want_pw = settings.get("TWINNING_ADMIN_PASSWORD")
-    ok_user = hmac.compare_digest((user or "").encode(), want_user.encode())
-    ok_pw = hmac.compare_digest((password or "").encode(), want_pw.encode())
-    if ok_user and ok_pw:
-        return make_token(want_user), t("signed_in", lang, user=want_user)
+    if result.status == "slow":
+        return "", t("signin_slow", lang, seconds=result.wait_s)
+    if result.status == "locked":
+        return "", t("signin_locked", lang, minutes=max(1, -(-result.wait_s // 60)))
     return "", t("signin_failed", lang)
+
+
+def sign_out(token: object, lang: str, auth: Any = None) -> str:
+    """End the session in the store: the token is refused from now on, in every worker."""
+    _auth(auth).end_session(token)
+    return t("signed_out", lang)
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -261,9 +265,9 @@ def progress_bar(record: dict | None) -> tuple[int | None, int]:
     return min(record.get("rows", 0), total), total
 
 
-def progress_view(file: dict | None, token: str | None, lang: str) -> tuple:
+def progress_view(file: dict | None, token: str | None, lang: str, auth: Any = None) -> tuple:
     """What one poll shows: (bar value, bar max, text). Signed-in users only."""
-    record = read_progress((file or {}).get("id")) if token_user(token) else None
+    record = read_progress((file or {}).get("id")) if token_user(token, auth) else None
     return (*progress_bar(record), progress_text(record, lang))
 
 
@@ -316,7 +320,11 @@ def _field_options(lang: str) -> list[dict]:
 
 
 def receive_upload(
-    contents: str | None, filename: str | None, token: str | None, lang: str
+    contents: str | None,
+    filename: str | None,
+    token: str | None,
+    lang: str,
+    auth: Any = None,
 ) -> dict[str, Any]:
     """Keep the uploaded file and describe it: preview rows, automatic mapping, problems.
 
@@ -335,8 +343,9 @@ def receive_upload(
     }
     if not contents or not filename:
         return out
-    if token_user(token) is None:
-        out["message"] = t("signin_needed", lang)
+    user, why = _may_import(token, lang, auth)
+    if user is None:
+        out["message"] = why
         return out
     try:
         file_id, size = _store_upload(contents, filename)
@@ -406,12 +415,14 @@ def check_file(
     *,
     confirm: bool = False,
     resolver: Any = None,
+    auth: Any = None,
 ) -> dict[str, Any]:
     """Dry-run (or, with confirm, really import) the uploaded file with the chosen mapping."""
     from twinning.imports.keep import run_import
 
-    if token_user(token) is None:
-        return {"ok": False, "message": t("signin_needed", lang), "problems": [], "result": None}
+    user, why = _may_import(token, lang, auth)
+    if user is None:
+        return {"ok": False, "message": why, "problems": [], "result": None}
     path = _incoming_path((file or {}).get("id", ""))
     if path is None or not path.exists():
         return {"ok": False, "message": t("no_file", lang), "problems": [], "result": None}
@@ -424,7 +435,7 @@ def check_file(
             path,
             _get_store(get_store),
             name=file.get("name"),
-            user=token_user(token),
+            user=user.name,  # the batch records who imported it (and when)
             overrides={"columns": _overrides(labels, fields)},
             dry_run=not confirm,
             resolver=resolver,
@@ -450,30 +461,62 @@ def check_file(
     return {"ok": result.ok, "message": msg, "problems": data["problems"], "result": data}
 
 
-def confirm_import(file, labels, fields, token, lang, get_store, resolver=None) -> dict[str, Any]:
-    return check_file(file, labels, fields, token, lang, get_store, confirm=True, resolver=resolver)
+def confirm_import(
+    file, labels, fields, token, lang, get_store, resolver=None, auth=None
+) -> dict[str, Any]:
+    return check_file(
+        file, labels, fields, token, lang, get_store, confirm=True, resolver=resolver, auth=auth
+    )
 
 
-def batches_rows(get_store: Any) -> list[dict]:
+# Who imported or undid a batch, and from which file: shown to signed-in users only.
+PRIVATE_BATCH_COLUMNS = ("file_name", "user", "undone_by")
+
+
+def batches_rows(get_store: Any, token: object = None, auth: Any = None) -> list[dict]:
+    """The batches for the page's list; user and file names only for a signed-in user."""
     from twinning.imports.keep import list_batches
 
     rows = list_batches(_get_store(get_store))
-    keep = BATCH_COLUMNS
-    return [{k: "" if r.get(k) is None else str(r.get(k)) for k in keep} for r in rows]
+    signed_in = token_user(token, auth) is not None
+    return [
+        {
+            k: ""
+            if r.get(k) is None or (k in PRIVATE_BATCH_COLUMNS and not signed_in)
+            else str(r.get(k))
+            for k in BATCH_COLUMNS
+        }
+        for r in rows
+    ]
 
 
-def undo(batch_id: Any, token: str | None, lang: str, get_store: Any) -> str:
+def _batch_owner(store: Any, batch: int) -> str | None:
+    from sqlalchemy import select
+
+    from twinning.store.schema import batches
+
+    with store.engine.connect() as conn:
+        return conn.execute(select(batches.c.user).where(batches.c.id == batch)).scalar()
+
+
+def undo(batch_id: Any, token: str | None, lang: str, get_store: Any, auth: Any = None) -> str:
+    """Undo a batch: an importer its own batches, an admin any. Records who and when."""
     from twinning.imports.keep import UndoError, undo_batch
 
-    user = token_user(token)
+    user, why = _may_import(token, lang, auth)
     if user is None:
-        return t("signin_needed", lang)
+        return why
     try:
         batch = int(batch_id)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return t("no_file", lang)
+    store = _get_store(get_store)
+    if not user.can("admin"):
+        owner = _batch_owner(store, batch)
+        if owner is not None and owner != user.name:
+            return t("undo_not_yours", lang, batch=batch, owner=owner)
     try:
-        undo_batch(_get_store(get_store), batch, user)
+        undo_batch(store, batch, user.name)
     except UndoError as exc:
         return exc.text(lang)
     return t("undone", lang, batch=batch)
@@ -543,7 +586,8 @@ def layout(lang: str = "zh") -> html.Div:
         style={"maxWidth": "1100px", "margin": "0 auto", "padding": "8px 16px"},
         children=[
             dcc.Store(id="imp-lang", data=lang),
-            dcc.Store(id="imp-token", storage_type="session"),
+            # who is signed in, for the page only: the session itself is an HttpOnly cookie
+            dcc.Store(id="imp-who"),
             dcc.Store(id="imp-file"),
             html.H2(t("title", lang)),
             html.P(t("intro", lang)),
@@ -789,7 +833,20 @@ def template_download(lang: str) -> dict:
 
 
 def register_callbacks(app: Any, get_store: Any) -> None:
-    """Wire the page. ``get_store`` is a Store or a function returning one."""
+    """Wire the page. ``get_store`` is a Store or a function returning one.
+
+    Sessions live in that store's database. Every callback reads the session token from the
+    request's HttpOnly cookie (``components.security``), never from the page: ``imp-who``
+    only tells the page who is signed in, and nothing on the server trusts it.
+    """
+    from components import security
+    from twinning.auth import Auth
+
+    def auth() -> Any:
+        return Auth.for_store(_get_store(get_store))
+
+    def token() -> str | None:
+        return security.cookie_token()
 
     @app.callback(
         Output("imp-template", "data"),
@@ -801,25 +858,36 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         return template_download(lang or "zh")
 
     @app.callback(
-        Output("imp-token", "data"),
+        Output("imp-who", "data"),
         Output("imp-signin-status", "children"),
+        Output("imp-password", "value"),
         Input("imp-signin-btn", "n_clicks"),
         Input("imp-signout-btn", "n_clicks"),
         State("imp-user", "value"),
         State("imp-password", "value"),
         State("imp-lang", "data"),
-        State("imp-token", "data"),
         prevent_initial_call=False,
     )
-    def _sign_in(_n_in, _n_out, user, password, lang, token):
+    def _sign_in(_n_in, _n_out, user, password, lang):
         from dash import ctx
 
+        lang = lang or "zh"
         if ctx.triggered_id == "imp-signout-btn":
-            return "", ""
-        if ctx.triggered_id != "imp-signin-btn":
-            who = token_user(token)
-            return no_update, t("signed_in", lang, user=who) if who else ""
-        return sign_in(user, password, lang)
+            message = sign_out(token(), lang, auth())
+            security.clear_session_cookie(ctx.response)
+            return None, message, ""
+        if ctx.triggered_id != "imp-signin-btn":  # the page loads: who is signed in?
+            who = session_user(token(), auth())
+            if who is None:
+                return None, "", no_update
+            return {"user": who.name, "role": who.role}, t("signed_in", lang, user=who.name), ""
+        new_token, message = sign_in(user, password, lang, auth(), security.client_address())
+        if not new_token:
+            return no_update, message, ""
+        auth().end_session(token())  # a new sign-in replaces the browser's old session
+        security.set_session_cookie(ctx.response, new_token)
+        who = auth().session_user(new_token)
+        return {"user": who.name, "role": who.role}, message, ""
 
     @app.callback(
         Output("imp-file", "data"),
@@ -832,12 +900,11 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         Output("imp-preview-box", "style"),
         Input("imp-upload", "contents"),
         State("imp-upload", "filename"),
-        State("imp-token", "data"),
         State("imp-lang", "data"),
         prevent_initial_call=True,
     )
-    def _upload(contents, filename, token, lang):
-        out = receive_upload(contents, filename, token, lang)
+    def _upload(contents, filename, lang):
+        out = receive_upload(contents, filename, token(), lang, auth())
         name = (out["file"] or {}).get("name", "")
         size = f"{out['file']['size']:,}" if out["file"] else ""
         status = out["message"] or (t("bytes", lang, name=name, size=size) if out["file"] else "")
@@ -866,7 +933,6 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         State("imp-file", "data"),
         State({"type": "imp-map-label", "index": ALL}, "children"),
         State({"type": "imp-map", "index": ALL}, "value"),
-        State("imp-token", "data"),
         State("imp-lang", "data"),
         prevent_initial_call=True,
         running=[
@@ -875,13 +941,17 @@ def register_callbacks(app: Any, get_store: Any) -> None:
             (Output("imp-progress", "style"), {"display": "block"}, {"display": "none"}),
         ],
     )
-    def _check(_n_check, _n_confirm, file, labels, fields, token, lang):
+    def _check(_n_check, _n_confirm, file, labels, fields, lang):
         from dash import ctx
 
         confirm = ctx.triggered_id == "imp-confirm-btn"
-        res = check_file(file, labels or [], fields or [], token, lang, get_store, confirm=confirm)
+        session = token()
+        res = check_file(
+            file, labels or [], fields or [], session, lang, get_store, confirm=confirm, auth=auth()
+        )
         can_confirm = bool(res["ok"] and not confirm)
-        batches = batches_rows(get_store) if confirm and res["ok"] else no_update
+        done = confirm and res["ok"]
+        batches = batches_rows(get_store, session, auth()) if done else no_update
         return (
             res["message"],
             _report_rows(res["problems"], lang),
@@ -898,12 +968,11 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         Output("imp-progress-text", "children"),
         Input("imp-progress-tick", "n_intervals"),
         State("imp-file", "data"),
-        State("imp-token", "data"),
         State("imp-lang", "data"),
         prevent_initial_call=True,
     )
-    def _progress(_n, file, token, lang):  # polled only while _check runs
-        return progress_view(file, token, lang or "zh")
+    def _progress(_n, file, lang):  # polled only while _check runs
+        return progress_view(file, token(), lang or "zh", auth())
 
     @app.callback(
         Output("imp-download", "data"),
@@ -920,17 +989,19 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         Output("imp-batches", "rowData", allow_duplicate=True),
         Input("imp-undo-btn", "n_clicks"),
         State("imp-undo-id", "value"),
-        State("imp-token", "data"),
         State("imp-lang", "data"),
         prevent_initial_call=True,
     )
-    def _undo(_n, batch_id, token, lang):
-        return undo(batch_id, token, lang, get_store), batches_rows(get_store)
+    def _undo(_n, batch_id, lang):
+        session = token()
+        message = undo(batch_id, session, lang, get_store, auth())
+        return message, batches_rows(get_store, session, auth())
 
     @app.callback(
         Output("imp-batches", "rowData", allow_duplicate=True),
         Input("imp-lang", "data"),
+        Input("imp-who", "data"),  # signing in or out shows or hides who imported what
         prevent_initial_call="initial_duplicate",
     )
-    def _list(_lang):
-        return batches_rows(get_store)
+    def _list(_lang, _who):
+        return batches_rows(get_store, token(), auth())

@@ -20,16 +20,60 @@ def test_sign_in_checks_credentials(env):
     assert token == "" and msg == "Wrong user name or password."
     token, msg = page.sign_in("admin", "s3cret", "zh")
     assert msg == "已登录：admin" and page.token_user(token) == "admin"
-    forged = token.replace("admin", "eve", 1)
-    assert page.token_user(forged) is None
-    assert page.token_user("admin:99999999999:abc") is None
-    assert page.token_user(page.make_token("admin", now=0)) is None  # expired
+    assert page.token_user(token[:-1] + ("A" if token[-1] != "A" else "B")) is None  # forged
+    assert page.token_user("admin:99999999999:abc") is None  # the old signed-token shape
+    assert page.token_user(None) is None and page.token_user(["x"]) is None
+
+
+def test_sign_out_ends_the_session_for_every_later_request(env):
+    token, _ = page.sign_in("admin", "s3cret", "en")
+    assert page.sign_out(token, "en") == "Signed out: this session has ended."
+    assert page.token_user(token) is None
+    url = upload_data_url("good_utf8_wide.csv")
+    out = page.receive_upload(url, "good_utf8_wide.csv", token, "en")  # a copied token replayed
+    assert out["file"] is None and out["message"].startswith("Importing and undoing")
+    assert page.undo(1, token, "en", env).startswith("Importing and undoing")
 
 
 def test_sign_in_is_off_without_a_password(env, monkeypatch):
     monkeypatch.setenv("TWINNING_ADMIN_PASSWORD", "")
     token, msg = page.sign_in("admin", "", "en")
     assert token == "" and "importing is off" in msg
+
+
+def test_roles_viewer_reads_importer_undoes_its_own_admin_any(env):
+    from twinning.auth import default_auth
+
+    auth = default_auth()
+    for name in ("vera", "ivan", "ines"):
+        auth.remove_user(name)
+    auth.add_user("vera", "viewer", "viewer-pass")
+    auth.add_user("ivan", "importer", "importer-pass")
+    auth.add_user("ines", "importer", "importer-pass")
+    viewer, _ = page.sign_in("vera", "viewer-pass", "en")
+    ivan, _ = page.sign_in("ivan", "importer-pass", "en")
+    ines, _ = page.sign_in("ines", "importer-pass", "en")
+    admin, _ = page.sign_in("admin", "s3cret", "en")
+    url = upload_data_url("good_gbk_wide.csv")
+    refused = page.receive_upload(url, "good_gbk_wide.csv", viewer, "en")
+    assert refused["file"] is None and "need the importer or admin role" in refused["message"]
+    out = page.receive_upload(url, "good_gbk_wide.csv", ivan, "en")
+    labels = [m["label"] for m in out["mapping"]]
+    fields = [m["field"] for m in out["mapping"]]
+    done = page.confirm_import(out["file"], labels, fields, ivan, "en", env)
+    assert done["ok"], done["message"]
+    batch = done["result"]["batch_id"]
+    # the batch records the signed-in user; names are shown to signed-in users only
+    anonymous = {r["id"]: r for r in page.batches_rows(env)}
+    signed_in = {r["id"]: r for r in page.batches_rows(env, viewer)}
+    assert signed_in[str(batch)]["user"] == "ivan"
+    assert signed_in[str(batch)]["file_name"] == "good_gbk_wide.csv"
+    assert anonymous[str(batch)]["user"] == "" and anonymous[str(batch)]["file_name"] == ""
+    assert anonymous[str(batch)]["row_count"] == signed_in[str(batch)]["row_count"]
+    assert "only they or an admin" in page.undo(batch, ines, "en", env)
+    assert "need the importer or admin role" in page.undo(batch, viewer, "en", env)
+    assert page.undo(batch, admin, "en", env) == f"Batch {batch} was undone."
+    assert {r["id"]: r for r in page.batches_rows(env, admin)}[str(batch)]["undone_by"] == "admin"
 
 
 def test_everything_that_changes_data_needs_sign_in(env):
@@ -81,7 +125,7 @@ def test_upload_preview_mapping_check_confirm_undo(env):
     assert done["ok"] and done["result"]["records"] == 4
     batch = done["result"]["batch_id"]
     assert done["message"] == f"Imported as batch {batch}: 4 records. The map now shows them."
-    rows = page.batches_rows(env)
+    rows = page.batches_rows(env, token)
     assert rows[0]["id"] == str(batch) and rows[0]["user"] == "admin"
     assert page.undo(batch, token, "en", env) == f"Batch {batch} was undone."
     assert page.undo(batch, token, "en", env).startswith(f"batch {batch} was already undone")
@@ -119,7 +163,7 @@ def test_layout_and_callbacks_register(env):
     page.register_callbacks(app, lambda: env)
     outputs = " ".join(app.callback_map)
     for needed in (
-        "imp-token.data",
+        "imp-who.data",
         "imp-file.data",
         "imp-download.data",
         "imp-undo-status.children",

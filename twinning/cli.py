@@ -66,6 +66,40 @@ def _export(args: argparse.Namespace) -> int:
     return cli_export(args)
 
 
+def _users(args: argparse.Namespace) -> int:
+    from twinning.auth import cli_users
+
+    return cli_users(args)
+
+
+def _add_users(sub: argparse._SubParsersAction) -> None:
+    """``twinning users add|passwd|role|remove|signout|list`` (twinning/auth.py)."""
+    roles = ("viewer", "importer", "admin")  # twinning.auth.ROLES, not imported for --help
+    users = sub.add_parser("users", help="users who may sign in (roles: viewer, importer, admin)")
+    cmds = users.add_subparsers(dest="users_cmd", required=True)
+    for name, helptext in (
+        ("add", "add a user (asks for the password twice)"),
+        ("passwd", "change a user's password (ends their sessions)"),
+        ("role", "change a user's role (ends their sessions)"),
+        ("remove", "remove a user (ends their sessions)"),
+        ("signout", "end every session of a user"),
+        ("list", "list the users and their roles"),
+    ):
+        p = cmds.add_parser(name, help=helptext)
+        if name != "list":
+            p.add_argument("name")
+        if name == "add":
+            p.add_argument("--role", choices=roles, default="importer")
+        if name == "role":
+            p.add_argument("role", choices=roles)
+        if name in ("add", "passwd"):
+            p.add_argument(
+                "--password-stdin", action="store_true", help="read the password from stdin"
+            )
+        p.add_argument("--database", default=None, help="store URL (default: the setting)")
+        p.set_defaults(func=_users)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twinning", description="Twinning Atlas (结对帮扶地图) command line"
@@ -126,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("batch_id", type=int)
     p.add_argument("--user", default=None)
     p.set_defaults(func=_batches_undo)
+    _add_users(sub)
     return parser
 
 

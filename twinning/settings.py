@@ -68,7 +68,43 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "TWINNING_ADMIN_PASSWORD",
             "",
-            "Password for TWINNING_ADMIN_USER; empty disables sign-in (the UI is then read-only).",
+            "Password for TWINNING_ADMIN_USER, a fallback admin beside the users of "
+            "`twinning users add`; empty: only those users can sign in (none: the UI is "
+            "read-only).",
+        ),
+        Setting(
+            "TWINNING_SESSION_HOURS",
+            "8",
+            "How long a sign-in lasts, in hours; signing out ends it at once.",
+        ),
+        Setting(
+            "TWINNING_COOKIE_SECURE",
+            "auto",
+            "Secure flag of the session cookie: auto (when the request came over HTTPS, "
+            "as the proxy says with X-Forwarded-Proto when TWINNING_PROXY_HOPS > 0), 1 or 0.",
+        ),
+        Setting(
+            "TWINNING_PROXY_HOPS",
+            "0",
+            "Number of reverse proxies in front of the atlas whose X-Forwarded-For/-Proto "
+            "headers are trusted (0: none; the client address is the connection's).",
+        ),
+        Setting(
+            "TWINNING_SIGNIN_FREE_TRIES",
+            "3",
+            "Failed sign-ins per user name (x3 per address) before each further try must "
+            "wait 1, 2, 4 ... 60 s.",
+        ),
+        Setting(
+            "TWINNING_SIGNIN_MAX_FAILURES",
+            "10",
+            "Failed sign-ins per user name (x3 per address) after which sign-in is refused "
+            "for TWINNING_SIGNIN_LOCK_MINUTES.",
+        ),
+        Setting(
+            "TWINNING_SIGNIN_LOCK_MINUTES",
+            "15",
+            "How long failures count, and how long a locked user name or address waits.",
         ),
     ]
 }
