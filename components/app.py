@@ -50,7 +50,16 @@ class AtlasState:
 
 def create_app(store: Any = None) -> dash.Dash:
     """Build the atlas. ``store`` defaults to ``open_store()`` on TWINNING_DATABASE_URL."""
-    from components import a11y, callbacks, export_controls, geo_assets, import_page, layout
+    from components import (
+        a11y,
+        callbacks,
+        export_controls,
+        geo_assets,
+        import_page,
+        layout,
+        share,
+    )
+    from components.security import register_headers, trust_proxies
 
     state = AtlasState(store)
     app = dash.Dash(
@@ -70,9 +79,12 @@ def create_app(store: Any = None) -> dash.Dash:
     app.layout = layout.root_layout
     callbacks.register(app, state)
     a11y.register(app, state)
+    share.register(app, state)  # share menu, /embed, offline HTML (#9)
     _serve_view_csv(app, state)
     import_page.register_callbacks(app, state.store)
     export_controls.register_callbacks(app, state.store)
+    register_headers(app)  # CSP, nosniff, framing (#12)
+    trust_proxies(app.server)  # TWINNING_PROXY_HOPS
     app.atlas_state = state  # for tests and benchmarks
     # Prepare the data now and the default national map in the background, so the first
     # visitor does not wait for either.

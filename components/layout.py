@@ -321,7 +321,7 @@ def table_grid(kind: str, lang: str) -> dag.AgGrid:
 
 def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
     lang = filters.lang
-    from components import export_controls, playback
+    from components import export_controls, playback, share
 
     return html.Div(
         className="atlas" + (" present" if filters.present else ""),
@@ -358,6 +358,7 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                                 style={"display": "none"},
                                             ),
                                             export_controls.layout(lang),
+                                            share.menu(lang),  # link, embed, QR (#9)
                                         ],
                                         className="card-head",
                                     ),

@@ -136,6 +136,11 @@ KNOWN_DYNAMIC = {
     ("twinning/i18n.py", "level_label"),
     ("twinning/query/tables.py", "headers"),
     ("components/callbacks.py", "headline_cards"),
+    ("twinning/figures/describe.py", "headline_lines"),  # Headline(key) labels (#10)
+    # share menu, embeds and the offline file (#9): their own tr, headline labels
+    ("twinning/embed.py", "tr"),
+    ("components/share.py", "tr"),
+    ("twinning/embed.py", "headline_items"),
 }
 
 
