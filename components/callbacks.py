@@ -21,6 +21,7 @@ from components import geo_assets, ids, layout, playback
 from twinning import i18n, settings
 from twinning import query as agg
 from twinning.figures import MapFigureKey, map_figure, map_patch_values, series_figure
+from twinning.figures.describe import headline_words
 from twinning.figures.map import drilled_geo
 from twinning.figures.series import cursor_patch
 
@@ -301,21 +302,8 @@ def headline_cards(data: agg.AtlasData, filters: agg.Filters) -> list[html.Div]:
     lang = filters.lang
     cards = []
     for h in agg.headlines(data, filters):
-        if h.n_figures is not None:
-            value = i18n.format_value(h.value, h.unit, lang) if h.value is not None else "—"
-            note = (
-                i18n.t("headline_sum_of", lang, n=h.n_figures)
-                if h.n_figures
-                else i18n.t("headline_none", lang)
-            )
-        else:
-            value = i18n.format_number(h.value, lang)
-            note = i18n.t(
-                "headline_places_note"
-                if h.key == "headline_recipients"
-                else "headline_pairings_note",
-                lang,
-            )
+        # "at least X" with "N of M figures; sum of all M: Y" (issue #10)
+        value, note = headline_words(h, lang)
         # one group a screen reader names by its label and reads with its caveat (#13)
         cards.append(
             html.Div(

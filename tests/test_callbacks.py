@@ -15,6 +15,7 @@ from components import ids
 from components.app import create_app
 from twinning import i18n
 from twinning import query as agg
+from twinning.query.totals import reconciled_total
 
 
 @pytest.fixture(scope="module")
@@ -248,12 +249,25 @@ def test_a_click_on_a_flow_opens_its_recipient_and_its_text_is_sent_once(data) -
     assert cb.click_outputs(ids.MAP, click, agg.Filters()) == (code, "county", code)
 
 
-def test_headlines_label_sums_as_sums_of_reported_figures(data) -> None:
-    cards = cb.headline_cards(data, agg.Filters(lang="en"))
-    text = str([c.to_plotly_json() for c in cards])
-    assert "sum of" in text and "reported figures" in text
+def test_headlines_show_the_reconciled_total_beside_n_of_m_and_the_plain_sum(data) -> None:
+    # the default view's funds headline is "at least X" (issue #10), with N of M and Y
+    funds = next(h for h in agg.headlines(data, agg.Filters()) if h.key == "headline_funds")
+    total = reconciled_total(data, agg.Filters(), "funds_cny")
+    assert funds.at_least == total.at_least and funds.n_at_least == total.n_chosen
+    assert 0 < total.n_chosen < total.n_figures == funds.n_figures  # the reference overlaps
+    assert funds.at_least < funds.value  # Y, the plain sum, counts some things twice
+    for lang, at_least, note in (
+        ("en", "at least ", f"{total.n_chosen} of {funds.n_figures} figures"),
+        ("zh", "至少 ", f"{funds.n_figures} 项数据中互不重叠的 {total.n_chosen} 项"),
+    ):
+        cards = [c.to_plotly_json() for c in cb.headline_cards(data, agg.Filters(lang=lang))]
+        card = next(c for c in cards if "headline_funds-label" in str(c))
+        value, caveat = (str(div.children) for div in card["props"]["children"][1:])
+        assert value == at_least + i18n.format_value(funds.at_least, funds.unit, lang)
+        assert note in caveat
+        assert i18n.format_value(funds.value, funds.unit, lang) in caveat  # "sum of all M: Y"
     zh = str([c.to_plotly_json() for c in cb.headline_cards(data, agg.Filters(lang="zh"))])
-    assert "项报告数据之和" in zh and "亿元" in zh
+    assert "亿元" in zh
 
 
 def _rows(data, kind, start=0, end=100, lang="en", **request):

@@ -41,7 +41,7 @@ def test_every_id_in_the_code_has_both_languages_and_the_template_is_current():
 def test_the_extractor_finds_literal_prefixed_and_conditional_ids():
     ids, _ = _extractor().used_ids()
     assert "twinning/figures/series.py" in ids["series_yearly"]  # i18n.t("...")
-    assert "components/callbacks.py" in ids["headline_places_note"]  # t("a" if x else "b")
+    assert "twinning/figures/describe.py" in ids["headline_places_note"]  # t("a" if x else "b")
     assert "metric.people_trained" in ids  # the vocabulary
     assert "level_county" in ids
 

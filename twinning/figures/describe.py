@@ -154,6 +154,38 @@ def series_summary(data: agg.AtlasData, filters: agg.Filters, top: int = TOP) ->
     return " ".join(parts)
 
 
+def headline_words(h: agg.Headline, lang: str) -> tuple[str, str]:
+    """(value, note) of one headline number as the atlas words it everywhere (screen,
+    exports, text alternatives). A sum of figures reads "at least X" with "N of M figures,
+    no two overlapping; sum of all M: Y" (the reconciled total, issue #10); a count reads
+    as a number with what it counts."""
+    if h.n_figures is None:
+        return i18n.format_number(h.value, lang), i18n.t(
+            "headline_places_note" if h.key == "headline_recipients" else "headline_pairings_note",
+            lang,
+        )
+    if not h.n_figures or h.value is None:
+        return "—", i18n.t("headline_none", lang)
+    total = i18n.format_value(h.value, h.unit, lang)
+    if h.at_least is None:  # a headline built without its reconciled total
+        return total, i18n.t("headline_sum_of", lang, n=h.n_figures)
+    return (
+        i18n.t("headline_at_least", lang, value=i18n.format_value(h.at_least, h.unit, lang)),
+        i18n.t("headline_reconciled", lang, n=h.n_at_least or 0, m=h.n_figures, total=total),
+    )
+
+
+def headline_lines(data: agg.AtlasData, filters: agg.Filters) -> list[str]:
+    """Each headline number of the view on one line, as exports print them:
+    "Funds: at least 304.8 billion yuan (18 of 65 figures, ...; sum of all 65: ...)"."""
+    lang = filters.lang
+    out = []
+    for h in agg.headlines(data, filters):
+        value, note = headline_words(h, lang)
+        out.append(i18n.t("headline_line", lang, label=i18n.t(h.key, lang), value=value, note=note))
+    return out
+
+
 def view_announcement(data: agg.AtlasData, filters: agg.Filters) -> str:
     """What the live region says once after a filter change: the map's title, how many
     places have a value, and how many pairings are in view."""

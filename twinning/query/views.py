@@ -14,6 +14,8 @@ Rules kept here, and tested in ``tests/test_aggregate.py`` and ``tests/test_gold
   the map can say which of its numbers are not of the year alone.
 * Sums are labelled "sum of N reported figures"; the same figure reported twice (same
   donor, recipient, metric, value and period) is counted once (``figures.counted``).
+  Headline numbers are reconciled totals: "at least X" from figures no two of which
+  overlap (``twinning.query.reconcile``), beside N of M figures and the plain sum Y.
 * A figure or pairing attributed to a larger area than the map level (a province-wide
   figure on the county map) is not pushed down to smaller units; it is counted as
   "reported for larger areas" instead.
@@ -35,6 +37,7 @@ import pandas as pd
 from twinning import i18n
 from twinning.filters import MAIN_METRICS, Filters
 from twinning.query.atlas import ACTIVE, AtlasData, in_list, level_column, missing, where
+from twinning.query.totals import reconciled_total
 
 # At most this many period or cumulative figures are drawn one by one in a series row;
 # beyond it, figures with the same period are drawn as one band ("sum of N figures").
@@ -306,14 +309,19 @@ def _flows(data: AtlasData, f: Filters) -> list[Flow]:
 @dataclass(frozen=True)
 class Headline:
     key: str  # i18n key of the label
-    value: float | None
-    n_figures: int | None  # for sums of figures: how many went in
+    value: float | None  # a count; for figures: the plain sum of all ``n_figures`` (Y)
+    n_figures: int | None  # for sums of figures: how many went in (M)
     unit: str | None
+    # for figures: the reconciled total (twinning.query.reconcile): "at least X" from
+    # ``n_at_least`` of the ``n_figures`` figures, no two of which overlap
+    at_least: float | None = None
+    n_at_least: int | None = None
 
 
 def headlines(data: AtlasData, filters: Filters) -> list[Headline]:
-    """Total funds, projects and people lifted (as sums of N reported figures), and
-    counts of pairings, donors and recipients in view."""
+    """Total funds, projects and people lifted (the reconciled total "at least X", with
+    N of M figures and the plain sum Y), and counts of pairings, donors and recipients in
+    view."""
     return data.cached(("headlines", filters.cache_key()), lambda: _headlines(data, filters))
 
 
@@ -332,7 +340,20 @@ def _headlines(data: AtlasData, f: Filters) -> list[Headline]:
         MAIN_METRICS, ("headline_funds", "headline_projects", "headline_people"), strict=True
     ):
         value, n = sums.get(metric, (0.0, 0))
-        out.append(Headline(key, value if n else None, n, metric_unit(data, metric)))
+        if not n:
+            out.append(Headline(key, None, 0, metric_unit(data, metric)))
+            continue
+        total = reconciled_total(data, f, metric)
+        out.append(
+            Headline(
+                key,
+                value,
+                n,
+                metric_unit(data, metric),
+                at_least=total.at_least,
+                n_at_least=total.n_chosen,
+            )
+        )
     cond, params = where(f, "pairings")
     n, donors, recipients = data.rows(
         f"SELECT COUNT(*), COUNT(DISTINCT donor_key), COUNT(DISTINCT recipient_adcode) "

@@ -1,0 +1,425 @@
+"""Totals that count each thing once (issue #10 part 5): the rule of
+``twinning.query.reconcile`` on small cases whose answer is worked out by hand here, then
+the same rule through the store (``twinning.query.totals``) and on the headline cards.
+
+Places as paths from the province down:
+  上海市 SH = ("310000",), 松江区 SJ = ("310000", "310117"), 普陀区 PT = ("310000", "310107")
+  广东省 GD = ("440000",)
+  云南省 YN = ("530000",), 文山州 WS = ("530000", "532600"),
+  富宁县 FN = ("530000", "532600", "532628")
+  新疆 XJ = ("650000",), 喀什地区 KS = ("650000", "653100")
+  西藏 XZ = ("540000",), 林芝市 LZ = ("540000", "540400"), 昌都市 CD = ("540000", "540300"),
+  拉萨市 LS = ("540000", "540100")
+Values in 亿元 (1e8 yuan) to keep the sums readable.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pandas as pd
+import pytest
+
+from twinning import query as agg
+from twinning.query import AtlasData, Filters, totals
+from twinning.query.reconcile import (
+    Candidate,
+    confidence_tier,
+    contains,
+    overlaps,
+    place_path,
+    reconcile,
+)
+
+SH, SJ, PT, GD = ("310000",), ("310000", "310117"), ("310000", "310107"), ("440000",)
+YN, WS, FN = ("530000",), ("530000", "532600"), ("530000", "532600", "532628")
+XJ, KS = ("650000",), ("650000", "653100")
+XZ, LZ, CD, LS = ("540000",), ("540000", "540400"), ("540000", "540300"), ("540000", "540100")
+E8 = 1e8
+
+
+def fig(key, value, donors, recipients, start=None, end=None, **kw) -> Candidate:
+    def scope(x):
+        if x is None:
+            return None
+        return frozenset(x) if isinstance(x, (set, frozenset, list)) else frozenset({x})
+
+    return Candidate(
+        key=key,
+        value=value * E8,
+        donors=scope(donors),
+        recipients=scope(recipients),
+        start=start,
+        end=end,
+        **kw,
+    )
+
+
+def result(*cands):
+    r = reconcile(list(cands))
+    return (
+        set(r.chosen),
+        round(r.at_least / E8, 6),
+        r.n_chosen,
+        r.n_figures,
+        round(r.sum_all / E8, 6),
+    )
+
+
+def test_nested_places_the_enclosing_figure_stands_for_its_parts():
+    # 上海→云南省 2006–2010: 8.55; 上海→文山州 2008: 1.2; 上海→富宁县 2009: 0.3.
+    # All three share 上海, nest in 云南省 and in 2006–2010: one can be kept. The province
+    # figure is the largest: at least 8.55, 1 of 3 figures; the plain sum is 10.05.
+    assert result(
+        fig(1, 8.55, SH, YN, 2006, 2010),
+        fig(2, 1.2, SH, WS, 2008, 2008),
+        fig(3, 0.3, SH, FN, 2009, 2009),
+    ) == ({1}, 8.55, 1, 3, 10.05)
+
+
+def test_nested_donors_and_sibling_donors():
+    # 上海→富宁县 2018: 1.0 holds 松江区→富宁县 2018: 0.4 (松江 is in 上海): keep 1.0.
+    assert result(fig(1, 1.0, SH, FN, 2018, 2018), fig(2, 0.4, SJ, FN, 2018, 2018)) == (
+        {1},
+        1.0,
+        1,
+        2,
+        1.4,
+    )
+    # 松江区 and 普陀区 are two districts: their figures for 富宁县 2018 add up, 0.4 + 0.3.
+    assert result(fig(2, 0.4, SJ, FN, 2018, 2018), fig(3, 0.3, PT, FN, 2018, 2018)) == (
+        {2, 3},
+        0.7,
+        2,
+        2,
+        0.7,
+    )
+
+
+def test_partial_overlaps_greedy_by_value():
+    # 上海→喀什 2010–2015: 92.34; 2014–2016: 63.19; 2016–2018: 5.0.
+    # Order by value: 92.34 kept; 63.19 shares 2014–2015 with it: out; 5.0 shares 2016 only
+    # with the figure left out, not with 92.34: kept. At least 97.34, 2 of 3; sum 160.53.
+    r = reconcile(
+        [
+            fig("a", 92.34, SH, KS, 2010, 2015),
+            fig("b", 63.19, SH, KS, 2014, 2016),
+            fig("c", 5.0, SH, KS, 2016, 2018),
+        ]
+    )
+    assert r.chosen == ("a", "c")
+    assert r.at_least == pytest.approx(97.34 * E8)
+    assert (r.n_chosen, r.n_figures) == (2, 3)
+    assert r.sum_all == pytest.approx(160.53 * E8)
+    assert r.excluded == {"b": "a"}
+
+
+def test_disjoint_figures_all_count():
+    # Different donors, different recipients, different years: nothing overlaps.
+    assert result(
+        fig(1, 3.0, SH, YN, 2010, 2010),
+        fig(2, 2.0, GD, YN, 2010, 2010),  # another donor
+        fig(3, 1.0, SH, XJ, 2010, 2010),  # another recipient
+        fig(4, 0.5, SH, YN, 2011, 2011),  # another year
+        fig(5, 0.25, SH, WS, 2012, 2015),  # inside 云南 but later
+    ) == ({1, 2, 3, 4, 5}, 6.75, 5, 5, 6.75)
+
+
+def test_period_against_single_years():
+    # 上海→云南 2006–2010: 8.55. A 2010 figure (2.0) is inside the period: out. A 2011
+    # figure (3.0) is after it: kept. At least 11.55, 2 of 3; sum 13.55.
+    assert result(
+        fig(1, 8.55, SH, YN, 2006, 2010),
+        fig(2, 2.0, SH, YN, 2010, 2010),
+        fig(3, 3.0, SH, YN, 2011, 2011),
+    ) == ({1, 3}, 11.55, 2, 3, 13.55)
+
+
+def test_cumulative_and_undated_figures():
+    # "to 2020" (no start) reaches back: it overlaps 1998 but not 2021.
+    assert result(
+        fig(1, 72.8, SH, YN, None, 2020),
+        fig(2, 1.0, SH, YN, 1998, 1998),
+        fig(3, 2.0, SH, YN, 2021, 2021),
+    ) == ({1, 3}, 74.8, 2, 3, 75.8)
+    # An undated figure may be of any year: it overlaps both, and is the largest.
+    assert result(
+        fig(1, 10.0, SH, YN),
+        fig(2, 1.0, SH, YN, 1998, 1998),
+        fig(3, 2.0, SH, YN, 2021, 2021),
+    ) == ({1}, 10.0, 1, 3, 13.0)
+    # ...and when it is smaller, the dated figures (disjoint from each other) are kept.
+    assert result(
+        fig(1, 0.5, SH, YN),
+        fig(2, 1.0, SH, YN, 1998, 1998),
+        fig(3, 2.0, SH, YN, 2021, 2021),
+    ) == ({2, 3}, 3.0, 2, 3, 3.5)
+
+
+def test_unknown_scopes_overlap_anything_and_contain_nothing():
+    # "东部省市" (no place: None) → 云南 2008: 5.0 may include 上海's 2008 figure (3.0).
+    east = fig(1, 5.0, None, YN, 2008, 2008)
+    shanghai = fig(2, 3.0, SH, YN, 2008, 2008)
+    assert overlaps(east, shanghai) and not contains(east, shanghai)
+    assert result(east, shanghai) == ({1}, 5.0, 1, 2, 8.0)
+    # A recipient nobody could place overlaps every recipient of the same donor and years,
+    # but not another year.
+    assert result(
+        fig(1, 5.0, SH, None, 2011, 2016),
+        fig(2, 3.0, SH, KS, 2012, 2012),
+        fig(3, 1.0, SH, KS, 2017, 2017),
+    ) == ({1, 3}, 6.0, 2, 3, 9.0)
+
+
+def test_scopes_of_several_places():
+    # 广东→{林芝市, 昌都市} 1994–2024: 134.1 holds 广东→林芝市 1994–2024 (119.3) and
+    # 广东→昌都市 2016–2024 (14.8): keep 134.1. 广东→拉萨 2000 (1.0) is outside it.
+    group = fig(1, 134.1, GD, {LZ, CD}, 1994, 2024)
+    nyingchi = fig(2, 119.3, GD, LZ, 1994, 2024)
+    assert contains(group, nyingchi)
+    assert result(
+        group, nyingchi, fig(3, 14.8, GD, CD, 2016, 2024), fig(4, 1.0, GD, LS, 2000, 2000)
+    ) == ({1, 4}, 135.1, 2, 4, 269.2)
+
+
+def test_a_part_larger_than_its_enclosing_figure_is_kept_instead():
+    # 上海→云南 2006–2010 reported as 1.0 (too low: a lower bound, or another definition)
+    # and 上海→富宁县 2008 as 3.0: both are true lower bounds; the larger is kept.
+    assert result(fig(1, 1.0, SH, YN, 2006, 2010), fig(2, 3.0, SH, FN, 2008, 2008)) == (
+        {2},
+        3.0,
+        1,
+        2,
+        4.0,
+    )
+
+
+def test_confidence_comes_before_value():
+    # From memory 9.0 against a quoted 2.0 of the same box: the quoted figure is kept.
+    memory = fig(1, 9.0, SH, YN, 2010, 2010, confidence="from_memory")
+    quoted = fig(2, 2.0, SH, YN, 2010, 2010, confidence="quoted_secondary")
+    assert confidence_tier("from_memory") < confidence_tier("quoted_translator_note")
+    assert confidence_tier("quoted_translator_note") < confidence_tier("office_record")
+    assert result(memory, quoted) == ({2}, 2.0, 1, 2, 11.0)
+
+
+def test_same_box_figures_overlap_and_ties_go_to_the_lower_id():
+    # Two reports of the same box (上海→云南 2006–2010) with equal values: one is kept,
+    # the lower id. A candidate that stands for 3 register entries counts 3 figures.
+    assert result(fig(7, 2.0, SH, YN, 2006, 2010), fig(3, 2.0, SH, YN, 2006, 2010)) == (
+        {3},
+        2.0,
+        1,
+        2,
+        4.0,
+    )
+    assert result(fig(1, 6.0, SH, XJ, 2010, 2010, n=3), fig(2, 1.0, SH, XJ, 2011, 2011)) == (
+        {1, 2},
+        7.0,
+        4,
+        4,
+        7.0,
+    )
+
+
+def test_the_result_does_not_depend_on_the_input_order():
+    rng = random.Random(10)
+    places = [YN, WS, FN, XJ, KS, None]
+    donors = [SH, SJ, PT, GD, None]
+    cands = []
+    for i in range(300):
+        start = rng.choice([None, *range(2000, 2020)])
+        end = (
+            None
+            if start is None and rng.random() < 0.3
+            else (start or 2010) + rng.choice((0, 0, 1, 4))
+        )
+        cands.append(
+            fig(
+                i,
+                rng.choice((1.0, 2.0, 3.0, 5.0)),
+                rng.choice(donors),
+                rng.choice(places),
+                start,
+                end,
+            )
+        )
+    first = reconcile(cands)
+    for _ in range(3):
+        rng.shuffle(cands)
+        again = reconcile(cands)
+        assert again.chosen == first.chosen and again.at_least == first.at_least
+    # and the kept set is what the rule says: no two overlap, every one left out overlaps
+    # one kept, and it is a greedy pass in the stated order
+    kept = [c for c in cands if c.key in set(first.chosen)]
+    assert all(not overlaps(a, b) for a in kept for b in kept if a is not b)
+    assert all(any(overlaps(c, k) for k in kept) for c in cands if c.key in first.excluded)
+    brute: list[Candidate] = []
+    for c in sorted(cands, key=Candidate.order):
+        if not any(overlaps(c, k) for k in brute):
+            brute.append(c)
+    assert tuple(c.key for c in brute) == first.chosen
+
+
+def test_place_paths_drop_repeats():
+    assert place_path("500000", "500000", "500101") == ("500000", "500101")
+    assert place_path("530000", None, None) == ("530000",)
+    assert place_path(None, None, None) == ()
+
+
+# ---------------------------------------------------------------------------------------
+# Through the store
+# ---------------------------------------------------------------------------------------
+
+PLACES = [
+    ("310000", "province", "上海市", "Shanghai", None, None, 121.4, 31.2),
+    ("310117", "county", "松江区", "Songjiang District", "310000", "310000", 121.2, 31.0),
+    ("310107", "county", "普陀区", "Putuo District", "310000", "310000", 121.4, 31.2),
+    ("530000", "province", "云南省", "Yunnan", None, None, 101.5, 24.5),
+    ("532600", "prefecture", "文山壮族苗族自治州", "Wenshan", "530000", None, 104.2, 23.4),
+    ("532628", "county", "富宁县", "Funing County", "530000", "532600", 105.6, 23.6),
+    ("650000", "province", "新疆维吾尔自治区", "Xinjiang", None, None, 85.0, 41.0),
+]
+
+
+def _figure(**kw) -> dict:
+    row = {
+        "program": "east_west_cooperation",
+        "donor": "上海市",
+        "recipient": "云南省",
+        "donor_adcode": "310000",
+        "recipient_adcode": "530000",
+        "recipient_level": "province",
+        "period_start": None,
+        "period_end": None,
+        "metric": "funds_cny",
+        "value": 0.0,
+        "unit": "CNY",
+        "qualifier": "exact",
+        "quote": "q",
+        "source": "src",
+        "confidence": "quoted_secondary",
+        "is_context": False,
+        "batch_kind": "reference",
+    }
+    row.update(kw)
+    return row
+
+
+def _data(figures: list[dict]) -> AtlasData:
+    places = pd.DataFrame(
+        PLACES,
+        columns=[
+            "adcode",
+            "level",
+            "name_zh",
+            "name_en",
+            "province_adcode",
+            "prefecture_adcode",
+            "lon",
+            "lat",
+        ],
+    )
+    pairings = pd.DataFrame(
+        [
+            {
+                "program": "east_west_cooperation",
+                "donor_province": "上海市",
+                "donor_adcode": "310000",
+                "donor_province_adcode": "310000",
+                "recipient_adcode": "530000",
+                "recipient_level": "province",
+                "start_year": 1996,
+                "source": "src",
+                "confidence": "seen_in_source",
+            }
+        ]
+    )
+    return AtlasData.build(pairings, pd.DataFrame(figures), places, version="r1")
+
+
+FN_COUNTY = {"recipient_adcode": "532628", "recipient_level": "county", "recipient": "富宁县"}
+
+
+@pytest.fixture(scope="module")
+def store_data() -> AtlasData:
+    return _data(
+        [
+            # 1: 上海→云南 2006–2010, 8.55 亿 (encloses 2 and 3)
+            _figure(value=8.55 * E8, period_start=2006, period_end=2010),
+            # 2: 松江区→富宁县 2008, 1.0 亿 (inside 1: donor, place and year)
+            _figure(value=1.0 * E8, period_start=2008, period_end=2008, donor="上海市松江区",
+                    donor_adcode="310117", **FN_COUNTY),
+            # 3: 上海→富宁县 2008, 0.5 亿, reported again (an exact copy: not counted)
+            _figure(value=0.5 * E8, period_start=2008, period_end=2008, **FN_COUNTY),
+            _figure(value=0.5 * E8, period_start=2008, period_end=2008, **FN_COUNTY),
+            # 4: 上海→富宁县 2012, 2.0 亿 (after the period: counts)
+            _figure(value=2.0 * E8, period_start=2012, period_end=2012, **FN_COUNTY),
+            # 5: "东部省市"→新疆 2012, 4.0 亿 (donor not known: may include 上海; another
+            #    recipient, so nothing here overlaps it)
+            _figure(value=4.0 * E8, period_start=2012, period_end=2012, donor="东部省市",
+                    donor_adcode=None, recipient="新疆", recipient_adcode="650000"),
+            # 6: projects in the same box as 1: another metric, reconciled on its own
+            _figure(metric="projects", value=40.0, unit="projects", period_start=2006,
+                    period_end=2010),
+            _figure(metric="projects", value=3.0, unit="projects", period_start=2008,
+                    period_end=2008, **FN_COUNTY),
+            # 7: an office's register: two entries for 普陀区→富宁县 2015 (0.25 + 0.5) add
+            #    up (one candidate of 2 figures); nothing else is in 2015
+            _figure(value=0.25 * E8, period_start=2015, period_end=2015, donor="普陀区",
+                    donor_adcode="310107", confidence="office_record", batch_kind="import",
+                    quote=None, **FN_COUNTY),
+            _figure(value=0.5 * E8, period_start=2015, period_end=2015, donor="普陀区",
+                    donor_adcode="310107", confidence="office_record", batch_kind="import",
+                    quote=None, **FN_COUNTY),
+        ]
+    )  # fmt: skip
+
+
+def test_store_funds_worked_by_hand(store_data):
+    # counted funds figures: 8.55, 1.0, 0.5 (the copy is not counted), 2.0, 4.0, 0.25, 0.5
+    # M = 7, Y = 16.8. Kept: 8.55 (holds 1.0 and 0.5), 2.0, 4.0, and the register's 0.75
+    # (2 figures): X = 15.3, N = 5.
+    r = totals.reconciled_total(store_data, Filters(), "funds_cny")
+    assert (r.n_chosen, r.n_figures) == (5, 7)
+    assert r.at_least == pytest.approx(15.3 * E8)
+    assert r.sum_all == pytest.approx(16.8 * E8)
+    # both ways of building the candidates agree on a store with one register
+    by_figures = agg_reconcile(totals.figure_candidates(store_data, Filters(), "funds_cny"))
+    by_boxes = agg_reconcile(totals.box_candidates(store_data, Filters(), "funds_cny"))
+    assert by_figures == by_boxes == (pytest.approx(15.3 * E8), 5, 7)
+
+
+def agg_reconcile(cands):
+    r = reconcile(cands)
+    return (r.at_least, r.n_chosen, r.n_figures)
+
+
+def test_store_other_metric_and_filters(store_data):
+    # projects: 40 (2006–2010, 云南) holds 3 (富宁县 2008): at least 40, 1 of 2, sum 43
+    r = totals.reconciled_total(store_data, Filters(), "projects")
+    assert (r.at_least, r.n_chosen, r.n_figures, r.sum_all) == (40.0, 1, 2, 43.0)
+    # only 2008: 8.55 (its period includes 2008) holds 1.0 and 0.5 -> at least 8.55 of 10.05
+    r = totals.reconciled_total(store_data, Filters(year_from=2008, year_to=2008), "funds_cny")
+    assert (r.n_chosen, r.n_figures) == (1, 3)
+    assert r.at_least == pytest.approx(8.55 * E8)
+    # the donor filter 松江区 leaves one figure
+    r = totals.reconciled_total(
+        store_data, Filters(donor="310000", donor_unit="310117"), "funds_cny"
+    )
+    assert (r.at_least, r.n_chosen, r.n_figures) == (pytest.approx(1.0 * E8), 1, 1)
+
+
+def test_store_path_is_the_same_above_the_figure_limit(store_data, monkeypatch):
+    monkeypatch.setattr(totals, "RECONCILE_FIGURES_MAX", 2)
+    r = totals._reconciled(store_data, Filters(), "funds_cny")
+    assert (r.n_chosen, r.n_figures) == (5, 7)
+    assert r.at_least == pytest.approx(15.3 * E8)
+
+
+def test_headlines_carry_the_reconciled_total(store_data):
+    heads = {h.key: h for h in agg.headlines(store_data, Filters())}
+    funds = heads["headline_funds"]
+    assert funds.value == pytest.approx(16.8 * E8) and funds.n_figures == 7  # the plain sum
+    assert funds.at_least == pytest.approx(15.3 * E8) and funds.n_at_least == 5
+    assert heads["headline_people"].at_least is None  # no figures: nothing to say

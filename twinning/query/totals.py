@@ -1,0 +1,307 @@
+"""The reconciled total of a metric in a view, read from the store (issue #10).
+
+``twinning.query.reconcile`` holds the rule; this module turns a view's figures into its
+candidates, without reading millions of rows per click:
+
+* **Few figures in view** (at most ``RECONCILE_FIGURES_MAX`` counted figures of the
+  metric, as the summary counts them): the figures themselves are read (at most that
+  many rows, through the indexes the views use) and reconciled figure by figure. The
+  figures of one *imported register* (one import batch) that share a box (donor, donor
+  unit, recipient place, period, from memory or not) are one candidate, their sum: a
+  register lists each transfer once (its 合计 rows are not imported, and exact copies are
+  not counted), so its entries of one box add up. Figures of the reference batch are
+  candidates one by one: they come from reports that restate each other's totals.
+* **More figures in view**: the candidates are the summary's boxes (``figure_totals``
+  summed per box: tens of thousands of rows at 1 M figures, read by DuckDB or SQL, never
+  figure rows), the reference batch's figures are taken out of their boxes and added one
+  by one (they are few). The one difference from the figure-by-figure path: the entries
+  of *two* registers in one box are added together as if they were one register's.
+
+Both paths give the same answer on a store with one register. Answers are cached per
+(data version, view) in ``AtlasData.cached``.
+
+**Scopes.** ``candidate_scopes`` is the one place that says which donors and recipients a
+candidate covers: a figure's members from ``twinning.query.scopes.figure_scopes`` (groups,
+lists, XPCC divisions), otherwise its own columns: the recipient's roll-up
+(``r_province``/``r_prefecture``/``r_county``) and the donor's unit (``donor_unit_key``, a
+city or district inside its province) or province (``donor_key``). A donor or recipient
+that is no place ("东部省市", "宝钢集团", a recipient nobody could place) is a scope that
+is not known: it may overlap anything. The summary's boxes have only the columns: a group
+figure's box is the unit that holds all its members, wider than the group, so the box path
+never misses an overlap (it may see one the figure path would not).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+
+from twinning.filters import FROM_MEMORY, Filters
+from twinning.query.atlas import AtlasData, missing, where
+from twinning.query.reconcile import Candidate, Path, Reconciled, Scope, place_path, reconcile
+
+# Up to this many counted figures of a metric in view, figures are reconciled one by one.
+RECONCILE_FIGURES_MAX = 20_000
+
+_ADCODE = re.compile(r"\d{6}")
+_BOX = (
+    "donor_key",
+    "donor_unit_key",
+    "r_province",
+    "r_prefecture",
+    "r_county",
+    "period_start",
+    "period_end",
+)
+
+
+def _text(x: Any) -> str | None:
+    if missing(x):
+        return None
+    if isinstance(x, float):
+        x = int(x)
+    s = str(x).strip()
+    return s or None
+
+
+def _year(x: Any) -> int | None:
+    return None if missing(x) else int(x)
+
+
+def place_paths(data: AtlasData) -> dict[str, Path]:
+    """adcode -> its path from the province down, at the unit's default (highest) level,
+    built from ``place_levels`` as the figures' ``r_*`` columns are, so that a donor's, a
+    member's and a recipient's paths compare alike (重庆市's counties included)."""
+
+    def build() -> dict[str, Path]:
+        rows = data.rows(
+            "SELECT adcode, r_province, r_prefecture, r_county FROM place_levels WHERE is_default"
+        )
+        return {str(code): place_path(p, f, c) for code, p, f, c in rows}
+
+    return data.cached("place_paths", build)
+
+
+def _member_path(member: str, paths: dict[str, Path]) -> Path | None:
+    """A scope member's path: an adcode, or an XPCC division (inside 新疆 and the Corps,
+    ``xpcc:0``, and in no prefecture or county); None for a name."""
+    if member.startswith("xpcc:"):
+        return ("650000", "xpcc:0") if member == "xpcc:0" else ("650000", "xpcc:0", member)
+    return paths.get(member)
+
+
+def members_scope(members: Iterable[str], paths: dict[str, Path]) -> Scope:
+    """The scope of a set of member keys; not known (None) when it is empty or any member
+    is not a place (a donor written as a name covers places nobody listed)."""
+    out = set()
+    for member in members:
+        path = _member_path(str(member), paths)
+        if path is None:
+            return None
+        out.add(path)
+    return frozenset(out) if out else None
+
+
+class _ColumnScopes:
+    """Scope sets from a figure's (or a box's) own columns, memoised per key."""
+
+    def __init__(self, data: AtlasData) -> None:
+        self.paths = place_paths(data)
+        self._donors: dict[tuple[str | None, str | None], Scope] = {}
+        self._recipients: dict[tuple[Any, ...], Scope] = {}
+
+    def donors(self, donor_key: Any, donor_unit_key: Any) -> Scope:
+        key = (_text(donor_key), _text(donor_unit_key))
+        if key not in self._donors:
+            key_, unit = key
+            if unit and unit in self.paths:
+                scope: Scope = frozenset({self.paths[unit]})
+            elif key_ and key_ in self.paths:
+                scope = frozenset({self.paths[key_]})
+            else:  # a name ("东部省市", "宝钢集团"): who it covers is not known
+                scope = None
+            self._donors[key] = scope
+        return self._donors[key]
+
+    def recipients(self, province: Any, prefecture: Any, county: Any) -> Scope:
+        key = (_text(province), _text(prefecture), _text(county))
+        if key not in self._recipients:
+            path = place_path(*key)
+            self._recipients[key] = frozenset({path}) if path else None
+        return self._recipients[key]
+
+
+def candidate_scopes(data: AtlasData, rows: pd.DataFrame) -> list[tuple[Scope, Scope]]:
+    """(donor scope, recipient scope) of each row of ``rows``, in order: the one function
+    that says what a candidate covers.
+
+    Rows are figures (with ``id``) or the summary's boxes. Every row gets the scope of its
+    own columns: the recipient's roll-up ``r_province``/``r_prefecture``/``r_county`` (for
+    a figure about several places, the unit that holds all of them: wider than the
+    figure, so an overlap is never missed) and the donor's unit or province. Figures with
+    an id then take their member places from ``twinning.query.scopes.figure_scopes``
+    (groups, lists, XPCC divisions, donor groups) when that module is there."""
+    cols = _ColumnScopes(data)
+    out = [
+        (cols.donors(dk, du), cols.recipients(p, f, c))
+        for dk, du, p, f, c in zip(
+            rows["donor_key"],
+            rows["donor_unit_key"],
+            rows["r_province"],
+            rows["r_prefecture"],
+            rows["r_county"],
+            strict=True,
+        )
+    ]
+    if "id" not in rows.columns or rows.empty:
+        return out
+    try:
+        from twinning.query.scopes import figure_scopes
+    except ImportError:  # pragma: no cover - before the scope table of #10 parts 1-4
+        return out
+    ids = [int(i) for i in rows["id"]]
+    found = figure_scopes(data, ids)
+    for i, fid in enumerate(ids):
+        scope = found.get(fid)
+        if scope is None:
+            continue
+        out[i] = (
+            members_scope(scope.donor, cols.paths) if scope.donor else out[i][0],
+            members_scope(scope.recipient, cols.paths) if scope.recipient else out[i][1],
+        )
+    return out
+
+
+def reconciled_total(data: AtlasData, filters: Filters, metric: str) -> Reconciled:
+    """ "At least X" for ``metric`` in the view of ``filters``, with N of M and Y."""
+    f = replace(filters.cache_key(), metric=None)
+    return data.cached(("reconciled", f, metric), lambda: _reconciled(data, f, metric))
+
+
+def _reconciled(data: AtlasData, f: Filters, metric: str) -> Reconciled:
+    cond, params = where(f, "totals")
+    params["metric"] = metric
+    n, _value = data.summary.rows(
+        f"SELECT SUM(n), SUM(value) FROM figure_totals WHERE {cond} AND metric = :metric",
+        params,
+    )[0]
+    n = int(n or 0)
+    if n == 0:
+        return Reconciled(chosen=(), at_least=0.0, n_chosen=0, n_figures=0, sum_all=0.0)
+    if n <= RECONCILE_FIGURES_MAX:
+        return reconcile(figure_candidates(data, f, metric))
+    return reconcile(box_candidates(data, f, metric))
+
+
+def _figure_rows(data: AtlasData, f: Filters, metric: str, *, reference_only: bool) -> pd.DataFrame:
+    cond, params = where(f, "figures", prefix="fg.")
+    params["metric"] = metric
+    kind = " AND b.kind <> 'import'" if reference_only else ""
+    frame = data.frame(
+        "SELECT fg.id, fg.value, fg.confidence, fg.source, fg.batch_id, b.kind, "
+        "fg.donor_key, fg.donor_unit_key, fg.r_province, fg.r_prefecture, fg.r_county, "
+        "fg.period_start, fg.period_end "
+        f"FROM figures fg JOIN batches b ON b.id = fg.batch_id WHERE {cond} "
+        f"AND fg.metric = :metric AND fg.counted{kind} ORDER BY fg.id",
+        params,
+    )
+    frame["memory"] = frame["confidence"] == FROM_MEMORY
+    return frame
+
+
+def _candidate(row: Any, scope: tuple[Scope, Scope], key: int | str, n: int) -> Candidate:
+    return Candidate(
+        key=key,
+        value=float(row.value),
+        donors=scope[0],
+        recipients=scope[1],
+        start=_year(row.period_start),
+        end=_year(row.period_end),
+        confidence=_text(row.confidence),
+        source=_text(getattr(row, "source", None)),
+        n=n,
+    )
+
+
+def figure_candidates(data: AtlasData, f: Filters, metric: str) -> list[Candidate]:
+    """The view's counted figures of ``metric`` as candidates (a register's entries of one
+    box as one candidate). Reads the figure rows: call only for a bounded view."""
+    rows = _figure_rows(data, f, metric, reference_only=False)
+    if rows.empty:
+        return []
+    register = rows["kind"] == "import"
+    out: list[Candidate] = []
+    single = rows[~register].reset_index(drop=True)
+    for row, scope in zip(
+        single.itertuples(index=False), candidate_scopes(data, single), strict=True
+    ):
+        out.append(_candidate(row, scope, int(row.id), 1))
+    entries = rows[register]
+    if len(entries):
+        keys = ["batch_id", *_BOX, "memory"]
+        grouped = (
+            entries.groupby(keys, dropna=False, sort=False)
+            .agg(
+                id=("id", "min"),
+                value=("value", "sum"),
+                n=("id", "size"),
+                confidence=("confidence", "first"),
+                source=("source", "first"),
+            )
+            .reset_index()
+        )
+        # a register's rows of one box share their columns: their scope is the box's
+        scopes = candidate_scopes(data, grouped.drop(columns="id"))
+        for row, scope in zip(grouped.itertuples(index=False), scopes, strict=True):
+            out.append(_candidate(row, scope, int(row.id), int(row.n)))
+    return out
+
+
+def _box_key(row: Any) -> str:
+    """A box's key, from its fields: the same whichever engine listed the boxes."""
+    parts = [_text(getattr(row, col)) or "" for col in (*_BOX, "memory")]
+    return "box:" + "|".join(parts)
+
+
+def box_candidates(data: AtlasData, f: Filters, metric: str) -> list[Candidate]:
+    """The view's boxes of ``metric`` from the summary, with the reference batch's figures
+    taken out and added one by one (see the module's docstring)."""
+    cond, params = where(f, "totals")
+    params["metric"] = metric
+    cols = ", ".join(_BOX)
+    boxes = data.summary.frame(
+        f"SELECT {cols}, from_memory AS memory, SUM(value) AS value, SUM(n) AS n "
+        f"FROM figure_totals WHERE {cond} AND metric = :metric "
+        f"GROUP BY {cols}, from_memory HAVING SUM(n) > 0",
+        params,
+    )
+    refs = _figure_rows(data, f, metric, reference_only=True)
+    keys = [*_BOX, "memory"]
+    for frame in (boxes, refs):
+        frame["memory"] = frame["memory"].astype(bool)
+        for col in ("period_start", "period_end"):
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
+        for col in _BOX[:5]:
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    if len(refs):
+        taken = refs.groupby(keys, dropna=False).agg(
+            ref_value=("value", "sum"), ref_n=("id", "size")
+        )
+        boxes = boxes.merge(taken.reset_index(), on=keys, how="left")
+        boxes["value"] = boxes["value"].astype(float) - boxes["ref_value"].fillna(0.0)
+        boxes["n"] = boxes["n"].astype(int) - boxes["ref_n"].fillna(0).astype(int)
+        boxes = boxes[boxes["n"] > 0]
+    out: list[Candidate] = []
+    boxes = boxes.reset_index(drop=True)
+    boxes["confidence"] = boxes["memory"].map({True: FROM_MEMORY, False: None})
+    for row, scope in zip(
+        boxes.itertuples(index=False), candidate_scopes(data, boxes), strict=True
+    ):
+        out.append(_candidate(row, scope, _box_key(row), int(row.n)))
+    for row, scope in zip(refs.itertuples(index=False), candidate_scopes(data, refs), strict=True):
+        out.append(_candidate(row, scope, int(row.id), 1))
+    return out
