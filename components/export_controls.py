@@ -87,10 +87,21 @@ def make_download(
 
     lang = agg.Filters.from_query(search or "").lang
     try:
-        payload, filename = export_view(store, search or "", chart or "map", fmt or "png")
+        payload, filename = export_view(
+            store, search or "", chart or "map", fmt or "png", link=_view_link(search)
+        )
     except ExportError as exc:
         return None, t("failed", lang, error=exc)
     return dcc.send_bytes(payload, filename), ""
+
+
+def _view_link(search: str | None) -> str | None:
+    """The view's address as the browser reached it (the deck's QR code opens it)."""
+    import flask
+
+    if not flask.has_request_context():
+        return None
+    return flask.request.host_url.rstrip("/") + "/" + (search or "")
 
 
 def register_callbacks(app: Any, get_store: Any, location_id: str | None = None) -> Any:

@@ -226,7 +226,10 @@ def test_pptx_has_title_charts_and_every_source(renderer, reference_store, data)
     from pptx import Presentation
     from pptx.oxml.ns import qn
 
-    payload, name = export.export_view(reference_store, ZH_VIEW, "map", "pptx", data=data)
+    link = "http://127.0.0.1:8050/?" + ZH_VIEW
+    payload, name = export.export_view(
+        reference_store, ZH_VIEW, "map", "pptx", data=data, link=link
+    )
     assert name.endswith(".pptx")
     prs = Presentation(io.BytesIO(payload))
     slides = list(prs.slides)
@@ -236,6 +239,13 @@ def test_pptx_has_title_charts_and_every_source(renderer, reference_store, data)
         "\n".join(s.text_frame.text for s in slide.shapes if s.has_text_frame) for slide in slides
     ]
     assert "帮扶资金（2006–2010）" in texts[0] and "筛选：" in texts[0]
+    # the title slide: a QR code of the view's link, as in the Share menu (#9)
+    import zxingcpp
+    from PIL import Image
+
+    (qr,) = [s for s in slides[0].shapes if s.shape_type == 13]
+    with Image.open(io.BytesIO(qr.image.blob)) as image:
+        assert [r.text for r in zxingcpp.read_barcodes(image)] == [link]
     pictures = [
         [s for s in slide.shapes if s.shape_type == 13]  # MSO_SHAPE_TYPE.PICTURE
         for slide in slides[1:3]

@@ -164,8 +164,8 @@ def test_rule_data_geo_keeping_an_older_code_is_matched_by_name() -> None:
 def test_rule_from_memory_rows_confirmed_replaced_else_kept_marked() -> None:
     memory = pd.DataFrame(
         [
-            ("乙县", "乙源县", "990121", "2010", "renamed", "", "from_memory: recalled"),
-            ("壬县", "戊县", "990124", "1999", "renamed", "", "from_memory: recalled"),
+            ("乙县", "乙源县", "990121", "2010", "renamed", "", "from_memory: recalled", ""),
+            ("壬县", "戊县", "990124", "1999", "renamed", "", "from_memory: recalled", ""),
         ],
         columns=fn.CROSSWALK_COLUMNS,
     )
@@ -229,6 +229,22 @@ def test_issue_sample_resolves_with_a_note(gazetteer: Gazetteer, name: str, adco
     assert "MCA" in note and "areacodes" in note  # says the source
 
 
+def test_a_county_that_changed_prefecture_is_found_in_its_old_one(gazetteer: Gazetteer) -> None:
+    place = gazetteer.resolve("公主岭市", within="四平市")  # 长春市 since 2020
+    assert place.adcode == "220184"
+    note = gazetteer.former_name_note("公主岭市", place, within="四平市")
+    assert note is not None and "was in 四平市 until 2020; in 长春市 today" in note
+    assert gazetteer.former_name_note("公主岭市", place, within="长春市") is None
+    assert (
+        gazetteer.resolve("庐江县", within="巢湖市").adcode == "340124"
+    )  # 巢湖市 (地级) gone 2011
+
+
+def test_a_seat_by_its_old_name_is_the_seat_not_the_prefecture(gazetteer: Gazetteer) -> None:
+    assert gazetteer.resolve("铜仁市").adcode == "520600"  # today's prefecture-level city
+    assert gazetteer.resolve("铜仁市", within="铜仁地区").adcode == "520602"  # 碧江区 (2011)
+
+
 def test_note_is_none_for_a_current_name(gazetteer: Gazetteer) -> None:
     place = gazetteer.resolve("临安区")
     assert gazetteer.former_name_note("临安区", place) is None
@@ -239,6 +255,7 @@ def test_seeded_sample_of_former_names_resolves(gazetteer: Gazetteer) -> None:
     """120 former names drawn (seed 11) from the crosswalk: each resolves to its unit within
     its province; without it, to the unit or to an ambiguity that lists it."""
     table = read_historical_names()
+    table = table[table["change"] != "moved"]
     targets = table.groupby("old_name")["new_adcode"].agg(set)
     single = sorted(n for n, codes in targets.items() if len(codes) == 1)
     chosen = random.Random(11).sample(single, 120)
@@ -266,6 +283,24 @@ def test_a_split_is_ambiguous_and_lists_its_units(gazetteer: Gazetteer) -> None:
     assert {c.adcode for c in info.value.candidates} == {"130502", "130503"}
 
 
+def test_within_never_cuts_a_split_unit_in_parts(gazetteer: Gazetteer) -> None:
+    # 碧土县 (昌都地区) was divided in 1999 between 左贡县 (昌都) and 察隅县 (today 林芝市).
+    with pytest.raises(AmbiguousPlace) as info:
+        gazetteer.resolve("碧土县", within="昌都地区")
+    assert {c.adcode for c in info.value.candidates} == {"540327", "540425"}
+
+
+def test_a_divided_former_prefecture_as_within_tries_each_successor(
+    gazetteer: Gazetteer,
+) -> None:
+    # 巢湖地区 (-> 巢湖市 1999, divided in 2011 among 合肥市, 芜湖市, 马鞍山市)
+    assert gazetteer.resolve("庐江县", within="巢湖地区").adcode == "340124"  # 合肥市
+    assert gazetteer.resolve("和县", within="巢湖地区").adcode == "340523"  # 马鞍山市
+    assert gazetteer.resolve("巢湖市", within="巢湖地区").adcode == "340181"  # a name of today
+    with pytest.raises(PlaceError):
+        gazetteer.resolve("莎车县", within="巢湖地区")
+
+
 def test_within_tells_apart_two_former_places_of_one_name(gazetteer: Gazetteer) -> None:
     # 桥东区 of 邢台市 (-> 襄都区, 2020); 桥东区 is also a current name (张家口市), which wins
     # without a parent.
@@ -286,24 +321,40 @@ def test_current_names_are_never_shadowed_by_former_names(gazetteer: Gazetteer) 
         assert place.adcode in adcodes, (key, place.label())
 
 
-def test_register_of_2018_resolves_with_its_prefecture_column(
-    gazetteer: Gazetteer, divisions: fn.Divisions, places: pd.DataFrame
+@pytest.mark.parametrize(
+    ("year", "current", "former", "expected_misses"),
+    [
+        (2018, 2779, 72, []),
+        # 随州市 was county-level (1994-2000) under the province; today's prefecture-level
+        # 随州市 has the name, and a name in use today wins.
+        (1996, 1691, 1170, ["随州市"]),
+    ],
+)
+def test_register_of_a_year_resolves_with_its_prefecture_column(
+    gazetteer: Gazetteer,
+    divisions: fn.Divisions,
+    places: pd.DataFrame,
+    year: int,
+    current: int,
+    former: int,
+    expected_misses: list[str],
 ) -> None:
-    """The MCA list of 2018 as an old register: each county-level name with the prefecture
-    it had then. Every current name resolves to its unit; every former name to its unit,
-    or (a split) to an ambiguity listing its units; the one miss is a county that changed
-    prefecture under the same name (公主岭市, 四平市 -> 长春市 in 2020)."""
+    """The MCA list of a year as an old register: each county-level name with the
+    prefecture it had then (or its province). Every current name resolves to its unit;
+    every former name to its unit, or (a split) to an ambiguity listing exactly its units,
+    also when the county has since changed prefecture (公主岭市 in 四平市, 庐江县 in
+    巢湖市) or is the prefecture's seat by its old name (铜仁市 in 铜仁地区 -> 碧江区)."""
     geo_of = fn.geo_matcher(divisions, places)
     counts = {"current": [0, 0], "former": [0, 0]}
     misses = []
     for rec in divisions.records:
-        if rec.level != "county" or not rec.in_use(2018):
+        if rec.level != "county" or not rec.in_use(year):
             continue
         expected = {geo_of.get(id(f)) for f, _ in divisions.today(rec)} - {None}
         kind = "current" if rec.end is None else "former"
         counts[kind][0] += 1
-        parent = divisions.at(rec.parent, 2018) if rec.parent else None
-        within = parent.name if parent else divisions.at(rec.code[:2] + "0000", 2018).name
+        parent = divisions.at(rec.parent, year) if rec.parent else None
+        within = parent.name if parent else divisions.at(rec.code[:2] + "0000", year).name
         try:
             got = {gazetteer.resolve(rec.name, within=within, suggest=False).adcode}
         except AmbiguousPlace as exc:
@@ -314,6 +365,6 @@ def test_register_of_2018_resolves_with_its_prefecture_column(
             counts[kind][1] += 1
         else:
             misses.append(rec.name)
-    assert counts["current"][0] > 2700 and counts["current"][1] == counts["current"][0]
-    assert counts["former"][0] >= 70
-    assert misses == ["公主岭市"], misses
+    assert misses == expected_misses
+    assert counts["current"] == [current, current]
+    assert counts["former"] == [former, former - len(expected_misses)]

@@ -180,3 +180,36 @@ def test_routes_serve_the_embed_and_the_offline_file(reference_store):
     assert r.status_code == 200
     assert r.headers["Content-Disposition"].endswith('.html"')
     assert "attachment" in r.headers["Content-Disposition"]
+
+
+def test_cli_exports_a_view_link_as_one_offline_html_file(reference_store, monkeypatch, tmp_path):
+    from twinning.cli import main
+
+    monkeypatch.setenv("TWINNING_DATABASE_URL", reference_store.url)
+    out = tmp_path / "view.html"
+    link = "http://atlas.example:8050/?lang=en&level=prefecture&metric=funds_cny"
+    assert main(["export", link, "-o", str(out)]) == 0
+    doc = out.read_text(encoding="utf-8")
+    assert '<html lang="en"' in doc and "Assistance funds" in doc
+    assert not re.search(r"<script[^>]+src=", doc)
+    assert "level=prefecture" in doc  # the view's own link, written under the chart
+
+
+def test_pptx_title_slide_carries_the_qr_code_of_the_link():
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    from twinning.export import _qr_on_slide
+
+    link = "http://127.0.0.1:8050/?lang=zh&metric=funds_cny"
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
+    slide = prs.slides.add_slide(prs.slide_layouts[6])
+    _qr_on_slide(slide, link, "zh")
+    pictures = [s for s in slide.shapes if s.shape_type == 13]
+    assert len(pictures) == 1
+    pic = pictures[0]
+    assert pic.left + pic.width <= prs.slide_width and pic.top + pic.height <= prs.slide_height
+    assert _decode(pic.image.blob) == [link]
+    words = "\n".join(s.text_frame.text for s in slide.shapes if s.has_text_frame)
+    assert "扫码" in words and link in words

@@ -142,8 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default=None, help="also write the problem report to this CSV")
     p.set_defaults(func=_import)
 
-    p = sub.add_parser("export", help="export a view as PNG, SVG, PDF, PPTX, CSV or XLSX")
-    p.add_argument("query", help='the permalink query, e.g. "lang=en&level=province&from=2006"')
+    p = sub.add_parser(
+        "export", help="export a view as PNG, SVG, PDF, PPTX, CSV, XLSX or offline HTML"
+    )
+    p.add_argument(
+        "query",
+        help='the view: its link or its query, e.g. "lang=en&level=province&from=2006"',
+    )
     p.add_argument("-o", "--output", required=True, help="file; the format comes from its suffix")
     p.add_argument("--chart", choices=["map", "series"], default="map")
     p.add_argument("--width", type=int, default=None)

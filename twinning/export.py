@@ -510,6 +510,7 @@ class ExportView:
     filters: agg.Filters
     query: str
     today: date = field(default_factory=date.today)
+    link: str | None = None  # the view's address in the atlas: a QR code on the deck (#9)
 
     @property
     def lang(self) -> str:
@@ -654,8 +655,15 @@ def build_view(
     *,
     data: agg.AtlasData | None = None,
     today: date | None = None,
+    link: str | None = None,
 ) -> ExportView:
-    """The view of a permalink query over the store (or over ``data`` in tests)."""
+    """The view of a permalink query over the store (or over ``data`` in tests).
+    ``query`` may be the whole link (``http://host/?lang=en&...``): then it is the
+    ``link`` the deck's QR code opens, unless one is given."""
+    if "://" in (query or "") and link is None:
+        link = query
+    if "?" in (query or ""):
+        query = urlsplit(query).query
     if data is None:
         if store is None:
             from twinning.store import open_store
@@ -664,7 +672,11 @@ def build_view(
         data = atlas_data(store)
     query = (query or "").lstrip("?")
     return ExportView(
-        data=data, filters=agg.Filters.from_query(query), query=query, today=today or date.today()
+        data=data,
+        filters=agg.Filters.from_query(query),
+        query=query,
+        today=today or date.today(),
+        link=link,
     )
 
 
@@ -679,17 +691,19 @@ def export_view(
     scale: float | None = None,
     data: agg.AtlasData | None = None,
     today: date | None = None,
+    link: str | None = None,
 ) -> tuple[bytes, str]:
     """Bytes and a file name for one view (a permalink query) in one format.
 
-    PNG defaults to scale 2 (sharp on a projector); SVG and PDF are vector.
+    PNG defaults to scale 2 (sharp on a projector); SVG and PDF are vector. ``link``: the
+    view's address in the atlas, put on the deck's title slide as a QR code.
     """
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ExportError(f"format {fmt!r} is not supported; use one of {', '.join(FORMATS)}")
     if chart not in CHARTS:
         raise ExportError(f"chart {chart!r} is not supported; use 'map' or 'series'")
-    view = build_view(store, query, data=data, today=today)
+    view = build_view(store, query, data=data, today=today, link=link)
     if fmt in TABLE_FORMATS:
         return export_table(view, fmt), view.filename(chart, fmt)
     if fmt == "pptx":
@@ -849,6 +863,28 @@ def _image_slide(prs: Any, title: str, png: bytes, notes: str) -> None:
     slide.notes_slide.notes_text_frame.text = notes
 
 
+def _qr_on_slide(slide: Any, link: str, lang: str) -> None:
+    """The view's link as a QR code at the slide's right, with a line saying what it is:
+    the audience opens the view on their phones (the Share menu shows the same code)."""
+    from pptx.util import Inches
+
+    from twinning.qr import qr_png
+
+    side = 2.6
+    left, top = 13.333 - 0.6 - side, 1.7
+    slide.shapes.add_picture(
+        io.BytesIO(qr_png(link)), Inches(left), Inches(top), Inches(side), Inches(side)
+    )
+    _add_text(
+        slide,
+        left - 0.2,
+        top + side + 0.05,
+        side + 0.4,
+        0.9,
+        [(i18n.t("share.qr_slide", lang), 12, True, "#1f2933"), (link, 8, False, "#6b7280")],
+    )
+
+
 def export_pptx(view: ExportView, *, width: int | None = None, height: int | None = None) -> bytes:
     """A deck: title + filters, the map, the series, and every source with its quote
     count and confidence (paged). The notes of the chart slides list all sources."""
@@ -864,7 +900,7 @@ def export_pptx(view: ExportView, *, width: int | None = None, height: int | Non
         slide,
         0.8,
         1.6,
-        11.7,
+        8.9 if view.link else 11.7,
         4.8,
         [
             (i18n.t("title", lang), 16, False, "#b3261e"),
@@ -876,6 +912,8 @@ def export_pptx(view: ExportView, *, width: int | None = None, height: int | Non
             (view.stamp(), 12, False, "#6b7280"),
         ],
     )
+    if view.link:
+        _qr_on_slide(slide, view.link, lang)
 
     for chart in CHARTS:
         png = render_view_chart(view, chart, "png", width=width, height=height, scale=1.5)
@@ -943,10 +981,14 @@ def cli_export(args: argparse.Namespace) -> int:
     """``twinning export QUERY -o FILE [--chart map|series] [--width] [--height] [--scale]``."""
     output = Path(args.output)
     fmt = output.suffix.lower().lstrip(".")
+    if fmt in ("html", "htm"):  # one interactive file that needs no server (#9)
+        from twinning.embed import cli_export_html
+
+        return cli_export_html(args)
     if fmt not in FORMATS:
         print(
             f"error: {output}: cannot tell the format from the suffix {output.suffix!r}; "
-            f"use one of {', '.join('.' + f for f in FORMATS)}",
+            f"use one of {', '.join('.' + f for f in (*FORMATS, 'html'))}",
             file=sys.stderr,
         )
         return 2

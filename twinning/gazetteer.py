@@ -455,6 +455,12 @@ class Gazetteer:
         self.historical_notes: dict[str, str] = {}  # former name -> its change(s), short
         self._former_notes: dict[tuple[str, str], str] = {}  # (name, adcode) -> full note
         self._historical_short_of: dict[tuple[str, str], str] = {}
+        # (name, the parent it had then, today's adcode, note): for an old register's
+        # prefecture column (公主岭市 in 四平市, moved to 长春市 in 2020)
+        self._old_parent_rows: list[tuple[str, str, str, str]] = []
+        self._by_old_parent: dict[tuple[str, str], list[str]] | None = None
+        # (former name, one unit it was divided into) -> all the units of that division
+        self._split_parts: dict[tuple[str, str], list[str]] = {}
         self._pools: dict[str, list[str]] | None = None
         self._pool_by_script: dict[bool, list[str]] = {}
         self._build_places(places)
@@ -540,33 +546,103 @@ class Gazetteer:
     def _index_historical(self, historical: pd.DataFrame) -> None:
         """Index former names. One name may lead to several units: a unit split among
         several (邢台县 -> 襄都区, 信都区), or two places that once had the same name
-        (郊区); ``within`` or the adcode then decides, else ``AmbiguousPlace``."""
+        (郊区); ``within`` or the adcode then decides, else ``AmbiguousPlace``. ``within``
+        tells two places of one former name apart but never cuts a split unit in parts."""
+        splits: dict[tuple[str, str, str], list[str]] = {}
         for row in historical.to_dict("records"):
             adcode = str(row["new_adcode"]).strip()
             if adcode not in self.places:
                 continue
             key = clean_zh(row["old_name"])
-            self._add(self._historical, key, adcode)
-            # Short forms of former names (襄樊 for 襄樊市) rank below today's short names,
-            # so 思茅 still means today's 思茅区 while 襄樊 finds 襄阳市.
-            for form in short_forms(str(row["old_name"]), self.places[adcode].level):
-                self._add(self._historical_short, clean_zh(form), adcode)
-                self._historical_short_of.setdefault((clean_zh(form), adcode), key)
             note = f"{row['old_name']} -> {row['new_name']} ({row['year']}, {row['change']})"
             detail = str(row.get("note") or "").strip()
             if detail == f"{row['old_name']} -> {row['new_name']} ({row['year']})":
                 detail = ""  # the note says no more than the change itself
             source = str(row.get("source") or "").strip()
             full = note + (f": {detail}" if detail else "") + (f" [{source}]" if source else "")
+            for old_parent in str(row.get("old_parent") or "").split(";"):
+                if clean_zh(old_parent):
+                    self._old_parent_rows.append((key, clean_zh(old_parent), adcode, full))
+            if row["change"] == "moved":  # the same name today: not a former name
+                continue
+            if row["change"] == "split":
+                # the rows of one division cite one record ("...: 542135 碧土县 (1983–1999)")
+                record = re.search(r": (\d{6}) ", str(row.get("source") or ""))
+                group_id = (key, str(row["year"]), record.group(1) if record else "")
+                group = splits.setdefault(group_id, [])
+                group.append(adcode)
+                for part in group:
+                    self._split_parts[(key, part)] = group
+            self._add(self._historical, key, adcode)
+            # Short forms of former names (襄樊 for 襄樊市) rank below today's short names,
+            # so 思茅 still means today's 思茅区 while 襄樊 finds 襄阳市.
+            for form in short_forms(str(row["old_name"]), self.places[adcode].level):
+                self._add(self._historical_short, clean_zh(form), adcode)
+                self._historical_short_of.setdefault((clean_zh(form), adcode), key)
             self._former_notes[(key, adcode)] = full
             previous = self.historical_notes.get(key)
             self.historical_notes[key] = f"{previous}; {note}" if previous else note
 
-    def former_name_note(self, name: str, place: Place) -> str | None:
+    def _with_split_parts(self, text: str, adcodes: list[str]) -> list[str]:
+        key = clean_zh(text)
+        key = next(
+            (
+                self._historical_short_of[(key, a)]
+                for a in adcodes
+                if (key, a) in self._historical_short_of
+            ),
+            key,
+        )
+        out = list(adcodes)
+        for adcode in adcodes:
+            for part in self._split_parts.get((key, adcode), ()):
+                if part not in out:
+                    out.append(part)
+        return out
+
+    def _old_parent_index(self) -> dict[tuple[str, str], list[str]]:
+        """(name, today's adcode of the parent it had then) -> today's adcodes; built on
+        first use (each former parent is resolved once, itself possibly a former name)."""
+        if self._by_old_parent is None:
+            index: dict[tuple[str, str], list[str]] = {}
+            parents: dict[str, list[Place]] = {}
+            for key, old_parent, adcode, _note in self._old_parent_rows:
+                if old_parent not in parents:
+                    parents[old_parent] = self._match(old_parent, None)
+                for parent in parents[old_parent]:
+                    bucket = index.setdefault((key, parent.adcode), [])
+                    if adcode not in bucket:
+                        bucket.append(adcode)
+            self._by_old_parent = index
+        return self._by_old_parent
+
+    def _under_old_parent(self, text: str, parent: Place) -> list[str]:
+        """Units that were called ``text`` inside ``parent`` (or what it was) back then."""
+        if not self._old_parent_rows or _is_latin(text):
+            return []
+        return self._old_parent_index().get((clean_zh(text), parent.adcode), [])
+
+    def former_name_note(
+        self, name: str, place: Place, within: str | Place | None = None
+    ) -> str | None:
         """The note a record keeps when ``name`` reached ``place`` as a former name: what
-        changed, when, and the source ("former name: 临安市 -> 临安区 (2017, ...) [MCA ...]").
-        None when ``name`` is not a former name of ``place`` or is one of its names today."""
+        changed, when, and the source ("former name: 临安市 -> 临安区 (2017, ...) [MCA ...]");
+        with ``within``, also when ``place`` was found through the parent it had then
+        ("公主岭市 ... was in 四平市 until 2020; in 长春市 today"). None when ``name`` is one
+        of today's names of ``place`` inside ``within``."""
         key = clean_zh(name)
+        parent = None
+        if within is not None:
+            try:
+                parent = self._resolve_parent(within)
+            except PlaceError:
+                parent = None
+        if parent is not None and not place.is_within(parent):
+            for row_key, old_parent, adcode, full in self._old_parent_rows:
+                if (row_key, adcode) == (key, place.adcode) and parent in self._match(
+                    old_parent, None
+                ):
+                    return f"former parent: {full}"
         if key in self._full and place.adcode in self._full[key]:
             return None
         if place.adcode in self._short.get(key, []):
@@ -631,11 +707,24 @@ class Gazetteer:
             if place and (parent is None or place.is_within(parent)):
                 return [place]
             return []
-        for _tier, adcodes in self._tiers(text):
+        for tier, adcodes in self._tiers(text):
             if parent is not None:
                 adcodes = [a for a in adcodes if self.places[a].is_within(parent)]
+                if tier.startswith("historical"):
+                    # a unit divided since stays divided: 碧土县 within 昌都地区 is still
+                    # 左贡县 and 察隅县 (林芝市), not the part that stayed in 昌都
+                    adcodes = self._with_split_parts(text, adcodes)
             if adcodes:
-                return self._pick(adcodes)
+                found = self._pick(adcodes)
+                if parent is not None and found == [parent]:
+                    # a county column naming its prefecture's seat as it was then (铜仁市
+                    # in 铜仁地区, today 碧江区), not the prefecture itself
+                    seat = self._under_old_parent(text, parent)
+                    if seat and seat != [parent.adcode]:
+                        return self._pick(seat)
+                return found
+        if parent is not None:  # a unit that has since left that parent (公主岭市 in 四平市)
+            return self._pick(self._under_old_parent(text, parent))
         return []
 
     def _split_points(self, text: str) -> list[int]:
@@ -662,8 +751,28 @@ class Gazetteer:
         Raises ``AmbiguousPlace`` (several candidates, all listed) or ``PlaceNotFound``
         (with the closest names as suggestions unless ``suggest=False``, which callers
         probing many strings use to stay fast). Both are ``PlaceError(ValueError)``.
+
+        A ``within`` that is itself ambiguous because it is a former prefecture divided
+        since (巢湖地区 -> 合肥市, 芜湖市, 马鞍山市) is tried as each of its successors: the
+        name resolves when it lies in exactly one of them (庐江县 -> 合肥市's).
         """
-        parent = self._resolve_parent(within)
+        try:
+            parent = self._resolve_parent(within)
+        except AmbiguousPlace as exc:
+            if not self._historical.get(clean_zh(str(within))):
+                raise
+            found = []
+            for candidate in exc.candidates:
+                for place in self._find(str(name), candidate):
+                    if place not in found:
+                        found.append(place)
+            today = [p for p in found if p.name_zh == clean_zh(str(name))]
+            found = today or found  # a name in use today wins
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                raise self._ambiguous(str(name), found, within) from None
+            raise
         found = self._find(str(name), parent)
         if len(found) == 1:
             return found[0]

@@ -51,7 +51,16 @@ HISTORICAL_NAMES_CSV = REFERENCE_DIR / "historical_names.csv"
 FROM_MEMORY_CSV = REFERENCE_DIR / "historical_names_from_memory.csv"
 RECORD_COLUMNS = ["code", "name", "level", "start", "end", "parent", "succ"]
 DOCUMENT_COLUMNS = ["year", "idx", "title", "number", "date", "origin"]
-CROSSWALK_COLUMNS = ["old_name", "new_name", "new_adcode", "year", "change", "note", "source"]
+CROSSWALK_COLUMNS = [
+    "old_name",
+    "new_name",
+    "new_adcode",
+    "year",
+    "change",
+    "note",
+    "source",
+    "old_parent",
+]
 UPSTREAM = "github.com/yescallop/areacodes"
 # The compilation's commit the committed extract was made from (2025-11-04).
 UPSTREAM_COMMIT = "eed219a0678d36bacaa717f62443b10e869f0291"
@@ -437,6 +446,7 @@ class BuildReport:
     rows: int = 0
     names: int = 0
     split_names: int = 0
+    moved: int = 0
     no_successor: list[str] = field(default_factory=list)
     not_in_geo: list[str] = field(default_factory=list)
     confirmed_from_memory: list[str] = field(default_factory=list)
@@ -449,6 +459,7 @@ class BuildReport:
             "rows": self.rows,
             "former_names": self.names,
             "split_names": self.split_names,
+            "moved_rows": self.moved,
             "no_successor": len(self.no_successor),
             "successor_not_in_geo": len(self.not_in_geo),
             "from_memory_confirmed": len(self.confirmed_from_memory),
@@ -457,14 +468,61 @@ class BuildReport:
         }
 
 
+@dataclass
+class GeoIndex:
+    """Today's MCA records matched to data/geo, with each unit's name and parents there."""
+
+    of: dict[int, str]
+    names: dict[str, str]
+    parents: dict[str, set[str]]
+
+    @classmethod
+    def build(cls, divisions: Divisions, places: pd.DataFrame) -> GeoIndex:
+        names: dict[str, str] = {}
+        parents: dict[str, set[str]] = {}
+        for row in places.to_dict("records"):
+            adcode = str(row["adcode"])
+            names.setdefault(adcode, str(row["name_zh"]))
+            ups = {str(row[c]) for c in ("province_adcode", "prefecture_adcode") if row[c]}
+            parents.setdefault(adcode, set()).update(u for u in ups if u != "None")
+        return cls(geo_matcher(divisions, places), names, parents)
+
+
+def _moved_row(
+    divisions: Divisions, geo: GeoIndex, rec: Record, adcode: str, chain: list[Step], commit: str
+) -> dict[str, Any] | None:
+    """A unit that kept its name but changed prefecture (公主岭市: 四平市 -> 长春市, 2020):
+    a row that lets an old register's prefecture column still find it."""
+    assert rec.end is not None
+    parent = divisions.at(rec.parent, rec.end - 1) if rec.parent else None
+    if parent is None or parent.level == "province":
+        return None
+    then = {geo.of.get(id(f)) for f, _ in divisions.today(parent)} - {None}
+    if len(then) == 1 and then & geo.parents.get(adcode, set()):
+        return None  # still inside what became of its old parent, which was not divided
+    ups = sorted(geo.parents.get(adcode, set()), key=len)
+    now = [geo.names[u] for u in ups if u in geo.names and u != adcode[:2] + "0000"]
+    where = now[0] if now else "its province"
+    return {
+        "old_name": rec.name,
+        "new_name": geo.names[adcode],
+        "new_adcode": adcode,
+        "year": str(rec.end),
+        "change": "moved",
+        "note": f"{rec.name} was in {parent.name} until {rec.end}; in {where} today",
+        "source": _chain_source(rec, chain, commit),
+        "old_parent": parent.name,
+    }
+
+
 def _rows_for(
     divisions: Divisions,
-    geo_of: dict[int, str],
-    geo_names: dict[str, str],
+    geo: GeoIndex,
     rec: Record,
     commit: str,
     report: BuildReport,
 ) -> list[dict[str, Any]]:
+    geo_of, geo_names = geo.of, geo.names
     finals = divisions.today(rec)
     if not finals:
         report.no_successor.append(rec.label())
@@ -477,7 +535,12 @@ def _rows_for(
             continue
         targets.setdefault(adcode, (final, chain))
     if len(targets) == 1 and geo_names[next(iter(targets))] == rec.name:
-        return []  # the same name today: a change of code or parent, not a former name
+        # the same name today: not a former name; a row only if it changed prefecture
+        adcode, (_final, chain) = next(iter(targets.items()))
+        moved = _moved_row(divisions, geo, rec, adcode, chain, commit)
+        return [moved] if moved else []
+    assert rec.end is not None
+    parent = divisions.at(rec.parent, rec.end - 1) if rec.parent else None
     rows = []
     for adcode, (final, chain) in targets.items():
         rows.append(
@@ -490,6 +553,7 @@ def _rows_for(
                 "note": _chain_note(rec, chain, final, geo_names[adcode])
                 + (f"; split: {len(targets)} units today" if len(targets) > 1 else ""),
                 "source": _chain_source(rec, chain, commit),
+                "old_parent": parent.name if parent else "",
             }
         )
     return rows
@@ -505,49 +569,59 @@ def build_crosswalk(
     """The rows of historical_names.csv: every county- or prefecture-level name that went
     out of use after ``since``, plus the ``from_memory`` rows the list does not confirm."""
     report = BuildReport()
-    geo_of = geo_matcher(divisions, places)
-    geo_names = {str(a): str(n) for a, n in zip(places["adcode"], places["name_zh"], strict=False)}
+    geo = GeoIndex.build(divisions, places)
     all_rows: list[dict[str, Any]] = []
     for rec in divisions.records:
         if rec.end is None or rec.level == "province":
             continue
-        rows = _rows_for(divisions, geo_of, geo_names, rec, commit, report)
+        rows = _rows_for(divisions, geo, rec, commit, report)
         for row in rows:
             row["_in_window"] = rec.end > since
         report.considered += rec.end > since
         all_rows.extend(rows)
-    # One row per (former name, today's unit): the latest change wins (即墨市 1989 and 2017).
-    best: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in all_rows:
-        key = (row["old_name"], row["new_adcode"])
-        if key not in best or int(row["year"]) > int(best[key]["year"]):
-            best[key] = row
-    listed_names = {k[0] for k in best}
+    # One row per (former name, today's unit): the latest change wins (即墨市 1989 and 2017);
+    # a move per former prefecture.
+    # The parents a name had over those years are all kept (眉山县: 乐山市;眉山地区).
+    best: dict[tuple[str, str, str], dict[str, Any]] = {}
+    parents: dict[tuple[str, str, str], list[str]] = {}
+    for row in sorted(all_rows, key=lambda r: int(r["year"])):
+        moved = row["old_parent"] if row["change"] == "moved" else ""
+        key = (row["old_name"], row["new_adcode"], moved)
+        best[key] = row
+        seen = parents.setdefault(key, [])
+        if row["old_parent"] and row["old_parent"] not in seen:
+            seen.append(row["old_parent"])
+    for key, row in best.items():
+        row["old_parent"] = ";".join(parents[key])
+    listed_names = {k[0] for k in best if not k[2]}
     wanted = {k for k, row in best.items() if row["_in_window"]}
     out = []
     if from_memory is not None:
         for row in from_memory.to_dict("records"):
-            key = (row["old_name"], str(row["new_adcode"]))
+            key = (row["old_name"], str(row["new_adcode"]), "")
             if key in best:
                 wanted.add(key)
                 report.confirmed_from_memory.append(row["old_name"])
             elif row["old_name"] in listed_names:
-                listed = sorted(k[1] for k in best if k[0] == row["old_name"])
+                listed = sorted(k[1] for k in best if k[0] == row["old_name"] and not k[2])
                 report.disagreements.append(
                     f"{row['old_name']}: from_memory {row['new_adcode']}, the list {listed}"
                 )
-                wanted.update(k for k in best if k[0] == row["old_name"])
+                wanted.update(k for k in best if k[0] == row["old_name"] and not k[2])
             else:
                 source = str(row["source"])
                 if FROM_MEMORY_UNCONFIRMED not in source:
                     source = f"{source}; {FROM_MEMORY_UNCONFIRMED}"
-                out.append({**{c: row[c] for c in CROSSWALK_COLUMNS}, "source": source})
+                kept = {c: row.get(c, "") for c in CROSSWALK_COLUMNS}
+                out.append({**kept, "source": source})
                 report.kept_from_memory.append(row["old_name"])
-    for key in sorted(wanted, key=lambda k: (best[k]["new_adcode"], k[0])):
+    for key in sorted(wanted, key=lambda k: (best[k]["new_adcode"], k[0], k[2])):
         out.append({c: best[key][c] for c in CROSSWALK_COLUMNS})
     frame = pd.DataFrame(out, columns=CROSSWALK_COLUMNS)
     report.rows = len(frame)
-    report.names = frame["old_name"].nunique()
+    former = frame[frame["change"] != "moved"]
+    report.names = former["old_name"].nunique()
+    report.moved = int((frame["change"] == "moved").sum())
     report.split_names = int(frame[frame["change"] == "split"]["old_name"].nunique())
     return frame, report
 
