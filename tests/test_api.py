@@ -42,6 +42,10 @@ def test_unresolved_lists_rows_with_reasons(atlas: Atlas) -> None:
     assert (u["table"] == "pairings").sum() == 7
     assert u["reason"].notna().all()
     assert u["description"].str.contains("第十四师").any()
+    # issue #10: each is drawn all the same (a group, a division's point, with its donor)
+    assert u["shown_as"].notna().all()
+    assert set(u.loc[u["table"] == "pairings", "shown_as"]) == {"xpcc_point"}
+    assert {"group", "donor_side"} <= set(u.loc[u["table"] == "figures", "shown_as"])
     assert (
         len(u)
         == atlas.pairings["recipient_adcode"].isna().sum()

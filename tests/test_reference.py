@@ -53,20 +53,26 @@ def test_copies_are_byte_for_byte_as_recorded_in_the_readme() -> None:
 
 def test_every_pairing_resolves_or_has_a_reason(data: ReferenceData) -> None:
     p = data.pairings
-    unresolved = p[p["recipient_adcode"].isna()]
+    unresolved = p[p["recipient_adcode"].isna() & p["recipient_division"].isna()]
     assert unresolved["unresolved_reason"].notna().all()
     assert p.loc[p["recipient_adcode"].notna(), "unresolved_reason"].isna().all()
     assert p["recipient_province_adcode"].notna().all()
 
 
-def test_xpcc_divisions_are_unresolved_with_the_division_named(data: ReferenceData) -> None:
+def test_xpcc_divisions_resolve_to_the_division_not_its_seat(data: ReferenceData) -> None:
+    """Issue #10: a division has no adcode; it is its own key (xpcc:<n>), drawn at its seat,
+    and the note says that the seat city is not its territory."""
     p = data.pairings
     xpcc = p[p["recipient_prefecture"] == "新疆生产建设兵团"]
     assert len(xpcc) == 7
     assert set(p[p["recipient_adcode"].isna()].index) == set(xpcc.index)
+    numbers = {"第二师": 2, "第四师": 4, "第五师": 5, "第七师": 7, "第十师": 10, "第十三师": 13}
+    numbers["第十四师"] = 14
     for row in xpcc.to_dict("records"):
-        assert row["recipient_county"] in row["unresolved_reason"]
-        assert "not the same territory" in row["unresolved_reason"]
+        assert row["recipient_division"] == f"xpcc:{numbers[row['recipient_county']]}"
+        assert row["unresolved_reason"] is None
+        assert row["recipient_county"] in row["resolution_note"]
+        assert "not the territory of" in row["resolution_note"]
         assert row["recipient_province_adcode"] == "650000"
 
 
@@ -172,7 +178,9 @@ def test_free_text(
 
 def test_every_unresolved_figure_has_a_reason(data: ReferenceData) -> None:
     f = data.figures
-    assert f.loc[f["recipient_adcode"].isna(), "unresolved_reason"].notna().all()
+    shown = f["recipient_adcode"].notna() | f["scope_group"].notna()
+    assert f.loc[~shown, "unresolved_reason"].notna().all()
+    assert f.loc[f["scope_group"].notna(), "unresolved_reason"].isna().all()
     assert f.loc[f["recipient_adcode"].notna(), "unresolved_reason"].isna().all()
 
 

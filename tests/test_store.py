@@ -63,7 +63,9 @@ def test_seeded_store_counts(reference_store: Store) -> None:
     assert stats["places"] == len(places_table())
     assert stats["pairings"] == 218
     assert stats["figures"] == 256
-    assert stats["unresolved_pairings"] == 7
+    assert stats["unresolved_pairings"] == 0  # the 7 XPCC rows are drawn at their seats (#10)
+    assert stats["drawn"]["pairings"] == {"place": 211, "xpcc_point": 7}
+    assert stats["not_shown"] == 0 and stats["not_shown_rows"] == []
     assert stats["unresolved"] == stats["unresolved_pairings"] + stats["unresolved_figures"]
     assert stats["batches"] == 1 and stats["import_batches"] == 0
     assert stats["schema_version"] == SCHEMA_VERSION
@@ -207,6 +209,14 @@ def _old_store(url: str, version: int) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
         metadata.create_all(conn)
+        conn.exec_driver_sql("DROP TABLE figure_scopes")  # v3 lacks the scopes (#10)
+        conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN scope_group")
+        conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN donor_side")
+        conn.exec_driver_sql("ALTER TABLE pairings DROP COLUMN recipient_division")
+        if version == 3:
+            _stamp_old(conn, version)
+            engine.dispose()
+            return
         for index in (
             "ix_figures_metric_r_province",
             "ix_figures_spans",
@@ -226,23 +236,33 @@ def _old_store(url: str, version: int) -> None:
             conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN resolution_note")
         if version == 0:
             conn.exec_driver_sql("DROP TABLE meta")
-        else:
-            conn.exec_driver_sql(
-                f"INSERT INTO meta (key, value) VALUES ('schema_version', '{version}')"
-            )
-        conn.exec_driver_sql(
-            "INSERT INTO batches (id, kind, user, created_at, file_name, sha256, row_count) "
-            "VALUES (7, 'import', 'old', '2024-01-01 00:00:00', 'old.csv', 'abc', 1)"
-        )
-        conn.exec_driver_sql(
-            "INSERT INTO pairings (batch_id, program, donor_province, recipient_adcode, "
-            "recipient_level, source, confidence) "
-            "VALUES (7, 'other', '上海市', '653125', 'county', 'old.csv', 'imported')"
-        )
+        _stamp_old(conn, version)
     engine.dispose()
 
 
-@pytest.mark.parametrize("version", [0, 1, 2])
+def _stamp_old(conn, version: int) -> None:
+    """The version stamp (none for v0) and the rows an older atlas had stored."""
+    if version:
+        conn.exec_driver_sql(
+            f"INSERT INTO meta (key, value) VALUES ('schema_version', '{version}')"
+        )
+    conn.exec_driver_sql(
+        "INSERT INTO batches (id, kind, user, created_at, file_name, sha256, row_count) "
+        "VALUES (7, 'import', 'old', '2024-01-01 00:00:00', 'old.csv', 'abc', 1)"
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO pairings (batch_id, program, donor_province, recipient_adcode, "
+        "recipient_level, source, confidence) "
+        "VALUES (7, 'other', '上海市', '653125', 'county', 'old.csv', 'imported')"
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO figures (batch_id, donor, recipient, metric, value, unit, source, "
+        "confidence, is_context) VALUES (7, '上海市', '万州区, 夷陵区', 'funds_cny', 1, "
+        "'yuan', 'old.csv', 'imported', 0)"
+    )
+
+
+@pytest.mark.parametrize("version", [0, 1, 2, 3])
 def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: int) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     _old_store(url, version)
@@ -264,6 +284,16 @@ def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: in
             totals = conn.exec_driver_sql("SELECT COUNT(*) FROM figure_totals").scalar()
         assert tuple(r_county) == ("653125", "650000")
         assert totals > 0
+        # v4 (#10): the reference figures' scopes are stored; an old import keeps its text
+        f = opened.figures_frame()
+        old_figure = f[f["batch_id"] == 7].iloc[0]
+        assert old_figure["recipient"] == "万州区, 夷陵区" and not old_figure["donor_side"]
+        with opened.engine.connect() as conn:
+            members = conn.exec_driver_sql(
+                "SELECT s.member FROM figure_scopes s JOIN figures f ON f.id = s.figure_id "
+                "WHERE f.recipient = '林芝市, 昌都市' AND s.side = 'recipient'"
+            ).scalars()
+            assert sorted(members) == ["540300", "540400"]
     finally:
         opened.dispose()
 

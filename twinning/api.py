@@ -9,7 +9,7 @@ Example (in a notebook)::
     shanghai = atlas.figures[atlas.figures.donor_adcode == "310000"]
     funds = shanghai[(shanghai.metric == "funds_cny") & ~shanghai.is_context]
     funds[["recipient", "period_start", "period_end", "value", "qualifier", "quote"]]
-    atlas.unresolved                         # rows without a recipient adcode, and why
+    atlas.unresolved                         # rows without a recipient adcode: why, or how shown
 
 Each row is joined to the boundary at its own recipient level (a county row gets the
 county's polygon, a province row the province's); rows that did not resolve keep an
@@ -59,8 +59,25 @@ def join_boundaries(frame: pd.DataFrame, boundaries: gpd.GeoDataFrame) -> gpd.Ge
     return gpd.GeoDataFrame(merged, geometry="geometry", crs=boundaries.crs or "EPSG:4326")
 
 
+def _shown_as(frame: pd.DataFrame, table: str) -> pd.Series:
+    """Where a row without a recipient adcode is drawn instead (issue #10), or None."""
+    out = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    if table == "pairings" and "recipient_division" in frame:
+        out[frame["recipient_division"].notna()] = "xpcc_point"
+    if table == "figures" and "scope_group" in frame:
+        group = frame["scope_group"].astype("string")
+        out[group.notna()] = "group"
+        out[group.str.startswith("xpcc:").fillna(False).astype(bool)] = "xpcc_point"
+        out[frame["donor_side"].fillna(False).astype(bool)] = "donor_side"
+    return out
+
+
 def unresolved_rows(pairings: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFrame:
-    """Rows with no recipient adcode, from both tables, with the reason."""
+    """Rows with no recipient adcode, from both tables, with the reason.
+
+    ``shown_as`` says how such a row is drawn all the same (``group``: a list or group of
+    places, ``xpcc_point``: a division of the XPCC at its seat, ``donor_side``: with its
+    donor) and is empty for a row shown nowhere; ``reason`` is then the resolution note."""
     p = pairings[pairings["recipient_adcode"].isna()]
     f = figures[figures["recipient_adcode"].isna()]
     p_desc = (
@@ -75,7 +92,16 @@ def unresolved_rows(pairings: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFra
         .str.join(" ")
     )
     f_desc = f["donor"].fillna("") + " -> " + f["recipient"].fillna("")
-    cols = ["table", "id", "batch_id", "batch_kind", "row_number", "description", "reason"]
+    cols = [
+        "table",
+        "id",
+        "batch_id",
+        "batch_kind",
+        "row_number",
+        "description",
+        "shown_as",
+        "reason",
+    ]
     parts = [
         pd.DataFrame(
             {
@@ -85,7 +111,8 @@ def unresolved_rows(pairings: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFra
                 "batch_kind": p["batch_kind"],
                 "row_number": p["row_number"],
                 "description": p_desc.str.replace(r"\s+", " ", regex=True),
-                "reason": p["unresolved_reason"],
+                "shown_as": _shown_as(p, "pairings"),
+                "reason": p["unresolved_reason"].fillna(p["resolution_note"]),
             }
         ),
         pd.DataFrame(
@@ -96,7 +123,8 @@ def unresolved_rows(pairings: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFra
                 "batch_kind": f["batch_kind"],
                 "row_number": f["row_number"],
                 "description": f_desc,
-                "reason": f["unresolved_reason"],
+                "shown_as": _shown_as(f, "figures"),
+                "reason": f["unresolved_reason"].fillna(f["resolution_note"]),
             }
         ),
     ]

@@ -31,6 +31,7 @@ import pandas as pd
 
 from twinning import i18n
 from twinning.gazetteer import AmbiguousPlace, Gazetteer, Place, PlaceError, clean_zh
+from twinning.groups import DIVISIONS_CSV, GROUPS_CSV, ScopeResolver, load_groups
 from twinning.paths import REFERENCE_DIR
 
 PAIRINGS_CSV = "pairings.csv"
@@ -94,6 +95,9 @@ ORGANISATION_SUFFIXES = (
     "社会组织",
     "社会力量",
 )
+# A company named after a province (云南英茂集团) is in it; after a smaller unit's short
+# name it is not (光明集团 is Shanghai's, not 光明区's), so only provinces count.
+COMPANY_SUFFIXES = ("集团", "公司")
 _AGGREGATE_SEPARATORS = (",", "，", "、", ";", "；", "/", " and ", "及", "等", "各")
 _AGGREGATE_WORDS = (
     "省市",
@@ -153,7 +157,7 @@ class ReferenceData:
 def reference_sha256(folder: Path = REFERENCE_DIR) -> str:
     """One hash over the files that decide what is seeded (data and former names)."""
     digest = hashlib.sha256()
-    for name in (PAIRINGS_CSV, FIGURES_CSV, HISTORICAL_CSV):
+    for name in (PAIRINGS_CSV, FIGURES_CSV, HISTORICAL_CSV, GROUPS_CSV, DIVISIONS_CSV):
         path = Path(folder) / name
         digest.update(name.encode())
         digest.update(path.read_bytes() if path.exists() else b"")
@@ -341,8 +345,14 @@ def _resolve_donor_unit(gaz: Gazetteer, unit: str, province: Place, notes: list[
     return province.adcode
 
 
-def resolve_pairing(gaz: Gazetteer, row: dict[str, str]) -> dict[str, Any]:
-    """Resolve one validated pairing row; never raises for a place that does not resolve."""
+def resolve_pairing(
+    gaz: Gazetteer, row: dict[str, str], scopes: ScopeResolver | None = None
+) -> dict[str, Any]:
+    """Resolve one validated pairing row; never raises for a place that does not resolve.
+
+    An XPCC division (新疆生产建设兵团 / 第十四师) is found in ``scopes`` (the divisions of
+    data/reference/xpcc_divisions.csv): ``recipient_division`` = xpcc:<n>, drawn at its seat.
+    """
     notes: list[str] = []
     out: dict[str, Any] = {
         "donor_adcode": None,
@@ -352,6 +362,7 @@ def resolve_pairing(gaz: Gazetteer, row: dict[str, str]) -> dict[str, Any]:
         "recipient_province_adcode": None,
         "recipient_prefecture_adcode": None,
         "unresolved_reason": None,
+        "recipient_division": None,
     }
     donor_province, unit = row["donor_province"], row["donor_unit"]
     if donor_province == CENTRAL_SOE:
@@ -380,9 +391,18 @@ def resolve_pairing(gaz: Gazetteer, row: dict[str, str]) -> dict[str, Any]:
         except PlaceError:
             pass
     except _XpccError as exc:
-        out["unresolved_reason"] = str(exc)
         out["recipient_province_adcode"] = exc.province.adcode
         place, parent_note = None, None
+        division = scopes.division(row["recipient_county"] or XPCC) if scopes else None
+        if division is None:
+            out["unresolved_reason"] = str(exc)
+        else:
+            out["recipient_division"] = division.key
+            notes.append(
+                f"recipient {division.name_zh} is a division of the {XPCC} (XPCC), not the "
+                f"territory of {division.seat_name}: drawn as a point at its seat "
+                f"({division.confidence}; {division.source})"
+            )
     if parent_note:
         notes.append(parent_note)
     if place is not None:
@@ -433,7 +453,9 @@ def _resolve_recipient(gaz: Gazetteer, row: dict[str, str]) -> tuple[Place, str 
     return place, "; ".join(notes) or None
 
 
-def resolve_pairings(gaz: Gazetteer, rows: list[dict[str, str]]) -> pd.DataFrame:
+def resolve_pairings(
+    gaz: Gazetteer, rows: list[dict[str, str]], scopes: ScopeResolver | None = None
+) -> pd.DataFrame:
     records = []
     for i, row in enumerate(rows, start=1):
         record: dict[str, Any] = {
@@ -449,7 +471,7 @@ def resolve_pairings(gaz: Gazetteer, rows: list[dict[str, str]]) -> pd.DataFrame
             "source": row["source"],
             "confidence": row["confidence"],
         }
-        record.update(resolve_pairing(gaz, row))
+        record.update(resolve_pairing(gaz, row, scopes))
         records.append(record)
     frame = pd.DataFrame.from_records(records)
     for col in ("start_year", "end_year"):
@@ -479,16 +501,23 @@ def resolve_free_text(gaz: Gazetteer, text: str) -> tuple[Place | None, str | No
         return None, None, f"ambiguous: {exc.message}"
     except PlaceError:
         pass
-    if re.search(r"\d|个", head) or any(word in head for word in _AGGREGATE_WORDS):
-        return None, None, f"aggregate of several places: {head!r}"
     try:
         place, rest = gaz.resolve_prefix(head)
     except PlaceError:
+        place, rest = None, ""
+    inside = place is not None and (
+        rest.endswith(SUBUNIT_SUFFIXES + ORGANISATION_SUFFIXES)
+        or (rest.endswith(COMPANY_SUFFIXES) and place.level == "province")
+    )
+    # 喀什地区第二人民医院 is a hospital in one place, though 地区 is a word of aggregates
+    if not inside and (re.search(r"\d|个", head) or any(word in head for word in _AGGREGATE_WORDS)):
+        return None, None, f"aggregate of several places: {head!r}"
+    if place is None:
         return None, None, f"not a place: {head!r} names no administrative unit"
     if rest.endswith(SUBUNIT_SUFFIXES):
         note = f"{rest} is below the county level (no adcode): resolved to {place.name_zh}"
         return place, note, None
-    if rest.endswith(ORGANISATION_SUFFIXES):
+    if rest.endswith(ORGANISATION_SUFFIXES) or inside:
         note = f"{head} is an organisation or group in {place.name_zh}, not a unit: resolved to it"
         return place, note, None
     return None, None, f"not a place: {head!r} (an organisation or description, not a unit)"
@@ -518,12 +547,18 @@ def _infer_program(
 
 
 def resolve_figures(
-    gaz: Gazetteer, rows: list[dict[str, str]], pairings: pd.DataFrame
+    gaz: Gazetteer,
+    rows: list[dict[str, str]],
+    pairings: pd.DataFrame,
+    scopes: ScopeResolver | None = None,
 ) -> pd.DataFrame:
+    scopes = scopes or ScopeResolver(gaz, load_groups(REFERENCE_DIR))
     records = []
     for i, row in enumerate(rows, start=1):
-        donor, donor_note, donor_reason = resolve_free_text(gaz, row["donor"])
-        recipient, rec_note, rec_reason = resolve_free_text(gaz, row["recipient"])
+        d_scope = scopes.resolve(row["donor"])
+        r_scope = scopes.resolve(row["recipient"])
+        donor, donor_note, donor_reason = d_scope.place, d_scope.note, d_scope.reason
+        recipient, rec_note, rec_reason = r_scope.place, r_scope.note, r_scope.reason
         unit, qualifier = parse_unit(row["unit"])
         notes = []
         if donor_note:
@@ -557,12 +592,33 @@ def resolve_figures(
                 "is_context": row["metric"].startswith("context_"),
                 "unresolved_reason": rec_reason,
                 "resolution_note": "; ".join(notes) or None,
+                **scope_columns(d_scope, r_scope),
             }
         )
     frame = pd.DataFrame.from_records(records)
     for col in ("period_start", "period_end"):
         frame[col] = frame[col].astype("Int64")
     return frame
+
+
+def scope_columns(donor: Any, recipient: Any) -> dict[str, Any]:
+    """The figure columns and scope rows that a donor's and a recipient's ``Scope`` give.
+
+    ``scope_members`` (not a column: the writer passes it to ``derive.write_scopes``) lists
+    (side, member, level) for each side that is not its single adcode column."""
+    members: list[tuple[str, str, str | None]] = []
+    group = recipient.group
+    if recipient.place is None and recipient.members:
+        members += [("recipient", m.key, m.level) for m in recipient.members]
+        if group is None:  # one division
+            group = recipient.members[0].key
+    if donor.place is None and donor.members:
+        members += [("donor", m.key, m.level) for m in donor.members]
+    return {
+        "scope_group": group,
+        "donor_side": bool(recipient.donor_side),
+        "scope_members": members,
+    }
 
 
 def load_reference(
@@ -578,11 +634,12 @@ def load_reference(
     if problems:
         raise ReferenceDataError(problems)
     gaz = gazetteer or Gazetteer.default()
-    pairings = resolve_pairings(gaz, pairing_rows)
-    figures = resolve_figures(gaz, figure_rows, pairings)
+    scopes = ScopeResolver(gaz, load_groups(folder))
+    pairings = resolve_pairings(gaz, pairing_rows, scopes)
+    figures = resolve_figures(gaz, figure_rows, pairings, scopes)
     files = {
         name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
-        for name in (PAIRINGS_CSV, FIGURES_CSV, HISTORICAL_CSV)
+        for name in (PAIRINGS_CSV, FIGURES_CSV, HISTORICAL_CSV, GROUPS_CSV, DIVISIONS_CSV)
         if (folder / name).exists()
     }
     return ReferenceData(pairings, figures, reference_sha256(folder), folder, files)

@@ -173,9 +173,23 @@ class AtlasData:
                             row[c] = int(row[c])
                     if table is figures_table:
                         row["is_context"] = bool(row.get("is_context") or False)
+                        row["donor_side"] = bool(row.get("donor_side") or False)
                     rows.append(row)
                 if rows:
                     conn.execute(table.insert(), rows)
+            # scope rows (side, member, level) of figures given several places (issue #10):
+            # the frame's n-th figure is the store's id n (a new store)
+            if "scope_members" in figures:
+                from twinning.store.schema import figure_scopes
+
+                scope_rows = [
+                    {"figure_id": i, "side": side, "member": member, "member_level": level}
+                    for i, members in enumerate(figures["scope_members"], start=1)
+                    if isinstance(members, list | tuple)
+                    for side, member, level in members
+                ]
+                if scope_rows:
+                    conn.execute(figure_scopes.insert(), scope_rows)
             derive.refresh(conn)
         return cls(engine=engine, places=prepared, version=str(version))
 

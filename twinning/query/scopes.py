@@ -13,7 +13,12 @@ Member keys:
   ("xpcc:14" for 第十四师) and ``xpcc:0`` for the Corps itself;
 * for a donor with no adcode, its ``donor_key`` text (e.g. "中央企业").
 
-An empty set means the side could not be resolved (the figure is listed as not shown).
+An empty set means the side could not be resolved (the figure is listed as not shown), or,
+for the recipient of a donor-side figure (``donor_side``), that it has no recipient place.
+``group`` is the figure's ``scope_group``: a key of groups.csv, "list", or xpcc:<n>.
+
+Donor scopes: a figure whose donor cell names several places (东部省市, 6 provinces/
+municipalities) has them as members; a donor group's figure is only in views of all donors.
 """
 
 from __future__ import annotations
@@ -87,16 +92,34 @@ def figure_scopes(
     return out
 
 
-_COLUMNS = "id, recipient_adcode, donor_adcode, donor_key"
+_COLUMNS = "id, recipient_adcode, donor_adcode, donor_key, scope_group, donor_side"
 
 
 def _collect(
     conn: Connection, sql: str, params: dict[str, Any], out: dict[int, FigureScope]
 ) -> None:
-    for fid, recipient, donor_adcode, donor_key in conn.execute(text(sql), params):
-        donor = donor_adcode or donor_key
-        out[int(fid)] = FigureScope(
-            figure_id=int(fid),
-            recipient=frozenset([recipient] if recipient else []),
-            donor=frozenset([donor] if donor else []),
+    rows = list(conn.execute(text(sql), params))
+    # the scope table holds only the figures given several places (or a division)
+    listed = [int(r[0]) for r in rows if r[4] is not None]
+    members: dict[tuple[int, str], set[str]] = {}
+    for chunk in _chunks(listed):
+        names = {f"s{i}": v for i, v in enumerate(chunk)}
+        keys = ", ".join(f":{k}" for k in names)
+        for fid, side, member in conn.execute(
+            text(f"SELECT figure_id, side, member FROM figure_scopes WHERE figure_id IN ({keys})"),
+            names,
+        ):
+            members.setdefault((int(fid), str(side)), set()).add(str(member))
+    for fid, recipient, donor_adcode, donor_key, group, donor_side in rows:
+        fid = int(fid)
+        donor = members.get((fid, DONOR)) or ({donor_adcode or donor_key} - {None})
+        recipients: set[str] = set()
+        if not donor_side:
+            recipients = members.get((fid, RECIPIENT)) or ({recipient} - {None})
+        out[fid] = FigureScope(
+            figure_id=fid,
+            recipient=frozenset(recipients),
+            donor=frozenset(donor),
+            group=group,
+            donor_side=bool(donor_side),
         )

@@ -35,6 +35,13 @@ from twinning.store import derive, migrate
 from twinning.store.schema import SCHEMA_VERSION, batches, figures, meta, pairings, places
 
 LEVEL_ORDER = {"province": 0, "prefecture": 1, "county": 2}
+XPCC_LIKE = "xpcc:%"
+# nothing draws the row: no place, group, division, nor a donor-side figure with its donor
+_FIGURE_NOT_SHOWN = (
+    "(CASE WHEN f.donor_side THEN f.donor_adcode IS NULL ELSE "
+    "f.recipient_adcode IS NULL AND f.scope_group IS NULL END)"
+)
+_PAIRING_NOT_SHOWN = "(p.recipient_adcode IS NULL AND p.recipient_division IS NULL)"
 PLACE_COLUMNS = ["adcode", "level", "name_zh", "name_en", "province_adcode", "prefecture_adcode"]
 REFERENCE_USER = "reference"
 
@@ -211,8 +218,14 @@ class Store:
 
     # -- summaries ------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
-        """Counts of what the store holds (active batches only); see README for the terms."""
-        sql = """
+        """Counts of what the store holds (active batches only); see README for the terms.
+
+        ``drawn`` says where each figure and pairing is shown (issue #10): ``place`` (its
+        recipient's unit), ``group`` (a group or list of places: outlined, in every
+        member's detail), ``donor_side`` (with its donor), ``xpcc_point`` (a division of
+        the XPCC, at its seat); ``not_shown`` counts the rest and ``not_shown_rows`` lists
+        each with its reason. ``unresolved_*`` count the not shown ones."""
+        sql = f"""
             SELECT
               (SELECT count(*) FROM places) AS places,
               (SELECT count(*) FROM pairings p JOIN batches b ON b.id = p.batch_id
@@ -220,10 +233,10 @@ class Store:
               (SELECT count(*) FROM figures f JOIN batches b ON b.id = f.batch_id
                  WHERE b.undone_at IS NULL) AS figures,
               (SELECT count(*) FROM pairings p JOIN batches b ON b.id = p.batch_id
-                 WHERE b.undone_at IS NULL AND p.recipient_adcode IS NULL)
+                 WHERE b.undone_at IS NULL AND {_PAIRING_NOT_SHOWN})
                  AS unresolved_pairings,
               (SELECT count(*) FROM figures f JOIN batches b ON b.id = f.batch_id
-                 WHERE b.undone_at IS NULL AND f.recipient_adcode IS NULL)
+                 WHERE b.undone_at IS NULL AND {_FIGURE_NOT_SHOWN})
                  AS unresolved_figures,
               (SELECT count(*) FROM figures f JOIN batches b ON b.id = f.batch_id
                  WHERE b.undone_at IS NULL AND f.is_context) AS context_figures,
@@ -236,16 +249,68 @@ class Store:
             row = conn.execute(text(sql)).mappings().one()
             version = _meta_get(conn, "schema_version")
         out = {k: int(v) for k, v in row.items()}
+        drawn, not_shown = self._drawn()
         out = {
             "places": out["places"],
             "pairings": out["pairings"],
             "figures": out["figures"],
             "unresolved": out["unresolved_pairings"] + out["unresolved_figures"],
             **{k: v for k, v in out.items() if k not in ("places", "pairings", "figures")},
+            "drawn": drawn,
+            "not_shown": len(not_shown),
+            "not_shown_rows": not_shown,
             "schema_version": int(version or 0),
             "data_version": self.data_version(),
         }
         return out
+
+    def _drawn(self) -> tuple[dict[str, dict[str, int]], list[dict[str, Any]]]:
+        active = "batch_id IN (SELECT id FROM batches WHERE undone_at IS NULL)"
+        figure_kind = f"""CASE WHEN donor_side AND donor_adcode IS NOT NULL THEN 'donor_side'
+                  WHEN donor_side THEN NULL
+                  WHEN recipient_adcode IS NOT NULL THEN 'place'
+                  WHEN scope_group LIKE '{XPCC_LIKE}' THEN 'xpcc_point'
+                  WHEN scope_group IS NOT NULL THEN 'group' END"""
+        pairing_kind = """CASE WHEN recipient_adcode IS NOT NULL THEN 'place'
+                  WHEN recipient_division IS NOT NULL THEN 'xpcc_point' END"""
+        drawn: dict[str, dict[str, int]] = {}
+        rows: list[dict[str, Any]] = []
+        with self.engine.connect() as conn:
+            for table, kind, text_col in (
+                ("figures", figure_kind, "recipient"),
+                (
+                    "pairings",
+                    pairing_kind,
+                    "COALESCE(recipient_county, recipient_prefecture, recipient_province)",
+                ),
+            ):
+                counts = {"place": 0, "group": 0, "donor_side": 0, "xpcc_point": 0}
+                if table == "pairings":
+                    counts = {"place": 0, "xpcc_point": 0}
+                for k, n in conn.execute(
+                    text(f"SELECT {kind} AS k, COUNT(*) FROM {table} WHERE {active} GROUP BY k")
+                ):
+                    if k is not None:
+                        counts[str(k)] = int(n)
+                drawn[table] = counts
+                for rid, batch, number, cell, reason in conn.execute(
+                    text(
+                        f"SELECT id, batch_id, row_number, {text_col}, unresolved_reason "
+                        f"FROM {table} WHERE {active} AND ({kind}) IS NULL ORDER BY id"
+                    )
+                ):
+                    rows.append(
+                        {
+                            "kind": table[:-1],
+                            "id": int(rid),
+                            "batch_id": int(batch),
+                            "row_number": number,
+                            "text": cell,
+                            "reason": reason
+                            or "donor-side, but the donor is not a place (nowhere to show it)",
+                        }
+                    )
+        return drawn, rows
 
     def data_version(self) -> str:
         """A short token that changes whenever stored rows change (key caches on it).
@@ -313,6 +378,7 @@ def _seed_reference(
     data = load_reference(reference_dir, gazetteer_factory())
     old_ids = [row.id for row in current]
     if old_ids:
+        derive.delete_scopes(conn, old_ids)
         conn.execute(pairings.delete().where(pairings.c.batch_id.in_(old_ids)))
         conn.execute(figures.delete().where(figures.c.batch_id.in_(old_ids)))
         conn.execute(batches.delete().where(batches.c.id.in_(old_ids)))
@@ -333,6 +399,13 @@ def _seed_reference(
     # derived columns are left to derive.refresh (called by open_store after seeding)
     conn.execute(pairings.insert(), _records(p[[c for c in _stored(pairings) if c in p]]))
     conn.execute(figures.insert(), _records(f[[c for c in _stored(figures) if c in f]]))
+    if "scope_members" in f:
+        scope_rows = [
+            (int(n), *m)
+            for n, members in zip(f["row_number"], f["scope_members"], strict=True)
+            for m in members
+        ]
+        derive.write_scopes(conn, batch_id, scope_rows)
     return True
 
 

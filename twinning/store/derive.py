@@ -14,6 +14,10 @@ the stored rows is computed here, once per write, inside the writer's transactio
   value and period as a row with a lower id in an active batch), so no sum counts one
   figure twice. The rule is global rather than per view: the earliest copy is the one
   counted, whatever the filters.
+* group figures (``figures.scope_group``, members in ``figure_scopes``, issue #10): their
+  ``r_*`` are the units that hold *every* member (林芝市 + 昌都市 -> 西藏 at province level,
+  nothing at prefecture level), so a group figure never gives its value to one member, and
+  a view of a province that holds the whole scope includes it.
 * ``figure_totals``: the figures of active batches summed over every dimension a filter or
   view can take (metric, programme, donor, donor unit, memory, place at each level, period).
 
@@ -166,6 +170,88 @@ def _derive_rows(conn: Connection, table: str, batch_id: int | None) -> None:
     )
 
 
+def write_scopes(
+    conn: Connection, batch_id: int, rows: list[tuple[int, str, str, str | None]]
+) -> None:
+    """Store the scope rows (row_number, side, member, member_level) of a batch's figures.
+
+    A file row may give several figures (one per metric column): each gets the row's
+    scope. Call after inserting the batch's figures and before ``refresh``."""
+    if not rows:
+        return
+    from twinning.store.schema import figure_scopes
+
+    numbers = sorted({r[0] for r in rows})
+    ids: dict[int, list[int]] = {}
+    for chunk in range(0, len(numbers), 500):
+        part = numbers[chunk : chunk + 500]
+        names = {f"r{i}": n for i, n in enumerate(part)}
+        found = conn.execute(
+            text(
+                "SELECT id, row_number FROM figures WHERE batch_id = :b AND row_number IN "
+                f"({', '.join(':' + k for k in names)})"
+            ),
+            {"b": batch_id, **names},
+        )
+        for fid, number in found:
+            ids.setdefault(int(number), []).append(int(fid))
+    records = {
+        (fid, side, member): level
+        for number, side, member, level in rows
+        for fid in ids.get(int(number), [])
+    }
+    if records:
+        conn.execute(
+            figure_scopes.insert(),
+            [
+                {"figure_id": f, "side": side, "member": m, "member_level": level}
+                for (f, side, m), level in records.items()
+            ],
+        )
+
+
+def delete_scopes(conn: Connection, batch_ids: list[int]) -> None:
+    """Remove the scope rows of the figures of these batches (before deleting them)."""
+    if batch_ids:
+        names = {f"b{i}": b for i, b in enumerate(batch_ids)}
+        conn.execute(
+            text(
+                "DELETE FROM figure_scopes WHERE figure_id IN (SELECT id FROM figures "
+                f"WHERE batch_id IN ({', '.join(':' + k for k in names)}))"
+            ),
+            names,
+        )
+
+
+def _derive_group_levels(conn: Connection, batch_id: int | None) -> None:
+    """``r_*`` of group figures: a level's unit when every member lies in that one unit.
+
+    A member is an adcode (its row in ``place_levels`` at its level) or an XPCC division,
+    which lies in 新疆 (650000) and in no prefecture or county."""
+    where, params = _scope("figures", batch_id)
+    member_level = (
+        "(SELECT {col} FROM place_levels pl WHERE pl.adcode = s.member "
+        "AND (pl.level = s.member_level OR (s.member_level IS NULL AND pl.is_default)))"
+    )
+    for col in ("r_province", "r_prefecture", "r_county"):
+        value = member_level.format(col=f"pl.{col}")
+        if col == "r_province":
+            value = f"CASE WHEN s.member LIKE 'xpcc:%' THEN '650000' ELSE {value} END"
+        conn.execute(
+            text(
+                f"""
+                UPDATE figures SET {col} = (
+                    SELECT CASE WHEN COUNT(*) = COUNT(v) AND COUNT(DISTINCT v) = 1
+                                THEN MIN(v) END
+                    FROM (SELECT {value} AS v FROM figure_scopes s
+                          WHERE s.figure_id = figures.id AND s.side = 'recipient') m)
+                WHERE scope_group IS NOT NULL AND recipient_adcode IS NULL AND {where}
+                """
+            ),
+            params,
+        )
+
+
 def _derive_counted(conn: Connection, batch_id: int | None) -> None:
     """Mark later copies of a figure as not counted (see the module docstring).
 
@@ -209,7 +295,8 @@ def rebuild_totals(conn: Connection) -> None:
                 period_start, period_end, value, n, n_rows)
             SELECT metric, is_context, unit, program, donor_key, donor_unit_key,
                    CASE WHEN confidence = 'from_memory' THEN TRUE ELSE FALSE END,
-                   CASE WHEN recipient_adcode IS NOT NULL THEN TRUE ELSE FALSE END,
+                   CASE WHEN recipient_adcode IS NOT NULL OR scope_group IS NOT NULL
+                        THEN TRUE ELSE FALSE END,
                    r_province, r_prefecture, r_county, period_start, period_end,
                    COALESCE(SUM(CASE WHEN counted THEN value ELSE 0 END), 0),
                    SUM(CASE WHEN counted THEN 1 ELSE 0 END),
@@ -217,7 +304,8 @@ def rebuild_totals(conn: Connection) -> None:
             FROM figures WHERE {_ACTIVE}
             GROUP BY metric, is_context, unit, program, donor_key, donor_unit_key,
                      CASE WHEN confidence = 'from_memory' THEN TRUE ELSE FALSE END,
-                     CASE WHEN recipient_adcode IS NOT NULL THEN TRUE ELSE FALSE END,
+                     CASE WHEN recipient_adcode IS NOT NULL OR scope_group IS NOT NULL
+                          THEN TRUE ELSE FALSE END,
                      r_province, r_prefecture, r_county, period_start, period_end
             ORDER BY metric, r_province
             """
@@ -237,6 +325,7 @@ def refresh(conn: Connection, batch_id: int | None = None) -> None:
         _derive_rows(conn, "pairings", batch_id)
     if batch_id is None or _has_rows(conn, "figures", batch_id):
         _derive_rows(conn, "figures", batch_id)
+        _derive_group_levels(conn, batch_id)
         _derive_counted(conn, batch_id)
     rebuild_totals(conn)
     from twinning.store.db import bump_revision  # db imports this module

@@ -8,6 +8,9 @@ A store records its version in ``meta`` (key ``schema_version``). Versions:
 - 3: derived columns (``r_*``, ``donor_key``, ``donor_unit_key``, ``figures.counted``) and
   the tables ``place_levels`` and ``figure_totals``; ``open_store`` fills them
   (``twinning.store.derive``) after the upgrade.
+- 4: scopes of several places (issue #10): ``figures.scope_group``, ``figures.donor_side``,
+  ``pairings.recipient_division`` and the table ``figure_scopes``; ``open_store`` re-seeds the
+  reference batch (its fingerprint includes the schema version), which fills them.
 
 Each step is idempotent (it checks before it adds) and runs inside the caller's
 transaction, so a failed upgrade leaves the store as it was. To change a table: edit
@@ -76,8 +79,23 @@ def _to_v3(conn: Connection) -> None:
             index.create(conn, checkfirst=True)
 
 
+def _to_v4(conn: Connection) -> None:
+    """Scopes of several places (figure_scopes); imported rows keep their text."""
+    _add_column(conn, "figures", "scope_group", "TEXT")
+    _add_column(conn, "figures", "donor_side", "BOOLEAN NOT NULL DEFAULT '0'")
+    _add_column(conn, "pairings", "recipient_division", "TEXT")
+    metadata.create_all(conn, checkfirst=True)  # figure_scopes
+    for index in metadata.tables["figure_scopes"].indexes:
+        index.create(conn, checkfirst=True)
+
+
 # version reached -> step from the version before it
-STEPS: dict[int, Callable[[Connection], None]] = {1: _to_v1, 2: _to_v2, 3: _to_v3}
+STEPS: dict[int, Callable[[Connection], None]] = {
+    1: _to_v1,
+    2: _to_v2,
+    3: _to_v3,
+    4: _to_v4,
+}
 assert max(STEPS) == SCHEMA_VERSION, "add a migration step when SCHEMA_VERSION changes"
 
 

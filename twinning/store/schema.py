@@ -21,7 +21,7 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 3  # 3: derived roll-up columns, place_levels, figure_totals (migrate.py)
+SCHEMA_VERSION = 4  # 4: scopes of several places (figure_scopes, issue #10); see migrate.py
 
 metadata = MetaData()
 
@@ -93,6 +93,8 @@ pairings = Table(
     Column("r_county", String(6)),
     Column("donor_key", Text),  # donor province adcode, or its name when it has none
     Column("donor_unit_key", Text),  # donor city/district adcode, or its name
+    # an XPCC division (xpcc:<n>, data/reference/xpcc_divisions.csv): drawn at its seat
+    Column("recipient_division", Text),
 )
 Index("ix_pairings_r_province", pairings.c.r_province)
 
@@ -133,6 +135,13 @@ figures = Table(
     # False for the second and later copies of one figure (same donor, recipient, metric,
     # value and period as a row with a lower id in an active batch): never summed twice.
     Column("counted", Boolean, nullable=False, default=True, server_default="1"),
+    # The recipient's scope when it is not one place (issue #10): a group key of
+    # data/reference/groups.csv, "list" (several places in the cell) or a division
+    # (xpcc:<n>); its members are rows of figure_scopes. NULL: recipient_adcode says it.
+    Column("scope_group", Text),
+    # Reported in or by the donor itself (training in Shanghai, awards, its outlets):
+    # shown with the donor, never on a recipient.
+    Column("donor_side", Boolean, nullable=False, default=False, server_default="0"),
 )
 Index("ix_figures_dedupe", figures.c.metric, figures.c.value)
 Index("ix_figures_metric_r_province", figures.c.metric, figures.c.r_province)
@@ -147,6 +156,20 @@ Index(
     sqlite_where=_SPANS,
     postgresql_where=_SPANS,
 )
+
+# The places a figure is about, one row per (figure, side, member), for the figures whose
+# scope is not their one recipient_adcode / donor_adcode: groups, lists, XPCC divisions,
+# donor groups. Written with the figures by their writer (twinning.store.derive.write_scopes);
+# read through twinning.query.scopes.figure_scopes.
+figure_scopes = Table(
+    "figure_scopes",
+    metadata,
+    Column("figure_id", Integer, ForeignKey("figures.id"), primary_key=True),
+    Column("side", String(16), primary_key=True),  # recipient | donor
+    Column("member", String(16), primary_key=True),  # adcode or xpcc:<n>
+    Column("member_level", String(16)),  # province | prefecture | county | xpcc
+)
+Index("ix_figure_scopes_member", figure_scopes.c.member, figure_scopes.c.side)
 
 # (adcode, level) -> that unit's code at each map level. Computed from the shipped
 # boundaries' places (units listed at two levels, 东莞 or 北京, have a row per level);
@@ -175,7 +198,7 @@ figure_totals = Table(
     Column("donor_key", Text),
     Column("donor_unit_key", Text),
     Column("from_memory", Boolean, nullable=False),
-    Column("resolved", Boolean, nullable=False),  # the recipient has an adcode
+    Column("resolved", Boolean, nullable=False),  # the recipient has an adcode or a scope
     Column("r_province", String(6)),
     Column("r_prefecture", String(6)),
     Column("r_county", String(6)),
