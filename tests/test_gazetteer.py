@@ -248,6 +248,16 @@ def test_cli_entry_point_runs_resolve(capsys: pytest.CaptureFixture[str]) -> Non
     assert json.loads(capsys.readouterr().out)["adcode"] == "530800"
 
 
+def test_cli_resolve_former_name_says_what_changed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_resolve(Namespace(name="临安市", within=None)) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["adcode"] == "330112"
+    assert data["resolution_note"].startswith("former name: 临安市 -> 临安区 (2017, ")
+    assert "国函〔2017〕102号" in data["resolution_note"]
+    assert cli_resolve(Namespace(name="临安区", within=None)) == 0
+    assert "resolution_note" not in json.loads(capsys.readouterr().out)
+
+
 @pytest.mark.parametrize(
     ("name", "adcode"),
     [("襄樊", "420600"), ("襄樊市", "420600"), ("思茅市", "530800"), ("哈密地区", "650500")],

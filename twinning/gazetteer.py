@@ -902,11 +902,16 @@ def cli_resolve(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"{exc} — build the boundaries first: twinning geo build", file=sys.stderr)
         return 1
+    within = getattr(args, "within", None)
     try:
-        place = gazetteer.resolve(args.name, within=getattr(args, "within", None))
+        place = gazetteer.resolve(args.name, within=within)
     except PlaceError as exc:
         print(json.dumps(exc.to_dict(), ensure_ascii=False, indent=2))
         print(exc.message, file=sys.stderr)
         return 1
-    print(json.dumps(place.to_dict(), ensure_ascii=False, indent=2))
+    out = place.to_dict()
+    note = gazetteer.former_name_note(args.name, place, within=within)
+    if note:  # what changed, when, and the source (临安市 -> 临安区, 2017)
+        out["resolution_note"] = note
+    print(json.dumps(out, ensure_ascii=False, indent=2))
     return 0
