@@ -419,9 +419,12 @@ def classify(old: Record, first: Step, new: Record, targets: int, divisions: Div
 
 def _chain_note(rec: Record, chain: list[Step], final: Record, geo_name: str) -> str:
     parts = [rec.name]
+    previous = rec.name
     for step in chain:
         names = "/".join(r.name for r in step.new)
-        parts.append(f"{names} ({step.year})")
+        if names != previous:  # a change of code or parent only is not a step of the name
+            parts.append(f"{names} ({step.year})")
+        previous = names
     note = " -> ".join(parts)
     if final.name != geo_name:
         note += f"; {final.name} is {geo_name} in data/geo"
