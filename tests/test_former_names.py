@@ -368,3 +368,12 @@ def test_register_of_a_year_resolves_with_its_prefecture_column(
     assert misses == expected_misses
     assert counts["current"] == [current, current]
     assert counts["former"] == [former, former - len(expected_misses)]
+
+
+def test_reference_loader_keeps_the_full_note(gazetteer: Gazetteer) -> None:
+    from twinning.reference import resolve_free_text
+
+    place, note, reason = resolve_free_text(gazetteer, "临安市 (a figure's recipient)")
+    assert place is not None and place.adcode == "330112" and reason is None
+    assert note is not None and note.startswith("former name: 临安市 -> 临安区 (2017, ")
+    assert "国函〔2017〕102号" in note

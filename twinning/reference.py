@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from twinning import i18n
-from twinning.gazetteer import AmbiguousPlace, Gazetteer, Place, PlaceError, clean_zh
+from twinning.gazetteer import AmbiguousPlace, Gazetteer, Place, PlaceError
 from twinning.groups import DIVISIONS_CSV, GROUPS_CSV, ScopeResolver, load_groups
 from twinning.paths import REFERENCE_DIR
 
@@ -317,8 +317,8 @@ def validate_figures(rows: list[dict[str, str]], name: str = FIGURES_CSV) -> lis
 
 # -- place resolution -----------------------------------------------------------------------
 def _historical_note(gaz: Gazetteer, text: str, place: Place) -> str | None:
-    note = gaz.historical_notes.get(clean_zh(text))
-    return f"former name: {note}" if note and place.name_zh != text else None
+    """What changed, when, and the source, when ``text`` reached ``place`` as a former name."""
+    return gaz.former_name_note(text, place)
 
 
 def _resolve_donor_unit(gaz: Gazetteer, unit: str, province: Place, notes: list[str]) -> str | None:
