@@ -63,8 +63,17 @@ def set_session_cookie(response: Any, token: str) -> None:
 
 
 def clear_session_cookie(response: Any) -> None:
-    response.delete_cookie(
-        COOKIE, path="/", httponly=True, samesite="Strict", secure=secure_cookie()
+    """Tell the browser to drop the cookie (an expired, empty one: what delete_cookie sends;
+    Dash's callback response offers set_cookie only)."""
+    response.set_cookie(
+        COOKIE,
+        "",
+        max_age=0,
+        expires=0,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=secure_cookie(),
     )
 
 
@@ -75,3 +84,100 @@ def trust_proxies(server: Any) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+# --- security headers -------------------------------------------------------------------------
+# Every response: nosniff, a referrer policy, and a Content-Security-Policy. Dash's page runs
+# one inline script (``var renderer = new DashRenderer();``) plus any clientside callbacks:
+# they are allowed by their SHA-256 (``app.csp_hashes()``), so no other inline script runs.
+# Its config is a ``<script type="application/json">``, which a browser never runs. Other
+# HTML pages the server writes (``/embed``) allow their own inline scripts by a nonce made
+# per response: ``<script nonce="{csp_nonce()}">``.
+#
+# Styles need 'unsafe-inline': React writes ``style="..."`` attributes into the page for every
+# component's ``style`` prop (Dash, dash-ag-grid, dcc's dropdowns and slider), and plotly.js
+# adds ``<style>`` rules at run time; neither can carry a hash or nonce. A style cannot run
+# code, so scripts stay strict.
+#
+# Framing: only pages under EMBED_PREFIXES may be framed, by the ancestors in
+# TWINNING_EMBED_FRAME_ANCESTORS; everything else only by the atlas itself.
+
+EMBED_PREFIXES: tuple[str, ...] = ("/embed",)
+
+
+def csp_nonce() -> str:
+    """This response's nonce for an inline ``<script nonce=...>`` of a page the server writes."""
+    import secrets
+
+    import flask
+
+    if not flask.has_request_context():
+        return ""
+    nonce = getattr(flask.g, "twinning_csp_nonce", None)
+    if nonce is None:
+        nonce = flask.g.twinning_csp_nonce = secrets.token_urlsafe(18)
+    return nonce
+
+
+def is_embed(path: str, prefix: str = "/") -> bool:
+    rel = "/" + path[len(prefix) :].lstrip("/") if path.startswith(prefix) else path
+    return any(
+        rel == p or rel.startswith(p + "/") or rel.startswith(p + "?") for p in EMBED_PREFIXES
+    )
+
+
+def frame_ancestors(path: str, prefix: str = "/") -> str:
+    if is_embed(path, prefix):
+        return settings.get("TWINNING_EMBED_FRAME_ANCESTORS").strip() or "'self'"
+    return "'self'"
+
+
+def content_security_policy(script_hashes: list[str], path: str, prefix: str = "/") -> str:
+    nonce = csp_nonce()
+    scripts = ["'self'", *script_hashes] + ([f"'nonce-{nonce}'"] if nonce else [])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src " + " ".join(scripts),
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "worker-src 'self' blob:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors " + frame_ancestors(path, prefix),
+        ]
+    )
+
+
+def register_headers(app: Any) -> None:
+    """Add the security headers to every response of the Dash app's server."""
+    import flask
+
+    server = app.server
+    prefix = app.config.requests_pathname_prefix or "/"
+    hashes: list[str] = []
+    done = [False]
+
+    def script_hashes() -> list[str]:
+        # after every callback is registered (clientside callbacks add inline scripts)
+        if not done[0]:
+            hashes[:] = app.csp_hashes()
+            done[0] = True
+        return hashes
+
+    @server.after_request
+    def _security_headers(response: flask.Response) -> flask.Response:
+        path = flask.request.path
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault(
+            "Content-Security-Policy", content_security_policy(script_hashes(), path, prefix)
+        )
+        if not is_embed(path, prefix):
+            headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        return response

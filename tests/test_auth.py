@@ -243,3 +243,15 @@ def test_cli_users(tmp_path, monkeypatch, capsys):
     assert main(["users", "remove", "zhang"]) == 0
     assert main(["users", "remove", "zhang"]) == 1
     engine.dispose()
+
+
+def test_sign_ins_are_logged_without_secrets(auth, caplog):
+    auth.add_user("li", "importer", "correct horse")
+    with caplog.at_level("INFO", logger="twinning.auth"):
+        auth.sign_in("li", "wrong horse", "10.0.0.5")
+        token = auth.sign_in("li", "correct horse", "10.0.0.5").token
+        auth.end_session(token)
+    text = caplog.text
+    assert "sign-in failed for 'li' from 10.0.0.5" in text
+    assert "signed in: 'li' (importer) from 10.0.0.5" in text and "signed out: 'li'" in text
+    assert "horse" not in text and token not in text

@@ -134,9 +134,9 @@ def test_upload_preview_mapping_check_confirm_undo(env):
 def test_bad_upload_shows_the_report(env):
     token, _ = page.sign_in("admin", "s3cret", "en")
     out = page.receive_upload(
-        upload_data_url("bad_merged_header.xlsx"), "bad_merged_header.xlsx", token, "en"
+        upload_data_url("bad_unknown_unit.csv"), "bad_unknown_unit.csv", token, "en"
     )
-    assert [p["code"] for p in out["problems"]] == ["merged_header"]
+    assert [p["code"] for p in out["problems"]] == ["bad_unit"]
     out = page.receive_upload(upload_data_url("bad_binary.csv"), "bad_binary.csv", token, "zh")
     assert out["file"] is None and out["problems"][0]["code"] == "binary"
 

@@ -34,7 +34,13 @@ from twinning.imports.keep import UndoError, list_batches, undo_batch
 from twinning.imports.numbers import parse_number
 from twinning.imports.problems import PROBLEM_CODES, ParseError, Problem, Report, report_csv
 from twinning.imports.units import METRICS, Unit, parse_unit, to_canonical
-from twinning.imports.validate import Checker, figure_key, find_layout, parse_year
+from twinning.imports.validate import (
+    Checker,
+    ReadOptions,
+    figure_key,
+    find_layout,
+    parse_year,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -96,6 +102,13 @@ FAULTS: dict[str, str] = {
     "long_no_metric.csv": "年度,帮扶方,受援县,数值\n2020,上海市,富宁县,5\n",
     "pairs.csv": "帮扶方,受援县\n上海市,富宁县\n",  # no programme, no years
     "blank.csv": "\n,,\n \n",
+    # registers (issue 11): a header of four rows, a cumulative title year, a heading row
+    # and a 其中 row between the rows
+    "deep_header.csv": "帮扶方,受援县,年度,帮扶资金(万元),,,\n,,,,财政,,\n,,,,,中央,\n"
+    ",,,,,,地方\n上海市,富宁县,2020,1,1,1,1\n",
+    "title_year.csv": "截至2021年累计帮扶资金表\n帮扶方,受援县,帮扶资金(万元)\n上海市,富宁县,5\n",
+    "rows2.csv": "帮扶方,受援县,年度,帮扶资金(万元)\n一、文山州,,,\n上海市,富宁县,2020,5\n"
+    "其中：财政,,,3\n",
 }
 
 
@@ -114,6 +127,8 @@ def _problems_of_everything(store, tmp_path, monkeypatch) -> list[Problem]:
         (tmp_path / name).write_text(text, encoding="utf-8")
         run(tmp_path / name, dry_run=True)
     run(CORPUS / "good_wide.xlsx", sheet="nope", dry_run=True)
+    run(CORPUS / "reg_per_year.xlsx", sheet="all", dry_run=True)
+    run(CORPUS / "good_utf8_wide.csv", options=ReadOptions(year=2020), dry_run=True)
     run(CORPUS / "good_utf8_wide.csv", sheet="S", dry_run=True)
     run(CORPUS / "good_utf8_wide.csv", overrides={"columns": {"不存在": "donor"}}, dry_run=True)
     run(tmp_path / "missing.csv")
@@ -216,11 +231,6 @@ BAD_ZH = {
     "bad_missing_columns.csv": (
         "缺少“受援地 / 受援县”列",
         "请增加“受援地 / 受援县”列，或把现有的某一列对应到“受援地”（recipient）、“受援县”",
-    ),
-    "bad_merged_header.xlsx": (
-        "表头占了两行（第 1 行和第 2 行）：E 列在第 1 行没有列名，但在第 2 行为“社会资金”"
-        "（是否合并了单元格？）",
-        "请取消合并表头单元格",
     ),
     "bad_text_in_number.csv": ("“待定”不是数字", "请填写数字，如 1200 或 1,200.5"),
     "bad_unknown_unit.csv": ("“帮扶资金(万美元)”列：单位“万美元”无法识别", "请使用 元、万元、亿元"),

@@ -31,6 +31,7 @@ import contextlib
 import getpass
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 import sys
@@ -59,6 +60,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from twinning import settings
+
+log = logging.getLogger("twinning.auth")
 
 ROLES: tuple[str, ...] = ("viewer", "importer", "admin")
 _RANK = {role: i for i, role in enumerate(ROLES)}
@@ -302,7 +305,13 @@ class Auth:
     def end_session(self, token: object) -> None:
         if isinstance(token, str) and token:
             with self.engine.begin() as conn:
-                conn.execute(delete(sessions).where(sessions.c.token_sha == _sha(token)))
+                gone = conn.execute(
+                    delete(sessions)
+                    .where(sessions.c.token_sha == _sha(token))
+                    .returning(sessions.c.user_name)
+                ).first()
+            if gone is not None:
+                log.info("signed out: %r", gone.user_name)
 
     def end_user_sessions(self, name: str) -> int:
         with self.engine.begin() as conn:
@@ -327,11 +336,20 @@ class Auth:
             keys.append(("signin_addr", address, ADDRESS_FACTOR))
         refusal = self._refusal(keys, now)
         if refusal is not None:
+            log.warning(
+                "sign-in refused (%s, %d s) for %r from %s",
+                refusal.status,
+                refusal.wait_s,
+                name,
+                address,
+            )
             return refusal
         user = self.check_password(name, password or "")
         if user is None:
             self.record(keys, now)
+            log.warning("sign-in failed for %r from %s", name, address)
             return SignIn("failed")
+        log.info("signed in: %r (%s) from %s", user.name, user.role, address)
         with self.engine.begin() as conn:  # the user's slate is clean again (not the address)
             conn.execute(
                 delete(events).where(events.c.scope == "signin_user", events.c.key == name.lower())

@@ -136,8 +136,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="import a CSV or Excel file of records")
     p.add_argument("file")
     p.add_argument("--dry-run", action="store_true", help="check only; store nothing")
-    p.add_argument("--sheet", default=None, help="Excel sheet name (default: the first)")
+    p.add_argument(
+        "--sheet",
+        default=None,
+        help="Excel sheet name (default: the first); 'all' imports every sheet in one batch",
+    )
     p.add_argument("--mapping", default=None, help="JSON file mapping file headers to fields")
+    p.add_argument(
+        "--year",
+        default=None,
+        help="the year (or period 2016-2020) of rows without a year column; beats the title's",
+    )
+    p.add_argument(
+        "--unit",
+        default=None,
+        help="the money unit (元, 万元, 亿元) of money columns that state none; beats the title's",
+    )
+    p.add_argument(
+        "--donor", default=None, help="the donor of rows without a donor column (e.g. 上海市)"
+    )
     p.add_argument("--user", default=None, help="who is importing (default: $USER)")
     p.add_argument("--report", default=None, help="also write the problem report to this CSV")
     p.set_defaults(func=_import)

@@ -102,6 +102,12 @@ SETTINGS: dict[str, Setting] = {
             "for TWINNING_SIGNIN_LOCK_MINUTES.",
         ),
         Setting(
+            "TWINNING_EMBED_FRAME_ANCESTORS",
+            "'self'",
+            "Who may show the /embed pages in a frame: a CSP frame-ancestors list, e.g. "
+            "'self' https://news.example.org, or * for any site. Other pages: the atlas only.",
+        ),
+        Setting(
             "TWINNING_SIGNIN_LOCK_MINUTES",
             "15",
             "How long failures count, and how long a locked user name or address waits.",

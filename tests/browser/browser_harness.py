@@ -257,7 +257,14 @@ class BrowserPage:
 def new_browser_page(
     browser: Any, server: LiveServer, width: int = 1366, height: int = 768, **context_kw: Any
 ) -> tuple[Any, BrowserPage]:
-    """A new context + page on ``server`` with logging and foreign requests blocked."""
+    """A new context + page on ``server`` with logging and foreign requests blocked.
+
+    The context bypasses the atlas's Content-Security-Policy by default: Playwright's
+    ``wait_for_function`` compiles its predicate with ``new Function``, which the policy
+    forbids (no 'unsafe-eval'). tests/browser/test_browser_security.py checks the pages
+    under the policy, with ``bypass_csp=False``.
+    """
+    context_kw.setdefault("bypass_csp", True)
     context = browser.new_context(viewport={"width": width, "height": height}, **context_kw)
     holder: dict[str, PageLog] = {}
     block_foreign(context, lambda: holder.get("log"), server.origin)

@@ -23,7 +23,8 @@ def _cached_context_page(browser: Any, server: Any) -> tuple[Any, BrowserPage]:
     aborts foreign requests with ``context.route``, which turns the cache off in
     Playwright; here the request log asserts "offline" instead (and the browser's
     host-resolver rules still resolve no name but loopback)."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    # bypass_csp: wait_for_function needs eval, which the atlas's CSP forbids (harness)
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     return context, BrowserPage(page=page, log=attach_log(page, server.origin), server=server)

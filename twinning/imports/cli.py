@@ -72,6 +72,26 @@ class _StderrProgress:
             )
 
 
+def read_options(args: argparse.Namespace):
+    """--year / --unit / --donor as ``ReadOptions``; ParseError for a bad year or unit."""
+    from twinning.imports.units import MONEY, parse_unit
+    from twinning.imports.validate import ReadOptions, parse_year
+
+    year = getattr(args, "year", None)
+    unit = (getattr(args, "unit", None) or "").strip()
+    parsed_year = parse_year(str(year).strip()) if year not in (None, "") else None
+    if unit and parse_unit(unit).dimension != MONEY:
+        raise ParseError(
+            f"--unit {unit!r} is not a money unit",
+            "give 元, 万元 or 亿元",
+            message_zh=f"--unit {unit} 不是货币单位",
+            suggestion_zh="请写 元、万元 或 亿元",
+        )
+    return ReadOptions(
+        year=parsed_year, unit=unit, donor=(getattr(args, "donor", None) or "").strip()
+    )
+
+
 def cli_import(args: argparse.Namespace) -> int:
     from twinning.imports.headers import load_mapping_file
     from twinning.imports.keep import run_import
@@ -90,6 +110,15 @@ def cli_import(args: argparse.Namespace) -> int:
                 print(f"error: {exc.message}" + (f" - {sug}" if sug else ""), file=sys.stderr)
             return 1
     try:
+        options = read_options(args)
+    except ParseError as exc:
+        sug = exc.suggestion_for(lang)
+        if lang == "zh":
+            print(f"错误：{exc.text(lang)}" + (f"。{sug}" if sug else ""), file=sys.stderr)
+        else:
+            print(f"error: {exc.message}" + (f" - {sug}" if sug else ""), file=sys.stderr)
+        return 1
+    try:
         store = _open_store()
     except Exception as exc:
         log_internal("cannot open the store")
@@ -107,6 +136,7 @@ def cli_import(args: argparse.Namespace) -> int:
         overrides=overrides,
         dry_run=bool(getattr(args, "dry_run", False)),
         progress=_StderrProgress(lang),
+        options=options,
     )
     if getattr(args, "report", None):
         Path(args.report).write_text(report_csv(result.report.problems), encoding="utf-8-sig")

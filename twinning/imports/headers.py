@@ -28,6 +28,8 @@ FIELDS: tuple[str, ...] = (
     "recipient_province",
     "recipient_prefecture",
     "recipient_county",
+    "township",
+    "village",
     "year",
     "start_year",
     "end_year",
@@ -110,6 +112,28 @@ SYNONYMS: dict[str, list[str]] = {
         "受援县区",
         "recipient county",
         "county",
+    ],
+    "township": [
+        "乡镇",
+        "乡(镇)",
+        "乡镇(街道)",
+        "乡(镇、街道)",
+        "乡镇街道",
+        "所在乡镇",
+        "实施乡镇",
+        "项目所在乡镇",
+        "township",
+        "town",
+    ],
+    "village": [
+        "行政村",
+        "村名",
+        "村(社区)",
+        "所在村",
+        "实施村",
+        "项目所在村",
+        "帮扶村名称",
+        "village",
     ],
     "year": ["年度", "年份", "年", "year", "fiscal year"],
     "start_year": [
@@ -340,6 +364,75 @@ def split_unit(header: str) -> tuple[str, str]:
     return s, ""
 
 
+# Place columns as offices write them: 省（区、市）, 州（市）, 地（州、市）, 县（市、区、旗）, 乡镇.
+_PLACE_WORDS: dict[str, str] = {
+    **dict.fromkeys(("省", "省份", "省区", "省区市", "省市区", "省(区)"), "recipient_province"),
+    **dict.fromkeys(
+        ("州", "市", "地", "地区", "盟", "州市", "市州", "地州", "地市", "市地", "地州市", "州盟"),
+        "recipient_prefecture",
+    ),
+    **dict.fromkeys(
+        ("县", "区", "旗", "县区", "区县", "县市", "县市区", "县区市", "县市区旗", "市县", "县旗"),
+        "recipient_county",
+    ),
+    **dict.fromkeys(("乡", "镇", "乡镇", "镇乡", "街道", "乡镇街道", "苏木", "乡苏木"), "township"),
+    **dict.fromkeys(("村", "社区", "村社区", "嘎查", "村居"), "village"),
+}
+_PLACE_PREFIX = re.compile(r"^(?:受援|所在|实施|项目所在|项目实施|帮扶对象|结对|对口)")
+_PLACE_BRACKETS = re.compile(r"[(\[【]([^)\]】]*)[)\]】]")
+_PLACE_CHARS = set("省区市州地县旗盟乡镇街道村社苏木嘎查、,/ ")
+
+
+def place_field(header: str) -> str | None:
+    """州（市） -> recipient_prefecture, 县（市、区、旗） -> recipient_county, 乡镇 -> township."""
+    s = re.sub(r"\s+", "", normalise_text(str(header)))
+    s = _PLACE_PREFIX.sub("", s)
+    s = re.sub(r"(?:名称|名)$", "", s)
+    inside = "".join(_PLACE_BRACKETS.findall(s))
+    if any(ch not in _PLACE_CHARS for ch in inside):
+        return None
+    base = _PLACE_BRACKETS.sub("", s)
+    base = re.sub(r"(?:名称|名)$", "", base)
+    base = re.sub(r"[、,/]", "", base)
+    return _PLACE_WORDS.get(base)
+
+
+_INNER = re.compile(r"^(?:其中|含)\s*[:：]?\s*")
+
+
+def match_parts(parts: list[str]) -> tuple[str | None, str, str]:
+    """Map a header read from several rows ("帮扶资金", "财政援助资金"): (field, unit, how).
+
+    The lowest part that names a field decides ("帮扶资金/合计" is funds by its upper
+    part, "受益情况/带动脱贫人口" is people lifted by its lower one); a part that is only
+    a unit ("万元") gives the column's unit, and so does a unit in brackets in any part.
+    """
+    from twinning.imports.register import total_kind, unit_only
+
+    fld, how, unit = None, "none", ""
+    for part in reversed(parts):
+        text = _INNER.sub("", normalise_text(part))
+        if unit_only(text):
+            unit = unit or re.sub(r"^(?:单位|unit)\s*[:：]\s*", "", text).strip("()")
+            continue
+        f, u, h = match_header(text)
+        if u and not unit and (f is None or f in METRICS or f not in FIELDS):
+            try:
+                parse_unit(u)
+                unit = u
+            except ParseError:
+                pass
+        if fld is None and f is not None and not (total_kind(text) and h == "partial"):
+            fld, how = f, h
+        elif fld in _PLACE_ROLE and f in ("donor", "donor_province"):
+            # 帮扶方 over 省 / 市（区）: the donor's columns, not the recipient's
+            fld = "donor_province" if fld == "recipient_province" else "donor"
+    return fld, unit, how
+
+
+_PLACE_ROLE = {"recipient_province", "recipient_prefecture", "recipient_county"}
+
+
 def match_header(header: str) -> tuple[str | None, str, str]:
     """Return (field, unit text, how) for one header; how is exact | partial | none."""
     if header is None or is_blank(str(header)):
@@ -347,6 +440,9 @@ def match_header(header: str) -> tuple[str | None, str, str]:
     full = _key(str(header))
     if full in _SYN_INDEX:
         return _SYN_INDEX[full], "", "exact"
+    placed = place_field(str(header))
+    if placed:
+        return placed, "", "exact"
     base, unit = split_unit(str(header))
     if unit:
         try:
@@ -397,6 +493,11 @@ class ColumnMap:
     field: str | None
     unit: str = ""
     how: str = "none"  # exact | partial | user | none
+    parts: list[str] = field(default_factory=list)  # the header rows' names, top to bottom
+    unit_from: str = ""  # header | title | option: where ``unit`` was read
+    year: int | None = None  # a year in the header ("2021年" over 帮扶资金)
+    role: str = ""  # total | part: a 合计 column beside its parts (same field, same group)
+    group: int | None = None  # the index of the group's total column
 
     @property
     def label(self) -> str:
@@ -423,12 +524,28 @@ class Mapping:
         )
 
 
-def auto_mapping(headers: list[object]) -> Mapping:
+_YEAR_PART = re.compile(r"^((?:19|20)\d{2})\s*(?:年度|年)?$")
+
+
+def auto_mapping(headers: list[object], parts: list[list[str]] | None = None) -> Mapping:
+    """Map each column; with ``parts`` (a header of several rows) by ``match_parts``."""
     cols = []
     for i, h in enumerate(headers):
         text = "" if h is None else normalise_text(str(h))
-        fld, unit, how = match_header(text)
-        cols.append(ColumnMap(i, text, fld, unit, how))
+        names = parts[i] if parts is not None and i < len(parts) else []
+        year = None
+        if len(names) > 1:
+            years = [p for p in names if _YEAR_PART.match(normalise_text(p))]
+            rest = [p for p in names if p not in years]
+            if len(years) == 1 and rest:
+                year = int(_YEAR_PART.match(normalise_text(years[0])).group(1))
+            fld, unit, how = match_parts(rest or names)
+        else:
+            fld, unit, how = match_header(text)
+        col = ColumnMap(i, text, fld, unit, how, parts=list(names) or ([text] if text else []))
+        col.unit_from = "header" if unit else ""
+        col.year = year if fld in METRICS else None
+        cols.append(col)
     return Mapping(cols)
 
 

@@ -18,7 +18,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
@@ -35,9 +35,18 @@ from twinning.imports.problems import (
     Report,
     log_internal,
     pick,
+    quote_zh,
 )
 from twinning.imports.read import open_source
-from twinning.imports.validate import Checker, Layout, figure_key, find_layout, pairing_key
+from twinning.imports.validate import (
+    Checker,
+    Layout,
+    ReadOptions,
+    Totals,
+    figure_key,
+    find_layout,
+    pairing_key,
+)
 from twinning.query.summary import refresh_snapshot
 from twinning.store import derive
 from twinning.store.schema import batches, figures, pairings
@@ -67,6 +76,12 @@ class ImportResult:
     records: int = 0  # figures or pairings that were (or would be) stored
     totals: dict = field(default_factory=dict)
     skipped_total_rows: list[int] = field(default_factory=list)
+    # rows not read as data, by kind (subtotal, total, breakdown, note, heading); by sheet
+    # with --sheet all
+    skipped: dict = field(default_factory=dict)
+    read: dict = field(default_factory=dict)  # how the header and title were read
+    sheets: list[dict] = field(default_factory=list)  # --sheet all: each sheet read
+    skipped_sheets: list[dict] = field(default_factory=list)
     mapping_json: str = ""
     seconds: float = 0.0
 
@@ -85,6 +100,10 @@ class ImportResult:
             "records": self.records,
             "totals": self.totals,
             "skipped_total_rows": self.skipped_total_rows,
+            "skipped_rows": self.skipped,
+            "read": self.read or None,
+            "sheets": self.sheets or None,
+            "skipped_sheets": self.skipped_sheets or None,
             "errors": self.report.errors,
             "warnings": self.report.warnings,
             "problems": self.report.as_rows(),
@@ -185,6 +204,7 @@ def run_import(
     progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
     max_problems: int = 1000,
+    options: ReadOptions | None = None,
 ) -> ImportResult:
     """Read, check and (unless dry_run or any error) store one file as a batch.
 
@@ -208,6 +228,7 @@ def run_import(
             resolver,
             progress,
             chunk_rows,
+            options,
         )
     except ImportRefused as exc:
         for p in exc.problems:
@@ -244,14 +265,109 @@ def _run_busy_refused(path, engine, result, *args) -> None:
         raise ImportRefused([guard.busy(result.file)]) from None
 
 
-def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progress, chunk_rows):
+_NOTES_SHEET = re.compile(
+    r"^\s*(说明|填表说明|填报说明|注|注释|备注|附注|目录|封面|notes?|readme|read me|instructions?)"
+    r"\s*\d*\s*$",
+    re.IGNORECASE,
+)
+_SUMMARY_SHEET = re.compile(r"^\s*(汇总|汇总表|总表|合计|总计|summary|total)\s*$", re.IGNORECASE)
+_SHEET_YEAR = re.compile(
+    r"^\s*(?P<a>(?:19|20)\d{2})\s*(?:年度?)?\s*(?:(?:-|–|—|~|～|至|到)\s*(?P<b>(?:19|20)\d{2})"
+    r"\s*(?:年度?)?)?\s*$"
+)
+
+
+def _close(source) -> None:
+    """Close a source whether or not its rows were read (a workbook holds its file)."""
+    for close in (getattr(source.rows, "close", None), source.close):
+        if callable(close):
+            close()
+
+
+def sheet_year(name: str) -> int | tuple[int, int] | None:
+    """The year a sheet's name gives ("2021年", "2021", "2016-2020年"), else None."""
+    m = _SHEET_YEAR.match(name or "")
+    if not m:
+        return None
+    a = int(m.group("a"))
+    return (a, int(m.group("b"))) if m.group("b") else a
+
+
+def _sheets_to_read(path: Path, result: ImportResult, sheet: str | None) -> list[str | None]:
+    """The sheets an import reads: the one named, the first, or with "all" every data sheet."""
+    if sheet != "all":
+        return [sheet]
+    first = open_source(path, result.file, None)
+    close = getattr(first.rows, "close", None)
+    if close:
+        close()
+    if first.kind != "xlsx":
+        raise ImportRefused(
+            [
+                Problem(
+                    ERROR,
+                    "sheet",
+                    "--sheet all given, but a CSV file has no sheets",
+                    file=result.file,
+                    suggestion="drop --sheet",
+                    message_zh="指定了 --sheet all，但 CSV 文件没有工作表",
+                    suggestion_zh="请去掉 --sheet",
+                )
+            ]
+        )
+    names = list(first.sheets or [])
+    out: list[str | None] = []
+    for n in names:
+        if _NOTES_SHEET.match(n):
+            result.skipped_sheets.append({"sheet": n, "why": "notes"})
+            result.report.warning(
+                "sheet_skipped",
+                f"sheet {n!r} is read as notes and not imported",
+                message_zh=f"工作表{quote_zh(n)}视为说明，不导入",
+                value=n,
+                suggestion="import it on its own with --sheet if it holds figures",
+                suggestion_zh="如果其中有数据，请用 --sheet 单独导入",
+            )
+            continue
+        if _SUMMARY_SHEET.match(n) and len(names) > 1:
+            result.skipped_sheets.append({"sheet": n, "why": "summary"})
+            result.report.warning(
+                "sheet_skipped",
+                f"sheet {n!r} sums the other sheets and is not imported (it would count "
+                "their figures twice)",
+                message_zh=f"工作表{quote_zh(n)}是其他工作表的汇总，不导入（否则会重复计算）",
+                value=n,
+                suggestion="import it on its own with --sheet if the other sheets are not imported",
+                suggestion_zh="如果不导入其他工作表，可以用 --sheet 单独导入它",
+            )
+            continue
+        out.append(n)
+    return out
+
+
+def _run(
+    path,
+    engine,
+    result,
+    user,
+    sheet,
+    overrides,
+    dry_run,
+    resolver,
+    progress,
+    chunk_rows,
+    options=None,
+):
     report = result.report
-    source = open_source(path, result.file, sheet)
-    result.encoding, result.sheet = source.encoding, source.sheet
+    options = options or ReadOptions()
+    sheet_names = _sheets_to_read(path, result, sheet)
+    sources = [open_source(path, result.file, sn) for sn in sheet_names]
     result.sha256 = sha256_of(path)
     with engine.connect() as conn:
         dup = _active_batch_with_sha(conn, result.sha256)
     if dup is not None:
+        for source in sources:
+            _close(source)
         raise ImportRefused(
             [
                 Problem(
@@ -272,28 +388,66 @@ def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progre
         )
     if overrides is not None:
         overrides = normalise_overrides(overrides)
-    layout, rows = find_layout(source.rows, report, overrides)
-    if layout is None or report.errors:  # header-level errors: row checks would only echo them
-        if layout is not None:
-            result.form, result.header_row = layout.form, layout.header_row
-            result.mapping_json = layout.mapping.to_json()
+    several = sheet == "all"
+    # Every sheet's header first: header-level errors stop the import before any row
+    layouts = []
+    for source in sources:
+        result.encoding, result.sheet = source.encoding, source.sheet
+        if several:
+            report.file = f"{result.file} [{source.sheet}]"
+        sheet_options = replace(options, sheet_year=sheet_year(source.sheet))
+        if resolver is None:
+            resolver = default_resolver()
+        layout, rows = find_layout(
+            source.rows, report, overrides, source.merges, sheet_options, resolver
+        )
+        if layout is None:
+            if not several:
+                _close(source)
+                return
+            continue
+        result.form, result.header_row = layout.form, layout.header_row
+        result.mapping_json = layout.mapping.to_json()
+        result.read = layout.read_summary()
+        layouts.append((source, layout, rows))
+    report.file = result.file
+    if several:
+        result.sheet = "all"
+        result.sheets = [
+            {"sheet": src.sheet, "layout": lay.form, "header_row": lay.header_row}
+            for src, lay, _rows in layouts
+        ]
+        if len(layouts) > 1:
+            result.form = "+".join(sorted({lay.form for _s, lay, _r in layouts}))
+            result.mapping_json = json.dumps(
+                {src.sheet: json.loads(lay.mapping.to_json()) for src, lay, _r in layouts},
+                ensure_ascii=False,
+            )
+            result.read = {src.sheet: lay.read_summary() for src, lay, _r in layouts}
+    if not layouts and several and not report.errors:
+        report.error(
+            "no_rows",
+            "no sheet of the workbook holds a table to import",
+            message_zh="工作簿中没有可导入表格的工作表",
+            suggestion="check the sheets, or name the sheet with --sheet",
+            suggestion_zh="请检查各工作表，或用 --sheet 指定工作表",
+        )
+    if report.errors or not layouts:  # header-level errors: row checks would only echo them
+        for source in sources:
+            _close(source)
         return
-    result.form, result.header_row = layout.form, layout.header_row
-    result.mapping_json = layout.mapping.to_json()
     if resolver is None:
         resolver = default_resolver()
-    with engine.connect() as conn:
-        stored = _stored_keys(conn, layout.form)
-    checker = Checker(layout, report, resolver, f"import:{result.file}", stored_keys=stored)
-    table = pairings if layout.form == "pairings" else figures
-    stored_n = 0
+    stored_by_form: dict[str, dict] = {}
     kept: Path | None = None
+    progress_state = {"seen": 0, "stored": 0}
+    totals = Totals()
 
-    def reading(rows):
+    def reading(rows, checker):
         # progress by rows read too: a file whose every row fails yields no records
         for n, item in enumerate(rows, start=1):
             if progress and n % chunk_rows == 0:
-                progress(checker.rows_seen, stored_n)
+                progress(progress_state["seen"] + checker.rows_seen, progress_state["stored"])
             yield item
 
     try:
@@ -315,38 +469,72 @@ def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progre
                         mapping_json=result.mapping_json,
                     )
                 ).inserted_primary_key[0]
-            buf: list[dict] = []
-            stored_n = seen_n = 0
-            for rec in checker.check(reading(rows)):
-                seen_n += 1
-                if not (dry_run or report.errors):
-                    rec["batch_id"] = batch_id
-                    buf.append(rec)
-                if seen_n % chunk_rows:
-                    continue
-                if buf and not report.errors:
+            stored_n = 0
+            rows_seen = 0
+            for source, layout, rows in layouts:
+                if several:
+                    report.file = f"{result.file} [{source.sheet}]"
+                if layout.form not in stored_by_form:
+                    stored_by_form[layout.form] = _stored_keys(conn, layout.form)
+                checker = Checker(
+                    layout,
+                    report,
+                    resolver,
+                    f"import:{result.file}" + (f" [{source.sheet}]" if several else ""),
+                    stored_keys=stored_by_form[layout.form],
+                    merges=source.merges or [],
+                    quote_prefix=f"[{source.sheet}] " if several else "",
+                    totals=totals,
+                )
+                table = pairings if layout.form == "pairings" else figures
+                buf: list[dict] = []
+                seen_n = 0
+                for rec in checker.check(reading(rows, checker)):
+                    seen_n += 1
+                    if not (dry_run or report.errors):
+                        rec["batch_id"] = batch_id
+                        buf.append(rec)
+                    if seen_n % chunk_rows:
+                        continue
+                    if buf and not report.errors:
+                        conn.execute(insert(table), buf)
+                        stored_n += len(buf)
+                        progress_state["stored"] = stored_n
+                    buf = []
+                    if progress:
+                        progress(rows_seen + checker.rows_seen, stored_n)
+                checker.finish()
+                if buf and not report.errors and not dry_run:
                     conn.execute(insert(table), buf)
                     stored_n += len(buf)
-                buf = []
-                if progress:
-                    progress(checker.rows_seen, stored_n)
-            if buf and not report.errors and not dry_run:
-                conn.execute(insert(table), buf)
-                stored_n += len(buf)
+                    progress_state["stored"] = stored_n
+                rows_seen += checker.rows_seen
+                progress_state["seen"] = rows_seen
+                result.rows += checker.rows_used
+                result.records += checker.records
+                result.skipped_total_rows += checker.skipped_total_rows
+                for kind, numbers in checker.skipped.items():
+                    if several:
+                        result.skipped.setdefault(source.sheet, {})[kind] = numbers
+                    else:
+                        result.skipped[kind] = numbers
+                if several:
+                    for entry in result.sheets:
+                        if entry["sheet"] == source.sheet:
+                            entry.update(rows=checker.rows_used, records=checker.records)
+                if checker.rows_seen == 0 and not report.errors:
+                    report.error(
+                        "no_rows",
+                        f"no data rows below the header (row {layout.header_row})",
+                        message_zh=f"表头（第 {layout.header_row} 行）下面没有数据行",
+                        row=layout.header_row,
+                        suggestion="add rows under the header",
+                        suggestion_zh="请在表头下面填写数据行",
+                    )
+            report.file = result.file
             if progress:
-                progress(checker.rows_seen, stored_n)
-            result.rows, result.records = checker.rows_used, checker.records
-            result.totals = checker.totals.as_json()
-            result.skipped_total_rows = checker.skipped_total_rows
-            if checker.rows_seen == 0 and not report.errors:
-                report.error(
-                    "no_rows",
-                    f"no data rows below the header (row {layout.header_row})",
-                    message_zh=f"表头（第 {layout.header_row} 行）下面没有数据行",
-                    row=layout.header_row,
-                    suggestion="add rows under the header",
-                    suggestion_zh="请在表头下面填写数据行",
-                )
+                progress(rows_seen, stored_n)
+            result.totals = totals.as_json()
             if report.errors or dry_run:
                 raise _Rollback
             conn.execute(update(batches).where(batches.c.id == batch_id).values(row_count=stored_n))
@@ -364,6 +552,8 @@ def _run(path, engine, result, user, sheet, overrides, dry_run, resolver, progre
         if kept is not None:
             kept.unlink(missing_ok=True)
         raise
+    finally:
+        report.file = result.file
     refresh_snapshot(engine)  # committed: the atlas answers from the new summary at once
 
 
@@ -488,7 +678,11 @@ def _undo(engine: Engine, batch_id: int, user: str) -> dict:
 
 
 def layout_preview(
-    path: str | Path, sheet: str | None = None, n: int = 10, overrides: dict | None = None
+    path: str | Path,
+    sheet: str | None = None,
+    n: int = 10,
+    overrides: dict | None = None,
+    options: ReadOptions | None = None,
 ) -> tuple[Layout | None, list, Report]:
     """Header, mapping and the first rows, for the UI's preview and mapping steps."""
     path = Path(path)
@@ -496,7 +690,11 @@ def layout_preview(
     try:
         source = open_source(path, path.name, sheet)
         layout, rows = find_layout(
-            source.rows, report, normalise_overrides(overrides) if overrides else None
+            source.rows,
+            report,
+            normalise_overrides(overrides) if overrides else None,
+            source.merges,
+            options,
         )
         first: list[list[object]] = []
         if layout is not None:

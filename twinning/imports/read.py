@@ -15,6 +15,7 @@ import codecs
 import csv
 import io
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +162,55 @@ class Source:
     sheet: str
     rows: Iterator[tuple[int, list[object]]]
     close: object = None
+    merges: list[tuple[int, int, int, int]] | None = None  # xlsx merged ranges, 1-based
+    sheets: list[str] | None = None  # every sheet of the workbook, in order
+
+
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+MAX_MERGES = 100_000
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def merged_ranges(path: Path, member: str | None) -> list[tuple[int, int, int, int]]:
+    """The merged ranges of one sheet, read from its XML (read-only openpyxl has none).
+
+    The sheet's part was already judged by guard.check_workbook; it is scanned in chunks
+    for ``<mergeCell ref="A1:C2"/>`` (they sit after the rows).
+    """
+    if not member:
+        return []
+    import zipfile
+
+    out: list[tuple[int, int, int, int]] = []
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open(member.lstrip("/")) as fh:
+            tail = b""
+            while len(out) < MAX_MERGES:
+                chunk = fh.read(CHUNK)
+                if not chunk:
+                    break
+                data = tail + chunk
+                cut = data.rfind(b"<")
+                body, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
+                for m in _MERGE.finditer(body):
+                    c0, r0 = _col_number(m.group(1)), int(m.group(2))
+                    c1 = _col_number(m.group(3)) if m.group(3) else c0
+                    r1 = int(m.group(4)) if m.group(4) else r0
+                    out.append((min(r0, r1), min(c0, c1), max(r0, r1), max(c0, c1)))
+            for m in _MERGE.finditer(tail):
+                c0, r0 = _col_number(m.group(1)), int(m.group(2))
+                c1 = _col_number(m.group(3)) if m.group(3) else c0
+                r1 = int(m.group(4)) if m.group(4) else r0
+                out.append((min(r0, r1), min(c0, c1), max(r0, r1), max(c0, c1)))
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return []
+    return out[:MAX_MERGES]
 
 
 def _csv_rows(path: Path, encoding: str, name: str) -> Iterator[tuple[int, list[object]]]:
@@ -330,7 +380,10 @@ def _open_xlsx(path: Path, name: str, sheet: str | None) -> Source:
     if member and (book is None or book.has_formulas(member)):
         fwb = openpyxl.load_workbook(path, read_only=True, data_only=False)
         formulas = fwb[ws.title]
-    return Source(name, "xlsx", "", ws.title, _xlsx_rows(wb, ws, formulas, name), wb.close)
+    source = Source(name, "xlsx", "", ws.title, _xlsx_rows(wb, ws, formulas, name), wb.close)
+    source.merges = merged_ranges(path, member)
+    source.sheets = list(names)
+    return source
 
 
 def file_size(path: str | Path) -> int:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from twinning.imports import register
 from twinning.imports.headers import (
     FIELDS,
     ColumnMap,
@@ -40,6 +41,7 @@ from twinning.imports.numbers import (
 from twinning.imports.problems import ParseError, Report, quote_zh
 from twinning.imports.units import (
     METRICS,
+    MONEY,
     PERCENT,
     Metric,
     combine,
@@ -98,10 +100,49 @@ Resolver = Callable[..., object]  # (name, within=None) -> Place; raises PlaceEr
 class Layout:
     """The header row found, the mapping in force, and the layout it implies."""
 
-    header_row: int
+    header_row: int  # the last header row (data starts below it)
     mapping: Mapping
     form: str  # wide | long | pairings
     preview: list[tuple[int, list[object]]] = field(default_factory=list)
+    header_rows: list[int] = field(default_factory=list)  # one to three rows
+    title: register.TitleInfo = field(default_factory=register.TitleInfo)
+    unit_default: str = ""  # the money unit of columns that state none
+    unit_from: str = ""  # title | option
+    period: int | tuple[int, int] | None = None  # the year of rows without a year column
+    period_from: str = ""  # title | option | sheet | header
+    donor: str = ""  # the donor of rows without a donor column
+    donor_from: str = ""  # title | option
+
+    def read_summary(self) -> dict:
+        """How the header and title were read (the import summary's ``read`` part)."""
+        return {
+            "header_rows": self.header_rows or [self.header_row],
+            "columns": [
+                {
+                    "column": column_letter(c.index),
+                    "name": c.label,
+                    "field": c.field,
+                    "unit": c.unit or None,
+                    "unit_from": c.unit_from or None,
+                    "year": c.year,
+                    "role": c.role or None,
+                }
+                for c in self.mapping.columns
+                if c.header
+            ],
+            "title": {
+                "rows": self.title.rows,
+                "text": self.title.texts,
+                "unit": self.title.unit or None,
+                "year": _period_text(self.title.year) or None,
+            },
+            "unit": self.unit_default or None,
+            "unit_from": self.unit_from or None,
+            "year": _period_text(self.period) or None,
+            "year_from": self.period_from or None,
+            "donor": self.donor or None,
+            "donor_from": self.donor_from or None,
+        }
 
 
 ROLE_ZH = {"donor": "帮扶方", "recipient": "受援地"}
@@ -124,16 +165,31 @@ def _is_blank_row(cells: list[object]) -> bool:
     return all(is_blank(c) if isinstance(c, str) or c is None else False for c in cells)
 
 
+@dataclass
+class ReadOptions:
+    """What the person says about the whole file (CLI --year / --unit, the web page)."""
+
+    year: int | tuple[int, int] | None = None
+    unit: str = ""
+    donor: str = ""
+    sheet_year: int | tuple[int, int] | None = None  # from a sheet's name ("2021年")
+    sheet_year_text: str = ""
+
+
 def find_layout(
     rows: Iterator[tuple[int, list[object]]],
     report: Report,
     overrides: dict[str, dict] | None = None,
+    merges: list | None = None,
+    options: ReadOptions | None = None,
+    resolver: Resolver | None = None,
 ) -> tuple[Layout | None, Iterator[tuple[int, list[object]]]]:
-    """Find the header row (title rows may sit above it), map it, spot two-row headers.
+    """Find the header (one to three rows; title rows may sit above it) and map it.
 
     Returns the layout (None when the file cannot be read further) and the row
     iterator positioned after the header.
     """
+    options = options or ReadOptions()
     head: list[tuple[int, list[object]]] = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
     non_blank = [(n, c) for n, c in head if not _is_blank_row(c)]
     if not non_blank:
@@ -148,6 +204,8 @@ def find_layout(
     best_i, best_score = 0, -1
     named = {k for k, v in (overrides or {}).items() if v.get("field")}
     for i, (_n, cells) in enumerate(head):
+        if register.is_title_row(cells) and header_score(cells) < 4:
+            continue  # 填报单位：… / 单位：万元 / a one-cell title
         score = header_score(cells) + 2 * sum(1 for c in cells if _text(c) in named)
         if score > best_score:
             best_i, best_score = i, score
@@ -167,8 +225,37 @@ def find_layout(
             "脱贫人口；运行 `twinning template -o 模板.xlsx` 可生成示例模板",
         )
         return None, iter(())
-    header_n, header_cells = head[best_i]
-    mapping = auto_mapping(header_cells)
+    merged = register.apply_merges(head, [m for m in merges or () if m[0] <= head[-1][0]])
+    merged_rows = {
+        r for m in merges or () if m[2] > m[0] for r in range(m[0], m[2] + 1)
+    }  # rows a vertically merged range spans
+    top, bottom = register.header_block(merged, best_i, header_score, merged_rows)
+    if bottom - top + 1 == register.MAX_HEADER_ROWS:
+        deeper = register.deeper_header(merged, bottom)
+        if deeper is not None:
+            report.error(
+                "merged_header",
+                f"the header takes more than {register.MAX_HEADER_ROWS} rows "
+                f"({merged[top][0]} to {deeper} at least)",
+                message_zh=f"表头超过 {register.MAX_HEADER_ROWS} 行"
+                f"（至少从第 {merged[top][0]} 行到第 {deeper} 行）",
+                row=deeper,
+                value=" | ".join(_text(c) for c in merged[bottom + 1][1] if _text(c))[:200],
+                suggestion="join the header into at most three rows (e.g. 帮扶资金 over "
+                "合计 / 财政资金 / 社会资金), or write one header row",
+                suggestion_zh="请把表头合并为不超过三行（如 帮扶资金 下分 合计 / 财政资金 / "
+                "社会资金），或只写一行表头",
+            )
+    block = [cells for _n, cells in merged[top : bottom + 1]]
+    header_rows = [n for n, _c in merged[top : bottom + 1]]
+    header_n = header_rows[-1]
+    if len(block) > 1:
+        parts = register.join_header(block)
+        header_cells: list[object] = ["/".join(p) for p in parts]
+        mapping = auto_mapping(header_cells, parts)
+    else:
+        header_cells = list(merged[best_i][1])
+        mapping = auto_mapping(header_cells)
     if overrides:
         for missing in apply_overrides(mapping, overrides):
             report.warning(
@@ -180,68 +267,37 @@ def find_layout(
                 suggestion="check the spelling in the mapping file",
                 suggestion_zh="请检查表头对应文件中的拼写",
             )
-    rest = iter(head[best_i + 1 :])
-    if best_i > 0:
-        titles = [n for n, c in head[:best_i] if not _is_blank_row(c)]
-        if titles:
-            report.warning(
-                "title_rows",
-                f"the header is on row {header_n}; "
-                + (f"row {titles[0]}" if len(titles) == 1 else f"rows {titles[0]}-{titles[-1]}")
-                + " above it is read as a title and not imported",
-                message_zh=f"表头在第 {header_n} 行；其上方的"
-                + (f"第 {titles[0]} 行" if len(titles) == 1 else f"第 {titles[0]}–{titles[-1]} 行")
-                + "视为标题，不导入",
-                row=header_n,
-                suggestion="nothing to do if those rows are a title",
-                suggestion_zh="如果这些行是标题，无需处理",
-            )
-    # Two-row (merged) header: a column unnamed in the header row but named below it.
-    following = head[best_i + 1] if best_i + 1 < len(head) else None
-    if following is not None:
-        named = [i for i, c in enumerate(header_cells) if not is_blank(_text(c))]
-        last_named = max(named) if named else -1
-        sub_n, sub_cells = following
-        under_blank = [
-            i
-            for i, c in enumerate(sub_cells)
-            if i <= last_named + 1
-            and (i >= len(header_cells) or is_blank(_text(header_cells[i])))
-            and not is_blank(_text(c))
-        ]
-        sub_texts = [c for c in sub_cells if not is_blank(_text(c))]
-        sub_is_header = header_score(sub_cells) >= 2 or (
-            under_blank and all(_looks_like_label(c) for c in sub_texts)
+    rest = iter(head[bottom + 1 :])
+    title = register.read_title([(n, c) for n, c in merged[:top] if not _is_blank_row(c)])
+    if title.rows:
+        titles = title.rows
+        report.warning(
+            "title_rows",
+            f"the header is on row {header_rows[0]}; "
+            + (f"row {titles[0]}" if len(titles) == 1 else f"rows {titles[0]}-{titles[-1]}")
+            + " above it is read as a title and not imported",
+            message_zh=f"表头在第 {header_rows[0]} 行；其上方的"
+            + (f"第 {titles[0]} 行" if len(titles) == 1 else f"第 {titles[0]}–{titles[-1]} 行")
+            + "视为标题，不导入",
+            row=header_rows[0],
+            value=" | ".join(title.texts)[:200],
+            suggestion="nothing to do if those rows are a title",
+            suggestion_zh="如果这些行是标题，无需处理",
         )
-        if under_blank and sub_is_header:
-            i = under_blank[0]
-            report.error(
-                "merged_header",
-                f"the header takes two rows ({header_n} and {sub_n}): column "
-                f"{column_letter(i)} has no name in row {header_n} but "
-                f"{_text(sub_cells[i])!r} in row {sub_n} (merged cells?)",
-                message_zh=f"表头占了两行（第 {header_n} 行和第 {sub_n} 行）："
-                f"{column_letter(i)} 列在第 {header_n} 行没有列名，但在第 {sub_n} 行为"
-                f"{quote_zh(_text(sub_cells[i]))}（是否合并了单元格？）",
-                row=sub_n,
-                column=column_letter(i),
-                value=_text(sub_cells[i]),
-                suggestion="unmerge the header cells and write one header row, e.g. "
-                "帮扶资金(万元) 2019 | 帮扶资金(万元) 2020, then delete the second row; or use "
-                "the long layout (年度 / 指标 / 数值 / 单位)",
-                suggestion_zh="请取消合并表头单元格，只保留一行表头，如 帮扶资金(万元) 2019 | "
-                "帮扶资金(万元) 2020，然后删除第二行；或改用长表格式（年度 / 指标 / 数值 / 单位）",
-            )
-    # Columns with the same field twice are ambiguous.
-    seen: dict[str, ColumnMap] = {}
+    layout = Layout(header_n, mapping, "wide", header_rows=header_rows, title=title)
+    _apply_units(layout, options, report)
+    _find_groups(layout, report)
+    # Columns with the same field twice are ambiguous (unless parts of one 合计, or years).
+    seen: dict[tuple, ColumnMap] = {}
     for col in mapping.columns:
         if not col.field or col.field in ("serial", "note"):
             continue
-        if col.field in seen:
+        key = (col.field, col.year, col.group if col.role else None, col.index if col.role else 0)
+        if key in seen:
             report.error(
                 "duplicate_field",
-                f"columns {seen[col.field].label!r} and {col.label!r} both map to {col.field}",
-                message_zh=f"{quote_zh(seen[col.field].label)}列和{quote_zh(col.label)}列"
+                f"columns {seen[key].label!r} and {col.label!r} both map to {col.field}",
+                message_zh=f"{quote_zh(seen[key].label)}列和{quote_zh(col.label)}列"
                 f"都对应字段“{field_zh(col.field)}”（{col.field}）",
                 row=header_n,
                 column=col.label,
@@ -251,7 +307,7 @@ def find_layout(
                 "（或不导入）",
             )
         else:
-            seen[col.field] = col
+            seen[key] = col
     for col in mapping.columns:
         if col.field is None and col.header:
             report.warning(
@@ -287,9 +343,170 @@ def find_layout(
         form = "wide"
     else:
         form = "pairings"
-    layout = Layout(header_n, mapping, form)
+    layout.form = form
+    _apply_year(layout, options, report)
+    _apply_donor(layout, options, resolver)
     _check_required(layout, report)
     return layout, rest_then(rest, rows)
+
+
+def _apply_units(layout: Layout, options: ReadOptions, report: Report) -> None:
+    """单位：万元 in the title (or --unit) for the money columns that state no unit."""
+    unit, source = (options.unit, "option") if options.unit else (layout.title.unit, "title")
+    if not unit:
+        return
+    try:
+        parsed = parse_unit(unit)
+    except ParseError as exc:
+        report.error(
+            "bad_unit",
+            exc.message,
+            message_zh=exc.message_zh,
+            row=layout.title.unit_row if source == "title" else None,
+            value=unit,
+            suggestion=exc.suggestion,
+            suggestion_zh=exc.suggestion_zh,
+        )
+        return
+    if parsed.dimension != MONEY:
+        report.error(
+            "bad_unit",
+            f"the unit {unit!r} is not a money unit (元, 万元, 亿元)",
+            message_zh=f"单位{quote_zh(unit)}不是货币单位（元、万元、亿元）",
+            value=unit,
+            suggestion="give a money unit such as 万元",
+            suggestion_zh="请给出货币单位，如 万元",
+        )
+        return
+    layout.unit_default, layout.unit_from = unit, source
+    for col in layout.mapping.columns:
+        metric = METRICS.get(col.field or "")
+        if metric is not None and metric.dimension == MONEY and not col.unit:
+            col.unit, col.unit_from = unit, source
+
+
+def _find_groups(layout: Layout, report: Report) -> None:
+    """A 合计 column beside its parts (帮扶资金/合计 | 帮扶资金/财政援助资金 | …).
+
+    Columns of one field under one upper name (or one field in a one-row header) form a
+    group; the one named 合计 / 小计 / 总计 (or the one not named 其中…) is the total of
+    the others. The parts are stored and checked against the total; the total is stored
+    only in rows where every part is blank.
+    """
+    groups: dict[tuple, list[ColumnMap]] = {}
+    for col in layout.mapping.columns:
+        if col.field in METRICS or _is_custom_metric(col):
+            parent = tuple(col.parts[:-1]) if len(col.parts) > 1 else ()
+            groups.setdefault((parent, col.field, col.year), []).append(col)
+    for (parent, _field, _year), cols in groups.items():
+        if len(cols) < 2:
+            continue
+        last = [c.parts[-1] if c.parts else c.header for c in cols]
+        totals = [
+            c
+            for c, name in zip(cols, last, strict=True)
+            if register.total_kind(name) in ("total", "subtotal")
+        ]
+        inner = [c for c, name in zip(cols, last, strict=True) if re.match(r"^\s*(其中|含)", name)]
+        if not totals and inner and len(cols) - len(inner) == 1:
+            totals = [c for c in cols if c not in inner]
+        if len(totals) == 1:
+            total = totals[0]
+            total.role, total.group = "total", total.index
+            for c in cols:
+                if c is not total:
+                    c.role, c.group = "part", total.index
+        elif not totals and parent:
+            for c in cols:
+                c.role, c.group = "part", cols[0].index
+
+
+def _apply_year(layout: Layout, options: ReadOptions, report: Report) -> None:
+    """The period of rows without a year column: --year, the sheet's name or the title."""
+    fields = layout.mapping.fields()
+    has_year = any(f in fields for f in ("year", "start_year", "end_year"))
+    if layout.form == "pairings":
+        return
+    metric_cols = [c for c in layout.mapping.columns if c.field in METRICS or _is_custom_metric(c)]
+    if metric_cols and all(c.year for c in metric_cols):
+        layout.period_from = "header"
+        return
+    title = layout.title
+    if has_year:
+        if options.year is not None:
+            report.warning(
+                "year_option_unused",
+                "the file has a year column; the year given for the file is not used",
+                message_zh="文件中有年份列；为整个文件指定的年份不使用",
+                row=layout.header_row,
+                value=_period_text(options.year),
+                suggestion="drop --year, or delete the year column if the given year is right",
+                suggestion_zh="请去掉 --year；如果指定的年份正确，也可以删除年份列",
+            )
+        return
+    if options.year is not None:
+        layout.period, layout.period_from = options.year, "option"
+    elif options.sheet_year is not None:
+        layout.period, layout.period_from = options.sheet_year, "sheet"
+    elif title.year is not None:
+        layout.period, layout.period_from = title.year, "title"
+    elif title.year_problem:
+        why = (
+            "it is a cumulative ('累计' / '截至') figure"
+            if title.year_problem == "cumulative"
+            else "the title names more than one year"
+        )
+        why_zh = (
+            "是累计（“累计”或“截至”）数"
+            if title.year_problem == "cumulative"
+            else ("标题中有不止一个年份")
+        )
+        report.error(
+            "title_year",
+            f"no year column, and the year in the title ({title.year_text}) is not used: {why}",
+            message_zh=f"没有年份列，标题中的年份（{title.year_text}）也不能使用：{why_zh}",
+            row=title.year_row,
+            value=title.year_text,
+            suggestion="add a 年度 column (or 起始年 / 结束年 for a period), or give the year "
+            "with --year (the import page: 年度)",
+            suggestion_zh="请增加“年度”列（时段请用“起始年”“结束年”），或用 --year 指定年份"
+            "（导入页面：“年度”）",
+        )
+        layout.period_from = "refused"
+
+
+def _apply_donor(layout: Layout, options: ReadOptions, resolver: Resolver | None) -> None:
+    """The donor of a register without a donor column: --donor, or the title's
+    ("2021年度上海市对口帮扶…"), when the title's name is a place that gives."""
+    fields = layout.mapping.fields()
+    if "donor" in fields or "donor_province" in fields:
+        return
+    if options.donor:
+        layout.donor, layout.donor_from = options.donor, "option"
+        return
+    found = register.title_donor(layout.title)
+    if found is None:
+        return
+    name, _row, verb = found
+    if resolver is not None:
+        try:
+            place = resolver(name)
+        except Exception as exc:  # PlaceError: not a place we know, so not a donor we name
+            if not hasattr(exc, "candidates"):
+                raise
+            return
+        province = str(getattr(place, "province_adcode", None) or getattr(place, "adcode", ""))
+        if "东西部" in verb and province[:2] not in register.EAST_DONOR_PROVINCES:
+            return  # a western place's 东西部协作 register: it receives
+    elif "东西部" in verb:
+        return
+    layout.donor, layout.donor_from = name, "title"
+
+
+def _period_text(period: int | tuple[int, int] | None) -> str:
+    if isinstance(period, tuple):
+        return f"{period[0]}-{period[1]}"
+    return "" if period is None else str(period)
 
 
 def rest_then(first: Iterable, then: Iterator) -> Iterator:
@@ -330,7 +547,8 @@ def _check_required(layout: Layout, report: Report) -> None:
                 + "、".join(f"“{field_zh(f)}”（{f}）" for f in names),
             )
 
-    need(("donor", "donor_province"), "帮扶方 (donor)", "帮扶方")
+    if not layout.donor:
+        need(("donor", "donor_province"), "帮扶方 (donor)", "帮扶方")
     need(
         ("recipient", "recipient_county", "recipient_prefecture", "recipient_province"),
         "受援地 / 受援县 (recipient)",
@@ -348,11 +566,12 @@ def _check_required(layout: Layout, report: Report) -> None:
                 suggestion_zh="如果知道年份，请增加“起始年”“结束年”列",
             )
         return
-    need(
-        ("year", "start_year", "end_year"),
-        "年度 / 起始年 / 结束年 (year or period)",
-        "年度 / 起始年 / 结束年",
-    )
+    if layout.period is None and not layout.period_from:
+        need(
+            ("year", "start_year", "end_year"),
+            "年度 / 起始年 / 结束年 (year or period)",
+            "年度 / 起始年 / 结束年",
+        )
     if layout.form == "long":
         need(("metric",), "指标 (metric)", "指标")
         need(("value",), "数值 (value)", "数值")
@@ -557,10 +776,23 @@ class Checker:
     rows_used: int = 0
     records: int = 0
     skipped_total_rows: list[int] = field(default_factory=list)
+    # rows not read as data, by kind: subtotal, total, breakdown (其中), note, heading
+    skipped: dict[str, list[int]] = field(default_factory=dict)
+    merges: list = field(default_factory=list)  # xlsx merged ranges (min_row, min_col, ...)
+    quote_prefix: str = ""  # "[2021年] " for one sheet of several
     _row_digests: DigestIndex = field(default_factory=DigestIndex)
     _place_cache: dict[tuple[str, str | None], object] = field(default_factory=dict)
     _section: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     _file: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    # per column: sums since the last 小计 and over the file, for checking 小计 / 合计 rows
+    _col_section: dict[int, Decimal] = field(default_factory=dict)
+    _col_file: dict[int, Decimal] = field(default_factory=dict)
+    _section_rows: list[int] = field(default_factory=list)  # first and last data row
+    _pending: list = field(default_factory=list)  # totals above their rows, checked later
+    _leading: bool = False  # 小计 rows sit above their sections
+    _carry: dict[str, tuple[str, int]] = field(default_factory=dict)  # filled-down places
+    _first_data_row: int = 0
+    _cells: list[object] = field(default_factory=list)  # the row being checked
 
     # places ---------------------------------------------------------------------------
     def _resolve(self, name: str, within: str | None, row: int, column: str, role: str):
@@ -628,11 +860,71 @@ class Checker:
         return result
 
     # rows -----------------------------------------------------------------------------
+    def _skip(self, kind: str, number: int) -> None:
+        self.skipped.setdefault(kind, []).append(number)
+
+    def _merged_down(self, rows: Iterable[tuple[int, list[object]]]):
+        """Rows with vertically merged cells filled down (an xlsx 州 or 年度 cell merged
+        over several rows), except in figure columns, where a merged value is one figure."""
+        figure_cols = {
+            c.index
+            for c in self.layout.mapping.columns
+            if c.field in METRICS or _is_custom_metric(c)
+        }
+        starts: dict[int, list] = {}
+        for r0, c0, r1, c1 in self.merges:
+            if r1 > r0:
+                starts.setdefault(r0, []).append((c0 - 1, c1, r1))
+        active: list[tuple[int, int, int, object]] = []  # (first col, end col, last row, value)
+        for number, cells in rows:
+            if active or number in starts:
+                cells = list(cells)
+                active = [a for a in active if a[2] >= number]
+                for c0, c1, _r1, value in active:
+                    for c in range(c0, c1):
+                        if c not in figure_cols:
+                            while len(cells) <= c:
+                                cells.append(None)
+                            if register.is_blank_cell(cells[c]):
+                                cells[c] = value
+                for c0, c1, r1 in starts.get(number, ()):
+                    if c0 < len(cells) and not register.is_blank_cell(cells[c0]):
+                        active.append((c0, c1, r1, cells[c0]))
+            yield number, cells
+
     def check(self, rows: Iterable[tuple[int, list[object]]]) -> Iterator[dict]:
         m = self.layout.mapping
         cols = {c.field: c for c in m.columns if c.field}
+        if self.merges:
+            rows = self._merged_down(rows)
         for number, cells in rows:
             if _is_blank_row(cells):
+                continue
+            note = register.note_text(cells)
+            if note is not None:
+                self._skip("note", number)
+                self.report.warning(
+                    "note_row",
+                    "a note under the table is not imported",
+                    message_zh="表格下方的注释行不导入",
+                    row=number,
+                    value=note,
+                    suggestion="nothing to do if this row is a note",
+                    suggestion_zh="如果这一行是注释，无需处理",
+                )
+                continue
+            heading = register.section_heading(cells)
+            if heading is not None:
+                self._skip("heading", number)
+                self.report.warning(
+                    "heading_row",
+                    "a heading between the rows is not imported",
+                    message_zh="表格中的分组标题行不导入",
+                    row=number,
+                    value=heading,
+                    suggestion="nothing to do if this row only names a group of rows",
+                    suggestion_zh="如果这一行只是一组数据的标题，无需处理",
+                )
                 continue
             self.rows_seen += 1
 
@@ -652,9 +944,24 @@ class Checker:
                     suggestion_zh="填好自己的数据后，请删除示例行",
                 )
                 continue
-            if self._is_total_row(cells):
-                self._check_total(number, cells, cols)
+            kind = self._total_kind(cells)
+            if kind == "breakdown":
+                self._skip("breakdown", number)
+                self.report.warning(
+                    "breakdown_row",
+                    "a 其中 (of which) row repeats part of the row above; it is not imported",
+                    message_zh="“其中”行是上一行的一部分，不导入（否则会重复计算）",
+                    row=number,
+                    value=" | ".join(_text(c) for c in cells if _text(c))[:200],
+                    suggestion="nothing to do; put the parts in columns of their own if "
+                    "they should be kept",
+                    suggestion_zh="无需处理；如需保留这些分项，请把它们放在单独的列中",
+                )
                 continue
+            if kind:
+                self._check_total(number, cells, cols, kind)
+                continue
+            self._fill_places(cells, cols)
             digest = _digest(
                 _text(cells[c.index]) if c.index < len(cells) else "" for c in m.columns if c.field
             )
@@ -673,9 +980,11 @@ class Checker:
                 )
                 continue
             self._row_digests.add(digest, number)
+            self._cells = cells
             produced = list(self._row_records(number, cell, cols))
             if produced:
                 self.rows_used += 1
+                self._note_data_row(number)
             for rec in produced:
                 self.records += 1
                 yield rec
@@ -725,7 +1034,20 @@ class Checker:
                 suggestion_zh="请对调“起始年”和“结束年”",
             )
             ok = False
-        if self.layout.form != "pairings" and ok and start is None and end is None:
+        if start is None and end is None and self.layout.period is not None:
+            start, end = (
+                self.layout.period
+                if isinstance(self.layout.period, tuple)
+                else (self.layout.period, self.layout.period)
+            )
+        header_years = self.layout.period_from == "header"
+        if (
+            self.layout.form != "pairings"
+            and ok
+            and start is None
+            and end is None
+            and not header_years
+        ):
             col = cols.get("year") or cols.get("end_year") or cols.get("start_year")
             self.report.error(
                 "missing_value",
@@ -740,7 +1062,7 @@ class Checker:
         if self.layout.form != "pairings" and start is None:
             start = end if "year" in cols else start
         # places
-        donor_text = _text(cell("donor")) or _text(cell("donor_province"))
+        donor_text = _text(cell("donor")) or _text(cell("donor_province")) or self.layout.donor
         donor_prov_text = _text(cell("donor_province"))
         if not donor_text:
             col = cols.get("donor") or cols.get("donor_province")
@@ -790,7 +1112,8 @@ class Checker:
                 donor_text,
                 within,
                 number,
-                (cols.get("donor") or cols.get("donor_province")).label,
+                getattr(cols.get("donor") or cols.get("donor_province"), "label", "")
+                or self.layout.donor_from,
                 "donor",
             )
             if donor_place is False:
@@ -824,7 +1147,7 @@ class Checker:
         confidence = _text(cell("confidence")) or DEFAULT_CONFIDENCE
         context = [
             f"{cols[f].label}: {_text(cell(f))}"
-            for f in ("project", "note")
+            for f in ("township", "village", "project", "note")
             if f in cols and _text(cell(f))
         ]
         common = {
@@ -921,19 +1244,7 @@ class Checker:
     def _figures(self, number: int, cell, cols: dict[str, ColumnMap], context: list[str]):
         form = self.layout.form
         if form == "wide":
-            targets = [
-                c for c in self.layout.mapping.columns if c.field in METRICS or _is_custom_metric(c)
-            ]
-            row_unit = _text(cell("unit"))  # a 单位 column applies where the header has none
-            for col in targets:
-                raw = cell(col.field)
-                unit_text = col.unit or row_unit
-                unit_col = cols.get("unit") if not col.unit and row_unit else None
-                rec = self._one_figure(
-                    number, col, col.field, raw, unit_text, context, unit_col=unit_col
-                )
-                if rec:
-                    yield rec
+            yield from self._wide_figures(number, cell, cols, context)
             return
         # long form
         metric_col, value_col = cols.get("metric"), cols.get("value")
@@ -986,6 +1297,72 @@ class Checker:
         )
         if rec:
             yield rec
+
+    def _wide_figures(self, number: int, cell, cols: dict[str, ColumnMap], context: list[str]):
+        """One figure per figure column; of a 合计 and its parts, the parts (checked)."""
+        targets = [
+            c for c in self.layout.mapping.columns if c.field in METRICS or _is_custom_metric(c)
+        ]
+        cells = self._cells
+        row_unit = _text(cell("unit"))  # a 单位 column applies where the header has none
+        made: dict[int, dict] = {}
+        for col in targets:
+            raw = cells[col.index] if col.index < len(cells) else None
+            unit_text = col.unit or row_unit
+            if row_unit and col.unit_from in ("title", "option"):
+                unit_text = row_unit  # the row's own unit beats the title's
+            unit_col = cols.get("unit") if row_unit and unit_text == row_unit else None
+            rec = self._one_figure(
+                number, col, col.field, raw, unit_text, context, unit_col=unit_col
+            )
+            if rec:
+                if col.year:
+                    rec["period_start"] = rec["period_end"] = col.year
+                made[col.index] = rec
+        counted: dict[int, Decimal] = {}
+        for total in (c for c in targets if c.role == "total"):
+            parts = [c for c in targets if c.role == "part" and c.group == total.index]
+            have = [c for c in parts if c.index in made]
+            if not have:
+                continue
+            own = made.pop(total.index, None)
+            added = sum((made[c.index]["_exact"] for c in have), Decimal(0))
+            counted[total.index] = added
+            if own is not None and own["_exact"] != added:
+                scale = Decimal(parse_unit(total.unit).multiplier) if total.unit else Decimal(1)
+                listed = "; ".join(f"{c.label} {made[c.index]['value_original']}" for c in have)
+                self.report.warning(
+                    "parts_mismatch",
+                    f"{total.label} is {own['value_original']} but its parts add up to "
+                    f"{format_decimal(added / scale)} ({listed}); the parts are stored",
+                    message_zh=f"{total.label}为 {own['value_original']}，但各分项相加为 "
+                    f"{format_decimal(added / scale)}（{listed}）；保存的是各分项",
+                    row=number,
+                    column=total.label,
+                    value=str(own["value_original"]),
+                    suggestion="check the total and its parts in this row",
+                    suggestion_zh="请核对这一行的合计数和各分项",
+                )
+        for index, rec in made.items():
+            counted.setdefault(index, rec["_exact"])
+        for index, value in counted.items():
+            self._add_col(index, value, number)
+        yield from made.values()
+        project = cols.get("project")
+        name = _text(cell("project"))
+        if project is not None and name and "projects" not in {c.field for c in targets}:
+            # a project list: each row is one project (with its funds and beneficiaries)
+            yield {
+                "metric": "projects",
+                "value": 1.0,
+                "_exact": Decimal(1),
+                "unit": METRICS["projects"].unit,
+                "value_original": "1",
+                "unit_original": None,
+                "qualifier": EXACT,
+                "quote": f"{self.quote_prefix}{project.label}: {name}",
+                "is_context": False,
+            }
 
     def _one_figure(self, number, col, metric_name, raw, unit_text, context, unit_col=None):
         try:
@@ -1063,7 +1440,7 @@ class Checker:
                 else ""
             )
         ) or (header_unit.text if header_unit else "")
-        quote = f"{col.label}: {_text(raw)}"
+        quote = f"{self.quote_prefix}{col.label}: {_text(raw)}"
         if unit_col is not None and unit_text:
             quote += f" {unit_text}"
         if context:
@@ -1120,19 +1497,57 @@ class Checker:
             "unresolved_reason": None,
         }
 
-    # totals (合计 rows) ---------------------------------------------------------------
-    def _is_total_row(self, cells: list[object]) -> bool:
-        for c in self.layout.mapping.columns:
-            if c.field in _TOTAL_FIELDS and c.index < len(cells):
-                t = re.sub(r"\s+", "", _text(cells[c.index])).lower()
-                if t in TOTAL_WORDS:
-                    return True
-        return False
+    # totals (合计 / 小计 rows) --------------------------------------------------------
+    _LABEL_SKIP = frozenset({"note", "source", "quote", "confidence", "unit", "metric", "value"})
 
-    def _check_total(self, number: int, cells: list[object], cols: dict[str, ColumnMap]) -> None:
-        self.skipped_total_rows.append(number)
-        if self.layout.form != "wide":
-            return
+    def _total_kind(self, cells: list[object]) -> str | None:
+        """subtotal / total / breakdown when a label cell says so (文山州小计, 合计, 其中：…)."""
+        kinds = set()
+        for c in self.layout.mapping.columns:
+            if c.index >= len(cells) or c.field in self._LABEL_SKIP:
+                continue
+            if c.field in METRICS or _is_custom_metric(c):
+                continue
+            k = register.total_kind(cells[c.index])
+            if k:
+                kinds.add(k)
+        for k in ("total", "subtotal", "breakdown"):
+            if k in kinds:
+                return k
+        return None
+
+    def _fill_places(self, cells: list[object], cols: dict[str, ColumnMap]) -> None:
+        """A 州（市） cell left blank under its first row (merged, or written once) is the
+        one above, as the context of the county named in the row; never the row's place."""
+        order = ("recipient_province", "recipient_prefecture", "recipient_county", "recipient")
+        present = [f for f in order if f in cols]
+        for i, f in enumerate(present[:-1]):
+            col = cols[f]
+            text = _text(cells[col.index]) if col.index < len(cells) else ""
+            if text:
+                self._carry[f] = (text, 0)
+                continue
+            lower = any(
+                cols[g].index < len(cells) and _text(cells[cols[g].index]) for g in present[i + 1 :]
+            )
+            if lower and f in self._carry:
+                while len(cells) <= col.index:
+                    cells.append(None)
+                cells[col.index] = self._carry[f][0]
+
+    def _add_col(self, index: int, value: Decimal, number: int) -> None:
+        self._col_section[index] = self._col_section.get(index, Decimal(0)) + value
+        self._col_file[index] = self._col_file.get(index, Decimal(0)) + value
+
+    def _note_data_row(self, number: int) -> None:
+        self._first_data_row = self._first_data_row or number
+        if not self._section_rows:
+            self._section_rows = [number, number]
+        else:
+            self._section_rows[1] = number
+
+    def _total_values(self, number: int, cells: list[object]) -> list[tuple]:
+        out = []
         for col in self.layout.mapping.columns:
             if not (col.field in METRICS or _is_custom_metric(col)) or col.index >= len(cells):
                 continue
@@ -1146,7 +1561,7 @@ class Checker:
                     parse_unit(col.unit) if col.unit else None,
                 )
                 metric = METRICS.get(col.field) or metric_for_unknown(col.field, unit)
-                value, cu = to_canonical(num.value, unit, metric)
+                value, _cu = to_canonical(num.value, unit, metric)
             except ParseError as exc:
                 self.report.error(
                     "not_a_number",
@@ -1159,26 +1574,102 @@ class Checker:
                     suggestion_zh=exc.suggestion_zh,
                 )
                 continue
-            key = (metric.name, cu)
-            section = self._section.get(key, Decimal(0))
-            whole = self._file.get(key, Decimal(0))
-            if value not in (section, whole):
-                scale = Decimal(unit.multiplier)
-                added = format_decimal(section / scale)
-                diff = format_decimal((value - section) / scale)
-                self.report.warning(
-                    "total_mismatch",
-                    f"the total row says {_text(raw)} but the rows above add up to "
-                    f"{added} (difference {diff})",
-                    message_zh=f"合计行为 {_text(raw)}，但上方各行相加为 {added}（相差 {diff}）",
-                    row=number,
-                    column=col.label,
-                    value=_text(raw),
-                    suggestion="check the rows above or the total; the total row itself is "
-                    "not imported",
-                    suggestion_zh="请检查上方各行或合计数；合计行本身不导入",
-                )
-            self._section[key] = Decimal(0)
+            out.append((col, value, _text(raw), unit.multiplier))
+        return out
+
+    def _check_total(
+        self, number: int, cells: list[object], cols: dict[str, ColumnMap], kind: str = "total"
+    ) -> None:
+        """Skip a 小计 / 合计 row and check it against the rows it sums.
+
+        A 小计 is checked against the rows since the previous 小计 (or, when the 小计 rows
+        sit above their rows, against the rows up to the next one); a 合计 against every
+        row of the table (or, at the top of the table, against the rows below it).
+        """
+        self.skipped_total_rows.append(number)
+        self._skip(kind, number)
+        self._carry.clear()
+        if self.layout.form != "wide":
+            return
+        values = self._total_values(number, cells)
+        section = dict(self._col_section)
+        rows = list(self._section_rows)
+        if kind == "subtotal":
+            if self._leading:
+                self._close_pending(section, rows)
+            elif not rows:
+                self._leading = True
+            if self._leading:
+                self._pending.append((number, values, "subtotal"))
+            else:
+                self._compare(number, values, section, rows, kind)
+            self._col_section, self._section_rows = {}, []
+            return
+        if not self._col_file:  # a 合计 at the top: check it against the whole table
+            self._pending.append((number, values, "total"))
+            return
+        if self._leading:
+            self._close_pending(section, rows)
+        whole = dict(self._col_file)
+        self._compare(number, values, whole, self._all_rows(), kind, section, rows)
+        self._col_section, self._section_rows = {}, []
+
+    def _all_rows(self) -> list[int]:
+        return [self._first_data_row, self._section_rows[1] if self._section_rows else 0]
+
+    def _close_pending(self, section: dict, rows: list[int]) -> None:
+        keep = []
+        for number, values, kind in self._pending:
+            if kind == "subtotal":
+                self._compare(number, values, section, rows, kind)
+            else:
+                keep.append((number, values, kind))
+        self._pending = keep
+
+    def finish(self) -> None:
+        """Check the totals that sat above their rows, now that the rows are read."""
+        if self._leading:
+            self._close_pending(dict(self._col_section), list(self._section_rows))
+        for number, values, _kind in self._pending:
+            self._compare(number, values, dict(self._col_file), self._all_rows(), "total")
+        self._pending = []
+
+    def _compare(
+        self,
+        number: int,
+        values: list,
+        sums: dict[int, Decimal],
+        rows: list[int],
+        kind: str,
+        other: dict[int, Decimal] | None = None,
+        other_rows: list[int] | None = None,
+    ) -> None:
+        for col, value, raw, multiplier in values:
+            added = sums.get(col.index, Decimal(0))
+            if value == added or (other is not None and value == other.get(col.index)):
+                continue
+            scale = Decimal(multiplier)
+            shown = format_decimal(added / scale)
+            diff = format_decimal((value - added) / scale)
+            if rows and rows[0]:
+                span = f"rows {rows[0]}-{rows[1]}" if rows[0] != rows[1] else f"row {rows[0]}"
+                span_zh = f"第 {rows[0]}–{rows[1]} 行" if rows[0] != rows[1] else f"第 {rows[0]} 行"
+            else:
+                span, span_zh = "no rows", "没有数据行"
+            word = "subtotal" if kind == "subtotal" else "total"
+            word_zh = "小计" if kind == "subtotal" else "合计"
+            self.report.warning(
+                "total_mismatch",
+                f"the {word} row says {raw} but the rows it sums ({span}) add up to {shown} "
+                f"(difference {diff})",
+                message_zh=f"{word_zh}行为 {raw}，但其所合计的行（{span_zh}）相加为 {shown}"
+                f"（相差 {diff}）",
+                row=number,
+                column=col.label,
+                value=raw,
+                suggestion="check the rows or the total; the total row itself is not imported",
+                suggestion_zh="请检查这些行或合计数；合计行本身不导入",
+            )
 
 
 def _place_label_zh(place: object) -> str:

@@ -129,6 +129,10 @@ def bad_files() -> None:
     (HERE / "bad_old_excel.xls").write_bytes(
         b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(rng.randrange(256) for _ in range(512))
     )
+
+
+def merged_header_file() -> None:
+    """A two-row header with merged cells: read since issue 11 (was bad_merged_header)."""
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -140,10 +144,11 @@ def bad_files() -> None:
     ws.merge_cells("C1:C2")
     ws.merge_cells("D1:E1")
     ws.append(["上海市", "富宁县", 2020, 100, 20])
-    _save(wb, "bad_merged_header.xlsx")
+    _save(wb, "good_merged_header.xlsx")
 
 
 if __name__ == "__main__":
     good_files()
     bad_files()
+    merged_header_file()
     print(f"corpus written to {HERE}")

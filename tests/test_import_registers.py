@@ -1,0 +1,309 @@
+"""Registers as offices keep them (issue 11): the corpus made by make_registers.py.
+
+Every shape is imported as .xlsx and as GBK .csv and must give the totals the generator
+computed with Decimal from the numbers it wrote, to the yuan, both in the summary and
+in the rows stored; the rows skipped, the title's unit and year and the joined header
+names are checked as the summary JSON reports them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+from test_import_support import CORPUS, count, make_store, run_tiny
+
+from twinning.imports.headers import match_header, match_parts
+from twinning.imports.register import read_title, total_kind
+from twinning.imports.validate import ReadOptions
+
+EXPECTED = json.loads((CORPUS / "registers_expected.json").read_text(encoding="utf-8"))
+
+FILES = [
+    "reg_fund_plan.xlsx",
+    "reg_fund_plan.csv",
+    "reg_three_row.xlsx",
+    "reg_three_row.csv",
+    "reg_project_list.xlsx",
+    "reg_project_list.csv",
+    "reg_mismatch.xlsx",
+    "reg_mismatch.csv",
+]
+
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWINNING_UPLOAD_DIR", str(tmp_path / "uploads"))
+    return make_store(tmp_path)
+
+
+def _stored_sums(store, batch_id: int) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT metric, SUM(value) FROM figures WHERE batch_id = :b GROUP BY metric"),
+            {"b": batch_id},
+        ).all()
+    return {m: round(v) for m, v in rows}
+
+
+def _totals(result) -> dict[str, int]:
+    return {k: v["value"] for k, v in result.totals.items()}
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_each_register_shape_gives_its_totals_to_the_yuan(store, name):
+    exp = EXPECTED[name.split(".")[0]]
+    result = run_tiny(CORPUS / name, store)
+    assert result.ok, [p.line() for p in result.report.problems if p.severity == "error"]
+    assert result.rows == exp["rows"]
+    assert _totals(result) == exp["totals"]
+    assert _stored_sums(store, result.batch_id) == exp["totals"]
+    summary = result.as_json()
+    assert summary["read"]["title"]["unit"] == exp["title_unit"]
+    assert summary["read"]["year"] == exp["title_year"]
+    assert summary["read"]["year_from"] == "title"
+    if "skipped" in exp:
+        assert summary["skipped_rows"] == exp["skipped"]
+
+
+def test_the_issues_fund_plan_is_read_as_the_office_wrote_it(store):
+    result = run_tiny(CORPUS / "reg_fund_plan.xlsx", store, dry_run=True)
+    read = result.as_json()["read"]
+    assert read["header_rows"] == [3, 4]
+    cols = {c["name"]: c for c in read["columns"]}
+    assert (
+        cols["帮扶资金/合计"]["field"] == "funds_cny" and cols["帮扶资金/合计"]["role"] == "total"
+    )
+    part = cols["帮扶资金/财政援助资金"]
+    assert (part["field"], part["role"], part["unit"], part["unit_from"]) == (
+        "funds_cny",
+        "part",
+        "万元",
+        "title",
+    )
+    assert cols["州(市)"]["field"] == "recipient_prefecture"
+    assert cols["县(市、区)"]["field"] == "recipient_county"
+    assert cols["序号"]["field"] == "serial"
+    assert cols["受益人口"]["field"] == "people_benefited"
+    assert cols["带动脱贫人口"]["field"] == "people_lifted"
+    assert read["title"]["rows"] == [1, 2] and read["unit_from"] == "title"
+    assert result.report.errors == 0
+    notes = [p for p in result.report.problems if p.code == "note_row"]
+    assert [p.row for p in notes] == [13, 14] and notes[0].value.startswith("注：")
+    assert notes[0].message_zh and notes[0].message
+
+
+def test_short_county_names_resolve_within_their_prefecture(store):
+    result = run_tiny(CORPUS / "reg_fund_plan.csv", store)
+    assert result.ok
+    with store.engine.connect() as conn:
+        got = dict(
+            conn.execute(
+                text(
+                    "SELECT recipient, recipient_adcode FROM figures WHERE batch_id = :b "
+                    "GROUP BY recipient, recipient_adcode"
+                ),
+                {"b": result.batch_id},
+            ).all()
+        )
+    assert got == {
+        "富宁": "532628",
+        "广南县": "532627",
+        "丘北": "532626",
+        "镇雄": "530627",
+        "彝良县": "530628",
+    }
+
+
+def test_parts_are_stored_and_the_total_column_is_not(store):
+    result = run_tiny(CORPUS / "reg_fund_plan.xlsx", store)
+    with store.engine.connect() as conn:
+        quotes = [
+            q
+            for (q,) in conn.execute(
+                text("SELECT quote FROM figures WHERE batch_id = :b AND metric = 'funds_cny'"),
+                {"b": result.batch_id},
+            )
+        ]
+    assert len(quotes) == 10  # 5 counties x (财政援助资金, 社会帮扶资金)
+    assert not any(q.startswith("帮扶资金/合计") for q in quotes)
+
+
+def test_subtotal_and_parts_that_do_not_add_up_are_warnings_naming_rows_and_values(store):
+    result = run_tiny(CORPUS / "reg_mismatch.xlsx", store)
+    assert result.ok
+    (parts,) = [p for p in result.report.problems if p.code == "parts_mismatch"]
+    assert (parts.row, parts.column, parts.value) == (4, "资金合计", "90")
+    assert "parts add up to 80" in parts.message and "其中:财政资金 60" in parts.message
+    assert "各分项相加为 80" in parts.message_zh
+    (sub,) = [p for p in result.report.problems if p.code == "total_mismatch"]
+    assert (sub.row, sub.column, sub.value) == (7, "资金合计", "55")
+    assert sub.message == (
+        "the subtotal row says 55 but the rows it sums (row 6) add up to 50 (difference 5)"
+    )
+    assert sub.message_zh == "小计行为 55，但其所合计的行（第 6 行）相加为 50（相差 5）"
+
+
+def test_workbook_with_one_sheet_per_year_imports_in_one_batch(store):
+    exp = EXPECTED["reg_per_year"]
+    result = run_tiny(CORPUS / "reg_per_year.xlsx", store, sheet="all")
+    assert result.ok, [p.line() for p in result.report.problems]
+    summary = result.as_json()
+    assert [s["sheet"] for s in summary["sheets"]] == exp["sheets"]
+    assert [s["sheet"] for s in summary["skipped_sheets"]] == exp["skipped_sheets"]
+    assert _totals(result) == exp["totals"]
+    assert summary["read"]["2019年"]["year_from"] == "sheet"
+    assert summary["read"]["文山州"]["year_from"] == "title"
+    assert summary["read"]["文山州"]["year"] == "2021"
+    with store.engine.connect() as conn:
+        years = [
+            y
+            for (y,) in conn.execute(
+                text(
+                    "SELECT DISTINCT period_start FROM figures WHERE batch_id = :b "
+                    "ORDER BY period_start"
+                ),
+                {"b": result.batch_id},
+            )
+        ]
+        (batches,) = conn.execute(text("SELECT count(*) FROM batches WHERE kind='import'")).one()
+    assert years == [2019, 2020, 2021] and batches == 1
+
+
+def test_year_and_unit_given_for_the_file_override_the_title(store):
+    base = EXPECTED["reg_fund_plan"]["totals"]["funds_cny"]
+    result = run_tiny(
+        CORPUS / "reg_fund_plan.csv",
+        store,
+        dry_run=True,
+        options=ReadOptions(year=2019, unit="元"),
+    )
+    assert result.ok
+    read = result.as_json()["read"]
+    assert (read["year"], read["year_from"], read["unit"], read["unit_from"]) == (
+        "2019",
+        "option",
+        "元",
+        "option",
+    )
+    assert _totals(result)["funds_cny"] * 10_000 == base
+
+
+def test_a_bad_place_in_a_register_stores_nothing_and_names_row_column_value(store, tmp_path):
+    raw = (CORPUS / "reg_fund_plan.csv").read_bytes().decode("gbk").replace("丘北", "丘比特")
+    bad = tmp_path / "bad_register.csv"
+    bad.write_bytes(raw.encode("gbk"))
+    before = count(store, "figures")
+    result = run_tiny(bad, store)
+    assert not result.ok and count(store, "figures") == before
+    (p,) = [p for p in result.report.problems if p.severity == "error"]
+    assert (p.file, p.row, p.column, p.value) == ("bad_register.csv", 8, "县(市、区)", "丘比特")
+    assert "丘比特" in p.message and "丘比特" in p.message_zh
+
+
+def test_donor_named_only_in_the_title():
+    info = read_title(
+        [(1, ["上海市东西部协作2020年资金使用情况表"]), (2, [None, "金额单位：亿元"])]
+    )
+    assert (info.unit, info.year) == ("亿元", 2020)
+
+
+def test_donor_from_the_title_is_read_and_reported(store):
+    result = run_tiny(CORPUS / "reg_three_row.xlsx", store, dry_run=True)
+    read = result.as_json()["read"]
+    assert (read["donor"], read["donor_from"]) == ("上海市", "title")
+
+
+@pytest.mark.parametrize(
+    ("cell", "kind"),
+    [
+        ("小计", "subtotal"),
+        ("文山州小计", "subtotal"),
+        ("文山州合计", "subtotal"),
+        ("合 计", "total"),
+        ("总计", "total"),
+        ("全省合计", "total"),
+        ("Total", "total"),
+        ("其中：财政资金", "breakdown"),
+        ("@SUM(A1)", None),
+        ("富宁县", None),
+        ("合计项目", None),
+    ],
+)
+def test_total_labels(cell, kind):
+    assert total_kind(cell) == kind
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("省（区、市）", "recipient_province"),
+        ("省(区、市)", "recipient_province"),
+        ("州（市）", "recipient_prefecture"),
+        ("地（州、市）", "recipient_prefecture"),
+        ("州市", "recipient_prefecture"),
+        ("县（市、区）", "recipient_county"),
+        ("县（市、区、旗）", "recipient_county"),
+        ("县市区", "recipient_county"),
+        ("乡镇", "township"),
+        ("乡（镇）", "township"),
+        ("村", "village"),
+        ("受益人口", "people_benefited"),
+        ("带动脱贫人口", "people_lifted"),
+        ("脱贫人口", "people_lifted"),
+        ("项目名称", "project"),
+    ],
+)
+def test_place_and_people_headers(header, field):
+    assert match_header(header)[0] == field
+
+
+def test_joined_names_map_by_their_lowest_named_part():
+    assert match_parts(["帮扶资金", "合计"])[0] == "funds_cny"
+    assert match_parts(["受益情况", "带动脱贫人口"])[0] == "people_lifted"
+    assert match_parts(["帮扶资金", "万元"])[:2] == ("funds_cny", "万元")
+    assert match_parts(["帮扶方", "省"])[0] == "donor_province"
+    assert match_parts(["受援地", "县（市、区）"])[0] == "recipient_county"
+
+
+def test_title_years_that_are_not_the_datas_year(tmp_path, store):
+    f = tmp_path / "cum.csv"
+    f.write_text(
+        "截至2021年累计帮扶资金表\n帮扶方,受援县,帮扶资金(万元)\n上海市,富宁县,5\n", "utf-8"
+    )
+    result = run_tiny(f, store, dry_run=True)
+    (p,) = [p for p in result.report.problems if p.severity == "error"]
+    assert (p.code, p.row, p.value) == ("title_year", 1, "2021年")
+    info = read_title([(1, ["2021年度项目表"]), (2, ["填报日期：2022年3月15日"])])
+    assert info.year == 2021  # the date it was filled in is not the year it covers
+
+
+def test_cli_year_unit_sheet_options(store, monkeypatch, capsys):
+    from test_import_support import tiny_gazetteer
+
+    from twinning.cli import main
+    from twinning.imports import cli as import_cli
+
+    monkeypatch.setenv("TWINNING_LANG", "en")
+    monkeypatch.setattr(import_cli, "_open_store", lambda: store)
+    monkeypatch.setattr("twinning.imports.keep.default_resolver", lambda: tiny_gazetteer().resolve)
+    argv = ["import", str(CORPUS / "reg_fund_plan.csv"), "--dry-run", "--year", "2016-2020"]
+    assert main([*argv, "--unit", "亿元", "--donor", "上海市"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["read"]["year"], out["read"]["year_from"], out["read"]["unit"]) == (
+        "2016-2020",
+        "option",
+        "亿元",
+    )
+    assert (
+        out["totals"]["funds_cny"]["value"]
+        == EXPECTED["reg_fund_plan"]["totals"]["funds_cny"] * 10_000
+    )
+    assert out["read"]["donor"] is None  # the file has a donor column
+    assert main([*argv, "--unit", "人"]) == 1
+    assert "--unit '人' is not a money unit" in capsys.readouterr().err
+    assert main(["import", str(CORPUS / "reg_per_year.xlsx"), "--dry-run", "--sheet", "all"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["sheet"] == "all" and len(out["sheets"]) == 3
+    assert out["totals"]["projects"]["value"] == EXPECTED["reg_per_year"]["totals"]["projects"]
