@@ -55,6 +55,55 @@ def _records(rows: list[tuple[str, str, int, int | None, str, str]]) -> pd.DataF
     )
 
 
+def test_extract_flattens_codes_json_with_successors_and_approvals() -> None:
+    codes = {
+        "items": [
+            {
+                "code": 990000,
+                "name": "测试省",
+                "start": 1981,
+                "children": [
+                    {
+                        "code": 990121,
+                        "name": "乙县",
+                        "start": 1981,
+                        "end": 2010,
+                        "succ": [{"code": 990181, "desc": 0}, {"code": 990102, "time": 1995}],
+                    },
+                    {"code": 990181, "name": "乙市", "start": 2010},
+                ],
+            }
+        ],
+        "descriptions": {
+            "2010": [
+                "# 国务院关于同意撤销乙县设立乙市的批复\n"
+                "文号：国函〔2010〕1号\n日期：2010年1月2日\n\n正文"
+            ]
+        },
+    }
+    records, documents = fn.extract(codes)
+    assert list(records.columns) == fn.RECORD_COLUMNS
+    row = records.set_index("code").loc["990121"]
+    assert (row["level"], row["end"], row["parent"]) == ("county", 2010, "990000")
+    assert row["succ"] == "990181#0;990102@1995"
+    assert fn._parse_succ(row["succ"]) == [
+        fn.Succ("990181", None, 0),
+        fn.Succ("990102", 1995, None),
+    ]
+    assert documents.to_dict("records") == [
+        {
+            "year": 2010,
+            "idx": 0,
+            "title": "国务院关于同意撤销乙县设立乙市的批复",
+            "number": "国函〔2010〕1号",
+            "date": "2010年1月2日",
+            "origin": "",
+        }
+    ]
+    with pytest.raises(ValueError, match="CODE"):
+        fn._parse_succ("99018x")
+
+
 TOY = _records(
     [
         ("990000", "测试省", 1981, None, "", ""),
