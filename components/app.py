@@ -50,7 +50,15 @@ class AtlasState:
 
 def create_app(store: Any = None) -> dash.Dash:
     """Build the atlas. ``store`` defaults to ``open_store()`` on TWINNING_DATABASE_URL."""
-    from components import a11y, callbacks, export_controls, geo_assets, import_page, layout
+    from components import (
+        a11y,
+        callbacks,
+        export_controls,
+        geo_assets,
+        import_page,
+        layout,
+        share,
+    )
     from components.security import register_headers, trust_proxies
 
     state = AtlasState(store)
@@ -71,6 +79,7 @@ def create_app(store: Any = None) -> dash.Dash:
     app.layout = layout.root_layout
     callbacks.register(app, state)
     a11y.register(app, state)
+    share.register(app, state)  # share menu, /embed, offline HTML (#9)
     _serve_view_csv(app, state)
     import_page.register_callbacks(app, state.store)
     export_controls.register_callbacks(app, state.store)
