@@ -426,3 +426,41 @@ def test_reference_loader_keeps_the_full_note(gazetteer: Gazetteer) -> None:
     assert place is not None and place.adcode == "330112" and reason is None
     assert note is not None and note.startswith("former name: 临安市 -> 临安区 (2017, ")
     assert "国函〔2017〕102号" in note
+
+
+@pytest.mark.parametrize(
+    ("year", "current", "former", "expected_misses"),
+    [
+        (1996, 251, 84, []),  # 重庆市 within 四川省 too (a prefecture of it until 1997)
+        # the prefecture-level 巢湖市 (1999-2011): today's county-level 巢湖市 has the name
+        (2010, 321, 12, ["巢湖市"]),
+    ],
+)
+def test_prefectures_of_a_year_resolve_within_their_province(
+    gazetteer: Gazetteer,
+    divisions: fn.Divisions,
+    places: pd.DataFrame,
+    year: int,
+    current: int,
+    former: int,
+    expected_misses: list[str],
+) -> None:
+    geo_of = fn.geo_matcher(divisions, places)
+    counts = {"current": 0, "former": 0}
+    misses = []
+    for rec in divisions.records:
+        if rec.level != "prefecture" or not rec.in_use(year):
+            continue
+        expected = {geo_of.get(id(f)) for f, _ in divisions.today(rec)} - {None}
+        counts["current" if rec.end is None else "former"] += 1
+        within = divisions.at(rec.code[:2] + "0000", year).name
+        try:
+            got = {gazetteer.resolve(rec.name, within=within, suggest=False).adcode}
+        except AmbiguousPlace as exc:
+            got = {c.adcode for c in exc.candidates}
+        except PlaceError:
+            got = set()
+        if got != expected:
+            misses.append(rec.name)
+    assert counts == {"current": current, "former": former}
+    assert misses == expected_misses

@@ -498,14 +498,17 @@ def _moved_row(
     a row that lets an old register's prefecture column still find it."""
     assert rec.end is not None
     parent = divisions.at(rec.parent, rec.end - 1) if rec.parent else None
-    if parent is None or parent.level == "province":
+    if parent is None:
         return None
     then = {geo.of.get(id(f)) for f, _ in divisions.today(parent)} - {None}
     if len(then) == 1 and then & geo.parents.get(adcode, set()):
         return None  # still inside what became of its old parent, which was not divided
     ups = sorted(geo.parents.get(adcode, set()), key=len)
     now = [geo.names[u] for u in ups if u in geo.names and u != adcode[:2] + "0000"]
-    where = now[0] if now else "its province"
+    if adcode.endswith("0000"):  # 重庆市, a prefecture of 四川省 until 1997
+        where = f"{geo.names[adcode]} (province-level)"
+    else:
+        where = now[0] if now else "its province"
     return {
         "old_name": rec.name,
         "new_name": geo.names[adcode],
