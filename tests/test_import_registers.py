@@ -307,3 +307,48 @@ def test_cli_year_unit_sheet_options(store, monkeypatch, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["sheet"] == "all" and len(out["sheets"]) == 3
     assert out["totals"]["projects"]["value"] == EXPECTED["reg_per_year"]["totals"]["projects"]
+
+
+@pytest.mark.parametrize("name", ["reg_project_list.xlsx", "reg_fund_plan.xlsx"])
+def test_projects_and_parts_with_equal_values_are_all_counted(store, name):
+    """Two projects of one county with equal funds (and two parts of one total with equal
+    values) are different figures: the store's duplicate rule counts every one of them."""
+    exp = EXPECTED[name.split(".")[0]]
+    result = run_tiny(CORPUS / name, store)
+    assert result.ok
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT metric, SUM(value), SUM(CASE WHEN counted THEN 1 ELSE 0 END), count(*) "
+                "FROM figures WHERE batch_id = :b AND counted GROUP BY metric"
+            ),
+            {"b": result.batch_id},
+        ).all()
+        not_counted = conn.execute(
+            text("SELECT count(*) FROM figures WHERE batch_id = :b AND NOT counted"),
+            {"b": result.batch_id},
+        ).scalar_one()
+    assert {m: round(v) for m, v, _n, _c in rows} == exp["totals"] and not_counted == 0
+
+
+def test_project_rows_keep_their_name_place_and_township(store):
+    result = run_tiny(CORPUS / "reg_project_list.xlsx", store)
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT project, recipient_adcode, metric, value, quote FROM figures "
+                "WHERE batch_id = :b AND row_number = 5 ORDER BY metric"
+            ),
+            {"b": result.batch_id},
+        ).all()
+    assert {r.metric for r in rows} == {
+        "funds_cny",
+        "people_benefited",
+        "people_lifted",
+        "projects",
+    }
+    assert len({r.project for r in rows}) == 1 and rows[0].project.endswith("项目2")
+    assert {r.recipient_adcode for r in rows} == {"532628"}  # 富宁县, merged over its rows
+    funds = next(r for r in rows if r.metric == "funds_cny")
+    assert "乡镇: 富宁镇" in funds.quote and "村: 2村" in funds.quote
+    assert next(r.value for r in rows if r.metric == "projects") == 1

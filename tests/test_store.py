@@ -209,6 +209,12 @@ def _old_store(url: str, version: int) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
         metadata.create_all(conn)
+        conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN project")  # v4 lacks them (#11)
+        conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN part")
+        if version == 4:
+            _stamp_old(conn, version)
+            engine.dispose()
+            return
         conn.exec_driver_sql("DROP TABLE figure_scopes")  # v3 lacks the scopes (#10)
         conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN scope_group")
         conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN donor_side")
@@ -262,7 +268,7 @@ def _stamp_old(conn, version: int) -> None:
     )
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 3])
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 4])
 def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: int) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     _old_store(url, version)
@@ -288,6 +294,8 @@ def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: in
         f = opened.figures_frame()
         old_figure = f[f["batch_id"] == 7].iloc[0]
         assert old_figure["recipient"] == "万州区, 夷陵区" and not old_figure["donor_side"]
+        # v5 (#11): a figure's project and part; old rows have neither
+        assert old_figure["project"] is None and old_figure["part"] is None
         with opened.engine.connect() as conn:
             members = conn.exec_driver_sql(
                 "SELECT s.member FROM figure_scopes s JOIN figures f ON f.id = s.figure_id "

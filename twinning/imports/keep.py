@@ -170,6 +170,8 @@ def _stored_keys(conn: Connection, form: str) -> dict[int, tuple[int, int | None
             figures.c.period_end,
             figures.c.value,
             figures.c.unit,
+            figures.c.project,
+            figures.c.part,
             figures.c.batch_id,
             figures.c.row_number,
             batches.c.kind,

@@ -712,6 +712,8 @@ def figure_key(rec: dict) -> int:
             rec.get("period_end"),
             float(rec.get("value")),
             rec.get("unit"),
+            rec.get("project") or "",
+            rec.get("part") or "",
         )
     )
 
@@ -1181,6 +1183,8 @@ class Checker:
             "period_start": start,
             "period_end": end,
             "unresolved_reason": None,
+            "project": _text(cell("project")) or None,
+            "part": None,
         }
         errors_before = self.report.errors
         figures = list(self._figures(number, cell, cols, context))
@@ -1318,6 +1322,7 @@ class Checker:
             if rec:
                 if col.year:
                     rec["period_start"] = rec["period_end"] = col.year
+                rec["part"] = col.label if col.role == "part" else None
                 made[col.index] = rec
         counted: dict[int, Decimal] = {}
         for total in (c for c in targets if c.role == "total"):
@@ -1347,9 +1352,11 @@ class Checker:
             counted.setdefault(index, rec["_exact"])
         for index, value in counted.items():
             self._add_col(index, value, number)
-        yield from made.values()
         project = cols.get("project")
         name = _text(cell("project"))
+        for rec in made.values():
+            rec["project"] = name or None
+        yield from made.values()
         if project is not None and name and "projects" not in {c.field for c in targets}:
             # a project list: each row is one project (with its funds and beneficiaries)
             yield {
@@ -1362,6 +1369,8 @@ class Checker:
                 "qualifier": EXACT,
                 "quote": f"{self.quote_prefix}{project.label}: {name}",
                 "is_context": False,
+                "project": name,
+                "part": None,
             }
 
     def _one_figure(self, number, col, metric_name, raw, unit_text, context, unit_col=None):

@@ -11,7 +11,8 @@ the stored rows is computed here, once per write, inside the writer's transactio
 * ``donor_key`` / ``donor_unit_key``: the keys the donor filters match.
 * ``figures.is_context``: also true for a ``context_*`` metric whose flag was missing.
 * ``figures.counted``: false for a later copy of a figure (same donor, recipient, metric,
-  value and period as a row with a lower id in an active batch), so no sum counts one
+  value, period, project and part as a row with a lower id in an active batch; two
+  projects of one county with equal funds are not copies), so no sum counts one
   figure twice. The rule is global rather than per view: the earliest copy is the one
   counted, whatever the filters.
 * group figures (``figures.scope_group``, members in ``figure_scopes``, issue #10): their
@@ -273,7 +274,9 @@ def _derive_counted(conn: Connection, batch_id: int | None) -> None:
                                               THEN TRUE ELSE FALSE END
             FROM (SELECT f.id AS fid,
                          MIN(f.id) OVER (PARTITION BY f.metric, f.value, f.donor, f.recipient,
-                                         f.period_start, f.period_end) AS first_id
+                                         f.period_start, f.period_end,
+                                         COALESCE(f.project, ''), COALESCE(f.part, ''))
+                           AS first_id
                   FROM figures f WHERE f.{_ACTIVE}{scope}) AS w
             WHERE w.fid = figures.id
             """

@@ -89,12 +89,19 @@ def _to_v4(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _to_v5(conn: Connection) -> None:
+    """A figure's project and part (registers, issue #11); old rows have neither."""
+    _add_column(conn, "figures", "project", "TEXT")
+    _add_column(conn, "figures", "part", "TEXT")
+
+
 # version reached -> step from the version before it
 STEPS: dict[int, Callable[[Connection], None]] = {
     1: _to_v1,
     2: _to_v2,
     3: _to_v3,
     4: _to_v4,
+    5: _to_v5,
 }
 assert max(STEPS) == SCHEMA_VERSION, "add a migration step when SCHEMA_VERSION changes"
 

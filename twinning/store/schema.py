@@ -21,7 +21,7 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 4  # 4: scopes of several places (figure_scopes, issue #10); see migrate.py
+SCHEMA_VERSION = 5  # 5: figures.project / part (registers, issue #11); see migrate.py
 
 metadata = MetaData()
 
@@ -142,6 +142,11 @@ figures = Table(
     # Reported in or by the donor itself (training in Shanghai, awards, its outlets):
     # shown with the donor, never on a recipient.
     Column("donor_side", Boolean, nullable=False, default=False, server_default="0"),
+    # What a figure is about inside its place, donor and year (issue #11): the project of a
+    # project list (项目名称) and the part of a total it is (帮扶资金/财政援助资金). Two
+    # projects of one county with equal funds are two figures, not one figure twice.
+    Column("project", Text),
+    Column("part", Text),
 )
 Index("ix_figures_dedupe", figures.c.metric, figures.c.value)
 Index("ix_figures_metric_r_province", figures.c.metric, figures.c.r_province)
