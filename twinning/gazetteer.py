@@ -651,6 +651,8 @@ class Gazetteer:
         if note is None:
             full = self._historical_short_of.get((key, place.adcode))
             note = self._former_notes.get((full, place.adcode)) if full else None
+        if note and "newer_than_boundaries" in note.split(":")[0]:
+            return f"newer name: {note}"  # 米林市 (2023), drawn as 米林县
         return f"former name: {note}" if note else None
 
     @classmethod

@@ -450,6 +450,7 @@ class BuildReport:
     names: int = 0
     split_names: int = 0
     moved: int = 0
+    newer: int = 0
     no_successor: list[str] = field(default_factory=list)
     not_in_geo: list[str] = field(default_factory=list)
     confirmed_from_memory: list[str] = field(default_factory=list)
@@ -463,6 +464,7 @@ class BuildReport:
             "former_names": self.names,
             "split_names": self.split_names,
             "moved_rows": self.moved,
+            "newer_than_boundaries": self.newer,
             "no_successor": len(self.no_successor),
             "successor_not_in_geo": len(self.not_in_geo),
             "from_memory_confirmed": len(self.confirmed_from_memory),
@@ -565,6 +567,37 @@ def _rows_for(
     return rows
 
 
+NEWER = "newer_than_boundaries"
+
+
+def _newer_rows(divisions: Divisions, geo: GeoIndex, commit: str) -> list[dict[str, Any]]:
+    """Names newer than data/geo: a unit renamed after the boundaries were drawn (米林县 ->
+    米林市, 2023) is still drawn under its old name and code; the new name finds it."""
+    rows = []
+    for rec in divisions.current():
+        adcode = geo.of.get(id(rec))
+        if adcode is None or geo.names[adcode] == rec.name or rec.level == "province":
+            continue
+        old = divisions.at(adcode, rec.start - 1)
+        parent = divisions.at(rec.parent, rec.start) if rec.parent else None
+        source = SOURCE_LIST.format(upstream=UPSTREAM, commit=commit[:12])
+        rows.append(
+            {
+                "old_name": rec.name,
+                "new_name": geo.names[adcode],
+                "new_adcode": adcode,
+                "year": str(rec.start),
+                "change": NEWER,
+                "note": f"{old.name if old else geo.names[adcode]} became {rec.name} "
+                f"({rec.start}); data/geo still draws it as {geo.names[adcode]} {adcode}",
+                "source": f"{source}: {rec.code} {rec.name} ({rec.start}–)",
+                "old_parent": parent.name if parent else "",
+                "_in_window": True,
+            }
+        )
+    return rows
+
+
 def build_crosswalk(
     divisions: Divisions,
     places: pd.DataFrame,
@@ -585,6 +618,7 @@ def build_crosswalk(
             row["_in_window"] = rec.end > since
         report.considered += rec.end > since
         all_rows.extend(rows)
+    all_rows.extend(_newer_rows(divisions, geo, commit))
     # One row per (former name, today's unit): the latest change wins (即墨市 1989 and 2017);
     # a move per former prefecture.
     # The parents a name had over those years are all kept (眉山县: 乐山市;眉山地区).
@@ -625,8 +659,9 @@ def build_crosswalk(
         out.append({c: best[key][c] for c in CROSSWALK_COLUMNS})
     frame = pd.DataFrame(out, columns=CROSSWALK_COLUMNS)
     report.rows = len(frame)
-    former = frame[frame["change"] != "moved"]
+    former = frame[~frame["change"].isin(["moved", NEWER])]
     report.names = former["old_name"].nunique()
+    report.newer = int((frame["change"] == NEWER).sum())
     report.moved = int((frame["change"] == "moved").sum())
     report.split_names = int(frame[frame["change"] == "split"]["old_name"].nunique())
     return frame, report
