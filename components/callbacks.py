@@ -24,6 +24,7 @@ from twinning.figures import MapFigureKey, map_figure, map_patch_values, series_
 from twinning.figures.describe import headline_words
 from twinning.figures.map import drilled_geo
 from twinning.figures.series import cursor_patch
+from twinning.query import scopes
 
 # ---------------------------------------------------------------------------------------
 # plain functions (the logic each callback calls)
@@ -162,6 +163,9 @@ def _trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, di
     updates[meta["main"]] = dict(values["main"])
     if "no_data" in meta:
         updates[meta["no_data"]] = {"z": values["no_data"]["z"]}
+    if "scope" in meta:  # a figure about several places, outlined (issue #10)
+        updates[meta["scope"]] = {"z": values["scope"]["z"]}
+        updates[meta["scope_points"]] = dict(values["scope_points"])
     for idx, slot in zip(meta.get("flows", []), values["flows"], strict=False):
         if "hovertext" in slot:  # a programme's hover points
             updates[idx] = {
@@ -461,6 +465,76 @@ def _figure_items(frame, lang: str) -> html.Ul | html.P:
     return html.Ul(items, className="detail-list")
 
 
+def _scope_items(
+    data: agg.AtlasData, frame, filters: agg.Filters, donor_side: bool = False
+) -> html.Ul | html.P:
+    """Figures about several places together (or reported by the donor about itself), each
+    with its group, number of areas, value, period, source, quote and confidence; a link
+    outlines a group's members on the map (``scope=<id>``, issue #10)."""
+    lang = filters.lang
+    if frame is None or len(frame) == 0:
+        return html.P(i18n.t("detail_none", lang), className="muted")
+    items = []
+    for row in frame.itertuples(index=False):
+        n = int(row.n_members or 0)
+        if donor_side:
+            label = html.Span(i18n.t("scope_donor_side_badge", lang), className="badge")
+        else:
+            group = scopes.group_label(row.scope_group, lang, n)
+            label = html.Span(
+                i18n.t("scope_group_label", lang, group=group, n=n), className="tag scope"
+            )
+        link = None
+        if not donor_side:
+            selected = filters.scope == int(row.id)
+            target = replace(filters, scope=None if selected else int(row.id))
+            link = html.A(
+                i18n.t("scope_hide" if selected else "scope_show", lang),
+                href=target.to_query_string(),
+                className="scope-link",
+                id={"type": "scope-link", "index": int(row.id)},
+            )
+        items.append(
+            html.Li(
+                [
+                    html.Span(
+                        i18n.format_period(row.period_start, row.period_end, lang),
+                        className="when",
+                    ),
+                    label,
+                    html.Strong(" " + i18n.metric_label(row.metric, lang) + ": "),
+                    html.Span(i18n.format_qualified(row.value, row.unit, row.qualifier, lang)),
+                    html.Span(f" ({row.donor} → {row.recipient})", className="muted"),
+                    html.Span(i18n.confidence_label(row.confidence, lang), className="badge"),
+                    *_badge(row.confidence, getattr(row, "batch_kind", None), lang),
+                    *([" ", link] if link is not None else []),
+                    html.Blockquote(str(row.quote or ""), className="quote"),
+                    html.Div(_sources(row.source, lang), className="sources"),
+                ],
+                className="scope-figure",
+            )
+        )
+    return html.Ul(items, className="detail-list")
+
+
+def _scope_sections(data: agg.AtlasData, filters: agg.Filters, adcode: str) -> list:
+    """The detail's figures shared with other places, and the donor's own (issue #10)."""
+    lang = filters.lang
+    shared = scopes.shared_figures(data, filters, adcode)
+    own = scopes.donor_side_figures(data, filters, adcode)
+    out: list = [
+        html.H3(i18n.t("scope_shared_title", lang)),
+        html.P(i18n.t("scope_shared_note", lang), className="muted small"),
+        html.Div(_scope_items(data, shared, filters), id="detail-shared"),
+    ]
+    if len(own):
+        out += [
+            html.H3(i18n.t("scope_donor_side_title", lang)),
+            html.Div(_scope_items(data, own, filters, donor_side=True), id="detail-donor-side"),
+        ]
+    return out
+
+
 def detail_children(data: agg.AtlasData, filters: agg.Filters) -> list:
     lang = filters.lang
     title = html.H2(i18n.t("detail_title", lang), className="card-title")
@@ -494,6 +568,7 @@ def detail_children(data: agg.AtlasData, filters: agg.Filters) -> list:
         _pairing_items(data, detail.donor_pairings, lang),
         html.H3(i18n.t("detail_figures", lang)),
         _figure_items(detail.figures, lang),
+        *_scope_sections(data, filters, detail.adcode),
     ]
 
 
@@ -756,7 +831,17 @@ def register(app: dash.Dash, state: Any) -> None:
         prevent_initial_call=True,
     )
     def download_xlsx(_n, filters_dict):
-        return xlsx_outputs(*current(filters_dict), prefix)
+        from components import security
+        from twinning.busy import Busy
+
+        data, filters = current(filters_dict)
+        try:  # bounded like the other exports (#12)
+            return security.bounded(
+                "export", state.store(), lambda: xlsx_outputs(data, filters, prefix)
+            )
+        except Busy as exc:
+            security.mark_busy(exc)
+            return no_update, security.busy_text(exc, filters.lang)
 
 
 __all__ = [

@@ -50,6 +50,8 @@ class Filters:
     year: int | None = None
     mode: str = "year"
     play: bool = False  # playing through the years (the browser steps ``year``)
+    # A figure about several places (issue #10): the map outlines its members
+    scope: int | None = None
 
     # URL parameter -> field. Defaults are left out of the URL to keep links short.
     _PARAMS: ClassVar[dict[str, str]] = {
@@ -69,6 +71,7 @@ class Filters:
         "year": "year",
         "mode": "mode",
         "play": "play",
+        "scope": "scope",
     }
 
     def __post_init__(self) -> None:
@@ -134,6 +137,8 @@ class Filters:
         for param, name in (("from", "year_from"), ("to", "year_to"), ("year", "year")):
             if param in params:
                 values[name] = _clean_year(params[param])
+        if "scope" in params:
+            values["scope"] = _clean_id(params["scope"])
         if "mode" in params:
             mode = params["mode"].strip().lower()
             values["mode"] = mode if mode in YEAR_MODES else base.mode
@@ -188,6 +193,9 @@ class Filters:
             values[name] = value if ok and YEAR_MIN <= value <= YEAR_MAX else None
         mode = d.get("mode")
         values["mode"] = mode if isinstance(mode, str) and mode in YEAR_MODES else base.mode
+        scope = d.get("scope")
+        ok = isinstance(scope, int) and not isinstance(scope, bool)
+        values["scope"] = scope if ok and 0 < scope < 2**53 else None
         for name in ("include_from_memory", "flows", "present", "play"):
             value = d.get(name)
             values[name] = value if isinstance(value, bool) else getattr(base, name)
@@ -214,6 +222,14 @@ def _clean_text(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value[:100] or None
+
+
+def _clean_id(value: str | None) -> int | None:
+    """A figure id from the URL (``scope=``), or None."""
+    text = str(value or "").strip()
+    if not text.isdigit() or len(text) > 15:
+        return None
+    return int(text) or None
 
 
 def _clean_year(value: str | None) -> int | None:

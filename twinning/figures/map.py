@@ -45,6 +45,8 @@ INSET_CLIP = (INSET_LON[0] - 2, INSET_LAT[0] - 2, INSET_LON[1] + 2, INSET_LAT[1]
 NEIGHBOUR_TOLERANCE = 0.03  # degrees (~3 km): neighbours are context; islets drop out
 MAIN_TRACE = "places"  # the values layer
 NO_DATA_TRACE = "places-no-data"  # the places without a value in view
+SCOPE_TRACE = "scope"  # the members of the figure named by scope=<id> (issue #10)
+SCOPE_POINTS_TRACE = "scope-points"  # ... its XPCC divisions, at their seats
 
 
 @dataclass(frozen=True)
@@ -449,14 +451,45 @@ def map_patch_values(
     no_data = main.pop("_no_data")
     donors = list(agg.all_donor_keys(data))
     legend_visible = [(not filters.metric) and d in present for d in [*donors, "__multiple__"]]
+    scope_z, scope_points = _scope_values(data, filters, locations)
     return {
         "main": main,
         "no_data": {"z": no_data},
+        "scope": {"z": scope_z},
+        "scope_points": scope_points,
         "flows": _flow_values(data, filters, agg.program_options(data)),
         "legend_visible": legend_visible,
         "title": title,
         "note": note,
     }
+
+
+def _scope_values(
+    data: agg.AtlasData, filters: agg.Filters, locations: tuple[str, ...]
+) -> tuple[list, dict[str, list]]:
+    """z (1 for the places that make up the scope's members, else None: not drawn) and the
+    points of its XPCC divisions, labelled as divisions and not their seats' territory."""
+    from twinning.query.scopes import division_label, scope_outline
+
+    points: dict[str, list] = {"lon": [], "lat": [], "customdata": [], "hovertext": []}
+    outline = scope_outline(data, filters.scope, filters.level) if filters.scope else None
+    if outline is None:
+        return [None] * len(locations), points
+    lang = filters.lang
+    z = [1 if code in outline.locations else None for code in locations]
+    from twinning.groups import default_groups
+
+    divisions = default_groups().divisions
+    for lon, lat, key in outline.points:
+        d = divisions.get(key)
+        seat = data.place_label(d.seat_adcode, lang) if d else ""
+        points["lon"].append(lon)
+        points["lat"].append(lat)
+        points["customdata"].append(esc(division_label(key, lang)))
+        points["hovertext"].append(
+            esc(i18n.t("xpcc_point_hover", lang, division=division_label(key, lang), seat=seat))
+        )
+    return z, points
 
 
 def year_note(filters: agg.Filters, n_period: int = 0, n_cumulative: int = 0) -> str:
@@ -572,6 +605,44 @@ def map_figure(
             hovertemplate=main["hovertemplate"],
             marker={"line": border},
             name=MAIN_TRACE,
+            geo="geo",
+            showlegend=False,
+        )
+    )
+    # a figure about several places (scope=<id>, issue #10): its members outlined, never
+    # filled (its value is no member's); XPCC divisions as points at their seats
+    meta["scope"] = len(fig.data)
+    fig.add_trace(
+        go.Choropleth(
+            geojson=geojson,
+            featureidkey="id",
+            locations=list(locations),
+            z=values["scope"]["z"],
+            zmin=0,
+            zmax=1,
+            colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+            showscale=False,
+            marker={"line": {"color": palette.PRIMARY, "width": 2.5}},
+            hoverinfo="skip",
+            name=SCOPE_TRACE,
+            geo="geo",
+            showlegend=False,
+        )
+    )
+    meta["scope_points"] = len(fig.data)
+    points = values["scope_points"]
+    fig.add_trace(
+        go.Scattergeo(
+            lon=points["lon"],
+            lat=points["lat"],
+            customdata=points["customdata"],
+            texttemplate="%{customdata}",  # a patch sends customdata, never "text"
+            hovertext=points["hovertext"],
+            hovertemplate="%{hovertext}<extra></extra>",
+            mode="markers+text",
+            textposition="top center",
+            marker={"symbol": "star", "size": 13, "color": palette.PRIMARY},
+            name=SCOPE_POINTS_TRACE,
             geo="geo",
             showlegend=False,
         )

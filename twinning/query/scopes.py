@@ -24,9 +24,10 @@ municipalities) has them as members; a donor group's figure is only in views of 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 RECIPIENT = "recipient"
@@ -123,3 +124,178 @@ def _collect(
             group=group,
             donor_side=bool(donor_side),
         )
+
+
+# -- what a view shows of scopes ------------------------------------------------------------
+SHARED_FIGURES_MAX = 200
+_FIGURE_COLUMNS = (
+    "f.id, f.scope_group, f.metric, f.value, f.unit, f.qualifier, f.period_start, "
+    "f.period_end, f.donor, f.recipient, f.donor_key, f.donor_adcode, f.quote, f.source, "
+    "f.confidence, f.donor_side, b.kind AS batch_kind"
+)
+
+
+def group_label(group: str | None, lang: str, n_members: int = 0) -> str:
+    """A group's name in ``lang`` ("上海对口帮扶地区"), or "N places" for a list in a cell."""
+    from twinning import i18n
+    from twinning.groups import LIST_GROUP, XPCC_PREFIX, default_groups
+
+    data = default_groups()
+    if group in data.groups:
+        g = data.groups[group]
+        return g.name_zh if lang == "zh" else g.name_en
+    if group and group.startswith(XPCC_PREFIX) and group in data.divisions:
+        return division_label(group, lang)
+    if group == LIST_GROUP or group is None:
+        return i18n.t("scope_list", lang, n=n_members)
+    return str(group)
+
+
+def division_label(key: str, lang: str) -> str:
+    """ "第十四师 (新疆生产建设兵团)" / "14th Division (XPCC)"."""
+    from twinning.groups import default_groups
+
+    d = default_groups().divisions.get(key)
+    if d is None:
+        return key
+    if d.number == 0:
+        return d.name_zh if lang == "zh" else d.name_en
+    return f"{d.name_zh}（新疆生产建设兵团）" if lang == "zh" else f"{d.name_en} (XPCC)"
+
+
+def _place_codes(data: Any, adcode: str) -> tuple[str, str, list[str]]:
+    row = data.place_row(adcode)
+    level = str(row["level"]) if row else "county"
+    row = row or {}
+    parents = [row.get("province_adcode"), row.get("prefecture_adcode")]
+    return level, str(adcode), [str(c) for c in parents if c and str(c) != str(adcode)]
+
+
+def shared_figures(data: Any, filters: Any, adcode: str) -> pd.DataFrame:
+    """Figures about several places together, one of which is ``adcode``, an area it lies in,
+    or a place inside it ("figures that cover this place together with others").
+
+    Within the view's filters except the drilled province. Never the figures already listed
+    as the place's own (a list inside one province is that province's figure). Columns of
+    the figure plus ``n_members``; at most SHARED_FIGURES_MAX rows."""
+    from twinning.query.atlas import in_list, level_column, where
+
+    f = replace(filters, recipient=None)
+    level, code, parents = _place_codes(data, adcode)
+    col = level_column(level)
+    cond, params = where(f, "figures", prefix="f.")
+    params.update(place=code, limit=SHARED_FIGURES_MAX)
+    members = in_list("member", [code, *parents], params)
+    xpcc = " OR s.member LIKE 'xpcc:%'" if code == "650000" else ""
+    sql = f"""
+        SELECT {_FIGURE_COLUMNS},
+               (SELECT COUNT(*) FROM figure_scopes c
+                 WHERE c.figure_id = f.id AND c.side = 'recipient') AS n_members
+        FROM figures f JOIN batches b ON b.id = f.batch_id
+        WHERE {cond} AND f.scope_group IS NOT NULL AND NOT f.donor_side
+          AND (f.{col} IS NULL OR f.{col} <> :place)
+          AND f.id IN (
+            SELECT s.figure_id FROM figure_scopes s
+            WHERE s.side = 'recipient' AND (s.member IN {members}
+              OR s.member IN (SELECT pl.adcode FROM place_levels pl
+                              WHERE pl.{col} = :place AND pl.adcode = s.member){xpcc}))
+        ORDER BY f.scope_group, f.metric, (f.period_end IS NOT NULL), f.period_end, f.id
+        LIMIT :limit
+    """
+    return data.frame(sql, params)
+
+
+def donor_side_figures(data: Any, filters: Any, adcode: str) -> pd.DataFrame:
+    """Figures the donor ``adcode`` reported about itself (training in Shanghai, awards,
+    its consumption-support outlets), within the view's filters except the drilled
+    province: the donor province's own, and its cities' or districts' own."""
+    from twinning.query.atlas import where
+
+    f = replace(filters, recipient=None)
+    cond, params = where(f, "figures", prefix="f.")
+    params.update(place=str(adcode), limit=SHARED_FIGURES_MAX)
+    sql = f"""
+        SELECT {_FIGURE_COLUMNS}, 0 AS n_members
+        FROM figures f JOIN batches b ON b.id = f.batch_id
+        WHERE {cond} AND f.donor_side
+          AND (f.donor_adcode = :place OR f.donor_key = :place)
+        ORDER BY f.metric, (f.period_end IS NOT NULL), f.period_end, f.id
+        LIMIT :limit
+    """
+    return data.frame(sql, params)
+
+
+@dataclass(frozen=True)
+class ScopeOutline:
+    """What the map draws for ``scope=<figure id>``: its members at the map's level."""
+
+    figure_id: int
+    group: str | None
+    members: tuple[str, ...]  # as stored (adcodes, xpcc:<n>)
+    locations: frozenset[str]  # the map level's places that make up the members
+    points: tuple[tuple[float, float, str], ...]  # (lon, lat, key) of XPCC members
+    metric: str
+    value: float
+    unit: str | None
+    period_start: int | None
+    period_end: int | None
+
+
+def scope_outline(data: Any, figure_id: int | None, level: str) -> ScopeOutline | None:
+    """The members of a figure's recipient scope, as the places of ``level`` (a member
+    coarser than the level is all its places there; a finer one, the place holding it)."""
+    if figure_id is None:
+        return None
+    from twinning.query.atlas import level_column
+
+    col = level_column(level)
+    rows = data.rows(
+        "SELECT id, scope_group, recipient_adcode, recipient_level, metric, value, unit, "
+        "period_start, period_end FROM figures WHERE id = :id",
+        {"id": int(figure_id)},
+    )
+    if not rows:
+        return None
+    fid, group, recipient, rlevel, metric, value, unit, start, end = rows[0]
+    members = [
+        (str(m), lv)
+        for m, lv in data.rows(
+            "SELECT member, member_level FROM figure_scopes "
+            "WHERE figure_id = :id AND side = 'recipient' ORDER BY member",
+            {"id": int(fid)},
+        )
+    ]
+    if not members and recipient:
+        members = [(str(recipient), rlevel)]
+    locations: set[str] = set()
+    points = []
+    from twinning.groups import XPCC_PREFIX, default_groups
+
+    divisions = default_groups().divisions
+    for member, mlevel in members:
+        if member.startswith(XPCC_PREFIX):
+            d = divisions.get(member)
+            seat = data.place_points().get(d.seat_adcode) if d else None
+            if seat:
+                points.append((seat[0], seat[1], member))
+            continue
+        own = "pl.level = :lv" if mlevel else "pl.is_default"
+        inside = f" OR pl.r_{mlevel} = :m" if mlevel in ("province", "prefecture", "county") else ""
+        for (code,) in data.rows(
+            f"SELECT DISTINCT pl.{col} FROM place_levels pl WHERE pl.{col} IS NOT NULL AND "
+            f"((pl.adcode = :m AND {own}){inside})",
+            {"m": member, "lv": mlevel},
+        ):
+            locations.add(str(code))
+    return ScopeOutline(
+        figure_id=int(fid),
+        group=group,
+        members=tuple(m for m, _ in members),
+        locations=frozenset(locations),
+        points=tuple(points),
+        metric=str(metric),
+        value=float(value),
+        unit=unit,
+        period_start=start,
+        period_end=end,
+    )

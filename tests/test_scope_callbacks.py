@@ -1,0 +1,86 @@
+"""Scopes on screen (issue #10), the callbacks called as plain functions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components import callbacks as cb
+from twinning import query as agg
+from twinning.query.scopes import shared_figures
+
+
+@pytest.fixture(scope="module")
+def data(reference_store) -> agg.AtlasData:
+    return agg.AtlasData.from_store(reference_store)
+
+
+def _text(children) -> str:
+    return json.dumps(
+        [getattr(c, "to_plotly_json", lambda c=c: c)() for c in children],
+        ensure_ascii=False,
+        default=lambda o: o.to_plotly_json() if hasattr(o, "to_plotly_json") else str(o),
+    )
+
+
+def _shanghai_group_figure(data) -> int:
+    shared = shared_figures(data, agg.Filters(), "653100")
+    rows = shared[shared["scope_group"] == "shanghai_counterpart_areas"]
+    return int(rows.loc[rows["metric"] == "people_lifted", "id"].iloc[0])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_kashgars_detail_lists_the_shanghai_group_figures_with_quotes(data, lang) -> None:
+    text = _text(cb.detail_children(data, agg.Filters(lang=lang, place="653100")))
+    group = (
+        "上海对口帮扶地区（8 个地区）" if lang == "zh" else "Shanghai's counterpart areas (8 areas)"
+    )
+    assert group in text
+    assert "超过909万建档立卡贫困户脱贫出列" in text  # the quote, verbatim
+    assert "004_9370aca5d40441e1.txt" in text or "gaodawei" in text  # its source
+    fid = _shanghai_group_figure(data)
+    assert f"scope={fid}" in text  # the link that outlines the members
+
+
+def test_shanghais_detail_shows_its_donor_side_figures(data) -> None:
+    text = _text(cb.detail_children(data, agg.Filters(lang="en", place="310000")))
+    assert "Reported by this donor about itself (donor-side)" in text
+    assert "donor-side" in text and "33名个人和25个集体" in text
+
+
+def test_scope_in_the_url_outlines_the_members_and_a_patch_carries_it(data) -> None:
+    fid = _shanghai_group_figure(data)
+    plain = agg.Filters(lang="en", level="province", metric="people_lifted")
+    scoped = agg.Filters.from_query(f"?lang=en&metric=people_lifted&scope={fid}")
+    assert scoped.scope == fid and f"scope={fid}" in scoped.to_query_string()
+    fig, key, _title, _note = cb.map_outputs(data, scoped, None)
+    meta = fig["layout"]["meta"]
+    trace = fig["data"][meta["scope"]]
+    outlined = {loc for loc, z in zip(trace["locations"], trace["z"], strict=True) if z}
+    assert outlined == {"650000", "540000", "630000", "530000", "520000", "420000", "500000"}
+    # the group's value is in no member's colour: the main layer is as without scope=
+    plain_fig = cb.map_outputs(data, plain, None)[0]
+    assert fig["data"][meta["main"]]["z"] == plain_fig["data"][meta["main"]]["z"]
+    # the same structure: a filter change to scope= is a Patch with the outline's z
+    patch = cb.map_outputs(data, scoped, key)[0]
+    ops = patch.to_plotly_json()["operations"]
+    z_ops = [op for op in ops if op["location"] == ["data", meta["scope"], "z"]]
+    assert len(z_ops) == 1 and sum(1 for z in z_ops[0]["params"]["value"] if z) == 7
+    # without scope=, nothing is outlined
+    none = plain_fig["data"][meta["scope"]]["z"]
+    assert not any(none)
+
+
+def test_a_division_in_a_scope_is_a_point_labelled_as_a_division(data) -> None:
+    shared = shared_figures(data, agg.Filters(), "653200")
+    fid = int(shared.loc[shared["recipient"] == "和田地区, 第十四师", "id"].iloc[0])
+    filters = agg.Filters(lang="en", level="prefecture", scope=fid)
+    fig = cb.map_outputs(data, filters, None)[0]
+    points = fig["data"][fig["layout"]["meta"]["scope_points"]]
+    assert points["customdata"] == ["14th Division (XPCC)"]
+    assert points["texttemplate"] == "%{customdata}"
+    assert (
+        "not Kunyu" in points["hovertext"][0]
+        and "Production and Construction" in (points["hovertext"][0])
+    )
