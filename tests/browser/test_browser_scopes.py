@@ -1,0 +1,44 @@
+"""Figures about several places in the browser (issue #10): Kashgar's detail lists the
+上海对口帮扶地区 figures with their quotes; choosing one outlines its eight members on the map
+(never filling them), and the address carries it (scope=<figure id>)."""
+
+from __future__ import annotations
+
+import pytest
+from browser_harness import drawn_locations, wait_map_drawn
+
+pytestmark = pytest.mark.browser
+
+KASHGAR = "653100"
+# the eight areas of document 004 at prefecture level: 喀什, 克拉玛依, 日喀则, 果洛, 遵义,
+# 宜昌 (holding 夷陵区), 重庆's 万州 (its prefecture-level unit) and 云南's prefectures
+SOME_MEMBERS = {"653100", "650200", "540200", "632600", "520300", "420500", "530100"}
+
+
+def test_kashgars_detail_lists_shanghais_group_figures_and_one_outlines_the_members(atlas_page):
+    bp = atlas_page
+    bp.open("/", lang="zh", level="prefecture", place=KASHGAR)
+    wait_map_drawn(bp.page)
+    bp.settle()
+    shared = bp.page.locator("#detail-shared li", has_text="上海对口帮扶地区（8 个地区）")
+    assert shared.count() >= 15, shared.count()
+    text = bp.page.locator("#detail-shared").inner_text()
+    assert "超过909万建档立卡贫困户脱贫出列" in text  # a quote, verbatim
+    assert not drawn_locations(bp.page, trace="scope")  # nothing outlined yet
+    before = sorted(drawn_locations(bp.page, trace="places"))
+
+    item = bp.page.locator("#detail-shared li", has_text="超过909万建档立卡贫困户脱贫出列").first
+    item.locator("a.scope-link").click()
+    bp.page.wait_for_url("**scope=*")
+    wait_map_drawn(bp.page)
+    bp.settle()
+    scope = bp.query().get("scope")
+    assert scope and scope.isdigit(), bp.query()
+    outlined = set(drawn_locations(bp.page, trace="scope"))
+    assert outlined >= SOME_MEMBERS, sorted(SOME_MEMBERS - outlined)
+    assert "650100" not in outlined and "110100" not in outlined  # 乌鲁木齐, 北京: not members
+    # the group's value is no member's: the coloured places are the same as before
+    assert sorted(drawn_locations(bp.page, trace="places")) == before
+    # the detail is still Kashgar's, and the link now removes the outline
+    assert bp.page.locator("#detail-shared a.scope-link", has_text="取消勾画").count() == 1
+    bp.log.assert_clean()
