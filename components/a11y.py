@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 import dash
-from dash import Input, Output, State, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from components import ids
 from twinning import i18n, settings
@@ -83,8 +83,10 @@ def hidden_label(text: str, control_id: str) -> html.Label:
 
 
 def place_search(lang: str) -> html.Div:
-    """A searchable list of the places in view: choosing one opens its detail and moves
-    focus there (options filled by ``place_options``)."""
+    """Find a place (#9): typing a name, a former name, pinyin or an adcode lists what the
+    gazetteer finds anywhere (``twinning.place_search``); with nothing typed, the places
+    in view. Choosing one drills into its province, opens its detail and moves focus
+    there."""
     return html.Div(
         [
             html.Label(
@@ -99,6 +101,7 @@ def place_search(lang: str) -> html.Div:
                 value=None,
                 searchable=True,
                 clearable=False,
+                search_order="original",  # the gazetteer's order: the name's own place first
                 placeholder=i18n.t("a11y.place_search_placeholder", lang),
             ),
         ],
@@ -148,14 +151,38 @@ def place_options(data: agg.AtlasData, filters: agg.Filters) -> list[dict[str, s
     return [{"label": label, "value": code} for code, label in choices]
 
 
-def open_place(value: Any, options: list[dict[str, Any]] | None) -> tuple[Any, Any, Any]:
-    """(place, search value, focus request) after a choice in the place search: the place
-    opens, the search empties (so the same place can be chosen again after Esc), and the
-    detail panel is asked to take focus once it shows the place."""
+def search_options(
+    data: agg.AtlasData, filters: agg.Filters, typed: Any, triggered: str | None
+) -> Any:
+    """The place search's options: what the gazetteer finds for the typed text, or with
+    nothing typed the places in view. Emptying the box after a choice keeps the list it
+    was chosen from (the view that opens then brings its own places)."""
+    from twinning import place_search
+
+    text = typed.strip() if isinstance(typed, str) else ""
+    if text:
+        return place_search.options(text, filters.lang)
+    if triggered == "search_value":
+        return no_update
+    return place_options(data, filters)
+
+
+def open_place(value: Any, options: list[dict[str, Any]] | None) -> tuple[Any, ...]:
+    """(place, search value, focus request, recipient, level) after a choice in the place
+    search: the place opens in its province (the map drills into it at the place's level),
+    the search empties (so the same place can be chosen again after Esc), and the detail
+    panel is asked to take focus once it shows the place."""
+    from twinning.gazetteer import Gazetteer
+    from twinning.place_search import view_of
+
     known = {o.get("value") for o in options or [] if isinstance(o, dict)}
     if not isinstance(value, str) or value not in known:
-        return no_update, no_update, no_update
-    return value, None, value
+        return (no_update,) * 5
+    place = Gazetteer.default().get(value)
+    if place is None:  # a place of the data the boundaries do not know: its detail only
+        return value, None, value, no_update, no_update
+    recipient, level, code = view_of(place)
+    return code, None, code, recipient, level
 
 
 def announce_key(filters: agg.Filters) -> dict[str, Any]:
@@ -199,14 +226,21 @@ def register(app: dash.Dash, state: Any) -> None:
 
     set_document_lang(app)
 
-    @app.callback(Output(ids.PLACE_SEARCH, "options"), Input(ids.FILTERS, "data"))
-    def update_place_options(filters_dict):
-        return place_options(*current(filters_dict))
+    @app.callback(
+        Output(ids.PLACE_SEARCH, "options"),
+        Input(ids.FILTERS, "data"),
+        Input(ids.PLACE_SEARCH, "search_value"),
+    )
+    def update_place_options(filters_dict, typed):
+        trigger = (ctx.triggered[0]["prop_id"] if ctx.triggered else "").rsplit(".", 1)[-1]
+        return search_options(*current(filters_dict), typed, trigger)
 
     @app.callback(
         Output(ids.PLACE, "data", allow_duplicate=True),
         Output(ids.PLACE_SEARCH, "value"),
         Output(ids.FOCUS_REQUEST, "data"),
+        Output(ids.RECIPIENT, "value", allow_duplicate=True),
+        Output(ids.LEVEL, "value", allow_duplicate=True),
         Input(ids.PLACE_SEARCH, "value"),
         State(ids.PLACE_SEARCH, "options"),
         prevent_initial_call=True,

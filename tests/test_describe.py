@@ -105,10 +105,11 @@ def test_announcement_is_said_once_per_view_change_not_for_a_place(data):
 
 def test_choosing_a_place_opens_it_empties_the_search_and_asks_for_focus():
     options = [{"label": "莎车县", "value": SHACHE}]
-    assert a11y.open_place(SHACHE, options) == (SHACHE, None, SHACHE)
+    # the place opens in its province, at county level (#9)
+    assert a11y.open_place(SHACHE, options) == (SHACHE, None, SHACHE, "650000", "county")
     # nothing chosen, or a value that is not in the list (a forged request): no change
-    assert a11y.open_place(None, options) == (no_update,) * 3
-    assert a11y.open_place("110000", options) == (no_update,) * 3
+    assert a11y.open_place(None, options) == (no_update,) * 5
+    assert a11y.open_place("110000", options) == (no_update,) * 5
 
 
 def test_html_lang_follows_the_view(monkeypatch):

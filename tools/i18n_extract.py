@@ -141,6 +141,7 @@ KNOWN_DYNAMIC = {
     ("twinning/embed.py", "tr"),
     ("components/share.py", "tr"),
     ("twinning/embed.py", "headline_items"),
+    ("twinning/place_search.py", "tr"),
 }
 
 

@@ -1,0 +1,99 @@
+"""Find a place (issue #9): the search box over the map takes what people type (莎车,
+莎车县, Shache, shache, an adcode, a former name, 喀什) and opens the place: the map drills
+into its province, the detail shows the place, the address carries it. An ambiguous name
+lists its candidates, each with the places it lies in."""
+
+from __future__ import annotations
+
+import pytest
+from browser_harness import SCREENSHOT_DIR, wait_map_drawn
+
+from components import ids
+
+pytestmark = pytest.mark.browser
+
+SHACHE = "653125"
+OPTIONS = (
+    "() => [...document.querySelectorAll("
+    "'.dash-dropdown-content[data-state=open] [role=option]')].map(o => o.innerText.trim())"
+)
+
+
+def _type(bp, text: str) -> list[str]:
+    """Open the search, type ``text``, wait for the gazetteer's candidates; their labels."""
+    page = bp.page
+    page.click(f"#{ids.PLACE_SEARCH}")
+    page.wait_for_selector(".dash-dropdown-search")
+    page.fill(".dash-dropdown-search", text)
+    page.wait_for_function(
+        f"""t => {{ const o = ({OPTIONS})(); return o.length > 0 &&
+                   o.every(l => !l.includes('…')) && o[0].includes('(') ; }}""",
+        arg=text,
+    )
+    bp.settle()
+    return page.evaluate(OPTIONS)
+
+
+def _choose(bp, label_part: str) -> None:
+    bp.page.locator(
+        ".dash-dropdown-content[data-state=open] [role=option]", has_text=label_part
+    ).first.click()
+    bp.settle()
+    wait_map_drawn(bp.page)
+    bp.settle()
+
+
+@pytest.mark.parametrize("typed", ["莎车", "莎车县", "shache", "653125"])
+def test_what_people_type_opens_shache_in_xinjiang(atlas_page, typed, county_codes_by_province):
+    bp = atlas_page
+    bp.open("/", lang="zh")
+    wait_map_drawn(bp.page)
+    bp.settle()
+    labels = _type(bp, typed)
+    assert labels[0] == "莎车县 · 喀什地区 · 新疆维吾尔自治区 (653125)", labels
+    _choose(bp, "653125")
+    query = bp.query()
+    assert (query.get("recipient"), query.get("level"), query.get("place")) == (
+        "650000",
+        "county",
+        "653125",
+    ), query
+    bp.page.wait_for_function("() => !!document.getElementById('detail-name')")
+    assert bp.page.inner_text("#detail-name").strip() == "莎车县"
+    fig = bp.figure(ids.MAP)
+    # the map drilled into Xinjiang: its counties, Shache among them, and no other's
+    places = [
+        t for t in fig["data"] if t["type"] == "choropleth" and SHACHE in (t["locations"] or [])
+    ]
+    assert places
+    for trace in places:
+        assert set(trace["locations"]) <= county_codes_by_province["650000"]
+    bp.log.assert_clean()
+
+
+def test_an_ambiguous_name_and_a_former_name_list_candidates(atlas_page):
+    bp = atlas_page
+    bp.open("/", lang="en")
+    wait_map_drawn(bp.page)
+    bp.settle()
+    labels = _type(bp, "喀什")
+    assert labels[:2] == [
+        "Kashgar Prefecture · Xinjiang Uygur Autonomous Region (653100)",
+        "Kashgar City · Kashgar Prefecture · Xinjiang Uygur Autonomous Region (653101)",
+    ], labels
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    bp.page.screenshot(path=str(SCREENSHOT_DIR / "find-place-kashgar-en.png"))
+    _choose(bp, "653101")
+    assert bp.query().get("place") == "653101" and bp.query().get("recipient") == "650000"
+    assert "Kashgar" in bp.page.inner_text("#detail-name")
+    # a former name, typed in the drilled view: what it became, in its own province
+    labels = _type(bp, "昌都地区")
+    assert labels[0].startswith("Qamdo") and "formerly 昌都地区" in labels[0], labels
+    _choose(bp, "540300")
+    query = bp.query()
+    assert (query.get("recipient"), query.get("level"), query.get("place")) == (
+        "540000",
+        "prefecture",
+        "540300",
+    )
+    bp.log.assert_clean()
