@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 Path = tuple[str, ...]
@@ -78,7 +78,7 @@ def place_path(*codes: object) -> Path:
     return tuple(out)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """One figure (or a register's entries of one box, ``n`` of them) of one metric."""
 
@@ -91,25 +91,28 @@ class Candidate:
     confidence: str | None = None
     source: str | None = None
     n: int = 1  # figures it stands for
+    lo: float = field(init=False, repr=False, compare=False)  # first year (-inf: open)
+    hi: float = field(init=False, repr=False, compare=False)  # last year (inf: open)
+
+    def __post_init__(self) -> None:
+        undated = self.start is None and self.end is None
+        lo = -math.inf if self.start is None else float(self.start)
+        hi = math.inf if self.end is None or undated else float(self.end)
+        object.__setattr__(self, "lo", lo)
+        object.__setattr__(self, "hi", hi)
 
     @property
     def years(self) -> tuple[float, float]:
         """(first, last) year as numbers; open ends are infinite."""
-        if self.start is None and self.end is None:
-            return (-math.inf, math.inf)
-        lo = -math.inf if self.start is None else float(self.start)
-        hi = math.inf if self.end is None else float(self.end)
-        return (lo, hi)
+        return (self.lo, self.hi)
 
     @property
     def span(self) -> float:
-        lo, hi = self.years
-        return hi - lo
+        return self.hi - self.lo
 
     def order(self) -> tuple:
         """The rule's order: confidence tier, value, period length (desc), then key."""
-        key = (0, self.key, "") if isinstance(self.key, int) else (1, 0, str(self.key))
-        return (-confidence_tier(self.confidence), -self.value, -self.span, key)
+        return (-confidence_tier(self.confidence), -self.value, -self.span, _key_order(self.key))
 
 
 @dataclass(frozen=True)
@@ -131,23 +134,22 @@ def _paths_meet(a: Path, b: Path) -> bool:
 
 def scopes_meet(a: Scope, b: Scope) -> bool:
     """Two scopes share a place (hierarchies included); an unknown scope meets any."""
-    if a is None or b is None:
+    if a is None or b is None or a is b:
         return True
     return any(_paths_meet(x, y) for x in a for y in b)
 
 
 def periods_meet(a: Candidate, b: Candidate) -> bool:
-    alo, ahi = a.years
-    blo, bhi = b.years
-    return max(alo, blo) <= min(ahi, bhi)
+    return a.lo <= b.hi and b.lo <= a.hi
 
 
 def overlaps(a: Candidate, b: Candidate) -> bool:
     """Donors, recipients and years all intersect: the two may count the same thing."""
     return (
-        periods_meet(a, b)
+        a.lo <= b.hi
+        and b.lo <= a.hi
         and scopes_meet(a.recipients, b.recipients)
-        and (scopes_meet(a.donors, b.donors))
+        and scopes_meet(a.donors, b.donors)
     )
 
 
@@ -170,85 +172,169 @@ def contains(a: Candidate, b: Candidate) -> bool:
     )
 
 
-class _Kept:
-    """The candidates kept so far, indexed by recipient place (and year), so checking a
-    candidate looks only at kept ones that can share a recipient with it."""
+@dataclass
+class Columns:
+    """Candidates as columns (one list per field, same length): what ``reconcile`` walks.
 
-    def __init__(self) -> None:
-        self.all: list[Candidate] = []
-        self.anywhere: list[Candidate] = []  # recipient not known
-        self.at_year: dict[tuple[Path, int], list[Candidate]] = defaultdict(list)
-        self.at_long: dict[Path, list[Candidate]] = defaultdict(list)  # not one year
-        self.at_any: dict[Path, list[Candidate]] = defaultdict(list)
-        self.below: dict[Path, list[Candidate]] = defaultdict(list)  # strictly inside
+    Built from ``Candidate`` objects by ``from_candidates``, or directly by a caller with
+    many candidates (``twinning.query.totals``), which saves an object per candidate."""
 
-    def add(self, c: Candidate) -> None:
-        self.all.append(c)
-        if c.recipients is None:
-            self.anywhere.append(c)
-            return
-        single = c.start is not None and c.start == c.end
-        for path in c.recipients:
-            self.at_any[path].append(c)
-            if single:
-                self.at_year[(path, int(c.start))].append(c)  # type: ignore[arg-type]
-            else:
-                self.at_long[path].append(c)
-            for i in range(1, len(path)):
-                self.below[path[:i]].append(c)
+    keys: list[int | str] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    donors: list[Scope] = field(default_factory=list)
+    recipients: list[Scope] = field(default_factory=list)
+    starts: list[int | None] = field(default_factory=list)
+    ends: list[int | None] = field(default_factory=list)
+    tiers: list[int] = field(default_factory=list)
+    ns: list[int] = field(default_factory=list)
 
-    def near(self, c: Candidate) -> Iterable[Candidate]:
-        """Kept candidates that may share a recipient and a year with ``c``."""
-        yield from self.anywhere
-        if c.recipients is None:
-            yield from (k for k in self.all if k.recipients is not None)
-            return
-        lo, hi = c.years
-        by_year = hi - lo <= _YEAR_BUCKETS_MAX
-        seen: set[int] = set()
-        for path in c.recipients:
-            for i in range(1, len(path) + 1):
-                up = path[:i]
-                if by_year:
-                    groups: list[list[Candidate]] = [self.at_long.get(up, [])]
-                    groups += [self.at_year.get((up, y), []) for y in range(int(lo), int(hi) + 1)]
-                else:
-                    groups = [self.at_any.get(up, [])]
-                for group in groups:
-                    for k in group:
-                        if id(k) not in seen:
-                            seen.add(id(k))
-                            yield k
-            for k in self.below.get(path, []):
-                if id(k) not in seen:
-                    seen.add(id(k))
-                    yield k
+    @classmethod
+    def from_candidates(cls, candidates: Sequence[Candidate]) -> Columns:
+        out = cls()
+        for c in candidates:
+            out.append(c.key, c.value, c.donors, c.recipients, c.start, c.end, c.confidence, c.n)
+        return out
+
+    def append(
+        self,
+        key: int | str,
+        value: float,
+        donors: Scope,
+        recipients: Scope,
+        start: int | None,
+        end: int | None,
+        confidence: str | None = None,
+        n: int = 1,
+    ) -> None:
+        self.keys.append(key)
+        self.values.append(float(value))
+        self.donors.append(donors)
+        self.recipients.append(recipients)
+        self.starts.append(start)
+        self.ends.append(end)
+        self.tiers.append(confidence_tier(confidence))
+        self.ns.append(int(n))
+
+    def __len__(self) -> int:
+        return len(self.keys)
 
 
-def reconcile(candidates: Sequence[Candidate]) -> Reconciled:
+def _prefixes(path: Path) -> tuple[Path, ...]:
+    return tuple(path[:i] for i in range(1, len(path) + 1))
+
+
+def reconcile(candidates: Sequence[Candidate] | Columns) -> Reconciled:
     """The reconciled set of ``candidates`` (all of one metric, in one unit): see the
     module's docstring for the rule. Deterministic: the same candidates in any order give
-    the same result."""
-    ordered = sorted(candidates, key=Candidate.order)
-    kept = _Kept()
-    chosen: list[int | str] = []
+    the same result.
+
+    Kept candidates are indexed by recipient place (and year), so a candidate is checked
+    only against kept ones that can share a recipient and a year with it."""
+    cols = candidates if isinstance(candidates, Columns) else Columns.from_candidates(candidates)
+    size = len(cols)
+    inf = math.inf
+    lo = [-inf if s is None else float(s) for s in cols.starts]
+    hi = [
+        inf if e is None or (s is None and e is None) else float(e)
+        for s, e in zip(cols.starts, cols.ends, strict=True)
+    ]
+    single = [s is not None and s == e for s, e in zip(cols.starts, cols.ends, strict=True)]
+    rank = {k: i for i, k in enumerate(sorted(set(cols.keys), key=_key_order))}
+    values, tiers, keys = cols.values, cols.tiers, cols.keys
+    order = sorted(range(size), key=lambda i: (-tiers[i], -values[i], lo[i] - hi[i], rank[keys[i]]))
+    recipients, donors = cols.recipients, cols.donors
+
+    meet: dict[tuple[Scope, Scope], bool] = {}  # scopes are shared objects: few pairs
+
+    # per recipient scope: every place a kept candidate meeting it may be registered at
+    # (the scope's places and all that contain them), and the scope's own places
+    ups: dict[int, tuple[tuple[Path, ...], tuple[Path, ...]]] = {}
+
+    def places_of(rec: frozenset[Path]) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+        found = ups.get(id(rec))
+        if found is None:
+            above = tuple(dict.fromkeys(up for path in rec for up in _prefixes(path)))
+            found = ups[id(rec)] = (above, tuple(rec))
+        return found
+
+    kept: list[int] = []
+    anywhere: list[int] = []  # kept with a recipient not known
+    at_year: dict[tuple[Path, float], list[int]] = defaultdict(list)
+    at_long: dict[Path, list[int]] = defaultdict(list)  # kept not of one year
+    at_any: dict[Path, list[int]] = defaultdict(list)
+    below: dict[Path, list[int]] = defaultdict(list)  # kept strictly inside the place
     excluded: dict[int | str, int | str] = {}
     at_least = 0.0
     n_chosen = 0
-    for c in ordered:
-        blocker = next((k for k in kept.near(c) if overlaps(c, k)), None)
-        if blocker is not None:
-            excluded[c.key] = blocker.key
+    for i in order:
+        ilo, ihi, rec, don = lo[i], hi[i], recipients[i], donors[i]
+        if rec is None:
+            near: list[int] = kept
+        else:
+            above, own = places_of(rec)
+            near = anywhere[:]
+            if ilo == ihi:  # one year: the commonest case
+                for up in above:
+                    near += at_long.get(up, ())
+                    near += at_year.get((up, ilo), ())
+            elif ihi - ilo <= _YEAR_BUCKETS_MAX:
+                for up in above:
+                    near += at_long.get(up, ())
+                    y = ilo
+                    while y <= ihi:
+                        near += at_year.get((up, y), ())
+                        y += 1.0
+            else:
+                for up in above:
+                    near += at_any.get(up, ())
+            for path in own:
+                near += below.get(path, ())
+        blocker = -1
+        for k in near:
+            if lo[k] > ihi or ilo > hi[k]:
+                continue
+            b = recipients[k]
+            if not (rec is None or b is None or rec is b):
+                found = meet.get((rec, b))
+                if found is None:
+                    found = meet[(rec, b)] = scopes_meet(rec, b)
+                if not found:
+                    continue
+            b = donors[k]
+            if not (don is None or b is None or don is b):
+                found = meet.get((don, b))
+                if found is None:
+                    found = meet[(don, b)] = scopes_meet(don, b)
+                if not found:
+                    continue
+            blocker = k
+            break
+        if blocker >= 0:
+            excluded[keys[i]] = keys[blocker]
             continue
-        kept.add(c)
-        chosen.append(c.key)
-        at_least += c.value
-        n_chosen += c.n
+        kept.append(i)
+        at_least += values[i]
+        n_chosen += cols.ns[i]
+        if rec is None:
+            anywhere.append(i)
+            continue
+        for path in rec:
+            at_any[path].append(i)
+            if single[i]:
+                at_year[(path, ilo)].append(i)
+            else:
+                at_long[path].append(i)
+            for up in _prefixes(path)[:-1]:
+                below[up].append(i)
     return Reconciled(
-        chosen=tuple(chosen),
+        chosen=tuple(keys[i] for i in kept),
         at_least=at_least,
         n_chosen=n_chosen,
-        n_figures=sum(c.n for c in candidates),
-        sum_all=float(sum(c.value for c in candidates)),
+        n_figures=sum(cols.ns),
+        sum_all=float(sum(values)),
         excluded=excluded,
     )
+
+
+def _key_order(key: int | str) -> tuple:
+    return (0, key, "") if isinstance(key, int) else (1, 0, str(key))

@@ -3,15 +3,16 @@
 ``twinning.query.reconcile`` holds the rule; this module turns a view's figures into its
 candidates, without reading millions of rows per click:
 
-* **Few figures in view** (at most ``RECONCILE_FIGURES_MAX`` counted figures of the
-  metric, as the summary counts them): the figures themselves are read (at most that
-  many rows, through the indexes the views use) and reconciled figure by figure. The
-  figures of one *imported register* (one import batch) that share a box (donor, donor
-  unit, recipient place, period, from memory or not) are one candidate, their sum: a
-  register lists each transfer once (its 合计 rows are not imported, and exact copies are
-  not counted), so its entries of one box add up. Figures of the reference batch are
-  candidates one by one: they come from reports that restate each other's totals.
-* **More figures in view**: the candidates are the summary's boxes (``figure_totals``
+* **A store with few figures of the metric** (at most ``RECONCILE_FIGURES_MAX`` counted
+  figures, as the summary counts them): the view's figures themselves are read (never
+  more than that many rows, whatever index a filter can or cannot use) and reconciled
+  figure by figure. The figures of one *imported register* (one import batch) that
+  share a box (donor, donor unit, recipient place, period, from memory or not) are one
+  candidate, their sum: a register lists each transfer once (its 合计 rows are not
+  imported, and exact copies are not counted), so its entries of one box add up. Figures
+  of the reference batch are candidates one by one: they come from reports that restate
+  each other's totals.
+* **A larger store**: the candidates are the summary's boxes (``figure_totals``
   summed per box: tens of thousands of rows at 1 M figures, read by DuckDB or SQL, never
   figure rows), the reference batch's figures are taken out of their boxes and added one
   by one (they are few). The one difference from the figure-by-figure path: the entries
@@ -41,10 +42,19 @@ from typing import Any
 import pandas as pd
 
 from twinning.filters import FROM_MEMORY, Filters
-from twinning.query.atlas import AtlasData, missing, where
-from twinning.query.reconcile import Candidate, Path, Reconciled, Scope, place_path, reconcile
+from twinning.query.atlas import AtlasData, in_list, missing, where
+from twinning.query.reconcile import (
+    Columns,
+    Path,
+    Reconciled,
+    Scope,
+    confidence_tier,
+    place_path,
+    reconcile,
+)
 
-# Up to this many counted figures of a metric in view, figures are reconciled one by one.
+# Up to this many counted figures of a metric in the store, its figures are reconciled one
+# by one; beyond, by the summary's boxes.
 RECONCILE_FIGURES_MAX = 20_000
 
 _ADCODE = re.compile(r"\d{6}")
@@ -60,6 +70,8 @@ _BOX = (
 
 
 def _text(x: Any) -> str | None:
+    if type(x) is str:
+        return x.strip() or None
     if missing(x):
         return None
     if isinstance(x, float):
@@ -70,6 +82,25 @@ def _text(x: Any) -> str | None:
 
 def _year(x: Any) -> int | None:
     return None if missing(x) else int(x)
+
+
+def _clean(frame: pd.DataFrame) -> pd.DataFrame:
+    """The box columns as plain Python values (text or None, int or None), whichever
+    engine gave the frame (DuckDB's Arrow-backed columns are slow to walk row by row)."""
+    frame = frame.copy()
+    for col in _BOX[:5]:
+        values = frame[col].astype(object).tolist()
+        frame[col] = pd.Series(
+            [x if x.__class__ is str and x else _text(x) for x in values],
+            index=frame.index,
+            dtype=object,
+        )
+    for col in _BOX[5:]:
+        years = pd.to_numeric(frame[col], errors="coerce").astype("Int64").tolist()
+        frame[col] = pd.Series(
+            [None if x is pd.NA else int(x) for x in years], index=frame.index, dtype=object
+        )
+    return frame
 
 
 def place_paths(data: AtlasData) -> dict[str, Path]:
@@ -178,68 +209,115 @@ def candidate_scopes(data: AtlasData, rows: pd.DataFrame) -> list[tuple[Scope, S
 
 def reconciled_total(data: AtlasData, filters: Filters, metric: str) -> Reconciled:
     """ "At least X" for ``metric`` in the view of ``filters``, with N of M and Y."""
-    f = replace(filters.cache_key(), metric=None)
+    # the map level, the metric on the map and the flows do not change it: one answer for
+    # every view with the same rows
+    f = replace(filters.cache_key(), metric=None, level="province", flows=True)
     return data.cached(("reconciled", f, metric), lambda: _reconciled(data, f, metric))
+
+
+def _stored(data: AtlasData, metric: str) -> int:
+    """Counted figures of ``metric`` in the whole store (the summary's count)."""
+
+    def compute() -> int:
+        rows = data.summary.rows(
+            "SELECT SUM(n) FROM figure_totals WHERE metric = :metric AND NOT is_context",
+            {"metric": metric},
+        )
+        return int(rows[0][0] or 0)
+
+    return data.cached(("stored_figures", metric), compute)
 
 
 def _reconciled(data: AtlasData, f: Filters, metric: str) -> Reconciled:
     cond, params = where(f, "totals")
     params["metric"] = metric
-    n, _value = data.summary.rows(
-        f"SELECT SUM(n), SUM(value) FROM figure_totals WHERE {cond} AND metric = :metric",
-        params,
-    )[0]
-    n = int(n or 0)
-    if n == 0:
+    n = data.summary.rows(
+        f"SELECT SUM(n) FROM figure_totals WHERE {cond} AND metric = :metric", params
+    )[0][0]
+    if not n:
         return Reconciled(chosen=(), at_least=0.0, n_chosen=0, n_figures=0, sum_all=0.0)
-    if n <= RECONCILE_FIGURES_MAX:
+    # Figure by figure only when the whole store holds few of the metric's figures: a
+    # filter the indexes cannot serve (a donor, a year) would otherwise make the database
+    # walk all of them to find the view's few
+    if _stored(data, metric) <= RECONCILE_FIGURES_MAX:
         return reconcile(figure_candidates(data, f, metric))
     return reconcile(box_candidates(data, f, metric))
+
+
+def _reference_batches(data: AtlasData) -> list[int]:
+    """Ids of the active batches that are not imported registers (the reference seed)."""
+    return data.cached(
+        "reference_batches",
+        lambda: [
+            int(r[0])
+            for r in data.rows(
+                "SELECT id FROM batches WHERE kind <> 'import' AND undone_at IS NULL ORDER BY id"
+            )
+        ],
+    )
 
 
 def _figure_rows(data: AtlasData, f: Filters, metric: str, *, reference_only: bool) -> pd.DataFrame:
     cond, params = where(f, "figures", prefix="fg.")
     params["metric"] = metric
-    kind = " AND b.kind <> 'import'" if reference_only else ""
+    first, hint = "", ""
+    if reference_only:
+        # the reference batch's few rows through the batch index, not the metric's
+        # millions: its ids first and as values (SQLite takes the first IN it can use)
+        first = f"fg.batch_id IN {in_list('rb', _reference_batches(data), params)} AND "
+        if data.engine.dialect.name == "sqlite":
+            hint = "INDEXED BY ix_figures_batch_id"
     frame = data.frame(
         "SELECT fg.id, fg.value, fg.confidence, fg.source, fg.batch_id, b.kind, "
         "fg.donor_key, fg.donor_unit_key, fg.r_province, fg.r_prefecture, fg.r_county, "
         "fg.period_start, fg.period_end "
-        f"FROM figures fg JOIN batches b ON b.id = fg.batch_id WHERE {cond} "
-        f"AND fg.metric = :metric AND fg.counted{kind} ORDER BY fg.id",
+        f"FROM figures fg {hint} JOIN batches b ON b.id = fg.batch_id WHERE {first}{cond} "
+        "AND fg.metric = :metric AND fg.counted ORDER BY fg.id",
         params,
     )
     frame["memory"] = frame["confidence"] == FROM_MEMORY
-    return frame
+    return _clean(frame)
 
 
-def _candidate(row: Any, scope: tuple[Scope, Scope], key: int | str, n: int) -> Candidate:
-    return Candidate(
-        key=key,
-        value=float(row.value),
-        donors=scope[0],
-        recipients=scope[1],
-        start=_year(row.period_start),
-        end=_year(row.period_end),
-        confidence=_text(row.confidence),
-        source=_text(getattr(row, "source", None)),
-        n=n,
+def _columns(
+    frame: pd.DataFrame,
+    scopes: list[tuple[Scope, Scope]],
+    keys: list[int | str],
+    out: Columns | None = None,
+) -> Columns:
+    """Append the rows of a ``_clean`` frame (value, period, confidence, n) to ``out``."""
+    out = out if out is not None else Columns()
+    size = len(frame)
+    n = frame["n"].astype(int).tolist() if "n" in frame.columns else [1] * size
+    confidence = (
+        [_text(c) for c in frame["confidence"].tolist()]
+        if "confidence" in frame.columns
+        else [None] * size
     )
+    tiers = {c: confidence_tier(c) for c in set(confidence)}
+    out.keys.extend(keys)
+    out.values.extend(float(v) for v in frame["value"].tolist())
+    out.donors.extend(d for d, _ in scopes)
+    out.recipients.extend(r for _, r in scopes)
+    out.starts.extend(frame["period_start"].tolist())
+    out.ends.extend(frame["period_end"].tolist())
+    out.tiers.extend(tiers[c] for c in confidence)
+    out.ns.extend(n)
+    if not len(out.keys) == len(out.values) == len(out.ns) == len(out.starts):
+        raise ValueError("candidate columns of different lengths")
+    return out
 
 
-def figure_candidates(data: AtlasData, f: Filters, metric: str) -> list[Candidate]:
+def figure_candidates(data: AtlasData, f: Filters, metric: str) -> Columns:
     """The view's counted figures of ``metric`` as candidates (a register's entries of one
     box as one candidate). Reads the figure rows: call only for a bounded view."""
     rows = _figure_rows(data, f, metric, reference_only=False)
+    out = Columns()
     if rows.empty:
-        return []
+        return out
     register = rows["kind"] == "import"
-    out: list[Candidate] = []
     single = rows[~register].reset_index(drop=True)
-    for row, scope in zip(
-        single.itertuples(index=False), candidate_scopes(data, single), strict=True
-    ):
-        out.append(_candidate(row, scope, int(row.id), 1))
+    _columns(single, candidate_scopes(data, single), [int(i) for i in single["id"]], out)
     entries = rows[register]
     if len(entries):
         keys = ["batch_id", *_BOX, "memory"]
@@ -250,24 +328,28 @@ def figure_candidates(data: AtlasData, f: Filters, metric: str) -> list[Candidat
                 value=("value", "sum"),
                 n=("id", "size"),
                 confidence=("confidence", "first"),
-                source=("source", "first"),
             )
             .reset_index()
         )
+        grouped = _clean(grouped)
         # a register's rows of one box share their columns: their scope is the box's
         scopes = candidate_scopes(data, grouped.drop(columns="id"))
-        for row, scope in zip(grouped.itertuples(index=False), scopes, strict=True):
-            out.append(_candidate(row, scope, int(row.id), int(row.n)))
+        _columns(grouped, scopes, [int(i) for i in grouped["id"]], out)
     return out
 
 
-def _box_key(row: Any) -> str:
-    """A box's key, from its fields: the same whichever engine listed the boxes."""
-    parts = [_text(getattr(row, col)) or "" for col in (*_BOX, "memory")]
-    return "box:" + "|".join(parts)
+def _box_keys(frame: pd.DataFrame) -> list[str]:
+    """Each box's key, from its fields (a ``_clean`` frame): the same whichever engine
+    listed the boxes."""
+    columns = [frame[col].tolist() for col in _BOX]
+    memory = frame["memory"].astype(bool).tolist()
+    return [
+        "box:" + "|".join("" if v is None else str(v) for v in parts) + ("|memory" if m else "")
+        for *parts, m in zip(*columns, memory, strict=True)
+    ]
 
 
-def box_candidates(data: AtlasData, f: Filters, metric: str) -> list[Candidate]:
+def box_candidates(data: AtlasData, f: Filters, metric: str) -> Columns:
     """The view's boxes of ``metric`` from the summary, with the reference batch's figures
     taken out and added one by one (see the module's docstring)."""
     cond, params = where(f, "totals")
@@ -279,29 +361,21 @@ def box_candidates(data: AtlasData, f: Filters, metric: str) -> list[Candidate]:
         f"GROUP BY {cols}, from_memory HAVING SUM(n) > 0",
         params,
     )
+    boxes = _clean(boxes)
     refs = _figure_rows(data, f, metric, reference_only=True)
-    keys = [*_BOX, "memory"]
-    for frame in (boxes, refs):
-        frame["memory"] = frame["memory"].astype(bool)
-        for col in ("period_start", "period_end"):
-            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
-        for col in _BOX[:5]:
-            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
-    if len(refs):
-        taken = refs.groupby(keys, dropna=False).agg(
-            ref_value=("value", "sum"), ref_n=("id", "size")
-        )
-        boxes = boxes.merge(taken.reset_index(), on=keys, how="left")
-        boxes["value"] = boxes["value"].astype(float) - boxes["ref_value"].fillna(0.0)
-        boxes["n"] = boxes["n"].astype(int) - boxes["ref_n"].fillna(0).astype(int)
+    refs["n"] = 1
+    boxes["memory"] = boxes["memory"].astype(bool)
+    boxes["key"] = _box_keys(boxes)
+    if len(refs):  # take the reference figures out of their boxes
+        taken: dict[str, tuple[float, int]] = {}
+        for key, value in zip(_box_keys(refs), refs["value"].tolist(), strict=True):
+            before, n = taken.get(key, (0.0, 0))
+            taken[key] = (before + float(value), n + 1)
+        less = [taken.get(k, (0.0, 0)) for k in boxes["key"]]
+        boxes["value"] = boxes["value"].astype(float) - [v for v, _ in less]
+        boxes["n"] = boxes["n"].astype(int) - [n for _, n in less]
         boxes = boxes[boxes["n"] > 0]
-    out: list[Candidate] = []
     boxes = boxes.reset_index(drop=True)
     boxes["confidence"] = boxes["memory"].map({True: FROM_MEMORY, False: None})
-    for row, scope in zip(
-        boxes.itertuples(index=False), candidate_scopes(data, boxes), strict=True
-    ):
-        out.append(_candidate(row, scope, _box_key(row), int(row.n)))
-    for row, scope in zip(refs.itertuples(index=False), candidate_scopes(data, refs), strict=True):
-        out.append(_candidate(row, scope, int(row.id), 1))
-    return out
+    out = _columns(boxes, candidate_scopes(data, boxes), boxes["key"].tolist())
+    return _columns(refs, candidate_scopes(data, refs), [int(i) for i in refs["id"]], out)
