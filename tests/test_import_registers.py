@@ -352,3 +352,93 @@ def test_project_rows_keep_their_name_place_and_township(store):
     funds = next(r for r in rows if r.metric == "funds_cny")
     assert "乡镇: 富宁镇" in funds.quote and "村: 2村" in funds.quote
     assert next(r.value for r in rows if r.metric == "projects") == 1
+
+
+def _write(tmp_path, name: str, text_: str, encoding: str = "utf-8"):
+    f = tmp_path / name
+    f.write_bytes(text_.encode(encoding))
+    return f
+
+
+def test_group_rows_numbered_like_chapters_are_subtotals_not_figures(store, tmp_path):
+    """一 / 二 rows naming a prefecture above their items hold the items' sums."""
+    f = _write(
+        tmp_path,
+        "groups.csv",
+        "2020年上海市对口帮扶项目明细表,,,,,\n"
+        "填报单位（盖章）：上海市合作交流办,,,,单位：万元、人,\n"
+        "序号,州（市）,县（区）,项目名称,援助资金,受益贫困人口\n"
+        '合计,,,,"1,350.5",3000\n'
+        "一,文山州,,,1000,2000\n"
+        "1,文山州,丘北,食用菌产业园,600,1200\n"
+        "2,文山州,富宁,茶叶加工,400,800\n"
+        "二,昭通市,,,350.5,1000\n"
+        "3,昭通市,镇雄县,富硒茶基地,350.5,1000\n"
+        "注：以上资金已全部拨付。,,,,,\n",
+        "gbk",
+    )
+    result = run_tiny(f, store, dry_run=True)
+    assert result.ok, [p.line() for p in result.report.problems]
+    assert _totals(result) == {"funds_cny": 13_505_000, "people_benefited": 3000, "projects": 3}
+    assert result.as_json()["skipped_rows"] == {"total": [4], "subtotal": [5, 8], "note": [10]}
+    assert result.as_json()["read"]["donor"] == "上海市"
+    assert not [p for p in result.report.problems if p.code == "total_mismatch"]
+
+
+def test_of_which_columns_receiving_sides_and_counts_in_headers(store, tmp_path):
+    f = _write(
+        tmp_path,
+        "sides.csv",
+        "2019年度东西部扶贫协作资金项目表\n金额单位：元\n"
+        "序号,帮扶城市,被帮扶县,项目（个）,资金规模,,,,受益人数（人）,\n"
+        ",,,,小计,中央,省级,市县,合计,其中：建档立卡贫困人口\n"
+        '1,上海市,富宁县,2,"1,000,000","500,000","300,000","200,000",500,100\n'
+        '2,上海市,广南县,1,"2,000,000","1,000,000","600,000","400,000",800,200\n'
+        '总计,,,3,"3,000,000","1,500,000","900,000","600,000",1300,300\n',
+    )
+    result = run_tiny(f, store, dry_run=True)
+    assert result.ok, [p.line() for p in result.report.problems]
+    cols = {c["name"]: c for c in result.as_json()["read"]["columns"]}
+    assert cols["被帮扶县"]["field"] == "recipient_county"
+    assert cols["项目(个)"]["field"] == "projects"
+    assert (cols["资金规模/市县"]["field"], cols["资金规模/市县"]["role"]) == ("funds_cny", "part")
+    assert cols["受益人数(人)/其中:建档立卡贫困人口"]["role"] == "inside"
+    # the 其中 column is inside 合计: 1300 people benefited, not 1600
+    assert _totals(result) == {"funds_cny": 3_000_000, "people_benefited": 1300, "projects": 3}
+
+
+def test_formula_totals_without_saved_results_are_not_errors(store, tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["2021年度上海市对口帮扶项目资金安排表"])
+    ws.append(["单位：万元"])
+    ws.append(["序号", "州（市）", "县（市、区）", "帮扶资金", None, None, "受益人口"])
+    ws.append([None, None, None, "合计", "财政援助资金", "社会帮扶资金", None])
+    ws.merge_cells("D3:F3")
+    ws.append(["合计", None, None, "=SUM(D6:D7)", "=SUM(E6:E7)", "=SUM(F6:F7)", "=SUM(G6:G7)"])
+    ws.append([1, "文山州", "丘北", "=E6+F6", 100, 20, 300])
+    ws.append([2, "昭通市", "镇雄", 30, None, None, 50])
+    path = tmp_path / "formulas.xlsx"
+    wb.save(path)
+    result = run_tiny(path, store, dry_run=True)
+    assert result.ok, [p.line() for p in result.report.problems]
+    assert _totals(result) == {"funds_cny": 1_500_000, "people_benefited": 350}
+
+
+def test_a_sheet_name_and_a_title_that_disagree_on_the_year_are_refused(store, tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "2020年"
+    ws.append(["2021年度帮扶资金表（单位：万元）"])
+    ws.append(["帮扶方", "受援县", "帮扶资金"])
+    ws.append(["上海市", "富宁县", 5])
+    path = tmp_path / "years.xlsx"
+    wb.save(path)
+    result = run_tiny(path, store, dry_run=True)
+    (p,) = [p for p in result.report.problems if p.severity == "error"]
+    assert (p.code, p.row, p.value) == ("title_year", 1, "2021年度")
+    assert "2020" in p.message and "2020" in p.message_zh

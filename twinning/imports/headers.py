@@ -249,6 +249,10 @@ SYNONYMS: dict[str, list[str]] = {
         "受益人口",
         "受益人数",
         "受益群众",
+        "受帮扶人口",
+        "受帮扶人数",
+        "帮扶人口",
+        "受益贫困人口",
         "受益",
         "beneficiaries",
         "people benefited",
@@ -427,16 +431,59 @@ def match_parts(parts: list[str]) -> tuple[str | None, str, str]:
         elif fld in _PLACE_ROLE and f in ("donor", "donor_province"):
             # 帮扶方 over 省 / 市（区）: the donor's columns, not the recipient's
             fld = "donor_province" if fld == "recipient_province" else "donor"
+        elif fld in FIELDS and fld not in ("donor", "donor_province") and f in METRICS:
+            # 资金规模 over 中央 / 省级 / 市县: a part of the money, not a place column
+            fld, how = f, h
     return fld, unit, how
 
 
 _PLACE_ROLE = {"recipient_province", "recipient_prefecture", "recipient_county"}
 
 
+_RECEIVING = re.compile(r"^(?:被|受)(?=帮扶|支援|援助|援建|对口)")
+_TO_RECIPIENT = {
+    "donor": "recipient",
+    "donor_province": "recipient_province",
+    "recipient": "recipient",
+}
+
+
 def match_header(header: str) -> tuple[str | None, str, str]:
     """Return (field, unit text, how) for one header; how is exact | partial | none."""
     if header is None or is_blank(str(header)):
         return None, "", "none"
+    text = normalise_text(str(header))
+    if _key(text) in _SYN_INDEX:
+        return _SYN_INDEX[_key(text)], "", "exact"
+    if _RECEIVING.match(text):
+        # 被帮扶县 / 受帮扶地区: the side that receives (帮扶县 alone is the donor's)
+        whole = _match_header(text)
+        if whole[0] in METRICS:
+            return whole  # 受帮扶人口（人）
+        rest = _RECEIVING.sub("", text)
+        word = re.sub(r"^(?:对口)?(?:帮扶|支援|援助|援建)", "", rest)
+        placed = (
+            None
+            if re.sub(r"\s+", "", word) in ("地区", "地方", "方", "单位", "对象")
+            else (place_field(word))
+        )
+        if placed:
+            return placed, "", "exact"
+        fld, unit, how = _match_header(rest)
+        if fld in _TO_RECIPIENT or word:
+            return _TO_RECIPIENT.get(fld or "", "recipient"), unit, how
+        return fld, unit, how
+    fld, unit, how = _match_header(text)
+    if fld == "project" and unit:
+        try:
+            if parse_unit(unit).dimension in (None, "count"):
+                return "projects", unit, how  # 项目（个）: how many, not which
+        except ParseError:
+            pass
+    return fld, unit, how
+
+
+def _match_header(header: str) -> tuple[str | None, str, str]:
     full = _key(str(header))
     if full in _SYN_INDEX:
         return _SYN_INDEX[full], "", "exact"

@@ -131,6 +131,16 @@ def default_user() -> str:
         return os.environ.get("USER", "unknown")
 
 
+def _insert(conn: Connection, table, batch_id: int, buf: list[dict], scope_rows: list) -> None:
+    """Insert a block of records, then the scope rows of its figures (issue #10)."""
+    last = None
+    if scope_rows:
+        last = conn.execute(select(func.coalesce(func.max(figures.c.id), 0))).scalar()
+    conn.execute(insert(table), buf)
+    if scope_rows:
+        derive.write_scopes(conn, batch_id, scope_rows, after_id=int(last or 0))
+
+
 def default_resolver():
     """The gazetteer's resolve, or None when boundaries are not built (tests inject one)."""
     from twinning.gazetteer import Gazetteer
@@ -490,24 +500,27 @@ def _run(
                 )
                 table = pairings if layout.form == "pairings" else figures
                 buf: list[dict] = []
+                scope_rows: list[tuple] = []  # rows naming several places (#10)
                 seen_n = 0
                 for rec in checker.check(reading(rows, checker)):
                     seen_n += 1
+                    for member in rec.pop("scope_members", None) or ():
+                        scope_rows.append((rec["row_number"], *member))
                     if not (dry_run or report.errors):
                         rec["batch_id"] = batch_id
                         buf.append(rec)
                     if seen_n % chunk_rows:
                         continue
                     if buf and not report.errors:
-                        conn.execute(insert(table), buf)
+                        _insert(conn, table, batch_id, buf, scope_rows)
                         stored_n += len(buf)
                         progress_state["stored"] = stored_n
-                    buf = []
+                    buf, scope_rows = [], []
                     if progress:
                         progress(rows_seen + checker.rows_seen, stored_n)
                 checker.finish()
                 if buf and not report.errors and not dry_run:
-                    conn.execute(insert(table), buf)
+                    _insert(conn, table, batch_id, buf, scope_rows)
                     stored_n += len(buf)
                     progress_state["stored"] = stored_n
                 rows_seen += checker.rows_seen

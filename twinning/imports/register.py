@@ -42,8 +42,8 @@ def looks_like_label(value: object) -> bool:
     text = text_of(value)
     if not text:
         return False
-    if not isinstance(value, str):
-        return False
+    if not isinstance(value, str) or value.lstrip().startswith("="):
+        return False  # a number, or a formula (=SUM(E6:E9)) left without its result
     try:
         n = parse_number(text)
     except ParseError:

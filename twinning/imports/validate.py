@@ -410,7 +410,23 @@ def _find_groups(layout: Layout, report: Report) -> None:
         inner = [c for c, name in zip(cols, last, strict=True) if re.match(r"^\s*(其中|含)", name)]
         if not totals and inner and len(cols) - len(inner) == 1:
             totals = [c for c in cols if c not in inner]
-        if len(totals) == 1:
+        if len(totals) == 1 and len(cols) == 2:
+            # 合计 | 其中：建档立卡贫困人口: one part is a subset ("of which"), not a breakdown
+            total = totals[0]
+            (inside,) = [c for c in cols if c is not total]
+            inside.role, inside.group = "inside", total.index
+            report.warning(
+                "unmapped_column",
+                f"column {inside.label!r} is a part ('of which') of column {total.label!r}; "
+                "its values are inside that column's and are not imported",
+                message_zh=f"{quote_zh(inside.label)}列是{quote_zh(total.label)}列的“其中”项，"
+                "其数值已包含在该列中，不导入",
+                row=layout.header_row,
+                column=inside.label,
+                suggestion="map it to another field in the mapping if it is a different figure",
+                suggestion_zh="如果它是另一个指标，请在表头对应中为它指定字段",
+            )
+        elif len(totals) == 1:
             total = totals[0]
             total.role, total.group = "total", total.index
             for c in cols:
@@ -447,6 +463,20 @@ def _apply_year(layout: Layout, options: ReadOptions, report: Report) -> None:
     if options.year is not None:
         layout.period, layout.period_from = options.year, "option"
     elif options.sheet_year is not None:
+        if title.year is not None and title.year != options.sheet_year:
+            report.error(
+                "title_year",
+                f"the sheet's name says {_period_text(options.sheet_year)} but its title says "
+                f"{title.year_text}; there is no year column to decide",
+                message_zh=f"工作表名称为 {_period_text(options.sheet_year)}，标题却是"
+                f"{title.year_text}；又没有年份列可以确定",
+                row=title.year_row,
+                value=title.year_text,
+                suggestion="rename the sheet or correct the title, or give the year with --year",
+                suggestion_zh="请修改工作表名称或标题，或用 --year 指定年份",
+            )
+            layout.period_from = "refused"
+            return
         layout.period, layout.period_from = options.sheet_year, "sheet"
     elif title.year is not None:
         layout.period, layout.period_from = title.year, "title"
@@ -812,6 +842,10 @@ class Checker:
                     raise
                 result = exc
             self._place_cache[key] = result
+        if isinstance(result, Exception) and self.layout.form != "pairings":
+            scope = _scope_of(self.resolver, name)  # a list, a group, a division (#10)
+            if scope is not None:
+                return scope
         if isinstance(result, Exception):
             cands = list(getattr(result, "candidates", []) or [])[:8]
             shown = "; ".join(_place_label(c) for c in cands)
@@ -1183,6 +1217,7 @@ class Checker:
             "period_start": start,
             "period_end": end,
             "unresolved_reason": None,
+            **_scope_fields(donor_place, recip_place),
             "project": _text(cell("project")) or None,
             "part": None,
         }
@@ -1310,7 +1345,24 @@ class Checker:
         cells = self._cells
         row_unit = _text(cell("unit"))  # a 单位 column applies where the header has none
         made: dict[int, dict] = {}
+
+        def _given(c: ColumnMap) -> bool:
+            v = cells[c.index] if c.index < len(cells) else None
+            return not register.is_blank_cell(v)
+
+        # a 合计 whose parts are given is only checked: a formula there (=SUM(F5:H5)
+        # without a saved result) is no error, the parts are the figures
+        checked_only = {
+            c.index
+            for c in targets
+            if c.role == "total"
+            and any(p.role == "part" and p.group == c.index and _given(p) for p in targets)
+            and isinstance(cells[c.index] if c.index < len(cells) else None, str)
+            and str(cells[c.index]).startswith("=")
+        }
         for col in targets:
+            if col.role == "inside" or col.index in checked_only:
+                continue  # a subset of its total column, not a figure of its own
             raw = cells[col.index] if col.index < len(cells) else None
             unit_text = col.unit or row_unit
             if row_unit and col.unit_from in ("title", "option"):
@@ -1523,7 +1575,27 @@ class Checker:
         for k in ("total", "subtotal", "breakdown"):
             if k in kinds:
                 return k
+        if self._group_row(cells):
+            return "subtotal"
         return None
+
+    _GROUP_SERIAL = re.compile(r"^[(（]?[一二三四五六七八九十]+[)）、.．]?$")
+    _PLACE_ORDER = ("recipient_province", "recipient_prefecture", "recipient_county")
+
+    def _group_row(self, cells: list[object]) -> bool:
+        """ "一 | 汉中市 | (no county) | 1000": a group's row numbered 一、二 above its items
+        (numbered 1, 2, 3), naming a prefecture where the items name counties: its sums."""
+        cols = self.layout.mapping.fields()
+        serial = cols.get("serial")
+        if serial is None or serial.index >= len(cells):
+            return False
+        if not self._GROUP_SERIAL.match(_text(cells[serial.index])):
+            return False
+        present = [f for f in self._PLACE_ORDER if f in cols]
+        if len(present) < 2:
+            return False
+        lowest = cols[present[-1]]
+        return lowest.index >= len(cells) or not _text(cells[lowest.index])
 
     def _fill_places(self, cells: list[object], cols: dict[str, ColumnMap]) -> None:
         """A 州（市） cell left blank under its first row (merged, or written once) is the
@@ -1560,7 +1632,11 @@ class Checker:
         for col in self.layout.mapping.columns:
             if not (col.field in METRICS or _is_custom_metric(col)) or col.index >= len(cells):
                 continue
+            if col.role == "inside":
+                continue
             raw = cells[col.index]
+            if isinstance(raw, str) and raw.startswith("="):
+                continue  # a formula without a saved result: nothing to check against
             try:
                 num = parse_number(raw)
                 if num is None:
@@ -1679,6 +1755,38 @@ class Checker:
                 suggestion="check the rows or the total; the total row itself is not imported",
                 suggestion_zh="请检查这些行或合计数；合计行本身不导入",
             )
+
+
+_SCOPE_RESOLVERS: dict[int, object] = {}
+
+
+def _scope_of(resolver: object, name: str) -> object | None:
+    """The ``Scope`` a cell names when it is no single place: a list of places, a named
+    group of data/reference/groups.csv, an XPCC division or a donor-side description, as
+    the reference data resolves them (twinning/groups.py); None when it is none of these."""
+    gaz = getattr(resolver, "__self__", None)
+    if gaz is None or not hasattr(gaz, "get"):
+        return None
+    from twinning.groups import ScopeResolver
+
+    scopes = _SCOPE_RESOLVERS.get(id(gaz))
+    if scopes is None:
+        scopes = _SCOPE_RESOLVERS.setdefault(id(gaz), ScopeResolver(gaz))
+    scope = scopes.resolve(name)
+    if scope.reason is None and (scope.members or scope.donor_side) and scope.place is None:
+        return scope
+    return None
+
+
+def _scope_fields(donor: object, recipient: object) -> dict:
+    """``scope_group``, ``donor_side`` and the ``scope_members`` the writer stores."""
+    from twinning.groups import Scope
+    from twinning.reference import scope_columns
+
+    def as_scope(x: object) -> Scope:
+        return x if isinstance(x, Scope) else Scope(place=x or None)
+
+    return scope_columns(as_scope(donor), as_scope(recipient))
 
 
 def _place_label_zh(place: object) -> str:

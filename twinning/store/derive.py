@@ -172,12 +172,16 @@ def _derive_rows(conn: Connection, table: str, batch_id: int | None) -> None:
 
 
 def write_scopes(
-    conn: Connection, batch_id: int, rows: list[tuple[int, str, str, str | None]]
+    conn: Connection,
+    batch_id: int,
+    rows: list[tuple[int, str, str, str | None]],
+    after_id: int | None = None,
 ) -> None:
     """Store the scope rows (row_number, side, member, member_level) of a batch's figures.
 
     A file row may give several figures (one per metric column): each gets the row's
-    scope. Call after inserting the batch's figures and before ``refresh``."""
+    scope. Call after inserting the figures and before ``refresh``; ``after_id`` limits the
+    match to figures inserted after that id (a workbook's sheets repeat row numbers)."""
     if not rows:
         return
     from twinning.store.schema import figure_scopes
@@ -189,10 +193,10 @@ def write_scopes(
         names = {f"r{i}": n for i, n in enumerate(part)}
         found = conn.execute(
             text(
-                "SELECT id, row_number FROM figures WHERE batch_id = :b AND row_number IN "
-                f"({', '.join(':' + k for k in names)})"
+                "SELECT id, row_number FROM figures WHERE batch_id = :b AND id > :after "
+                f"AND row_number IN ({', '.join(':' + k for k in names)})"
             ),
-            {"b": batch_id, **names},
+            {"b": batch_id, "after": after_id or 0, **names},
         )
         for fid, number in found:
             ids.setdefault(int(number), []).append(int(fid))
