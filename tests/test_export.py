@@ -239,6 +239,8 @@ def test_pptx_has_title_charts_and_every_source(renderer, reference_store, data)
         "\n".join(s.text_frame.text for s in slide.shapes if s.has_text_frame) for slide in slides
     ]
     assert "帮扶资金（2006–2010）" in texts[0] and "筛选：" in texts[0]
+    # the headline numbers as on screen: "at least X", N of M, the plain sum (#10)
+    assert view_lines(ZH_VIEW, data)[0] in texts[0] and "至少" in texts[0]
     # the title slide: a QR code of the view's link, as in the Share menu (#9)
     import zxingcpp
     from PIL import Image
@@ -400,6 +402,27 @@ def test_xlsx_has_rows_sources_and_about(tiny):
     about = [c.value for row in wb["说明"].iter_rows() for c in row]
     assert any(isinstance(v, str) and "按时期显示" in v for v in about)
     assert any(isinstance(v, str) and "凭记忆" in v for v in about)
+
+
+def view_lines(query: str, data: agg.AtlasData) -> list[str]:
+    return export.build_view(query=query, data=data).headlines(None)
+
+
+def test_exports_carry_the_reconciled_headline_numbers(tiny):
+    # one funds figure (8.55 亿元): at least 8.55 亿元, 1 of 1 figures, sum 8.55 亿元
+    from openpyxl import load_workbook
+
+    lines = view_lines("lang=zh", tiny)
+    assert lines[0] == "帮扶资金：至少 8.55亿元（1 项数据中互不重叠的 1 项；1 项之和：8.55亿元）"
+    assert len(lines) == 6 and lines[3].startswith("结对关系：1")
+    payload, _ = export.export_view(None, "lang=zh", "map", "xlsx", data=tiny, today=TODAY)
+    about = [c.value for row in load_workbook(io.BytesIO(payload))["说明"].iter_rows() for c in row]
+    assert all(line in about for line in lines)
+    # an image of the funds map carries the funds line under it; of the series, none
+    en = export.build_view(query="lang=en&metric=funds_cny", data=tiny)
+    assert en.notes("map")[0].startswith("Funds: at least ")
+    assert "1 of 1 figures" in en.notes("map")[0]
+    assert not any("at least" in n for n in en.notes("series"))
 
 
 def test_unknown_format_is_refused_with_the_choices(tiny):

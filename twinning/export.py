@@ -610,8 +610,21 @@ class ExportView:
             date=self.today.isoformat(),
         )
 
+    def headlines(self, chart: str | None = None) -> list[str]:
+        """The view's headline numbers, one line each, as the atlas shows them ("at least
+        X", N of M figures, the plain sum Y; issue #10): the map of a main metric carries
+        its own; a deck and a workbook all of them."""
+        from twinning.figures.describe import headline_lines
+
+        lines = headline_lines(self.data, self.filters)
+        if chart is None:
+            return lines
+        keys = dict(zip(agg.MAIN_METRICS, lines, strict=False))
+        return [keys[self.filters.metric]] if chart == "map" and self.filters.metric in keys else []
+
     def notes(self, chart: str | None = None) -> list[str]:
         return [
+            *self.headlines(chart if chart is not None else "none"),
             self.confidence_text(chart),
             tr("period_note", self.lang),
             self.filters_text(),
@@ -763,6 +776,7 @@ def about_table(view: ExportView) -> pd.DataFrame:
     rows = [
         (tr("about_title", lang), view.title("map")),
         (tr("about_view", lang), view.query),
+        *[("", line) for line in view.headlines(None)],
         *[("", n) for n in view.notes(None)],
     ]
     return pd.DataFrame(rows, columns=[tr("about_key", lang), tr("about_value", lang)])
@@ -907,6 +921,7 @@ def export_pptx(view: ExportView, *, width: int | None = None, height: int | Non
             (view.title("map"), 32, True, "#1f2933"),
             ("", 12, False, "#1f2933"),
             (view.filters_text(), 14, False, "#374151"),
+            *[(line, 14, False, "#374151") for line in view.headlines(None)],
             (view.confidence_text(None), 14, False, "#374151"),
             (tr("period_note", lang), 14, False, "#374151"),
             (view.stamp(), 12, False, "#6b7280"),
