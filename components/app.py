@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import dash
@@ -149,18 +150,36 @@ def _serve_view_csv(app: dash.Dash, state: AtlasState) -> None:
     downloads with bounded memory, never built whole in a worker."""
     import flask
 
+    from components import security
     from components.callbacks import view_filename
     from components.layout import VIEW_CSV_PATH
+    from twinning import busy
     from twinning import query as agg
 
     def view_csv() -> flask.Response:
-        filters = agg.Filters.from_query(flask.request.query_string.decode("utf-8", "replace"))
-        data = state.data()
-        name = view_filename(data, filters, "csv")
-        response = flask.Response(
-            flask.stream_with_context(agg.iter_csv(data, filters)),
-            mimetype="text/csv",
-        )
+        # a few streams at once per process, a short queue, a limit per address: over it,
+        # 503 with Retry-After and the words in both languages (#12)
+        try:
+            security.check_rate(state.store())
+            release = busy.gate("download").acquire()
+        except busy.Busy as exc:
+            return security.busy_response(exc)
+        try:
+            filters = agg.Filters.from_query(flask.request.query_string.decode("utf-8", "replace"))
+            data = state.data()
+            name = view_filename(data, filters, "csv")
+        except BaseException:
+            release()
+            raise
+
+        def rows() -> Iterator[str]:
+            try:
+                yield from agg.iter_csv(data, filters)
+            finally:  # the stream ended, failed or the client went away
+                release()
+
+        response = flask.Response(flask.stream_with_context(rows()), mimetype="text/csv")
+        response.call_on_close(release)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response

@@ -11,7 +11,9 @@ from typing import Any
 
 from dash import Input, Output, State, dcc, html, no_update
 
+from components import security
 from twinning import i18n
+from twinning.busy import Busy
 from twinning.export import ExportError, export_view
 
 EXPORT_FORMAT = "export-format"
@@ -114,7 +116,15 @@ def register_callbacks(app: Any, get_store: Any, location_id: str | None = None)
         if not n_clicks:
             return no_update, no_update
         store = get_store() if callable(get_store) else get_store
-        return make_download(store, search, chart, fmt)
+        try:  # a few at once per process, a short queue, a limit per address (#12)
+            return security.bounded(
+                "export", store, lambda: make_download(store, search, chart, fmt)
+            )
+        except Busy as exc:
+            from twinning import query as agg
+
+            security.mark_busy(exc)
+            return no_update, security.busy_text(exc, agg.Filters.from_query(search or "").lang)
 
     app.callback(
         Output(EXPORT_DOWNLOAD, "data"),

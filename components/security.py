@@ -12,9 +12,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from twinning import settings
+from twinning import busy, settings
+
+T = TypeVar("T")
 
 COOKIE = "twinning_session"
 
@@ -181,3 +185,69 @@ def register_headers(app: Any) -> None:
         if not is_embed(path, prefix):
             headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         return response
+
+
+# --- bounded expensive work (exports, downloads) ----------------------------------------------
+
+
+def bounded(kind: str, store: Any, work: Callable[[], T]) -> T:
+    """Run ``work`` in this process's gate for ``kind`` after the per-address limit.
+
+    Raises :class:`twinning.busy.Busy` (say :func:`busy_text`, send ``Retry-After``) when
+    the client asked for more than TWINNING_EXPORT_PER_MINUTE in a minute (counted in the
+    store, so across workers) or when the gate's slots and queue are full.
+    """
+    check_rate(store)
+    with busy.gate(kind).enter():
+        return work()
+
+
+def check_rate(store: Any) -> None:
+    """Count one expensive request of this client; raise Busy ("rate") over the limit."""
+    per_minute = settings.get_int("TWINNING_EXPORT_PER_MINUTE")
+    address = client_address()
+    if per_minute <= 0 or not address or store is None or _loopback(address):
+        return
+    from twinning.auth import Auth
+
+    wait = Auth.for_store(store).hit("export_addr", address, per_minute)
+    if wait:
+        raise busy.Busy(wait, "rate")
+
+
+def _loopback(address: str) -> bool:
+    """The machine itself, or a proxy not declared in TWINNING_PROXY_HOPS: not one client,
+    so not limited as one (the gate's slots and queue still bound it)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def busy_text(exc: busy.Busy, lang: str) -> str:
+    """The refusal in the reader's language (both words are in the catalog)."""
+    from twinning import i18n
+
+    return i18n.t(
+        "busy.rate" if exc.reason == "rate" else "busy.busy", lang, seconds=exc.retry_after
+    )
+
+
+def busy_response(exc: busy.Busy) -> Any:
+    """HTTP 503 with Retry-After and the message in both languages (for plain routes)."""
+    import flask
+
+    body = f"{busy_text(exc, 'zh')}\n{busy_text(exc, 'en')}\n"
+    response = flask.Response(body, status=503, mimetype="text/plain")
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def mark_busy(exc: busy.Busy) -> None:
+    """In a Dash callback: a Retry-After header on its response (the page shows the text)."""
+    from dash import ctx
+
+    with contextlib.suppress(Exception):  # outside a callback (tests) there is no response
+        ctx.response.set_header("Retry-After", str(exc.retry_after))

@@ -180,3 +180,27 @@ def test_every_view_answers_on_postgres_as_on_sqlite(pg_url: str) -> None:
                 assert got[part] == golden["views"][view][part], f"{view}: {part}"
     finally:
         store.dispose()
+
+
+def test_users_sessions_and_limits_on_postgres(pg_url: str) -> None:
+    """twinning.auth's tables on PostgreSQL: sessions every worker sees, sign-out, limits."""
+    from twinning.auth import Auth, User
+    from twinning.store.db import create_store_engine
+
+    first, second = create_store_engine(pg_url), create_store_engine(pg_url)
+    try:
+        auth, other_worker = Auth(first), Auth(second)
+        auth.add_user("li", "importer", "correct horse")
+        token = auth.sign_in("li", "correct horse", "10.0.0.1").token
+        assert other_worker.session_user(token) == User("li", "importer")
+        other_worker.end_session(token)
+        assert auth.session_user(token) is None
+        t0 = 1_000_000.0
+        for i in range(3):
+            assert auth.sign_in("li", "guess", "10.0.0.1", now=t0 + i).status == "failed"
+        assert other_worker.sign_in("li", "correct horse", now=t0 + 2.5).status == "slow"
+        assert auth.hit("export_addr", "10.0.0.1", 1, now=t0) == 0
+        assert other_worker.hit("export_addr", "10.0.0.1", 1, now=t0 + 1) == 59
+    finally:
+        first.dispose()
+        second.dispose()

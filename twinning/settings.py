@@ -108,6 +108,27 @@ SETTINGS: dict[str, Setting] = {
             "'self' https://news.example.org, or * for any site. Other pages: the atlas only.",
         ),
         Setting(
+            "TWINNING_EXPORT_SLOTS",
+            "2",
+            "Exports (PNG/SVG/PDF/PPTX/Excel) that run at once in one server process; more wait.",
+        ),
+        Setting(
+            "TWINNING_DOWNLOAD_SLOTS",
+            "4",
+            "Streamed CSV downloads that run at once in one server process; more wait.",
+        ),
+        Setting(
+            "TWINNING_EXPORT_QUEUE",
+            "4",
+            "Exports (or downloads) that may wait up to 30 s for a slot; beyond, 'busy, try "
+            "again' (HTTP 503 with Retry-After for downloads).",
+        ),
+        Setting(
+            "TWINNING_EXPORT_PER_MINUTE",
+            "12",
+            "Exports and downloads one client address may ask for in a minute (0: no limit).",
+        ),
+        Setting(
             "TWINNING_SIGNIN_LOCK_MINUTES",
             "15",
             "How long failures count, and how long a locked user name or address waits.",
