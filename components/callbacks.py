@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from components import geo_assets, ids, layout, playback
+from components import coverage, geo_assets, ids, layout, playback
 from twinning import i18n, settings
 from twinning import query as agg
 from twinning.figures import MapFigureKey, map_figure, map_patch_values, series_figure
@@ -377,17 +377,35 @@ def grid_rows(data: agg.AtlasData, filters: agg.Filters, kind: str, request: Any
     block of rows, sorted and filtered in SQL, and the number of rows in view.
 
     The request comes from the browser: anything malformed in it is ignored, never run."""
+    return grid_outputs(data, filters, kind, request)[0]
+
+
+def grid_outputs(
+    data: agg.AtlasData, filters: agg.Filters, kind: str, request: Any
+) -> tuple[dict[str, Any], str]:
+    """(``getRowsResponse``, the table's status line). A page that cannot be fetched within
+    TWINNING_TABLE_SECONDS (deep into a sort of millions of rows) ends the table there and
+    says why and what to do instead; the worker is free again at once."""
     request = request if isinstance(request, dict) else {}
     start = _row_index(request.get("startRow"), 0)
     end = _row_index(request.get("endRow"), start + layout.GRID_BLOCK_ROWS)
-    page = agg.table_page(
-        data, filters, kind, start, end, request.get("sortModel"), request.get("filterModel")
-    )
+    try:
+        page = agg.table_page(
+            data, filters, kind, start, end, request.get("sortModel"), request.get("filterModel")
+        )
+    except agg.QueryTooSlow as exc:
+        note = i18n.t(
+            "table_too_slow",
+            filters.lang,
+            row=f"{start + 1:,}",
+            seconds=f"{exc.seconds:g}",
+        )
+        return {"rowData": [], "rowCount": start}, note
     rows = page.rows
     for row in rows:
         if "source" in row:
             row["source"] = source_parts(row["source"])
-    return {"rowData": rows, "rowCount": page.total}
+    return {"rowData": rows, "rowCount": page.total}, ""
 
 
 def _sources(source: str | None, lang: str) -> list:
@@ -755,12 +773,13 @@ def register(app: dash.Dash, state: Any) -> None:
 
         @app.callback(
             Output(grid, "getRowsResponse"),
+            Output(ids.TABLE_STATUS[kind], "children"),
             Input(grid, "getRowsRequest"),
             State(ids.FILTERS, "data"),
             prevent_initial_call=True,
         )
         def update_rows(request, filters_dict, kind=kind):
-            return grid_rows(*current(filters_dict), kind, request)
+            return grid_outputs(*current(filters_dict), kind, request)
 
     # New filters: the grids drop their blocks and ask again from the first row.
     app.clientside_callback(

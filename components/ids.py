@@ -32,6 +32,8 @@ DETAIL = "detail-panel"
 DETAIL_CLOSE = "detail-close"
 TABLE_PAIRINGS = "table-pairings"
 TABLE_FIGURES = "table-figures"
+# a table page that could not be fetched in time says so here
+TABLE_STATUS = {"pairings": "table-pairings-status", "figures": "table-figures-status"}
 TABLE_TABS = "table-tabs"
 TABLE_FILTERS = "table-filters-store"
 DOWNLOAD_CSV = "download-csv-button"

@@ -10,7 +10,7 @@ from typing import Any
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from components import a11y, ids
+from components import a11y, coverage, ids
 from twinning import i18n
 from twinning import query as agg
 
@@ -297,6 +297,11 @@ def grid_columns(kind: str, lang: str) -> list[dict[str, Any]]:
     return out
 
 
+def table_status(kind: str) -> html.P:
+    """Where a table says that a page could not be fetched in time (empty otherwise)."""
+    return html.P(id=ids.TABLE_STATUS[kind], role="alert", className="table-status")
+
+
 def table_grid(kind: str, lang: str) -> dag.AgGrid:
     """One table as a grid on the infinite row model: the browser asks the server for a
     block of rows at a time (``getRowsRequest``), sorted and filtered in SQL."""
@@ -434,12 +439,18 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                                     dcc.Tab(
                                                         label=i18n.t("table_pairings", lang),
                                                         value="pairings",
-                                                        children=table_grid("pairings", lang),
+                                                        children=[
+                                                            table_grid("pairings", lang),
+                                                            table_status("pairings"),
+                                                        ],
                                                     ),
                                                     dcc.Tab(
                                                         label=i18n.t("table_figures", lang),
                                                         value="figures",
-                                                        children=table_grid("figures", lang),
+                                                        children=[
+                                                            table_grid("figures", lang),
+                                                            table_status("figures"),
+                                                        ],
                                                     ),
                                                 ],
                                             ),

@@ -112,3 +112,65 @@ def test_an_import_leaves_the_summary_snapshot_of_its_version_ready(store, tmp_p
     assert path is not None and path.exists()
     data = query.AtlasData.from_store(store)
     assert data.summary.engine_name == "duckdb"
+
+
+SLOW_SQL = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000000) "
+    "SELECT COUNT(*) FROM n"
+)
+
+
+def test_a_query_past_its_time_bound_is_stopped_and_the_connection_serves_again(store) -> None:
+    import time
+
+    data = query.AtlasData.from_store(store)
+    t0 = time.perf_counter()
+    with pytest.raises(query.QueryTooSlow) as caught:
+        data.rows(SLOW_SQL, seconds=0.2)
+    assert time.perf_counter() - t0 < 5, "the query ran on past its bound"
+    assert caught.value.seconds == 0.2
+    # the pooled connection is whole again and has no bound left on it
+    assert data.rows("SELECT COUNT(*) FROM figures")[0][0] == 256
+    assert data.rows("SELECT 1", seconds=5)[0][0] == 1
+
+
+def test_a_table_page_too_slow_to_fetch_ends_the_table_there_and_says_why(
+    store, monkeypatch
+) -> None:
+    from components import callbacks as cb
+
+    data = query.AtlasData.from_store(store)
+    response, note = cb.grid_outputs(data, query.Filters(lang="en"), "figures", {"startRow": 0})
+    assert len(response["rowData"]) == 100 and not note
+
+    def too_slow(*_a, **_k):
+        raise query.QueryTooSlow(8)
+
+    monkeypatch.setattr(query, "table_page", too_slow)
+    response, note = cb.grid_outputs(
+        data, query.Filters(lang="en"), "figures", {"startRow": 5_000_000, "endRow": 5_000_100}
+    )
+    assert response == {"rowData": [], "rowCount": 5_000_000}
+    assert "5,000,001" in note and "8 s" in note and "CSV" in note
+    _response, note_zh = cb.grid_outputs(
+        data, query.Filters(lang="zh"), "figures", {"startRow": 100}
+    )
+    assert "101" in note_zh and "CSV" in note_zh
+
+
+def test_sorting_on_a_column_that_is_never_empty_can_use_its_index(store) -> None:
+    from twinning.query import tables
+
+    order = tables._order_sql("figures", [{"colId": "value", "sort": "desc"}])
+    assert order == "value DESC, id"
+    assert "IS NULL" in tables._order_sql("figures", [{"colId": "period", "sort": "asc"}])
+    cond, params = tables._base(query.Filters(metric="funds_cny"), "figures")
+    data = query.AtlasData.from_store(store)
+    plan = " ".join(
+        str(r[-1])
+        for r in data.rows(
+            f"EXPLAIN QUERY PLAN SELECT * FROM figures WHERE {cond} ORDER BY {order} LIMIT 100",
+            params,
+        )
+    )
+    assert "USING INDEX ix_figures_dedupe" in plan, plan

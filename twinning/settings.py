@@ -129,6 +129,13 @@ SETTINGS: dict[str, Setting] = {
             "Exports and downloads one client address may ask for in a minute (0: no limit).",
         ),
         Setting(
+            "TWINNING_TABLE_SECONDS",
+            "8",
+            "Longest time one table page (or its row count) may take; a page deeper into a "
+            "sort of millions of rows is refused with a message that suggests filters or the "
+            "CSV (0: no bound).",
+        ),
+        Setting(
             "TWINNING_SIGNIN_LOCK_MINUTES",
             "15",
             "How long failures count, and how long a locked user name or address waits.",
@@ -149,6 +156,14 @@ def get_int(name: str) -> int:
         return int(value)
     except ValueError as exc:
         raise ValueError(f"setting {name}={value!r} is not a whole number") from exc
+
+
+def get_float(name: str) -> float:
+    value = get(name)
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ValueError(f"setting {name}={value!r} is not a number") from exc
 
 
 def get_bool(name: str) -> bool:

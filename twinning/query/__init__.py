@@ -6,7 +6,7 @@ sorts, filters and streams the rows. Nothing here imports dash.
 """
 
 from twinning.filters import FROM_MEMORY, LEVELS, MAIN_METRICS, Filters
-from twinning.query.atlas import AtlasData, where
+from twinning.query.atlas import AtlasData, QueryTooSlow, where
 from twinning.query.tables import (
     COLUMNS,
     SOURCE_DOCUMENTS,
@@ -70,6 +70,7 @@ __all__ = [
     "PlaceDetail",
     "PlaceDonors",
     "PlaceValues",
+    "QueryTooSlow",
     "Series",
     "TablePage",
     "TooManyRowsForExcel",

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from twinning import i18n
 from twinning.filters import FROM_MEMORY, LEVEL_RANK, LEVELS, Filters
@@ -70,6 +73,50 @@ def prepare_places(places: pd.DataFrame) -> pd.DataFrame:
     places["level_rank"] = places["level"].map(LEVEL_RANK).fillna(9).astype(int)
     return places.reset_index(drop=True)
 
+
+
+class QueryTooSlow(RuntimeError):
+    """A query stopped at its time bound (a table page too deep into a large sort, say)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the query took longer than {seconds:g} s and was stopped")
+        self.seconds = seconds
+
+
+@contextmanager
+def _deadline(conn: Any, seconds: float | None) -> Iterator[None]:
+    """Stop the connection's statements after ``seconds``: SQLite's progress handler
+    interrupts them, PostgreSQL's statement_timeout cancels them. Either way the request
+    that asked gets ``QueryTooSlow`` and the worker is free again."""
+    if not seconds or seconds <= 0:
+        yield
+        return
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        stop_at = time.monotonic() + seconds
+        raw.set_progress_handler(lambda: int(time.monotonic() > stop_at), 20_000)
+        try:
+            yield
+        except OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTooSlow(seconds) from exc
+            raise
+        finally:
+            raw.set_progress_handler(None, 0)
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET statement_timeout = {int(seconds * 1000)}")
+        try:
+            yield
+        except OperationalError as exc:
+            if "statement timeout" in str(exc) or "canceling statement" in str(exc):
+                raise QueryTooSlow(seconds) from exc
+            raise
+        finally:
+            conn.rollback()
+            conn.exec_driver_sql("SET statement_timeout = 0")
+        return
+    yield
 
 @dataclass
 class AtlasData:
@@ -194,14 +241,19 @@ class AtlasData:
         return cls(engine=engine, places=prepared, version=str(version))
 
     # -- SQL ------------------------------------------------------------------------------
-    def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        """Rows of ``sql`` as a frame (columns as the query names them)."""
-        with self.engine.connect() as conn:
+    def frame(
+        self, sql: str, params: dict[str, Any] | None = None, *, seconds: float | None = None
+    ) -> pd.DataFrame:
+        """Rows of ``sql`` as a frame (columns as the query names them); with ``seconds``,
+        stopped past that time (``QueryTooSlow``)."""
+        with self.engine.connect() as conn, _deadline(conn, seconds):
             result = conn.execute(text(sql), params or {})
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
-    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
-        with self.engine.connect() as conn:
+    def rows(
+        self, sql: str, params: dict[str, Any] | None = None, *, seconds: float | None = None
+    ) -> list[Any]:
+        with self.engine.connect() as conn, _deadline(conn, seconds):
             return list(conn.execute(text(sql), params or {}))
 
     # -- places ---------------------------------------------------------------------------

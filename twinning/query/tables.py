@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from twinning import i18n
+from twinning import i18n, settings
 from twinning.filters import Filters
 from twinning.query.atlas import AtlasData, missing, where
 from twinning.query.views import donor_label
@@ -45,12 +45,15 @@ class Column:
     label: str  # i18n key
     sql: str | None  # raw column to sort/filter on (None: not sortable)
     kind: str = "text"  # text | number
+    # never NULL in the store: sorted on the column alone, so an index on it serves the
+    # sort (a NULLs-last term in front of a nullable column keeps any index out)
+    not_null: bool = False
 
 
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "pairings": (
-        Column("program", "col_program", "program"),
-        Column("donor_province", "col_donor_province", "donor_province"),
+        Column("program", "col_program", "program", not_null=True),
+        Column("donor_province", "col_donor_province", "donor_province", not_null=True),
         Column("donor_unit", "col_donor_unit", "donor_unit"),
         Column(
             "recipient",
@@ -60,22 +63,22 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("adcode", "col_adcode", "recipient_adcode"),
         Column("start", "col_start", "start_year", "number"),
         Column("end", "col_end", "end_year", "number"),
-        Column("confidence", "col_confidence", "confidence"),
-        Column("source", "col_source", "source"),
+        Column("confidence", "col_confidence", "confidence", not_null=True),
+        Column("source", "col_source", "source", not_null=True),
         Column("note", "col_note", "unresolved_reason"),
     ),
     "figures": (
-        Column("metric", "col_metric", "metric"),
-        Column("donor", "col_donor", "donor"),
-        Column("recipient", "col_recipient", "recipient"),
+        Column("metric", "col_metric", "metric", not_null=True),
+        Column("donor", "col_donor", "donor", not_null=True),
+        Column("recipient", "col_recipient", "recipient", not_null=True),
         Column("place", "col_recipient_place", "recipient_adcode"),
         Column("period", "col_period", "period_end", "number"),
-        Column("value", "col_value", "value", "number"),
-        Column("value_raw", "col_value_raw", "value", "number"),
-        Column("unit", "col_unit", "unit"),
+        Column("value", "col_value", "value", "number", not_null=True),
+        Column("value_raw", "col_value_raw", "value", "number", not_null=True),
+        Column("unit", "col_unit", "unit", not_null=True),
         Column("quote", "col_quote", "quote"),
-        Column("source", "col_source", "source"),
-        Column("confidence", "col_confidence", "confidence"),
+        Column("source", "col_source", "source", not_null=True),
+        Column("confidence", "col_confidence", "confidence", not_null=True),
         Column("note", "col_note", "unresolved_reason"),
     ),
 }
@@ -223,13 +226,19 @@ def _order_sql(kind: str, sort_model: Any) -> str:
         if col is None or col.sql is None:
             continue
         direction = "DESC" if item.get("sort") == "desc" else "ASC"
-        # NULLs last whichever way, on SQLite and PostgreSQL alike
-        parts.append(f"({col.sql} IS NULL), {col.sql} {direction}")
+        if col.not_null:
+            parts.append(f"{col.sql} {direction}")
+        else:  # NULLs last whichever way, on SQLite and PostgreSQL alike
+            parts.append(f"({col.sql} IS NULL), {col.sql} {direction}")
     return ", ".join([*parts, "id"])
 
 
 def table_count(
-    data: AtlasData, filters: Filters, kind: str, filter_model: Mapping[str, Any] | None = None
+    data: AtlasData,
+    filters: Filters,
+    kind: str,
+    filter_model: Mapping[str, Any] | None = None,
+    seconds: float | None = None,
 ) -> int:
     """Rows of a table in view (the figures' count comes from the summary table)."""
     if kind == "figures" and not _filter_sql(kind, filter_model, {}):
@@ -244,7 +253,9 @@ def table_count(
         )
     cond, params = _base(filters, kind)
     cond += _filter_sql(kind, filter_model, params)
-    return int(data.rows(f"SELECT COUNT(*) FROM {kind} WHERE {cond}", params)[0][0])
+    return int(
+        data.rows(f"SELECT COUNT(*) FROM {kind} WHERE {cond}", params, seconds=seconds)[0][0]
+    )
 
 
 def table_rows(
@@ -255,15 +266,17 @@ def table_rows(
     limit: int | None = None,
     sort_model: Any = None,
     filter_model: Mapping[str, Any] | None = None,
+    seconds: float | None = None,
 ) -> pd.DataFrame:
-    """Stored rows of a table in view, in order, one slice (all when ``limit`` is None)."""
+    """Stored rows of a table in view, in order, one slice (all when ``limit`` is None);
+    with ``seconds``, ``QueryTooSlow`` past that time."""
     cond, params = _base(filters, kind)
     cond += _filter_sql(kind, filter_model, params)
     sql = f"SELECT * FROM {kind} WHERE {cond} ORDER BY {_order_sql(kind, sort_model)}"
     if limit is not None:
         sql += " LIMIT :limit OFFSET :offset"
         params.update(limit=int(limit), offset=int(offset))
-    return data.frame(sql, params)
+    return data.frame(sql, params, seconds=seconds)
 
 
 # ---------------------------------------------------------------------------------------
@@ -391,12 +404,18 @@ def table_page(
     sort_model: Any = None,
     filter_model: Mapping[str, Any] | None = None,
 ) -> TablePage:
-    """Rows ``start`` to ``end`` (exclusive) of a table in view, sorted and filtered in SQL."""
+    """Rows ``start`` to ``end`` (exclusive) of a table in view, sorted and filtered in SQL.
+
+    Each query is bounded by TWINNING_TABLE_SECONDS: a page deep into a sort of millions of
+    rows (or a text filter over them) raises ``QueryTooSlow`` rather than holding a worker
+    for minutes; the caller says so and offers the CSV."""
     start = max(0, int(start))
     limit = max(0, min(int(end) - start, PAGE_MAX))
-    raw = table_rows(data, filters, kind, start, limit, sort_model, filter_model)
+    seconds = settings.get_float("TWINNING_TABLE_SECONDS")
+    raw = table_rows(data, filters, kind, start, limit, sort_model, filter_model, seconds)
     rows = display_rows(data, kind, raw, filters.lang).to_dict("records")
-    return TablePage(rows=rows, total=table_count(data, filters, kind, filter_model))
+    total = table_count(data, filters, kind, filter_model, seconds)
+    return TablePage(rows=rows, total=total)
 
 
 # ---------------------------------------------------------------------------------------
