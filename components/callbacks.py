@@ -763,6 +763,7 @@ def register(app: dash.Dash, state: Any) -> None:
         return source_line(*current(filters_dict))
 
     playback.register(app)
+    coverage.register(app, state)  # where data is and is not (#10)
 
     @app.callback(Output(ids.HEADLINES, "children"), Input(ids.FILTERS, "data"))
     def update_headlines(filters_dict):

@@ -425,6 +425,7 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                     ),
                                 ],
                             ),
+                            coverage.card(lang),
                             html.Section(
                                 id=ids.TABLE_CARD,
                                 className="card table-card",
