@@ -340,6 +340,7 @@ def receive_upload(
         "mapping": [],
         "problems": [],
         "message": "",
+        "read": None,
     }
     if not contents or not filename:
         return out
@@ -378,6 +379,7 @@ def receive_upload(
         path.unlink(missing_ok=True)
         return out
     out["file"] = {"id": file_id, "name": filename, "size": size}
+    out["read"] = layout.read_summary()
     cols = layout.mapping.columns
     out["columns"] = [{"id": str(c.index), "name": c.label} for c in cols]
     out["preview"] = [
@@ -392,6 +394,101 @@ def receive_upload(
         for c in cols
     ]
     return out
+
+
+def _source_word(source: str | None, lang: str) -> str:
+    """Where a unit, year or donor was read: the title, the sheet's name, this page."""
+    if source == "title":
+        return t("src_title", lang)
+    if source == "sheet":
+        return t("src_sheet", lang)
+    if source == "header":
+        return t("src_header", lang)
+    return t("src_option", lang)
+
+
+def _skip_word(kind: str, lang: str) -> str:
+    words = {
+        "subtotal": t("skip_subtotal", lang),
+        "total": t("skip_total", lang),
+        "breakdown": t("skip_breakdown", lang),
+        "note": t("skip_note", lang),
+        "heading": t("skip_heading", lang),
+    }
+    return words.get(kind, kind)
+
+
+def read_lines(read: dict | None, lang: str, skipped: dict | None = None) -> list[str]:
+    """How the file was read, in words: the header rows and their joined names, the unit,
+    year and donor taken from the title (or given here), the rows not read as data."""
+    if not read:
+        return []
+    if "header_rows" not in read:  # --sheet all: one summary per sheet
+        lines = []
+        for sheet, one in read.items():
+            lines += [f"[{sheet}] {line}" for line in read_lines(one, lang)]
+        return lines + skipped_lines(skipped, lang)
+    rows = read["header_rows"]
+    joined = [c["name"] for c in read.get("columns", []) if "/" in c["name"]]
+    lines = [
+        t(
+            "read_header",
+            lang,
+            rows=", ".join(str(r) for r in rows),
+            n=len(rows),
+            joined="; ".join(joined) if joined else "-",
+        )
+    ]
+    if read.get("unit"):
+        lines.append(
+            t("read_unit", lang, unit=read["unit"], source=_source_word(read["unit_from"], lang))
+        )
+    if read.get("year"):
+        lines.append(
+            t("read_year", lang, year=read["year"], source=_source_word(read["year_from"], lang))
+        )
+    if read.get("donor"):
+        lines.append(
+            t(
+                "read_donor",
+                lang,
+                donor=read["donor"],
+                source=_source_word(read["donor_from"], lang),
+            )
+        )
+    return lines + skipped_lines(skipped, lang)
+
+
+def skipped_lines(skipped: dict | None, lang: str) -> list[str]:
+    out = []
+    for kind, rows in (skipped or {}).items():
+        if isinstance(rows, dict):  # by sheet
+            out += [f"[{kind}] {line}" for line in skipped_lines(rows, lang)]
+            continue
+        out.append(
+            t("read_skipped", lang, kind=_skip_word(kind, lang), rows=", ".join(map(str, rows)))
+        )
+    return out
+
+
+def read_options(year: object, unit: object, lang: str):
+    """The page's 年度 / 单位 boxes as ``ReadOptions``; (None, message) when not readable."""
+    from twinning.imports.problems import ParseError
+    from twinning.imports.units import MONEY, parse_unit
+    from twinning.imports.validate import ReadOptions, parse_year
+
+    year_text = str(year or "").strip()
+    unit_text = str(unit or "").strip()
+    try:
+        parsed = parse_year(year_text) if year_text else None
+        if unit_text and parse_unit(unit_text).dimension != MONEY:
+            raise ParseError(
+                f"{unit_text!r} is not a money unit",
+                message_zh=f"“{unit_text}”不是货币单位",
+            )
+    except ParseError as exc:
+        return None, t("bad_option", lang, why=exc.text(lang))
+    return ReadOptions(year=parsed, unit=unit_text), ""
 
 
 def _overrides(labels: list[str], fields: list[str | None]) -> dict[str, dict]:
@@ -416,13 +513,19 @@ def check_file(
     confirm: bool = False,
     resolver: Any = None,
     auth: Any = None,
+    year: object = None,
+    unit: object = None,
 ) -> dict[str, Any]:
-    """Dry-run (or, with confirm, really import) the uploaded file with the chosen mapping."""
+    """Dry-run (or, with confirm, really import) the uploaded file with the chosen mapping
+    (and the year and money unit given for rows and columns that state none)."""
     from twinning.imports.keep import run_import
 
     user, why = _may_import(token, lang, auth)
     if user is None:
         return {"ok": False, "message": why, "problems": [], "result": None}
+    options, bad = read_options(year, unit, lang)
+    if options is None:
+        return {"ok": False, "message": bad, "problems": [], "result": None}
     path = _incoming_path((file or {}).get("id", ""))
     if path is None or not path.exists():
         return {"ok": False, "message": t("no_file", lang), "problems": [], "result": None}
@@ -440,6 +543,7 @@ def check_file(
             dry_run=not confirm,
             resolver=resolver,
             progress=writer,
+            options=options,
         )
     finally:
         clear_progress(file_id)
@@ -462,10 +566,20 @@ def check_file(
 
 
 def confirm_import(
-    file, labels, fields, token, lang, get_store, resolver=None, auth=None
+    file, labels, fields, token, lang, get_store, resolver=None, auth=None, year=None, unit=None
 ) -> dict[str, Any]:
     return check_file(
-        file, labels, fields, token, lang, get_store, confirm=True, resolver=resolver, auth=auth
+        file,
+        labels,
+        fields,
+        token,
+        lang,
+        get_store,
+        confirm=True,
+        resolver=resolver,
+        auth=auth,
+        year=year,
+        unit=unit,
     )
 
 
@@ -683,9 +797,39 @@ def layout(lang: str = "zh") -> html.Div:
                         id="imp-preview-box",
                         style={"display": "none"},
                     ),
+                    html.H4(t("read_title", lang), style={"marginTop": "12px"}),
+                    html.Ul(id="imp-read", style={"fontSize": "13px"}),
                     html.H4(t("mapping", lang), style={"marginTop": "12px"}),
                     html.P(t("mapping_help", lang), style={"fontSize": "13px"}),
                     html.Div(id="imp-mapping"),
+                    html.P(t("options_help", lang), style={"fontSize": "13px"}),
+                    html.Div(
+                        style={"display": "flex", "gap": "12px", "margin": "4px 0 8px"},
+                        children=[
+                            html.Label(
+                                [
+                                    t("year_label", lang),
+                                    dcc.Input(
+                                        id="imp-year",
+                                        type="text",
+                                        placeholder="2021",
+                                        style={"width": "110px", "marginLeft": "6px"},
+                                    ),
+                                ]
+                            ),
+                            html.Label(
+                                [
+                                    t("unit_label", lang),
+                                    dcc.Input(
+                                        id="imp-unit",
+                                        type="text",
+                                        placeholder="万元",
+                                        style={"width": "90px", "marginLeft": "6px"},
+                                    ),
+                                ]
+                            ),
+                        ],
+                    ),
                     html.Button(
                         t("check", lang),
                         id="imp-check-btn",
@@ -898,6 +1042,7 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         Output("imp-report-table", "rowData", allow_duplicate=True),
         Output("imp-confirm-btn", "disabled", allow_duplicate=True),
         Output("imp-preview-box", "style"),
+        Output("imp-read", "children"),
         Input("imp-upload", "contents"),
         State("imp-upload", "filename"),
         State("imp-lang", "data"),
@@ -917,6 +1062,7 @@ def register_callbacks(app: Any, get_store: Any) -> None:
             _report_rows(out["problems"], lang),
             True,
             {"display": "block" if out["columns"] else "none"},
+            [html.Li(line) for line in read_lines(out["read"], lang)],
         )
 
     @app.callback(
@@ -928,12 +1074,15 @@ def register_callbacks(app: Any, get_store: Any) -> None:
         # back to "preparing…" for the next run (the area is hidden by then)
         Output("imp-progress-bar", "value", allow_duplicate=True),
         Output("imp-progress-text", "children", allow_duplicate=True),
+        Output("imp-read", "children", allow_duplicate=True),
         Input("imp-check-btn", "n_clicks"),
         Input("imp-confirm-btn", "n_clicks"),
         State("imp-file", "data"),
         State({"type": "imp-map-label", "index": ALL}, "children"),
         State({"type": "imp-map", "index": ALL}, "value"),
         State("imp-lang", "data"),
+        State("imp-year", "value"),
+        State("imp-unit", "value"),
         prevent_initial_call=True,
         running=[
             (Output("imp-check-btn", "disabled"), True, False),
@@ -941,14 +1090,28 @@ def register_callbacks(app: Any, get_store: Any) -> None:
             (Output("imp-progress", "style"), {"display": "block"}, {"display": "none"}),
         ],
     )
-    def _check(_n_check, _n_confirm, file, labels, fields, lang):
+    def _check(_n_check, _n_confirm, file, labels, fields, lang, year=None, unit=None):
         from dash import ctx
 
         confirm = ctx.triggered_id == "imp-confirm-btn"
         session = token()
         res = check_file(
-            file, labels or [], fields or [], session, lang, get_store, confirm=confirm, auth=auth()
+            file,
+            labels or [],
+            fields or [],
+            session,
+            lang,
+            get_store,
+            confirm=confirm,
+            auth=auth(),
+            year=year,
+            unit=unit,
         )
+        result = res["result"] or {}
+        read = [
+            html.Li(line)
+            for line in read_lines(result.get("read"), lang, result.get("skipped_rows"))
+        ]
         can_confirm = bool(res["ok"] and not confirm)
         done = confirm and res["ok"]
         batches = batches_rows(get_store, session, auth()) if done else no_update
@@ -960,6 +1123,7 @@ def register_callbacks(app: Any, get_store: Any) -> None:
             batches,
             None,
             t("progress_preparing", lang),
+            read if result.get("read") else no_update,
         )
 
     @app.callback(

@@ -442,3 +442,54 @@ def test_a_sheet_name_and_a_title_that_disagree_on_the_year_are_refused(store, t
     (p,) = [p for p in result.report.problems if p.severity == "error"]
     assert (p.code, p.row, p.value) == ("title_year", 1, "2021年度")
     assert "2020" in p.message and "2020" in p.message_zh
+
+
+def test_the_import_page_says_how_it_read_the_header_and_takes_year_and_unit(tmp_path, monkeypatch):
+    from test_import_support import page_env, upload_data_url
+
+    from components import import_page as page
+
+    env = page_env(tmp_path, monkeypatch)
+    token, _ = page.sign_in("admin", "s3cret", "en")
+    out = page.receive_upload(
+        upload_data_url("reg_fund_plan.xlsx"), "reg_fund_plan.xlsx", token, "en"
+    )
+    lines = page.read_lines(out["read"], "en")
+    assert lines[0].startswith("Header: row(s) 3, 4 (2 rows); joined column names: 帮扶资金/合计;")
+    assert "Money columns without a unit are in 万元 (from the title)" in lines
+    assert "Rows without a year column are for 2021 (from the title)" in lines
+    assert [m["label"] for m in out["mapping"]][4:7] == [
+        "帮扶资金/合计",
+        "帮扶资金/财政援助资金",
+        "帮扶资金/社会帮扶资金",
+    ]
+    zh = page.read_lines(out["read"], "zh")
+    assert "未写单位的金额列按 万元 计（来自标题）" in zh
+    labels = [m["label"] for m in out["mapping"]]
+    fields = [m["field"] for m in out["mapping"]]
+    res = page.check_file(out["file"], labels, fields, token, "en", env, year="2019", unit="元")
+    assert res["ok"], res["problems"]
+    read = res["result"]["read"]
+    assert (read["year"], read["year_from"], read["unit"], read["unit_from"]) == (
+        "2019",
+        "option",
+        "元",
+        "option",
+    )
+    assert (
+        res["result"]["totals"]["funds_cny"]["value"] * 10_000
+        == (EXPECTED["reg_fund_plan"]["totals"]["funds_cny"])
+    )
+    skipped = page.read_lines(res["result"]["read"], "en", res["result"]["skipped_rows"])
+    assert "Not imported as data (subtotal rows): row(s) 9, 12" in skipped
+    assert "Not imported as data (notes): row(s) 13, 14" in skipped
+    bad = page.check_file(out["file"], labels, fields, token, "en", env, year="明年")
+    assert not bad["ok"] and bad["message"].startswith("The year or unit cannot be read")
+    # the person corrects the mapping: 带动脱贫人口 not imported
+    fields[labels.index("带动脱贫人口")] = "__none__"
+    res = page.confirm_import(out["file"], labels, fields, token, "en", env)
+    assert res["ok"] and "people_lifted" not in res["result"]["totals"]
+    assert (
+        res["result"]["totals"]["funds_cny"]["value"]
+        == (EXPECTED["reg_fund_plan"]["totals"]["funds_cny"])
+    )
