@@ -12,7 +12,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -94,9 +97,10 @@ def trust_proxies(server: Any) -> None:
 # Every response: nosniff, a referrer policy, and a Content-Security-Policy. Dash's page runs
 # one inline script (``var renderer = new DashRenderer();``) plus any clientside callbacks:
 # they are allowed by their SHA-256 (``app.csp_hashes()``), so no other inline script runs.
-# Its config is a ``<script type="application/json">``, which a browser never runs. Other
-# HTML pages the server writes (``/embed``) allow their own inline scripts by a nonce made
-# per response: ``<script nonce="{csp_nonce()}">``.
+# Its config is a ``<script type="application/json">``, which a browser never runs. The
+# ``/embed`` pages, written by the server from escaped text, run their inline scripts by
+# their hashes, computed from that response (``inline_script_hashes``); other pages the
+# server writes may mark theirs with a nonce made per response: ``<script nonce=...>``.
 #
 # Styles need 'unsafe-inline': React writes ``style="..."`` attributes into the page for every
 # component's ``style`` prop (Dash, dash-ag-grid, dcc's dropdowns and slider), and plotly.js
@@ -134,6 +138,26 @@ def frame_ancestors(path: str, prefix: str = "/") -> str:
     if is_embed(path, prefix):
         return settings.get("TWINNING_EMBED_FRAME_ANCESTORS").strip() or "'self'"
     return "'self'"
+
+
+_INLINE_SCRIPT = re.compile(
+    r"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL
+)
+
+
+def inline_script_hashes(html_text: str) -> list[str]:
+    """The CSP hashes of a page's inline scripts (``<script>`` without ``src``).
+
+    For the pages the server itself writes from escaped text (``/embed``: twinning/embed.py
+    boots plotly with an inline script): the page's own scripts run, and a script put into
+    the page later (the DOM) or from elsewhere does not. A script that reached the server's
+    template would be hashed too, so such pages escape every piece of text they hold.
+    """
+    found = []
+    for match in _INLINE_SCRIPT.finditer(html_text):
+        digest = hashlib.sha256(match.group(1).encode("utf-8")).digest()
+        found.append(f"'sha256-{base64.b64encode(digest).decode('ascii')}'")
+    return list(dict.fromkeys(found))
 
 
 def content_security_policy(script_hashes: list[str], path: str, prefix: str = "/") -> str:
@@ -179,8 +203,16 @@ def register_headers(app: Any) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        allowed = script_hashes()
+        if (
+            is_embed(path, prefix)
+            and response.mimetype == "text/html"
+            and not response.is_streamed
+            and not response.direct_passthrough
+        ):
+            allowed = allowed + inline_script_hashes(response.get_data(as_text=True))
         headers.setdefault(
-            "Content-Security-Policy", content_security_policy(script_hashes(), path, prefix)
+            "Content-Security-Policy", content_security_policy(allowed, path, prefix)
         )
         if not is_embed(path, prefix):
             headers.setdefault("X-Frame-Options", "SAMEORIGIN")

@@ -25,7 +25,11 @@ def app(tmp_path, monkeypatch):
 
     @app.server.route("/embed")
     def embed():  # stands for the embed page (another part builds it)
-        return "<p>chart</p>"
+        return '<p>chart</p><script>draw(1)</script><script src="/x.js"></script>'
+
+    @app.server.route("/other-page")
+    def other_page():
+        return "<script>draw(1)</script>"
 
     security.register_headers(app)
     app.test_store = store
@@ -175,3 +179,22 @@ def test_proxy_hops_give_the_forwarded_address(monkeypatch):
         environ_base={"REMOTE_ADDR": "10.0.0.2"},
     )
     assert got.get_data(as_text=True) == "203.0.113.9"
+
+
+def test_embed_pages_run_their_own_inline_scripts_by_hash(app):
+    client = app.server.test_client()
+    own = security.inline_script_hashes("<script>draw(1)</script>")
+    assert own == ["'sha256-" + _sha256_b64("draw(1)") + "'"]
+    assert own[0] in client.get("/embed?chart=map").headers["Content-Security-Policy"]
+    # any other page's inline script is not allowed by its hash
+    assert own[0] not in client.get("/other-page").headers["Content-Security-Policy"]
+    assert security.inline_script_hashes('<script src="a.js"></script><SCRIPT>x</SCRIPT >') == [
+        "'sha256-" + _sha256_b64("x") + "'"
+    ]
+
+
+def _sha256_b64(text: str) -> str:
+    import base64
+    import hashlib
+
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()

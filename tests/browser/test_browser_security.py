@@ -163,3 +163,20 @@ def test_pages_render_under_the_csp_without_violations(atlas_server, browser, pa
         assert _csp_problems(page, console) == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("chart", ["map", "series"])
+def test_embed_pages_draw_under_the_csp(atlas_server, browser, chart):
+    """/embed boots plotly with an inline script, allowed by its hash in that response."""
+    context = browser.new_context(viewport={"width": 800, "height": 500})
+    try:
+        context.add_init_script(RECORD_CSP)
+        page = context.new_page()
+        console: list[str] = []
+        page.on("console", lambda m: console.append(m.text))
+        response = page.goto(f"{atlas_server.origin}/embed?chart={chart}&lang=en&metric=funds_cny")
+        assert "X-Frame-Options".lower() not in {k.lower() for k in response.headers}
+        expect(page.locator("#chart[data-drawn='1']")).to_be_attached(timeout=30_000)
+        assert _csp_problems(page, console) == []
+    finally:
+        context.close()
