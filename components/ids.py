@@ -68,3 +68,7 @@ URL_REPLACE = "url-replace-store"  # a step's URL, written without a history ent
 SERIES_KEY = "series-key-store"
 YEAR_BADGE = "year-badge"
 SOURCE_LINE = "source-line"
+
+# Phone layout (#9): the filters' drawer and its button.
+FILTERS_PANEL = "filters-panel"
+FILTERS_TOGGLE = "filters-toggle"

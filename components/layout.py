@@ -77,6 +77,16 @@ def header(filters: agg.Filters, active: str) -> html.Header:
             ),
             html.Div(
                 [
+                    # a phone: the filters fold into a drawer this opens (assets/drawer.js)
+                    html.Button(
+                        i18n.t("phone.filters_open", lang),
+                        id=ids.FILTERS_TOGGLE,
+                        className="button filters-toggle",
+                        n_clicks=0,
+                        **{"aria-controls": ids.FILTERS_PANEL, "aria-expanded": "false"},
+                    )
+                    if active == "atlas"
+                    else None,
                     html.Button(
                         i18n.t("present_exit" if filters.present else "present", lang),
                         id=ids.PRESENT,
@@ -134,9 +144,26 @@ def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
     marks = {y: str(y) for y in range(lo, hi + 1) if y % 5 == 0 and lo + 3 < y < hi - 3}
     marks.update({lo: str(lo), hi: str(hi)})
     return html.Aside(
+        id=ids.FILTERS_PANEL,
         className="filters",
+        **{"aria-labelledby": f"{ids.FILTERS_PANEL}-title"},
         children=[
-            html.H2(i18n.t("filters", lang), className="panel-title"),
+            html.Div(
+                [
+                    html.H2(
+                        i18n.t("filters", lang),
+                        className="panel-title",
+                        id=f"{ids.FILTERS_PANEL}-title",
+                    ),
+                    # closes the drawer on a phone (hidden elsewhere; assets/drawer.js)
+                    html.Button(
+                        i18n.t("phone.filters_close", lang),
+                        className="button ghost filters-close",
+                        **{"aria-controls": ids.FILTERS_PANEL},
+                    ),
+                ],
+                className="filters-head",
+            ),
             _field(
                 i18n.t("level", lang),
                 dcc.RadioItems(

@@ -1,0 +1,62 @@
+/* Phone layout (issue #9): below 640 CSS px the filters fold into a drawer.
+ *
+ * The header's "Filters" button opens it (body.filters-open, assets/phone.css), its
+ * "Close" button, Esc or a tap beside it closes it, and focus goes into the drawer and
+ * back to the button. Elsewhere the button is hidden and the filters stay in their column.
+ * Delegated listeners: Dash redraws the page, the listeners stay.
+ */
+(function () {
+  "use strict";
+
+  var OPEN = "filters-open";
+
+  function toggleButton() {
+    return document.getElementById("filters-toggle");
+  }
+
+  function setOpen(open, focusBack) {
+    var body = document.body;
+    if (body.classList.contains(OPEN) === open) return;
+    body.classList.toggle(OPEN, open);
+    var button = toggleButton();
+    if (button) button.setAttribute("aria-expanded", open ? "true" : "false");
+    var panel = document.getElementById("filters-panel");
+    if (open && panel) {
+      var close = panel.querySelector(".filters-close");
+      window.setTimeout(function () { (close || panel).focus(); }, 0);
+    } else if (!open && focusBack && button) {
+      button.focus();
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    if (target.closest(".filters-toggle")) {
+      setOpen(!document.body.classList.contains(OPEN), false);
+      return;
+    }
+    if (target.closest(".filters-close")) {
+      setOpen(false, true);
+      return;
+    }
+    if (document.body.classList.contains(OPEN) && !target.closest(".filters")
+        && !target.closest(".dash-dropdown-content")) {
+      setOpen(false, false);  // a tap beside the drawer
+    }
+  });
+
+  // Esc closes the drawer first (before assets/a11y.js closes a place's detail)
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !document.body.classList.contains(OPEN)) return;
+    if (document.querySelector(".dash-dropdown-content[data-state=open]")) return;
+    event.stopImmediatePropagation();
+    setOpen(false, true);
+  }, true);
+
+  // the drawer is a phone's: leaving the width closes it
+  window.addEventListener("resize", function () {
+    var button = toggleButton();
+    if (button && button.offsetParent === null) setOpen(false, false);
+  });
+})();
