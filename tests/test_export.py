@@ -459,3 +459,21 @@ def test_cli_export_refuses_an_unknown_suffix(tmp_path, capsys):
     args = argparse.Namespace(query="lang=en", output=str(tmp_path / "x.gif"), chart="map")
     assert export.cli_export(args) == 2
     assert ".png" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("query", "years"),
+    [
+        ("lang=en&metric=funds_cny&from=2015&to=2015", "2015"),
+        ("lang=en&metric=funds_cny&from=2006&to=2010", "2006–2010"),
+        ("lang=en&metric=funds_cny&year=2015", "2015"),
+        ("lang=en&metric=funds_cny&year=2015&mode=cumulative", "cumulative to 2015"),
+    ],
+)
+def test_an_export_titles_its_years_as_the_screen_does(data, query, years) -> None:
+    from twinning.figures import map as fmap
+
+    view = export.build_view(query=query, data=data, today=TODAY)
+    assert view.years() == years == fmap.years_label(data, view.filters)
+    assert years in view.title("map")
+    assert "2015–2015" not in view.filename("map", "png")

@@ -517,8 +517,9 @@ class ExportView:
         return self.filters.lang
 
     def years(self) -> str:
-        lo, hi = agg.year_bounds(self.data)
-        return f"{self.filters.year_from or lo}–{self.filters.year_to or hi}"
+        from twinning.figures.map import years_label  # the screen's own words
+
+        return years_label(self.data, self.filters)
 
     def title(self, chart: str = "map") -> str:
         lang = self.lang

@@ -439,7 +439,7 @@ def map_patch_values(
         if filters.metric
         else _pairing_values(data, filters, locations)
     )
-    years = _years_label(data, filters)
+    years = years_label(data, filters)
     if filters.metric:
         title = i18n.t(
             "map_title_metric", lang, metric=i18n.metric_label(filters.metric, lang), years=years
@@ -515,13 +515,17 @@ def year_note(filters: agg.Filters, n_period: int = 0, n_cumulative: int = 0) ->
     )
 
 
-def _years_label(data: agg.AtlasData, filters: agg.Filters) -> str:
+def years_label(data: agg.AtlasData, filters: agg.Filters) -> str:
+    """The view's years as every title says them (screen and exports): one year
+    ("2015"), cumulative to one ("cumulative to 2015"), or a range ("2006–2010"); a range
+    of one year is that year, never "2015–2015"."""
     if filters.year is not None:
         if filters.mode == "cumulative":
             return i18n.t("years_cumulative_to", filters.lang, year=filters.year)
         return str(filters.year)
     lo, hi = agg.year_bounds(data)
-    return f"{filters.year_from or lo}–{filters.year_to or hi}"
+    first, last = filters.year_from or lo, filters.year_to or hi
+    return str(first) if first == last else f"{first}–{last}"
 
 
 # ---------------------------------------------------------------------------------------
