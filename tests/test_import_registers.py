@@ -493,3 +493,51 @@ def test_the_import_page_says_how_it_read_the_header_and_takes_year_and_unit(tmp
         res["result"]["totals"]["funds_cny"]["value"]
         == (EXPECTED["reg_fund_plan"]["totals"]["funds_cny"])
     )
+
+
+def test_years_over_columns_and_a_unit_note_in_the_header_row(store, tmp_path):
+    f = _write(
+        tmp_path,
+        "by_year.csv",
+        "2016-2020年上海市对口帮扶资金（分年度）\n"
+        "序号,州（市）,县（市、区）,2019年,,2020年,,单位：万元\n"
+        ",,,资金,项目,资金,项目,\n"
+        "1,文山州,丘北,100,2,200,3,\n"
+        "2,文山州,富宁,50,1,60,1,\n"
+        "合计,,,150,3,260,4,\n",
+    )
+    result = run_tiny(f, store)
+    assert result.ok, [p.line() for p in result.report.problems]
+    read = result.as_json()["read"]
+    assert (read["year_from"], read["unit"], read["donor"]) == ("header", "万元", "上海市")
+    cols = {c["name"]: (c["field"], c["year"]) for c in read["columns"]}
+    assert cols["2019年/资金"] == ("funds_cny", 2019) and cols["2020年/项目"] == ("projects", 2020)
+    assert _totals(result) == {"funds_cny": 4_100_000, "projects": 7}
+    with store.engine.connect() as conn:
+        by_year = dict(
+            conn.execute(
+                text(
+                    "SELECT period_start, SUM(value) FROM figures WHERE batch_id = :b "
+                    "AND metric = 'funds_cny' GROUP BY period_start"
+                ),
+                {"b": result.batch_id},
+            ).all()
+        )
+    assert by_year == {2019: 1_500_000, 2020: 2_600_000}
+
+
+def test_a_year_in_a_one_row_header_is_that_columns_year(store, tmp_path):
+    f = _write(
+        tmp_path,
+        "named_years.csv",
+        "帮扶方,受援县,2019年帮扶资金（万元）,2020年度帮扶资金（万元）\n上海市,丘北县,100,200\n",
+    )
+    result = run_tiny(f, store, dry_run=True)
+    assert result.ok, [p.line() for p in result.report.problems]
+    cols = {c["name"]: c["year"] for c in result.as_json()["read"]["columns"]}
+    assert cols == {
+        "帮扶方": None,
+        "受援县": None,
+        "2019年帮扶资金(万元)": 2019,
+        "2020年度帮扶资金(万元)": 2020,
+    }

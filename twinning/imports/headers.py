@@ -572,6 +572,8 @@ class Mapping:
 
 
 _YEAR_PART = re.compile(r"^((?:19|20)\d{2})\s*(?:年度|年)?$")
+_YEAR_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年度|年)(?![底末初中]|\d{1,2}月)")
+_CUMULATIVE_NAME = re.compile(r"累计|截至|截止|以来|至今|-|—|–|~|～|至")
 
 
 def auto_mapping(headers: list[object], parts: list[list[str]] | None = None) -> Mapping:
@@ -587,8 +589,13 @@ def auto_mapping(headers: list[object], parts: list[list[str]] | None = None) ->
             if len(years) == 1 and rest:
                 year = int(_YEAR_PART.match(normalise_text(years[0])).group(1))
             fld, unit, how = match_parts(rest or names)
+            if fld == "project" and year is not None:
+                fld = "projects"  # 2019年 over 资金 | 项目: how many projects that year
         else:
             fld, unit, how = match_header(text)
+            m = _YEAR_IN_NAME.search(text)
+            if fld in METRICS and m and not _CUMULATIVE_NAME.search(text):
+                year = int(m.group(1))  # 2019年帮扶资金(万元): that year's funds
         col = ColumnMap(i, text, fld, unit, how, parts=list(names) or ([text] if text else []))
         col.unit_from = "header" if unit else ""
         col.year = year if fld in METRICS else None

@@ -137,7 +137,7 @@ def section_heading(cells: list[object]) -> str | None:
 
 # --- the title ----------------------------------------------------------------------------
 
-_UNIT_IN_TITLE = re.compile(
+UNIT_IN_TITLE = re.compile(
     r"(?P<what>金额|资金|货币|价值|投资)?单位\s*[:：]\s*(?P<unit>[^\s,，;；、)）]+)"
 )
 _YEAR_IN_TITLE = re.compile(
@@ -177,7 +177,7 @@ def read_title(rows: list[tuple[int, list[object]]]) -> TitleInfo:
         info.rows.append(number)
         info.texts.append(" ".join(texts))
         for t in texts:
-            for m in _UNIT_IN_TITLE.finditer(t):
+            for m in UNIT_IN_TITLE.finditer(t):
                 unit = m.group("unit").strip("()（）")
                 try:
                     u = parse_unit(unit)
@@ -210,12 +210,19 @@ def read_title(rows: list[tuple[int, list[object]]]) -> TitleInfo:
     return info
 
 
-def is_title_row(cells: list[object]) -> bool:
-    """A title line: one cell (a long merged title), or a 'label：value' line (填报单位：…)."""
+def is_title_row(cells: list[object], score=None) -> bool:
+    """A title line: one cell (a long merged title), or a 'label：value' line (填报单位：…).
+
+    With ``score`` (validate's header score), a row whose other cells name fields is a
+    header with a note in it ("序号 | 州（市） | … | 单位：万元"), not a title."""
     texts = [text_of(c) for c in cells if text_of(c)]
     if len(set(texts)) <= 1:
         return True
-    return any(re.search(r"[:：]", t) for t in texts)
+    labelled = [t for t in texts if re.search(r"[:：]", t)]
+    if not labelled:
+        return False
+    others = [t for t in texts if t not in labelled]
+    return score is None or score(others) < 4
 
 
 # --- the header block ----------------------------------------------------------------------
@@ -299,7 +306,7 @@ def header_block(
             break
     while bottom - top + 1 < MAX_HEADER_ROWS and top - 1 >= 0:
         n_prev, prev = head[top - 1]
-        if not _labels_only(prev) or is_title_row(prev):
+        if not _labels_only(prev) or is_title_row(prev, score):
             break
         below = _named(head[top][1])
         spans = any(i not in below for i in _named(prev)) or len(_named(prev)) < len(below)

@@ -204,7 +204,7 @@ def find_layout(
     best_i, best_score = 0, -1
     named = {k for k, v in (overrides or {}).items() if v.get("field")}
     for i, (_n, cells) in enumerate(head):
-        if register.is_title_row(cells) and header_score(cells) < 4:
+        if register.is_title_row(cells, header_score):
             continue  # 填报单位：… / 单位：万元 / a one-cell title
         score = header_score(cells) + 2 * sum(1 for c in cells if _text(c) in named)
         if score > best_score:
@@ -284,6 +284,18 @@ def find_layout(
             suggestion="nothing to do if those rows are a title",
             suggestion_zh="如果这些行是标题，无需处理",
         )
+    for col in mapping.columns:
+        # 单位：万元 written in a cell of the header row: the unit of the table, not a column
+        if col.field not in (None, "unit") or col.how == "user":
+            continue
+        m = register.UNIT_IN_TITLE.match(col.header)
+        if m and not title.unit:
+            try:
+                if parse_unit(m.group("unit")).dimension == MONEY:
+                    title.unit, title.unit_row = m.group("unit"), header_n
+                    col.field, col.unit, col.how = None, "", "unit_note"
+            except ParseError:
+                pass
     layout = Layout(header_n, mapping, "wide", header_rows=header_rows, title=title)
     _apply_units(layout, options, report)
     _find_groups(layout, report)
@@ -309,7 +321,7 @@ def find_layout(
         else:
             seen[key] = col
     for col in mapping.columns:
-        if col.field is None and col.header:
+        if col.field is None and col.header and col.how != "unit_note":
             report.warning(
                 "unmapped_column",
                 f"column {col.label!r} is not matched to any field; its values are not imported",
