@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import codecs
 import csv
+import dataclasses
 import io
 import socket
 import struct
@@ -477,3 +478,27 @@ def test_an_export_titles_its_years_as_the_screen_does(data, query, years) -> No
     assert view.years() == years == fmap.years_label(data, view.filters)
     assert years in view.title("map")
     assert "2015–2015" not in view.filename("map", "png")
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["lang=en", "lang=en&metric=funds_cny", "lang=zh&level=county&recipient=650000&from=2010"],
+)
+def test_export_sources_counted_in_sql_match_the_rows_in_view(data, query) -> None:
+    # the export's source list and confidence line come from GROUP BY counts (no rows read):
+    # they must say what the rows themselves say
+    view = export.build_view(query=query, data=data, today=TODAY)
+    pairings = agg.table_rows(data, view.filters, "pairings")
+    figures = agg.table_rows(data, dataclasses.replace(view.filters, metric=None), "figures")
+    metrics = sorted({*agg.series_metrics(view.filters), view.filters.metric or ""} - {""})
+    if view.filters.metric:
+        figures = figures[figures["metric"].isin(metrics)]
+    refs = {r.label: r for r in view.sources()}
+    expected: dict[str, list[int]] = {}
+    for frame, slot in ((pairings, 0), (figures, 1)):
+        for cell in frame["source"]:
+            for label, _url in agg.source_links(cell):
+                expected.setdefault(label, [0, 0])[slot] += 1
+    assert {k: [r.n_pairings, r.n_figures] for k, r in refs.items()} == expected
+    n = len(pairings) + len(figures)
+    assert f"{n:,}" in view.confidence_text() or str(n) in view.confidence_text()

@@ -118,29 +118,20 @@ def short_source(label: str, url: str | None = None, limit: int = 42) -> str:
     return text
 
 
-def source_refs(pairings: pd.DataFrame, figures: pd.DataFrame) -> list[SourceRef]:
+def source_refs(counts: Iterable[agg.SourceCount]) -> list[SourceRef]:
     """Distinct sources of the rows, most cited first. A ' ; '-separated cell counts for
     each of its sources."""
     refs: dict[str, SourceRef] = {}
-
-    def add(cell: Any, confidence: Any, kind: str, quote: Any = None) -> None:
-        for label, url in agg.source_links(cell if isinstance(cell, str) else None):
+    for c in counts:
+        conf = c.confidence if isinstance(c.confidence, str) and c.confidence else "?"
+        for label, url in agg.source_links(c.source if isinstance(c.source, str) else None):
             ref = refs.setdefault(label, SourceRef(label=label, url=url))
-            conf = str(confidence) if isinstance(confidence, str) and confidence else "?"
-            ref.confidences[conf] = ref.confidences.get(conf, 0) + 1
-            if kind == "pairing":
-                ref.n_pairings += 1
+            ref.confidences[conf] = ref.confidences.get(conf, 0) + c.rows
+            if c.kind == "pairings":
+                ref.n_pairings += c.rows
             else:
-                ref.n_figures += 1
-                if isinstance(quote, str) and quote.strip():
-                    ref.n_quotes += 1
-
-    for cell, conf in zip(pairings["source"], pairings["confidence"], strict=True):
-        add(cell, conf, "pairing")
-    for cell, conf, quote in zip(
-        figures["source"], figures["confidence"], figures["quote"], strict=True
-    ):
-        add(cell, conf, "figure", quote)
+                ref.n_figures += c.rows
+                ref.n_quotes += c.quotes
     return sorted(refs.values(), key=lambda r: (-(r.n_figures + r.n_pairings), r.label.lower()))
 
 
@@ -542,22 +533,25 @@ class ExportView:
             return ""
         return self.data.place_label(self.filters.recipient, self.lang)
 
-    def rows(self, chart: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Pairings and figures the chart shows (``None``: both charts)."""
-        pairings = agg.table_rows(self.data, self.filters, "pairings")
-        fig = agg.table_rows(self.data, replace(self.filters, metric=None), "figures")
+    def source_counts(self, chart: str | None = None) -> list[agg.SourceCount]:
+        """Sources and confidences of the pairings and figures the chart shows (``None``:
+        both charts), counted in SQL: an export at 10 M figures reads no rows."""
         if chart == "map":
-            metrics = [self.filters.metric or ("funds_cny" if self.filters.flows else "")]
+            metrics: list[str] | None = [
+                self.filters.metric or ("funds_cny" if self.filters.flows else "")
+            ]
         elif chart == "series":
-            metrics = agg.series_metrics(self.filters)
+            metrics = list(agg.series_metrics(self.filters))
         else:
             metrics = sorted({*agg.series_metrics(self.filters), self.filters.metric or ""})
             if not self.filters.metric:
-                return pairings, fig
-        return pairings, fig[fig["metric"].isin([m for m in metrics if m])]
+                metrics = None
+        if metrics is not None:
+            metrics = [m for m in metrics if m]
+        return agg.source_counts(self.data, replace(self.filters, metric=None), metrics)
 
     def sources(self, chart: str | None = None) -> list[SourceRef]:
-        return source_refs(*self.rows(chart))
+        return source_refs(self.source_counts(chart))
 
     def filters_text(self) -> str:
         """The filters in words: 'Level: county · Metric: funds · Years: 2006–2010 · ...'."""
@@ -592,12 +586,9 @@ class ExportView:
         return tr("filters", lang) + text
 
     def confidence_text(self, chart: str | None = None) -> str:
-        p, fig = self.rows(chart)
-        n = len(p) + len(fig)
-        m = int(
-            (p["confidence"] == agg.FROM_MEMORY).sum()
-            + (fig["confidence"] == agg.FROM_MEMORY).sum()
-        )
+        counts = self.source_counts(chart)
+        n = sum(c.rows for c in counts)
+        m = sum(c.rows for c in counts if c.confidence == agg.FROM_MEMORY)
         if m == 0:
             return tr("confidence_all", self.lang, n=n)
         return tr("confidence_some", self.lang, n=n, m=m)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,6 +143,56 @@ def view_sources(data: AtlasData, filters: Filters, cap: int = SOURCE_ROWS_MAX) 
         return ViewSources([(label, url, n) for (label, url), n in ranked], complete)
 
     return data.cached(("view_sources", filters.cache_key(), cap), compute)
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    """Rows of one table in view citing one source cell with one confidence."""
+
+    kind: str  # pairings | figures
+    source: str | None
+    confidence: str | None
+    rows: int
+    quotes: int  # figures with a non-empty quote (0 for pairings)
+
+
+def source_counts(
+    data: AtlasData, filters: Filters, metrics: Sequence[str] | None = None
+) -> list[SourceCount]:
+    """Every source cell the rows of a view cite, with its confidences and counts: what an
+    export lists under its chart. Counted in SQL over all the rows (an export's list is
+    complete, unlike the screen's capped source line), never by reading them into memory.
+    ``metrics``: the figures of those metrics only (None: every metric in view)."""
+
+    def compute() -> list[SourceCount]:
+        out: list[SourceCount] = []
+        cond, params = where(filters, "pairings")
+        for source, confidence, n in data.rows(
+            f"SELECT source, confidence, COUNT(*) FROM pairings WHERE {cond} "
+            "GROUP BY source, confidence",
+            params,
+        ):
+            out.append(SourceCount("pairings", source, confidence, int(n), 0))
+        cond, params = where(filters, "figures")
+        if metrics is not None:
+            if not metrics:
+                return out
+            names = []
+            for i, metric in enumerate(metrics):
+                params[f"m{i}"] = metric
+                names.append(f":m{i}")
+            cond += f" AND metric IN ({', '.join(names)})"
+        quoted = "CASE WHEN TRIM(COALESCE(quote, '')) <> '' THEN 1 ELSE 0 END"
+        for source, confidence, n, q in data.rows(
+            f"SELECT source, confidence, COUNT(*), SUM({quoted}) FROM figures WHERE {cond} "
+            "GROUP BY source, confidence",
+            params,
+        ):
+            out.append(SourceCount("figures", source, confidence, int(n), int(q or 0)))
+        return out
+
+    key = tuple(metrics) if metrics is not None else None
+    return data.cached(("source_counts", filters.cache_key(), key), compute)
 
 
 # ---------------------------------------------------------------------------------------
