@@ -138,12 +138,20 @@ def sign_in(
         return "", t("signin_slow", lang, seconds=result.wait_s)
     if result.status == "locked":
         return "", t("signin_locked", lang, minutes=max(1, -(-result.wait_s // 60)))
+    if result.status == "busy":
+        return "", t("signin_busy", lang)
     return "", t("signin_failed", lang)
 
 
 def sign_out(token: object, lang: str, auth: Any = None) -> str:
     """End the session in the store: the token is refused from now on, in every worker."""
-    _auth(auth).end_session(token)
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        _auth(auth).end_session(token)
+    except OperationalError:  # SQLite's write lock held past its 30 s by an import
+        log_internal("sign-out failed")
+        return t("signout_busy", lang)
     return t("signed_out", lang)
 
 

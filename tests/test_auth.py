@@ -255,3 +255,27 @@ def test_sign_ins_are_logged_without_secrets(auth, caplog):
     assert "sign-in failed for 'li' from 10.0.0.5" in text
     assert "signed in: 'li' (importer) from 10.0.0.5" in text and "signed out: 'li'" in text
     assert "horse" not in text and token not in text
+
+
+def test_a_store_locked_by_a_long_write_gives_busy_not_a_30_s_wait(auth):
+    """An import holds SQLite's write lock: sign-in says busy within seconds, counting an
+    export lets it through uncounted at once, and reading a session still works."""
+    import time as clock
+
+    auth.add_user("li", "importer", "correct horse")
+    token = auth.sign_in("li", "correct horse").token
+    blocker = create_store_engine(str(auth.engine.url))
+    with blocker.begin() as conn:  # another process's import, mid-transaction
+        conn.exec_driver_sql("INSERT INTO auth_events (scope, key, at) VALUES ('x', 'y', 0)")
+        started = clock.monotonic()
+        assert auth.sign_in("li", "correct horse").status == "busy"
+        assert clock.monotonic() - started < auth_mod.SIGNIN_WAIT_MS / 1000 + 3
+        started = clock.monotonic()
+        assert auth.hit("export_addr", "10.0.0.1", 5) == 0
+        assert clock.monotonic() - started < 2
+        assert auth.session_user(token) == User("li", "importer")  # WAL: reads go on
+    blocker.dispose()
+    # afterwards the store's own 30 s timeout is back on the pooled connection
+    with auth.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    assert auth.sign_in("li", "correct horse").status == "ok"

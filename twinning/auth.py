@@ -38,6 +38,7 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,10 @@ _RANK = {role: i for i, role in enumerate(ROLES)}
 MAX_NAME = 64
 ADDRESS_FACTOR = 3  # an address may be shared by many people (an office behind one NAT)
 SLOW_CAP_S = 60
+STORE_WAIT_MS = 30000  # the store's own busy timeout (twinning/store/db.py)
+SIGNIN_WAIT_MS = 5000  # a sign-in waits this long for SQLite's write lock, then says busy
+HIT_WAIT_MS = 500  # counting an export waits this long, then lets it through uncounted
+_LOCKED_WORDS = ("database is locked", "database table is locked", "lock timeout")
 
 metadata = MetaData()
 
@@ -268,11 +273,13 @@ class Auth:
 
     # --- sessions -----------------------------------------------------------------------
 
-    def start_session(self, user: User, address: str | None = None) -> str:
+    def start_session(
+        self, user: User, address: str | None = None, wait_ms: int | None = None
+    ) -> str:
         token = secrets.token_urlsafe(32)
         now = time.time()
         hours = _hours()
-        with self.engine.begin() as conn:
+        with self._begin(wait_ms) as conn:
             conn.execute(delete(sessions).where(sessions.c.expires < now))
             conn.execute(delete(events).where(events.c.at < now - 86400))
             conn.execute(
@@ -345,16 +352,26 @@ class Auth:
             )
             return refusal
         user = self.check_password(name, password or "")
-        if user is None:
-            self.record(keys, now)
-            log.warning("sign-in failed for %r from %s", name, address)
-            return SignIn("failed")
+        try:
+            if user is None:
+                self.record(keys, now, wait_ms=SIGNIN_WAIT_MS)
+                log.warning("sign-in failed for %r from %s", name, address)
+                return SignIn("failed")
+            with self._begin(SIGNIN_WAIT_MS) as conn:  # the user's slate is clean (not the address)
+                conn.execute(
+                    delete(events).where(
+                        events.c.scope == "signin_user", events.c.key == name.lower()
+                    )
+                )
+            token = self.start_session(user, address, wait_ms=SIGNIN_WAIT_MS)
+        except OperationalError as exc:
+            if not _is_locked(exc):
+                raise
+            # a long import or undo holds SQLite's write lock: no session, no failure counted
+            log.warning("sign-in of %r from %s: the store is busy", name, address)
+            return SignIn("busy", wait_s=60)
         log.info("signed in: %r (%s) from %s", user.name, user.role, address)
-        with self.engine.begin() as conn:  # the user's slate is clean again (not the address)
-            conn.execute(
-                delete(events).where(events.c.scope == "signin_user", events.c.key == name.lower())
-            )
-        return SignIn("ok", user, self.start_session(user, address))
+        return SignIn("ok", user, token)
 
     def _refusal(self, keys: list[tuple[str, str, int]], now: float) -> SignIn | None:
         window = _lock_minutes() * 60
@@ -389,9 +406,14 @@ class Auth:
             ).first()
         return int(row[0] or 0), float(row[1] or 0.0)
 
-    def record(self, keys: list[tuple[str, str, int]], now: float | None = None) -> None:
+    def record(
+        self,
+        keys: list[tuple[str, str, int]],
+        now: float | None = None,
+        wait_ms: int | None = None,
+    ) -> None:
         now = time.time() if now is None else now
-        with self.engine.begin() as conn:
+        with self._begin(wait_ms) as conn:
             conn.execute(
                 insert(events),
                 [{"scope": scope, "key": key[:200], "at": now} for scope, key, _ in keys],
@@ -411,8 +433,29 @@ class Auth:
                     .limit(1)
                 ).scalar()
             return max(1, math.ceil((oldest or now) + 60 - now))
-        self.record([(scope, key, 1)], now)
+        try:
+            self.record([(scope, key, 1)], now, wait_ms=HIT_WAIT_MS)
+        except OperationalError as exc:
+            if not _is_locked(exc):
+                raise
+            # the store is busy writing (an import): let the request through uncounted rather
+            # than make it wait; the gate's slots and queue still bound the work
+            log.info("%s of %s not counted: the store is busy", scope, key)
         return 0
+
+    @contextlib.contextmanager
+    def _begin(self, wait_ms: int | None = None) -> Iterator[Any]:
+        """A write transaction; on SQLite, waiting at most ``wait_ms`` for the write lock
+        (instead of the store's 30 s) when given."""
+        sqlite = wait_ms is not None and self.engine.dialect.name == "sqlite"
+        with self.engine.begin() as conn:  # a deferred BEGIN: the lock comes with the first write
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_ms)}")
+            try:
+                yield conn
+            finally:  # the pooled connection keeps the store's own timeout
+                if sqlite:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={STORE_WAIT_MS}")
 
 
 def _dummy_hash() -> str:
@@ -426,6 +469,11 @@ def _dummy_hash() -> str:
 
 
 _DUMMY: str | None = None
+
+
+def _is_locked(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in _LOCKED_WORDS)
 
 
 def _check_name(name: str) -> str:
