@@ -199,6 +199,10 @@ def _warm(data: AtlasData) -> None:
     langs = (first, "en" if first == "zh" else "zh")
     for lang in langs:
         map_outputs(data, Filters(lang=lang), None)
+    # the default view's reconciled headline totals (seconds at a million figures, #10)
+    from twinning.query import headlines
+
+    headlines(data, Filters())
     for level in ("county", "prefecture"):
         for lang in langs:
             map_outputs(data, Filters(lang=lang, level=level), None)

@@ -63,6 +63,9 @@ def test_map_summary_names_title_level_top_three_units_and_sources(data, lang):
     assert ("亿元" if lang == "zh" else "yuan") in text
     n_sources = agg.source_count(data, f, "figures", "funds_cny")
     assert n_sources > 0 and str(n_sources) in text
+    # and the view's total as its headline says it: at least X, N of M, the plain sum (#10)
+    assert describe.headline_lines(data, f)[0] in text
+    assert ("至少" if lang == "zh" else "at least") in text
 
 
 def test_map_summary_of_pairings_and_of_an_empty_view(data):

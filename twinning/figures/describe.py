@@ -108,7 +108,7 @@ def map_summary(data: agg.AtlasData, filters: agg.Filters, top: int = TOP) -> st
         n_sources = agg.source_count(data, filters, "figures", filters.metric)
     else:
         n_sources = agg.source_count(data, filters, "pairings")
-    return i18n.t(
+    text = i18n.t(
         "a11y.map_summary_metric" if filters.metric else "a11y.map_summary_pairings",
         lang,
         title=title,
@@ -117,6 +117,10 @@ def map_summary(data: agg.AtlasData, filters: agg.Filters, top: int = TOP) -> st
         top=largest,
         n_sources=n_sources,
     )
+    if filters.metric in agg.MAIN_METRICS:  # the view's total, as its headline says it
+        line = headline_lines(data, filters)[agg.MAIN_METRICS.index(filters.metric)]
+        text += ("" if lang == "zh" else " ") + line + ("。" if lang == "zh" else ".")
+    return text
 
 
 def series_summary(data: agg.AtlasData, filters: agg.Filters, top: int = TOP) -> str:
