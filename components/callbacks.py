@@ -18,6 +18,7 @@ import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from components import coverage, geo_assets, ids, layout, playback
+from components.projects_panel import project_section
 from twinning import i18n, settings
 from twinning import query as agg
 from twinning.figures import MapFigureKey, map_figure, map_patch_values, series_figure
@@ -166,6 +167,8 @@ def _trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, di
     if "scope" in meta:  # a figure about several places, outlined (issue #10)
         updates[meta["scope"]] = {"z": values["scope"]["z"]}
         updates[meta["scope_points"]] = dict(values["scope_points"])
+    if "xpcc_points" in meta:  # the XPCC divisions paired in view, at their seats
+        updates[meta["xpcc_points"]] = dict(values["xpcc_points"])
     for idx, slot in zip(meta.get("flows", []), values["flows"], strict=False):
         if "hovertext" in slot:  # a programme's hover points
             updates[idx] = {
@@ -586,6 +589,7 @@ def detail_children(data: agg.AtlasData, filters: agg.Filters) -> list:
         _pairing_items(data, detail.donor_pairings, lang),
         html.H3(i18n.t("detail_figures", lang)),
         _figure_items(detail.figures, lang),
+        *project_section(data, filters, detail.adcode),
         *_scope_sections(data, filters, detail.adcode),
     ]
 

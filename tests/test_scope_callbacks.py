@@ -84,3 +84,26 @@ def test_a_division_in_a_scope_is_a_point_labelled_as_a_division(data) -> None:
         "not Kunyu" in points["hovertext"][0]
         and "Production and Construction" in (points["hovertext"][0])
     )
+
+
+def test_the_flow_to_the_14th_division_is_drawn_to_a_labelled_point(data) -> None:
+    filters = agg.Filters(lang="en", level="county")
+    flows = [f for f in agg.flows(data, filters) if f.recipient == "xpcc:14"]
+    assert [(f.donor_key, f.n_pairings) for f in flows] == [("110000", 1)]
+    fig = cb.map_outputs(data, filters, None)[0]
+    meta = fig["layout"]["meta"]
+    hovers = [t for i, t in enumerate(fig["data"]) if i in meta["flows"] and t.get("hovertext")]
+    texts = [h for t in hovers for h in t["hovertext"]]
+    assert any("14th Division (XPCC)" in h and "Beijing" in h for h in texts)
+    points = fig["data"][meta["xpcc_points"]]
+    labels = points["customdata"]
+    assert "14th Division (XPCC)" in labels and len(labels) == 7
+    hover = points["hovertext"][labels.index("14th Division (XPCC)")]
+    assert "not Kunyu" in hover  # a division, not its seat city's territory
+    # the division lies in Xinjiang: a view of Xinjiang holds its pairings, a view of
+    # Beijing's pairings elsewhere does not draw it
+    drilled = agg.Filters(lang="en", level="county", recipient="650000")
+    assert "xpcc:14" in [f.recipient for f in agg.flows(data, drilled)]
+    tibet = agg.Filters(lang="en", level="county", recipient="540000")
+    tibet_fig = cb.map_outputs(data, tibet, None)[0]
+    assert not tibet_fig["data"][tibet_fig["layout"]["meta"]["xpcc_points"]]["lon"]

@@ -19,6 +19,9 @@ Rule changes recorded that way:
   place" (n_unresolved -> n_coarse), and their metrics are in the metric menu; the XPCC
   lists reach 新疆 (216-218, 220); 云南英茂集团 (a company named after 云南) resolves to
   云南省 (59, 60).
+- issue #10 (XPCC divisions): the seven pairings with a division (第十四师 ...) lie in 新疆:
+  they are in its views, details and place_donors at province level, counted as placed;
+  at prefecture and county level a flow reaches the division's point (recipient xpcc:<n>).
 """
 
 from __future__ import annotations

@@ -47,6 +47,7 @@ MAIN_TRACE = "places"  # the values layer
 NO_DATA_TRACE = "places-no-data"  # the places without a value in view
 SCOPE_TRACE = "scope"  # the members of the figure named by scope=<id> (issue #10)
 SCOPE_POINTS_TRACE = "scope-points"  # ... its XPCC divisions, at their seats
+XPCC_TRACE = "xpcc-divisions"  # the XPCC divisions paired in view, at their seats
 
 
 @dataclass(frozen=True)
@@ -457,11 +458,42 @@ def map_patch_values(
         "no_data": {"z": no_data},
         "scope": {"z": scope_z},
         "scope_points": scope_points,
+        "xpcc_points": _division_points(data, filters, agg_divisions(data, filters)),
         "flows": _flow_values(data, filters, agg.program_options(data)),
         "legend_visible": legend_visible,
         "title": title,
         "note": note,
     }
+
+
+def agg_divisions(data: agg.AtlasData, filters: agg.Filters) -> list[str]:
+    from twinning.query.scopes import divisions_in_view
+
+    return divisions_in_view(data, filters)
+
+
+def _division_points(data: agg.AtlasData, filters: agg.Filters, keys: list[str]) -> dict[str, list]:
+    """lon, lat, label and hover of XPCC divisions, each at its seat."""
+    from twinning.groups import default_groups
+    from twinning.query.scopes import division_label
+
+    lang = filters.lang
+    points: dict[str, list] = {"lon": [], "lat": [], "customdata": [], "hovertext": []}
+    divisions = default_groups().divisions
+    coords = data.place_points()
+    for key in keys:
+        d = divisions.get(key)
+        if d is None or key not in coords:
+            continue
+        lon, lat = coords[key]
+        seat = data.place_label(d.seat_adcode, lang)
+        points["lon"].append(lon)
+        points["lat"].append(lat)
+        points["customdata"].append(esc(division_label(key, lang)))
+        points["hovertext"].append(
+            esc(i18n.t("xpcc_point_hover", lang, division=division_label(key, lang), seat=seat))
+        )
+    return points
 
 
 def _scope_values(
@@ -629,6 +661,26 @@ def map_figure(
             marker={"line": {"color": palette.PRIMARY, "width": 2.5}},
             hoverinfo="skip",
             name=SCOPE_TRACE,
+            geo="geo",
+            showlegend=False,
+        )
+    )
+    # the XPCC divisions paired in view: a point at the seat, said to be no seat's territory
+    meta["xpcc_points"] = len(fig.data)
+    xpcc = values["xpcc_points"]
+    fig.add_trace(
+        go.Scattergeo(
+            lon=xpcc["lon"],
+            lat=xpcc["lat"],
+            customdata=xpcc["customdata"],
+            texttemplate="%{customdata}",
+            hovertext=xpcc["hovertext"],
+            hovertemplate="%{hovertext}<extra></extra>",
+            mode="markers+text",
+            textposition="bottom center",
+            textfont={"size": font_size - 3, "color": palette.INK},
+            marker={"symbol": "diamond", "size": 9, "color": palette.INK},
+            name=XPCC_TRACE,
             geo="geo",
             showlegend=False,
         )

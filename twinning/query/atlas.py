@@ -286,14 +286,25 @@ class AtlasData:
 
         def build() -> dict[str, tuple[float, float]]:
             pts = self.places.dropna(subset=["lon", "lat"]).drop_duplicates("adcode")
-            return {
+            out = {
                 str(c): (float(x), float(y))
                 for c, x, y in zip(pts["adcode"], pts["lon"], pts["lat"], strict=True)
             }
+            # XPCC divisions (xpcc:<n>) are drawn at their seats (issue #10)
+            from twinning.groups import default_groups
+
+            for key, d in default_groups().divisions.items():
+                if d.seat_adcode in out:
+                    out[key] = out[d.seat_adcode]
+            return out
 
         return self.cached("_place_points", build)
 
     def place_label(self, adcode: str | None, lang: str, fallback: str | None = None) -> str:
+        if isinstance(adcode, str) and adcode.startswith("xpcc:"):
+            from twinning.query.scopes import division_label
+
+            return division_label(adcode, lang)
         row = self.place_row(adcode)
         if row is None:
             return fallback or (str(adcode) if adcode else "")

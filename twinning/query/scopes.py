@@ -299,3 +299,21 @@ def scope_outline(data: Any, figure_id: int | None, level: str) -> ScopeOutline 
         period_start=start,
         period_end=end,
     )
+
+
+def divisions_in_view(data: Any, filters: Any) -> list[str]:
+    """The XPCC divisions (xpcc:<n>) that a pairing in view is paired with: the map draws
+    each as a point at its seat, labelled as a division and not the seat's territory."""
+    from twinning.query.atlas import where
+
+    cond, params = where(filters, "pairings")
+
+    def compute() -> list[str]:
+        rows = data.rows(
+            f"SELECT DISTINCT recipient_division FROM pairings WHERE {cond} "
+            "AND recipient_division IS NOT NULL ORDER BY recipient_division",
+            params,
+        )
+        return [str(r[0]) for r in rows]
+
+    return data.cached(("divisions", filters.cache_key()), compute)

@@ -209,7 +209,9 @@ def place_donors(data: AtlasData, filters: Filters) -> PlaceDonors:
 
 def _place_donors(data: AtlasData, f: Filters) -> PlaceDonors:
     col = level_column(f.level)
-    p = _pairing_rows(data, f, f"{col} AS place, donor_key, program, recipient_adcode")
+    p = _pairing_rows(
+        data, f, f"{col} AS place, donor_key, program, recipient_adcode, recipient_division"
+    )
     groups: dict[str, list[tuple[Any, Any]]] = {}
     for place, donor, program in zip(p["place"], p["donor_key"], p["program"], strict=True):
         if not missing(place):
@@ -220,7 +222,8 @@ def _place_donors(data: AtlasData, f: Filters) -> PlaceDonors:
         donors = tuple(dict.fromkeys(d for d, _ in grp if isinstance(d, str) and d))
         programs = tuple(dict.fromkeys(str(x) for _, x in grp if isinstance(x, str)))
         rows.append((code, donors, programs, len(grp)))
-    resolved = p["recipient_adcode"].notna()
+    # an XPCC division is placed (a point at its seat, issue #10), not "no place"
+    resolved = p["recipient_adcode"].notna() | p["recipient_division"].notna()
     return PlaceDonors(
         places=pd.DataFrame(rows, columns=["adcode", "donors", "programs", "n_pairings"]),
         donors=all_donor_keys(data),
@@ -252,8 +255,13 @@ def flows(data: AtlasData, filters: Filters) -> list[Flow]:
 def _flows(data: AtlasData, f: Filters) -> list[Flow]:
     col = level_column(f.level)
     p = _pairing_rows(
-        data, f, f"program, donor_key, {col} AS place, donor_adcode, donor_province_adcode"
+        data,
+        f,
+        f"program, donor_key, {col} AS place, donor_adcode, donor_province_adcode, "
+        "recipient_division",
     )
+    if f.level != "province":  # an XPCC division: a line to its point (issue #10)
+        p["place"] = p["place"].where(p["place"].notna(), p["recipient_division"])
     p = p[p["place"].notna()]
     if p.empty:
         return []

@@ -135,6 +135,14 @@ def _derive_rows(conn: Connection, table: str, batch_id: int | None) -> None:
         params,
     )
     if table == "pairings":
+        # an XPCC division (issue #10) lies in 新疆 and in no prefecture or county of it
+        conn.execute(
+            text(
+                "UPDATE pairings SET r_province = '650000' WHERE recipient_adcode IS NULL "
+                f"AND recipient_division LIKE 'xpcc:%' AND {where}"
+            ),
+            params,
+        )
         conn.execute(
             text(
                 f"""
