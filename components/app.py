@@ -60,7 +60,7 @@ def create_app(store: Any = None) -> dash.Dash:
         layout,
         share,
     )
-    from components.security import register_headers, trust_proxies
+    from components.security import register_bounded_routes, register_headers, trust_proxies
 
     state = AtlasState(store)
     app = dash.Dash(
@@ -85,6 +85,7 @@ def create_app(store: Any = None) -> dash.Dash:
     import_page.register_callbacks(app, state.store)
     export_controls.register_callbacks(app, state.store)
     register_headers(app)  # CSP, nosniff, framing (#12)
+    register_bounded_routes(app, state.store)  # the offline HTML file in the export gate (#12)
     trust_proxies(app.server)  # TWINNING_PROXY_HOPS
     app.atlas_state = state  # for tests and benchmarks
     # Prepare the data now and the default national map in the background, so the first

@@ -283,3 +283,38 @@ def mark_busy(exc: busy.Busy) -> None:
 
     with contextlib.suppress(Exception):  # outside a callback (tests) there is no response
         ctx.response.set_header("Retry-After", str(exc.retry_after))
+
+
+# Routes of other parts whose work is expensive and open to anyone, and the gate each takes
+# (with the per-address limit): the offline HTML file holds plotly.js, the boundaries and a
+# frame of values per year. (/embed is not here: its charts come from the view caches, and
+# one page of a news site may show several.)
+BOUNDED_ROUTES: dict[str, str] = {"/download/view.html": "export"}
+
+
+def register_bounded_routes(app: Any, get_store: Callable[[], Any]) -> None:
+    """Run the BOUNDED_ROUTES in their gates: 503 with Retry-After when full or too often."""
+    import flask
+
+    server = app.server
+    prefix = app.config.requests_pathname_prefix or "/"
+
+    @server.before_request
+    def _take_a_slot() -> Any:
+        path = flask.request.path
+        rel = "/" + path[len(prefix) :].lstrip("/") if path.startswith(prefix) else path
+        kind = BOUNDED_ROUTES.get(rel)
+        if kind is None:
+            return None
+        try:
+            check_rate(get_store())
+            flask.g.twinning_release = busy.gate(kind).acquire()
+        except busy.Busy as exc:
+            return busy_response(exc)
+        return None
+
+    @server.teardown_request
+    def _free_the_slot(_exc: BaseException | None) -> None:
+        release = flask.g.pop("twinning_release", None)
+        if release is not None:
+            release()

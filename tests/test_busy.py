@@ -150,3 +150,31 @@ def test_the_csv_download_answers_503_with_retry_after_when_full(store, monkeypa
     assert rate.status_code == 503 and int(rate.headers["Retry-After"]) >= 55
     assert "Too many exports and downloads from this address" in rate.get_data(as_text=True)
     assert busy.gate("download").running == 0  # the first one's failure freed its slot
+
+
+def test_the_offline_html_file_takes_an_export_slot(store, monkeypatch):
+    import dash
+
+    monkeypatch.setenv("TWINNING_EXPORT_SLOTS", "1")
+    monkeypatch.setenv("TWINNING_EXPORT_QUEUE", "0")
+    app = dash.Dash(__name__)
+    app.layout = dash.html.Div()
+    seen = []
+
+    @app.server.route("/download/view.html")
+    def offline():  # stands for the share part's route
+        seen.append(busy.gate("export").running)
+        return "<html></html>"
+
+    security.register_bounded_routes(app, lambda: store)
+    client = app.server.test_client()
+    assert client.get("/download/view.html").status_code == 200
+    assert seen == [1] and busy.gate("export").running == 0  # held while it ran, then freed
+    hold = busy.gate("export").acquire()
+    try:
+        refused = client.get("/download/view.html?lang=en")
+    finally:
+        hold()
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "10"
+    assert seen == [1]
+    assert client.get("/_dash-layout").status_code == 200  # other routes never wait
