@@ -541,3 +541,36 @@ def test_a_year_in_a_one_row_header_is_that_columns_year(store, tmp_path):
         "2019年帮扶资金(万元)": 2019,
         "2020年度帮扶资金(万元)": 2020,
     }
+
+
+def test_a_places_detail_lists_its_projects_with_their_funds(store):
+    from components.projects_panel import project_section
+    from twinning.filters import Filters
+    from twinning.query import AtlasData
+    from twinning.query.projects import place_projects
+
+    result = run_tiny(CORPUS / "reg_project_list.xlsx", store)
+    assert result.ok
+    again = run_tiny(CORPUS / "reg_project_list.csv", store)  # the same projects again
+    assert not again.ok and {p.code for p in again.report.problems} >= {"duplicate_stored"}
+    data = AtlasData.from_store(store)
+    found = place_projects(data, Filters(lang="zh"), "532628")  # 富宁县
+    rows = found.rows
+    assert found.n == len(rows) >= 2
+    assert all(name.startswith("富宁") for name in rows["project"])
+    assert list(rows["funds"]) == sorted(rows["funds"], reverse=True)  # most funds first
+    with store.engine.connect() as conn:
+        stored = conn.execute(
+            text(
+                "SELECT project, SUM(value) FROM figures WHERE batch_id = :b "
+                "AND metric = 'funds_cny' AND recipient_adcode = '532628' GROUP BY project"
+            ),
+            {"b": result.batch_id},
+        ).all()
+    assert dict(zip(rows["project"], rows["funds"], strict=True)) == dict(stored)
+    # 丘北县's projects are under 文山州 too
+    assert place_projects(data, Filters(lang="zh"), "532600").n >= found.n + 2
+    section = project_section(data, Filters(lang="en"), "532628")
+    assert section[0].children == f"Projects ({found.n})"
+    assert "Funds" in str(section[1].children[0]) or "funds" in str(section[1].children[0]).lower()
+    assert project_section(data, Filters(lang="en"), "110105") == []  # no projects there
