@@ -19,7 +19,6 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from components import coverage, geo_assets, ids, layout, playback
 from components.projects_panel import project_section
-from components.projects_panel import project_section
 from twinning import i18n, settings
 from twinning import query as agg
 from twinning.figures import MapFigureKey, map_figure, map_patch_values, series_figure
@@ -590,7 +589,6 @@ def detail_children(data: agg.AtlasData, filters: agg.Filters) -> list:
         _pairing_items(data, detail.donor_pairings, lang),
         html.H3(i18n.t("detail_figures", lang)),
         _figure_items(detail.figures, lang),
-        *project_section(data, filters, detail.adcode),
         *project_section(data, filters, detail.adcode),
         *_scope_sections(data, filters, detail.adcode),
     ]
