@@ -117,8 +117,17 @@ def _may_import(token: object, lang: str, auth: Any) -> tuple[Any, str]:
     if user is None:
         return None, t("signin_needed", lang)
     if not user.can("importer"):
-        return None, t("role_needed", lang, user=user.name, role=user.role)
+        return None, t("role_needed", lang, user=user.name, role=role_label(user.role, lang))
     return user, ""
+
+
+def role_label(role: str, lang: str) -> str:
+    """A role's name in the reader's language."""
+    if role == "admin":
+        return t("role_admin", lang)
+    if role == "importer":
+        return t("role_importer", lang)
+    return t("role_viewer", lang)
 
 
 def sign_in(

@@ -57,6 +57,9 @@ def test_roles_viewer_reads_importer_undoes_its_own_admin_any(env):
     url = upload_data_url("good_gbk_wide.csv")
     refused = page.receive_upload(url, "good_gbk_wide.csv", viewer, "en")
     assert refused["file"] is None and "need the importer or admin role" in refused["message"]
+    assert refused["message"].startswith("vera is signed in as viewer")
+    zh = page.receive_upload(url, "good_gbk_wide.csv", viewer, "zh")["message"]
+    assert zh.startswith("vera 的角色是 查看者")
     out = page.receive_upload(url, "good_gbk_wide.csv", ivan, "en")
     labels = [m["label"] for m in out["mapping"]]
     fields = [m["field"] for m in out["mapping"]]
