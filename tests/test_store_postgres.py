@@ -204,3 +204,30 @@ def test_users_sessions_and_limits_on_postgres(pg_url: str) -> None:
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_scopes_detail_outline_and_coverage_on_postgres(pg_url: str, reference_store) -> None:
+    """Issue #10's SQL (scope table, shared figures, outlines, divisions, coverage) runs
+    on PostgreSQL and answers as on SQLite."""
+    from twinning import query
+    from twinning.query import scopes
+    from twinning.query.coverage import coverage
+
+    store = open_store(pg_url)
+    try:
+        pg, lite = query.AtlasData.from_store(store), query.AtlasData.from_store(reference_store)
+        f = query.Filters()
+        for data in (pg, lite):
+            data.__dict__["_answers"] = (
+                sorted(scopes.shared_figures(data, f, "653100")["id"]),
+                sorted(scopes.donor_side_figures(data, f, "310000")["id"]),
+                scopes.divisions_in_view(data, query.Filters(level="county")),
+                coverage(data, f).by_province,
+            )
+        assert pg.__dict__["_answers"] == lite.__dict__["_answers"]
+        fid = pg.__dict__["_answers"][0][0]
+        assert scopes.scope_outline(pg, fid, "county") == scopes.scope_outline(lite, fid, "county")
+        ids = [int(i) for i in store.figures_frame()["id"]]
+        assert scopes.figure_scopes(store, ids) == scopes.figure_scopes(reference_store, ids)
+    finally:
+        store.dispose()

@@ -42,3 +42,22 @@ def test_kashgars_detail_lists_shanghais_group_figures_and_one_outlines_the_memb
     # the detail is still Kashgar's, and the link now removes the outline
     assert bp.page.locator("#detail-shared a.scope-link", has_text="取消勾画").count() == 1
     bp.log.assert_clean()
+
+
+def test_shanghais_detail_shows_donor_side_figures_and_the_14th_division_is_drawn(atlas_page):
+    bp = atlas_page
+    bp.open("/", lang="en", level="county", place="310000")
+    wait_map_drawn(bp.page)
+    bp.settle()
+    own = bp.page.locator("#detail-donor-side li")
+    assert own.count() == 10, own.count()
+    assert own.first.locator(".badge", has_text="donor-side").count() == 1
+    # the division's point, labelled as a division, and the flow that reaches it
+    figure = bp.figure("map-graph")
+    points = next(t for t in figure["data"] if t["name"] == "xpcc-divisions")
+    assert "14th Division (XPCC)" in points["customdata"]
+    label = bp.page.locator("#map-graph .scattergeo text", has_text="14th Division (XPCC)")
+    assert label.count() == 1
+    hovers = [h or "" for t in figure["data"] if t.get("hovertext") for h in t["hovertext"]]
+    assert any("14th Division (XPCC)" in h and "Beijing" in h for h in hovers)
+    bp.log.assert_clean()
