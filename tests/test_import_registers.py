@@ -574,3 +574,45 @@ def test_a_places_detail_lists_its_projects_with_their_funds(store):
     assert section[0].children == f"Projects ({found.n})"
     assert "Funds" in str(section[1].children[0]) or "funds" in str(section[1].children[0]).lower()
     assert project_section(data, Filters(lang="en"), "110105") == []  # no projects there
+
+
+def test_a_sheet_or_title_naming_the_area_places_its_short_names(store, tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "长春市"  # one sheet per prefecture, no prefecture column
+    ws.append(["2020年帮扶资金台账", None, "单位：万元"])
+    ws.append(["帮扶方", "县（市、区）", "帮扶资金"])
+    ws.append(["上海市", "朝阳区", 10])  # two 朝阳区 in China: this one is 长春市's
+    other = wb.create_sheet("文山州")
+    other.append(["2020年帮扶资金台账", None, "单位：万元"])
+    other.append(["帮扶方", "县（市、区）", "帮扶资金"])
+    other.append(["上海市", "富宁", 5])
+    path = tmp_path / "by_prefecture.xlsx"
+    wb.save(path)
+    result = run_tiny(path, store, sheet="all")
+    assert result.ok, [p.line() for p in result.report.problems]
+    assert result.as_json()["read"]["长春市"]["within_from"] == "sheet"
+    with store.engine.connect() as conn:
+        codes = sorted(
+            c
+            for (c,) in conn.execute(
+                text("SELECT recipient_adcode FROM figures WHERE batch_id = :b"),
+                {"b": result.batch_id},
+            )
+        )
+    assert codes == ["220104", "532628"]
+    f = _write(
+        tmp_path,
+        "title_area.csv",
+        "2020年度上海市对口帮扶吉林省长春市资金表（单位：万元）\n帮扶方,县（市、区）,帮扶资金\n上海市,朝阳区,11\n",
+    )
+    result = run_tiny(f, store, dry_run=True)
+    assert result.ok, [p.line() for p in result.report.problems]
+    assert result.as_json()["read"]["within_from"] == "title"
+    f = _write(
+        tmp_path, "no_area.csv", "帮扶方,县（市、区）,年度,帮扶资金(万元)\n上海市,朝阳区,2020,10\n"
+    )
+    result = run_tiny(f, store, dry_run=True)
+    assert [p.code for p in result.report.problems if p.severity == "error"] == ["ambiguous_place"]

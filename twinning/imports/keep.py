@@ -407,7 +407,9 @@ def _run(
         result.encoding, result.sheet = source.encoding, source.sheet
         if several:
             report.file = f"{result.file} [{source.sheet}]"
-        sheet_options = replace(options, sheet_year=sheet_year(source.sheet))
+        sheet_options = replace(
+            options, sheet_year=sheet_year(source.sheet), sheet_name=source.sheet
+        )
         if resolver is None:
             resolver = default_resolver()
         layout, rows = find_layout(

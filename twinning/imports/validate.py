@@ -112,6 +112,8 @@ class Layout:
     period_from: str = ""  # title | option | sheet | header
     donor: str = ""  # the donor of rows without a donor column
     donor_from: str = ""  # title | option
+    within: str = ""  # the area the title or sheet names: short names are looked for there
+    within_from: str = ""  # title | sheet
 
     def read_summary(self) -> dict:
         """How the header and title were read (the import summary's ``read`` part)."""
@@ -142,6 +144,8 @@ class Layout:
             "year_from": self.period_from or None,
             "donor": self.donor or None,
             "donor_from": self.donor_from or None,
+            "within": self.within or None,
+            "within_from": self.within_from or None,
         }
 
 
@@ -173,6 +177,7 @@ class ReadOptions:
     unit: str = ""
     donor: str = ""
     sheet_year: int | tuple[int, int] | None = None  # from a sheet's name ("2021年")
+    sheet_name: str = ""  # a sheet named for a prefecture ("文山州") places short names
     sheet_year_text: str = ""
 
 
@@ -358,6 +363,7 @@ def find_layout(
     layout.form = form
     _apply_year(layout, options, report)
     _apply_donor(layout, options, resolver)
+    _apply_within(layout, options, resolver)
     _check_required(layout, report)
     return layout, rest_then(rest, rows)
 
@@ -543,6 +549,35 @@ def _apply_donor(layout: Layout, options: ReadOptions, resolver: Resolver | None
     elif "东西部" in verb:
         return
     layout.donor, layout.donor_from = name, "title"
+
+
+_RECIPIENT_IN_TITLE = re.compile(
+    r"(?:对口帮扶|对口支援|帮扶|支援|援助|东西部(?:扶贫)?协作)"
+    r"(?P<place>[\u4e00-\u9fff]{2,14}?(?:省|自治区|市|州|地区|盟))"
+)
+
+
+def _apply_within(layout: Layout, options: ReadOptions, resolver: Resolver | None) -> None:
+    """A sheet named for a prefecture, or a title naming where the help goes ("…对口帮扶
+    云南省…"): the area where a short name in a table without upper place columns is
+    looked for first (a name not found there is looked for everywhere, as before)."""
+    if resolver is None:
+        return
+    candidates = [(options.sheet_name, "sheet")] if options.sheet_name else []
+    for text in layout.title.texts:
+        m = _RECIPIENT_IN_TITLE.search(re.sub(r"\s+", "", text))
+        if m:
+            candidates.append((m.group("place"), "title"))
+    for name, source in candidates:
+        try:
+            place = resolver(name)
+        except Exception as exc:  # PlaceError: not a place
+            if not hasattr(exc, "candidates"):
+                raise
+            continue
+        if getattr(place, "level", None) in ("province", "prefecture"):
+            layout.within, layout.within_from = name, source
+            return
 
 
 def _period_text(period: int | tuple[int, int] | None) -> str:
@@ -839,6 +874,20 @@ class Checker:
     _cells: list[object] = field(default_factory=list)  # the row being checked
 
     # places ---------------------------------------------------------------------------
+    def _resolve_quietly(self, name: str, within: str):
+        """The place ``name`` means inside ``within``, or None (no problem reported)."""
+        if self.resolver is None:
+            return None
+        key = (name, "\x00" + within)
+        if key not in self._place_cache:
+            try:
+                self._place_cache[key] = self.resolver(name, within=within)
+            except Exception as exc:  # PlaceError
+                if not hasattr(exc, "candidates"):
+                    raise
+                self._place_cache[key] = None
+        return self._place_cache[key]
+
     def _resolve(self, name: str, within: str | None, row: int, column: str, role: str):
         """Resolve through the gazetteer; report ambiguity or absence with candidates."""
         if self.resolver is None:
@@ -1169,7 +1218,11 @@ class Checker:
         if rec_parts:
             fld, name = rec_parts[-1]
             within = rec_parts[-2][1] if len(rec_parts) > 1 else None
-            recip_place = self._resolve(name, within, number, cols[fld].label, "recipient")
+            recip_place = None
+            if within is None and self.layout.within:
+                recip_place = self._resolve_quietly(name, self.layout.within)
+            if recip_place is None:
+                recip_place = self._resolve(name, within, number, cols[fld].label, "recipient")
             if recip_place is False:
                 ok = False
         recipient_text = rec_parts[-1][1] if rec_parts else ""
