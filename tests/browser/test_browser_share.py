@@ -211,7 +211,30 @@ def test_offline_html_opens_from_disk_with_every_request_blocked(browser, atlas_
         # sources and filters written under the chart
         assert page.locator("ol.sources li").count() >= 1
         assert "Filters" in page.text_content(".about")
-        # hover works: plotly's hover layer shows a label over a province
+        # hover: over the largest province, plotly's hover label names it
+        path = page.evaluate(
+            """() => { const gd = document.getElementById('map');
+                 const main = gd.layout.meta.main;
+                 const shapes = gd._fullData.filter(
+                     t => t.type === 'choropleth' && t.geo === 'geo');
+                 const at = shapes.findIndex(t => t.index === main);
+                 const group = gd.querySelectorAll('.geo .choroplethlayer > g.trace')[at];
+                 let best = null, area = 0;
+                 for (const p of group.querySelectorAll('.choroplethlocation')) {
+                   const b = p.getBoundingClientRect();
+                   if (b.width * b.height > area) { area = b.width * b.height; best = b; } }
+                 return {x: best.x + best.width / 2, y: best.y + best.height / 2}; }"""
+        )
+        page.mouse.move(path["x"], path["y"])
+        page.wait_for_selector("#map .hoverlayer .hovertext", timeout=5_000)
+        # zoom: the map's own zoom button changes the projection's scale
+        scale = page.evaluate(
+            "() => document.getElementById('map')._fullLayout.geo.projection.scale"
+        )
+        page.locator("#map .modebar-btn[data-attr='zoom'][data-val='in']").first.click()
+        page.wait_for_function(
+            "s => document.getElementById('map')._fullLayout.geo.projection.scale > s", arg=scale
+        )
         assert not blocked, blocked
         assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), requests
         assert not errors, errors

@@ -21,15 +21,21 @@ Two figures **overlap** when their donors intersect, their recipients intersect 
 years intersect. The **rule** that picks the set (greedy, deterministic):
 
 1. Go through the candidates in this order: higher confidence tier first (recorded
-   figures before those from memory), then the larger value, then the longer period, then
-   the lower id.
-2. Keep a candidate if it overlaps none kept so far; otherwise leave it out.
+   figures, then a translator's note, then figures from memory), then the larger value,
+   then the longer period, then the lower id. Keep a candidate if it overlaps none kept
+   so far.
+2. Give way: go through the kept candidates in the same order. The candidates that only
+   this one shuts out (and that are no less confident) are taken by step 1 among
+   themselves; if they add up to more than it, they replace it.
+3. Keep, in the same order, any candidate that no longer overlaps a kept one.
 
 An enclosing figure (a province for 1996–2014 around a county in 2010) normally reports
 at least as much as what it encloses, so it comes first and stands for it. When it
 reports less than one of its parts, the part comes first and is kept: both are true lower
-bounds and the larger one says more. Greedy keeps the rule explainable and the result a
-valid lower bound; it is not promised to be the largest possible one.
+bounds and the larger one says more. Step 2 stops a large vague figure ("8 eastern
+provinces → 10 western provinces, to 2024") from standing for many figures that together
+say more. Greedy keeps the rule explainable and the result a valid lower bound; it is not
+promised to be the largest possible one.
 
 A candidate may stand for several figures (``n``): the caller groups the entries of one
 register that share a box (see ``twinning/query/totals.py``). Everything here is plain
@@ -223,75 +229,77 @@ def _prefixes(path: Path) -> tuple[Path, ...]:
     return tuple(path[:i] for i in range(1, len(path) + 1))
 
 
-def reconcile(candidates: Sequence[Candidate] | Columns) -> Reconciled:
-    """The reconciled set of ``candidates`` (all of one metric, in one unit): see the
-    module's docstring for the rule. Deterministic: the same candidates in any order give
-    the same result.
+class _Greedy:
+    """The kept candidates, indexed by recipient place (and year) so that a candidate is
+    checked only against kept ones that can share a recipient and a year with it. A kept
+    candidate can be let go (``alive``), for the give-way pass."""
 
-    Kept candidates are indexed by recipient place (and year), so a candidate is checked
-    only against kept ones that can share a recipient and a year with it."""
-    cols = candidates if isinstance(candidates, Columns) else Columns.from_candidates(candidates)
-    size = len(cols)
-    inf = math.inf
-    lo = [-inf if s is None else float(s) for s in cols.starts]
-    hi = [
-        inf if e is None or (s is None and e is None) else float(e)
-        for s, e in zip(cols.starts, cols.ends, strict=True)
-    ]
-    single = [s is not None and s == e for s, e in zip(cols.starts, cols.ends, strict=True)]
-    rank = {k: i for i, k in enumerate(sorted(set(cols.keys), key=_key_order))}
-    values, tiers, keys = cols.values, cols.tiers, cols.keys
-    order = sorted(range(size), key=lambda i: (-tiers[i], -values[i], lo[i] - hi[i], rank[keys[i]]))
-    recipients, donors = cols.recipients, cols.donors
+    def __init__(self, cols: Columns) -> None:
+        inf = math.inf
+        self.cols = cols
+        self.lo = [-inf if s is None else float(s) for s in cols.starts]
+        self.hi = [
+            inf if e is None or (s is None and e is None) else float(e)
+            for s, e in zip(cols.starts, cols.ends, strict=True)
+        ]
+        self.single = [
+            s is not None and s == e for s, e in zip(cols.starts, cols.ends, strict=True)
+        ]
+        self.alive = [False] * len(cols)
+        self.kept: list[int] = []  # in the order kept (let-go ones included)
+        self.anywhere: list[int] = []  # kept with a recipient not known
+        self.at_year: dict[tuple[Path, float], list[int]] = defaultdict(list)
+        self.at_long: dict[Path, list[int]] = defaultdict(list)  # kept not of one year
+        self.at_any: dict[Path, list[int]] = defaultdict(list)
+        self.below: dict[Path, list[int]] = defaultdict(list)  # kept strictly inside
+        self.meet: dict[tuple[Scope, Scope], bool] = {}  # scopes are shared: few pairs
+        self.ups: dict[int, tuple[tuple[Path, ...], tuple[Path, ...]]] = {}
 
-    meet: dict[tuple[Scope, Scope], bool] = {}  # scopes are shared objects: few pairs
-
-    # per recipient scope: every place a kept candidate meeting it may be registered at
-    # (the scope's places and all that contain them), and the scope's own places
-    ups: dict[int, tuple[tuple[Path, ...], tuple[Path, ...]]] = {}
-
-    def places_of(rec: frozenset[Path]) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
-        found = ups.get(id(rec))
+    def _places(self, rec: frozenset[Path]) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+        """Every place a kept candidate meeting ``rec`` may be registered at (its places
+        and all that contain them), and its own places."""
+        found = self.ups.get(id(rec))
         if found is None:
             above = tuple(dict.fromkeys(up for path in rec for up in _prefixes(path)))
-            found = ups[id(rec)] = (above, tuple(rec))
+            found = self.ups[id(rec)] = (above, tuple(rec))
         return found
 
-    kept: list[int] = []
-    anywhere: list[int] = []  # kept with a recipient not known
-    at_year: dict[tuple[Path, float], list[int]] = defaultdict(list)
-    at_long: dict[Path, list[int]] = defaultdict(list)  # kept not of one year
-    at_any: dict[Path, list[int]] = defaultdict(list)
-    below: dict[Path, list[int]] = defaultdict(list)  # kept strictly inside the place
-    excluded: dict[int | str, int | str] = {}
-    at_least = 0.0
-    n_chosen = 0
-    for i in order:
-        ilo, ihi, rec, don = lo[i], hi[i], recipients[i], donors[i]
+    def near(self, i: int) -> list[int]:
+        """Kept candidates (alive or not) that may share a recipient and a year with
+        ``i``; one may be listed twice."""
+        rec = self.cols.recipients[i]
         if rec is None:
-            near: list[int] = kept
+            return self.kept
+        ilo, ihi = self.lo[i], self.hi[i]
+        above, own = self._places(rec)
+        near = self.anywhere[:]
+        at_long, at_year = self.at_long, self.at_year
+        if ilo == ihi:  # one year: the commonest case
+            for up in above:
+                near += at_long.get(up, ())
+                near += at_year.get((up, ilo), ())
+        elif ihi - ilo <= _YEAR_BUCKETS_MAX:
+            for up in above:
+                near += at_long.get(up, ())
+                y = ilo
+                while y <= ihi:
+                    near += at_year.get((up, y), ())
+                    y += 1.0
         else:
-            above, own = places_of(rec)
-            near = anywhere[:]
-            if ilo == ihi:  # one year: the commonest case
-                for up in above:
-                    near += at_long.get(up, ())
-                    near += at_year.get((up, ilo), ())
-            elif ihi - ilo <= _YEAR_BUCKETS_MAX:
-                for up in above:
-                    near += at_long.get(up, ())
-                    y = ilo
-                    while y <= ihi:
-                        near += at_year.get((up, y), ())
-                        y += 1.0
-            else:
-                for up in above:
-                    near += at_any.get(up, ())
-            for path in own:
-                near += below.get(path, ())
-        blocker = -1
-        for k in near:
-            if lo[k] > ihi or ilo > hi[k]:
+            for up in above:
+                near += self.at_any.get(up, ())
+        for path in own:
+            near += self.below.get(path, ())
+        return near
+
+    def blockers(self, i: int, limit: int = 1) -> list[int]:
+        """Alive kept candidates that overlap ``i``: the first ``limit`` of them."""
+        lo, hi, alive, meet = self.lo, self.hi, self.alive, self.meet
+        recipients, donors = self.cols.recipients, self.cols.donors
+        ilo, ihi, rec, don = lo[i], hi[i], recipients[i], donors[i]
+        out: list[int] = []
+        for k in self.near(i):
+            if not alive[k] or lo[k] > ihi or ilo > hi[k] or k == i:
                 continue
             b = recipients[k]
             if not (rec is None or b is None or rec is b):
@@ -307,29 +315,82 @@ def reconcile(candidates: Sequence[Candidate] | Columns) -> Reconciled:
                     found = meet[(don, b)] = scopes_meet(don, b)
                 if not found:
                     continue
-            blocker = k
-            break
-        if blocker >= 0:
-            excluded[keys[i]] = keys[blocker]
-            continue
-        kept.append(i)
-        at_least += values[i]
-        n_chosen += cols.ns[i]
+            if k not in out:
+                out.append(k)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def keep(self, i: int) -> None:
+        self.alive[i] = True
+        self.kept.append(i)
+        rec = self.cols.recipients[i]
         if rec is None:
-            anywhere.append(i)
-            continue
+            self.anywhere.append(i)
+            return
         for path in rec:
-            at_any[path].append(i)
-            if single[i]:
-                at_year[(path, ilo)].append(i)
+            self.at_any[path].append(i)
+            if self.single[i]:
+                self.at_year[(path, self.lo[i])].append(i)
             else:
-                at_long[path].append(i)
+                self.at_long[path].append(i)
             for up in _prefixes(path)[:-1]:
-                below[up].append(i)
+                self.below[up].append(i)
+
+
+def reconcile(candidates: Sequence[Candidate] | Columns) -> Reconciled:
+    """The reconciled set of ``candidates`` (all of one metric, in one unit): see the
+    module's docstring for the rule. Deterministic: the same candidates in any order give
+    the same result."""
+    cols = candidates if isinstance(candidates, Columns) else Columns.from_candidates(candidates)
+    g = _Greedy(cols)
+    values, tiers, keys = cols.values, cols.tiers, cols.keys
+    rank = {k: i for i, k in enumerate(sorted(set(keys), key=_key_order))}
+    lo, hi = g.lo, g.hi
+    position = sorted(
+        range(len(cols)), key=lambda i: (-tiers[i], -values[i], lo[i] - hi[i], rank[keys[i]])
+    )
+    # 1. greedy: keep each candidate that overlaps none kept so far
+    for i in position:
+        if not g.blockers(i):
+            g.keep(i)
+    # 2. give way: a kept candidate (in the same order) is let go when the candidates
+    #    that only it shuts out, kept by the same greedy among themselves, add up to more
+    first_kept = list(g.kept)
+    only: dict[int, list[int]] = defaultdict(list)
+    for i in position:
+        if not g.alive[i]:
+            found = g.blockers(i, limit=2)  # shut out by exactly one?
+            if len(found) == 1:
+                only[found[0]].append(i)
+    for k in first_kept:
+        if not g.alive[k] or not only.get(k):
+            continue
+        g.alive[k] = False
+        trial = []
+        for i in only[k]:  # already in the rule's order; never a less confident one
+            if tiers[i] >= tiers[k] and not g.alive[i] and not g.blockers(i):
+                g.keep(i)
+                trial.append(i)
+        if sum(values[i] for i in trial) > values[k]:
+            continue
+        for i in trial:  # not worth it: back as it was
+            g.alive[i] = False
+        g.alive[k] = True
+    # 3. anything no kept candidate overlaps any more is kept, in the same order
+    excluded = {}
+    for i in position:
+        if not g.alive[i]:
+            found = g.blockers(i)
+            if found:
+                excluded[keys[i]] = keys[found[0]]
+            else:
+                g.keep(i)
+    chosen = [i for i in position if g.alive[i]]
     return Reconciled(
-        chosen=tuple(keys[i] for i in kept),
-        at_least=at_least,
-        n_chosen=n_chosen,
+        chosen=tuple(keys[i] for i in chosen),
+        at_least=float(sum(values[i] for i in chosen)),
+        n_chosen=sum(cols.ns[i] for i in chosen),
         n_figures=sum(cols.ns),
         sum_all=float(sum(values)),
         excluded=excluded,
