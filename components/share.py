@@ -223,7 +223,9 @@ def register(app: dash.Dash, state: Any) -> None:
         query = flask.request.query_string.decode("utf-8", "replace")
         data = state.data()
         filters = filters_from_url(query)
-        body = embed.offline_document(data, filters)
+        body = embed.offline_document(
+            data, filters, link=request_base(prefix) + "/" + filters.to_query_string()
+        )
         response = flask.Response(body, mimetype="text/html")
         name = view_filename(data, filters, "html")
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -192,7 +192,7 @@ def test_cli_exports_a_view_link_as_one_offline_html_file(reference_store, monke
     doc = out.read_text(encoding="utf-8")
     assert '<html lang="en"' in doc and "Assistance funds" in doc
     assert not re.search(r"<script[^>]+src=", doc)
-    assert "level=prefecture" in doc  # the view's own link, written under the chart
+    assert f'<a href="{link.replace("&", "&amp;")}"' in doc  # the view's link under the chart
 
 
 def test_pptx_title_slide_carries_the_qr_code_of_the_link():

@@ -452,10 +452,16 @@ h1{font-size:22px;margin:8px 0 2px} h2{font-size:17px;margin:18px 0 6px}
 """
 
 
-def offline_document(data: agg.AtlasData, filters: agg.Filters, today: date | None = None) -> str:
+def offline_document(
+    data: agg.AtlasData,
+    filters: agg.Filters,
+    today: date | None = None,
+    link: str | None = None,
+) -> str:
     """The view as one interactive HTML file that needs no server and no network: the map
     (zoom, hover, a year slider), the series, the headline numbers, every source and the
-    filters in words, with plotly.js, the base map and the boundaries inside."""
+    filters in words, with plotly.js, the base map and the boundaries inside. ``link``:
+    the view's address in the atlas (written as a link), else its path."""
     from twinning.export import ExportView
 
     lang = filters.lang
@@ -470,7 +476,10 @@ def offline_document(data: agg.AtlasData, filters: agg.Filters, today: date | No
     fig = fit_to_frame({"data": fig["data"], "layout": layout})
     series = fit_to_frame(view.figure("series").to_plotly_json())
     first = words["view"]
-    href = atlas_href(filters, "/")
+    if link and link.startswith(("http://", "https://")):
+        where = f'<a href="{esc(link)}" rel="noopener">{esc(link)}</a>'
+    else:
+        where = f"<code>{esc(atlas_href(filters, '/'))}</code>"
     when = data_date(data)
     plotly_js = PLOTLY_BUNDLE.read_text(encoding="utf-8")
     topojson = TOPOJSON.read_text(encoding="utf-8")
@@ -512,7 +521,7 @@ def offline_document(data: agg.AtlasData, filters: agg.Filters, today: date | No
         f"{all_sources_html(data, filters)}</div>"
         f"<h2>{esc(tr('about_heading', lang))}</h2><div class='card about'>{notes}"
         f"<p>{esc(tr('data_date', lang, date=when or '—'))}</p>"
-        f"<p>{esc(tr('offline_link', lang))} <code>{esc(href)}</code></p></div>"
+        f"<p>{esc(tr('offline_link', lang))} {where}</p></div>"
         f"</main>{_boot_script(fig, 'map', frames)}{_boot_script(series, 'series')}"
         f"{follow}</body></html>"
     )
@@ -523,8 +532,8 @@ def cli_export_html(args: argparse.Namespace) -> int:
     from twinning.export import build_view
 
     output = Path(args.output)
-    view = build_view(None, view_query(getattr(args, "query", "") or ""))
-    text = offline_document(view.data, view.filters)
+    view = build_view(None, getattr(args, "query", "") or "")
+    text = offline_document(view.data, view.filters, link=view.link)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     print(f"{output} ({output.stat().st_size:,} bytes)", file=sys.stdout)
