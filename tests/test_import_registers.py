@@ -616,3 +616,28 @@ def test_a_sheet_or_title_naming_the_area_places_its_short_names(store, tmp_path
     )
     result = run_tiny(f, store, dry_run=True)
     assert [p.code for p in result.report.problems if p.severity == "error"] == ["ambiguous_place"]
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("资金来源", None),  # where the money came from: text, not the figure's source
+        ("资金用途", None),
+        ("资金性质", None),
+        ("项目类别", None),
+        ("项目类型", None),  # a project's kind, not the programme
+        ("实施单位", None),  # not a unit column
+        ("项目地点", None),
+        ("项目进度", None),
+        ("受益户数", None),  # households, not people
+        ("受益对象", None),
+        ("援建单位", "donor"),
+        ("实施年度", "year"),
+        ("建设项目", "project"),
+        ("东西部协作资金（万元）", "funds_cny"),
+        ("来源 Source", "source"),
+        ("备注 Note", "note"),
+    ],
+)
+def test_description_columns_are_not_read_as_figures(header, field):
+    assert match_header(header)[0] == field

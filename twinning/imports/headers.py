@@ -48,10 +48,8 @@ SYNONYMS: dict[str, list[str]] = {
     "program": [
         "帮扶类型",
         "协作类型",
-        "项目类型",
         "类别",
         "类型",
-        "帮扶项目类型",
         "program",
         "programme",
         "program type",
@@ -70,6 +68,10 @@ SYNONYMS: dict[str, list[str]] = {
         "帮扶区",
         "帮扶县",
         "对口帮扶方",
+        "援建单位",
+        "援助单位",
+        "援建方",
+        "对口帮扶单位",
         "donor",
         "donor unit",
         "from",
@@ -440,6 +442,30 @@ def match_parts(parts: list[str]) -> tuple[str | None, str, str]:
 _PLACE_ROLE = {"recipient_province", "recipient_prefecture", "recipient_county"}
 
 
+# Words that make a header a description, not a figure or a field it would partly match:
+# 资金来源 (where the money came from), 资金用途, 资金性质, 项目类别, 实施单位, 项目地点,
+# 项目进度, 受益户数 (households, not people), 受益对象, 开工时间 …
+_NOT_A_FIELD = (
+    "来源",
+    "用途",
+    "性质",
+    "类别",
+    "渠道",
+    "方式",
+    "内容",
+    "地点",
+    "进度",
+    "户数",
+    "对象",
+    "时间",
+    "日期",
+    "单位",
+    "部门",
+    "联系",
+    "状态",
+    "情况说明",
+)
+
 _RECEIVING = re.compile(r"^(?:被|受)(?=帮扶|支援|援助|援建|对口)")
 _TO_RECIPIENT = {
     "donor": "recipient",
@@ -503,8 +529,16 @@ def _match_header(header: str) -> tuple[str | None, str, str]:
         return _SYN_INDEX[key], unit, "exact"
     if key in ALL_FIELDS:
         return key, unit, "exact"
+    cjk = _key(re.sub(r"\([^)]*\)|[\x00-\x7f]+", "", base))
+    if cjk and cjk != key and cjk in _SYN_INDEX:
+        return _SYN_INDEX[cjk], unit, "partial"  # 来源 Source, 备注 Note: bilingual headers
+    if any(word in key for word in _NOT_A_FIELD):
+        return None, unit, "none"  # 资金来源, 资金用途, 实施单位, 项目地点, 受益户数 …: text
     for syn, fld in _SYN_SORTED:
-        # short synonyms ("年", "to", "no") only match exactly
+        # short synonyms ("年", "to", "no") only match exactly; two characters only for a
+        # metric (资金, 投资) or a year or project column
+        if len(syn) == 2 and fld not in METRICS and fld not in ("year", "project"):
+            continue
         if len(syn) >= 2 and not syn.isascii() and syn in key:
             return fld, unit, "partial"
         if len(syn) >= 5 and syn.isascii() and syn in key:
