@@ -309,14 +309,25 @@ def headline_cards(data: agg.AtlasData, filters: agg.Filters) -> list[html.Div]:
     lang = filters.lang
     cards = []
     for h in agg.headlines(data, filters):
-        # "at least X" with "N of M figures; sum of all M: Y" (issue #10)
+        # "at least X" with "N of M figures; sum of all M: Y" (issue #10); the words
+        # around the number are set smaller, so the number stays the card's large type
         value, note = headline_words(h, lang)
+        shown: Any = value
+        if h.at_least is not None and h.n_figures:
+            number = i18n.format_value(h.at_least, h.unit, lang)
+            before, found, after = value.partition(number)
+            if found:
+                shown = [
+                    *([html.Span(before, className="headline-qualifier")] if before else []),
+                    number,
+                    *([html.Span(after, className="headline-qualifier")] if after else []),
+                ]
         # one group a screen reader names by its label and reads with its caveat (#13)
         cards.append(
             html.Div(
                 [
                     html.Div(i18n.t(h.key, lang), className="headline-label", id=f"{h.key}-label"),
-                    html.Div(value, className="headline-value", **{"data-key": h.key}),
+                    html.Div(shown, className="headline-value", **{"data-key": h.key}),
                     html.Div(note, className="headline-note", id=f"{h.key}-note"),
                 ],
                 className="headline",

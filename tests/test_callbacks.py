@@ -262,8 +262,14 @@ def test_headlines_show_the_reconciled_total_beside_n_of_m_and_the_plain_sum(dat
     ):
         cards = [c.to_plotly_json() for c in cb.headline_cards(data, agg.Filters(lang=lang))]
         card = next(c for c in cards if "headline_funds-label" in str(c))
-        value, caveat = (str(div.children) for div in card["props"]["children"][1:])
-        assert value == at_least + i18n.format_value(funds.at_least, funds.unit, lang)
+        value_div, note_div = card["props"]["children"][1:]
+        parts = value_div.children
+        value = "".join(p if isinstance(p, str) else p.children for p in parts)
+        caveat = str(note_div.children)
+        number = i18n.format_value(funds.at_least, funds.unit, lang)
+        assert value == at_least + number
+        assert number in parts  # the number itself is the large type; "at least" smaller
+        assert parts[0].className == "headline-qualifier"
         assert note in caveat
         assert i18n.format_value(funds.value, funds.unit, lang) in caveat  # "sum of all M: Y"
     zh = str([c.to_plotly_json() for c in cb.headline_cards(data, agg.Filters(lang="zh"))])
