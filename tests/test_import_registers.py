@@ -290,7 +290,10 @@ def test_cli_year_unit_sheet_options(store, monkeypatch, capsys):
     monkeypatch.setattr("twinning.imports.keep.default_resolver", lambda: tiny_gazetteer().resolve)
     argv = ["import", str(CORPUS / "reg_fund_plan.csv"), "--dry-run", "--year", "2016-2020"]
     assert main([*argv, "--unit", "亿元", "--donor", "上海市"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    cap = capsys.readouterr()
+    out = json.loads(cap.out)
+    assert "Rows without a year column are for 2016-2020 (from the command line)" in cap.err
+    assert "Money columns without a unit are in 亿元 (from the command line)" in cap.err
     assert (out["read"]["year"], out["read"]["year_from"], out["read"]["unit"]) == (
         "2016-2020",
         "option",
@@ -641,3 +644,15 @@ def test_a_sheet_or_title_naming_the_area_places_its_short_names(store, tmp_path
 )
 def test_description_columns_are_not_read_as_figures(header, field):
     assert match_header(header)[0] == field
+
+
+def test_a_long_table_takes_the_titles_money_unit(store, tmp_path):
+    f = _write(
+        tmp_path,
+        "long_title.csv",
+        "2020年帮扶情况（单位：万元）\n年度,帮扶方,受援县,指标,数值\n"
+        "2020,上海市,富宁县,帮扶资金,12.5\n2020,上海市,富宁县,受益人口,300\n",
+    )
+    result = run_tiny(f, store, dry_run=True)
+    assert result.ok, [p.line() for p in result.report.problems]
+    assert _totals(result) == {"funds_cny": 125_000, "people_benefited": 300}

@@ -72,6 +72,42 @@ class _StderrProgress:
             )
 
 
+def _read_lines(read: dict | None, lang: str) -> list[str]:
+    """What was taken from the title (or the options) for the whole file, one line each."""
+    from twinning import i18n
+
+    if not read:
+        return []
+    if "header_rows" not in read:  # --sheet all: one summary per sheet
+        return [f"[{name}] {line}" for name, one in read.items() for line in _read_lines(one, lang)]
+
+    def source(key: str) -> str:
+        if key == "title":
+            return i18n.t("import.src_title", lang)
+        if key == "sheet":
+            return i18n.t("import.src_sheet", lang)
+        if key == "header":
+            return i18n.t("import.src_header", lang)
+        return i18n.t("import.src_cli", lang)
+
+    out = []
+    if read.get("unit"):
+        out.append(
+            i18n.t("import.read_unit", lang, unit=read["unit"], source=source(read["unit_from"]))
+        )
+    if read.get("year"):
+        out.append(
+            i18n.t("import.read_year", lang, year=read["year"], source=source(read["year_from"]))
+        )
+    if read.get("donor"):
+        out.append(
+            i18n.t(
+                "import.read_donor", lang, donor=read["donor"], source=source(read["donor_from"])
+            )
+        )
+    return out
+
+
 def read_options(args: argparse.Namespace):
     """--year / --unit / --donor as ``ReadOptions``; ParseError for a bad year or unit."""
     from twinning.imports.units import MONEY, parse_unit
@@ -143,6 +179,8 @@ def cli_import(args: argparse.Namespace) -> int:
     _print_json(result.as_json())
     for p in result.report.problems:
         print(p.line(lang), file=sys.stderr)
+    for line in _read_lines(result.as_json().get("read"), lang):
+        print(line, file=sys.stderr)
     if result.report.truncated:
         n = result.report.truncated
         print(pick(lang, f"… and {n} more problems", f"… 另有 {n} 个问题未列出"), file=sys.stderr)

@@ -85,6 +85,12 @@ def total_kind(value: object) -> str | None:
     """subtotal (小计, 文山州小计), total (合计, 总计, Total), breakdown (其中：…) or None."""
     if not isinstance(value, str):
         return None
+    if value.isascii():
+        low = value.lower()
+        if "total" not in low and "sum" not in low:
+            return None
+    elif "计" not in value and "其" not in value:
+        return None  # the common case, a place or project name: no regex
     t = re.sub(r"\s+", "", text_of(value))
     if not t:
         return None
@@ -105,8 +111,14 @@ def total_kind(value: object) -> str | None:
     return "total"
 
 
+_NOTE_FIRST = frozenset("注说备附填制审负单分联电日数资来NnSs")
+
+
 def note_text(cells: list[object]) -> str | None:
     """The text of a note row under the table (注：…, 说明…, 填表人：…), else None."""
+    first = next((c for c in cells if not is_blank_cell(c)), None)
+    if not isinstance(first, str) or first.lstrip()[:1] not in _NOTE_FIRST:
+        return None  # the common case, a data row: no regex
     texts = []
     for c in cells:
         t = text_of(c)
@@ -129,6 +141,9 @@ def note_text(cells: list[object]) -> str | None:
 
 def section_heading(cells: list[object]) -> str | None:
     """A heading row between data rows ("一、文山州") with nothing else in it."""
+    first = next((c for c in cells if not is_blank_cell(c)), None)
+    if not isinstance(first, str) or first.lstrip()[:1] not in "一二三四五六七八九十":
+        return None
     texts = [text_of(c) for c in cells if text_of(c)]
     if len(set(texts)) == 1 and _SECTION_HEADING.match(texts[0]):
         return texts[0]

@@ -871,6 +871,7 @@ class Checker:
     _leading: bool = False  # 小计 rows sit above their sections
     _carry: dict[str, tuple[str, int]] = field(default_factory=dict)  # filled-down places
     _first_data_row: int = 0
+    _targets: list | None = None  # the figure columns (computed on the first row)
     _cells: list[object] = field(default_factory=list)  # the row being checked
 
     # places ---------------------------------------------------------------------------
@@ -1396,6 +1397,8 @@ class Checker:
             )
             return
         unit_text = _text(cell("unit")) or unit_in_name
+        if not unit_text and self.layout.unit_default and METRICS[fld].dimension == MONEY:
+            unit_text = self.layout.unit_default  # 单位：万元 in the title of a long table
         rec = self._one_figure(
             number, value_col, fld, cell("value"), unit_text, context, unit_col=cols.get("unit")
         )
@@ -1404,9 +1407,11 @@ class Checker:
 
     def _wide_figures(self, number: int, cell, cols: dict[str, ColumnMap], context: list[str]):
         """One figure per figure column; of a 合计 and its parts, the parts (checked)."""
-        targets = [
-            c for c in self.layout.mapping.columns if c.field in METRICS or _is_custom_metric(c)
-        ]
+        if self._targets is None:  # the figure columns, once per file
+            self._targets = [
+                c for c in self.layout.mapping.columns if c.field in METRICS or _is_custom_metric(c)
+            ]
+        targets = self._targets
         cells = self._cells
         row_unit = _text(cell("unit"))  # a 单位 column applies where the header has none
         made: dict[int, dict] = {}
@@ -1421,9 +1426,9 @@ class Checker:
             c.index
             for c in targets
             if c.role == "total"
-            and any(p.role == "part" and p.group == c.index and _given(p) for p in targets)
             and isinstance(cells[c.index] if c.index < len(cells) else None, str)
             and str(cells[c.index]).startswith("=")
+            and any(p.role == "part" and p.group == c.index and _given(p) for p in targets)
         }
         for col in targets:
             if col.role == "inside" or col.index in checked_only:
