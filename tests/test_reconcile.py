@@ -469,3 +469,15 @@ def test_headlines_carry_the_reconciled_total(store_data):
     assert funds.value == pytest.approx(16.8 * E8) and funds.n_figures == 7  # the plain sum
     assert funds.at_least == pytest.approx(15.3 * E8) and funds.n_at_least == 5
     assert heads["headline_people"].at_least is None  # no figures: nothing to say
+
+
+def test_the_embedded_headlines_say_what_the_atlas_says(store_data):
+    from twinning import embed
+    from twinning.figures.describe import headline_words
+
+    for lang in ("zh", "en"):
+        f = Filters(lang=lang)
+        items = {key: (value, note) for key, _, value, note in embed.headline_items(store_data, f)}
+        for h in agg.headlines(store_data, f):
+            assert items[h.key] == headline_words(h, lang)
+        assert items["headline_funds"][0].startswith("至少" if lang == "zh" else "at least")

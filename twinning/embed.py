@@ -140,25 +140,14 @@ def all_sources_html(data: agg.AtlasData, filters: agg.Filters) -> str:
 
 
 def headline_items(data: agg.AtlasData, filters: agg.Filters) -> list[tuple[str, str, str, str]]:
-    """(key, label, value, caveat) of each headline number, worded as on the atlas."""
+    """(key, label, value, caveat) of each headline number, worded as on the atlas (the
+    reconciled "at least X" with N of M figures and the plain sum, issue #10)."""
+    from twinning.figures.describe import headline_words
+
     lang = filters.lang
     out = []
     for h in agg.headlines(data, filters):
-        if h.n_figures is not None:
-            value = i18n.format_value(h.value, h.unit, lang) if h.value is not None else "—"
-            note = (
-                i18n.t("headline_sum_of", lang, n=h.n_figures)
-                if h.n_figures
-                else i18n.t("headline_none", lang)
-            )
-        else:
-            value = i18n.format_number(h.value, lang)
-            note = i18n.t(
-                "headline_places_note"
-                if h.key == "headline_recipients"
-                else "headline_pairings_note",
-                lang,
-            )
+        value, note = headline_words(h, lang)
         out.append((h.key, i18n.t(h.key, lang), value, note))
     return out
 
