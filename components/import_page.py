@@ -395,8 +395,10 @@ def receive_upload(
         )
         path.unlink(missing_ok=True)
         return out
-    out["file"] = {"id": file_id, "name": filename, "size": size}
+    out["file"] = {"id": file_id, "name": filename, "size": size, "sheets": layout.sheets}
     out["read"] = layout.read_summary()
+    if len(layout.sheets) > 1:  # a workbook of several sheets is imported whole
+        out["read"]["sheets"] = layout.sheets
     cols = layout.mapping.columns
     out["columns"] = [{"id": str(c.index), "name": c.label} for c in cols]
     out["preview"] = [
@@ -447,7 +449,10 @@ def read_lines(read: dict | None, lang: str, skipped: dict | None = None) -> lis
         return lines + skipped_lines(skipped, lang)
     rows = read["header_rows"]
     joined = [c["name"] for c in read.get("columns", []) if "/" in c["name"]]
-    lines = [
+    lines = []
+    if len(read.get("sheets") or []) > 1:
+        lines.append(t("read_sheets", lang, sheets=", ".join(read["sheets"])))
+    lines += [
         t(
             "read_header",
             lang,
@@ -551,10 +556,12 @@ def check_file(
     writer.write(0, 0)
     try:
         # column labels carry the mapping key; previous units from the header stay in force
+        several = len((file or {}).get("sheets") or []) > 1
         result = run_import(
             path,
             _get_store(get_store),
             name=file.get("name"),
+            sheet="all" if several else None,  # every sheet, as `--sheet all`
             user=user.name,  # the batch records who imported it (and when)
             overrides={"columns": _overrides(labels, fields)},
             dry_run=not confirm,

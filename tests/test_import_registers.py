@@ -458,7 +458,8 @@ def test_the_import_page_says_how_it_read_the_header_and_takes_year_and_unit(tmp
         upload_data_url("reg_fund_plan.xlsx"), "reg_fund_plan.xlsx", token, "en"
     )
     lines = page.read_lines(out["read"], "en")
-    assert lines[0].startswith("Header: row(s) 3, 4 (2 rows); joined column names: 帮扶资金/合计;")
+    assert lines[0].startswith("The workbook's sheets 2021年安排表, 说明 are imported as one batch")
+    assert lines[1].startswith("Header: row(s) 3, 4 (2 rows); joined column names: 帮扶资金/合计;")
     assert "Money columns without a unit are in 万元 (from the title)" in lines
     assert "Rows without a year column are for 2021 (from the title)" in lines
     assert [m["label"] for m in out["mapping"]][4:7] == [
@@ -656,3 +657,30 @@ def test_a_long_table_takes_the_titles_money_unit(store, tmp_path):
     result = run_tiny(f, store, dry_run=True)
     assert result.ok, [p.line() for p in result.report.problems]
     assert _totals(result) == {"funds_cny": 125_000, "people_benefited": 300}
+
+
+def test_the_import_page_imports_every_sheet_of_a_workbook(tmp_path, monkeypatch):
+    from test_import_support import page_env, upload_data_url
+
+    from components import import_page as page
+
+    env = page_env(tmp_path, monkeypatch)
+    token, _ = page.sign_in("admin", "s3cret", "zh")
+    out = page.receive_upload(
+        upload_data_url("reg_per_year.xlsx"), "reg_per_year.xlsx", token, "zh"
+    )
+    assert out["file"]["sheets"] == ["2019年", "2020年", "文山州", "说明"]
+    assert page.read_lines(out["read"], "zh")[0].startswith("工作簿有 2019年, 2020年, 文山州, 说明")
+    labels = [m["label"] for m in out["mapping"]]
+    fields = [m["field"] for m in out["mapping"]]
+    res = page.confirm_import(out["file"], labels, fields, token, "zh", env)
+    assert res["ok"], res["problems"]
+    assert (
+        res["result"]["totals"]["funds_cny"]["value"]
+        == (EXPECTED["reg_per_year"]["totals"]["funds_cny"])
+    )
+    assert [s["sheet"] for s in res["result"]["skipped_sheets"]] == ["说明"]
+    # the template's 说明 Fields sheet is notes too
+    from twinning.imports.keep import _NOTES_SHEET
+
+    assert _NOTES_SHEET.match("说明 Fields") and not _NOTES_SHEET.match("说明书")

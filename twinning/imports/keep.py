@@ -278,8 +278,8 @@ def _run_busy_refused(path, engine, result, *args) -> None:
 
 
 _NOTES_SHEET = re.compile(
-    r"^\s*(说明|填表说明|填报说明|注|注释|备注|附注|目录|封面|notes?|readme|read me|instructions?)"
-    r"\s*\d*\s*$",
+    r"^\s*(说明|填表说明|填报说明|注|注释|备注|附注|目录|封面"
+    r"|notes?|readme|read me|instructions?|fields)(?=$|[\s\d(（_-])",
     re.IGNORECASE,
 )
 _SUMMARY_SHEET = re.compile(r"^\s*(汇总|汇总表|总表|合计|总计|summary|total)\s*$", re.IGNORECASE)
@@ -531,7 +531,7 @@ def _run(
                 result.records += checker.records
                 result.skipped_total_rows += checker.skipped_total_rows
                 for kind, numbers in checker.skipped.items():
-                    if several:
+                    if several and len(layouts) > 1:  # by sheet, as `read` is
                         result.skipped.setdefault(source.sheet, {})[kind] = numbers
                     else:
                         result.skipped[kind] = numbers
@@ -715,6 +715,7 @@ def layout_preview(
         )
         first: list[list[object]] = []
         if layout is not None:
+            layout.sheets = list(source.sheets or [])
             for _number, cells in rows:
                 if any(c not in (None, "") for c in cells):
                     first.append(cells)

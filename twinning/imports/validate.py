@@ -114,6 +114,7 @@ class Layout:
     donor_from: str = ""  # title | option
     within: str = ""  # the area the title or sheet names: short names are looked for there
     within_from: str = ""  # title | sheet
+    sheets: list[str] = field(default_factory=list)  # every sheet of the workbook (preview)
 
     def read_summary(self) -> dict:
         """How the header and title were read (the import summary's ``read`` part)."""
