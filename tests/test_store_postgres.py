@@ -231,3 +231,21 @@ def test_scopes_detail_outline_and_coverage_on_postgres(pg_url: str, reference_s
         assert scopes.figure_scopes(store, ids) == scopes.figure_scopes(reference_store, ids)
     finally:
         store.dispose()
+
+
+def test_reconciled_headline_totals_are_the_same_on_postgres(pg_url: str, reference_store) -> None:
+    """The reconciled totals (#10) read the figures and the summary alike on both."""
+    from twinning import query
+    from twinning.query.totals import reconciled_total
+
+    store = open_store(pg_url)
+    try:
+        pg = query.AtlasData.from_store(store)
+        lite = query.AtlasData.from_store(reference_store)
+        for f in (query.Filters(), query.Filters(recipient="650000"), query.Filters(year=2015)):
+            for metric in query.MAIN_METRICS:
+                a, b = reconciled_total(pg, f, metric), reconciled_total(lite, f, metric)
+                assert a.chosen == b.chosen and a.n_figures == b.n_figures, (f, metric)
+                assert a.at_least == pytest.approx(b.at_least), (f, metric)
+    finally:
+        store.dispose()
