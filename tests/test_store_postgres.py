@@ -249,3 +249,38 @@ def test_reconciled_headline_totals_are_the_same_on_postgres(pg_url: str, refere
                 assert a.at_least == pytest.approx(b.at_least), (f, metric)
     finally:
         store.dispose()
+
+
+def test_registers_and_their_projects_on_postgres(pg_url: str, tmp_path, monkeypatch) -> None:
+    """A register with merged headers and a project list (issue #11): the same totals, every
+    equal-valued project and part counted, and a place's projects listed, on PostgreSQL."""
+    import json
+
+    from twinning.filters import Filters
+    from twinning.imports.keep import run_import
+    from twinning.query import AtlasData
+    from twinning.query.projects import place_projects
+
+    monkeypatch.setenv("TWINNING_UPLOAD_DIR", str(tmp_path / "uploads"))
+    corpus = TESTS / "data" / "imports"
+    expected = json.loads((corpus / "registers_expected.json").read_text(encoding="utf-8"))
+    store = open_store(pg_url)
+    try:
+        for stem in ("reg_fund_plan", "reg_project_list"):
+            result = run_import(corpus / f"{stem}.xlsx", store, user="t")
+            assert result.ok, [p.line() for p in result.report.problems]
+            with store.engine.connect() as conn:
+                sums = dict(
+                    conn.execute(
+                        text(
+                            "SELECT metric, SUM(value) FROM figures WHERE batch_id = :b "
+                            "AND counted GROUP BY metric"
+                        ),
+                        {"b": result.batch_id},
+                    ).all()
+                )
+            assert {m: round(v) for m, v in sums.items()} == expected[stem]["totals"]
+        found = place_projects(AtlasData.from_store(store), Filters(lang="zh"), "532628")
+        assert found.n >= 2 and all(p.startswith("富宁") for p in found.rows["project"])
+    finally:
+        store.dispose()
