@@ -48,6 +48,8 @@ def _options(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
 
 
 def header(filters: agg.Filters, active: str) -> html.Header:
+    from components import share
+
     lang = filters.lang
     query = filters.to_query_string()
     return html.Header(
@@ -87,6 +89,7 @@ def header(filters: agg.Filters, active: str) -> html.Header:
                     )
                     if active == "atlas"
                     else None,
+                    share.stage_qr_button(lang) if active == "atlas" else None,  # (#9)
                     html.Button(
                         i18n.t("present_exit" if filters.present else "present", lang),
                         id=ids.PRESENT,
@@ -361,6 +364,7 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
         children=[
             *a11y.page_parts(filters),
             header(filters, "atlas"),
+            share.stage_qr(lang),  # the link's QR code over the presenter's stage (#9)
             dcc.Store(id=ids.FILTERS, data=filters.as_dict()),
             dcc.Store(id=ids.PLACE, data=filters.place),
             dcc.Store(id=ids.MAP_KEY, data=None),

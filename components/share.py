@@ -10,6 +10,7 @@ shows for the same link.
 from __future__ import annotations
 
 import html as html_lib
+from dataclasses import replace
 from typing import Any
 
 import dash
@@ -30,6 +31,9 @@ SHARE_HEIGHT = "share-height"
 SHARE_IFRAME = "share-iframe"
 SHARE_QR = "share-qr"
 SHARE_HTML = "share-html"
+STAGE_QR_BUTTON = "stage-qr-button"  # presenter mode: shows the link's QR code on the stage
+STAGE_QR = "stage-qr"
+STAGE_QR_IMG = "stage-qr-img"
 DEFAULT_SIZE = (600, 400)
 SIZE_BOUNDS = (200, 4000)
 
@@ -126,6 +130,38 @@ def menu(lang: str) -> html.Details:
     )
 
 
+def stage_qr_button(lang: str) -> html.Button:
+    """The presenter's button (shown in presenter mode only) that puts the view's QR code
+    large on the stage, for the audience to open the view on their phones."""
+    return html.Button(
+        tr("stage_qr", lang),
+        id=STAGE_QR_BUTTON,
+        className="button ghost stage-qr-button",
+        n_clicks=0,
+        **{"aria-controls": STAGE_QR, "aria-expanded": "false"},
+    )
+
+
+def stage_qr(lang: str) -> html.Div:
+    """The QR code over the stage (hidden until the button shows it; Esc hides it)."""
+    return html.Div(
+        id=STAGE_QR,
+        className="stage-qr",
+        # role="dialog" only while shown (assets/share.js): a hidden dialog in the page
+        # would read as an open menu to the keyboard handlers (assets/playback.js)
+        **{"data-label": tr("qr_alt", lang)},
+        children=[
+            html.Div(
+                [
+                    html.Img(id=STAGE_QR_IMG, alt=tr("qr_alt", lang)),
+                    html.P(tr("qr_slide", lang), className="stage-qr-words"),
+                ],
+                className="stage-qr-card",
+            )
+        ],
+    )
+
+
 def _size(value: Any, default: int) -> int:
     try:
         number = int(value)
@@ -160,6 +196,8 @@ def share_outputs(
     ``base``: the atlas's address (scheme, host and path prefix)."""
     base = base.rstrip("/")
     chart = chart if isinstance(chart, str) and chart in embed.CHARTS else "map"
+    # what others open: the view itself, not the presenter's stage or a running playback
+    filters = replace(filters, present=False, play=False)
     link = base + "/" + filters.to_query_string()
     return (
         link,
@@ -242,6 +280,7 @@ def register(app: dash.Dash, state: Any) -> None:
         Output(SHARE_IFRAME, "value"),
         Output(SHARE_QR, "src"),
         Output(SHARE_HTML, "href"),
+        Output(STAGE_QR_IMG, "src"),
         Input(ids.FILTERS, "data"),
         Input(SHARE_CHART, "value"),
         Input(SHARE_WIDTH, "value"),
@@ -249,4 +288,5 @@ def register(app: dash.Dash, state: Any) -> None:
     )
     def update_share(filters_dict, chart, width, height):
         filters = agg.Filters.from_dict(filters_dict)
-        return share_outputs(filters, request_base(prefix), chart, width, height)
+        link, code, qr, offline = share_outputs(filters, request_base(prefix), chart, width, height)
+        return link, code, qr, offline, qr

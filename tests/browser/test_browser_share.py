@@ -242,3 +242,33 @@ def test_offline_html_opens_from_disk_with_every_request_blocked(browser, atlas_
         page.screenshot(path=str(SCREENSHOT_DIR / "offline-html-en.png"))
     finally:
         context.close()
+
+
+def test_presenter_stage_shows_the_views_qr_code_for_the_audience(browser, atlas_server):
+    context, bp = new_browser_page(browser, atlas_server, width=1280, height=720)
+    try:
+        bp.open("/", lang="zh", metric="funds_cny", year="2015", present="1")
+        wait_map_drawn(bp.page)
+        bp.settle()
+        assert not bp.page.locator("#stage-qr").is_visible()
+        bp.page.click("#stage-qr-button")
+        img = bp.page.locator("#stage-qr-img")
+        img.wait_for(state="visible")
+        box = img.bounding_box()
+        assert box["x"] >= 0 and box["y"] >= 0
+        assert box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 720
+        link = bp.page.input_value("#share-link")
+        # the audience gets the view, not the presenter's stage
+        params = dict(parse_qsl(urlsplit(link).query))
+        assert params == {"lang": "zh", "metric": "funds_cny", "year": "2015"}, params
+        assert _decode_qr(img.screenshot()) == [link]
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        bp.page.screenshot(path=str(SCREENSHOT_DIR / "present-qr-1280x720-zh.png"))
+        # Esc hides the code and stays on the stage; a second Esc leaves as before
+        bp.page.keyboard.press("Escape")
+        bp.page.wait_for_function("() => !document.body.classList.contains('stage-qr-shown')")
+        assert not bp.page.locator("#stage-qr").is_visible()
+        assert bp.query().get("present") == "1"
+        bp.log.assert_clean()
+    finally:
+        context.close()
