@@ -684,3 +684,17 @@ def test_the_import_page_imports_every_sheet_of_a_workbook(tmp_path, monkeypatch
     from twinning.imports.keep import _NOTES_SHEET
 
     assert _NOTES_SHEET.match("说明 Fields") and not _NOTES_SHEET.match("说明书")
+
+
+def test_a_cell_that_states_its_scale_is_not_scaled_again_by_the_title(store, tmp_path):
+    f = _write(
+        tmp_path,
+        "scaled.csv",
+        "2020年帮扶资金表\n单位：万元\n帮扶方,受援县〔市、区〕,帮扶资金\n"
+        "上海市,富宁县,100万\n上海市,广南县,20\n上海市,丘北县,3亿元\n合计,,30120万\n",
+    )
+    result = run_tiny(f, store, dry_run=True)
+    assert result.ok, [p.line() for p in result.report.problems]
+    # 100万 = 1,000,000; 20 (万元, the title) = 200,000; 3亿元 = 300,000,000
+    assert _totals(result) == {"funds_cny": 301_200_000}
+    assert not [p for p in result.report.problems if p.code == "total_mismatch"]

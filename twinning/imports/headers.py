@@ -309,7 +309,7 @@ SYNONYMS: dict[str, list[str]] = {
     "hospitals_paired": ["结对医院", "医院结对", "hospitals paired", "hospitals_paired"],
 }
 
-_UNIT_IN_BRACKETS = re.compile(r"^(?P<base>.*?)\s*[\(\[【](?P<unit>[^\)\]】]*)[\)\]】]\s*$")
+_UNIT_IN_BRACKETS = re.compile(r"^(?P<base>.*?)\s*[\(\[【〔](?P<unit>[^\)\]】〕]*)[\)\]】〕]\s*$")
 _UNIT_AT_END = re.compile(r"^(?P<base>.+?)[\s/_]*(?P<unit>(?:万|亿|千|百万)?元|人次|万人)$")
 _UNIT_AFTER_SEP = re.compile(r"^(?P<base>.+?)\s*[/_,，:：]\s*(?P<unit>[^/_,，:：]+)$")
 
@@ -385,7 +385,7 @@ _PLACE_WORDS: dict[str, str] = {
     **dict.fromkeys(("村", "社区", "村社区", "嘎查", "村居"), "village"),
 }
 _PLACE_PREFIX = re.compile(r"^(?:受援|所在|实施|项目所在|项目实施|帮扶对象|结对|对口)")
-_PLACE_BRACKETS = re.compile(r"[(\[【]([^)\]】]*)[)\]】]")
+_PLACE_BRACKETS = re.compile(r"[(\[【〔]([^)\]】〕]*)[)\]】〕]")
 _PLACE_CHARS = set("省区市州地县旗盟乡镇街道村社苏木嘎查、,/ ")
 
 

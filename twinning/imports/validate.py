@@ -44,6 +44,7 @@ from twinning.imports.units import (
     MONEY,
     PERCENT,
     Metric,
+    Unit,
     combine,
     metric_for_unknown,
     parse_unit,
@@ -1529,6 +1530,15 @@ class Checker:
             return None
         try:
             cell_unit = parse_unit(num.unit_text) if num.unit_text else None
+            if (
+                cell_unit is not None
+                and header_unit is not None
+                and getattr(col, "unit_from", "") in ("title", "option")
+                and unit_text == col.unit
+            ):
+                # 单位：万元 over the table, "100万" in a cell: the cell says its own scale
+                # (100 万元), the title's unit is not multiplied into it
+                header_unit = Unit(1, header_unit.dimension, "")
             unit = combine(cell_unit, header_unit)
             metric: Metric = METRICS.get(metric_name) or metric_for_unknown(metric_name, unit)
             if unit.dimension == PERCENT and metric.dimension != PERCENT:
@@ -1712,10 +1722,10 @@ class Checker:
                 num = parse_number(raw)
                 if num is None:
                     continue
-                unit = combine(
-                    parse_unit(num.unit_text) if num.unit_text else None,
-                    parse_unit(col.unit) if col.unit else None,
-                )
+                column_unit = parse_unit(col.unit) if col.unit else None
+                if num.unit_text and column_unit and col.unit_from in ("title", "option"):
+                    column_unit = Unit(1, column_unit.dimension, "")  # as in _one_figure
+                unit = combine(parse_unit(num.unit_text) if num.unit_text else None, column_unit)
                 metric = METRICS.get(col.field) or metric_for_unknown(col.field, unit)
                 value, _cu = to_canonical(num.value, unit, metric)
             except ParseError as exc:
