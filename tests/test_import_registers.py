@@ -698,3 +698,92 @@ def test_a_cell_that_states_its_scale_is_not_scaled_again_by_the_title(store, tm
     # 100万 = 1,000,000; 20 (万元, the title) = 200,000; 3亿元 = 300,000,000
     assert _totals(result) == {"funds_cny": 301_200_000}
     assert not [p for p in result.report.problems if p.code == "total_mismatch"]
+
+
+def _variant(seed: int) -> tuple[bytes, dict, dict]:
+    """One seeded register: header words, bracket styles, where the unit is (title, header,
+    a units row), one or two header rows, 小计 in a place column or in 序号 or none, 合计 at
+    the top or the bottom, a note, the donor and the year in a column or in the title, and
+    the encoding; with the totals it must give (computed with Decimal from its cells)."""
+    import csv
+    import io
+    import random
+    from decimal import Decimal
+
+    r = random.Random(seed)
+    unit_word, mult = r.choice([("万元", 10_000), ("元", 1), ("亿元", 10**8)])
+    unit_where = r.choice(["title", "header", "subrow"])
+    two_row = r.random() < 0.6
+    pref = r.choice(["州（市）", "州(市)", "地（州、市）", "市州", "州市"])
+    county = r.choice(["县（市、区）", "县(市、区、旗)", "县市区", "县区", "受援县"])
+    donor_col, year_col = r.random() < 0.7, r.random() < 0.5
+    total_top, note = r.random() < 0.5, r.random() < 0.7
+    subtotal = r.choice(["pref", "serial", "none"])
+    people = r.choice(["受益人口", "受益人数（人）", "带动脱贫人口"])
+    rows: list[list[str]] = [
+        [
+            ("" if year_col else "2021年度")
+            + ("" if donor_col else "上海市对口帮扶云南省")
+            + "项目资金安排表"
+        ]
+    ]
+    if unit_where == "title":
+        rows.append(["填报单位：合作交流办", "", "", "", "", "", f"单位：{unit_word}"])
+    head = ["序号"] + (["帮扶方"] if donor_col else []) + [pref, county]
+    head += ["年度"] if year_col else []
+    fund = "帮扶资金" + (f"（{unit_word}）" if unit_where == "header" else "")
+    if two_row:
+        sub = ["合计", "财政资金", "社会资金"]
+        if unit_where == "subrow":
+            sub = [f"{s}（{unit_word}）" for s in sub]
+        rows += [[*head, fund, "", "", people], [""] * len(head) + sub + [""]]
+    else:
+        rows.append([*head, fund if unit_where != "subrow" else f"帮扶资金（{unit_word}）", people])
+    data: list[list[str]] = []
+    funds, persons, serial = Decimal(0), 0, 0
+    for prefecture, counties in (
+        ("文山州", ["富宁", "广南县", "丘北"]),
+        ("昭通市", ["镇雄", "彝良县"]),
+    ):
+        sub_f, sub_p = Decimal(0), 0
+        for name in counties:
+            serial += 1
+            a, b = Decimal(r.randrange(1, 9999)) / 100, Decimal(r.randrange(0, 999)) / 100
+            p = r.randrange(10, 5000)
+            row = [str(serial)] + (["上海市"] if donor_col else []) + [prefecture, name]
+            row += ["2021"] if year_col else []
+            row += ([str(a + b), str(a), str(b)] if two_row else [str(a + b)]) + [str(p)]
+            data.append(row)
+            sub_f, sub_p = sub_f + a + b, sub_p + p
+        if subtotal != "none":
+            label = ["小计" if subtotal == "serial" else ""] + ([""] if donor_col else [])
+            label += [f"{prefecture}小计" if subtotal == "pref" else "", ""]
+            label += [""] if year_col else []
+            data.append(label + ([str(sub_f), "", ""] if two_row else [str(sub_f)]) + [str(sub_p)])
+        funds, persons = funds + sub_f, persons + sub_p
+    total = ["合计"] + [""] * (len(head) - 1)
+    total += ([str(funds), "", ""] if two_row else [str(funds)]) + [str(persons)]
+    rows += [total, *data] if total_top else [*data, total]
+    if note:
+        rows.append(["注：资金为计划数。"])
+    width = max(len(x) for x in rows)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for x in rows:
+        writer.writerow(x + [""] * (width - len(x)))
+    value = funds * mult
+    metric = "people_lifted" if people == "带动脱贫人口" else "people_benefited"
+    expected = {"funds_cny": int(value) if value == int(value) else float(value), metric: persons}
+    shape = {"unit": unit_where, "two_row": two_row, "subtotal": subtotal, "top": total_top}
+    return buf.getvalue().encode(r.choice(["gbk", "utf-8", "utf-8-sig"])), expected, shape
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_seeded_register_variants_give_their_totals_to_the_yuan(store, tmp_path, seed):
+    data, expected, shape = _variant(seed)
+    f = tmp_path / f"variant_{seed}.csv"
+    f.write_bytes(data)
+    result = run_tiny(f, store, dry_run=True)
+    assert result.ok, (shape, [p.line() for p in result.report.problems])
+    assert _totals(result) == expected, shape
+    assert not [p for p in result.report.problems if p.code.endswith("_mismatch")], shape
