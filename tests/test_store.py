@@ -362,3 +362,38 @@ def test_cli_stats_reports_bad_reference_without_traceback(
     assert cli_stats(Namespace(json=True)) == 1
     err = capsys.readouterr().err
     assert "pairings.csv, row 1 (line 2), column confidence: 'maybe'" in err
+
+
+def test_opening_waits_for_another_process_that_holds_the_write_lock(
+    tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A worker upgrading a large store holds its write lock for minutes; its siblings wait
+    for it instead of failing to boot with "database is locked"."""
+    import sqlite3
+    import threading
+    import time
+
+    from twinning.store import db
+
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    open_store(url).dispose()
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)  # the lock outlasts the busy timeout
+    monkeypatch.setattr(db, "OPEN_WAIT_SECONDS", 60.0)
+    holder = sqlite3.connect(
+        tmp_path / "shared.sqlite", isolation_level=None, check_same_thread=False
+    )
+    holder.execute("BEGIN IMMEDIATE")
+    released = threading.Timer(2.0, holder.rollback)
+    released.start()
+    t0 = time.monotonic()
+    try:
+        store = open_store(url)
+    finally:
+        released.join()
+        holder.close()
+    try:
+        assert time.monotonic() - t0 >= 1.5, "opened while another process held the lock"
+        assert count(store, "pairings") == 218
+        assert "waiting" in capsys.readouterr().err
+    finally:
+        store.dispose()

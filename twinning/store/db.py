@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
 from twinning import settings
@@ -44,6 +45,14 @@ _FIGURE_NOT_SHOWN = (
 _PAIRING_NOT_SHOWN = "(p.recipient_adcode IS NULL AND p.recipient_division IS NULL)"
 PLACE_COLUMNS = ["adcode", "level", "name_zh", "name_en", "province_adcode", "prefecture_adcode"]
 REFERENCE_USER = "reference"
+
+
+# How long a statement waits for another connection's lock before "database is locked".
+BUSY_TIMEOUT_MS = 30_000
+
+# How long opening the store waits for another process that holds its write lock (an
+# upgrade of a store of millions of figures by a sibling worker takes minutes).
+OPEN_WAIT_SECONDS = 1800.0
 
 
 def _enable_wal(cursor: Any, deadline_s: float = 30.0) -> None:
@@ -81,7 +90,7 @@ def create_store_engine(url: str) -> Engine:
     memory = database in ("", ":memory:") or database.startswith("file::memory:")
     if not memory:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": 30}}
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000}}
     if memory:
         kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
     engine = create_engine(url, **kwargs)
@@ -92,7 +101,7 @@ def create_store_engine(url: str) -> Engine:
         # BEGIN covers CREATE/ALTER too (SQLAlchemy's documented recipe).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         if not memory:
             _enable_wal(cursor)
@@ -460,23 +469,46 @@ def open_store(
         return Gazetteer(places_frame) if injected_places else Gazetteer.default()
 
     engine = create_store_engine(url)
+    give_up = time.monotonic() + OPEN_WAIT_SECONDS
+    waited = False
     try:
-        with engine.connect() as conn:
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                _lock_for_seeding(conn)
-                before, after = migrate.upgrade(conn)
-                places_changed = _seed_places(conn, store_places, places_sha)
-                levels_missing = conn.execute(text("SELECT 1 FROM place_levels LIMIT 1")).first()
-                places_changed |= levels_missing is None
-                if places_changed:
-                    derive.seed_place_levels(conn, places_frame)
-                changed = _seed_reference(conn, fingerprint, reference_dir, gazetteer_factory)
-                if places_changed or changed or before != after:
-                    derive.refresh(conn)
-                changed |= places_changed or before != after
-                if changed:
-                    bump_revision(conn)
+        while True:
+            try:
+                with engine.connect() as conn:
+                    conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                    with conn.begin():
+                        _lock_for_seeding(conn)
+                        before, after = migrate.upgrade(conn)
+                        places_changed = _seed_places(conn, store_places, places_sha)
+                        levels_missing = conn.execute(
+                            text("SELECT 1 FROM place_levels LIMIT 1")
+                        ).first()
+                        places_changed |= levels_missing is None
+                        if places_changed:
+                            derive.seed_place_levels(conn, places_frame)
+                        changed = _seed_reference(
+                            conn, fingerprint, reference_dir, gazetteer_factory
+                        )
+                        if places_changed or changed or before != after:
+                            derive.refresh(conn)
+                        changed |= places_changed or before != after
+                        if changed:
+                            bump_revision(conn)
+                break
+            except OperationalError as exc:
+                # Another process holds the store's write lock for longer than the busy
+                # timeout: most often a worker upgrading or re-seeding a large store while
+                # the other workers start (gunicorn -w 4). Wait for it; nothing was written.
+                if "locked" not in str(exc) or time.monotonic() > give_up:
+                    raise
+                if not waited:
+                    print(
+                        "another process is writing the store (an upgrade of a large store "
+                        "takes minutes); waiting for it",
+                        file=sys.stderr,
+                    )
+                    waited = True
+                time.sleep(1.0)
     except BaseException:
         engine.dispose()
         raise
