@@ -11,3 +11,19 @@ worker would be killed at ``timeout`` mid-download and block everyone behind it.
 worker_class = "gthread"
 threads = 4
 timeout = 300
+
+
+def on_starting(server):
+    """Create, upgrade or re-seed the store once, in the master, before any worker starts:
+    an upgrade of a store of millions of figures takes minutes, longer than a worker may
+    take to boot (``timeout``), and workers starting together would otherwise queue behind
+    each other's write lock."""
+    import subprocess
+    import sys
+
+    # in a child process: nothing (a database driver, DuckDB's threads) is inherited by the
+    # workers forked from the master
+    subprocess.run(
+        [sys.executable, "-c", "from twinning.store.db import open_store; open_store().dispose()"],
+        check=True,
+    )
