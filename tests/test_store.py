@@ -216,6 +216,8 @@ def _old_store(url: str, version: int) -> None:
             engine.dispose()
             return
         conn.exec_driver_sql("DROP TABLE figure_scopes")  # v3 lacks the scopes (#10)
+        conn.exec_driver_sql("DROP INDEX ix_figures_donor_side")
+        conn.exec_driver_sql("DROP INDEX ix_figures_donor_side_unit")
         conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN scope_group")
         conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN donor_side")
         conn.exec_driver_sql("ALTER TABLE pairings DROP COLUMN recipient_division")
@@ -302,6 +304,8 @@ def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: in
                 "WHERE f.recipient = '林芝市, 昌都市' AND s.side = 'recipient'"
             ).scalars()
             assert sorted(members) == ["540300", "540400"]
+            indexes = {i["name"] for i in inspect(conn).get_indexes("figures")}
+            assert {"ix_figures_donor_side", "ix_figures_donor_side_unit"} <= indexes
     finally:
         opened.dispose()
 

@@ -76,7 +76,11 @@ def _to_v3(conn: Connection) -> None:
     metadata.create_all(conn, checkfirst=True)  # place_levels, figure_totals
     for table in ("pairings", "figures"):
         for index in metadata.tables[table].indexes:  # create_all skips existing tables'
-            index.create(conn, checkfirst=True)
+            if index.name not in _V4_INDEXES:  # on columns v4 adds
+                index.create(conn, checkfirst=True)
+
+
+_V4_INDEXES = {"ix_figures_donor_side", "ix_figures_donor_side_unit"}
 
 
 def _to_v4(conn: Connection) -> None:
@@ -85,8 +89,9 @@ def _to_v4(conn: Connection) -> None:
     _add_column(conn, "figures", "donor_side", "BOOLEAN NOT NULL DEFAULT '0'")
     _add_column(conn, "pairings", "recipient_division", "TEXT")
     metadata.create_all(conn, checkfirst=True)  # figure_scopes
-    for index in metadata.tables["figure_scopes"].indexes:
-        index.create(conn, checkfirst=True)
+    for table in ("figure_scopes", "figures"):  # and ix_figures_donor_side
+        for index in metadata.tables[table].indexes:
+            index.create(conn, checkfirst=True)
 
 
 def _to_v5(conn: Connection) -> None:

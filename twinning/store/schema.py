@@ -176,6 +176,21 @@ figure_scopes = Table(
 )
 Index("ix_figure_scopes_member", figure_scopes.c.member, figure_scopes.c.side)
 
+# A donor's own figures (donor-side, issue #10), which its detail lists: few among many.
+_DONOR_SIDE = text("donor_side")
+Index(
+    "ix_figures_donor_side",
+    figures.c.donor_key,
+    sqlite_where=_DONOR_SIDE,
+    postgresql_where=_DONOR_SIDE,
+)
+Index(
+    "ix_figures_donor_side_unit",
+    figures.c.donor_unit_key,
+    sqlite_where=_DONOR_SIDE,
+    postgresql_where=_DONOR_SIDE,
+)
+
 # (adcode, level) -> that unit's code at each map level. Computed from the shipped
 # boundaries' places (units listed at two levels, 东莞 or 北京, have a row per level);
 # roll-ups are SQL joins on it, never per-row Python.
