@@ -787,3 +787,16 @@ def test_seeded_register_variants_give_their_totals_to_the_yuan(store, tmp_path,
     assert result.ok, (shape, [p.line() for p in result.report.problems])
     assert _totals(result) == expected, shape
     assert not [p for p in result.report.problems if p.code.endswith("_mismatch")], shape
+
+
+def test_a_title_split_over_two_cells_is_not_a_header_row(store, tmp_path):
+    f = _write(
+        tmp_path,
+        "split_title.csv",
+        "2021年度,上海市对口帮扶项目资金安排表,,\n"
+        "帮扶方,县（市、区）,帮扶资金（万元）,资金拨付使用情况\n上海市,富宁县,10,已拨付\n",
+    )
+    result = run_tiny(f, store, dry_run=True)
+    assert result.ok, [p.line() for p in result.report.problems]
+    read = result.as_json()["read"]
+    assert (read["header_rows"], read["year"], read["year_from"]) == ([2], "2021", "title")

@@ -225,6 +225,9 @@ def read_title(rows: list[tuple[int, list[object]]]) -> TitleInfo:
     return info
 
 
+_TITLE_END = re.compile(r"(表|台账|清单|明细|汇总|统计|情况|计划|方案)[)）]?$")
+
+
 def is_title_row(cells: list[object], score=None) -> bool:
     """A title line: one cell (a long merged title), or a 'label：value' line (填报单位：…).
 
@@ -233,6 +236,8 @@ def is_title_row(cells: list[object], score=None) -> bool:
     texts = [text_of(c) for c in cells if text_of(c)]
     if len(set(texts)) <= 1:
         return True
+    if len(set(texts)) <= 3 and any(len(t) >= 6 and _TITLE_END.search(t) for t in texts):
+        return True  # "…项目资金安排表" beside "2021年度": a title split over two cells
     labelled = [t for t in texts if re.search(r"[:：]", t)]
     if not labelled:
         return False
