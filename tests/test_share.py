@@ -103,6 +103,14 @@ def test_embed_document_carries_sources_data_date_and_the_atlas_link(data, chart
         assert '"autosize":true' in doc and '"height":600' not in doc
     if chart == "headlines":
         assert doc.count('class="headline"') == 6
+        # worded as the atlas words them: "at least X", never a sum that counts twice
+        from html import escape
+
+        from twinning.figures.describe import headline_words
+
+        for h in agg.headlines(data, filters):
+            value, note = headline_words(h, lang)
+            assert escape(value) in doc and escape(note) in doc, h.key
     if chart == "table":
         assert "<table>" in doc and re.search(r"(显示前|First) \d+", doc)
 

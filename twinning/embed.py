@@ -140,8 +140,8 @@ def all_sources_html(data: agg.AtlasData, filters: agg.Filters) -> str:
 
 
 def headline_items(data: agg.AtlasData, filters: agg.Filters) -> list[tuple[str, str, str, str]]:
-    """(key, label, value, caveat) of each headline number, worded as on the atlas (the
-    reconciled "at least X" with N of M figures and the plain sum, issue #10)."""
+    """(key, label, value, caveat) of each headline number, worded as on the atlas
+    (``describe.headline_words``: a sum of figures as "at least X", no two overlapping)."""
     from twinning.figures.describe import headline_words
 
     lang = filters.lang

@@ -194,6 +194,7 @@ def test_offline_html_opens_from_disk_with_every_request_blocked(browser, atlas_
         assert page.locator("#map g.slider-container").count() == 1
         title = page.text_content("#map-title")
         # the year slider: click the rail three quarters along
+        page.locator("#map .slider-rail-rect").scroll_into_view_if_needed()
         rail = page.locator("#map .slider-rail-rect").bounding_box()
         before = page.evaluate(
             "() => JSON.stringify(document.getElementById('map').data.map(t => t.z))"
