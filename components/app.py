@@ -203,7 +203,7 @@ def _warm(data: AtlasData) -> None:
     # the default view's reconciled headline totals (seconds at a million figures, #10)
     from twinning.query import headlines
 
-    headlines(data, Filters())
+    headlines(data, Filters(), complete=True)
     for level in ("county", "prefecture"):
         for lang in langs:
             map_outputs(data, Filters(lang=lang, level=level), None)

@@ -174,3 +174,37 @@ def test_sorting_on_a_column_that_is_never_empty_can_use_its_index(store) -> Non
         )
     )
     assert "USING INDEX ix_figures_dedupe" in plan, plan
+
+
+def test_a_slow_reconciled_total_does_not_hold_a_filter_change(store, monkeypatch) -> None:
+    """On screen the plain sum answers at once and the reconciled total follows on a later
+    request; an export waits for it."""
+    import time
+
+    from twinning.figures.describe import headline_lines
+
+    real = views.reconciled_total
+
+    def slow(*args, **kwargs):
+        time.sleep(0.6)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(views, "reconciled_total", slow)
+    monkeypatch.setattr(views, "RECONCILE_WAIT_SECONDS", 0.05)
+    data = query.AtlasData.from_store(store)
+    f = query.Filters(lang="en", programs=("east_west_cooperation",))
+    t0 = time.perf_counter()
+    first = {h.key: h for h in query.headlines(data, f)}
+    assert time.perf_counter() - t0 < 0.5
+    assert first["headline_funds"].n_figures and first["headline_funds"].at_least is None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        later = {h.key: h for h in query.headlines(data, f)}
+        if later["headline_funds"].at_least is not None:
+            break
+        time.sleep(0.1)
+    assert later["headline_funds"].at_least is not None
+    assert later["headline_funds"].at_least <= later["headline_funds"].value
+    # an export of another view waits for its total
+    g = query.Filters(lang="en", programs=("counterpart_support_xinjiang",))
+    assert any("at least" in line for line in headline_lines(data, g))

@@ -181,10 +181,11 @@ def headline_words(h: agg.Headline, lang: str) -> tuple[str, str]:
 
 def headline_lines(data: agg.AtlasData, filters: agg.Filters) -> list[str]:
     """Each headline number of the view on one line, as exports print them:
-    "Funds: at least 304.8 billion yuan (18 of 65 figures, ...; sum of all 65: ...)"."""
+    "Funds: at least 304.8 billion yuan (18 of 65 figures, ...; sum of all 65: ...)"
+    (an export waits for the reconciled totals, however long they take)."""
     lang = filters.lang
     out = []
-    for h in agg.headlines(data, filters):
+    for h in agg.headlines(data, filters, complete=True):
         value, note = headline_words(h, lang)
         out.append(i18n.t("headline_line", lang, label=i18n.t(h.key, lang), value=value, note=note))
     return out

@@ -74,7 +74,6 @@ def prepare_places(places: pd.DataFrame) -> pd.DataFrame:
     return places.reset_index(drop=True)
 
 
-
 class QueryTooSlow(RuntimeError):
     """A query stopped at its time bound (a table page too deep into a large sort, say)."""
 
@@ -117,6 +116,7 @@ def _deadline(conn: Any, seconds: float | None) -> Iterator[None]:
             conn.exec_driver_sql("SET statement_timeout = 0")
         return
     yield
+
 
 @dataclass
 class AtlasData:
@@ -313,6 +313,11 @@ class AtlasData:
         if code not in labels:
             labels[code] = i18n.place_name(row["name_zh"], row["name_en"], lang)
         return labels[code]
+
+    def forget(self, key: Any) -> None:
+        """Drop one memoised answer (one that must be computed again next time)."""
+        with self._lock:
+            self._cache.pop(key, None)
 
     def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
         """Memoise per data version, bounded (shared by the callbacks of one change)."""

@@ -27,7 +27,11 @@ a series, both bounded). No dash, no per-row Python over the figures.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -37,7 +41,10 @@ import pandas as pd
 from twinning import i18n
 from twinning.filters import MAIN_METRICS, Filters
 from twinning.query.atlas import ACTIVE, AtlasData, in_list, level_column, missing, where
+from twinning.query.reconcile import Reconciled
 from twinning.query.totals import reconciled_total
+
+log = logging.getLogger(__name__)
 
 # At most this many period or cumulative figures are drawn one by one in a series row;
 # beyond it, figures with the same period are drawn as one band ("sum of N figures").
@@ -326,14 +333,71 @@ class Headline:
     n_at_least: int | None = None
 
 
-def headlines(data: AtlasData, filters: Filters) -> list[Headline]:
+def headlines(data: AtlasData, filters: Filters, *, complete: bool = False) -> list[Headline]:
     """Total funds, projects and people lifted (the reconciled total "at least X", with
     N of M figures and the plain sum Y), and counts of pairings, donors and recipients in
-    view."""
-    return data.cached(("headlines", filters.cache_key()), lambda: _headlines(data, filters))
+    view. On screen a reconciled total that takes longer than RECONCILE_WAIT_SECONDS is
+    left out (``at_least`` None: the plain sum and its caveat) until it is ready;
+    ``complete`` (exports) waits for it."""
+    key = ("headlines", filters.cache_key(), complete)
+    wait = None if complete else RECONCILE_WAIT_SECONDS
+    out = data.cached(key, lambda: _headlines(data, filters, wait))
+    if any(h.n_figures and h.at_least is None for h in out if h.key in _RECONCILED_KEYS):
+        data.forget(key)  # not cached without its reconciled totals: asked again next time
+    return out
 
 
-def _headlines(data: AtlasData, f: Filters) -> list[Headline]:
+# The reconciled total of a view over millions of figures takes seconds (all of China at
+# 10 M figures: ~11 s); a filter change waits for it this long, then answers with the plain
+# sum and its caveat while one background thread finishes it for the next request (its
+# answer is cached per data version and view). Views queued beyond RECONCILE_QUEUE are not
+# started: a client stepping through many views cannot keep a core busy for minutes.
+RECONCILE_WAIT_SECONDS = 2.0
+RECONCILE_QUEUE = 8
+_reconcile_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile")
+_reconcile_pending = threading.BoundedSemaphore(RECONCILE_QUEUE)
+
+
+def reconciled_soon(
+    data: AtlasData, f: Filters, metric: str, wait: float | None = RECONCILE_WAIT_SECONDS
+) -> Reconciled | None:
+    """``reconciled_total`` if it is ready within ``wait`` seconds (None: however long it
+    takes), else None (it goes on in the background, bounded, and a later request of the
+    view gets it)."""
+    if wait is None:
+        return reconciled_total(data, f, metric)
+
+    def start() -> Future | None:
+        if not _reconcile_pending.acquire(blocking=False):
+            return None
+
+        def run() -> Reconciled:
+            try:
+                return reconciled_total(data, f, metric)
+            finally:
+                _reconcile_pending.release()
+
+        return _reconcile_pool.submit(run)
+
+    key = ("reconciled-soon", replace(f.cache_key(), level="province", flows=True), metric)
+    future = data.cached(key, start)
+    if future is None:  # the queue was full: try again on a later request
+        data.forget(key)
+        return None
+    try:
+        return future.result(timeout=wait)
+    except FutureTimeout:
+        return None
+    except Exception:  # the plain sum still answers
+        log.exception("reconciled total failed for %s", metric)
+        data.forget(key)
+        return None
+
+
+_RECONCILED_KEYS = ("headline_funds", "headline_projects", "headline_people")
+
+
+def _headlines(data: AtlasData, f: Filters, wait: float | None) -> list[Headline]:
     cond, params = where(f, "totals")
     sums = {
         str(m): (float(v), int(n))
@@ -344,22 +408,20 @@ def _headlines(data: AtlasData, f: Filters) -> list[Headline]:
         )
     }
     out = []
-    for metric, key in zip(
-        MAIN_METRICS, ("headline_funds", "headline_projects", "headline_people"), strict=True
-    ):
+    for metric, key in zip(MAIN_METRICS, _RECONCILED_KEYS, strict=True):
         value, n = sums.get(metric, (0.0, 0))
         if not n:
             out.append(Headline(key, None, 0, metric_unit(data, metric)))
             continue
-        total = reconciled_total(data, f, metric)
+        total = reconciled_soon(data, f, metric, wait)
         out.append(
             Headline(
                 key,
                 value,
                 n,
                 metric_unit(data, metric),
-                at_least=total.at_least,
-                n_at_least=total.n_chosen,
+                at_least=total.at_least if total is not None else None,
+                n_at_least=total.n_chosen if total is not None else None,
             )
         )
     cond, params = where(f, "pairings")
