@@ -567,11 +567,49 @@ def _scope_sections(data: agg.AtlasData, filters: agg.Filters, adcode: str) -> l
     return out
 
 
+def _division_children(data: agg.AtlasData, filters: agg.Filters) -> list:
+    """The detail of an XPCC division (xpcc:<n>, a flow's end or a figure's member): what it
+    is, its pairings and the figures that include it (issue #10)."""
+    from twinning.groups import default_groups
+
+    lang, key = filters.lang, str(filters.place)
+    division = default_groups().divisions.get(key)
+    if division is None:
+        return [html.P(i18n.t("detail_empty", lang), className="muted")]
+    label = scopes.division_label(key, lang)
+    seat = data.place_label(division.seat_adcode, lang)
+    return [
+        html.Div(
+            [
+                html.H2(label, className="card-title", id="detail-name"),
+                html.Button(
+                    i18n.t("detail_close", lang),
+                    id={"type": ids.DETAIL_CLOSE, "index": 0},
+                    className="button ghost",
+                    n_clicks=0,
+                ),
+            ],
+            className="card-head",
+        ),
+        html.P(i18n.t("xpcc_point_hover", lang, division=label, seat=seat), className="muted"),
+        html.P(i18n.confidence_label(division.confidence, lang), className="badge"),
+        html.H3(i18n.t("detail_pairings", lang)),
+        _pairing_items(data, scopes.division_pairings(data, filters, key), lang),
+        html.H3(i18n.t("scope_shared_title", lang)),
+        html.Div(
+            _scope_items(data, scopes.division_figures(data, filters, key), filters),
+            id="detail-shared",
+        ),
+    ]
+
+
 def detail_children(data: agg.AtlasData, filters: agg.Filters) -> list:
     lang = filters.lang
     title = html.H2(i18n.t("detail_title", lang), className="card-title")
     if not filters.place:
         return [title, html.P(i18n.t("detail_empty", lang), className="muted")]
+    if str(filters.place).startswith("xpcc:"):
+        return _division_children(data, filters)
     detail = agg.place_detail(data, filters, filters.place)
     if detail is None:
         return [title, html.P(i18n.t("detail_empty", lang), className="muted")]

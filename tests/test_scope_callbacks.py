@@ -107,3 +107,13 @@ def test_the_flow_to_the_14th_division_is_drawn_to_a_labelled_point(data) -> Non
     tibet = agg.Filters(lang="en", level="county", recipient="540000")
     tibet_fig = cb.map_outputs(data, tibet, None)[0]
     assert not tibet_fig["data"][tibet_fig["layout"]["meta"]["xpcc_points"]]["lon"]
+
+
+def test_a_divisions_detail_says_what_it_is_and_lists_its_pairings_and_figures(data) -> None:
+    text = _text(cb.detail_children(data, agg.Filters(lang="en", place="xpcc:14")))
+    assert "14th Division (XPCC)" in text and "not Kunyu" in text
+    assert "Beijing" in text  # its pairing
+    assert "192.4" in text  # the 和田地区 + 第十四师 funds figure's quote
+    zh = _text(cb.detail_children(data, agg.Filters(lang="zh", place="xpcc:14")))
+    assert "第十四师（新疆生产建设兵团）" in zh
+    assert "xpcc:99" not in _text(cb.detail_children(data, agg.Filters(place="xpcc:99")))

@@ -326,3 +326,34 @@ def divisions_in_view(data: Any, filters: Any) -> list[str]:
         return [str(r[0]) for r in rows]
 
     return data.cached(("divisions", filters.cache_key()), compute)
+
+
+def division_pairings(data: Any, filters: Any, key: str) -> pd.DataFrame:
+    """The pairings in view whose recipient is the XPCC division ``key`` (its detail)."""
+    from twinning.query.atlas import where
+
+    cond, params = where(replace(filters, recipient=None), "pairings", prefix="p.")
+    params["division"] = str(key)
+    return data.frame(
+        "SELECT p.*, b.kind AS batch_kind FROM pairings p JOIN batches b ON b.id = p.batch_id "
+        f"WHERE {cond} AND p.recipient_division = :division "
+        "ORDER BY (p.start_year IS NOT NULL), p.start_year, p.program, p.id",
+        params,
+    )
+
+
+def division_figures(data: Any, filters: Any, key: str) -> pd.DataFrame:
+    """Figures in view whose scope includes the XPCC division ``key``."""
+    from twinning.query.atlas import where
+
+    cond, params = where(replace(filters, recipient=None), "figures", prefix="f.")
+    params.update(division=str(key), limit=SHARED_FIGURES_MAX)
+    return data.frame(
+        f"SELECT {_FIGURE_COLUMNS}, (SELECT COUNT(*) FROM figure_scopes c "
+        "WHERE c.figure_id = f.id AND c.side = 'recipient') AS n_members "
+        "FROM figures f JOIN batches b ON b.id = f.batch_id "
+        f"WHERE {cond} AND f.id IN (SELECT s.figure_id FROM figure_scopes s "
+        "WHERE s.member = :division AND s.side = 'recipient') "
+        "ORDER BY f.metric, f.period_end, f.id LIMIT :limit",
+        params,
+    )
