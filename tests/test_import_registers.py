@@ -294,6 +294,7 @@ def test_cli_year_unit_sheet_options(store, monkeypatch, capsys):
     out = json.loads(cap.out)
     assert "Rows without a year column are for 2016-2020 (from the command line)" in cap.err
     assert "Money columns without a unit are in 亿元 (from the command line)" in cap.err
+    assert "Not imported as data (subtotal rows): row(s) 9, 12" in cap.err
     assert (out["read"]["year"], out["read"]["year_from"], out["read"]["unit"]) == (
         "2016-2020",
         "option",

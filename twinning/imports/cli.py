@@ -108,6 +108,31 @@ def _read_lines(read: dict | None, lang: str) -> list[str]:
     return out
 
 
+def _skipped_lines(skipped: dict | None, lang: str) -> list[str]:
+    """The rows not read as data (小计, 合计, 其中, notes, headings), one line per kind."""
+    from twinning import i18n
+
+    def word(kind: str) -> str:
+        if kind == "subtotal":
+            return i18n.t("import.skip_subtotal", lang)
+        if kind == "total":
+            return i18n.t("import.skip_total", lang)
+        if kind == "breakdown":
+            return i18n.t("import.skip_breakdown", lang)
+        if kind == "note":
+            return i18n.t("import.skip_note", lang)
+        return i18n.t("import.skip_heading", lang)
+
+    out = []
+    for kind, rows in (skipped or {}).items():
+        if isinstance(rows, dict):  # --sheet all: by sheet
+            out += [f"[{kind}] {line}" for line in _skipped_lines(rows, lang)]
+        else:
+            rows_text = ", ".join(str(r) for r in rows)
+            out.append(i18n.t("import.read_skipped", lang, kind=word(kind), rows=rows_text))
+    return out
+
+
 def read_options(args: argparse.Namespace):
     """--year / --unit / --donor as ``ReadOptions``; ParseError for a bad year or unit."""
     from twinning.imports.units import MONEY, parse_unit
@@ -179,7 +204,10 @@ def cli_import(args: argparse.Namespace) -> int:
     _print_json(result.as_json())
     for p in result.report.problems:
         print(p.line(lang), file=sys.stderr)
-    for line in _read_lines(result.as_json().get("read"), lang):
+    summary = result.as_json()
+    for line in _read_lines(summary.get("read"), lang) + _skipped_lines(
+        summary.get("skipped_rows"), lang
+    ):
         print(line, file=sys.stderr)
     if result.report.truncated:
         n = result.report.truncated
