@@ -434,7 +434,7 @@ h1{font-size:22px;margin:8px 0 2px} h2{font-size:17px;margin:18px 0 6px}
 .headlines{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:8px}
 .headline{background:#fff;border:1px solid #e5e7eb;border-radius:6px;padding:8px 10px}
 .headline-label{font-size:13px;color:#4b5563}
-.headline-value{font-size:24px;font-weight:600}
+.headline-value{font-size:20px;font-weight:600;line-height:1.25}
 .headline-note{font-size:12px;color:#6b7280}
 .sources{font-size:13px;line-height:1.5;padding-left:22px;word-break:break-word}
 .about p{font-size:13px;margin:4px 0}

@@ -208,6 +208,8 @@ def test_offline_html_opens_from_disk_with_every_request_blocked(browser, atlas_
             "() => JSON.stringify(document.getElementById('map').data.map(t => t.z))"
         )
         assert after != before, "the slider did not change the map"
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT_DIR / "offline-html-en.png"))
         assert page.locator("#map .choroplethlocation").count() == shapes
         # sources and filters written under the chart
         assert page.locator("ol.sources li").count() >= 1
@@ -239,8 +241,6 @@ def test_offline_html_opens_from_disk_with_every_request_blocked(browser, atlas_
         assert not blocked, blocked
         assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), requests
         assert not errors, errors
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT_DIR / "offline-html-en.png"))
     finally:
         context.close()
 
