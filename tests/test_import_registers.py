@@ -801,3 +801,16 @@ def test_a_title_split_over_two_cells_is_not_a_header_row(store, tmp_path):
     assert result.ok, [p.line() for p in result.report.problems]
     read = result.as_json()["read"]
     assert (read["header_rows"], read["year"], read["year_from"]) == ([2], "2021", "title")
+
+
+def test_a_row_numbering_the_columns_is_not_data(store, tmp_path):
+    f = _write(
+        tmp_path,
+        "numbered.csv",
+        "2021年帮扶资金表（单位：万元）\n序号,帮扶方,县（市、区）,帮扶资金,受益人口\n"
+        "甲,乙,丙,1,2\n1,上海市,富宁县,10,100\n2,上海市,广南县,20,200\n",
+    )
+    result = run_tiny(f, store, dry_run=True)
+    assert result.ok, [p.line() for p in result.report.problems]
+    assert result.as_json()["skipped_rows"] == {"heading": [3]}
+    assert _totals(result) == {"funds_cny": 300_000, "people_benefited": 300}

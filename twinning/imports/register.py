@@ -139,6 +139,27 @@ def note_text(cells: list[object]) -> str | None:
     return None
 
 
+_STEMS = "甲乙丙丁戊己庚辛壬癸"
+
+
+def column_numbers(cells: list[object]) -> str | None:
+    """A row numbering the columns under the header (栏次 | 甲 | 乙 | 1 | 2 | 3 …)."""
+    values = [c for c in cells if not is_blank_cell(c)]
+    if len(values) < 3:
+        return None
+    numbers = []
+    for v in values:
+        t = text_of(v)
+        if t in _STEMS or t in ("栏次", "序号"):
+            continue
+        if not re.fullmatch(r"\d{1,3}", t):
+            return None
+        numbers.append(int(t))
+    if len(numbers) < 2 or numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+        return None
+    return " | ".join(text_of(v) for v in values)[:200]
+
+
 def section_heading(cells: list[object]) -> str | None:
     """A heading row between data rows ("一、文山州") with nothing else in it."""
     first = next((c for c in cells if not is_blank_cell(c)), None)

@@ -1014,6 +1014,8 @@ class Checker:
                 )
                 continue
             heading = register.section_heading(cells)
+            if heading is None and self.rows_seen == 0:
+                heading = register.column_numbers(cells)  # 甲 | 乙 | 1 | 2 | 3 under the header
             if heading is not None:
                 self._skip("heading", number)
                 self.report.warning(
