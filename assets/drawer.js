@@ -3,7 +3,8 @@
  * The header's "Filters" button opens it (body.filters-open, assets/phone.css), its
  * "Close" button, Esc or a tap beside it closes it, and focus goes into the drawer and
  * back to the button. Elsewhere the button is hidden and the filters stay in their column.
- * Delegated listeners: Dash redraws the page, the listeners stay.
+ * Delegated listeners: Dash redraws the page, the listeners stay. Also: the map's
+ * programme legend on a narrow screen (below).
  */
 (function () {
   "use strict";
@@ -53,6 +54,40 @@
     event.stopImmediatePropagation();
     setOpen(false, true);
   }, true);
+
+  // A narrow map (a phone): the programme legend in columns as wide as its longest name,
+  // its title above them. Left to itself plotly wraps the entries as if the title beside
+  // them took no room and the symbols had no width, and the row's last names run off the
+  // map. Done after each draw; a no-op once set.
+  var NARROW = 700;
+  function fitLegend(gd) {
+    var lg = gd && gd.layout && gd.layout.legend;
+    if (!lg || lg.orientation !== "h" || !window.Plotly) return;
+    var narrow = gd.clientWidth < NARROW;
+    var update = {};
+    if (lg.title && lg.title.side !== (narrow ? "top left" : "left")) {
+      update["legend.title.side"] = narrow ? "top left" : "left";
+    }
+    if (narrow) {
+      var widest = 0;
+      gd.querySelectorAll(".infolayer > g.legend .legendtext").forEach(function (t) {
+        widest = Math.max(widest, t.getComputedTextLength ? t.getComputedTextLength() : 0);
+      });
+      var entry = Math.ceil(widest + 10);  // plotly adds the symbol's width itself
+      if (widest > 0 && lg.entrywidth !== entry) update["legend.entrywidth"] = entry;
+    } else if (lg.entrywidth) {
+      update["legend.entrywidth"] = null;
+    }
+    if (Object.keys(update).length) window.Plotly.relayout(gd, update);
+  }
+  function watchMap() {
+    var gd = document.querySelector("#map-graph .js-plotly-plot");
+    if (!gd || gd.__atlasLegendWatch || !gd.on) return;
+    gd.__atlasLegendWatch = true;
+    gd.on("plotly_afterplot", function () { fitLegend(gd); });
+    fitLegend(gd);
+  }
+  new MutationObserver(watchMap).observe(document.documentElement, { childList: true, subtree: true });
 
   // the drawer is a phone's: leaving the width closes it
   window.addEventListener("resize", function () {

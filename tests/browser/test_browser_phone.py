@@ -76,6 +76,17 @@ def test_phone_puts_the_map_and_numbers_first_and_folds_the_filters(browser, atl
         # the filters: folded away, not drawn
         assert not m["filtersVisible"] and m["filters"]["width"] == 0, m["filters"]
         assert m["toggle"]["top"] < 150 and m["expanded"] == "false"
+        # the map's legends: every name inside the map (none runs off its right edge)
+        bp.page.wait_for_timeout(300)
+        off = bp.page.evaluate(
+            """() => { const svg = document.querySelector('#map-graph .main-svg');
+                 const right = svg.getBoundingClientRect().right;
+                 return [...document.querySelectorAll('#map-graph .legendtext')]
+                   .filter(t => t.textContent.trim() && t.getBoundingClientRect().width > 0
+                                && t.getBoundingClientRect().right > right + 1)
+                   .map(t => t.textContent); }"""
+        )
+        assert not off, f"legend names run off the map: {off}"
         # nothing wraps character by character: every header word on one line
         wrapped = [w for w in m["words"] if w["lines"] != 1]
         assert not wrapped, wrapped
