@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import random
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -80,7 +81,14 @@ def _save_xlsx(sheets: list[Sheet], name: str) -> None:
         for item in zin.infolist():
             info = zipfile.ZipInfo(item.filename, date_time=(2024, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            zout.writestr(info, zin.read(item.filename))
+            data = zin.read(item.filename)
+            if item.filename == "docProps/core.xml":  # openpyxl stamps the time of saving
+                data = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>2024-01-01T00:00:00Z\g<2>",
+                    data,
+                )
+            zout.writestr(info, data)
     (HERE / name).write_bytes(out.getvalue())
 
 
