@@ -814,3 +814,21 @@ def test_a_row_numbering_the_columns_is_not_data(store, tmp_path):
     assert result.ok, [p.line() for p in result.report.problems]
     assert result.as_json()["skipped_rows"] == {"heading": [3]}
     assert _totals(result) == {"funds_cny": 300_000, "people_benefited": 300}
+
+
+def test_project_rows_count_in_the_headline_numbers(store):
+    from twinning.filters import Filters
+    from twinning.query import AtlasData, headlines
+
+    view = Filters(lang="en", metric="projects", level="county", recipient="530000")
+
+    def numbers() -> dict:
+        return {h.key: h.value for h in headlines(AtlasData.from_store(store), view)}
+
+    before = numbers()
+    assert run_tiny(CORPUS / "reg_project_list.xlsx", store).ok
+    after = numbers()
+    exp = EXPECTED["reg_project_list"]["totals"]
+    assert after["headline_projects"] - before["headline_projects"] == exp["projects"]
+    assert after["headline_funds"] - before["headline_funds"] == exp["funds_cny"]
+    assert after["headline_people"] - before["headline_people"] == exp["people_lifted"]
