@@ -208,3 +208,28 @@ def test_a_slow_reconciled_total_does_not_hold_a_filter_change(store, monkeypatc
     # an export of another view waits for its total
     g = query.Filters(lang="en", programs=("counterpart_support_xinjiang",))
     assert any("at least" in line for line in headline_lines(data, g))
+
+
+def test_a_former_name_in_a_register_is_stored_at_todays_unit_with_a_note(store, tmp_path):
+    # 彬县 became 彬州市 in 2018 and 临安市 became 临安区 in 2017: an older register names them so
+    src = tmp_path / "old_names.csv"
+    src.write_text(
+        "年度,帮扶方,受援县,指标,数值,单位,来源\n"
+        "2015,江苏省,彬县,帮扶资金,300,万元,2015年工作总结\n"
+        "2016,上海市,富宁县,帮扶资金,200,万元,2016年工作总结\n",
+        encoding="utf-8",
+    )
+    result = run_import(src, store, user="test")
+    assert result.batch_id is not None
+    data = query.AtlasData.from_store(store)
+    rows = {
+        r[0]: (r[1], r[2])
+        for r in data.rows(
+            "SELECT recipient, recipient_adcode, resolution_note FROM figures WHERE batch_id = :b",
+            {"b": result.batch_id},
+        )
+    }
+    code, note = rows["彬县"]
+    assert code == "610482"
+    assert note and "彬县" in note and "彬州市" in note and "2018" in note
+    assert rows["富宁县"][1] is None  # today's name: nothing to note

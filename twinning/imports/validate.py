@@ -891,6 +891,18 @@ class Checker:
                 self._place_cache[key] = None
         return self._place_cache[key]
 
+    def _former_note(self, role: str, name: str, within: str | None, place: object) -> str | None:
+        """What the record keeps when ``name`` reached ``place`` as a former name (or through
+        the parent it had then): the change, its year and its source (issue #11)."""
+        gazetteer = getattr(self.resolver, "__self__", None)
+        if not hasattr(gazetteer, "former_name_note") or not hasattr(place, "adcode"):
+            return None
+        try:
+            note = gazetteer.former_name_note(name, place, within=within)
+        except Exception:  # PlaceError of an odd ``within``: no note rather than no import
+            return None
+        return f"{role} {name}: {note}" if note else None
+
     def _resolve(self, name: str, within: str | None, row: int, column: str, role: str):
         """Resolve through the gazetteer; report ambiguity or absence with candidates."""
         if self.resolver is None:
@@ -1208,6 +1220,7 @@ class Checker:
             )
             ok = False
         donor_place = recip_place = None
+        notes: list[str | None] = []  # how a former name reached today's unit (#11)
         if donor_text:
             within = donor_prov_text if donor_prov_text and donor_prov_text != donor_text else None
             donor_place = self._resolve(
@@ -1220,6 +1233,7 @@ class Checker:
             )
             if donor_place is False:
                 ok = False
+            notes.append(self._former_note("donor", donor_text, within, donor_place))
         if rec_parts:
             fld, name = rec_parts[-1]
             within = rec_parts[-2][1] if len(rec_parts) > 1 else None
@@ -1228,8 +1242,11 @@ class Checker:
                 recip_place = self._resolve_quietly(name, self.layout.within)
             if recip_place is None:
                 recip_place = self._resolve(name, within, number, cols[fld].label, "recipient")
+            else:
+                within = self.layout.within
             if recip_place is False:
                 ok = False
+            notes.append(self._former_note("recipient", name, within, recip_place))
         recipient_text = rec_parts[-1][1] if rec_parts else ""
         program = None
         raw_prog = _text(cell("program"))
@@ -1260,6 +1277,7 @@ class Checker:
             "row_number": number,
             "source": source,
             "confidence": confidence,
+            "resolution_note": "; ".join(n for n in notes if n) or None,
         }
         if self.layout.form == "pairings":
             if not ok:
