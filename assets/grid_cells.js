@@ -30,4 +30,28 @@
         });
         return React.createElement("span", {className: "source-cell"}, children);
     };
+
+    /* ScopeRecipient: the recipient as text; for a figure about several places together
+     * (the server sends its id as data.scope_id, issue #10) a link after it that opens the
+     * same view with scope=<id>, which outlines the figure's members on the map. */
+    funcs.ScopeRecipient = function (props) {
+        var text = props.value === undefined || props.value === null ? "" : String(props.value);
+        var id = props.data && props.data.scope_id;
+        if (typeof id !== "number" || !isFinite(id) || id <= 0) {
+            return React.createElement("span", null, text);
+        }
+        var params = new URLSearchParams(window.location.search);
+        params.set("scope", String(Math.floor(id)));
+        var label = (props.colDef && props.colDef.cellRendererParams &&
+                     props.colDef.cellRendererParams.label) || props.label || "";
+        return React.createElement("span", {className: "scope-cell"}, [
+            React.createElement("span", {key: "t"}, text + " "),
+            React.createElement(
+                "a",
+                {key: "a", href: "?" + params.toString(), className: "scope-link",
+                 title: label, "aria-label": label + ": " + text},
+                "⌖"
+            ),
+        ]);
+    };
 })();

@@ -323,6 +323,10 @@ def grid_columns(kind: str, lang: str) -> list[dict[str, Any]]:
         if col.id == "source":
             # pieces from callbacks.source_parts, drawn by assets/grid_cells.js
             spec["cellRenderer"] = "SourceLinks"
+        if kind == "figures" and col.id == "recipient":
+            # a figure about several places together links to its members' outline
+            spec["cellRenderer"] = "ScopeRecipient"
+            spec["cellRendererParams"] = {"label": i18n.t("scope_show", lang)}
         out.append(spec)
     return out
 

@@ -61,3 +61,42 @@ def test_shanghais_detail_shows_donor_side_figures_and_the_14th_division_is_draw
     hovers = [h or "" for t in figure["data"] if t.get("hovertext") for h in t["hovertext"]]
     assert any("14th Division (XPCC)" in h and "Beijing" in h for h in hovers)
     bp.log.assert_clean()
+
+
+def test_a_group_figure_in_the_table_links_to_the_outline_of_its_members(atlas_page):
+    from components import ids
+    from twinning import i18n
+
+    bp = atlas_page
+    bp.open("/", lang="en", level="prefecture", donor="310000")
+    wait_map_drawn(bp.page)
+    bp.settle()
+    bp.page.locator(f"#{ids.TABLE_TABS} .tab", has_text=i18n.t("table_figures", "en")).click()
+    bp.page.locator(f"#{ids.TABLE_FIGURES} .ag-row .ag-cell").first.wait_for()
+    bp.settle()
+    shown = bp.page.evaluate(
+        """id => { const api = window.dash_ag_grid.getApi(id); let hit = null, plain = 0;
+                   api.forEachNode(n => {
+                     if (!n.data) return;
+                     if (n.data.scope_id && hit === null) hit = n.rowIndex;
+                     if (!n.data.scope_id) plain += 1; });
+                   if (hit !== null) api.ensureIndexVisible(hit, 'middle');
+                   return {hit: hit, plain: plain}; }""",
+        ids.TABLE_FIGURES,
+    )
+    assert shown["hit"] is not None, "no figure about several places in Shanghai's table"
+    assert shown["plain"] > 0
+    link = bp.page.locator(f"#{ids.TABLE_FIGURES} .scope-cell a.scope-link").first
+    link.wait_for()
+    # only the rows of group figures carry the link
+    n_links = bp.page.locator(f"#{ids.TABLE_FIGURES} .scope-cell a.scope-link").count()
+    n_cells = bp.page.locator(f"#{ids.TABLE_FIGURES} .ag-cell[col-id=recipient]").count()
+    assert 0 < n_links < n_cells
+    link.click()
+    bp.page.wait_for_url("**scope=*")
+    wait_map_drawn(bp.page)
+    bp.settle()
+    assert bp.query().get("donor") == "310000"  # the rest of the view is kept
+    outlined = set(drawn_locations(bp.page, trace="scope"))
+    assert len(outlined) >= 2, outlined
+    bp.log.assert_clean()

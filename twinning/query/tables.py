@@ -464,6 +464,11 @@ def table_page(
     seconds = settings.get_float("TWINNING_TABLE_SECONDS")
     raw = table_rows(data, filters, kind, start, limit, sort_model, filter_model, seconds)
     rows = display_rows(data, kind, raw, filters.lang).to_dict("records")
+    if kind == "figures" and "scope_group" in raw:
+        # a figure about several places together: its id, so the table can outline its
+        # members on the map (``scope=<id>``, issue #10), as the detail panel does
+        for row, group, fid in zip(rows, raw["scope_group"], raw["id"], strict=True):
+            row["scope_id"] = int(fid) if isinstance(group, str) and group else None
     total = table_count(data, filters, kind, filter_model, seconds)
     return TablePage(rows=rows, total=total)
 
