@@ -25,6 +25,7 @@ from twinning.figures import MapFigureKey, map_figure, map_patch_values, series_
 from twinning.figures.describe import headline_words
 from twinning.figures.map import drilled_geo
 from twinning.figures.series import cursor_patch
+from twinning.groups import XPCC_PREFIX
 from twinning.query import scopes
 
 # ---------------------------------------------------------------------------------------
@@ -662,9 +663,16 @@ def click_outputs(
         code = code[0] if code else None
     if not code or not isinstance(code, str):
         return no_update, no_update, no_update
+    division = code.startswith(XPCC_PREFIX)
+    if not division and not (len(code) == 6 and code.isdigit()):
+        return no_update, no_update, no_update  # a label or anything else: not a place
     if filters.level == "province" and not filters.recipient:
-        return code, "county", code
+        # a division's point opens it inside Xinjiang, where its seat is
+        return (XINJIANG if division else code), "county", code
     return no_update, no_update, code
+
+
+XINJIANG = "650000"  # where the XPCC divisions are
 
 
 NAVIGATE_JS = """

@@ -289,7 +289,13 @@ def test_a_grid_gets_one_page_of_rows_and_the_total(data) -> None:
     assert len(first["rowData"]) == 100 and first["rowCount"] == total
     later = _rows(data, "figures", 200, 300)
     assert len(later["rowData"]) == total - 200 and later["rowCount"] == total
-    assert set(first["rowData"][0]) == {c.id for c in agg.COLUMNS["figures"]}
+    # the table's columns, and the id of a figure about several places (else None) for
+    # the link to its members' outline
+    assert set(first["rowData"][0]) == {c.id for c in agg.COLUMNS["figures"]} | {"scope_id"}
+    rows = first["rowData"] + later["rowData"]
+    groups = [r for r in rows if r["scope_id"] is not None]
+    assert groups and all(isinstance(r["scope_id"], int) for r in groups)
+    assert len(groups) < len(rows)
     pairings = _rows(data, "pairings", 0, 100)
     assert len(pairings["rowData"]) == 100 and pairings["rowCount"] == 218
 
@@ -556,3 +562,19 @@ def test_callback_responses_and_scripts_are_compressed(client) -> None:
         assert r.headers.get("Content-Encoding") == coding
     page = client.get("/", headers={"Accept-Encoding": "gzip, br"})
     assert page.headers.get("Content-Encoding") == "br"  # brotli preferred
+
+
+def test_a_click_on_an_xpcc_division_opens_it_and_a_label_is_no_place(data) -> None:
+    # the division's point carries [key, label]: at the national map it opens inside
+    # Xinjiang, elsewhere it opens its detail; a label's text is never taken for a place
+    point = {"points": [{"customdata": ["xpcc:14", "第十四师"], "curveNumber": 50}]}
+    assert cb.click_outputs(ids.MAP, point, agg.Filters()) == ("650000", "county", "xpcc:14")
+    drilled = agg.Filters(level="county", recipient="650000")
+    assert cb.click_outputs(ids.MAP, point, drilled) == (dash.no_update, dash.no_update, "xpcc:14")
+    label = {"points": [{"customdata": "第二师（新疆生产建设兵团）"}]}
+    assert cb.click_outputs(ids.MAP, label, agg.Filters()) == (dash.no_update,) * 3
+    fig, *_ = cb.map_outputs(data, agg.Filters(level="prefecture"), None)
+    xpcc = fig["data"][fig["layout"]["meta"]["xpcc_points"]]
+    assert xpcc["customdata"], "no division drawn at prefecture level"
+    assert all(k.startswith("xpcc:") and label for k, label in xpcc["customdata"])
+    assert xpcc["texttemplate"] == "%{customdata[1]}"

@@ -489,7 +489,8 @@ def _division_points(data: agg.AtlasData, filters: agg.Filters, keys: list[str])
         seat = data.place_label(d.seat_adcode, lang)
         points["lon"].append(lon)
         points["lat"].append(lat)
-        points["customdata"].append(esc(division_label(key, lang)))
+        # [key, label]: a click opens the division (its key), the label is drawn
+        points["customdata"].append([key, esc(division_label(key, lang))])
         points["hovertext"].append(
             esc(i18n.t("xpcc_point_hover", lang, division=division_label(key, lang), seat=seat))
         )
@@ -517,7 +518,8 @@ def _scope_values(
         seat = data.place_label(d.seat_adcode, lang) if d else ""
         points["lon"].append(lon)
         points["lat"].append(lat)
-        points["customdata"].append(esc(division_label(key, lang)))
+        # [key, label]: a click opens the division (its key), the label is drawn
+        points["customdata"].append([key, esc(division_label(key, lang))])
         points["hovertext"].append(
             esc(i18n.t("xpcc_point_hover", lang, division=division_label(key, lang), seat=seat))
         )
@@ -673,7 +675,7 @@ def map_figure(
             lon=xpcc["lon"],
             lat=xpcc["lat"],
             customdata=xpcc["customdata"],
-            texttemplate="%{customdata}",
+            texttemplate="%{customdata[1]}",
             hovertext=xpcc["hovertext"],
             hovertemplate="%{hovertext}<extra></extra>",
             mode="markers+text",
@@ -692,7 +694,7 @@ def map_figure(
             lon=points["lon"],
             lat=points["lat"],
             customdata=points["customdata"],
-            texttemplate="%{customdata}",  # a patch sends customdata, never "text"
+            texttemplate="%{customdata[1]}",  # a patch sends customdata, never "text"
             hovertext=points["hovertext"],
             hovertemplate="%{hovertext}<extra></extra>",
             mode="markers+text",
