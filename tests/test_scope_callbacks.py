@@ -78,8 +78,9 @@ def test_a_division_in_a_scope_is_a_point_labelled_as_a_division(data) -> None:
     filters = agg.Filters(lang="en", level="prefecture", scope=fid)
     fig = cb.map_outputs(data, filters, None)[0]
     points = fig["data"][fig["layout"]["meta"]["scope_points"]]
-    assert points["customdata"] == ["14th Division (XPCC)"]
-    assert points["texttemplate"] == "%{customdata}"
+    # [key, label]: a click opens the division, the label is drawn
+    assert points["customdata"] == [["xpcc:14", "14th Division (XPCC)"]]
+    assert points["texttemplate"] == "%{customdata[1]}"
     assert (
         "not Kunyu" in points["hovertext"][0]
         and "Production and Construction" in (points["hovertext"][0])
@@ -96,7 +97,7 @@ def test_the_flow_to_the_14th_division_is_drawn_to_a_labelled_point(data) -> Non
     texts = [h for t in hovers for h in t["hovertext"]]
     assert any("14th Division (XPCC)" in h and "Beijing" in h for h in texts)
     points = fig["data"][meta["xpcc_points"]]
-    labels = points["customdata"]
+    labels = [label for _key, label in points["customdata"]]
     assert "14th Division (XPCC)" in labels and len(labels) == 7
     hover = points["hovertext"][labels.index("14th Division (XPCC)")]
     assert "not Kunyu" in hover  # a division, not its seat city's territory
