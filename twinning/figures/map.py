@@ -472,10 +472,23 @@ def agg_divisions(data: agg.AtlasData, filters: agg.Filters) -> list[str]:
     return divisions_in_view(data, filters)
 
 
+def _add_division_point(
+    points: dict[str, list], key: str, lon: float, lat: float, seat: str, lang: str
+) -> None:
+    """One XPCC division's point: where, [key, label] (a click opens the division by its
+    key, the label is drawn) and a hover saying it is a division, not the seat's territory."""
+    from twinning.query.scopes import division_label
+
+    label = division_label(key, lang)
+    points["lon"].append(lon)
+    points["lat"].append(lat)
+    points["customdata"].append([key, esc(label)])
+    points["hovertext"].append(esc(i18n.t("xpcc_point_hover", lang, division=label, seat=seat)))
+
+
 def _division_points(data: agg.AtlasData, filters: agg.Filters, keys: list[str]) -> dict[str, list]:
     """lon, lat, label and hover of XPCC divisions, each at its seat."""
     from twinning.groups import default_groups
-    from twinning.query.scopes import division_label
 
     lang = filters.lang
     points: dict[str, list] = {"lon": [], "lat": [], "customdata": [], "hovertext": []}
@@ -486,14 +499,7 @@ def _division_points(data: agg.AtlasData, filters: agg.Filters, keys: list[str])
         if d is None or key not in coords:
             continue
         lon, lat = coords[key]
-        seat = data.place_label(d.seat_adcode, lang)
-        points["lon"].append(lon)
-        points["lat"].append(lat)
-        # [key, label]: a click opens the division (its key), the label is drawn
-        points["customdata"].append([key, esc(division_label(key, lang))])
-        points["hovertext"].append(
-            esc(i18n.t("xpcc_point_hover", lang, division=division_label(key, lang), seat=seat))
-        )
+        _add_division_point(points, key, lon, lat, data.place_label(d.seat_adcode, lang), lang)
     return points
 
 
@@ -502,7 +508,7 @@ def _scope_values(
 ) -> tuple[list, dict[str, list]]:
     """z (1 for the places that make up the scope's members, else None: not drawn) and the
     points of its XPCC divisions, labelled as divisions and not their seats' territory."""
-    from twinning.query.scopes import division_label, scope_outline
+    from twinning.query.scopes import scope_outline
 
     points: dict[str, list] = {"lon": [], "lat": [], "customdata": [], "hovertext": []}
     outline = scope_outline(data, filters.scope, filters.level) if filters.scope else None
@@ -516,13 +522,7 @@ def _scope_values(
     for lon, lat, key in outline.points:
         d = divisions.get(key)
         seat = data.place_label(d.seat_adcode, lang) if d else ""
-        points["lon"].append(lon)
-        points["lat"].append(lat)
-        # [key, label]: a click opens the division (its key), the label is drawn
-        points["customdata"].append([key, esc(division_label(key, lang))])
-        points["hovertext"].append(
-            esc(i18n.t("xpcc_point_hover", lang, division=division_label(key, lang), seat=seat))
-        )
+        _add_division_point(points, key, lon, lat, seat, lang)
     return z, points
 
 
