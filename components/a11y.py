@@ -152,19 +152,27 @@ def place_options(data: agg.AtlasData, filters: agg.Filters) -> list[dict[str, s
 
 
 def search_options(
-    data: agg.AtlasData, filters: agg.Filters, typed: Any, triggered: str | None
+    data: agg.AtlasData,
+    filters: agg.Filters,
+    typed: Any,
+    triggered: str | None,
+    shown: Any = None,
 ) -> Any:
     """The place search's options: what the gazetteer finds for the typed text, or with
     nothing typed the places in view. Emptying the box after a choice keeps the list it
-    was chosen from (the view that opens then brings its own places)."""
+    was chosen from (the view that opens then brings its own places). A list equal to the
+    one ``shown`` is not sent again: a late answer to an earlier keystroke ("Shach" then
+    "Shache") would redraw the open list and take the keyboard's place in it away."""
     from twinning import place_search
 
     text = typed.strip() if isinstance(typed, str) else ""
     if text:
-        return place_search.options(text, filters.lang)
-    if triggered == "search_value":
+        found = place_search.options(text, filters.lang)
+    elif triggered == "search_value":
         return no_update
-    return place_options(data, filters)
+    else:
+        found = place_options(data, filters)
+    return no_update if found == shown else found
 
 
 def open_place(value: Any, options: list[dict[str, Any]] | None) -> tuple[Any, ...]:
@@ -230,10 +238,11 @@ def register(app: dash.Dash, state: Any) -> None:
         Output(ids.PLACE_SEARCH, "options"),
         Input(ids.FILTERS, "data"),
         Input(ids.PLACE_SEARCH, "search_value"),
+        State(ids.PLACE_SEARCH, "options"),
     )
-    def update_place_options(filters_dict, typed):
+    def update_place_options(filters_dict, typed, shown):
         trigger = (ctx.triggered[0]["prop_id"] if ctx.triggered else "").rsplit(".", 1)[-1]
-        return search_options(*current(filters_dict), typed, trigger)
+        return search_options(*current(filters_dict), typed, trigger, shown)
 
     @app.callback(
         Output(ids.PLACE, "data", allow_duplicate=True),

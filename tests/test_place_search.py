@@ -72,5 +72,10 @@ def test_search_box_options_follow_the_typed_text(reference_store):
     assert typed[0]["value"] == SHACHE
     # the box emptied after a choice: the list it was chosen from stays
     assert a11y.search_options(data, filters, "", "search_value") is no_update
+    # a late answer to an earlier keystroke that finds the list already shown leaves the
+    # open list (and the keyboard's place in it) alone; a different list replaces it
+    shown = [dict(o) for o in typed]
+    assert a11y.search_options(data, filters, "shache", "search_value", shown) is no_update
+    assert a11y.search_options(data, filters, "kashgar", "search_value", shown) != shown
     place, search, focus, recipient, level = a11y.open_place(SHACHE, typed)
     assert (place, search, focus, recipient, level) == (SHACHE, None, SHACHE, "650000", "county")

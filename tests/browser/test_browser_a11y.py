@@ -169,6 +169,7 @@ def test_keyboard_alone_walks_from_the_page_start_to_a_place_and_back(atlas_page
                      '.dash-dropdown-content[data-state=open] [role=option]')];
                    return o.length === 1 && o[0].innerText.includes('Shache'); }"""
     )
+    atlas_page.settle()  # every keystroke's search answered: the list stays as it is now
     page.keyboard.press("ArrowDown")
     page.wait_for_function(
         "document.activeElement && !!document.activeElement.closest('[role=option]')"
