@@ -59,6 +59,7 @@ def create_app(store: Any = None) -> dash.Dash:
         import_page,
         layout,
         share,
+        tours,
     )
     from components.security import register_bounded_routes, register_headers, trust_proxies
 
@@ -81,6 +82,7 @@ def create_app(store: Any = None) -> dash.Dash:
     callbacks.register(app, state)
     a11y.register(app, state)
     share.register(app, state)  # share menu, /embed, offline HTML (#9)
+    tours.register(app, state)  # the Tour menu, /tour/<id> and its exports (#9)
     _serve_view_csv(app, state)
     import_page.register_callbacks(app, state.store)
     export_controls.register_callbacks(app, state.store)

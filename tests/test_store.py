@@ -209,6 +209,12 @@ def _old_store(url: str, version: int) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
         metadata.create_all(conn)
+        conn.exec_driver_sql("DROP TABLE tour_stops")  # v5 lacks the tours (#9)
+        conn.exec_driver_sql("DROP TABLE tours")
+        if version == 5:
+            _stamp_old(conn, version)
+            engine.dispose()
+            return
         conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN project")  # v4 lacks them (#11)
         conn.exec_driver_sql("ALTER TABLE figures DROP COLUMN part")
         if version == 4:
@@ -270,7 +276,7 @@ def _stamp_old(conn, version: int) -> None:
     )
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 4, 5])
 def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: int) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     _old_store(url, version)
@@ -306,6 +312,9 @@ def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: in
             assert sorted(members) == ["540300", "540400"]
             indexes = {i["name"] for i in inspect(conn).get_indexes("figures")}
             assert {"ix_figures_donor_side", "ix_figures_donor_side_unit"} <= indexes
+            # v6 (#9): the presenter's tours, empty
+            assert {"tours", "tour_stops"} <= set(inspect(conn).get_table_names())
+            assert conn.exec_driver_sql("SELECT COUNT(*) FROM tours").scalar() == 0
     finally:
         opened.dispose()
 

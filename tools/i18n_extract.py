@@ -48,6 +48,7 @@ HEADER = """\
 def _dynamic() -> dict[str, list[str]]:
     """Ids the code builds at run time, by the place that builds them."""
     from components import export_controls, import_page
+    from twinning import tours
     from twinning.imports import guard, headers, problems
     from twinning.query import tables
 
@@ -89,6 +90,8 @@ def _dynamic() -> dict[str, list[str]]:
         ],
         # guard.py: problem(code, key, fix, ...) over the limits' and faults' messages
         "twinning/imports/guard.py": [f"guard.{key}" for key in guard.MESSAGES],
+        # tours.py: TourError(key).message, "tour.error_<key>" (#9)
+        "twinning/tours.py": [f"tour.error_{key}" for key in tours.ERROR_KEYS],
     }
 
 
@@ -142,6 +145,10 @@ KNOWN_DYNAMIC = {
     ("components/share.py", "tr"),
     ("twinning/embed.py", "headline_items"),
     ("twinning/place_search.py", "tr"),
+    ("twinning/tours.py", "message"),  # tours (#9): TourError's message, listed in _dynamic
+    ("twinning/tour_page.py", "tr"),
+    ("components/tours.py", "tr"),
+    ("twinning/animation.py", "tr"),  # animated exports (#9): its own tr
 }
 
 

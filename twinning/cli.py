@@ -66,6 +66,12 @@ def _export(args: argparse.Namespace) -> int:
     return cli_export(args)
 
 
+def _tour(args: argparse.Namespace) -> int:
+    from twinning.tours import cli_tour
+
+    return cli_tour(args)
+
+
 def _users(args: argparse.Namespace) -> int:
     from twinning.auth import cli_users
 
@@ -182,6 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("batch_id", type=int)
     p.add_argument("--user", default=None)
     p.set_defaults(func=_batches_undo)
+    tour = sub.add_parser("tour", help="presenter tours (list, export)").add_subparsers(
+        dest="tour_cmd", required=True
+    )
+    p = tour.add_parser("list", help="list the stored tours (JSON)")
+    p.set_defaults(func=_tour)
+    p = tour.add_parser("export", help="export a tour as PPTX or one offline HTML file")
+    p.add_argument("tour_id", type=int)
+    p.add_argument("-o", "--output", required=True, help="tour.pptx or tour.html")
+    p.add_argument("--lang", choices=["zh", "en"], default=None)
+    p.add_argument("--base", default="", help="the atlas's address, for the QR codes' links")
+    p.set_defaults(func=_tour)
     _add_users(sub)
     return parser
 

@@ -979,6 +979,122 @@ def export_pptx(view: ExportView, *, width: int | None = None, height: int | Non
     return buf.getvalue()
 
 
+def tour_filename(tour: Any, lang: str, fmt: str) -> str:
+    """``twinning-atlas_tour-<id>_<lang>.<fmt>``."""
+    return f"twinning-atlas_tour-{tour.id}_{i18n.normalize_lang(lang)}.{fmt}"
+
+
+def export_tour_pptx(
+    data: agg.AtlasData,
+    tour: Any,
+    lang: str,
+    *,
+    base: str = "",
+    today: date | None = None,
+    width: int | None = None,
+    height: int | None = None,
+) -> bytes:
+    """A tour's deck (issue #9): a title slide (the tour's title, its stops, the data's
+    stamp, a QR code of the tour's address), then one slide per stop: its title, its map
+    (with the view's source line and notes under it, as every exported image), its note
+    on the slide and in the speaker notes with every source of the view, and a QR code of
+    the view's link. ``tour``: a ``twinning.tours.Tour``; ``base``: the atlas's address."""
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    lang = i18n.normalize_lang(lang)
+    today = today or date.today()
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
+    tour_link = f"{base.rstrip('/')}{tour.path(lang)}" if base.startswith("http") else ""
+
+    slide = prs.slides.add_slide(prs.slide_layouts[6])
+    first = ExportView(data=data, filters=tour.stops[0].filters(lang), query="", today=today)
+    _add_text(
+        slide,
+        0.8,
+        1.2,
+        8.9 if tour_link else 11.7,
+        5.6,
+        [
+            (i18n.t("title", lang), 16, False, "#b3261e"),
+            (tour.title(lang), 32, True, "#1f2933"),
+            ("", 12, False, "#1f2933"),
+            *[
+                (f"{i}. {stop.title(lang)}", 14, False, "#374151")
+                for i, stop in enumerate(tour.stops, start=1)
+            ][:14],
+            ("", 10, False, "#1f2933"),
+            (first.stamp(), 12, False, "#6b7280"),
+        ],
+    )
+    if tour_link:
+        _qr_on_slide(slide, tour_link, lang)
+    slide.notes_slide.notes_text_frame.text = first.stamp()
+
+    for i, stop in enumerate(tour.stops, start=1):
+        filters = stop.filters(lang)
+        view = ExportView(data=data, filters=filters, query="", today=today)
+        png = render_view_chart(view, "map", "png", width=width, height=height, scale=1.5)
+        refs = view.sources("map")
+        note = stop.note(lang)
+        notes = "\n".join(
+            [
+                *([note, ""] if note else []),
+                tr("notes_sources", lang),
+                *[f"{r.label}  {r.url or ''}".strip() for r in refs],
+                "",
+                view.filters_text(),
+                view.stamp(),
+            ]
+        )
+        title = f"{i}/{len(tour.stops)} · {stop.title(lang)}"
+        _stop_slide(prs, title, note, png, notes, stop.link(base, lang) if base else "", lang)
+    buf = io.BytesIO()
+    prs.save(buf)
+    return buf.getvalue()
+
+
+def _stop_slide(
+    prs: Any, title: str, note: str, png: bytes, notes: str, link: str, lang: str
+) -> None:
+    """A tour's stop: title, the note under it, the map (its sources in its footer), a QR
+    code of the view's link at the right, the note and every source in the notes."""
+    from PIL import Image
+    from pptx.util import Inches
+
+    slide = prs.slides.add_slide(prs.slide_layouts[6])
+    _add_text(slide, 0.4, 0.15, 12.5, 0.6, [(title, 22, True, "#1f2933")])
+    top = 0.8
+    if note:
+        _add_text(slide, 0.4, top, 10.4, 0.8, [(note, 14, False, "#374151")])
+        top += 0.85
+    with Image.open(io.BytesIO(png)) as im:
+        w, h = im.size
+    box_w, box_h = (10.4 if link else 12.5), 7.3 - top
+    ratio = min(box_w / w, box_h / h)
+    slide.shapes.add_picture(
+        io.BytesIO(png), Inches(0.4), Inches(top), Inches(w * ratio), Inches(h * ratio)
+    )
+    if link:
+        from twinning.qr import qr_png
+
+        side = 2.0
+        left = 13.333 - 0.4 - side
+        slide.shapes.add_picture(
+            io.BytesIO(qr_png(link)), Inches(left), Inches(top), Inches(side), Inches(side)
+        )
+        _add_text(
+            slide,
+            left - 0.1,
+            top + side,
+            side + 0.2,
+            1.0,
+            [(i18n.t("share.qr_slide", lang), 10, True, "#1f2933"), (link, 7, False, "#6b7280")],
+        )
+    slide.notes_slide.notes_text_frame.text = notes
+
+
 # ---------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------

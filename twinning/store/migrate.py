@@ -11,6 +11,8 @@ A store records its version in ``meta`` (key ``schema_version``). Versions:
 - 4: scopes of several places (issue #10): ``figures.scope_group``, ``figures.donor_side``,
   ``pairings.recipient_division`` and the table ``figure_scopes``; ``open_store`` re-seeds the
   reference batch (its fingerprint includes the schema version), which fills them.
+- 5: ``figures.project`` and ``figures.part`` (registers, issue #11).
+- 6: the tables ``tours`` and ``tour_stops`` (presenter tours, issue #9).
 
 Each step is idempotent (it checks before it adds) and runs inside the caller's
 transaction, so a failed upgrade leaves the store as it was. To change a table: edit
@@ -100,6 +102,12 @@ def _to_v5(conn: Connection) -> None:
     _add_column(conn, "figures", "part", "TEXT")
 
 
+def _to_v6(conn: Connection) -> None:
+    """Presenter tours (issue #9): two new tables, nothing else changes."""
+    for name in ("tours", "tour_stops"):
+        metadata.tables[name].create(conn, checkfirst=True)
+
+
 # version reached -> step from the version before it
 STEPS: dict[int, Callable[[Connection], None]] = {
     1: _to_v1,
@@ -107,6 +115,7 @@ STEPS: dict[int, Callable[[Connection], None]] = {
     3: _to_v3,
     4: _to_v4,
     5: _to_v5,
+    6: _to_v6,
 }
 assert max(STEPS) == SCHEMA_VERSION, "add a migration step when SCHEMA_VERSION changes"
 

@@ -21,7 +21,7 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 5  # 5: figures.project / part (registers, issue #11); see migrate.py
+SCHEMA_VERSION = 6  # 6: tours and tour_stops (presenter tours, issue #9); see migrate.py
 
 metadata = MetaData()
 
@@ -229,3 +229,30 @@ figure_totals = Table(
     Column("n_rows", Integer, nullable=False),  # every figure row, copies included
 )
 Index("ix_figure_totals_metric", figure_totals.c.metric, figure_totals.c.r_province)
+
+# Presenter tours (issue #9): a sequence of views, each a permalink query with a title and
+# a note in both languages. Written by signed-in importers and admins (who and when kept),
+# read by anyone at /tour/<id>. Not records: a tour's writes leave data_version alone.
+tours = Table(
+    "tours",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title_zh", Text, nullable=False),
+    Column("title_en", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+tour_stops = Table(
+    "tour_stops",
+    metadata,
+    Column("tour_id", Integer, ForeignKey("tours.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),  # 0, 1, 2 ... in the order shown
+    Column("query", Text, nullable=False),  # the view's permalink query (Filters)
+    Column("title_zh", Text, nullable=False),
+    Column("title_en", Text, nullable=False),
+    Column("note_zh", Text, nullable=False, default=""),
+    Column("note_en", Text, nullable=False, default=""),
+)
