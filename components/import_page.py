@@ -336,6 +336,17 @@ def _field_options(lang: str) -> list[dict]:
     return opts
 
 
+def preview_upload(path: Path, name: str) -> dict[str, Any]:
+    """The preview of an upload as JSON (``twinning.imports.jobs.preview_json``): in a child
+    under the import limits (TWINNING_IMPORT_CHILD), so a file that needs too much memory or
+    time fails alone with a message (``ImportRefused``) and the server keeps serving."""
+    from twinning.imports import jobs
+
+    if jobs.in_child():
+        return jobs.run_job({"job": "preview", "path": str(path), "name": name, "n": PREVIEW_ROWS})
+    return jobs.preview_json(path, PREVIEW_ROWS)
+
+
 def receive_upload(
     contents: str | None,
     filename: str | None,
@@ -347,7 +358,6 @@ def receive_upload(
 
     Returns a plain dict the callback spreads over its outputs (tests read it directly).
     """
-    from twinning.imports.keep import layout_preview
     from twinning.imports.problems import Problem
 
     out: dict[str, Any] = {
@@ -373,7 +383,12 @@ def receive_upload(
         return out
     path = _incoming_path(file_id)
     try:
-        layout, rows, report = layout_preview(path, n=PREVIEW_ROWS)
+        data = preview_upload(path, filename)
+    except ImportRefused as exc:  # its child ran out of memory or time, or died
+        out["problems"] = [{**p.as_dict(), "file": filename} for p in exc.problems]
+        out["message"] = exc.problems[0].text(lang)
+        path.unlink(missing_ok=True)
+        return out
     except Exception:
         log_internal(f"preview of {filename} failed")
         report_problem = Problem(
@@ -387,29 +402,37 @@ def receive_upload(
         )
         out["problems"] = [report_problem.as_dict()]
         return out
-    problems = [{**p.as_dict(), "file": filename} for p in report.problems]
+    problems = [{**p, "file": filename} for p in data["problems"]]
     out["problems"] = problems
+    layout = data["layout"]
     if layout is None:
         out["message"] = (
             pick(lang, problems[0]["message"], problems[0]["message_zh"]) if problems else ""
         )
         path.unlink(missing_ok=True)
         return out
-    out["file"] = {"id": file_id, "name": filename, "size": size, "sheets": layout.sheets}
-    out["read"] = layout.read_summary()
-    if len(layout.sheets) > 1:  # a workbook of several sheets is imported whole
-        out["read"]["sheets"] = layout.sheets
-    cols = layout.mapping.columns
-    out["columns"] = [{"id": str(c.index), "name": c.label} for c in cols]
+    out["file"] = {"id": file_id, "name": filename, "size": size, "sheets": layout["sheets"]}
+    out["read"] = layout["read"]
+    if len(layout["sheets"]) > 1:  # a workbook of several sheets is imported whole
+        out["read"]["sheets"] = layout["sheets"]
+    cols = layout["columns"]
+    out["columns"] = [{"id": str(c["index"]), "name": c["label"]} for c in cols]
     out["preview"] = [
         {
-            str(c.index): ("" if c.index >= len(r) or r[c.index] is None else str(r[c.index]))
+            str(c["index"]): (
+                "" if c["index"] >= len(r) or r[c["index"]] is None else r[c["index"]]
+            )
             for c in cols
         }
-        for r in rows
+        for r in data["rows"]
     ]
     out["mapping"] = [
-        {"index": c.index, "label": c.label, "field": c.field or "__none__", "unit": c.unit}
+        {
+            "index": c["index"],
+            "label": c["label"],
+            "field": c["field"] or "__none__",
+            "unit": c["unit"],
+        }
         for c in cols
     ]
     return out
@@ -539,9 +562,14 @@ def check_file(
     unit: object = None,
 ) -> dict[str, Any]:
     """Dry-run (or, with confirm, really import) the uploaded file with the chosen mapping
-    (and the year and money unit given for rows and columns that state none)."""
-    from twinning.imports.keep import run_import
+    (and the year and money unit given for rows and columns that state none).
 
+    With TWINNING_IMPORT_CHILD (the default) the run is a child process under the import
+    limits (``twinning.imports.jobs``): a file that needs more memory or time than they
+    allow fails alone, with a message naming the limit; the store is as before, the
+    progress file and the upload are removed. ``resolver`` is a resolve function (run here,
+    in this process) or "module:function" naming a function that returns one.
+    """
     user, why = _may_import(token, lang, auth)
     if user is None:
         return {"ok": False, "message": why, "problems": [], "result": None}
@@ -552,41 +580,104 @@ def check_file(
     if path is None or not path.exists():
         return {"ok": False, "message": t("no_file", lang), "problems": [], "result": None}
     file_id = path.name
-    writer = ProgressWriter(file_id, "import" if confirm else "check", estimate_rows(path))
+    phase = "import" if confirm else "check"
+    total = estimate_rows(path)
+    writer = ProgressWriter(file_id, phase, total)
     writer.write(0, 0)
-    try:
+    store = _get_store(get_store)
+    several = len((file or {}).get("sheets") or []) > 1
+    run = {
+        "name": file.get("name"),
+        "sheet": "all" if several else None,  # every sheet, as `--sheet all`
+        "user": user.name,  # the batch records who imported it (and when)
         # column labels carry the mapping key; previous units from the header stay in force
-        several = len((file or {}).get("sheets") or []) > 1
-        result = run_import(
-            path,
-            _get_store(get_store),
-            name=file.get("name"),
-            sheet="all" if several else None,  # every sheet, as `--sheet all`
-            user=user.name,  # the batch records who imported it (and when)
-            overrides={"columns": _overrides(labels, fields)},
-            dry_run=not confirm,
-            resolver=resolver,
-            progress=writer,
-            options=options,
-        )
+        "overrides": {"columns": _overrides(labels, fields)},
+        "dry_run": not confirm,
+    }
+    url = _child_url(store)
+    try:
+        if url and not callable(resolver):
+            data = _run_in_child(path, url, run, options, resolver, phase, total)
+            if data["ok"] and confirm:
+                from twinning.query.summary import refresh_snapshot
+
+                refresh_snapshot(store)  # the child does not: see twinning.imports.jobs
+        else:
+            data = _run_here(path, store, run, options, resolver, writer)
+    except ImportRefused as exc:  # the child ran out of memory or time, or died
+        if exc.problems[0].code in ("memory_limit", "time_limit"):
+            path.unlink(missing_ok=True)  # it would fail the same way again
+        problems = [{**p.as_dict(), "file": run["name"] or ""} for p in exc.problems]
+        return {
+            "ok": False,
+            "message": exc.problems[0].text(lang),
+            "problems": problems,
+            "result": None,
+        }
     finally:
         clear_progress(file_id)
-    data = result.as_json()
-    if result.ok and confirm:
-        msg = t("imported", lang, batch=result.batch_id, records=result.records)
+    if data["ok"] and confirm:
+        msg = t("imported", lang, batch=data["batch_id"], records=data["records"])
         with contextlib.suppress(OSError):
             path.unlink()
-    elif result.ok:
+    elif data["ok"]:
         msg = t(
             "checked_ok",
             lang,
-            rows=result.rows,
-            records=result.records,
-            warnings=result.report.warnings,
+            rows=data["rows"],
+            records=data["records"],
+            warnings=data["warnings"],
         )
     else:
-        msg = t("checked_bad", lang, errors=result.report.errors)
-    return {"ok": result.ok, "message": msg, "problems": data["problems"], "result": data}
+        msg = t("checked_bad", lang, errors=data["errors"])
+    return {"ok": data["ok"], "message": msg, "problems": data["problems"], "result": data}
+
+
+def _child_url(store: Any) -> str | None:
+    """The store's URL for a child run, or None: run here (TWINNING_IMPORT_CHILD=0, or a
+    store in this process's memory that no child can open)."""
+    from twinning.imports import jobs
+
+    if not jobs.in_child():
+        return None
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and (url.database or ":memory:") == ":memory:":
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+def _run_in_child(
+    path: Path, url: str, run: dict, options: Any, resolver: Any, phase: str, total: Any
+) -> dict:
+    from dataclasses import asdict
+
+    from twinning.imports import jobs
+
+    request = {
+        "job": "import",
+        "path": str(path),
+        "url": url,
+        **run,
+        "options": asdict(options),
+        "resolver": resolver,
+        "progress": {
+            "path": str(_progress_path(path.name)),
+            "phase": phase,
+            "total": total,
+            "every": PROGRESS_EVERY_S,
+        },
+    }
+    return jobs.run_job(request)
+
+
+def _run_here(path: Path, store: Any, run: dict, options: Any, resolver: Any, writer: Any) -> dict:
+    from twinning.imports import jobs
+    from twinning.imports.keep import run_import
+
+    if isinstance(resolver, str):
+        resolver = jobs.resolver_from(resolver)
+    result = run_import(path, store, resolver=resolver, progress=writer, options=options, **run)
+    return result.as_json()
 
 
 def confirm_import(

@@ -50,6 +50,12 @@ def tiny_gazetteer():
     return _GAZ
 
 
+def tiny_resolver():
+    """The tiny gazetteer's resolve: what a child process is told to use
+    (``resolver="test_import_support:tiny_resolver"``)."""
+    return tiny_gazetteer().resolve
+
+
 def make_store(tmp_path: Path):
     """A real store (SQLite file) seeded with the reference data and the tiny places."""
     from twinning.store.db import open_store
@@ -86,6 +92,9 @@ def sign_in_env(monkeypatch) -> None:
     monkeypatch.setenv("TWINNING_ADMIN_USER", "admin")
     monkeypatch.setenv("TWINNING_ADMIN_PASSWORD", "s3cret")
     monkeypatch.setattr("twinning.imports.keep.default_resolver", lambda: tiny_gazetteer().resolve)
+    # previews, checks and imports in this process, where the tiny gazetteer is (a test of
+    # the child process sets 1 and names tiny_resolver: tests/test_import_jobs.py)
+    monkeypatch.setenv("TWINNING_IMPORT_CHILD", "0")
 
 
 def page_env(tmp_path: Path, monkeypatch):

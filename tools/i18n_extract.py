@@ -136,6 +136,7 @@ KNOWN_DYNAMIC = {
     ("twinning/imports/headers.py", "field_label"),
     ("twinning/imports/guard.py", "t"),
     ("twinning/imports/guard.py", "problem"),
+    ("twinning/imports/jobs.py", "t"),  # a child's limits (#12): its own t, literal keys
     ("twinning/i18n.py", "level_label"),
     ("twinning/query/tables.py", "headers"),
     ("components/callbacks.py", "headline_cards"),

@@ -54,6 +54,26 @@ SETTINGS: dict[str, Setting] = {
             "Largest file, in MB, an import accepts; bigger files are refused with a message.",
         ),
         Setting(
+            "TWINNING_IMPORT_CHILD",
+            "1",
+            "1: the import page's previews, checks and imports run in a child process under "
+            "the two limits below, so a file that needs too much fails alone; 0: in the "
+            "server process (tests, debugging).",
+        ),
+        Setting(
+            "TWINNING_IMPORT_MEMORY_MB",
+            "1500",
+            "Address space, in MB, one web preview, check or import may use (its child's "
+            "RLIMIT_AS; the libraries take about 500 of it); beyond, the job fails with a "
+            "message and nothing is stored.",
+        ),
+        Setting(
+            "TWINNING_IMPORT_SECONDS",
+            "600",
+            "Longest time, in seconds, one web preview, check or import may take (wall "
+            "time; its CPU time too); beyond, the child is stopped and nothing is stored.",
+        ),
+        Setting(
             "TWINNING_ERROR_LOG",
             "",
             "File the tracebacks of failed imports, previews and undos are appended to "

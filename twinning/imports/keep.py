@@ -221,7 +221,8 @@ def run_import(
     """Read, check and (unless dry_run or any error) store one file as a batch.
 
     Never raises for a bad file: every problem is in ``result.report``. Unexpected
-    failures are logged with their traceback and reported as one 'internal' problem.
+    failures are logged with their traceback and reported as one 'internal' problem;
+    a MemoryError propagates (nothing is stored: the transaction rolls back).
     """
     t0 = time.perf_counter()
     path = Path(path)
@@ -245,6 +246,8 @@ def run_import(
     except ImportRefused as exc:
         for p in exc.problems:
             report.add(p)
+    except MemoryError:  # not an internal error: a child under a memory limit says so (jobs)
+        raise
     except Exception:
         where = log_internal(f"import of {name} failed")
         report.add(
