@@ -25,7 +25,9 @@ DEFAULT_LOCATION = "url"
 
 # The formats the menu offers, in its order. This control's words are the catalog's
 # "export_ui.<key>" messages (twinning/locale); a format's label is "export_ui.format_<fmt>".
-FORMATS: tuple[str, ...] = ("png", "svg", "pdf", "pptx", "csv", "xlsx")
+FORMATS: tuple[str, ...] = ("png", "svg", "pdf", "pptx", "csv", "xlsx", "gif", "mp4")
+# The years played as an animation: one at a time per process, in their own gate (#9, #12)
+ANIMATED: tuple[str, ...] = ("gif", "mp4")
 I18N_PREFIX = "export_ui."
 
 
@@ -118,7 +120,9 @@ def register_callbacks(app: Any, get_store: Any, location_id: str | None = None)
         store = get_store() if callable(get_store) else get_store
         try:  # a few at once per process, a short queue, a limit per address (#12)
             return security.bounded(
-                "export", store, lambda: make_download(store, search, chart, fmt)
+                "animation" if fmt in ANIMATED else "export",
+                store,
+                lambda: make_download(store, search, chart, fmt),
             )
         except Busy as exc:
             from twinning import query as agg

@@ -93,11 +93,12 @@ _GATES_LOCK = threading.Lock()
 KINDS = {
     "export": ("TWINNING_EXPORT_SLOTS", "TWINNING_EXPORT_QUEUE"),
     "download": ("TWINNING_DOWNLOAD_SLOTS", "TWINNING_EXPORT_QUEUE"),
+    "animation": ("TWINNING_ANIMATION_SLOTS", "TWINNING_EXPORT_QUEUE"),  # GIF/MP4 (#9)
 }
 
 
 def gate(kind: str) -> Gate:
-    """This process's gate for ``kind`` ("export" or "download")."""
+    """This process's gate for ``kind`` ("export", "download" or "animation")."""
     with _GATES_LOCK:
         found = _GATES.get(kind)
         if found is None:

@@ -166,7 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_import)
 
     p = sub.add_parser(
-        "export", help="export a view as PNG, SVG, PDF, PPTX, CSV, XLSX or offline HTML"
+        "export",
+        help="export a view as PNG, SVG, PDF, PPTX, CSV, XLSX, offline HTML, or its years "
+        "played as an animated GIF or MP4",
     )
     p.add_argument(
         "query",
@@ -177,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=None)
     p.add_argument("--height", type=int, default=None)
     p.add_argument("--scale", type=float, default=None)
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help=".gif/.mp4: seconds each year is shown (default 1.2; one frame per year of the "
+        "view's from..to, at most TWINNING_ANIMATION_MAX_FRAMES; size default 1280x720)",
+    )
     p.set_defaults(func=_export)
 
     batches = sub.add_parser("batches", help="import batches").add_subparsers(

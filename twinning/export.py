@@ -43,6 +43,7 @@ from twinning.paths import ASSETS_DIR
 IMAGE_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
 TABLE_FORMATS: tuple[str, ...] = ("csv", "xlsx")
 FORMATS: tuple[str, ...] = (*IMAGE_FORMATS, "pptx", *TABLE_FORMATS)
+ANIMATION_FORMATS: tuple[str, ...] = ("gif", "mp4")  # twinning/animation.py (#9)
 CHARTS: tuple[str, ...] = ("map", "series")
 MEDIA_TYPES: dict[str, str] = {
     "png": "image/png",
@@ -51,6 +52,8 @@ MEDIA_TYPES: dict[str, str] = {
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "gif": "image/gif",
+    "mp4": "video/mp4",
 }
 DEFAULT_WIDTH: dict[str, int] = {"map": 1400, "series": 1200}
 DEFAULT_HEIGHT: dict[str, int] = {"map": 900, "series": 800}
@@ -704,6 +707,13 @@ def export_view(
     view's address in the atlas, put on the deck's title slide as a QR code.
     """
     fmt = fmt.lower().lstrip(".")
+    if fmt in ANIMATION_FORMATS:  # the time playback as a GIF or MP4 (#9)
+        from twinning.animation import export_animation
+
+        payload, name = export_animation(
+            store, query, fmt, width=width, height=height, data=data, today=today
+        )
+        return payload or b"", name
     if fmt not in FORMATS:
         raise ExportError(f"format {fmt!r} is not supported; use one of {', '.join(FORMATS)}")
     if chart not in CHARTS:
@@ -1108,10 +1118,14 @@ def cli_export(args: argparse.Namespace) -> int:
         from twinning.embed import cli_export_html
 
         return cli_export_html(args)
+    if fmt in ANIMATION_FORMATS:  # the time playback as a GIF or MP4 (#9)
+        from twinning.animation import cli_export_animation
+
+        return cli_export_animation(args)
     if fmt not in FORMATS:
         print(
             f"error: {output}: cannot tell the format from the suffix {output.suffix!r}; "
-            f"use one of {', '.join('.' + f for f in (*FORMATS, 'html'))}",
+            f"use one of {', '.join('.' + f for f in (*FORMATS, 'html', *ANIMATION_FORMATS))}",
             file=sys.stderr,
         )
         return 2
