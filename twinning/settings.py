@@ -149,19 +149,29 @@ SETTINGS: dict[str, Setting] = {
             "Exports and downloads one client address may ask for in a minute (0: no limit).",
         ),
         Setting(
+            "TWINNING_ANIMATION_SLOTS",
+            "1",
+            "Animated exports (GIF/MP4 of the years) that run at once in one server process; "
+            "more wait in the export queue, beyond it 'busy, try again'.",
+        ),
+        Setting(
+            "TWINNING_ANIMATION_MAX_FRAMES",
+            "40",
+            "Most frames (years) an animated export draws; a longer range is refused with a "
+            "message to narrow the years.",
+        ),
+        Setting(
+            "TWINNING_ANIMATION_SECONDS",
+            "240",
+            "Longest time, in seconds, one animated export may take to draw its frames; past "
+            "it the export stops with a message.",
+        ),
+        Setting(
             "TWINNING_TABLE_SECONDS",
             "8",
             "Longest time one table page (or its row count) may take; a page deeper into a "
             "sort of millions of rows is refused with a message that suggests filters or the "
             "CSV (0: no bound).",
-        ),
-        Setting(
-            "TWINNING_RECONCILE_SCREEN_FIGURES",
-            "50000",
-            "Largest number of a metric's figures in a view whose reconciled total (\"at "
-            "least X\", no figure counted twice) is worked out on a click; a larger view shows "
-            "the plain sum with its caveat on screen (the default view is worked out at "
-            "start), and its exports always carry the reconciled total.",
         ),
         Setting(
             "TWINNING_SIGNIN_LOCK_MINUTES",
