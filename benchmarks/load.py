@@ -32,6 +32,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import contextlib
+
 from bench_scale import BASE_QUERY, SYNTHETIC_METRICS, copy_store, option_values, store_info
 from record_callbacks import ensure_recording
 from scale_common import (
@@ -104,6 +106,17 @@ async def http_request(
     return await asyncio.wait_for(go(), timeout)
 
 
+def server_timing(header: str) -> dict[str, float]:
+    """``app;dur=12.5, cpu;dur=9.0`` -> {"app": 0.0125, "cpu": 0.009} (seconds)."""
+    found: dict[str, float] = {}
+    for part in header.split(","):
+        name, _, rest = part.strip().partition(";")
+        if rest.startswith("dur="):
+            with contextlib.suppress(ValueError):
+                found[name] = float(rest[4:]) / 1000
+    return found
+
+
 # --------------------------------------------------------------------------- users
 
 
@@ -111,6 +124,9 @@ async def http_request(
 class Stats:
     latencies: list[float] = field(default_factory=list)
     by_callback: dict[str, list[float]] = field(default_factory=dict)
+    # the worker's own wall and CPU seconds (Server-Timing), per callback
+    server_by_callback: dict[str, list[float]] = field(default_factory=dict)
+    cpu_by_callback: dict[str, list[float]] = field(default_factory=dict)
     changes: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     wire: int = 0
@@ -156,6 +172,10 @@ class User:
         self.stats.latencies.append(elapsed)
         self.stats.by_callback.setdefault(name, []).append(elapsed)
         self.stats.wire += len(raw)
+        timing = server_timing(headers.get("server-timing", ""))
+        if "app" in timing:
+            self.stats.server_by_callback.setdefault(name, []).append(timing["app"])
+            self.stats.cpu_by_callback.setdefault(name, []).append(timing.get("cpu", 0.0))
         if status == 200:
             try:
                 self.s.absorb_response(json.loads(decode(raw, headers.get("content-encoding", ""))))
@@ -235,7 +255,15 @@ async def run_level(port: int, users: int, rec: dict, base: DashSession, args: A
         "errors": len(stats.errors),
         "error_samples": sorted(set(stats.errors))[:5],
         "by_callback": {
-            k: {"n": len(v), "p50_s": pct(v, 50), "p95_s": pct(v, 95), "p99_s": pct(v, 99)}
+            k: {
+                "n": len(v),
+                "p50_s": pct(v, 50),
+                "p95_s": pct(v, 95),
+                "p99_s": pct(v, 99),
+                "server_p50_s": pct(stats.server_by_callback.get(k, []), 50),
+                "server_p95_s": pct(stats.server_by_callback.get(k, []), 95),
+                "cpu_s": sum(stats.cpu_by_callback.get(k, [])),
+            }
             for k, v in stats.by_callback.items()
         },
         "wire_mb": stats.wire / 1e6,
@@ -376,6 +404,15 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(res)
                 rss = sum(server.worker_rss_mb())
                 res["workers_rss_mb"] = rss
+                if hostile:
+                    print(
+                        f"     + {hostile} hostile clients: {res['hostile_requests']} requests, "
+                        f"status {res['hostile_status']}, p50 {ms(res['hostile_p50_s'])}, "
+                        f"p95 {ms(res['hostile_p95_s'])}",
+                        flush=True,
+                    )
+                    for e in res["hostile_server_errors"]:
+                        print(f"       {e}")
                 print(
                     f"{n:>4} users {args.duration:.0f} s: {res['rps']:6.1f} req/s, "
                     f"p50 {ms(res['p50_s'])}, p95 {ms(res['p95_s'])}, p99 {ms(res['p99_s'])}; "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,12 +90,34 @@ def create_app(store: Any = None) -> dash.Dash:
     register_headers(app)  # CSP, nosniff, framing (#12)
     register_bounded_routes(app, state.store)  # the offline HTML file in the export gate (#12)
     trust_proxies(app.server)  # TWINNING_PROXY_HOPS
+    _server_timing(app.server)
     app.atlas_state = state  # for tests and benchmarks
     # Prepare the data now and the default national map in the background, so the first
     # visitor does not wait for either.
     data = state.data()
     threading.Thread(target=_warm, args=(data,), daemon=True, name="atlas-warm").start()
     return app
+
+
+def _server_timing(server: Any) -> None:
+    """A ``Server-Timing`` header on every response: the wall and CPU milliseconds this
+    worker spent on it (``app;dur=…, cpu;dur=…``). Browsers' developer tools show it, and
+    the load test (benchmarks/load.py) sets it beside the latency a user saw: the
+    difference is time spent waiting for a worker."""
+    import flask
+
+    @server.before_request
+    def _start_clock() -> None:
+        flask.g.atlas_clock = (time.perf_counter(), time.thread_time())
+
+    @server.after_request
+    def _stop_clock(response: flask.Response) -> flask.Response:
+        started = flask.g.get("atlas_clock")
+        if started is not None:
+            wall = (time.perf_counter() - started[0]) * 1000
+            cpu = (time.thread_time() - started[1]) * 1000
+            response.headers["Server-Timing"] = f"app;dur={wall:.1f}, cpu;dur={cpu:.1f}"
+        return response
 
 
 def _compress(app: dash.Dash) -> None:
