@@ -131,3 +131,30 @@ def test_the_served_page_has_html_lang(reference_store):
     client = create_app(reference_store).server.test_client()
     assert '<html lang="en"' in client.get("/?lang=en").get_data(as_text=True)
     assert '<html lang="zh-CN"' in client.get("/import?lang=zh").get_data(as_text=True)
+
+
+def test_a_view_over_the_screen_budget_shows_the_plain_sum_and_its_export_reconciles(
+    reference_store, monkeypatch
+):
+    """A click never works out the reconciled total of more figures than
+    TWINNING_RECONCILE_SCREEN_FIGURES (#7): the headline and the map's words show the plain
+    sum and say that the export checks the overlaps; the export's lines still carry
+    "at least X"; a total this worker already knows is shown whatever the view's size."""
+    monkeypatch.setenv("TWINNING_RECONCILE_SCREEN_FIGURES", "5")
+    data = agg.AtlasData.from_store(reference_store)  # nothing worked out yet
+    f = agg.Filters(lang="en", level="prefecture", metric="funds_cny", recipient=XINJIANG)
+    funds = next(h for h in agg.headlines(data, f) if h.key == "headline_funds")
+    assert funds.n_figures > 5 and funds.at_least is None
+    value, note = describe.headline_words(funds, "en")
+    assert value == i18n.format_value(funds.value, funds.unit, "en")
+    assert note == i18n.t("headline_sum_of_large", "en", n=funds.n_figures)
+    assert "at least" not in describe.map_summary(data, f)
+    assert "checked for overlaps in its exports" in describe.map_summary(data, f)
+    exported = describe.headline_lines(data, f)[0]
+    assert "at least" in exported
+    # now this worker knows it: the screen shows it too
+    again = next(h for h in agg.headlines(data, f) if h.key == "headline_funds")
+    assert again.at_least is not None and again.at_least <= again.value
+    monkeypatch.setenv("TWINNING_RECONCILE_SCREEN_FIGURES", "50000")
+    small = agg.AtlasData.from_store(reference_store)
+    assert next(h for h in agg.headlines(small, f) if h.key == "headline_funds").at_least

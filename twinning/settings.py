@@ -174,6 +174,14 @@ SETTINGS: dict[str, Setting] = {
             "CSV (0: no bound).",
         ),
         Setting(
+            "TWINNING_RECONCILE_SCREEN_FIGURES",
+            "50000",
+            "Largest number of a metric's figures in a view whose reconciled total (\"at "
+            'least X", no figure counted twice) is worked out on a click; a larger view shows '
+            "the plain sum with its caveat on screen (the default view is worked out at "
+            "start), and its exports always carry the reconciled total.",
+        ),
+        Setting(
             "TWINNING_SIGNIN_LOCK_MINUTES",
             "15",
             "How long failures count, and how long a locked user name or address waits.",

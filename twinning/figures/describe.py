@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from twinning import i18n
+from twinning import i18n, settings
 from twinning import query as agg
 
 TOP = 3  # how many of the largest values a text alternative names
@@ -118,7 +118,7 @@ def map_summary(data: agg.AtlasData, filters: agg.Filters, top: int = TOP) -> st
         n_sources=n_sources,
     )
     if filters.metric in agg.MAIN_METRICS:  # the view's total, as its headline says it
-        line = headline_lines(data, filters)[agg.MAIN_METRICS.index(filters.metric)]
+        line = headline_lines(data, filters, complete=False)[agg.MAIN_METRICS.index(filters.metric)]
         text += ("" if lang == "zh" else " ") + line + ("。" if lang == "zh" else ".")
     return text
 
@@ -172,6 +172,8 @@ def headline_words(h: agg.Headline, lang: str) -> tuple[str, str]:
         return "—", i18n.t("headline_none", lang)
     total = i18n.format_value(h.value, h.unit, lang)
     if h.at_least is None:  # a headline built without its reconciled total
+        if h.n_figures > settings.get_int("TWINNING_RECONCILE_SCREEN_FIGURES"):
+            return total, i18n.t("headline_sum_of_large", lang, n=h.n_figures)
         return total, i18n.t("headline_sum_of", lang, n=h.n_figures)
     return (
         i18n.t("headline_at_least", lang, value=i18n.format_value(h.at_least, h.unit, lang)),
@@ -179,13 +181,16 @@ def headline_words(h: agg.Headline, lang: str) -> tuple[str, str]:
     )
 
 
-def headline_lines(data: agg.AtlasData, filters: agg.Filters) -> list[str]:
+def headline_lines(
+    data: agg.AtlasData, filters: agg.Filters, *, complete: bool = True
+) -> list[str]:
     """Each headline number of the view on one line, as exports print them:
     "Funds: at least 304.8 billion yuan (18 of 65 figures, ...; sum of all 65: ...)"
-    (an export waits for the reconciled totals, however long they take)."""
+    (an export waits for the reconciled totals, however long they take; the screen's
+    words, ``complete=False``, say what its headline cards say)."""
     lang = filters.lang
     out = []
-    for h in agg.headlines(data, filters, complete=True):
+    for h in agg.headlines(data, filters, complete=complete):
         value, note = headline_words(h, lang)
         out.append(i18n.t("headline_line", lang, label=i18n.t(h.key, lang), value=value, note=note))
     return out

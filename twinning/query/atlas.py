@@ -319,6 +319,11 @@ class AtlasData:
         with self._lock:
             self._cache.pop(key, None)
 
+    def peek(self, key: Any) -> Any:
+        """A memoised answer if there is one, else None (nothing is computed)."""
+        with self._lock:
+            return self._cache.get(key)
+
     def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
         """Memoise per data version, bounded (shared by the callbacks of one change)."""
         with self._lock:

@@ -207,12 +207,25 @@ def candidate_scopes(data: AtlasData, rows: pd.DataFrame) -> list[tuple[Scope, S
     return out
 
 
-def reconciled_total(data: AtlasData, filters: Filters, metric: str) -> Reconciled:
-    """ "At least X" for ``metric`` in the view of ``filters``, with N of M and Y."""
+def _total_key(filters: Filters, metric: str) -> tuple:
     # the map level, the metric on the map and the flows do not change it: one answer for
     # every view with the same rows
-    f = replace(filters.cache_key(), metric=None, level="province", flows=True)
-    return data.cached(("reconciled", f, metric), lambda: _reconciled(data, f, metric))
+    return (
+        "reconciled",
+        replace(filters.cache_key(), metric=None, level="province", flows=True),
+        metric,
+    )
+
+
+def reconciled_total(data: AtlasData, filters: Filters, metric: str) -> Reconciled:
+    """ "At least X" for ``metric`` in the view of ``filters``, with N of M and Y."""
+    key = _total_key(filters, metric)
+    return data.cached(key, lambda: _reconciled(data, key[1], metric))
+
+
+def reconciled_ready(data: AtlasData, filters: Filters, metric: str) -> Reconciled | None:
+    """The reconciled total if this worker has already worked it out, else None."""
+    return data.peek(_total_key(filters, metric))
 
 
 def _stored(data: AtlasData, metric: str) -> int:

@@ -38,11 +38,11 @@ from typing import Any
 
 import pandas as pd
 
-from twinning import i18n
+from twinning import i18n, settings
 from twinning.filters import MAIN_METRICS, Filters
 from twinning.query.atlas import ACTIVE, AtlasData, in_list, level_column, missing, where
 from twinning.query.reconcile import Reconciled
-from twinning.query.totals import reconciled_total
+from twinning.query.totals import reconciled_ready, reconciled_total
 
 log = logging.getLogger(__name__)
 
@@ -413,7 +413,10 @@ def _headlines(data: AtlasData, f: Filters, wait: float | None) -> list[Headline
         if not n:
             out.append(Headline(key, None, 0, metric_unit(data, metric)))
             continue
-        total = reconciled_soon(data, f, metric, wait)
+        if wait is None or n <= settings.get_int("TWINNING_RECONCILE_SCREEN_FIGURES"):
+            total = reconciled_soon(data, f, metric, wait)
+        else:  # too many to work out on a click: the plain sum, unless already known
+            total = reconciled_ready(data, f, metric)
         out.append(
             Headline(
                 key,
