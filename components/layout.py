@@ -360,7 +360,7 @@ def table_grid(kind: str, lang: str) -> dag.AgGrid:
 
 def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
     lang = filters.lang
-    from components import export_controls, playback, share
+    from components import export_controls, playback, share, tours
 
     return html.Div(
         className="atlas" + (" present" if filters.present else ""),
@@ -372,6 +372,7 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
             dcc.Store(id=ids.FILTERS, data=filters.as_dict()),
             dcc.Store(id=ids.PLACE, data=filters.place),
             dcc.Store(id=ids.MAP_KEY, data=None),
+            tours.draft_store(),  # the tour being collected, kept in the browser (#9)
             # the filters the tables were last loaded for (reload only when they change)
             dcc.Store(id=ids.TABLE_FILTERS, data=filters.as_dict()),
             html.Div(
@@ -399,6 +400,7 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                             ),
                                             export_controls.layout(lang),
                                             share.menu(lang),  # link, embed, QR (#9)
+                                            tours.menu(lang),  # collect views (#9)
                                         ],
                                         className="card-head",
                                     ),

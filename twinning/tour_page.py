@@ -164,7 +164,7 @@ border-top:1px solid #e5e7eb;display:flex;flex-wrap:wrap;align-items:center;gap:
 .tour-dots button{min-width:32px;padding:3px 6px}
 .tour-dots button[aria-current]{background:#1f2933;color:#fff;border-color:#1f2933}
 #tour-counter{font-weight:600;font-size:15px;min-width:7em}
-.tour-qr-dialog{position:fixed;inset:0;background:rgba(17,24,39,.6);display:flex;
+.tour-qr-dialog{position:fixed;inset:0;background:#1f2933;display:flex;
 align-items:center;justify-content:center;z-index:5}
 .tour-qr-dialog[hidden]{display:none}
 .tour-qr-card{background:#fff;border-radius:10px;padding:18px 22px;text-align:center;
@@ -244,9 +244,12 @@ next.addEventListener('click',function(){show(cur+1);});
 dots.forEach(function(d,k){d.addEventListener('click',function(){show(k);});});
 play.addEventListener('click',function(){if(timer){stopTimer();}else{startTimer();}});
 interval.addEventListener('change',function(){if(parseInt(interval.value,10)){startTimer();}else{stopTimer();}});
+var behind=[].slice.call(document.querySelectorAll('body > header, body > main, body > footer'));
 function openQr(){qr.hidden=false;qrButton.setAttribute('aria-expanded','true');
+  behind.forEach(function(el){el.inert=true;});
   document.getElementById('tour-qr-close').focus();}
 function closeQr(){if(qr.hidden){return false;}qr.hidden=true;
+  behind.forEach(function(el){el.inert=false;});
   qrButton.setAttribute('aria-expanded','false');qrButton.focus();return true;}
 qrButton.addEventListener('click',function(){
   var s=sections[cur];
@@ -332,8 +335,12 @@ def tour_document(
             f' data-qr="{esc(qr)}" data-link="{esc(v.link)}"{"" if i == 0 else " hidden"}>'
             f'<h2 id="stop-{i + 1}-title">{esc(v.stop.title(lang))}</h2>'
             + (f'<p class="tour-note">{esc(note)}</p>' if note else "")
-            + f'<p class="map-title">{esc(v.map_title)}</p>'
-            f'<p class="map-note">{esc(v.map_note)}</p>'
+            + (
+                f'<p class="map-title">{esc(v.map_title)}</p>'
+                if v.map_title != v.stop.title(lang)
+                else ""
+            )
+            + f'<p class="map-note">{esc(v.map_note)}</p>'
             f'<p class="sources">{v.sources}</p>'
             f'<div class="tour-qr-small"><img src="{esc(qr)}" alt="{esc(tr("qr_alt", lang))}">'
             f'<span>{esc(tr("qr_help", lang))}<br><a href="{esc(v.link)}" target="_blank" '
@@ -389,7 +396,7 @@ def tour_document(
         f"{esc(tr('qr_button', lang))}</button>{head_links}</nav></header>"
         f'<main id="tour-stage" class="tour-stage" tabindex="-1">'
         f'<div class="tour-text">{"".join(sections)}</div>'
-        f'<div class="tour-map-box"><div id="tour-map" role="img" '
+        f'<div class="tour-map-box"><div id="tour-map" role="figure" '
         f'aria-label="{esc(tr("map_label", lang))}"></div></div></main>'
         f'<footer class="tour-foot"><span id="tour-counter" aria-live="polite">'
         f"{esc(tr('counter', lang, i=1, n=n))}</span>"
