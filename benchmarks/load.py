@@ -13,7 +13,15 @@ second, latency p50/p95/p99 of the requests and of whole filter changes, and err
 (any status but 200/204, a refused or reset connection, or no answer within
 ``--timeout``). Bounded: a fixed number of users, a fixed time, one server on 127.0.0.1.
 
+With ``--hostile N`` each level runs twice in the same server: the users alone, then the
+users while N more clients loop without pause over the recorded requests with malformed or
+maximal values (a million years, wrong types, bad levels, 10,000-item lists, broken JSON;
+issue #12); it prints the users' figures of both runs and the status codes the hostile
+clients got (any 5xx, or no answer, is listed). ``--reference`` serves a fresh store of the
+reference data made in /tmp.
+
 Run: ``.venv/bin/python benchmarks/load.py --store var/bench/store-1m.sqlite``
+     ``.venv/bin/python benchmarks/load.py --reference --users 10 --duration 20 --hostile 2``
      ``.venv/bin/python benchmarks/load.py --postgres 1000000`` (a throwaway PostgreSQL)
 """
 
@@ -232,17 +240,31 @@ class User:
             await self.chain(self.steps[kind], kind)
 
 
-async def run_level(port: int, users: int, rec: dict, base: DashSession, args: Any) -> dict:
+async def run_level(
+    port: int, users: int, rec: dict, base: DashSession, args: Any, hostile: int = 0
+) -> dict:
     stats = Stats()
     t0 = time.perf_counter()
     until = t0 + args.duration
     crowd = [User(i, port, rec, base, args, stats) for i in range(users)]
-    await asyncio.gather(*(u.run(until) for u in crowd))
+    attackers = [Hostile(i, port, rec, base, args) for i in range(hostile)]
+    await asyncio.gather(*(u.run(until) for u in crowd), *(h.run(until) for h in attackers))
     wall = time.perf_counter() - t0
+    statuses: dict[str, int] = {}
+    for h in attackers:
+        for k, v in h.status.items():
+            statuses[k] = statuses.get(k, 0) + v
+    hostile_lat = [x for h in attackers for x in h.latencies]
     lat = stats.latencies
     changes = [x for k, v in stats.changes.items() if k != "first view" for x in v]
     return {
         "users": users,
+        "hostile": hostile,
+        "hostile_requests": len(hostile_lat),
+        "hostile_status": dict(sorted(statuses.items())),
+        "hostile_p50_s": pct(hostile_lat, 50),
+        "hostile_p95_s": pct(hostile_lat, 95),
+        "hostile_server_errors": sorted({e for h in attackers for e in h.server_errors})[:10],
         "seconds": wall,
         "requests": len(lat),
         "rps": len(lat) / wall,
@@ -268,6 +290,100 @@ async def run_level(port: int, users: int, rec: dict, base: DashSession, args: A
         },
         "wire_mb": stats.wire / 1e6,
     }
+
+
+# --------------------------------------------------------------------------- hostile clients
+
+
+def hostile_values() -> list[Any]:
+    """Malformed and maximal values for any control or store (issue #12): the shapes the
+    hostile-view tests replay (a million years, wrong types, bad levels, string years) and
+    some bigger (10,000-item lists, 100 KB strings, numbers past any range)."""
+    return [
+        [0, 1_000_000],
+        [-(10**9), 10**9],
+        [1949, 3000],
+        "2006",
+        ["2006", "x"],
+        [None, None],
+        [{"a": 1}, []],
+        [2010],
+        {"m": 1},
+        ["county"],
+        "no-such-level",
+        ["east_west_cooperation"] * 10_000,
+        [str(i) for i in range(10_000)],
+        "x" * 100_000,
+        "' OR 1=1 --",
+        "<script>alert(1)</script>",
+        10**30,
+        -1,
+        1e308,
+        True,
+        None,
+        [],
+        {},
+    ]
+
+
+class Hostile:
+    """A client that loops without pause over the recorded callback requests with one or
+    all of their input and state values replaced by malformed or maximal ones, plus a few
+    requests malformed as HTTP (not JSON, no outputs). Counts the answers' status codes."""
+
+    def __init__(self, n: int, port: int, rec: dict, base: DashSession, args: Any) -> None:
+        self.rng = random.Random(args.seed * 7919 + n)
+        self.port, self.args = port, args
+        self.s = DashSession(base.client)
+        self.s.props = dict(base.props)
+        self.bodies = [b for chain in rec["steps"].values() for b in chain]
+        self.values = hostile_values()
+        self.status: dict[str, int] = {}
+        self.latencies: list[float] = []
+        self.server_errors: list[str] = []
+
+    def body(self) -> tuple[bytes, str]:
+        r = self.rng
+        pick = r.random()
+        if pick < 0.03:
+            return b'{"output": "x", "inputs": [', "broken JSON"
+        if pick < 0.06:
+            return json.dumps({"inputs": [], "state": []}).encode(), "no output"
+        body = self.s.fill(r.choice(self.bodies))
+        items = [i for k in ("inputs", "state") for i in body.get(k) or []]
+        chosen = items if r.random() < 0.3 else [r.choice(items)] if items else []
+        for item in chosen:
+            if item.get("property") == "getRowsRequest":
+                item["value"] = r.choice(
+                    [
+                        {"startRow": 10**9, "endRow": 10**12, "sortModel": [], "filterModel": {}},
+                        {"startRow": -5, "endRow": "all", "sortModel": [{"colId": "'; --"}]},
+                        {"startRow": 0, "endRow": 10**7, "filterModel": {"x": {"filter": 1}}},
+                        r.choice(self.values),
+                    ]
+                )
+            else:
+                item["value"] = r.choice(self.values)
+        what = ", ".join(sorted({str(i.get("id"))[:40] for i in chosen})) or name_of(body)
+        return json.dumps(body).encode(), what
+
+    async def run(self, until: float) -> None:
+        while time.perf_counter() < until:
+            data, what = self.body()
+            t0 = time.perf_counter()
+            try:
+                status, _headers, raw = await http_request(
+                    self.port, "POST", UPDATE_URL, data, self.args.timeout
+                )
+                key = str(status)
+            except TimeoutError:
+                key, raw = "no answer", b""
+            except (OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
+                key, raw = type(exc).__name__, b""
+            self.latencies.append(time.perf_counter() - t0)
+            self.status[key] = self.status.get(key, 0) + 1
+            if key.startswith("5") or key == "no answer":
+                self.server_errors.append(f"{key} {what}: {raw[:120]!r}")
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -360,21 +476,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--tree", default=str(ROOT), help="the checkout to serve")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--hostile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run each level with N clients sending malformed or maximal callback "
+        "requests without pause (#12): the users' figures without and with them, in one run",
+    )
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="serve a fresh store of the reference data (made in /tmp by the tree's code)",
+    )
     args = parser.parse_args(argv)
     users = [int(u) for u in args.users.split(",") if u.strip()]
     if max(users) > 200 or args.duration > 900:
         parser.error("bounded: at most 200 users and 900 s per run")
 
     tree = Path(args.tree).resolve()
-    (OUT / "logs").mkdir(parents=True, exist_ok=True)
-    sig = ensure_recording(tree, log_dir=OUT / "logs")
+    # --reference keeps out of var/bench (its stores, its logs) altogether
+    logs = Path(tempfile.gettempdir()) / "atlas-load-logs" if args.reference else OUT / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    sig = ensure_recording(tree, log_dir=logs)
     rec = find_recording(sig)
     assert rec is not None
     pg = ThrowawayPostgres(args.postgres, args.store_seed, tree) if args.postgres else None
     if pg is not None:
         args.url = pg.url
-    with tempfile.TemporaryDirectory(prefix="atlas-load-", dir=OUT) as tmp:
-        if args.url:
+    with tempfile.TemporaryDirectory(
+        prefix="atlas-load-", dir="/tmp" if args.reference else OUT
+    ) as tmp:
+        if args.reference:
+            from record_callbacks import reference_store
+
+            url = reference_store(tree, Path(tmp) / "reference.sqlite")
+            what = "the reference data"
+        elif args.url:
             url, what = args.url, args.url.split("@")[-1]
             if pg is not None:
                 what = f"PostgreSQL ({args.postgres:,} figures)"
@@ -383,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
             info = store_info(src)
             what = f"{src.name} ({info['figures']:,} figures)"
             url = copy_store(src, Path(tmp) / "load.sqlite")
-        server = Server(tree, url, workers=args.workers, log_path=OUT / "logs" / "load-server.log")
+        server = Server(tree, url, workers=args.workers, log_path=logs / "load-server.log")
         results = []
         try:
             started = server.start(timeout=600)
@@ -399,8 +537,9 @@ def main(argv: list[str] | None = None) -> int:
                     for body in wave:
                         first.post(body)
             base.props = dict(first.props)
-            for n in users:
-                res = asyncio.run(run_level(server.port, n, rec, base, args))
+            levels = [(n, h) for n in users for h in ([0, args.hostile] if args.hostile else [0])]
+            for n, hostile in levels:
+                res = asyncio.run(run_level(server.port, n, rec, base, args, hostile))
                 results.append(res)
                 rss = sum(server.worker_rss_mb())
                 res["workers_rss_mb"] = rss
@@ -431,12 +570,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.think_max:g} s, {args.duration:.0f} s per run, loopback"
     )
     print(
-        f"{'users':>6}{'req/s':>9}{'p50':>10}{'p95':>10}{'p99':>10}{'change p95':>12}{'errors':>8}"
+        f"{'users':>6}{'hostile':>8}{'req/s':>9}{'p50':>10}{'p95':>10}{'p99':>10}"
+        f"{'change p95':>12}{'errors':>8}  hostile answers"
     )
     for r in results:
+        answers = ", ".join(f"{k}: {v}" for k, v in r["hostile_status"].items())
         print(
-            f"{r['users']:>6}{r['rps']:>9.1f}{ms(r['p50_s']):>10}{ms(r['p95_s']):>10}"
-            f"{ms(r['p99_s']):>10}{ms(r['change_p95_s']):>12}{r['errors']:>8}"
+            f"{r['users']:>6}{r['hostile']:>8}{r['rps']:>9.1f}{ms(r['p50_s']):>10}"
+            f"{ms(r['p95_s']):>10}{ms(r['p99_s']):>10}{ms(r['change_p95_s']):>12}"
+            f"{r['errors']:>8}  {answers}"
         )
     if results:
         worst = results[-1]
