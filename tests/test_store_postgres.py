@@ -284,3 +284,27 @@ def test_registers_and_their_projects_on_postgres(pg_url: str, tmp_path, monkeyp
         assert found.n >= 2 and all(p.startswith("富宁") for p in found.rows["project"])
     finally:
         store.dispose()
+
+
+def test_tours_on_postgres(pg_url: str) -> None:
+    """Presenter tours (#9): schema 6's tables, saved, reordered and read on PostgreSQL."""
+    from twinning import tours
+    from twinning.auth import User
+
+    store = open_store(pg_url)
+    try:
+        draft = tours.Tour.from_dict(
+            {
+                "title_zh": "游览",
+                "stops": [{"query": "metric=funds_cny", "title_zh": "甲"}, {"title_en": "B"}],
+            }
+        )
+        saved = tours.save_tour(store, User("li", "importer"), draft)
+        again = tours.save_tour(
+            store, User("li", "importer"), tours.Tour("游览", "", saved.stops[::-1]), saved.id
+        )
+        assert [s.title("zh") for s in again.stops] == ["B", "甲"]
+        assert tours.list_tours(store)[0]["stops"] == 2
+        assert tours.delete_tour(store, User("root", "admin"), saved.id)
+    finally:
+        store.dispose()

@@ -175,3 +175,48 @@ def test_the_offline_tour_holds_everything(client) -> None:
     assert keys[0] and keys[0] == keys[1] == keys[2]
     assert set(payload["geo"]) == set(keys[0])
     assert "Stop 3" in body and "Sources" in body
+
+
+def test_the_tour_deck_has_a_slide_per_stop_with_its_note_and_sources(reference_store) -> None:
+    import io
+
+    import zxingcpp
+    from PIL import Image
+    from pptx import Presentation
+
+    from twinning import export
+
+    data = export.atlas_data(reference_store)
+    tour = Tour(
+        id=7,
+        title_zh="东西部协作",
+        title_en="East-west cooperation",
+        stops=(
+            Stop("metric=funds_cny&from=2006&to=2010", "资金", "Funds", "资金说明", "About funds"),
+            Stop("level=county&recipient=650000", "新疆", "Xinjiang"),
+        ),
+    )
+    assert export.RENDERER.start(), export.RENDERER.failure
+    try:
+        payload = export.export_tour_pptx(data, tour, "en", base="http://atlas.example:8050")
+    finally:
+        export.RENDERER.stop()
+    slides = list(Presentation(io.BytesIO(payload)).slides)
+    assert len(slides) == 1 + 2
+    texts = ["\n".join(s.text_frame.text for s in sl.shapes if s.has_text_frame) for sl in slides]
+    assert "East-west cooperation" in texts[0] and "1. Funds" in texts[0]
+    assert "1/2 · Funds" in texts[1] and "About funds" in texts[1]
+    for slide, stop in zip(slides[1:], tour.stops, strict=True):
+        view = export.ExportView(data=data, filters=stop.filters("en"), query="")
+        notes = slide.notes_slide.notes_text_frame.text
+        assert all(r.label in notes for r in view.sources("map"))  # every source
+        pictures = [s for s in slide.shapes if s.shape_type == 13]
+        assert len(pictures) == 2  # the map (its footer names the sources) and the QR code
+        with Image.open(io.BytesIO(pictures[1].image.blob)) as image:
+            (code,) = zxingcpp.read_barcodes(image)
+        assert code.text == stop.link("http://atlas.example:8050", "en")
+    assert "About funds" in slides[1].notes_slide.notes_text_frame.text
+    with Image.open(
+        io.BytesIO([s for s in slides[0].shapes if s.shape_type == 13][0].image.blob)
+    ) as im:
+        assert zxingcpp.read_barcodes(im)[0].text == "http://atlas.example:8050/tour/7?lang=en"
