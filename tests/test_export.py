@@ -428,7 +428,7 @@ def test_exports_carry_the_reconciled_headline_numbers(tiny):
 
 def test_unknown_format_is_refused_with_the_choices(tiny):
     with pytest.raises(export.ExportError, match="png, svg, pdf, pptx, csv, xlsx"):
-        export.export_view(None, "lang=en", "map", "gif", data=tiny)
+        export.export_view(None, "lang=en", "map", "bmp", data=tiny)
 
 
 # ---------------------------------------------------------------------------------------
@@ -457,7 +457,7 @@ def test_callback_returns_a_download(reference_store):
 def test_cli_export_refuses_an_unknown_suffix(tmp_path, capsys):
     import argparse
 
-    args = argparse.Namespace(query="lang=en", output=str(tmp_path / "x.gif"), chart="map")
+    args = argparse.Namespace(query="lang=en", output=str(tmp_path / "x.bmp"), chart="map")
     assert export.cli_export(args) == 2
     assert ".png" in capsys.readouterr().err
 
