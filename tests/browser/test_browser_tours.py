@@ -156,6 +156,7 @@ def test_a_tour_from_creation_to_the_last_slide(signed_in, atlas_app):
     _wait_stop(page, 1)
     page.click(".tour-dots li:nth-child(3) button")
     _wait_stop(page, 3)
+    assert page.locator("#tour-stage").get_attribute("data-change") == "recolour"
     page.keyboard.press("Home")
     _wait_stop(page, 1)
 
@@ -174,6 +175,19 @@ def test_a_tour_from_creation_to_the_last_slide(signed_in, atlas_app):
     assert page.locator("h1").inner_text() == "对口支援十五年"
     _assert_axe(page, "tour zh")
     page.screenshot(path=str(SHOTS / "tour-1280x720-zh.png"))
+
+    # Edit: the stored tour back in the atlas's Tour menu (after the draft was cleared)
+    _add_view(bp, lang="en")
+    page.click("#tour-clear")
+    page.wait_for_selector(".tour-empty")
+    bp.open("/", lang="en", tour=str(tour_id))
+    page.locator("#tour-menu").wait_for()
+    bp.settle()
+    page.click("#tour-menu > summary")
+    page.wait_for_function("() => document.querySelectorAll('.tour-stop-item').length === 3")
+    assert page.input_value("#tour-title-en") == "Fifteen years of counterpart support"
+    page.keyboard.press("Escape")  # the menu closes, the focus on its button
+    assert not page.evaluate("document.querySelector('#tour-menu').open")
 
 
 def _assert_axe(page, name: str) -> None:
