@@ -194,3 +194,48 @@ def _assert_axe(page, name: str) -> None:
     result = run_axe(page, name)
     blocking = result.blocking()
     assert not blocking, f"{name}: serious/critical axe violations\n" + result.describe(blocking)
+
+
+def test_the_offline_tour_file_presents_from_disk_with_no_network(browser, atlas_app, tmp_path):
+    from twinning.tour_page import offline_tour
+    from twinning.tours import Stop, Tour
+
+    tour = Tour(
+        id=1,
+        title_zh="离线",
+        title_en="Offline",
+        stops=(
+            Stop("metric=funds_cny", "资金", "Funds", "", "A note"),
+            Stop("level=county&recipient=650000", "新疆", "Xinjiang"),
+        ),
+    )
+    path = tmp_path / "tour.html"
+    path.write_text(offline_tour(atlas_app.atlas_state.data(), tour, "en"), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        asked, errors = [], []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        def block(route):
+            asked.append(route.request.url)
+            if route.request.url.startswith("file:"):
+                route.continue_()
+            else:
+                route.abort()
+
+        page.route("**/*", block)
+        page.goto(path.as_uri())
+        _wait_stop(page, 1)
+        assert _counter(page) == "Stop 1 of 2" and "A note" in page.inner_text("#stop-1")
+        page.keyboard.press("ArrowRight")
+        _wait_stop(page, 2)
+        assert (
+            page.evaluate("document.querySelectorAll('#tour-map path.choroplethlocation').length")
+            > 50
+        )
+        assert [u for u in asked if not u.startswith("file:")] == []
+        assert errors == []
+    finally:
+        context.close()
