@@ -582,9 +582,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     if results:
         worst = results[-1]
-        print(f"\nslowest callbacks at {worst['users']} users (p95):")
-        for k, v in sorted(worst["by_callback"].items(), key=lambda kv: -kv[1]["p95_s"])[:6]:
-            print(f"  {k[:60]:<62}n={v['n']:<5} p50 {ms(v['p50_s']):>9} p95 {ms(v['p95_s']):>9}")
+        cpu_all = sum(v["cpu_s"] for v in worst["by_callback"].values()) or 1.0
+        print(
+            f"\ncallbacks at {worst['users']} users: latency p50/p95 as the user saw it, the "
+            "worker's own time p50/p95 (Server-Timing), share of all CPU"
+        )
+        for k, v in sorted(worst["by_callback"].items(), key=lambda kv: -kv[1]["cpu_s"]):
+            print(
+                f"  {k[:52]:<54}n={v['n']:<5} {ms(v['p50_s']):>8} {ms(v['p95_s']):>8}"
+                f"   server {ms(v['server_p50_s']):>8} {ms(v['server_p95_s']):>8}"
+                f"   cpu {100 * v['cpu_s'] / cpu_all:4.0f} %"
+            )
     if args.json:
         Path(args.json).write_text(json.dumps({"store": what, "results": results}, indent=1))
     return 0

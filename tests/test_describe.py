@@ -95,6 +95,21 @@ def test_source_count_narrows_with_the_view(data):
         agg.source_count(data, agg.Filters(), "places")
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_source_tally_is_exact_below_its_cap_and_a_lower_bound_above(data, lang):
+    """The words under a chart count the sources of at most a bounded number of rows
+    (#7): exact on the reference data; a view with more rows says "at least N"."""
+    f = agg.Filters(lang=lang, metric="funds_cny")
+    exact = agg.source_count(data, f, "figures", "funds_cny")
+    assert agg.source_tally(data, f, "figures", "funds_cny") == (exact, True)
+    n, complete = agg.source_tally(data, f, "figures", "funds_cny", cap=3)
+    assert not complete and 1 <= n <= min(3, exact)
+    shown = describe._sources(data, f, "figures", "funds_cny")
+    assert shown == i18n.format_number(exact, lang)
+    with pytest.raises(ValueError, match="kind"):
+        agg.source_tally(data, f, "places")
+
+
 def test_announcement_is_said_once_per_view_change_not_for_a_place(data):
     f = agg.Filters(lang="en", metric="funds_cny")
     text, key = a11y.announcement(data, f, None)
@@ -155,6 +170,18 @@ def test_a_view_over_the_screen_budget_shows_the_plain_sum_and_its_export_reconc
     # now this worker knows it: the screen shows it too
     again = next(h for h in agg.headlines(data, f) if h.key == "headline_funds")
     assert again.at_least is not None and again.at_least <= again.value
-    monkeypatch.setenv("TWINNING_RECONCILE_SCREEN_FIGURES", "50000")
+    monkeypatch.setenv("TWINNING_RECONCILE_SCREEN_FIGURES", "20000")
     small = agg.AtlasData.from_store(reference_store)
     assert next(h for h in agg.headlines(small, f) if h.key == "headline_funds").at_least
+
+
+def test_a_chart_over_the_tally_cap_cites_at_least_n_sources(reference_store, monkeypatch):
+    from twinning.query import views
+
+    monkeypatch.setattr(views, "SOURCE_TALLY_ROWS", 2)
+    data = agg.AtlasData.from_store(reference_store)
+    f = agg.Filters(lang="en", metric="funds_cny")
+    assert "from at least " in describe.map_summary(data, f)
+    assert "Figures from at least " in describe.series_summary(data, f)
+    zh = replace(f, lang="zh")
+    assert "出自至少" in describe.map_summary(data, zh)

@@ -175,7 +175,7 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting(
             "TWINNING_RECONCILE_SCREEN_FIGURES",
-            "50000",
+            "20000",
             "Largest number of a metric's figures in a view whose reconciled total (\"at "
             'least X", no figure counted twice) is worked out on a click; a larger view shows '
             "the plain sum with its caveat on screen (the default view is worked out at "

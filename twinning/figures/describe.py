@@ -91,6 +91,16 @@ def map_title(data: agg.AtlasData, filters: agg.Filters) -> str:
     return i18n.t("map_title_pairings", lang, years=years_label(data, filters))
 
 
+def _sources(
+    data: agg.AtlasData, filters: agg.Filters, kind: str, metric: str | None = None
+) -> str:
+    """How many sources a chart's words cite: exact, or "at least N" for a view with more
+    rows than the source line reads (``agg.source_tally``)."""
+    n, complete = agg.source_tally(data, filters, kind, metric)
+    text = i18n.format_number(n, filters.lang)
+    return text if complete else i18n.t("a11y.at_least_n", filters.lang, n=text)
+
+
 def map_summary(data: agg.AtlasData, filters: agg.Filters, top: int = TOP) -> str:
     """The map in words: title, level, how many places have a value, the ``top`` largest
     with their units, and the number of sources behind them."""
@@ -105,9 +115,9 @@ def map_summary(data: agg.AtlasData, filters: agg.Filters, top: int = TOP) -> st
         lang,
     )
     if filters.metric:
-        n_sources = agg.source_count(data, filters, "figures", filters.metric)
+        n_sources = _sources(data, filters, "figures", filters.metric)
     else:
-        n_sources = agg.source_count(data, filters, "pairings")
+        n_sources = _sources(data, filters, "pairings")
     text = i18n.t(
         "a11y.map_summary_metric" if filters.metric else "a11y.map_summary_pairings",
         lang,
@@ -154,7 +164,7 @@ def series_summary(data: agg.AtlasData, filters: agg.Filters, top: int = TOP) ->
             lang,
         )
         parts.append(i18n.t("a11y.series_metric", lang, metric=name, top=largest))
-    parts.append(i18n.t("a11y.sources", lang, n_sources=agg.source_count(data, filters, "figures")))
+    parts.append(i18n.t("a11y.sources", lang, n_sources=_sources(data, filters, "figures")))
     return " ".join(parts)
 
 

@@ -55,6 +55,7 @@ from twinning.query.views import (
     series,
     series_metrics,
     source_count,
+    source_tally,
     year_bounds,
 )
 
@@ -105,6 +106,7 @@ __all__ = [
     "source_count",
     "source_counts",
     "source_links",
+    "source_tally",
     "table_count",
     "table_page",
     "table_rows",

@@ -173,6 +173,44 @@ def source_count(data: AtlasData, filters: Filters, kind: str, metric: str | Non
     return data.cached(("source_count", filters.cache_key(), kind, metric), compute)
 
 
+# Rows a chart's words read at most to count the sources behind it.
+SOURCE_TALLY_ROWS = 10_000
+
+
+def source_tally(
+    data: AtlasData,
+    filters: Filters,
+    kind: str,
+    metric: str | None = None,
+    cap: int | None = None,
+) -> tuple[int, bool]:
+    """(distinct sources, complete) behind a view's pairings or counted figures, read from
+    at most ``cap`` rows (``SOURCE_TALLY_ROWS``): what a chart's text alternative cites on
+    screen. ``complete`` is False when the view holds more rows than were read: the count
+    is then a lower bound ("at least N sources"). At 1 M figures the exact count
+    (``source_count``) took 0.3-1 s of a click's CPU; 10,000 rows take 10-40 ms."""
+    if kind not in ("pairings", "figures"):
+        raise ValueError(f"kind must be 'pairings' or 'figures', not {kind!r}")
+    cap = int(cap or SOURCE_TALLY_ROWS)
+
+    def compute() -> tuple[int, bool]:
+        cond, params = where(filters, kind)
+        if kind == "figures":
+            cond += " AND counted"
+            if metric:
+                cond += " AND metric = :metric"
+                params["metric"] = metric
+        params["cap"] = cap
+        n, read = data.rows(
+            f"SELECT COUNT(DISTINCT source), COUNT(*) FROM (SELECT source FROM {kind} "
+            f"WHERE {cond} AND source IS NOT NULL LIMIT :cap) AS first_rows",
+            params,
+        )[0]
+        return int(n or 0), int(read or 0) < cap
+
+    return data.cached(("source_tally", filters.cache_key(), kind, metric, cap), compute)
+
+
 def donor_label(data: AtlasData, key: str | None, lang: str) -> str:
     """A donor key (province adcode, or the name for donors without one) for display."""
     if not key:
