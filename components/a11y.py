@@ -183,7 +183,8 @@ def open_place(value: Any, options: list[dict[str, Any]] | None) -> tuple[Any, .
     from twinning.gazetteer import Gazetteer
     from twinning.place_search import view_of
 
-    known = {o.get("value") for o in options or [] if isinstance(o, dict)}
+    listed = options if isinstance(options, list) else []  # a forged request's: no options
+    known = {o.get("value") for o in listed if isinstance(o, dict)}
     if not isinstance(value, str) or value not in known:
         return (no_update,) * 5
     place = Gazetteer.default().get(value)
@@ -257,14 +258,8 @@ def register(app: dash.Dash, state: Any) -> None:
     def choose_place(value, options):
         return open_place(value, options)
 
-    @app.callback(
-        Output(ids.MAP_SUMMARY, "children"),
-        Output(ids.SERIES_SUMMARY, "children"),
-        Input(ids.FILTERS, "data"),
-    )
-    def update_summaries(filters_dict):
-        data, filters = current(filters_dict)
-        return describe.map_summary(data, filters), describe.series_summary(data, filters)
+    # The charts' words (ids.MAP_SUMMARY, ids.SERIES_SUMMARY) come with their charts, from
+    # the map's and the series' callbacks (components/callbacks.py).
 
     @app.callback(
         Output(ids.ANNOUNCE, "children"),

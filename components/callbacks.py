@@ -21,7 +21,7 @@ from components import coverage, geo_assets, ids, layout, playback
 from components.projects_panel import project_section
 from twinning import i18n, settings
 from twinning import query as agg
-from twinning.figures import MapFigureKey, map_figure, map_patch_values, series_figure
+from twinning.figures import MapFigureKey, describe, map_figure, map_patch_values, series_figure
 from twinning.figures.describe import headline_words
 from twinning.figures.map import drilled_geo
 from twinning.figures.series import cursor_patch
@@ -109,7 +109,8 @@ def url_outputs(filters: agg.Filters, search: str | None) -> tuple[Any, Any]:
 
 
 def filters_from_url(search: str | None) -> agg.Filters:
-    """The view a URL names; with no ?lang= the TWINNING_LANG setting decides."""
+    """The view a URL names; with no ?lang= the TWINNING_LANG setting decides (a ``search``
+    that is not text, as only a forged request sends, names the default view)."""
     return agg.Filters.from_query(search, lang=i18n.normalize_lang(settings.get("TWINNING_LANG")))
 
 
@@ -655,9 +656,12 @@ def click_outputs(
         return None, "province", None
     if trigger == ids.DETAIL_CLOSE:
         return no_update, no_update, None
-    if trigger != ids.MAP or not click or not click.get("points"):
+    points = click.get("points") if isinstance(click, dict) else None
+    if trigger != ids.MAP or not isinstance(points, list) or not points:
         return no_update, no_update, no_update
-    point = click["points"][0]
+    point = points[0]
+    if not isinstance(point, dict):  # plotly sends a dict per point: a forged click
+        return no_update, no_update, no_update
     code = point.get("location") or point.get("customdata")
     if isinstance(code, list):
         code = code[0] if code else None
@@ -758,7 +762,8 @@ def register(app: dash.Dash, state: Any) -> None:
     )
     def render_page(pathname: str | None, search: str | None):
         filters = filters_from_url(search)
-        if (pathname or "/").rstrip("/").endswith("/import"):
+        path = pathname if isinstance(pathname, str) else "/"
+        if path.rstrip("/").endswith("/import"):
             return layout.import_shell(filters)
         return layout.atlas_page(state.data(), filters)
 
@@ -801,23 +806,29 @@ def register(app: dash.Dash, state: Any) -> None:
         Output(ids.MAP_TITLE, "children"),
         Output(ids.MAP_NOTE, "children"),
         Output(ids.BACK, "style"),
+        Output(ids.MAP_SUMMARY, "children"),
         Input(ids.FILTERS, "data"),
         State(ids.MAP_KEY, "data"),
     )
     def update_map(filters_dict, previous_key):
+        # the map's words come with the map, from the same worker's numbers: a callback of
+        # their own ran on another worker and worked the same numbers out again (#7)
         data, filters = current(filters_dict)
         fig, key, title, note = map_outputs(data, filters, previous_key)
         back = {"display": "inline-block"} if filters.recipient else {"display": "none"}
-        return fig, key, title, note, back
+        return fig, key, title, note, back, describe.map_summary(data, filters)
 
     @app.callback(
         Output(ids.SERIES, "figure"),
         Output(ids.SERIES_KEY, "data"),
+        Output(ids.SERIES_SUMMARY, "children"),
         Input(ids.FILTERS, "data"),
         State(ids.SERIES_KEY, "data"),
     )
     def update_series(filters_dict, previous_key):
-        return series_step_outputs(*current(filters_dict), previous_key)
+        data, filters = current(filters_dict)
+        fig, key = series_step_outputs(data, filters, previous_key)
+        return fig, key, describe.series_summary(data, filters)
 
     @app.callback(Output(ids.SOURCE_LINE, "children"), Input(ids.FILTERS, "data"))
     def update_source_line(filters_dict):
@@ -885,7 +896,10 @@ def register(app: dash.Dash, state: Any) -> None:
         State(ids.FILTERS, "data"),
     )
     def update_unit_options(donor, filters_dict):
+        if donor is not None and not isinstance(donor, str):
+            return no_update  # a donor province is its key: anything else is a forged request
         filters = agg.Filters.from_dict(filters_dict)
+        donor = (donor or "").strip()[:100] or None
         return layout.donor_unit_options(state.data(), donor, filters.lang)
 
     # Language, presenter mode and reset re-open the page with a new URL. Done in the

@@ -547,6 +547,7 @@ def test_callback_responses_and_scripts_are_compressed(client) -> None:
             (ids.MAP_TITLE, "children"),
             (ids.MAP_NOTE, "children"),
             (ids.BACK, "style"),
+            (ids.MAP_SUMMARY, "children"),
         )
     ]
     body = {
