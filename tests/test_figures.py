@@ -130,6 +130,27 @@ def test_series_draws_each_period_once_at_its_full_value():
     assert "2006" in bar.hovertext[0] and "2010" in bar.hovertext[0]
 
 
+@pytest.mark.parametrize(
+    "filters",
+    [
+        agg.Filters(lang="en"),
+        agg.Filters(lang="zh", present=True, year=2008),
+        agg.Filters(lang="en", year_from=1800, year_to=1801),  # nothing to draw
+    ],
+)
+def test_series_built_unvalidated_is_what_plotly_would_build(filters):
+    """The series is assembled as dicts and wrapped unvalidated (4x faster, #7): plotly's
+    own validation of the same figure accepts every property and changes nothing."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    fig = fseries.series_figure(make_data(), filters, current_year=2026)
+    built = json.loads(pio.to_json(fig))
+    checked = go.Figure(built)  # raises on any property plotly does not know
+    assert json.loads(pio.to_json(checked)) == built
+    assert built["layout"]["annotations"][0]["text"] == i18n.t("series_pairings", filters.lang)
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_series_money_axis_speaks_the_readers_units(lang):
     fig = fseries.series_figure(make_data(), agg.Filters(lang=lang), current_year=2026)
