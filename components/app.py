@@ -62,7 +62,12 @@ def create_app(store: Any = None) -> dash.Dash:
         share,
         tours,
     )
-    from components.security import register_bounded_routes, register_headers, trust_proxies
+    from components.security import (
+        register_bounded_routes,
+        register_callback_guard,
+        register_headers,
+        trust_proxies,
+    )
 
     state = AtlasState(store)
     app = dash.Dash(
@@ -89,6 +94,7 @@ def create_app(store: Any = None) -> dash.Dash:
     export_controls.register_callbacks(app, state.store)
     register_headers(app)  # CSP, nosniff, framing (#12)
     register_bounded_routes(app, state.store)  # the offline HTML file in the export gate (#12)
+    register_callback_guard(app)  # 400 for a callback body that does not fit (#12)
     trust_proxies(app.server)  # TWINNING_PROXY_HOPS
     _server_timing(app.server)
     app.atlas_state = state  # for tests and benchmarks

@@ -312,20 +312,31 @@ def report_download(rows: list[dict] | None, lang: str) -> dict:
     """
     from twinning.imports.problems import Problem
 
+    def text(r: dict, key: str) -> str:
+        value = r.get(key)
+        return value if isinstance(value, str) else ""
+
+    def number(value: Any) -> int | None:
+        # the table holds what the server put there; a forged request may send anything
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        return int(value) if isinstance(value, str) and value.isdigit() else None
+
     problems = [
         Problem(
-            r.get("severity", ""),
-            r.get("code", ""),
-            r.get("message", ""),
-            file=r.get("file", ""),
-            row=int(r["row"]) if r.get("row") else None,
-            column=r.get("column", ""),
-            value=r.get("value", ""),
-            suggestion=r.get("suggestion", ""),
-            message_zh=r.get("message_zh", ""),
-            suggestion_zh=r.get("suggestion_zh", ""),
+            text(r, "severity"),
+            text(r, "code"),
+            text(r, "message"),
+            file=text(r, "file"),
+            row=number(r.get("row")),
+            column=text(r, "column"),
+            value=text(r, "value"),
+            suggestion=text(r, "suggestion"),
+            message_zh=text(r, "message_zh"),
+            suggestion_zh=text(r, "suggestion_zh"),
         )
-        for r in rows or []
+        for r in (rows if isinstance(rows, list) else [])
+        if isinstance(r, dict)
     ]
     return {"content": "\ufeff" + report_csv(problems), "filename": t("report_file", lang)}
 

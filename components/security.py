@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -318,3 +319,152 @@ def register_bounded_routes(app: Any, get_store: Callable[[], Any]) -> None:
         release = flask.g.pop("twinning_release", None)
         if release is not None:
             release()
+
+
+# --- the callback endpoint's requests ---------------------------------------------------------
+# Dash's dispatcher trusts the JSON it is posted: a body without ``output``, ``inputs`` that
+# is not a list, a ``changedPropIds`` of lists, raise inside it (HTTP 500). Before Dash sees
+# a request, its body must name a server callback and match that callback's declaration:
+# its outputs, inputs and state, in order, with their ids and properties (pattern ids fit
+# their wildcards), and ``changedPropIds`` may name only those inputs. A location's
+# ``pathname``, ``search``, ``hash`` and ``href`` are text. Anything else: HTTP 400 and a
+# one-line reason, no traceback. Values are each callback's to check (``Filters.from_dict``).
+
+UPDATE_COMPONENT = "_dash-update-component"
+LOCATION_PROPS = frozenset({"pathname", "search", "hash", "href"})
+_SCALAR_ID = (str, int, float, bool)
+
+
+def _prop(name: Any) -> str | None:
+    """A property's name without Dash's ``@hash`` of duplicate outputs."""
+    return name.split("@", 1)[0] if isinstance(name, str) else None
+
+
+def _pattern(declared_id: str) -> dict | None:
+    """The pattern of a wildcard id as Dash stores it (``{"index":["ALL"],...}``)."""
+    return json.loads(declared_id) if declared_id.startswith("{") else None
+
+
+def _id_fits(declared_id: str, sent: Any) -> bool:
+    pattern = _pattern(declared_id)
+    if pattern is None:
+        return isinstance(sent, str) and sent == declared_id
+    if not isinstance(sent, dict) or set(sent) != set(pattern):
+        return False
+    for key, want in pattern.items():
+        value = sent[key]
+        if isinstance(want, list):  # a wildcard: ["ALL"], ["MATCH"], ["ALLSMALLER"]
+            if not isinstance(value, _SCALAR_ID):
+                return False
+        elif value != want:
+            return False
+    return True
+
+
+def _item_fits(declared: dict, sent: Any, with_values: bool) -> bool:
+    """One request entry (``{"id", "property", "value"}``, or a list of them for an ALL or
+    ALLSMALLER wildcard) against the callback's declared dependency."""
+    declared_id = declared["id"]
+    many = '["ALL"]' in declared_id or '["ALLSMALLER"]' in declared_id
+    if many != isinstance(sent, list):
+        return False
+    prop = _prop(declared["property"])
+    for part in sent if many else [sent]:
+        if not isinstance(part, dict) or _prop(part.get("property")) != prop:
+            return False
+        if not _id_fits(declared_id, part.get("id")):
+            return False
+        value = part.get("value")
+        if with_values and prop in LOCATION_PROPS and not isinstance(value, str | None):
+            return False
+    return True
+
+
+def _declared_outputs(spec: Any) -> list[dict]:
+    outputs = spec if isinstance(spec, (list, tuple)) else [spec]
+    return [o.to_dict() for o in outputs]
+
+
+def _changed_fits(prop_id: Any, inputs: list) -> bool:
+    if not isinstance(prop_id, str):
+        return False
+    component, _, prop = prop_id.rpartition(".")
+    if component.startswith("{"):
+        try:
+            wanted: Any = json.loads(component)
+        except ValueError:
+            return False
+    else:
+        wanted = component
+    return any(
+        part.get("id") == wanted and _prop(part.get("property")) == prop
+        for item in inputs
+        for part in (item if isinstance(item, list) else [item])
+    )
+
+
+def callback_body_problem(body: Any, callback_map: dict) -> str | None:
+    """Why Dash should not run this ``/_dash-update-component`` body, or None if it fits."""
+    if not isinstance(body, dict):
+        return "the body is not a JSON object"
+    output = body.get("output")
+    if not isinstance(output, str):
+        return "'output' must name a callback"
+    cb = callback_map.get(output)
+    if cb is None or "callback" not in cb:  # clientside callbacks run in the browser
+        return "no such callback"
+    if not cb.get("no_output"):
+        declared = _declared_outputs(cb["output"])
+        outputs = body.get("outputs")
+        if isinstance(cb["output"], (list, tuple)):
+            if not isinstance(outputs, list) or len(outputs) != len(declared):
+                return "'outputs' do not match the callback"
+            pairs = list(zip(declared, outputs, strict=True))
+        else:
+            pairs = [(declared[0], outputs)]
+        if not all(_item_fits(d, s, with_values=False) for d, s in pairs):
+            return "'outputs' do not match the callback"
+    for key in ("inputs", "state"):
+        sent = body.get(key, [])
+        wanted = cb.get(key, [])
+        if not isinstance(sent, list) or len(sent) != len(wanted):
+            return f"'{key}' do not match the callback"
+        for declared_item, item in zip(wanted, sent, strict=True):
+            if not _item_fits(declared_item, item, with_values=True):
+                if _prop(declared_item["property"]) in LOCATION_PROPS and _item_fits(
+                    declared_item, item, with_values=False
+                ):
+                    return f"'{declared_item['property']}' must be text"
+                return f"'{key}' do not match the callback"
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(
+        _changed_fits(p, body.get("inputs", [])) for p in changed
+    ):
+        return "'changedPropIds' must name the callback's inputs"
+    return None
+
+
+def register_callback_guard(app: Any) -> None:
+    """Answer HTTP 400 to a callback request whose body does not fit its callback."""
+    import flask
+    from werkzeug.exceptions import BadRequest
+
+    server = app.server
+    path = app.config.routes_pathname_prefix + UPDATE_COMPONENT
+
+    def refuse(reason: str) -> flask.Response:
+        return flask.Response(
+            flask.json.dumps({"error": reason}), status=400, mimetype="application/json"
+        )
+
+    @server.before_request
+    def _check_callback_body() -> Any:
+        request = flask.request
+        if request.method != "POST" or request.path != path or not request.is_json:
+            return None  # Dash answers 405 and 415 itself
+        try:
+            body = request.get_json()
+        except BadRequest:
+            return refuse("the body is not valid JSON")
+        problem = callback_body_problem(body, app.callback_map)
+        return None if problem is None else refuse(problem)

@@ -440,7 +440,8 @@ def _load_for_edit(state: Any, draft: Any, search: str | None) -> Any:
     """``/?tour=<id>`` (the tour page's Edit link): that tour becomes the draft."""
     from urllib.parse import parse_qs
 
-    wanted = parse_qs((search or "").lstrip("?")).get("tour", [None])[0]
+    text = search if isinstance(search, str) else ""  # a forged location's search: none
+    wanted = parse_qs(text.lstrip("?")).get("tour", [None])[0]
     if not wanted:
         return draft
     current = _clean_draft(draft)

@@ -110,12 +110,12 @@ class Filters:
 
         A shared link must always open; it is user input, so nothing here raises.
         """
-        if query is None:
-            params: dict[str, str] = {}
-        elif isinstance(query, str):
-            params = dict(parse_qsl(query.lstrip("?"), keep_blank_values=False))
-        else:
+        if isinstance(query, str):
+            params: dict[str, str] = dict(parse_qsl(query.lstrip("?"), keep_blank_values=False))
+        elif isinstance(query, Mapping):
             params = {str(k): str(v) for k, v in query.items() if v is not None}
+        else:  # None, or a value of another type (a forged callback's location): no parameters
+            params = {}
         base = cls(**defaults)
         values: dict[str, Any] = {}
         values["lang"] = i18n.normalize_lang(params.get("lang", base.lang))
