@@ -258,18 +258,9 @@ def register(app: dash.Dash, state: Any) -> None:
     def choose_place(value, options):
         return open_place(value, options)
 
-    # The charts' words (ids.MAP_SUMMARY, ids.SERIES_SUMMARY) come with their charts, from
-    # the map's and the series' callbacks (components/callbacks.py).
-
-    @app.callback(
-        Output(ids.ANNOUNCE, "children"),
-        Output(ids.ANNOUNCED, "data"),
-        Input(ids.FILTERS, "data"),
-        State(ids.ANNOUNCED, "data"),
-        prevent_initial_call=True,
-    )
-    def announce(filters_dict, last):
-        return announcement(*current(filters_dict), last)
+    # The charts' words (ids.MAP_SUMMARY, ids.SERIES_SUMMARY) and the announcement of a
+    # change (ids.ANNOUNCE, with ``announcement``) come with their charts, from the map's
+    # and the series' callbacks (components/callbacks.py).
 
     app.clientside_callback(
         FOCUS_DETAIL_JS,

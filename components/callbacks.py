@@ -807,16 +807,35 @@ def register(app: dash.Dash, state: Any) -> None:
         Output(ids.MAP_NOTE, "children"),
         Output(ids.BACK, "style"),
         Output(ids.MAP_SUMMARY, "children"),
+        Output(ids.HEADLINES, "children"),
+        Output(ids.ANNOUNCE, "children"),
+        Output(ids.ANNOUNCED, "data"),
         Input(ids.FILTERS, "data"),
         State(ids.MAP_KEY, "data"),
+        State(ids.ANNOUNCED, "data"),
     )
-    def update_map(filters_dict, previous_key):
-        # the map's words come with the map, from the same worker's numbers: a callback of
-        # their own ran on another worker and worked the same numbers out again (#7)
+    def update_map(filters_dict, previous_key, announced):
+        # The map, its words, the headline numbers and the live region's announcement of
+        # a change come from one callback, from one worker's numbers: as callbacks of their
+        # own they ran on other workers and worked the same numbers out again (#7). The
+        # announcement store starts at the first view's key: nothing is said on load.
+        from components.a11y import announcement
+
         data, filters = current(filters_dict)
         fig, key, title, note = map_outputs(data, filters, previous_key)
         back = {"display": "inline-block"} if filters.recipient else {"display": "none"}
-        return fig, key, title, note, back, describe.map_summary(data, filters)
+        said, said_key = announcement(data, filters, announced)
+        return (
+            fig,
+            key,
+            title,
+            note,
+            back,
+            describe.map_summary(data, filters),
+            headline_cards(data, filters),
+            said,
+            said_key,
+        )
 
     @app.callback(
         Output(ids.SERIES, "figure"),
@@ -836,10 +855,6 @@ def register(app: dash.Dash, state: Any) -> None:
 
     playback.register(app)
     coverage.register(app, state)  # where data is and is not (#10)
-
-    @app.callback(Output(ids.HEADLINES, "children"), Input(ids.FILTERS, "data"))
-    def update_headlines(filters_dict):
-        return headline_cards(*current(filters_dict))
 
     # Each grid asks for one block of rows at a time (infinite row model).
     for kind, grid in (("pairings", ids.TABLE_PAIRINGS), ("figures", ids.TABLE_FIGURES)):

@@ -548,13 +548,19 @@ def test_callback_responses_and_scripts_are_compressed(client) -> None:
             (ids.MAP_NOTE, "children"),
             (ids.BACK, "style"),
             (ids.MAP_SUMMARY, "children"),
+            (ids.HEADLINES, "children"),
+            (ids.ANNOUNCE, "children"),
+            (ids.ANNOUNCED, "data"),
         )
     ]
     body = {
         "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
         "outputs": outputs,
         "inputs": [{"id": ids.FILTERS, "property": "data", "value": filters}],
-        "state": [{"id": ids.MAP_KEY, "property": "data", "value": None}],
+        "state": [
+            {"id": ids.MAP_KEY, "property": "data", "value": None},
+            {"id": ids.ANNOUNCED, "property": "data", "value": None},
+        ],
         "changedPropIds": [f"{ids.FILTERS}.data"],
     }
     for coding in ("br", "gzip"):

@@ -217,6 +217,6 @@ def test_the_tour_deck_has_a_slide_per_stop_with_its_note_and_sources(reference_
         assert code.text == stop.link("http://atlas.example:8050", "en")
     assert "About funds" in slides[1].notes_slide.notes_text_frame.text
     with Image.open(
-        io.BytesIO([s for s in slides[0].shapes if s.shape_type == 13][0].image.blob)
+        io.BytesIO(next(s for s in slides[0].shapes if s.shape_type == 13).image.blob)
     ) as im:
         assert zxingcpp.read_barcodes(im)[0].text == "http://atlas.example:8050/tour/7?lang=en"
