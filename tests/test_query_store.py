@@ -233,3 +233,46 @@ def test_a_former_name_in_a_register_is_stored_at_todays_unit_with_a_note(store,
     assert code == "610482"
     assert note and "彬县" in note and "彬州市" in note and "2018" in note
     assert rows["富宁县"][1] is None  # today's name: nothing to note
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        query.Filters(),
+        query.Filters(metric="funds_cny", recipient="650000"),
+        query.Filters(donor="310000", year_from=2010, year_to=2015),
+        query.Filters(include_from_memory=False, year=2015),
+        query.Filters(programs=("three_gorges",), level="county"),
+    ],
+)
+def test_the_sources_snapshot_answers_as_the_figures_do(store, filters) -> None:
+    """The words under a chart and the source line read the sources snapshot (DuckDB) when
+    it is there (#7): the same sources and counts as the store's figures, and complete."""
+    from twinning.query.summary import sources_path
+    from twinning.query.tables import view_sources
+
+    fast = query.AtlasData.from_store(store)
+    assert fast.summary.wait() and fast.summary.has_sources()
+    assert sources_path(fast.summary.path).exists()
+    slow = query.AtlasData.from_store(store)
+    slow.summary.has_sources = lambda: False  # the store's SQL, as on PostgreSQL
+    for metric in (None, "funds_cny", "people_lifted"):
+        exact = query.source_count(slow, filters, "figures", metric)
+        assert query.source_tally(fast, filters, "figures", metric) == (exact, True)
+    assert view_sources(fast, filters) == view_sources(slow, filters)
+
+
+def test_a_summary_snapshot_without_its_sources_gets_them(store) -> None:
+    """A snapshot written before the sources existed: the sources are written beside it
+    (in the background in a worker, at once by ``wait``), and the old version's files go."""
+    from twinning.query.summary import snapshot_path, sources_path, write_snapshot
+
+    path = snapshot_path(store.engine, store.data_version())
+    write_snapshot(store.engine, path)
+    sources_path(path).unlink()
+    stale = path.with_name(path.name.rsplit("-", 1)[0] + "-0000.sources.parquet")
+    stale.write_bytes(b"old")
+    data = query.AtlasData.from_store(store)
+    assert data.summary.wait() and data.summary.has_sources()
+    write_snapshot(store.engine, path)  # a rewrite prunes what is not this version's
+    assert sources_path(path).exists() and not stale.exists()

@@ -8,6 +8,11 @@ is written once per data version to a Parquet snapshot beside the store, which D
 in place: the file sits in the OS page cache shared by all workers, so no worker holds a
 copy, and nothing here grows with the number of figures.
 
+Beside it goes a second, smaller snapshot, ``figure_sources``: the counted figures of
+active batches per filterable dimension and source cell, so the words under a chart count
+a view's sources and the source line lists them exactly without reading figure rows (at
+1 M figures: 0.95 MB, written in ~12 s; a view's count takes 10-30 ms instead of 0.3-1 s).
+
 The snapshot is built in a background thread the first time a data version is seen; until
 it is there, and for PostgreSQL stores (many machines, no shared folder), the same SQL runs
 on the store. ``TWINNING_QUERY_ENGINE`` chooses: ``auto`` (default), ``sql`` or ``duckdb``.
@@ -68,23 +73,95 @@ _TYPES = {
 }
 
 
+# The sources behind the summary's rows: counted figures of active batches per filterable
+# dimension (the same columns as figure_totals, so a view's conditions apply) and source
+# cell. What the words under a chart count and the source line lists, exactly, without
+# reading figure rows (at 1 M figures a view's COUNT(DISTINCT source) over the store's
+# figures took 0.3-1 s).
+_SOURCE_TYPES = {
+    "metric": "string",
+    "is_context": "bool_",
+    "program": "string",
+    "donor_key": "string",
+    "donor_unit_key": "string",
+    "from_memory": "bool_",
+    "r_province": "string",
+    "r_prefecture": "string",
+    "r_county": "string",
+    "period_start": "int32",
+    "period_end": "int32",
+    "source": "string",
+    "n": "int64",
+}
+_SOURCE_DIMENSIONS = (
+    "metric, is_context, program, donor_key, donor_unit_key, "
+    "CASE WHEN confidence = 'from_memory' THEN 1 ELSE 0 END, "
+    "r_province, r_prefecture, r_county, period_start, period_end, source"
+)
+
+
+def sources_path(path: Path) -> Path:
+    """The sources snapshot that goes with a summary snapshot."""
+    return path.with_name(f"{path.stem}.sources.parquet")
+
+
 def write_snapshot(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path:
-    """Write ``figure_totals`` to ``path`` (atomically: a reader sees all or nothing).
+    """Write ``figure_totals`` to ``path`` and the sources beside it (``sources_path``),
+    each atomically: a reader sees all or nothing. The sources come first, so a reader
+    that finds the summary finds them too."""
+    from twinning.query.atlas import ACTIVE
+
+    _write_parquet(
+        engine,
+        sources_path(path),
+        _SOURCE_TYPES,
+        f"SELECT {_SOURCE_DIMENSIONS}, COUNT(*) FROM figures WHERE {ACTIVE} AND counted "
+        f"AND source IS NOT NULL GROUP BY {_SOURCE_DIMENSIONS}",
+        chunk_rows,
+    )
+    _write_parquet(
+        engine,
+        path,
+        _TYPES,
+        f"SELECT {', '.join(_TYPES)} FROM figure_totals ORDER BY metric",
+        chunk_rows,
+    )
+    _prune(path)
+    return path
+
+
+def write_sources(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path:
+    """Only the sources snapshot of a summary snapshot written before it had one."""
+    from twinning.query.atlas import ACTIVE
+
+    return _write_parquet(
+        engine,
+        sources_path(path),
+        _SOURCE_TYPES,
+        f"SELECT {_SOURCE_DIMENSIONS}, COUNT(*) FROM figures WHERE {ACTIVE} AND counted "
+        f"AND source IS NOT NULL GROUP BY {_SOURCE_DIMENSIONS}",
+        chunk_rows,
+    )
+
+
+def _write_parquet(
+    engine: Engine, path: Path, types: dict[str, str], sql: str, chunk_rows: int
+) -> Path:
+    """The rows of ``sql`` (columns in the order of ``types``) to ``path``, atomically.
 
     Columns go straight from the driver's rows into Arrow arrays, a chunk at a time, so
     memory stays bounded whatever the size of the summary."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema([(name, getattr(pa, kind)()) for name, kind in _TYPES.items()])
-    names = ", ".join(_TYPES)
+    schema = pa.schema([(name, getattr(pa, kind)()) for name, kind in types.items()])
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute(f"SELECT {names} FROM figure_totals ORDER BY metric")
+        cursor.execute(sql)
         with pq.ParquetWriter(tmp, schema) as writer:
             while rows := cursor.fetchmany(chunk_rows):
                 columns = list(zip(*rows, strict=True))
@@ -104,15 +181,15 @@ def write_snapshot(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path
         raw.close()
         if os.path.exists(tmp):
             os.unlink(tmp)
-    _prune(path)
     return path
 
 
 def _prune(current: Path) -> None:
-    """Remove older snapshots of the same store (their data version has passed)."""
+    """Remove older snapshots of the same store (their data version has passed), and
+    their sources."""
     prefix = current.name.rsplit("-", 1)[0]
     for old in current.parent.glob(f"{prefix}-*.parquet"):
-        if old != current:
+        if not old.name.startswith(current.stem + "."):
             with contextlib.suppress(OSError):  # another worker removed it first
                 old.unlink()
 
@@ -146,15 +223,18 @@ class Summary:
         mode = str(settings.get("TWINNING_QUERY_ENGINE")).lower()
         self.path = snapshot_path(engine, version) if mode != "sql" else None
         self._duck: Any = None
+        self._sources = False  # the figure_sources view is attached
         self._lock = threading.Lock()
         if self.path is not None and not self.path.exists():
             self._build_in_background(self.path)
+        elif self.path is not None and not sources_path(self.path).exists():
+            self._build_in_background(self.path, sources_only=True)
 
     @property
     def engine_name(self) -> str:
         return "duckdb" if self._connection() is not None else "sql"
 
-    def _build_in_background(self, path: Path) -> None:
+    def _build_in_background(self, path: Path, sources_only: bool = False) -> None:
         with _BUILD_LOCK:
             if path in _BUILDING:
                 return
@@ -162,7 +242,7 @@ class Summary:
 
         def build() -> None:
             try:
-                write_snapshot(self.engine, path)
+                (write_sources if sources_only else write_snapshot)(self.engine, path)
             except Exception:  # the SQL path keeps answering
                 log.exception("summary snapshot %s not written", path)
             finally:
@@ -177,7 +257,26 @@ class Summary:
             return False
         if not self.path.exists():
             write_snapshot(self.engine, self.path)
+        elif not sources_path(self.path).exists():
+            write_sources(self.engine, self.path)
         return self._connection() is not None
+
+    def has_sources(self) -> bool:
+        """DuckDB answers over ``figure_sources`` (the sources snapshot is there)."""
+        con = self._connection()
+        if con is None:
+            return False
+        with self._lock:
+            if not self._sources and self.path is not None:
+                found = sources_path(self.path)
+                if found.exists():
+                    escaped = str(found).replace("'", "''")
+                    con.execute(
+                        "CREATE OR REPLACE VIEW figure_sources AS "
+                        f"SELECT * FROM read_parquet('{escaped}')"
+                    )
+                    self._sources = True
+            return self._sources
 
     def _connection(self) -> Any:
         if self.path is None:

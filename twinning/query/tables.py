@@ -128,15 +128,23 @@ def view_sources(data: AtlasData, filters: Filters, cap: int = SOURCE_ROWS_MAX) 
         counts: dict[tuple[str, str | None], int] = {}
         complete = True
         for kind in TABLE_KINDS:
-            cond, params = where(filters, kind)  # type: ignore[arg-type]
-            extra = " AND counted" if kind == "figures" else ""
-            params["cap"] = int(cap)
-            rows = data.rows(
-                f"SELECT source, COUNT(*) FROM (SELECT source FROM {kind} WHERE {cond}{extra} "
-                "AND source IS NOT NULL LIMIT :cap) AS first_rows GROUP BY source",
-                params,
-            )
-            complete = complete and sum(int(n) for _, n in rows) < cap
+            if kind == "figures" and data.summary.has_sources():
+                # every figure's source, from the sources snapshot: no figure rows read
+                cond, params = where(filters, "totals")
+                rows = data.summary.rows(
+                    f"SELECT source, SUM(n) FROM figure_sources WHERE {cond} GROUP BY source",
+                    params,
+                )
+            else:
+                cond, params = where(filters, kind)  # type: ignore[arg-type]
+                extra = " AND counted" if kind == "figures" else ""
+                params["cap"] = int(cap)
+                rows = data.rows(
+                    f"SELECT source, COUNT(*) FROM (SELECT source FROM {kind} WHERE {cond}"
+                    f"{extra} AND source IS NOT NULL LIMIT :cap) AS first_rows GROUP BY source",
+                    params,
+                )
+                complete = complete and sum(int(n) for _, n in rows) < cap
             for cell, n in rows:
                 for label, url in source_links(cell):
                     counts[(label, url)] = counts.get((label, url), 0) + int(n)
