@@ -109,16 +109,7 @@ def write_snapshot(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path
     """Write ``figure_totals`` to ``path`` and the sources beside it (``sources_path``),
     each atomically: a reader sees all or nothing. The sources come first, so a reader
     that finds the summary finds them too."""
-    from twinning.query.atlas import ACTIVE
-
-    _write_parquet(
-        engine,
-        sources_path(path),
-        _SOURCE_TYPES,
-        f"SELECT {_SOURCE_DIMENSIONS}, COUNT(*) FROM figures WHERE {ACTIVE} AND counted "
-        f"AND source IS NOT NULL GROUP BY {_SOURCE_DIMENSIONS}",
-        chunk_rows,
-    )
+    write_sources(engine, path, chunk_rows)
     _write_parquet(
         engine,
         path,

@@ -158,12 +158,7 @@ def source_count(data: AtlasData, filters: Filters, kind: str, metric: str | Non
         raise ValueError(f"kind must be 'pairings' or 'figures', not {kind!r}")
 
     def compute() -> int:
-        cond, params = where(filters, kind)
-        if kind == "figures":
-            cond += " AND counted"
-            if metric:
-                cond += " AND metric = :metric"
-                params["metric"] = metric
+        cond, params = _source_rows(filters, kind, metric)
         rows = data.rows(
             f"SELECT COUNT(DISTINCT source) FROM {kind} WHERE {cond} AND source IS NOT NULL",
             params,
@@ -171,6 +166,22 @@ def source_count(data: AtlasData, filters: Filters, kind: str, metric: str | Non
         return int(rows[0][0] or 0)
 
     return data.cached(("source_count", filters.cache_key(), kind, metric), compute)
+
+
+def _source_rows(
+    filters: Filters, kind: str, metric: str | None, relation: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """Conditions for the rows whose sources a view cites: the view's ``kind`` rows (or
+    ``relation``'s: "totals" for the summary's snapshots), figures counted and of
+    ``metric`` when given."""
+    cond, params = where(filters, relation or kind)  # type: ignore[arg-type]
+    if kind == "figures":
+        if relation is None:
+            cond += " AND counted"  # the snapshots hold counted figures only
+        if metric:
+            cond += " AND metric = :metric"
+            params["metric"] = metric
+    return cond, params
 
 
 # Rows a chart's words read at most to count the sources behind it.
@@ -198,20 +209,12 @@ def source_tally(
     def compute() -> tuple[int, bool]:
         if kind == "figures" and data.summary.has_sources():
             # exact, from the sources snapshot (DuckDB): no figure rows read
-            cond, params = where(filters, "totals")
-            if metric:
-                cond += " AND metric = :metric"
-                params["metric"] = metric
+            cond, params = _source_rows(filters, kind, metric, relation="totals")
             rows = data.summary.rows(
                 f"SELECT COUNT(DISTINCT source) FROM figure_sources WHERE {cond}", params
             )
             return int(rows[0][0] or 0), True
-        cond, params = where(filters, kind)
-        if kind == "figures":
-            cond += " AND counted"
-            if metric:
-                cond += " AND metric = :metric"
-                params["metric"] = metric
+        cond, params = _source_rows(filters, kind, metric)
         params["cap"] = cap
         n, read = data.rows(
             f"SELECT COUNT(DISTINCT source), COUNT(*) FROM (SELECT source FROM {kind} "
