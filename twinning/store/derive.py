@@ -270,7 +270,9 @@ def _derive_counted(conn: Connection, batch_id: int | None) -> None:
 
     One window over the active figures (PARTITION BY treats NULL periods as equal), limited
     to the (metric, value) pairs of the batch when one is given: O(n log n), where a
-    correlated lookup per row was quadratic on registers with many equal values.
+    correlated lookup per row was quadratic on registers with many equal values. Only rows
+    whose mark changes are written: rewriting every row (and its index entries) took
+    PostgreSQL more than 15 minutes at 1 M figures.
     """
     scope, params = "", {}
     if batch_id is not None:
@@ -291,6 +293,8 @@ def _derive_counted(conn: Connection, batch_id: int | None) -> None:
                            AS first_id
                   FROM figures f WHERE f.{_ACTIVE}{scope}) AS w
             WHERE w.fid = figures.id
+              AND figures.counted <> (CASE WHEN w.first_id = figures.id
+                                          THEN TRUE ELSE FALSE END)
             """
         ),
         params,
