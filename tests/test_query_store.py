@@ -276,3 +276,17 @@ def test_a_summary_snapshot_without_its_sources_gets_them(store) -> None:
     assert data.summary.wait() and data.summary.has_sources()
     write_snapshot(store.engine, path)  # a rewrite prunes what is not this version's
     assert sources_path(path).exists() and not stale.exists()
+
+
+def test_one_process_at_a_time_writes_a_snapshot(store) -> None:
+    """Workers that see a new data version together do not all write its snapshot: the
+    one holding the lock beside it writes, the others answer with SQL meanwhile (#7)."""
+    from twinning.query.summary import _one_builder, snapshot_path
+
+    path = snapshot_path(store.engine, store.data_version())
+    with _one_builder(path) as first:
+        assert first
+        with _one_builder(path) as second:  # another open file: another process's view
+            assert not second
+    with _one_builder(path) as again:
+        assert again, "the lock is given back"

@@ -27,6 +27,7 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +180,10 @@ def _prune(current: Path) -> None:
     """Remove older snapshots of the same store (their data version has passed), and
     their sources."""
     prefix = current.name.rsplit("-", 1)[0]
-    for old in current.parent.glob(f"{prefix}-*.parquet"):
+    for old in [
+        *current.parent.glob(f"{prefix}-*.parquet"),
+        *current.parent.glob(f"{prefix}-*.parquet.lock"),
+    ]:
         if not old.name.startswith(current.stem + "."):
             with contextlib.suppress(OSError):  # another worker removed it first
                 old.unlink()
@@ -203,6 +207,27 @@ def refresh_snapshot(store: Any) -> Path | None:
     except Exception:
         log.exception("summary snapshot not written after a write")
         return None
+
+
+@contextlib.contextmanager
+def _one_builder(path: Path) -> Iterator[bool]:
+    """True for the one process that may write ``path``'s snapshot now: gunicorn's
+    workers each see a new data version at once, and four of them writing the same
+    snapshot took four times the CPU (a lock file beside it, ``flock``; the others go on
+    answering with SQL until the file is there)."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class Summary:
@@ -233,7 +258,9 @@ class Summary:
 
         def build() -> None:
             try:
-                (write_sources if sources_only else write_snapshot)(self.engine, path)
+                with _one_builder(path) as mine:
+                    if mine and not (sources_path(path) if sources_only else path).exists():
+                        (write_sources if sources_only else write_snapshot)(self.engine, path)
             except Exception:  # the SQL path keeps answering
                 log.exception("summary snapshot %s not written", path)
             finally:
