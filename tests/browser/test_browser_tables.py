@@ -25,7 +25,11 @@ def _record_row_requests(bp, grid: str) -> list[dict]:
         body = json.loads(request.post_data)
         for item in body.get("inputs", []):
             # a pattern-matching input (the tour menu's stops) comes as a list
-            if isinstance(item, dict) and item.get("id") == grid and item.get("property") == "getRowsRequest":
+            if (
+                isinstance(item, dict)
+                and item.get("id") == grid
+                and item.get("property") == "getRowsRequest"
+            ):
                 seen.append(item.get("value") or {})
 
     bp.page.on("request", on_request)
