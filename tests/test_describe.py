@@ -168,6 +168,14 @@ def test_a_view_over_the_screen_budget_shows_the_plain_sum_and_its_export_reconc
     assert note == i18n.t("headline_sum_of_large", "en", n=funds.n_figures)
     assert "at least" not in describe.map_summary(data, f)
     assert "checked for overlaps in its exports" in describe.map_summary(data, f)
+    # the screen's plain sums are kept, not asked of the database again on every call
+    asked: list[str] = []
+    summary_rows = data.summary.rows
+    monkeypatch.setattr(
+        data.summary, "rows", lambda *a, **k: asked.append(a[0]) or summary_rows(*a, **k)
+    )
+    plain = agg.headlines(data, f)
+    assert not asked and next(h for h in plain if h.key == "headline_funds").at_least is None
     exported = describe.headline_lines(data, f)[0]
     assert "at least" in exported
     # now this worker knows it: the screen shows it too

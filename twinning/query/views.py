@@ -395,9 +395,27 @@ def headlines(data: AtlasData, filters: Filters, *, complete: bool = False) -> l
     key = ("headlines", filters.cache_key(), complete)
     wait = None if complete else RECONCILE_WAIT_SECONDS
     out = data.cached(key, lambda: _headlines(data, filters, wait))
-    if any(h.n_figures and h.at_least is None for h in out if h.key in _RECONCILED_KEYS):
-        data.forget(key)  # not cached without its reconciled totals: asked again next time
+    limit = settings.get_int("TWINNING_RECONCILE_SCREEN_FIGURES")
+    out = [_with_ready(data, filters, h) for h in out]  # totals worked out since (an export)
+    if any(
+        h.n_figures and h.at_least is None and h.n_figures <= limit
+        for h in out
+        if h.key in _RECONCILED_KEYS
+    ):
+        data.forget(key)  # a total still being worked out: asked again next time
+    # (a view over the limit keeps its plain sums: the map's callback asks three times)
     return out
+
+
+def _with_ready(data: AtlasData, filters: Filters, h: Headline) -> Headline:
+    """``h`` with its reconciled total if this worker has it now and ``h`` has none."""
+    if h.key not in _RECONCILED_KEYS or not h.n_figures or h.at_least is not None:
+        return h
+    metric = MAIN_METRICS[_RECONCILED_KEYS.index(h.key)]
+    total = reconciled_ready(data, filters, metric)
+    if total is None:
+        return h
+    return replace(h, at_least=total.at_least, n_at_least=total.n_chosen)
 
 
 # The reconciled total of a view over millions of figures takes seconds (all of China at
