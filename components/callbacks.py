@@ -18,6 +18,7 @@ import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from components import coverage, geo_assets, ids, layout, playback
+from components.a11y import announcement
 from components.projects_panel import project_section
 from twinning import i18n, settings
 from twinning import query as agg
@@ -581,18 +582,7 @@ def _division_children(data: agg.AtlasData, filters: agg.Filters) -> list:
     label = scopes.division_label(key, lang)
     seat = data.place_label(division.seat_adcode, lang)
     return [
-        html.Div(
-            [
-                html.H2(label, className="card-title", id="detail-name"),
-                html.Button(
-                    i18n.t("detail_close", lang),
-                    id={"type": ids.DETAIL_CLOSE, "index": 0},
-                    className="button ghost",
-                    n_clicks=0,
-                ),
-            ],
-            className="card-head",
-        ),
+        _detail_head(label, lang),
         html.P(i18n.t("xpcc_point_hover", lang, division=label, seat=seat), className="muted"),
         html.P(i18n.confidence_label(division.confidence, lang), className="badge"),
         html.H3(i18n.t("detail_pairings", lang)),
@@ -603,6 +593,22 @@ def _division_children(data: agg.AtlasData, filters: agg.Filters) -> list:
             id="detail-shared",
         ),
     ]
+
+
+def _detail_head(name: str, lang: str) -> html.Div:
+    """The detail panel's heading (focus lands on it) and its close button."""
+    return html.Div(
+        [
+            html.H2(name, className="card-title", id="detail-name"),
+            html.Button(
+                i18n.t("detail_close", lang),
+                id={"type": ids.DETAIL_CLOSE, "index": 0},
+                className="button ghost",
+                n_clicks=0,
+            ),
+        ],
+        className="card-head",
+    )
 
 
 def detail_children(data: agg.AtlasData, filters: agg.Filters) -> list:
@@ -618,18 +624,7 @@ def detail_children(data: agg.AtlasData, filters: agg.Filters) -> list:
     name = i18n.place_name(detail.name_zh, detail.name_en, lang)
     parents = " · ".join(i18n.place_name(zh, en, lang) for _c, zh, en in detail.parents)
     return [
-        html.Div(
-            [
-                html.H2(name, className="card-title", id="detail-name"),
-                html.Button(
-                    i18n.t("detail_close", lang),
-                    id={"type": ids.DETAIL_CLOSE, "index": 0},
-                    className="button ghost",
-                    n_clicks=0,
-                ),
-            ],
-            className="card-head",
-        ),
+        _detail_head(name, lang),
         html.P(f"{parents} · {detail.adcode}", className="muted"),
         html.P(i18n.t("detail_in_view", lang), className="muted small"),
         html.H3(i18n.t("detail_pairings", lang)),
@@ -819,8 +814,6 @@ def register(app: dash.Dash, state: Any) -> None:
         # a change come from one callback, from one worker's numbers: as callbacks of their
         # own they ran on other workers and worked the same numbers out again (#7). The
         # announcement store starts at the first view's key: nothing is said on load.
-        from components.a11y import announcement
-
         data, filters = current(filters_dict)
         fig, key, title, note = map_outputs(data, filters, previous_key)
         back = {"display": "inline-block"} if filters.recipient else {"display": "none"}

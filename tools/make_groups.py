@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from twinning.geo.boundaries import places_table  # noqa: E402
+from twinning.groups import DIVISION_COLUMNS, GROUP_COLUMNS  # noqa: E402
 
 p = places_table()
 name = dict(zip(p.adcode.astype(str), p.name_zh, strict=True))
@@ -229,20 +230,7 @@ donor_side = [
 ]
 with open(ROOT / "data/reference/groups.csv", "w", newline="", encoding="utf-8") as fh:
     w = csv.writer(fh)
-    w.writerow(
-        [
-            "group",
-            "name_zh",
-            "name_en",
-            "aliases",
-            "side",
-            "member",
-            "member_name",
-            "source",
-            "confidence",
-            "note",
-        ]
-    )
+    w.writerow(GROUP_COLUMNS)
     for gid, zh, en, aliases, side, members, source, conf, note in groups:
         for m in members:
             w.writerow([gid, zh, en, aliases, side, m, name[m], source, conf, note])
@@ -331,18 +319,7 @@ divs = [
 ]
 with open(ROOT / "data/reference/xpcc_divisions.csv", "w", newline="", encoding="utf-8") as fh:
     w = csv.writer(fh)
-    w.writerow(
-        [
-            "division",
-            "name_zh",
-            "name_en",
-            "aliases",
-            "seat_adcode",
-            "seat_name",
-            "source",
-            "confidence",
-        ]
-    )
+    w.writerow(DIVISION_COLUMNS)
     for n, zh, en, aliases, seat, source in divs:
         w.writerow(
             [
