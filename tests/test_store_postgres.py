@@ -308,3 +308,127 @@ def test_tours_on_postgres(pg_url: str) -> None:
         assert tours.delete_tour(store, User("root", "admin"), saved.id)
     finally:
         store.dispose()
+
+
+_RAW_FIGURE_COLUMNS = (
+    "row_number, program, donor, recipient, donor_adcode, recipient_adcode, recipient_level, "
+    "period_start, period_end, metric, value, unit, value_original, unit_original, "
+    "qualifier, quote, source, confidence, is_context, unresolved_reason, resolution_note, "
+    "scope_group, donor_side, project, part"
+)
+
+
+def _derived_state(engine) -> tuple[list[tuple], list[tuple]]:
+    """Every figure's derived columns by id, and the summary table's rows, sorted."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT id, batch_id, r_province, r_prefecture, r_county, donor_key, "
+                "donor_unit_key, is_context, counted FROM figures ORDER BY id"
+            )
+        ).all()
+        totals = conn.execute(text("SELECT * FROM figure_totals")).all()
+    norm = [tuple(bool(v) if isinstance(v, bool) else v for v in r) for r in rows]
+    key = [tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in totals]
+    return norm, sorted(key, key=lambda r: tuple(str(v) for v in r))
+
+
+def _copy_batch(conn, where: str, project: str | None = None) -> int:
+    """A new import batch holding copies of the figures ``where`` selects (their scope
+    rows too), as a bulk writer stores them (raw columns, derived left to refresh)."""
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from twinning.store.schema import batches
+
+    batch_id = conn.execute(
+        insert(batches).values(
+            kind="import",
+            user="t",
+            created_at=dt.datetime(2026, 12, 3, tzinfo=dt.UTC),
+            file_name="copies.csv",
+            sha256=uuid.uuid4().hex,
+            row_count=0,
+        )
+    ).inserted_primary_key[0]
+    first = conn.execute(text("SELECT MAX(id) FROM figures")).scalar() + 1
+    source = conn.execute(text(f"SELECT id FROM figures WHERE {where} ORDER BY id")).scalars()
+    old_ids = list(source)
+    cols = _RAW_FIGURE_COLUMNS.replace(", project,", ", COALESCE(:p, project) AS project,")
+    conn.execute(
+        text(
+            f"INSERT INTO figures (batch_id, {_RAW_FIGURE_COLUMNS}) "
+            f"SELECT :b, {cols} FROM figures WHERE {where} ORDER BY id"
+        ),
+        {"b": batch_id, "p": project},
+    )
+    new_ids = list(
+        conn.execute(
+            text("SELECT id FROM figures WHERE batch_id = :b ORDER BY id"), {"b": batch_id}
+        ).scalars()
+    )
+    assert new_ids[0] >= first and len(new_ids) == len(old_ids)
+    for old, new in zip(old_ids, new_ids, strict=True):
+        conn.execute(
+            text(
+                "INSERT INTO figure_scopes (figure_id, side, member, member_level) "
+                "SELECT :new, side, member, member_level FROM figure_scopes "
+                "WHERE figure_id = :old"
+            ),
+            {"new": new, "old": old},
+        )
+    return batch_id
+
+
+def test_derivation_of_copies_groups_and_undo_is_the_same_on_postgres(pg_url: str, store) -> None:
+    """PostgreSQL derives a batch in one set-based pass (temporary tables, one UPDATE per
+    table); SQLite column group by column group. The derived columns, the "counted" marks
+    and the summary table are the same after every step: a batch of copies of every
+    reference figure (groups, lists, context figures, the reference's own copy), a second
+    batch copying part of it (some under another project: not copies), undoing the
+    reference and then the first batch (the later copies count in turn), and deriving every
+    row again."""
+    from twinning.store import derive
+
+    pg = open_store(pg_url)
+    try:
+        engines = {"sqlite": store.engine, "postgresql": pg.engine}
+        assert _derived_state(engines["sqlite"]) == _derived_state(engines["postgresql"])
+
+        def step(action) -> list:
+            states = []
+            for engine in engines.values():
+                with engine.begin() as conn:
+                    action(conn)
+                states.append(_derived_state(engine))
+            assert states[0] == states[1]
+            return states[0][0]
+
+        def first_batch(conn) -> None:
+            derive.refresh(conn, _copy_batch(conn, "batch_id = 1"))
+
+        def second_batch(conn) -> None:
+            derive.refresh(conn, _copy_batch(conn, "batch_id = 2 AND id % 2 = 0"))
+            derive.refresh(conn, _copy_batch(conn, "batch_id = 2 AND id % 3 = 0", "甲"))
+
+        def undo_first(conn) -> None:
+            conn.execute(text("UPDATE batches SET undone_at = created_at WHERE id = 2"))
+            derive.refresh(conn, 2)
+
+        def undo_reference(conn) -> None:
+            conn.execute(text("UPDATE batches SET undone_at = created_at WHERE id = 1"))
+            derive.refresh(conn, 1)
+
+        rows = step(first_batch)
+        counted = {b: sum(r[-1] for r in rows if r[1] == b) for b in (1, 2)}
+        assert counted == {1: 255, 2: 0}  # every copy of the reference is a copy
+        rows = step(second_batch)
+        assert sum(r[-1] for r in rows if r[1] == 4) > 0  # another project: not a copy
+        rows = step(undo_reference)
+        assert sum(r[-1] for r in rows if r[1] == 2) == 255  # now the first copies
+        rows = step(undo_first)
+        assert sum(r[-1] for r in rows if r[1] == 3) > 0
+        step(lambda conn: derive.refresh(conn))
+    finally:
+        pg.dispose()
