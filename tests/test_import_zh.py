@@ -488,7 +488,7 @@ SOURCES = [
     *sorted((ROOT / "twinning" / "imports").glob("*.py")),
     ROOT / "components/import_page.py",
 ]
-MAKERS = {"Problem", "ParseError", "UndoError", "_refuse"}
+MAKERS = {"Problem", "ParseError", "UndoError", "_refuse", "report_blank"}  # cells.py
 # position of the English suggestion when it is passed positionally
 SUGGESTION_AT = {"ParseError": 1, "_refuse": 3, "Problem": 7}
 
@@ -547,9 +547,10 @@ def test_every_site_that_makes_a_problem_passes_chinese_text():
             missing.append(f"{name}:{line} {kind}: a suggestion but no Chinese suggestion_zh")
     assert missing == []
     # the scan finds the sites (it is not vacuous): ~80 across read, numbers, units,
-    # headers, validate, keep and the page
+    # headers, the check's rooms (layout, columns, rows ...), keep and the page
     files = {name for name, *_ in sites}
-    assert {"read.py", "numbers.py", "units.py", "headers.py", "validate.py", "keep.py"} <= files
+    assert {"read.py", "numbers.py", "units.py", "headers.py", "keep.py"} <= files
+    assert {"layout.py", "columns.py", "defaults.py", "rows.py", "figures.py"} <= files
     assert "import_page.py" in files
     assert len(sites) >= 70, len(sites)
 

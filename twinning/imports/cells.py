@@ -1,0 +1,93 @@
+"""Cells and columns as the import's checks see them.
+
+This room holds the small readings every other room of the checker shares: a cell as
+normalised text, a row with nothing in it, whether a mapped column holds figures,
+a field's Chinese name, and the two cell errors written once: a value that cannot be
+read (a ``ParseError``) and a cell a record needs left blank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twinning.imports.headers import FIELDS, ColumnMap, field_label
+from twinning.imports.numbers import is_blank, normalise_text
+from twinning.imports.problems import ParseError, Report
+from twinning.imports.units import METRICS
+
+Resolver = Callable[..., object]  # (name, within=None) -> Place; raises PlaceError
+
+
+def cell_text(value: object) -> str:
+    """A cell as normalised text: "" for None, 2019 for 2019.0."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return normalise_text(str(value))
+
+
+def is_blank_row(cells: list[object]) -> bool:
+    """True when no cell of the row holds anything (text cells of spaces count as blank)."""
+    return all(is_blank(c) if isinstance(c, str) or c is None else False for c in cells)
+
+
+def is_custom_metric(col: ColumnMap) -> bool:
+    """A column mapped to a metric the atlas does not know (a new metric code)."""
+    return bool(col.field) and col.field not in FIELDS and col.field not in METRICS
+
+
+def is_figure_column(col: ColumnMap) -> bool:
+    """A column whose cells are figures: a known metric or a new one."""
+    return col.field in METRICS or is_custom_metric(col)
+
+
+def field_zh(name: str | None) -> str:
+    """The Chinese label of a field or metric, for Chinese messages (the code if unknown)."""
+    return field_label(name, "zh")
+
+
+def report_unreadable(
+    report: Report,
+    code: str,
+    exc: ParseError,
+    *,
+    row: int | None,
+    column: str = "",
+    value: str = "",
+) -> None:
+    """Report a value that did not read as an error carrying the ``ParseError``'s own
+    words (both languages, with its suggestion); ``code`` is the problem's kind."""
+    report.error(
+        code,
+        exc.message,
+        message_zh=exc.message_zh,
+        row=row,
+        column=column,
+        value=value,
+        suggestion=exc.suggestion,
+        suggestion_zh=exc.suggestion_zh,
+    )
+
+
+def report_blank(
+    report: Report,
+    row: int,
+    column: ColumnMap | None,
+    *,
+    message: str,
+    message_zh: str,
+    suggestion: str,
+    suggestion_zh: str,
+) -> None:
+    """Report a cell a record needs (year, donor, recipient, metric) that is blank: the
+    error ``missing_value`` in ``column`` (none when the table has no such column)."""
+    report.error(
+        "missing_value",
+        message,
+        message_zh=message_zh,
+        row=row,
+        column=column.label if column else "",
+        suggestion=suggestion,
+        suggestion_zh=suggestion_zh,
+    )

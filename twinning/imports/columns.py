@@ -1,0 +1,181 @@
+"""The mapped columns of a header, checked as a whole.
+
+After the header is mapped (layout.py): a 合计 column and its parts form a group
+(``find_groups``); two columns for one field, columns mapped to nothing and units that
+do not read are reported (``check_columns``); the fields decide the table's form
+(``form_of``: wide, long or pairings); and the columns a form needs must be there
+(``check_required``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from twinning.imports import register
+from twinning.imports.cells import field_zh, is_figure_column
+from twinning.imports.headers import ColumnMap, Mapping
+from twinning.imports.layout import Layout
+from twinning.imports.problems import ParseError, Report, quote_zh
+from twinning.imports.units import parse_unit
+
+
+def find_groups(layout: Layout, report: Report) -> None:
+    """A 合计 column beside its parts (帮扶资金/合计 | 帮扶资金/财政援助资金 | …).
+
+    Columns of one field under one upper name (or one field in a one-row header) form a
+    group; the one named 合计 / 小计 / 总计 (or the one not named 其中…) is the total of
+    the others. The parts are stored and checked against the total; the total is stored
+    only in rows where every part is blank.
+    """
+    groups: dict[tuple, list[ColumnMap]] = {}
+    for col in layout.mapping.columns:
+        if is_figure_column(col):
+            parent = tuple(col.parts[:-1]) if len(col.parts) > 1 else ()
+            groups.setdefault((parent, col.field, col.year), []).append(col)
+    for (parent, _field, _year), cols in groups.items():
+        if len(cols) < 2:
+            continue
+        last = [c.parts[-1] if c.parts else c.header for c in cols]
+        totals = [
+            c
+            for c, name in zip(cols, last, strict=True)
+            if register.total_kind(name) in ("total", "subtotal")
+        ]
+        inner = [c for c, name in zip(cols, last, strict=True) if re.match(r"^\s*(其中|含)", name)]
+        if not totals and inner and len(cols) - len(inner) == 1:
+            totals = [c for c in cols if c not in inner]
+        if len(totals) == 1 and len(cols) == 2:
+            # 合计 | 其中：建档立卡贫困人口: one part is a subset ("of which"), not a breakdown
+            total = totals[0]
+            (inside,) = [c for c in cols if c is not total]
+            inside.role, inside.group = "inside", total.index
+            report.warning(
+                "unmapped_column",
+                f"column {inside.label!r} is a part ('of which') of column {total.label!r}; "
+                "its values are inside that column's and are not imported",
+                message_zh=f"{quote_zh(inside.label)}列是{quote_zh(total.label)}列的“其中”项，"
+                "其数值已包含在该列中，不导入",
+                row=layout.header_row,
+                column=inside.label,
+                suggestion="map it to another field in the mapping if it is a different figure",
+                suggestion_zh="如果它是另一个指标，请在表头对应中为它指定字段",
+            )
+        elif len(totals) == 1:
+            total = totals[0]
+            total.role, total.group = "total", total.index
+            for c in cols:
+                if c is not total:
+                    c.role, c.group = "part", total.index
+        elif not totals and parent:
+            for c in cols:
+                c.role, c.group = "part", cols[0].index
+
+
+def check_columns(mapping: Mapping, header_n: int, report: Report) -> None:
+    """Two columns for one field, columns mapped to nothing, column units that do not read."""
+    # Columns with the same field twice are ambiguous (unless parts of one 合计, or years).
+    seen: dict[tuple, ColumnMap] = {}
+    for col in mapping.columns:
+        if not col.field or col.field in ("serial", "note"):
+            continue
+        key = (col.field, col.year, col.group if col.role else None, col.index if col.role else 0)
+        if key in seen:
+            report.error(
+                "duplicate_field",
+                f"columns {seen[key].label!r} and {col.label!r} both map to {col.field}",
+                message_zh=f"{quote_zh(seen[key].label)}列和{quote_zh(col.label)}列"
+                f"都对应字段“{field_zh(col.field)}”（{col.field}）",
+                row=header_n,
+                column=col.label,
+                suggestion="rename one header, or map one of them to another field "
+                "(or to nothing) in the mapping",
+                suggestion_zh="请修改其中一列的表头，或在表头对应中把其中一列改为其他字段"
+                "（或不导入）",
+            )
+        else:
+            seen[key] = col
+    for col in mapping.columns:
+        if col.field is None and col.header and col.how != "unit_note":
+            report.warning(
+                "unmapped_column",
+                f"column {col.label!r} is not matched to any field; its values are not imported",
+                message_zh=f"{quote_zh(col.label)}列未对应任何字段，其中的值不导入",
+                row=header_n,
+                column=col.label,
+                suggestion="map it in the mapping step / --mapping file if it holds figures",
+                suggestion_zh="如果该列含有数字，请在“表头对应”步骤（或 --mapping 文件）中"
+                "为它指定字段",
+            )
+    for col in mapping.columns:
+        if col.unit and is_figure_column(col):
+            try:
+                parse_unit(col.unit)
+            except ParseError as exc:
+                report.error(
+                    "bad_unit",
+                    f"column {col.label!r}: {exc.message}",
+                    message_zh=f"{quote_zh(col.label)}列：{exc.message_zh}",
+                    row=header_n,
+                    column=col.label,
+                    value=col.unit,
+                    suggestion=exc.suggestion,
+                    suggestion_zh=exc.suggestion_zh,
+                )
+
+
+def form_of(mapping: Mapping) -> str:
+    """long (指标 / 数值 columns), wide (figure columns) or pairings (neither)."""
+    fields = mapping.fields()
+    if "metric" in fields or "value" in fields:
+        return "long"
+    if any(is_figure_column(c) for c in mapping.columns):
+        return "wide"
+    return "pairings"
+
+
+def check_required(layout: Layout, report: Report) -> None:
+    """The columns the layout's form needs (unless the title or an option gives them)."""
+    fields = layout.mapping.fields()
+    n = layout.header_row
+
+    def need(names: tuple[str, ...], label: str, label_zh: str) -> None:
+        if not any(f in fields for f in names):
+            report.error(
+                "missing_column",
+                f"no {label} column",
+                message_zh=f"缺少“{label_zh}”列",
+                row=n,
+                suggestion=f"add a column {label}, or map an existing column to "
+                + " / ".join(names),
+                suggestion_zh=f"请增加“{label_zh}”列，或把现有的某一列对应到"
+                + "、".join(f"“{field_zh(f)}”（{f}）" for f in names),
+            )
+
+    if not layout.donor:
+        need(("donor", "donor_province"), "帮扶方 (donor)", "帮扶方")
+    need(
+        ("recipient", "recipient_county", "recipient_prefecture", "recipient_province"),
+        "受援地 / 受援县 (recipient)",
+        "受援地 / 受援县",
+    )
+    if layout.form == "pairings":
+        need(("program",), "帮扶类型 (program)", "帮扶类型")
+        if not any(f in fields for f in ("start_year", "end_year", "year")):
+            report.warning(
+                "no_years",
+                "no year columns: the pairings are stored without start and end years",
+                message_zh="没有年份列：结对关系将不带起止年份保存",
+                row=n,
+                suggestion="add 起始年 / 结束年 columns if the years are known",
+                suggestion_zh="如果知道年份，请增加“起始年”“结束年”列",
+            )
+        return
+    if layout.period is None and not layout.period_from:
+        need(
+            ("year", "start_year", "end_year"),
+            "年度 / 起始年 / 结束年 (year or period)",
+            "年度 / 起始年 / 结束年",
+        )
+    if layout.form == "long":
+        need(("metric",), "指标 (metric)", "指标")
+        need(("value",), "数值 (value)", "数值")
