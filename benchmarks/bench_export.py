@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from twinning import export
+from twinning.view import View
 
 QUERY = "lang=zh&level=county&metric=funds_cny"
 WIDTH, HEIGHT = 1400, 1000
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     import kaleido
 
     t0 = time.perf_counter()
-    view = export.build_view(query=args.query)
+    view = View.of(args.query)
     t_data = time.perf_counter() - t0
     fig_times, fig = _time(lambda: view.figure("map"), 1)
     framed, _ = export.add_footer(

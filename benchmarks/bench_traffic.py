@@ -218,10 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from components.app import create_app
-    from components.callbacks import _geometry, base_map_figure
+    from components.callbacks import base_map_figure
     from components.geo_assets import asset, overlay_asset, prepare_best
     from twinning import query as agg
     from twinning.store import open_store
+    from twinning.view import View
 
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -232,8 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         prepare_best(("county",))  # what the app does in the background at start
 
         first_f = agg.Filters.from_query("level=county&metric=funds_cny")
-        locations = _geometry(first_f)[1]
-        meta = base_map_figure(data, first_f)["layout"]["meta"]
+        first_view = View(data, first_f)
+        locations = first_view.locations()
+        meta = base_map_figure(first_view)["layout"]["meta"]
         first, first_wire = post(client, map_request(first_f.as_dict(), None))
         key = first["response"]["map-key-store"]["data"]
 

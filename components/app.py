@@ -25,7 +25,6 @@ class AtlasState:
 
     def __init__(self, store: Any = None) -> None:
         self._store = store
-        self._data: AtlasData | None = None
         self._lock = threading.Lock()
 
     def store(self) -> Any:
@@ -38,16 +37,11 @@ class AtlasState:
         return self._store
 
     def data(self) -> AtlasData:
-        """The prepared data for the store's current version (rebuilt after an import)."""
-        store = self.store()
-        version = store.data_version()
-        data = self._data
-        if data is None or data.version != str(version):
-            with self._lock:
-                if self._data is None or self._data.version != str(version):
-                    self._data = AtlasData.from_store(store)
-                data = self._data
-        return data
+        """The prepared data for the store's current version (rebuilt after an import),
+        the same object every export of this process uses (``twinning.view``)."""
+        from twinning.view import current_data
+
+        return current_data(self.store())
 
 
 def create_app(store: Any = None) -> dash.Dash:
@@ -183,10 +177,10 @@ def _serve_view_csv(app: dash.Dash, state: AtlasState) -> None:
     import flask
 
     from components import security
-    from components.callbacks import view_filename
     from components.layout import VIEW_CSV_PATH
     from twinning import busy
     from twinning import query as agg
+    from twinning.view import View
 
     def view_csv() -> flask.Response:
         # a few streams at once per process, a short queue, a limit per address: over it,
@@ -198,15 +192,15 @@ def _serve_view_csv(app: dash.Dash, state: AtlasState) -> None:
             return security.busy_response(exc)
         try:
             filters = agg.Filters.from_query(flask.request.query_string.decode("utf-8", "replace"))
-            data = state.data()
-            name = view_filename(data, filters, "csv")
+            view = View(state.data(), filters)
+            name = view.filename("map", "csv")
         except BaseException:
             release()
             raise
 
         def rows() -> Iterator[str]:
             try:
-                yield from agg.iter_csv(data, filters)
+                yield from view.csv()
             finally:  # the stream ended, failed or the client went away
                 release()
 
@@ -225,19 +219,20 @@ def _warm(data: AtlasData) -> None:
     from components.callbacks import map_outputs
     from twinning import i18n
     from twinning.query import Filters
+    from twinning.view import View
 
     # the default view first (both languages), then the other levels a link may open
     first = i18n.normalize_lang(settings.get("TWINNING_LANG"))
     langs = (first, "en" if first == "zh" else "zh")
     for lang in langs:
-        map_outputs(data, Filters(lang=lang), None)
+        map_outputs(View(data, Filters(lang=lang)), None)
     # the default view's reconciled headline totals (seconds at a million figures, #10)
     from twinning.query import headlines
 
     headlines(data, Filters(), complete=True)
     for level in ("county", "prefecture"):
         for lang in langs:
-            map_outputs(data, Filters(lang=lang, level=level), None)
+            map_outputs(View(data, Filters(lang=lang, level=level)), None)
     # the boundaries' best brotli encoding, slow (seconds), after the figures
     from components.geo_assets import prepare_best
 

@@ -6,11 +6,9 @@ State per user lives in the URL and in ``dcc.Store``; never in module globals.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import replace
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,12 +20,13 @@ from components.a11y import announcement
 from components.projects_panel import project_section
 from twinning import i18n, settings
 from twinning import query as agg
-from twinning.figures import MapFigureKey, describe, map_figure, map_patch_values, series_figure
 from twinning.figures.describe import headline_words
-from twinning.figures.map import drilled_geo
+from twinning.figures.map import trace_updates
 from twinning.figures.series import cursor_patch
 from twinning.groups import XPCC_PREFIX
 from twinning.query import scopes
+from twinning.sources import short_source
+from twinning.view import View
 
 # ---------------------------------------------------------------------------------------
 # plain functions (the logic each callback calls)
@@ -115,170 +114,59 @@ def filters_from_url(search: str | None) -> agg.Filters:
     return agg.Filters.from_query(search, lang=i18n.normalize_lang(settings.get("TWINNING_LANG")))
 
 
-@lru_cache(maxsize=1)
-def _overlays():
-    from twinning.figures.map import load_overlays
-
-    return load_overlays()
-
-
-def _geometry(filters: agg.Filters) -> tuple[dict, tuple]:
-    from twinning.figures.geojson import level_geojson
-
-    return level_geojson(filters.level, filters.recipient)
+def base_map_figure(view: View) -> dict[str, Any]:
+    """The screen's map without its values, as a plain dict kept per structure key and
+    data version (``View.map_base``): the places' choropleths point at a content-hashed
+    URL (components/geo_assets.py) that the browser fetches once and caches."""
+    return view.map_base(geo_assets.SERVED)
 
 
-def base_map_figure(data: agg.AtlasData, filters: agg.Filters) -> dict[str, Any]:
-    """The full map as a plain dict, cached per structure key and data version.
-
-    The cached dict is never mutated: callers get a shallow copy with the values of their
-    filters set (``with_values``). The boundaries are not in it: the places' choropleths
-    point at a content-hashed URL (components/geo_assets.py) that the browser fetches once
-    and caches; exports inline the GeoJSON instead (twinning.export)."""
-    key = MapFigureKey.of(filters, data.version)
-
-    def build() -> dict[str, Any]:
-        locations = _geometry(filters)[1]
-        url = geo_assets.geojson_url(filters.level, filters.recipient)
-        fig = map_figure(data, filters, url, locations, _overlays()).to_plotly_json()
-        geo_assets.use_urls(fig)  # the neighbours and the inset's outline, likewise
-        if filters.recipient:
-            _zoom_to(fig, filters)
-        return fig
-
-    return data.cached(("map-figure", key), build)
-
-
-def _zoom_to(fig: dict[str, Any], filters: agg.Filters) -> None:
-    """Frame a drilled-into province (``drilled_geo``, shared with exports), and let clicks
-    reach the places: flows there are drawn but not hoverable, so a click on a county
-    never hits an arrow."""
-    fig["layout"] = {**fig["layout"], "geo": drilled_geo(fig["layout"]["geo"], filters.recipient)}
-    for idx in fig["layout"]["meta"].get("flows", []):
-        trace = dict(fig["data"][idx])
-        trace["hoverinfo"] = "skip"
-        trace.pop("hovertemplate", None)
-        fig["data"][idx] = trace
-
-
-def _trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, dict[str, Any]]:
-    """{trace index: {property: value}} for everything a filter change touches."""
-    updates: dict[int, dict[str, Any]] = {}
-    updates[meta["main"]] = dict(values["main"])
-    if "no_data" in meta:
-        updates[meta["no_data"]] = {"z": values["no_data"]["z"]}
-    if "scope" in meta:  # a figure about several places, outlined (issue #10)
-        updates[meta["scope"]] = {"z": values["scope"]["z"]}
-        updates[meta["scope_points"]] = dict(values["scope_points"])
-    if "xpcc_points" in meta:  # the XPCC divisions paired in view, at their seats
-        updates[meta["xpcc_points"]] = dict(values["xpcc_points"])
-    for idx, slot in zip(meta.get("flows", []), values["flows"], strict=False):
-        if "hovertext" in slot:  # a programme's hover points
-            updates[idx] = {
-                "lon": slot["lon"],
-                "lat": slot["lat"],
-                "hovertext": slot["hovertext"],
-                "customdata": slot["customdata"],
-            }
-        else:  # lines of a programme and width class
-            updates[idx] = {
-                "lon": slot["lon"],
-                "lat": slot["lat"],
-                "marker.size": slot["marker"]["size"],
-                "showlegend": slot["showlegend"],
-            }
-    for idx, visible in zip(meta.get("legend", []), values["legend_visible"], strict=False):
-        updates[idx] = {"visible": visible}
-    return updates
-
-
-def _set_path(trace: dict[str, Any], prop: str, value: Any) -> None:
-    parts = prop.split(".")
-    for part in parts[:-1]:
-        trace[part] = dict(trace.get(part) or {})
-        trace = trace[part]
-    trace[parts[-1]] = value
-
-
-def with_values(fig: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """A shallow copy of ``fig`` with the filter-dependent values set."""
-    meta = fig["layout"]["meta"]
-    data = list(fig["data"])
-    for idx, props in _trace_updates(meta, values).items():
-        trace = dict(data[idx])
-        for prop, value in props.items():
-            _set_path(trace, prop, value)
-        data[idx] = trace
-    return {"data": data, "layout": fig["layout"]}
-
-
-def map_outputs(
-    data: agg.AtlasData, filters: agg.Filters, previous_key: list | None
-) -> tuple[Any, list, str, str]:
+def map_outputs(view: View, previous_key: list | None) -> tuple[Any, list, str, str]:
     """(figure or Patch, structure key, title, note) for a view.
 
     Same structure as what the browser holds -> a ``dash.Patch`` that changes values only;
     the boundaries are never resent on a filter change."""
-    key = MapFigureKey.of(filters, data.version).as_list()
-    geojson_locations = _geometry(filters)[1]
-    values = data.cached(
-        ("map-values", filters.cache_key(), filters.lang),
-        lambda: map_patch_values(data, filters, geojson_locations),
-    )
+    key = view.map_key()
+    values = view.map_values()
     title, note = values["title"], values["note"]
-    if previous_key == key:
-        fig = base_map_figure(data, filters)
-        patch = dash.Patch()
-        for idx, props in _trace_updates(fig["layout"]["meta"], values).items():
-            for prop, value in props.items():
-                target = patch["data"][idx]
-                parts = prop.split(".")
-                for part in parts[:-1]:
-                    target = target[part]
-                target[parts[-1]] = value
-        return patch, key, title, note
-    fig = with_values(base_map_figure(data, filters), values)
-    return fig, key, title, note
+    if previous_key != key:
+        return view.map(geo_assets.SERVED), key, title, note
+    patch = dash.Patch()
+    meta = base_map_figure(view)["layout"]["meta"]
+    for idx, props in trace_updates(meta, values).items():
+        for prop, value in props.items():
+            target = patch["data"][idx]
+            parts = prop.split(".")
+            for part in parts[:-1]:
+                target = target[part]
+            target[parts[-1]] = value
+    return patch, key, title, note
 
 
-def series_outputs(data: agg.AtlasData, filters: agg.Filters) -> Any:
-    return data.cached(
-        ("series", filters.cache_key(), filters.lang, filters.present),
-        lambda: series_figure(data, filters),
-    )
+def series_outputs(view: View) -> Any:
+    return view.series()
 
 
-def series_key(data: agg.AtlasData, filters: agg.Filters) -> str:
-    """What fixes the series figure apart from its cursor: a step of the playback keeps it.
-    A short hash: it travels with every step."""
-    text = f"{data.version}|{filters.timeless().cache_key()!r}|{filters.lang}|{filters.present}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def series_step_outputs(
-    data: agg.AtlasData, filters: agg.Filters, previous_key: str | None
-) -> tuple[Any, str]:
+def series_step_outputs(view: View, previous_key: str | None) -> tuple[Any, str]:
     """(figure or Patch, key): the same series as the browser holds -> a ``dash.Patch``
     that moves the year cursor (a few numbers), else the whole figure."""
-    key = series_key(data, filters)
+    key = view.series_key()
     if previous_key != key:
-        return series_outputs(data, filters), key
-    meta = series_outputs(data, filters.timeless()).layout.meta
+        return view.series(), key
+    meta = view.with_filters(view.filters.timeless()).series().layout.meta
     patch = dash.Patch()
-    for part, items in cursor_patch(meta, filters.year).items():
+    for part, items in cursor_patch(meta, view.filters.year).items():
         for index, props in items.items():
             for prop, value in props.items():
                 patch["layout"][part][index][prop] = value
     return patch, key
 
 
-def source_line(data: agg.AtlasData, filters: agg.Filters, limit: int = 4) -> list:
+def source_line(view: View, limit: int = 4) -> list:
     """'Sources (12): a · b · c · d +8 more' for the rows in view, the first ones linked;
     under the map, and on the presenter's stage."""
-    from twinning.export import short_source
-
-    lang = filters.lang
-    found = agg.view_sources(data, filters)
+    lang = view.lang
+    found = view.source_tally()
     sources = found.sources
     if not sources:
         return [i18n.t("source_line_none", lang)]
@@ -308,10 +196,10 @@ def source_line(data: agg.AtlasData, filters: agg.Filters, limit: int = 4) -> li
     return out
 
 
-def headline_cards(data: agg.AtlasData, filters: agg.Filters) -> list[html.Div]:
-    lang = filters.lang
+def headline_cards(view: View) -> list[html.Div]:
+    lang = view.lang
     cards = []
-    for h in agg.headlines(data, filters):
+    for h in view.headlines():
         # "at least X" with "N of M figures; sum of all M: Y" (issue #10); the words
         # around the number are set smaller, so the number stays the card's large type
         value, note = headline_words(h, lang)
@@ -389,17 +277,15 @@ def _row_index(value: Any, default: int) -> int:
     return min(max(number, 0), MAX_ROW_INDEX)
 
 
-def grid_rows(data: agg.AtlasData, filters: agg.Filters, kind: str, request: Any) -> dict[str, Any]:
+def grid_rows(view: View, kind: str, request: Any) -> dict[str, Any]:
     """The ``getRowsResponse`` for a grid's ``getRowsRequest`` (infinite row model): one
     block of rows, sorted and filtered in SQL, and the number of rows in view.
 
     The request comes from the browser: anything malformed in it is ignored, never run."""
-    return grid_outputs(data, filters, kind, request)[0]
+    return grid_outputs(view, kind, request)[0]
 
 
-def grid_outputs(
-    data: agg.AtlasData, filters: agg.Filters, kind: str, request: Any
-) -> tuple[dict[str, Any], str]:
+def grid_outputs(view: View, kind: str, request: Any) -> tuple[dict[str, Any], str]:
     """(``getRowsResponse``, the table's status line). A page that cannot be fetched within
     TWINNING_TABLE_SECONDS (deep into a sort of millions of rows) ends the table there and
     says why and what to do instead; the worker is free again at once."""
@@ -407,13 +293,13 @@ def grid_outputs(
     start = _row_index(request.get("startRow"), 0)
     end = _row_index(request.get("endRow"), start + layout.GRID_BLOCK_ROWS)
     try:
-        page = agg.table_page(
-            data, filters, kind, start, end, request.get("sortModel"), request.get("filterModel")
+        page = view.table_page(
+            kind, start, end, request.get("sortModel"), request.get("filterModel")
         )
     except agg.QueryTooSlow as exc:
         note = i18n.t(
             "table_too_slow",
-            filters.lang,
+            view.lang,
             row=f"{start + 1:,}",
             seconds=f"{exc.seconds:g}",
         )
@@ -611,14 +497,14 @@ def _detail_head(name: str, lang: str) -> html.Div:
     )
 
 
-def detail_children(data: agg.AtlasData, filters: agg.Filters) -> list:
-    lang = filters.lang
+def detail_children(view: View) -> list:
+    data, filters, lang = view.data, view.filters, view.lang
     title = html.H2(i18n.t("detail_title", lang), className="card-title")
     if not filters.place:
         return [title, html.P(i18n.t("detail_empty", lang), className="muted")]
     if str(filters.place).startswith("xpcc:"):
         return _division_children(data, filters)
-    detail = agg.place_detail(data, filters, filters.place)
+    detail = view.detail()
     if detail is None:
         return [title, html.P(i18n.t("detail_empty", lang), className="muted")]
     name = i18n.place_name(detail.name_zh, detail.name_en, lang)
@@ -718,23 +604,17 @@ function (filters, playing, shown) {
 """.replace("GRIDS", json.dumps([ids.TABLE_PAIRINGS, ids.TABLE_FIGURES]))
 
 
-def xlsx_outputs(data: agg.AtlasData, filters: agg.Filters, prefix: str = "/") -> tuple[Any, Any]:
+def xlsx_outputs(view: View, prefix: str = "/") -> tuple[Any, Any]:
     """(download, message) for the table's Excel button: the workbook, or, for a view
     beyond an Excel sheet, no download and a message that says so and offers the CSV."""
+    filters = view.filters
     try:
-        content = agg.view_xlsx(data, filters)
+        content = agg.view_xlsx(view.data, filters)
     except agg.TooManyRowsForExcel as exc:
         href = layout.view_csv_href(filters, prefix)
         offer = html.A(i18n.t("download_csv", filters.lang), href=href, download="")
         return no_update, [html.Span(str(exc) + " "), offer]
-    return dcc.send_bytes(content, view_filename(data, filters, "xlsx")), ""
-
-
-def view_filename(data: agg.AtlasData, filters: agg.Filters, fmt: str) -> str:
-    """The file name a download of the view gets: the same as ``twinning export``'s."""
-    from twinning.export import ExportView
-
-    return ExportView(data=data, filters=filters, query="").filename("map", fmt)
+    return dcc.send_bytes(content, view.filename("map", "xlsx")), ""
 
 
 # ---------------------------------------------------------------------------------------
@@ -745,8 +625,9 @@ def view_filename(data: agg.AtlasData, filters: agg.Filters, fmt: str) -> str:
 def register(app: dash.Dash, state: Any) -> None:
     """Attach the atlas callbacks; ``state`` gives ``data()`` and ``store()``."""
 
-    def current(filters_dict: dict | None) -> tuple[agg.AtlasData, agg.Filters]:
-        return state.data(), agg.Filters.from_dict(filters_dict)
+    def current(filters_dict: dict | None) -> View:
+        """The view a callback renders: built once per request from the filters."""
+        return View(state.data(), agg.Filters.from_dict(filters_dict))
 
     prefix = app.config.requests_pathname_prefix
 
@@ -814,8 +695,9 @@ def register(app: dash.Dash, state: Any) -> None:
         # a change come from one callback, from one worker's numbers: as callbacks of their
         # own they ran on other workers and worked the same numbers out again (#7). The
         # announcement store starts at the first view's key: nothing is said on load.
-        data, filters = current(filters_dict)
-        fig, key, title, note = map_outputs(data, filters, previous_key)
+        view = current(filters_dict)
+        data, filters = view.data, view.filters
+        fig, key, title, note = map_outputs(view, previous_key)
         back = {"display": "inline-block"} if filters.recipient else {"display": "none"}
         said, said_key = announcement(data, filters, announced)
         return (
@@ -824,8 +706,8 @@ def register(app: dash.Dash, state: Any) -> None:
             title,
             note,
             back,
-            describe.map_summary(data, filters),
-            headline_cards(data, filters),
+            view.map_summary(),
+            headline_cards(view),
             said,
             said_key,
         )
@@ -838,13 +720,13 @@ def register(app: dash.Dash, state: Any) -> None:
         State(ids.SERIES_KEY, "data"),
     )
     def update_series(filters_dict, previous_key):
-        data, filters = current(filters_dict)
-        fig, key = series_step_outputs(data, filters, previous_key)
-        return fig, key, describe.series_summary(data, filters)
+        view = current(filters_dict)
+        fig, key = series_step_outputs(view, previous_key)
+        return fig, key, view.series_summary()
 
     @app.callback(Output(ids.SOURCE_LINE, "children"), Input(ids.FILTERS, "data"))
     def update_source_line(filters_dict):
-        return source_line(*current(filters_dict))
+        return source_line(current(filters_dict))
 
     playback.register(app)
     coverage.register(app, state)  # where data is and is not (#10)
@@ -860,7 +742,7 @@ def register(app: dash.Dash, state: Any) -> None:
             prevent_initial_call=True,
         )
         def update_rows(request, filters_dict, kind=kind):
-            return grid_outputs(*current(filters_dict), kind, request)
+            return grid_outputs(current(filters_dict), kind, request)
 
     # New filters: the grids drop their blocks and ask again from the first row.
     app.clientside_callback(
@@ -878,7 +760,7 @@ def register(app: dash.Dash, state: Any) -> None:
 
     @app.callback(Output(ids.DETAIL, "children"), Input(ids.FILTERS, "data"))
     def update_detail(filters_dict):
-        return detail_children(*current(filters_dict))
+        return detail_children(current(filters_dict))
 
     @app.callback(
         Output(ids.RECIPIENT, "value"),
@@ -937,14 +819,12 @@ def register(app: dash.Dash, state: Any) -> None:
         from components import security
         from twinning.busy import Busy
 
-        data, filters = current(filters_dict)
+        view = current(filters_dict)
         try:  # bounded like the other exports (#12)
-            return security.bounded(
-                "export", state.store(), lambda: xlsx_outputs(data, filters, prefix)
-            )
+            return security.bounded("export", state.store(), lambda: xlsx_outputs(view, prefix))
         except Busy as exc:
             security.mark_busy(exc)
-            return no_update, security.busy_text(exc, filters.lang)
+            return no_update, security.busy_text(exc, view.lang)
 
 
 __all__ = [
@@ -961,6 +841,5 @@ __all__ = [
     "source_line",
     "source_parts",
     "url_outputs",
-    "with_values",
     "xlsx_outputs",
 ]

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from twinning.view import Boundaries
+
 ROUTE = "geo/"
 HASH_CHARS = 16
 # "county-<hash>.json" for a national level, "county-650000-<hash>.json" for a province
@@ -121,6 +123,11 @@ def use_urls(fig: dict[str, Any]) -> None:
             a = overlay_asset(trace["name"])
             if a is not None:
                 data[i] = {**trace, "geojson": f"{_state['prefix']}{ROUTE}{a.name}"}
+
+
+# The screen's boundaries: by address, fetched once and cached by the browser; the base
+# figure, small without them, is kept per structure key (``twinning.view.View.map``).
+SERVED = Boundaries("served", geojson_url, use_urls, keep=True)
 
 
 @lru_cache(maxsize=128)

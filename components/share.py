@@ -20,6 +20,7 @@ from components import ids
 from twinning import embed, i18n
 from twinning import query as agg
 from twinning.qr import qr_svg_data_uri
+from twinning.view import View
 
 EMBED_PATH = "/embed"
 OFFLINE_HTML_PATH = "/download/view.html"
@@ -217,20 +218,20 @@ def request_base(prefix: str = "/") -> str:
 
 def embed_page(data: agg.AtlasData, query: str, prefix: str = "/") -> str:
     """The ``/embed`` document for a query string (``chart=`` and the view's parameters)."""
+    from components import geo_assets
     from components.app import TOPOJSON_SCRIPT
-    from components.callbacks import filters_from_url, map_outputs, series_outputs
+    from components.callbacks import filters_from_url
 
     chart = embed.chart_of(query)
-    filters = filters_from_url(query)
+    view = View(data, filters_from_url(query))
     figure = None
     if chart == "map":
-        figure = map_outputs(data, filters, None)[0]
+        figure = view.map(geo_assets.SERVED)
     elif chart == "series":
-        figure = series_outputs(data, filters).to_plotly_json()
+        figure = view.series().to_plotly_json()
     root = prefix.rstrip("/")
     return embed.embed_document(
-        data,
-        filters,
+        view,
         chart,
         figure=figure,
         atlas_url=root + "/",
@@ -245,7 +246,7 @@ def register(app: dash.Dash, state: Any) -> None:
     """The routes (``/embed``, the offline file) and the Share menu's callback."""
     import flask
 
-    from components.callbacks import filters_from_url, view_filename
+    from components.callbacks import filters_from_url
 
     prefix = app.config.requests_pathname_prefix
     routes = app.config.routes_pathname_prefix
@@ -259,13 +260,11 @@ def register(app: dash.Dash, state: Any) -> None:
 
     def offline_view() -> flask.Response:
         query = flask.request.query_string.decode("utf-8", "replace")
-        data = state.data()
         filters = filters_from_url(query)
-        body = embed.offline_document(
-            data, filters, link=request_base(prefix) + "/" + filters.to_query_string()
-        )
-        response = flask.Response(body, mimetype="text/html")
-        name = view_filename(data, filters, "html")
+        link = request_base(prefix) + "/" + filters.to_query_string()
+        view = View(state.data(), filters, link=link)
+        response = flask.Response(embed.offline_document(view), mimetype="text/html")
+        name = view.filename("map", "html")
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response

@@ -257,9 +257,8 @@ def _base(prefix: str) -> str:
 
 def tour_page(state: Any, tour_id: Any, args: Any, prefix: str = "/") -> tuple[str, int]:
     """(HTML, status) of ``/tour/<id>``."""
-    from components import security
+    from components import geo_assets, security
     from components.app import TOPOJSON_SCRIPT
-    from components.callbacks import map_outputs
     from twinning import tour_page as page
 
     lang = i18n.normalize_lang(args.get("lang"))
@@ -270,12 +269,7 @@ def tour_page(state: Any, tour_id: Any, args: Any, prefix: str = "/") -> tuple[s
     base = _base(prefix)
     root = prefix.rstrip("/")
 
-    def figure_of(filters: agg.Filters) -> tuple[dict[str, Any], str, str]:
-        fig, _key, title, note = map_outputs(data, filters, None)
-        fig = fig if isinstance(fig, dict) else fig.to_plotly_json()
-        return fig, title, note
-
-    views = page.stop_views(data, tour, lang, base, figure_of)
+    views = page.stop_views(data, tour, lang, base, geo_assets.SERVED)
     other = "en" if lang == "zh" else "zh"
     here = f"{root}{TOUR_PATH}/{tour.id}"
     links = [

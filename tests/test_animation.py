@@ -19,6 +19,7 @@ import pytest
 from twinning import animation, busy, export
 from twinning import query as agg
 from twinning.cli import main as cli_main
+from twinning.view import current_data
 
 # four years with period figures (2006–2010 ...) on the reference data
 VIEW = "lang=en&level=province&metric=funds_cny&from=2006&to=2009"
@@ -34,7 +35,7 @@ def renderer():
 
 @pytest.fixture(scope="module")
 def data(reference_store) -> agg.AtlasData:
-    return export.atlas_data(reference_store)
+    return current_data(reference_store)
 
 
 def _no_render(monkeypatch) -> None:

@@ -11,6 +11,7 @@ import pytest
 from components import callbacks
 from twinning import query as agg
 from twinning.paths import ASSETS_DIR
+from twinning.view import View
 
 BUNDLE = ASSETS_DIR / "vendor" / "plotly-atlas.min.js"
 # tools/plotly-bundle/entry.js registers these (scatter comes with plotly.js's core)
@@ -35,8 +36,8 @@ def test_bundle_is_the_plotly_js_version_plotly_python_writes_figures_for():
 def test_every_trace_the_atlas_draws_is_in_the_bundle(reference_store, query):
     data = agg.AtlasData.from_store(reference_store)
     filters = agg.Filters.from_query(query)
-    fig, *_ = callbacks.map_outputs(data, filters, None)
-    series = callbacks.series_outputs(data, filters)
+    fig, *_ = callbacks.map_outputs(View(data, filters), None)
+    series = callbacks.series_outputs(View(data, filters))
     series = series.to_plotly_json() if hasattr(series, "to_plotly_json") else series
     used = {t.get("type", "scatter") for t in [*fig["data"], *series["data"]]}
     assert used <= BUNDLED_TRACES, f"not in the partial bundle: {used - BUNDLED_TRACES}"

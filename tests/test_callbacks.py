@@ -16,6 +16,7 @@ from components.app import create_app
 from twinning import i18n
 from twinning import query as agg
 from twinning.query.totals import reconciled_total
+from twinning.view import View
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def _main_trace(fig: dict) -> dict:
 def test_first_map_points_at_the_boundaries_of_every_place(data) -> None:
     from components import geo_assets
 
-    fig, key, title, note = cb.map_outputs(data, agg.Filters(lang="en", level="county"), None)
+    fig, key, title, note = cb.map_outputs(View(data, agg.Filters(lang="en", level="county")), None)
     main = _main_trace(fig)
     no_data = fig["data"][fig["layout"]["meta"]["no_data"]]
     # on screen the boundaries are a content-hashed URL, the same file for both layers
@@ -46,25 +47,22 @@ def test_first_map_points_at_the_boundaries_of_every_place(data) -> None:
 
 
 def test_on_screen_the_boundaries_are_a_url_in_exports_inline(data) -> None:
-    from twinning.export import build_view
 
     filters = agg.Filters(lang="zh", level="county", recipient="650000")
-    screen = cb.base_map_figure(data, filters)
+    screen = cb.base_map_figure(View(data, filters))
     assert _main_trace(screen)["geojson"].startswith("/geo/county-650000-")
-    exported = build_view(data=data, query=filters.to_query_string()).figure("map")
+    exported = View.of(filters.to_query_string(), data=data).figure("map")
     main = exported.to_plotly_json()["data"][exported.layout.meta["main"]]
     assert isinstance(main["geojson"], dict)
     assert {f["id"] for f in main["geojson"]["features"]} == set(main["locations"])
 
 
 def test_context_layers_are_assets_too_on_screen_only(data, client) -> None:
-    from twinning.export import build_view
 
     filters = agg.Filters(lang="en", level="province")
-    screen = {t["name"]: t for t in cb.base_map_figure(data, filters)["data"]}
+    screen = {t["name"]: t for t in cb.base_map_figure(View(data, filters))["data"]}
     exported = {
-        t["name"]: t
-        for t in build_view(data=data, query="lang=en").figure("map").to_plotly_json()["data"]
+        t["name"]: t for t in View.of("lang=en", data=data).figure("map").to_plotly_json()["data"]
     }
     for name in ("neighbors", "inset-outline"):
         url = screen[name]["geojson"]
@@ -93,12 +91,12 @@ def _is_number_list(value) -> bool:
 )
 def test_a_county_filter_change_sends_numbers_not_hover_strings(data, change) -> None:
     first = agg.Filters(lang="zh", level="county", metric="funds_cny")
-    _fig, key, _t, _n = cb.map_outputs(data, first, None)
+    _fig, key, _t, _n = cb.map_outputs(View(data, first), None)
     later = replace(first, **change)
-    patch, key2, _t2, _n2 = cb.map_outputs(data, later, key)
+    patch, key2, _t2, _n2 = cb.map_outputs(View(data, later), key)
     assert isinstance(patch, dash.Patch) and key2 == key
     ops = _patch_ops(patch)
-    meta = cb.base_map_figure(data, first)["layout"]["meta"]
+    meta = cb.base_map_figure(View(data, first))["layout"]["meta"]
     places = {meta["main"], meta["no_data"]}
     touched = {(op["location"][1], op["location"][-1]) for op in ops}
     assert (meta["main"], "z") in touched and (meta["no_data"], "z") in touched
@@ -116,7 +114,7 @@ def test_a_county_filter_change_sends_numbers_not_hover_strings(data, change) ->
     text = json.dumps([op for op in ops if op["location"][1] in places], ensure_ascii=False)
     assert "莎车" not in text and "疏附" not in text
     # the hover of a place with a value is built in the browser from its numbers
-    rebuilt, *_ = cb.map_outputs(data, first, None)
+    rebuilt, *_ = cb.map_outputs(View(data, first), None)
     main = _main_trace(rebuilt)
     template = main["hovertemplate"]
     assert "%{text}" in template and "%{customdata[0]" in template
@@ -129,21 +127,21 @@ def test_a_county_filter_change_sends_numbers_not_hover_strings(data, change) ->
 
 
 def test_place_names_are_set_once_with_the_structure(data) -> None:
-    fig = cb.base_map_figure(data, agg.Filters(lang="zh", level="county"))
+    fig = cb.base_map_figure(View(data, agg.Filters(lang="zh", level="county")))
     meta = fig["layout"]["meta"]
     main, no_data = fig["data"][meta["main"]], fig["data"][meta["no_data"]]
     i = list(main["locations"]).index("653125")
     assert main["text"][i] == no_data["text"][i] == "莎车县"
     assert "无数据" in no_data["hovertemplate"]
-    en = cb.base_map_figure(data, agg.Filters(lang="en", level="county"))
+    en = cb.base_map_figure(View(data, agg.Filters(lang="en", level="county")))
     assert "Shache" in en["data"][meta["main"]]["text"][i]
 
 
 def test_a_filter_change_sends_a_patch_without_boundaries(data) -> None:
     base = agg.Filters(lang="zh", level="province")
-    _fig, key, _t, _n = cb.map_outputs(data, base, None)
+    _fig, key, _t, _n = cb.map_outputs(View(data, base), None)
     changed = agg.Filters(lang="zh", level="province", metric="funds_cny", year_from=2006)
-    patch, key2, title, _note = cb.map_outputs(data, changed, key)
+    patch, key2, title, _note = cb.map_outputs(View(data, changed), key)
     assert isinstance(patch, dash.Patch)
     assert key2 == key
     ops = patch.to_plotly_json()["operations"]
@@ -155,9 +153,9 @@ def test_a_filter_change_sends_a_patch_without_boundaries(data) -> None:
 def test_patched_and_rebuilt_maps_show_the_same_values(data) -> None:
     first = agg.Filters(lang="en", level="prefecture")
     later = agg.Filters(lang="en", level="prefecture", metric="projects")
-    _fig, key, _t, _n = cb.map_outputs(data, first, None)
-    patch, _k, _t2, _n2 = cb.map_outputs(data, later, key)
-    rebuilt, _k3, _t3, _n3 = cb.map_outputs(data, later, None)
+    _fig, key, _t, _n = cb.map_outputs(View(data, first), None)
+    patch, _k, _t2, _n2 = cb.map_outputs(View(data, later), key)
+    rebuilt, _k3, _t3, _n3 = cb.map_outputs(View(data, later), None)
     z_ops = [
         op
         for op in patch.to_plotly_json()["operations"]
@@ -167,13 +165,13 @@ def test_patched_and_rebuilt_maps_show_the_same_values(data) -> None:
 
 
 def test_changing_level_rebuilds_the_figure(data) -> None:
-    _fig, key, _t, _n = cb.map_outputs(data, agg.Filters(level="province"), None)
-    fig, key2, _t2, _n2 = cb.map_outputs(data, agg.Filters(level="county"), key)
+    _fig, key, _t, _n = cb.map_outputs(View(data, agg.Filters(level="province")), None)
+    fig, key2, _t2, _n2 = cb.map_outputs(View(data, agg.Filters(level="county")), key)
     assert isinstance(fig, dict) and key2 != key
 
 
 def test_drilled_map_is_framed_on_the_province_and_flows_do_not_catch_clicks(data) -> None:
-    fig, *_ = cb.map_outputs(data, agg.Filters(level="county", recipient="650000"), None)
+    fig, *_ = cb.map_outputs(View(data, agg.Filters(level="county", recipient="650000")), None)
     geo = fig["layout"]["geo"]
     assert "fitbounds" not in geo
     lon0, lon1 = geo["lonaxis"]["range"]
@@ -232,7 +230,7 @@ def test_a_click_on_nothing_in_particular_changes_nothing() -> None:
 def test_a_click_on_a_flow_opens_its_recipient_and_its_text_is_sent_once(data) -> None:
     # lines are not hovered; each flow has one hover point on its arc carrying its text and
     # its recipient, so a click there opens the place and no text is repeated per vertex
-    fig, *_ = cb.map_outputs(data, agg.Filters(lang="en"), None)
+    fig, *_ = cb.map_outputs(View(data, agg.Filters(lang="en")), None)
     flows = [fig["data"][i] for i in fig["layout"]["meta"]["flows"]]
     lines = [t for t in flows if t.get("mode") == "lines+markers" and t["lon"]]
     points = [t for t in flows if t.get("mode") == "markers" and t["lon"]]
@@ -260,7 +258,7 @@ def test_headlines_show_the_reconciled_total_beside_n_of_m_and_the_plain_sum(dat
         ("en", "at least ", f"{total.n_chosen} of {funds.n_figures} figures"),
         ("zh", "至少 ", f"{funds.n_figures} 项数据中互不重叠的 {total.n_chosen} 项"),
     ):
-        cards = [c.to_plotly_json() for c in cb.headline_cards(data, agg.Filters(lang=lang))]
+        cards = [c.to_plotly_json() for c in cb.headline_cards(View(data, agg.Filters(lang=lang)))]
         card = next(c for c in cards if "headline_funds-label" in str(c))
         value_div, note_div = card["props"]["children"][1:]
         parts = value_div.children
@@ -272,13 +270,13 @@ def test_headlines_show_the_reconciled_total_beside_n_of_m_and_the_plain_sum(dat
         assert parts[0].className == "headline-qualifier"
         assert note in caveat
         assert i18n.format_value(funds.value, funds.unit, lang) in caveat  # "sum of all M: Y"
-    zh = str([c.to_plotly_json() for c in cb.headline_cards(data, agg.Filters(lang="zh"))])
+    zh = str([c.to_plotly_json() for c in cb.headline_cards(View(data, agg.Filters(lang="zh")))])
     assert "亿元" in zh
 
 
 def _rows(data, kind, start=0, end=100, lang="en", **request):
     return cb.grid_rows(
-        data, agg.Filters(lang=lang), kind, {"startRow": start, "endRow": end, **request}
+        View(data, agg.Filters(lang=lang)), kind, {"startRow": start, "endRow": end, **request}
     )
 
 
@@ -302,7 +300,7 @@ def test_a_grid_gets_one_page_of_rows_and_the_total(data) -> None:
 
 def test_a_grid_page_follows_the_view(data) -> None:
     yunnan = agg.Filters(lang="en", recipient="530000", metric="funds_cny")
-    page = cb.grid_rows(data, yunnan, "figures", {"startRow": 0, "endRow": 100})
+    page = cb.grid_rows(View(data, yunnan), "figures", {"startRow": 0, "endRow": 100})
     assert 0 < page["rowCount"] < agg.table_count(data, agg.Filters(lang="en"), "figures")
     assert {r["metric"] for r in page["rowData"]} == {i18n.metric_label("funds_cny", "en")}
 
@@ -351,7 +349,7 @@ def test_a_grid_text_filter_narrows_the_rows(data) -> None:
 )
 def test_a_hostile_grid_request_neither_fails_nor_injects(data, request_) -> None:
     total = agg.table_count(data, agg.Filters(lang="en"), "figures")
-    page = cb.grid_rows(data, agg.Filters(lang="en"), "figures", request_)
+    page = cb.grid_rows(View(data, agg.Filters(lang="en")), "figures", request_)
     assert isinstance(page["rowData"], list) and len(page["rowData"]) <= 1000
     assert page["rowCount"] in (0, total)  # text matched literally or ignored, never code
     assert agg.table_count(data, agg.Filters(lang="en"), "figures") == total
@@ -427,7 +425,7 @@ def test_source_cells_are_safe_pieces(source, expected) -> None:
 
 
 def test_detail_of_a_place_lists_pairings_figures_and_source_links(data) -> None:
-    children = cb.detail_children(data, agg.Filters(lang="en", place="530000"))
+    children = cb.detail_children(View(data, agg.Filters(lang="en", place="530000")))
     text = str([getattr(c, "to_plotly_json", lambda c=c: c)() for c in children])
     assert "Yunnan" in text
     assert "yearbook.iprcc.org.cn" in text  # document 000 links to its original location
@@ -435,12 +433,12 @@ def test_detail_of_a_place_lists_pairings_figures_and_source_links(data) -> None
 
 
 def test_from_memory_rows_are_marked_in_the_detail(data) -> None:
-    children = cb.detail_children(data, agg.Filters(lang="en", place="540300"))  # Qamdo
+    children = cb.detail_children(View(data, agg.Filters(lang="en", place="540300")))  # Qamdo
     assert "from memory" in str([c.to_plotly_json() for c in children])
 
 
 def test_excel_download_has_both_tables(data) -> None:
-    xlsx, message = cb.xlsx_outputs(data, agg.Filters(lang="en"))
+    xlsx, message = cb.xlsx_outputs(View(data, agg.Filters(lang="en")))
     assert message == ""
     assert xlsx["filename"].endswith("_en.xlsx")
     import base64
@@ -456,7 +454,7 @@ def test_excel_beyond_a_sheet_is_refused_with_a_message_offering_csv(data, monke
         raise agg.TooManyRowsForExcel(2_000_000, filters.lang)
 
     monkeypatch.setattr(agg, "view_xlsx", too_many)
-    download, message = cb.xlsx_outputs(data, agg.Filters(lang="zh", level="county"))
+    download, message = cb.xlsx_outputs(View(data, agg.Filters(lang="zh", level="county")))
     assert download is dash.no_update
     text = str([m.to_plotly_json() for m in message])
     assert "2,000,000" in text and "超过 Excel" in text and "下载 CSV" in text
@@ -482,7 +480,7 @@ def test_the_csv_button_streams_the_view_from_the_server(reference_store, data) 
 
 
 def test_series_keeps_period_figures_as_periods(data) -> None:
-    fig = cb.series_outputs(data, agg.Filters(lang="en", metric="funds_cny"))
+    fig = cb.series_outputs(View(data, agg.Filters(lang="en", metric="funds_cny")))
     names = " ".join(str(t.name) for t in fig.data)
     assert "not split by year" in names
 
@@ -516,7 +514,7 @@ def client(reference_store):
 def test_boundaries_are_served_once_cacheable_and_compressed(data, client) -> None:
     import brotli
 
-    url = _main_trace(cb.base_map_figure(data, agg.Filters(level="prefecture")))["geojson"]
+    url = _main_trace(cb.base_map_figure(View(data, agg.Filters(level="prefecture"))))["geojson"]
     url = url.split("#")[0]
     br = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
     assert br.status_code == 200 and br.mimetype == "application/json"
@@ -580,7 +578,7 @@ def test_a_click_on_an_xpcc_division_opens_it_and_a_label_is_no_place(data) -> N
     assert cb.click_outputs(ids.MAP, point, drilled) == (dash.no_update, dash.no_update, "xpcc:14")
     label = {"points": [{"customdata": "第二师（新疆生产建设兵团）"}]}
     assert cb.click_outputs(ids.MAP, label, agg.Filters()) == (dash.no_update,) * 3
-    fig, *_ = cb.map_outputs(data, agg.Filters(level="prefecture"), None)
+    fig, *_ = cb.map_outputs(View(data, agg.Filters(level="prefecture")), None)
     xpcc = fig["data"][fig["layout"]["meta"]["xpcc_points"]]
     assert xpcc["customdata"], "no division drawn at prefecture level"
     assert all(k.startswith("xpcc:") and label for k, label in xpcc["customdata"])

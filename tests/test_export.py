@@ -26,6 +26,8 @@ import pytest
 
 from twinning import export
 from twinning import query as agg
+from twinning.sources import short_source
+from twinning.view import View, current_data
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EN_FUNDS = "lang=en&level=province&metric=funds_cny&from=2006&to=2010"
@@ -43,7 +45,7 @@ def renderer():
 
 @pytest.fixture(scope="session")
 def data(reference_store) -> agg.AtlasData:
-    return export.atlas_data(reference_store)
+    return current_data(reference_store)
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +92,7 @@ def test_png_of_a_view_has_the_requested_size(renderer, reference_store, data):
 
 
 def test_svg_carries_sources_notes_and_english_title(renderer, data):
-    view = export.build_view(query=EN_FUNDS, data=data, today=TODAY)
+    view = View.of(EN_FUNDS, data=data, today=TODAY)
     svg = export.render_view_chart(view, "map", "svg", width=1000, height=760).decode()
     assert svg.lstrip().startswith("<svg")
     assert "Assistance funds (2006–2010)" in svg
@@ -106,7 +108,7 @@ def test_svg_carries_sources_notes_and_english_title(renderer, data):
 
 
 def test_svg_in_chinese(renderer, data):
-    view = export.build_view(query=ZH_VIEW, data=data, today=TODAY)
+    view = View.of(ZH_VIEW, data=data, today=TODAY)
     svg = export.render_view_chart(view, "series", "svg", width=900).decode()
     assert "历年报告数据（2006–2010）" in svg
     assert "来源（" in svg
@@ -115,7 +117,7 @@ def test_svg_in_chinese(renderer, data):
 
 
 def test_pdf(renderer, data):
-    view = export.build_view(query=EN_FUNDS, data=data, today=TODAY)
+    view = View.of(EN_FUNDS, data=data, today=TODAY)
     pdf = export.render_view_chart(view, "series", "pdf", width=900, height=700)
     assert pdf.startswith(b"%PDF")
 
@@ -140,7 +142,7 @@ def test_the_callers_figure_is_not_changed(renderer):
 
 
 def test_export_is_set_up_offline(renderer, data):
-    view = export.build_view(query="lang=en&level=province", data=data)
+    view = View.of("lang=en&level=province", data=data)
     export.render_view_chart(view, "map", "png", width=600, height=400, scale=1)
     url = pio.defaults.topojson
     assert url.startswith("file://")
@@ -202,7 +204,7 @@ def test_sources_line_shortens_and_counts():
     assert line.startswith("Sources (9): site0.gov.cn/news/2020/0.html; ")
     assert "+6 more" in line and "www." not in line
     assert export.sources_line([], "zh", limit=3) == "来源：当前范围无记录"
-    doc = export.short_source(
+    doc = short_source(
         "000_3fe4908ac1a43767.txt", "https://yearbook.iprcc.org.cn/zggjfpzxnj/x.shtml"
     )
     assert doc.startswith("000_3fe4908ac1a43767.txt (yearbook.iprcc")
@@ -234,7 +236,7 @@ def test_pptx_has_title_charts_and_every_source(renderer, reference_store, data)
     assert name.endswith(".pptx")
     prs = Presentation(io.BytesIO(payload))
     slides = list(prs.slides)
-    view = export.build_view(query=ZH_VIEW, data=data)
+    view = View.of(ZH_VIEW, data=data)
     refs = view.sources(None)
     texts = [
         "\n".join(s.text_frame.text for s in slide.shapes if s.has_text_frame) for slide in slides
@@ -406,7 +408,7 @@ def test_xlsx_has_rows_sources_and_about(tiny):
 
 
 def view_lines(query: str, data: agg.AtlasData) -> list[str]:
-    return export.build_view(query=query, data=data).headlines(None)
+    return View.of(query, data=data).headline_lines(None)
 
 
 def test_exports_carry_the_reconciled_headline_numbers(tiny):
@@ -420,7 +422,7 @@ def test_exports_carry_the_reconciled_headline_numbers(tiny):
     about = [c.value for row in load_workbook(io.BytesIO(payload))["说明"].iter_rows() for c in row]
     assert all(line in about for line in lines)
     # an image of the funds map carries the funds line under it; of the series, none
-    en = export.build_view(query="lang=en&metric=funds_cny", data=tiny)
+    en = View.of("lang=en&metric=funds_cny", data=tiny)
     assert en.notes("map")[0].startswith("Funds: at least ")
     assert "1 of 1 figures" in en.notes("map")[0]
     assert not any("at least" in n for n in en.notes("series"))
@@ -474,7 +476,7 @@ def test_cli_export_refuses_an_unknown_suffix(tmp_path, capsys):
 def test_an_export_titles_its_years_as_the_screen_does(data, query, years) -> None:
     from twinning.figures import map as fmap
 
-    view = export.build_view(query=query, data=data, today=TODAY)
+    view = View.of(query, data=data, today=TODAY)
     assert view.years() == years == fmap.years_label(data, view.filters)
     assert years in view.title("map")
     assert "2015–2015" not in view.filename("map", "png")
@@ -487,7 +489,7 @@ def test_an_export_titles_its_years_as_the_screen_does(data, query, years) -> No
 def test_export_sources_counted_in_sql_match_the_rows_in_view(data, query) -> None:
     # the export's source list and confidence line come from GROUP BY counts (no rows read):
     # they must say what the rows themselves say
-    view = export.build_view(query=query, data=data, today=TODAY)
+    view = View.of(query, data=data, today=TODAY)
     pairings = agg.table_rows(data, view.filters, "pairings")
     figures = agg.table_rows(data, dataclasses.replace(view.filters, metric=None), "figures")
     metrics = sorted({*agg.series_metrics(view.filters), view.filters.metric or ""} - {""})

@@ -26,6 +26,7 @@ from twinning import query as agg
 from twinning.figures.series import series_figure
 from twinning.filters import Filters
 from twinning.query import AtlasData
+from twinning.view import View
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +212,7 @@ def test_a_large_view_s_sources_are_read_from_its_first_rows_only(data):
     capped = agg.view_sources(data, Filters(), cap=2)
     assert not capped.complete
     assert sum(n for *_, n in capped.sources) <= 4  # two rows of each table
-    parts = cb.source_line(data, Filters(lang="en"), limit=4)
+    parts = cb.source_line(View(data, Filters(lang="en")), limit=4)
     assert "and others" not in str(parts)
     assert agg.view_sources(data, Filters(), cap=10_000).complete
 
@@ -274,24 +275,26 @@ def test_a_step_while_playing_replaces_the_address_start_and_stop_add_one():
 
 def test_a_step_sends_the_map_values_as_a_patch_without_boundaries(data):
     first = Filters(lang="en", metric="funds_cny", year=2008)
-    _fig, key, title, note = cb.map_outputs(data, first, None)
+    _fig, key, title, note = cb.map_outputs(View(data, first), None)
     assert "(2008)" in title
     assert "2008:" in note and "1 on this map" in note  # the period figure, said so
-    patch, key2, title2, _note = cb.map_outputs(data, replace(first, year=2011), key)
+    patch, key2, title2, _note = cb.map_outputs(View(data, replace(first, year=2011)), key)
     assert isinstance(patch, dash.Patch) and key2 == key
     assert "geojson" not in str(patch.to_plotly_json())
     assert "(2011)" in title2
-    _, _, title3, note3 = cb.map_outputs(data, replace(first, year=2022, mode="cumulative"), key)
+    _, _, title3, note3 = cb.map_outputs(
+        View(data, replace(first, year=2022, mode="cumulative")), key
+    )
     assert "cumulative to 2022" in title3 and "Cumulative to 2022" in note3
-    _, _, _, pairings_note = cb.map_outputs(data, Filters(lang="en", year=2010), None)
+    _, _, _, pairings_note = cb.map_outputs(View(data, Filters(lang="en", year=2010)), None)
     assert "start year" in pairings_note
 
 
 def test_a_step_moves_the_series_cursor_with_a_patch(data):
     f = Filters(lang="en", metric="funds_cny", year=2008)
-    fig, key = cb.series_step_outputs(data, f, None)
+    fig, key = cb.series_step_outputs(View(data, f), None)
     assert fig.layout.shapes[fig.layout.meta["cursor_shape"]].x0 == 2008
-    patch, same = cb.series_step_outputs(data, replace(f, year=2009, play=True), key)
+    patch, same = cb.series_step_outputs(View(data, replace(f, year=2009, play=True)), key)
     assert same == key and isinstance(patch, dash.Patch)
     ops = patch.to_plotly_json()["operations"]
     assert {(tuple(op["location"]), op["params"]["value"]) for op in ops} >= {
@@ -300,19 +303,19 @@ def test_a_step_moves_the_series_cursor_with_a_patch(data):
     }
     assert len(str(ops)) < 1000  # a few numbers
     # leaving the single year hides the cursor, another metric redraws the figure
-    hide, _ = cb.series_step_outputs(data, f.timeless(), key)
+    hide, _ = cb.series_step_outputs(View(data, f.timeless()), key)
     assert isinstance(hide, dash.Patch)
-    other, key3 = cb.series_step_outputs(data, replace(f, metric="projects"), key)
+    other, key3 = cb.series_step_outputs(View(data, replace(f, metric="projects")), key)
     assert key3 != key and not isinstance(other, dash.Patch)
 
 
 def test_the_source_line_names_the_view_s_sources(data):
-    parts = cb.source_line(data, Filters(lang="en"), limit=1)
+    parts = cb.source_line(View(data, Filters(lang="en")), limit=1)
     assert parts[0].startswith("Sources (")
     assert "more" in parts[-1]
     links = [p for p in parts if isinstance(p, dash.html.A)]
     assert all(a.href.startswith("http") for a in links)
-    empty = cb.source_line(data, Filters(lang="zh", year=1900))
+    empty = cb.source_line(View(data, Filters(lang="zh", year=1900)))
     assert empty == ["来源：视图内没有记录。"]
 
 

@@ -14,6 +14,7 @@ import pytest
 from twinning import query
 from twinning.imports.keep import run_import, undo_batch
 from twinning.query import views
+from twinning.view import View
 
 DATA = Path(__file__).parent / "data" / "imports"
 
@@ -140,7 +141,9 @@ def test_a_table_page_too_slow_to_fetch_ends_the_table_there_and_says_why(
     from components import callbacks as cb
 
     data = query.AtlasData.from_store(store)
-    response, note = cb.grid_outputs(data, query.Filters(lang="en"), "figures", {"startRow": 0})
+    response, note = cb.grid_outputs(
+        View(data, query.Filters(lang="en")), "figures", {"startRow": 0}
+    )
     assert len(response["rowData"]) == 100 and not note
 
     def too_slow(*_a, **_k):
@@ -148,12 +151,14 @@ def test_a_table_page_too_slow_to_fetch_ends_the_table_there_and_says_why(
 
     monkeypatch.setattr(query, "table_page", too_slow)
     response, note = cb.grid_outputs(
-        data, query.Filters(lang="en"), "figures", {"startRow": 5_000_000, "endRow": 5_000_100}
+        View(data, query.Filters(lang="en")),
+        "figures",
+        {"startRow": 5_000_000, "endRow": 5_000_100},
     )
     assert response == {"rowData": [], "rowCount": 5_000_000}
     assert "5,000,001" in note and "8 s" in note and "CSV" in note
     _response, note_zh = cb.grid_outputs(
-        data, query.Filters(lang="zh"), "figures", {"startRow": 100}
+        View(data, query.Filters(lang="zh")), "figures", {"startRow": 100}
     )
     assert "101" in note_zh and "CSV" in note_zh
 

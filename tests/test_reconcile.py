@@ -30,6 +30,7 @@ from twinning.query.reconcile import (
     place_path,
     reconcile,
 )
+from twinning.view import View
 
 SH, SJ, PT, GD = ("310000",), ("310000", "310117"), ("310000", "310107"), ("440000",)
 YN, WS, FN = ("530000",), ("530000", "532600"), ("530000", "532600", "532628")
@@ -477,7 +478,9 @@ def test_the_embedded_headlines_say_what_the_atlas_says(store_data):
 
     for lang in ("zh", "en"):
         f = Filters(lang=lang)
-        items = {key: (value, note) for key, _, value, note in embed.headline_items(store_data, f)}
+        items = {
+            key: (value, note) for key, _, value, note in embed.headline_items(View(store_data, f))
+        }
         for h in agg.headlines(store_data, f):
             assert items[h.key] == headline_words(h, lang)
         assert items["headline_funds"][0].startswith("至少" if lang == "zh" else "at least")

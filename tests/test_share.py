@@ -14,6 +14,7 @@ import pytest
 from components import share
 from twinning import embed, i18n, qr
 from twinning import query as agg
+from twinning.view import View
 
 
 def _decode(png: bytes) -> list[str]:
@@ -90,7 +91,7 @@ def test_embed_document_carries_sources_data_date_and_the_atlas_link(data, chart
         if chart in ("map", "series")
         else None
     )
-    doc = embed.embed_document(data, filters, chart, figure=figure, atlas_url="/atlas/")
+    doc = embed.embed_document(View(data, filters), chart, figure=figure, atlas_url="/atlas/")
     assert doc.startswith("<!DOCTYPE html>")
     assert f'<html lang="{"zh-CN" if lang == "zh" else "en"}"' in doc
     sources = re.search(r'<p class="embed-sources">(.*?)</p>', doc).group(1)
@@ -117,12 +118,12 @@ def test_embed_document_carries_sources_data_date_and_the_atlas_link(data, chart
 
 def test_embed_needs_the_figure_of_a_chart(data):
     with pytest.raises(ValueError):
-        embed.embed_document(data, agg.Filters(), "map")
+        embed.embed_document(View(data, agg.Filters()), "map")
 
 
 def test_embed_escapes_what_a_link_carries(data):
     filters = agg.Filters.from_query("lang=en&donor=<img src=x onerror=alert(1)>")
-    doc = embed.embed_document(data, filters, "headlines")
+    doc = embed.embed_document(View(data, filters), "headlines")
     assert "<img src=x" not in doc
 
 
@@ -133,7 +134,7 @@ def test_data_date_is_the_newest_batch_not_undone(data):
 
 def test_offline_document_holds_everything_and_a_frame_per_year(data):
     filters = agg.Filters.from_query("lang=zh&metric=funds_cny&from=2006&to=2010")
-    doc = embed.offline_document(data, filters)
+    doc = embed.offline_document(View(data, filters))
     # nothing outside the file: no script or stylesheet by address, no fetched boundaries
     assert not re.search(r"<script[^>]+src=", doc)
     assert not re.search(r"<link[^>]+href=", doc)
@@ -153,8 +154,8 @@ def test_year_frames_follow_the_playback_rules(data):
     from twinning.figures.geojson import level_geojson
 
     filters = agg.Filters.from_query("lang=en&metric=funds_cny")
-    fig = embed.inline_map_figure(data, filters)
-    frames, words = embed.year_frames(data, filters, fig)
+    fig = View(data, filters).map()
+    frames, words = embed.year_frames(View(data, filters), fig)
     locations = level_geojson("province", None)[1]
     by_name = {f["name"]: f for f in frames}
     main = fig["layout"]["meta"]["main"]

@@ -7,6 +7,7 @@ import pytest
 from twinning import tours
 from twinning.auth import User
 from twinning.tours import Stop, Tour, TourError
+from twinning.view import View, current_data
 
 ALICE = User("alice", "importer")
 BOB = User("bob", "importer")
@@ -102,10 +103,9 @@ def test_tours_leave_the_data_version_alone(store) -> None:
 
 
 def test_new_stop_is_titled_with_the_view_in_both_languages(reference_store) -> None:
-    from twinning.export import atlas_data
 
     stop = tours.new_stop(
-        atlas_data(reference_store), "?lang=en&metric=funds_cny&from=2010&to=2015"
+        current_data(reference_store), "?lang=en&metric=funds_cny&from=2010&to=2015"
     )
     assert stop.query == "metric=funds_cny&from=2010&to=2015"
     assert "2010" in stop.title_zh and "2010" in stop.title_en
@@ -186,7 +186,7 @@ def test_the_tour_deck_has_a_slide_per_stop_with_its_note_and_sources(reference_
 
     from twinning import export
 
-    data = export.atlas_data(reference_store)
+    data = current_data(reference_store)
     tour = Tour(
         id=7,
         title_zh="东西部协作",
@@ -207,7 +207,7 @@ def test_the_tour_deck_has_a_slide_per_stop_with_its_note_and_sources(reference_
     assert "East-west cooperation" in texts[0] and "1. Funds" in texts[0]
     assert "1/2 · Funds" in texts[1] and "About funds" in texts[1]
     for slide, stop in zip(slides[1:], tour.stops, strict=True):
-        view = export.ExportView(data=data, filters=stop.filters("en"), query="")
+        view = View(data, stop.filters("en"))
         notes = slide.notes_slide.notes_text_frame.text
         assert all(r.label in notes for r in view.sources("map"))  # every source
         pictures = [s for s in slide.shapes if s.shape_type == 13]

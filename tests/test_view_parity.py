@@ -14,7 +14,7 @@ import pytest
 
 from components import callbacks as cb
 from twinning import query as agg
-from twinning.export import build_view
+from twinning.view import View
 
 VIEWS = [
     agg.Filters(lang=lang, level=level, recipient=recipient, metric=metric)
@@ -41,8 +41,8 @@ def _comparable(trace: dict) -> dict:
 
 @pytest.mark.parametrize("filters", VIEWS, ids=lambda f: f.to_query_string())
 def test_screen_and_export_draw_the_same_map(data, filters: agg.Filters) -> None:
-    screen, _key, _title, _note = cb.map_outputs(data, filters, None)
-    exported = build_view(data=data, query=filters.to_query_string()).figure("map")
+    screen, _key, _title, _note = cb.map_outputs(View(data, filters), None)
+    exported = View.of(filters.to_query_string(), data=data).figure("map")
     exported = exported.to_plotly_json()
     assert screen["layout"]["geo"] == exported["layout"]["geo"]
     assert len(screen["data"]) == len(exported["data"])
@@ -54,7 +54,7 @@ def test_screen_and_export_draw_the_same_map(data, filters: agg.Filters) -> None
 
 
 def test_a_drilled_export_is_framed_on_its_province(data) -> None:
-    exported = build_view(data=data, query="level=county&recipient=650000").figure("map")
+    exported = View.of("level=county&recipient=650000", data=data).figure("map")
     lon = exported.layout.geo.lonaxis.range
     lat = exported.layout.geo.lataxis.range
     # Xinjiang spans about 73-96.4 E and 34.3-49.2 N

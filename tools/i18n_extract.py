@@ -124,14 +124,14 @@ def _module_prefix(tree: ast.Module) -> str | None:
 # _dynamic() or come from the vocabulary.
 KNOWN_DYNAMIC = {
     # the modules' own t / tr, which add I18N_PREFIX
-    ("twinning/export.py", "tr"),
+    ("twinning/view.py", "tr"),
     ("components/export_controls.py", "t"),
     ("components/import_page.py", "t"),
     # the format menu, the report and batch tables' headers
     ("components/export_controls.py", "layout"),
     ("components/import_page.py", "_report_table"),
     ("components/import_page.py", "layout"),
-    ("twinning/export.py", "filters_text"),
+    ("twinning/view.py", "filters_text"),
     ("components/import_page.py", "progress_text"),
     ("twinning/imports/headers.py", "field_label"),
     ("twinning/imports/guard.py", "t"),

@@ -48,12 +48,11 @@ from twinning import query as agg
 from twinning.export import (
     RENDERER,
     ExportError,
-    ExportView,
-    build_view,
     frame_dict,
     sources_line,
     wrap_text,
 )
+from twinning.view import View
 
 FORMATS: tuple[str, ...] = ("gif", "mp4")
 MEDIA_TYPES: dict[str, str] = {"gif": "image/gif", "mp4": "video/mp4"}
@@ -269,14 +268,14 @@ def badge_text(periods: list[tuple[int | None, int, int]], lang: str) -> str:
 @dataclass
 class Frame:
     year: int
-    view: ExportView
+    view: View
     notes: list[str]
     sources: list[Any]
     periods: list[tuple[int | None, int, int]]
 
 
-def _frame(view: ExportView, year: int, mode: str) -> Frame:
-    fview = replace(view, filters=year_filters(view.filters, year, mode))
+def _frame(view: View, year: int, mode: str) -> Frame:
+    fview = view.with_filters(year_filters(view.filters, year, mode))
     periods = frame_periods(fview.data, fview.filters)
     marked = periods_text(periods, fview.lang)
     notes = [n for n in [marked, *fview.notes("map")] if n]
@@ -422,7 +421,7 @@ def i18n_escape(text: str) -> str:
 
 
 def frame_dicts(
-    view: ExportView, years: list[int], width: int, height: int, mode: str = "year"
+    view: View, years: list[int], width: int, height: int, mode: str = "year"
 ) -> tuple[list[Frame], Callable[[Frame], dict[str, Any]]]:
     """The frames and the function that builds one frame's framed figure dict."""
     frames = [_frame(view, y, mode) for y in years]
@@ -451,7 +450,7 @@ def frame_dicts(
 
 
 def render_frames(
-    view: ExportView,
+    view: View,
     years: list[int],
     width: int,
     height: int,
@@ -514,10 +513,10 @@ def plan(
     data: agg.AtlasData | None = None,
     limits: Limits | None = None,
     today=None,
-) -> tuple[ExportView, list[int]]:
+) -> tuple[View, list[int]]:
     """The view of the range to play and its years, refused past the frame limit."""
     limits = limits or Limits.from_settings()
-    view = build_view(store, range_query(query), data=data, today=today)
+    view = View.of(range_query(query), store=store, data=data, today=today)
     years = frame_years(view.data, view.filters)
     if not years:
         raise ExportError(tr("no_years", view.lang))

@@ -23,7 +23,6 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +30,8 @@ from urllib.parse import urlsplit
 from twinning import i18n
 from twinning import query as agg
 from twinning.paths import ASSETS_DIR
+from twinning.sources import short_source
+from twinning.view import INLINE, View
 
 CHARTS: tuple[str, ...] = ("map", "series", "headlines", "table")
 TABLE_ROWS = 50  # rows an embedded table shows; the rest are one click away in the atlas
@@ -86,13 +87,11 @@ def data_date(data: agg.AtlasData) -> str | None:
     return data.cached(("data-date",), compute)
 
 
-def sources_html(data: agg.AtlasData, filters: agg.Filters, limit: int = SOURCES_IN_LINE) -> str:
+def sources_html(view: View, limit: int = SOURCES_IN_LINE) -> str:
     """'Sources (12): a · b · c +9 more' for the rows in view, linked where they have an
     address (the same line as under the atlas's map)."""
-    from twinning.export import short_source
-
-    lang = filters.lang
-    found = agg.view_sources(data, filters)
+    lang = view.lang
+    found = view.source_tally()
     if not found.sources:
         return esc(i18n.t("source_line_none", lang))
     head = (
@@ -121,10 +120,10 @@ def sources_html(data: agg.AtlasData, filters: agg.Filters, limit: int = SOURCES
     return esc(head) + " · ".join(parts) + tail
 
 
-def all_sources_html(data: agg.AtlasData, filters: agg.Filters) -> str:
+def all_sources_html(view: View) -> str:
     """Every source of the view as a list (the offline file writes them all out)."""
-    lang = filters.lang
-    found = agg.view_sources(data, filters)
+    lang = view.lang
+    found = view.source_tally()
     if not found.sources:
         return f"<p>{esc(i18n.t('source_line_none', lang))}</p>"
     items = []
@@ -139,33 +138,34 @@ def all_sources_html(data: agg.AtlasData, filters: agg.Filters) -> str:
     return f"<ol class='sources'>{''.join(items)}</ol>{more}"
 
 
-def headline_items(data: agg.AtlasData, filters: agg.Filters) -> list[tuple[str, str, str, str]]:
+def headline_items(view: View) -> list[tuple[str, str, str, str]]:
     """(key, label, value, caveat) of each headline number, worded as on the atlas
     (``describe.headline_words``: a sum of figures as "at least X", no two overlapping)."""
     from twinning.figures.describe import headline_words
 
-    lang = filters.lang
+    lang = view.lang
     out = []
-    for h in agg.headlines(data, filters):
+    for h in view.headlines():
         value, note = headline_words(h, lang)
         out.append((h.key, i18n.t(h.key, lang), value, note))
     return out
 
 
-def headlines_html(data: agg.AtlasData, filters: agg.Filters) -> str:
+def headlines_html(view: View) -> str:
     cards = "".join(
         f'<div class="headline" data-key="{esc(key)}"><div class="headline-label">{esc(label)}'
         f'</div><div class="headline-value">{esc(value)}</div>'
         f'<div class="headline-note">{esc(note)}</div></div>'
-        for key, label, value, note in headline_items(data, filters)
+        for key, label, value, note in headline_items(view)
     )
     return f'<div class="headlines">{cards}</div>'
 
 
-def table_html(data: agg.AtlasData, filters: agg.Filters, rows: int = TABLE_ROWS) -> str:
+def table_html(view: View, rows: int = TABLE_ROWS) -> str:
     """The first rows of the view's figures (with a metric) or pairings, as a table."""
+    filters = view.filters
     kind = "figures" if filters.metric else "pairings"
-    page = agg.table_page(data, filters, kind, 0, rows)
+    page = view.table_page(kind, 0, rows)
     names = agg.headers(kind, filters.lang)
     cols = [c.id for c in agg.COLUMNS[kind]]
     head = "".join(f"<th>{esc(names[c])}</th>" for c in cols)
@@ -215,71 +215,44 @@ def fit_to_frame(fig: dict[str, Any]) -> dict[str, Any]:
     return {**fig, "layout": layout}
 
 
-def map_title(data: agg.AtlasData, filters: agg.Filters) -> str:
-    from twinning.export import ExportView
-
-    return ExportView(data=data, filters=filters, query="").title("map")
-
-
-def series_title(data: agg.AtlasData, filters: agg.Filters) -> str:
-    from twinning.export import ExportView
-
-    return ExportView(data=data, filters=filters, query="").title("series")
-
-
 def trace_frame(meta: dict[str, Any], values: dict[str, Any]) -> tuple[list[int], list[dict]]:
-    """(trace indices, trace updates) that set a map to ``values``
-    (``twinning.figures.map_patch_values``): a plotly frame, the same properties the
-    atlas patches on a filter change."""
-    updates: dict[int, dict[str, Any]] = {meta["main"]: dict(values["main"])}
-    if "no_data" in meta:
-        updates[meta["no_data"]] = {"z": values["no_data"]["z"]}
-    for idx, slot in zip(meta.get("flows", []), values["flows"], strict=False):
-        updates[idx] = dict(slot)  # lines (lon, lat, arrow sizes) or hover points: as given
-    for idx, visible in zip(meta.get("legend", []), values["legend_visible"], strict=False):
-        updates[idx] = {"visible": visible}
-    order = sorted(updates)
-    return order, [updates[i] for i in order]
+    """(trace indices, trace updates) that set a map to ``values``: a plotly frame, the
+    same properties the atlas patches on a filter change (``trace_updates``), nested."""
+    from twinning.figures.map import trace_updates, with_values
+
+    order = sorted(trace_updates(meta, values))
+    blank = {"data": [{} for _ in range(order[-1] + 1)], "layout": {"meta": meta}}
+    nested = with_values(blank, values)["data"]
+    return order, [nested[i] for i in order]
 
 
-def inline_map_figure(data: agg.AtlasData, filters: agg.Filters) -> dict[str, Any]:
-    """The map with its boundaries inside (for a file with no server)."""
-    from twinning.export import ExportView
-
-    return ExportView(data=data, filters=filters, query="").figure("map").to_plotly_json()
-
-
-def year_frames(
-    data: agg.AtlasData, filters: agg.Filters, fig: dict[str, Any]
-) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
+def year_frames(view: View, fig: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, dict]]:
     """One plotly frame per year of the data (the view's own values first, named
     ``view``), and each frame's title, note and headline numbers. Period figures show
     undivided in every year of their period; a count "to 2022" from its end year, as in
     the atlas's playback (``Filters.year``)."""
-    from twinning.figures import map_patch_values
-    from twinning.figures.geojson import level_geojson
-
-    locations = level_geojson(filters.level, filters.recipient)[1]
+    filters = view.filters
     meta = fig["layout"]["meta"]
-    lo, hi = agg.year_bounds(data)
+    lo, hi = agg.year_bounds(view.data)
     mode = filters.mode if filters.year is not None else "year"
-    views = [("view", filters)] + [
-        (str(y), replace(filters.timeless(), year=y, mode=mode)) for y in range(lo, hi + 1)
+    views = [("view", view)] + [
+        (str(y), view.with_filters(replace(filters.timeless(), year=y, mode=mode)))
+        for y in range(lo, hi + 1)
     ]
     frames, words = [], {}
-    for name, view in views:
-        values = map_patch_values(data, view, locations)
+    for name, each in views:
+        values = each.map_values()
         traces, updates = trace_frame(meta, values)
         frames.append({"name": name, "traces": traces, "data": updates})
-        numbers = {key: [value, note] for key, _label, value, note in headline_items(data, view)}
+        numbers = {key: [value, note] for key, _label, value, note in headline_items(each)}
         words[name] = {"title": values["title"], "note": values["note"], "numbers": numbers}
     return frames, words
 
 
-def year_slider(data: agg.AtlasData, filters: agg.Filters) -> dict[str, Any]:
+def year_slider(view: View) -> dict[str, Any]:
     """A plotly slider over the frames: the view as linked, then each year."""
-    lo, hi = agg.year_bounds(data)
-    lang = filters.lang
+    lo, hi = agg.year_bounds(view.data)
+    lang = view.lang
     anim = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {}}
     steps = [{"label": tr("slider_view", lang), "method": "animate", "args": [["view"], anim]}]
     steps += [
@@ -347,8 +320,7 @@ def atlas_href(filters: agg.Filters, base: str = "/") -> str:
 
 
 def embed_document(
-    data: agg.AtlasData,
-    filters: agg.Filters,
+    view: View,
     chart: str,
     *,
     figure: dict[str, Any] | None = None,
@@ -359,26 +331,24 @@ def embed_document(
     and "Open in the atlas" under it. ``figure``: the map's or series' plotly figure as the
     atlas draws it (boundaries by URL); ``scripts``: the addresses of plotly.js and the
     base map; ``atlas_url``: the atlas's address for the view's link."""
-    lang = filters.lang
+    filters, lang = view.filters, view.lang
     chart = chart if chart in CHARTS else "map"
-    if chart == "series":
-        title = series_title(data, filters)
+    if chart in ("map", "series"):
+        title = view.title(chart)
     elif chart == "headlines":
         title = tr("headlines_title", lang)
-    elif chart == "table":
-        title = i18n.t("table_figures" if filters.metric else "table_pairings", lang)
     else:
-        title = map_title(data, filters)
+        title = i18n.t("table_figures" if filters.metric else "table_pairings", lang)
     if chart in ("map", "series"):
         if figure is None:
             raise ValueError(f"the {chart} embed needs its figure")
         body = ""
         boot = _boot_script(fit_to_frame(figure), "chart")
     elif chart == "headlines":
-        body, boot = headlines_html(data, filters), ""
+        body, boot = headlines_html(view), ""
     else:
-        body, boot = table_html(data, filters), ""
-    when = data_date(data)
+        body, boot = table_html(view), ""
+    when = data_date(view.data)
     meta = [esc(tr("data_date", lang, date=when))] if when else []
     href = atlas_href(filters, atlas_url)
     meta.append(
@@ -395,7 +365,7 @@ def embed_document(
         f"{esc(title)}</h1>"
         f'<div id="chart" class="embed-chart" role="figure" aria-label="{esc(title)}">'
         f"{body}</div>"
-        f'<footer class="embed-foot"><p class="embed-sources">{sources_html(data, filters)}</p>'
+        f'<footer class="embed-foot"><p class="embed-sources">{sources_html(view)}</p>'
         f'<p class="embed-meta">{" · ".join(meta)}</p></footer>{boot}</body></html>'
     )
 
@@ -441,29 +411,21 @@ h1{font-size:22px;margin:8px 0 2px} h2{font-size:17px;margin:18px 0 6px}
 """
 
 
-def offline_document(
-    data: agg.AtlasData,
-    filters: agg.Filters,
-    today: date | None = None,
-    link: str | None = None,
-) -> str:
+def offline_document(view: View) -> str:
     """The view as one interactive HTML file that needs no server and no network: the map
     (zoom, hover, a year slider), the series, the headline numbers, every source and the
-    filters in words, with plotly.js, the base map and the boundaries inside. ``link``:
-    the view's address in the atlas (written as a link), else its path."""
-    from twinning.export import ExportView
-
-    lang = filters.lang
-    view = ExportView(data=data, filters=filters, query="", today=today or date.today())
-    fig = inline_map_figure(data, filters)
-    frames, words = year_frames(data, filters, fig)
+    filters in words, with plotly.js, the base map and the boundaries inside. The view's
+    ``link``: its address in the atlas (written as a link), else its path."""
+    data, filters, lang, link = view.data, view.filters, view.lang, view.link
+    fig = view.map(INLINE)
+    frames, words = year_frames(view, fig)
     layout = dict(fig["layout"])
-    layout["sliders"] = [year_slider(data, filters)]
+    layout["sliders"] = [year_slider(view)]
     margin = dict(layout.get("margin") or {})
     margin["b"] = max(int(margin.get("b", 0)), 70)
     layout["margin"] = margin
     fig = fit_to_frame({"data": fig["data"], "layout": layout})
-    series = fit_to_frame(view.figure("series").to_plotly_json())
+    series = fit_to_frame(view.series().to_plotly_json())
     first = words["view"]
     if link and link.startswith(("http://", "https://")):
         where = f'<a href="{esc(link)}" rel="noopener">{esc(link)}</a>'
@@ -498,16 +460,16 @@ def offline_document(
         f"<script>{_script_safe(plotly_js)}</script></head><body><main>"
         f"<p class='muted'>{esc(i18n.t('title', lang))} · {esc(tr('offline_kicker', lang))}</p>"
         f"<h1 id='map-title'>{esc(first['title'])}</h1>"
-        f"{headlines_html(data, filters)}"
+        f"{headlines_html(view)}"
         f"<div class='card'><div id='map' role='figure' aria-labelledby='map-title'></div>"
         f"<p class='note' id='map-note'>{esc(first['note'])}</p>"
         f"<p class='note'>{esc(tr('slider_help', lang))}</p>"
-        f"<p class='note source-line'>{sources_html(data, filters)}</p></div>"
+        f"<p class='note source-line'>{sources_html(view)}</p></div>"
         f"<h2 id='series-title'>{esc(view.title('series'))}</h2>"
         f"<div class='card'><div id='series' role='figure' aria-labelledby='series-title'>"
         "</div></div>"
         f"<h2>{esc(tr('sources_heading', lang))}</h2><div class='card'>"
-        f"{all_sources_html(data, filters)}</div>"
+        f"{all_sources_html(view)}</div>"
         f"<h2>{esc(tr('about_heading', lang))}</h2><div class='card about'>{notes}"
         f"<p>{esc(tr('data_date', lang, date=when or '—'))}</p>"
         f"<p>{esc(tr('offline_link', lang))} {where}</p></div>"
@@ -518,11 +480,8 @@ def offline_document(
 
 def cli_export_html(args: argparse.Namespace) -> int:
     """``twinning export "<view url or query>" -o view.html``."""
-    from twinning.export import build_view
-
     output = Path(args.output)
-    view = build_view(None, getattr(args, "query", "") or "")
-    text = offline_document(view.data, view.filters, link=view.link)
+    text = offline_document(View.of(getattr(args, "query", "") or ""))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     print(f"{output} ({output.stat().st_size:,} bytes)", file=sys.stdout)

@@ -26,11 +26,9 @@ import sys
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -39,12 +37,12 @@ from twinning import i18n
 from twinning import query as agg
 from twinning.figures.markup import esc
 from twinning.paths import ASSETS_DIR
+from twinning.sources import SourceRef, short_source
+from twinning.view import CHARTS, TABLE_FORMATS, View, tr
 
 IMAGE_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
-TABLE_FORMATS: tuple[str, ...] = ("csv", "xlsx")
 FORMATS: tuple[str, ...] = (*IMAGE_FORMATS, "pptx", *TABLE_FORMATS)
 ANIMATION_FORMATS: tuple[str, ...] = ("gif", "mp4")  # twinning/animation.py (#9)
-CHARTS: tuple[str, ...] = ("map", "series")
 MEDIA_TYPES: dict[str, str] = {
     "png": "image/png",
     "svg": "image/svg+xml",
@@ -62,13 +60,9 @@ CJK_FONT = "Noto Sans CJK SC"
 MAX_FOOTER_SOURCES = 6  # sources named on an image; the rest is "+N more"
 _OWN_SOURCE_NAMES = ("figure-sources",)  # annotation name of the app's in-figure sources
 
-# This module's words are the catalog's "export.<key>" messages (twinning/locale).
+# This module's words are the catalog's "export.<key>" messages (twinning/locale), said
+# with the view's ``tr``; the catalog's extractor reads the prefix from here too.
 I18N_PREFIX = "export."
-
-
-def tr(key: str, lang: str, **fmt: object) -> str:
-    """This module's text for ``key`` (``export.<key>``); a typo raises KeyError."""
-    return i18n.t(I18N_PREFIX + key, lang, **fmt)
 
 
 class ExportError(ValueError):
@@ -78,64 +72,6 @@ class ExportError(ValueError):
 # ---------------------------------------------------------------------------------------
 # Sources
 # ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class SourceRef:
-    """One source document or URL and what in view cites it."""
-
-    label: str  # as stored (a URL or a document name)
-    url: str | None
-    n_figures: int = 0
-    n_quotes: int = 0  # figures with a non-empty quote
-    n_pairings: int = 0
-    confidences: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def short(self) -> str:
-        return short_source(self.label, self.url)
-
-    def confidence_text(self, lang: str) -> str:
-        parts = sorted(self.confidences.items(), key=lambda kv: (-kv[1], kv[0]))
-        return ", ".join(f"{i18n.confidence_label(c, lang) or '?'} {n}" for c, n in parts)
-
-
-def short_source(label: str, url: str | None = None, limit: int = 42) -> str:
-    """'https://www.example.gov.cn/a/b/c.html' -> 'example.gov.cn/a/b/c.html' (cut to fit).
-
-    Long URLs make an image's footer unreadable; the host and the start of the path are
-    enough to find the page again, and the full URL is in the deck and the tables.
-    """
-    text = str(label).strip()
-    target = url if url and not re.match(r"https?://", text) else text
-    if re.match(r"https?://", target):
-        parts = urlsplit(target.split()[0])
-        host = parts.netloc.removeprefix("www.")
-        path = parts.path.rstrip("/")
-        text = host + path if path else host
-        if not re.match(r"https?://", str(label).strip()):
-            # a document known by name: keep the name, show where it lives
-            text = f"{label} ({host})"
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text
-
-
-def source_refs(counts: Iterable[agg.SourceCount]) -> list[SourceRef]:
-    """Distinct sources of the rows, most cited first. A ' ; '-separated cell counts for
-    each of its sources."""
-    refs: dict[str, SourceRef] = {}
-    for c in counts:
-        conf = c.confidence if isinstance(c.confidence, str) and c.confidence else "?"
-        for label, url in agg.source_links(c.source if isinstance(c.source, str) else None):
-            ref = refs.setdefault(label, SourceRef(label=label, url=url))
-            ref.confidences[conf] = ref.confidences.get(conf, 0) + c.rows
-            if c.kind == "pairings":
-                ref.n_pairings += c.rows
-            else:
-                ref.n_figures += c.rows
-                ref.n_quotes += c.quotes
-    return sorted(refs.values(), key=lambda r: (-(r.n_figures + r.n_pairings), r.label.lower()))
 
 
 # ---------------------------------------------------------------------------------------
@@ -476,216 +412,8 @@ def export_chart(
 
 
 # ---------------------------------------------------------------------------------------
-# A view: data, filters, figures, sources and notes
+# A view (twinning.view.View) in a file
 # ---------------------------------------------------------------------------------------
-
-_DATA_CACHE: dict[str, agg.AtlasData] = {}
-_DATA_LOCK = threading.Lock()
-
-
-def atlas_data(store: Any) -> agg.AtlasData:
-    """AtlasData of the store, rebuilt only when the stored rows change."""
-    version = store.data_version()
-    with _DATA_LOCK:
-        data = _DATA_CACHE.get(version)
-    if data is None:
-        data = agg.AtlasData.from_store(store)
-        with _DATA_LOCK:
-            _DATA_CACHE.clear()
-            _DATA_CACHE[version] = data
-    return data
-
-
-@dataclass
-class ExportView:
-    """Everything an export of one permalink view needs."""
-
-    data: agg.AtlasData
-    filters: agg.Filters
-    query: str
-    today: date = field(default_factory=date.today)
-    link: str | None = None  # the view's address in the atlas: a QR code on the deck (#9)
-
-    @property
-    def lang(self) -> str:
-        return self.filters.lang
-
-    def years(self) -> str:
-        from twinning.figures.map import years_label  # the screen's own words
-
-        return years_label(self.data, self.filters)
-
-    def title(self, chart: str = "map") -> str:
-        lang = self.lang
-        if chart == "series":
-            text = tr("series_title", lang, years=self.years())
-        elif self.filters.metric:
-            text = i18n.t(
-                "map_title_metric",
-                lang,
-                metric=i18n.metric_label(self.filters.metric, lang),
-                years=self.years(),
-            )
-        else:
-            text = i18n.t("map_title_pairings", lang, years=self.years())
-        where = self._where()
-        return f"{text} · {where}" if where else text
-
-    def _where(self) -> str:
-        if not self.filters.recipient:
-            return ""
-        return self.data.place_label(self.filters.recipient, self.lang)
-
-    def source_counts(self, chart: str | None = None) -> list[agg.SourceCount]:
-        """Sources and confidences of the pairings and figures the chart shows (``None``:
-        both charts), counted in SQL: an export at 10 M figures reads no rows."""
-        if chart == "map":
-            metrics: list[str] | None = [
-                self.filters.metric or ("funds_cny" if self.filters.flows else "")
-            ]
-        elif chart == "series":
-            metrics = list(agg.series_metrics(self.filters))
-        else:
-            metrics = sorted({*agg.series_metrics(self.filters), self.filters.metric or ""})
-            if not self.filters.metric:
-                metrics = None
-        if metrics is not None:
-            metrics = [m for m in metrics if m]
-        return agg.source_counts(self.data, replace(self.filters, metric=None), metrics)
-
-    def sources(self, chart: str | None = None) -> list[SourceRef]:
-        return source_refs(self.source_counts(chart))
-
-    def filters_text(self) -> str:
-        """The filters in words: 'Level: county · Metric: funds · Years: 2006–2010 · ...'."""
-        f, lang, data = self.filters, self.lang, self.data
-        sep = "；" if lang == "zh" else " · "
-        colon = "：" if lang == "zh" else ": "
-        all_ = tr("all", lang)
-        parts = [
-            (i18n.t("level", lang), i18n.level_label(f.level, lang)),
-            (i18n.t("metric", lang), i18n.metric_label(f.metric, lang)),
-            (i18n.t("years", lang), self.years()),
-            (
-                i18n.t("program", lang),
-                "、".join(i18n.program_label(p, lang) for p in f.programs) if f.programs else all_,
-            ),
-            (i18n.t("donor", lang), agg.donor_label(data, f.donor, lang) if f.donor else all_),
-        ]
-        if f.donor_unit:
-            parts.append(
-                (i18n.t("donor_unit", lang), data.place_label(f.donor_unit, lang, f.donor_unit))
-            )
-        parts.append(
-            (
-                i18n.t("recipient", lang),
-                data.place_label(f.recipient, lang) if f.recipient else all_,
-            )
-        )
-        if f.place:
-            parts.append((i18n.t("detail_title", lang), data.place_label(f.place, lang)))
-        memory = "from_memory_shown" if f.include_from_memory else "from_memory_hidden"
-        text = sep.join(f"{k}{colon}{v}" for k, v in parts) + sep + tr(memory, lang)
-        return tr("filters", lang) + text
-
-    def confidence_text(self, chart: str | None = None) -> str:
-        counts = self.source_counts(chart)
-        n = sum(c.rows for c in counts)
-        m = sum(c.rows for c in counts if c.confidence == agg.FROM_MEMORY)
-        if m == 0:
-            return tr("confidence_all", self.lang, n=n)
-        return tr("confidence_some", self.lang, n=n, m=m)
-
-    def stamp(self) -> str:
-        return tr(
-            "stamp",
-            self.lang,
-            title=i18n.t("title", self.lang),
-            version=self.data.version,
-            date=self.today.isoformat(),
-        )
-
-    def headlines(self, chart: str | None = None) -> list[str]:
-        """The view's headline numbers, one line each, as the atlas shows them ("at least
-        X", N of M figures, the plain sum Y; issue #10): the map of a main metric carries
-        its own; a deck and a workbook all of them."""
-        from twinning.figures.describe import headline_lines
-
-        lines = headline_lines(self.data, self.filters)
-        if chart is None:
-            return lines
-        keys = dict(zip(agg.MAIN_METRICS, lines, strict=False))
-        return [keys[self.filters.metric]] if chart == "map" and self.filters.metric in keys else []
-
-    def notes(self, chart: str | None = None) -> list[str]:
-        return [
-            *self.headlines(chart if chart is not None else "none"),
-            self.confidence_text(chart),
-            tr("period_note", self.lang),
-            self.filters_text(),
-            self.stamp(),
-        ]
-
-    def figure(self, chart: str) -> go.Figure:
-        """The app's own figure for this view (twinning.figures), built the same way."""
-        from twinning.figures import map_figure, series_figure
-
-        if chart == "series":
-            return series_figure(self.data, self.filters)
-        if chart != "map":
-            raise ExportError(f"chart {chart!r} is not one of {CHARTS}")
-        from twinning.figures import geojson as gj
-        from twinning.figures.map import drilled_geo, load_overlays
-
-        geojson, locations = gj.level_geojson(self.filters.level, self.filters.recipient)
-        fig = map_figure(self.data, self.filters, geojson, locations, load_overlays())
-        if self.filters.recipient:  # framed on the province as on screen
-            fig.layout.geo = drilled_geo(fig.layout.geo.to_plotly_json(), self.filters.recipient)
-        return fig
-
-    def filename(self, chart: str, fmt: str) -> str:
-        f = self.filters
-        parts = ["twinning-atlas"]
-        if fmt not in ("pptx", *TABLE_FORMATS):
-            parts.append(chart)
-        parts += [f.level, f.metric or "pairings"]
-        if f.recipient:
-            parts.append(f.recipient)
-        parts.append(self.years().replace("–", "-"))
-        parts.append(f.lang)
-        name = "_".join(re.sub(r"[^A-Za-z0-9._-]+", "-", p).strip("-") for p in parts if p)
-        return f"{name}.{fmt}"
-
-
-def build_view(
-    store: Any = None,
-    query: str = "",
-    *,
-    data: agg.AtlasData | None = None,
-    today: date | None = None,
-    link: str | None = None,
-) -> ExportView:
-    """The view of a permalink query over the store (or over ``data`` in tests).
-    ``query`` may be the whole link (``http://host/?lang=en&...``): then it is the
-    ``link`` the deck's QR code opens, unless one is given."""
-    if "://" in (query or "") and link is None:
-        link = query
-    if "?" in (query or ""):
-        query = urlsplit(query).query
-    if data is None:
-        if store is None:
-            from twinning.store import open_store
-
-            store = open_store()
-        data = atlas_data(store)
-    query = (query or "").lstrip("?")
-    return ExportView(
-        data=data,
-        filters=agg.Filters.from_query(query),
-        query=query,
-        today=today or date.today(),
-        link=link,
-    )
 
 
 def export_view(
@@ -718,7 +446,7 @@ def export_view(
         raise ExportError(f"format {fmt!r} is not supported; use one of {', '.join(FORMATS)}")
     if chart not in CHARTS:
         raise ExportError(f"chart {chart!r} is not supported; use 'map' or 'series'")
-    view = build_view(store, query, data=data, today=today, link=link)
+    view = View.of(query, store=store, data=data, today=today, link=link)
     if fmt in TABLE_FORMATS:
         return export_table(view, fmt), view.filename(chart, fmt)
     if fmt == "pptx":
@@ -729,7 +457,7 @@ def export_view(
 
 
 def render_view_chart(
-    view: ExportView,
+    view: View,
     chart: str,
     fmt: str,
     *,
@@ -758,7 +486,7 @@ def render_view_chart(
 # ---------------------------------------------------------------------------------------
 
 
-def sources_table(view: ExportView) -> pd.DataFrame:
+def sources_table(view: View) -> pd.DataFrame:
     lang = view.lang
     refs = view.sources(None)
     return pd.DataFrame(
@@ -773,24 +501,24 @@ def sources_table(view: ExportView) -> pd.DataFrame:
     )
 
 
-def about_table(view: ExportView) -> pd.DataFrame:
+def about_table(view: View) -> pd.DataFrame:
     lang = view.lang
     rows = [
         (tr("about_title", lang), view.title("map")),
-        (tr("about_view", lang), view.query),
-        *[("", line) for line in view.headlines(None)],
+        (tr("about_view", lang), view.query or view.filters.to_query_string()),
+        *[("", line) for line in view.headline_lines(None)],
         *[("", n) for n in view.notes(None)],
     ]
     return pd.DataFrame(rows, columns=[tr("about_key", lang), tr("about_value", lang)])
 
 
-def export_table(view: ExportView, fmt: str) -> bytes:
+def export_table(view: View, fmt: str) -> bytes:
     """CSV (one table of the rows) or Excel (rows, sources, about); formulas neutralised
     by the app's own writers (``query.iter_csv`` / ``export_xlsx``).
 
     The CSV is the table's CSV on screen, byte for byte (issue #8): the same function."""
     if fmt == "csv":
-        return b"".join(agg.iter_csv(view.data, view.filters))
+        return b"".join(view.csv())
     if fmt == "xlsx":
         lang = view.lang
         p = agg.pairings_table(view.data, view.filters)
@@ -901,7 +629,7 @@ def _qr_on_slide(slide: Any, link: str, lang: str) -> None:
     )
 
 
-def export_pptx(view: ExportView, *, width: int | None = None, height: int | None = None) -> bytes:
+def export_pptx(view: View, *, width: int | None = None, height: int | None = None) -> bytes:
     """A deck: title + filters, the map, the series, and every source with its quote
     count and confidence (paged). The notes of the chart slides list all sources."""
     from pptx import Presentation
@@ -923,7 +651,7 @@ def export_pptx(view: ExportView, *, width: int | None = None, height: int | Non
             (view.title("map"), 32, True, "#1f2933"),
             ("", 12, False, "#1f2933"),
             (view.filters_text(), 14, False, "#374151"),
-            *[(line, 14, False, "#374151") for line in view.headlines(None)],
+            *[(line, 14, False, "#374151") for line in view.headline_lines(None)],
             (view.confidence_text(None), 14, False, "#374151"),
             (tr("period_note", lang), 14, False, "#374151"),
             (view.stamp(), 12, False, "#6b7280"),
@@ -1019,7 +747,7 @@ def export_tour_pptx(
     tour_link = f"{base.rstrip('/')}{tour.path(lang)}" if base.startswith("http") else ""
 
     slide = prs.slides.add_slide(prs.slide_layouts[6])
-    first = ExportView(data=data, filters=tour.stops[0].filters(lang), query="", today=today)
+    first = View(data=data, filters=tour.stops[0].filters(lang), today=today)
     _add_text(
         slide,
         0.8,
@@ -1044,7 +772,7 @@ def export_tour_pptx(
 
     for i, stop in enumerate(tour.stops, start=1):
         filters = stop.filters(lang)
-        view = ExportView(data=data, filters=filters, query="", today=today)
+        view = View(data=data, filters=filters, today=today)
         png = render_view_chart(view, "map", "png", width=width, height=height, scale=1.5)
         refs = view.sources("map")
         note = stop.note(lang)
@@ -1131,11 +859,11 @@ def cli_export(args: argparse.Namespace) -> int:
         return 2
     chart = getattr(args, "chart", None) or "map"
     if fmt == "csv":  # streamed to the file: any size, bounded memory
-        view = build_view(None, getattr(args, "query", "") or "")
+        view = View.of(getattr(args, "query", "") or "")
         output.parent.mkdir(parents=True, exist_ok=True)
         size = 0
         with output.open("wb") as fh:
-            for chunk in agg.iter_csv(view.data, view.filters):
+            for chunk in view.csv():
                 size += fh.write(chunk)
         print(f"{output} ({size:,} bytes)")
         return 0

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -40,6 +40,7 @@ from twinning.embed import (
 )
 from twinning.qr import qr_svg_data_uri
 from twinning.tours import INTERVALS, Stop, Tour
+from twinning.view import INLINE, Boundaries, View
 
 I18N_PREFIX = "tour."
 
@@ -50,15 +51,30 @@ def tr(key: str, lang: str, **fmt: object) -> str:
 
 @dataclass(frozen=True)
 class StopView:
-    """What the page shows for one stop, in one language."""
+    """What the page shows for one stop, in one language: the stop's words around its
+    view (``twinning.view.View``), whose map, title, note and sources it renders."""
 
     stop: Stop
-    filters: agg.Filters
-    figure: dict[str, Any]
-    map_title: str
-    map_note: str
-    sources: str  # the source line (HTML, escaped)
+    view: View
+    figure: dict[str, Any]  # the view's map, sized by its frame
     link: str  # the view's address in the atlas
+
+    @property
+    def filters(self) -> agg.Filters:
+        return self.view.filters
+
+    @property
+    def map_title(self) -> str:
+        return self.view.map_title()
+
+    @property
+    def map_note(self) -> str:
+        return self.view.map_note()
+
+    @property
+    def sources(self) -> str:
+        """The source line (HTML, escaped)."""
+        return sources_html(self.view)
 
     @property
     def place(self) -> str:
@@ -66,44 +82,23 @@ class StopView:
         return f"{self.filters.level}|{self.filters.recipient or ''}"
 
 
-FigureOf = Callable[[agg.Filters], tuple[dict[str, Any], str, str]]
-
-
-def served_figure(data: agg.AtlasData) -> FigureOf:
-    """(figure, title, note) with the boundaries inside: for a file with no server."""
-    from twinning.embed import inline_map_figure
-    from twinning.figures import map_patch_values
-    from twinning.figures.geojson import level_geojson
-
-    def figure_of(filters: agg.Filters) -> tuple[dict[str, Any], str, str]:
-        fig = inline_map_figure(data, filters)
-        values = map_patch_values(data, filters, level_geojson(filters.level, filters.recipient)[1])
-        return fig, values["title"], values["note"]
-
-    return figure_of
-
-
 def stop_views(
-    data: agg.AtlasData, tour: Tour, lang: str, base: str, figure_of: FigureOf
+    data: agg.AtlasData, tour: Tour, lang: str, base: str, boundaries: Boundaries = INLINE
 ) -> list[StopView]:
-    """Each stop of ``tour`` in ``lang``; ``figure_of`` draws a view's map (the atlas's
-    figure with boundaries by address when served, inside when offline)."""
-    views = []
+    """Each stop of ``tour`` in ``lang``; ``boundaries``: by address when served, inside
+    when the tour is a file."""
+    out = []
     for stop in tour.stops:
-        filters = stop.filters(lang)
-        fig, title, note = figure_of(filters)
-        views.append(
+        view = View(data, stop.filters(lang))
+        out.append(
             StopView(
                 stop=stop,
-                filters=filters,
-                figure=fit_to_frame(fig),
-                map_title=title,
-                map_note=note,
-                sources=sources_html(data, filters),
+                view=view,
+                figure=fit_to_frame(view.map(boundaries)),
                 link=stop.link(base, lang),
             )
         )
-    return views
+    return out
 
 
 def _shared_boundaries(figures: list[dict[str, Any]]) -> tuple[list[dict], dict[str, Any]]:
@@ -424,6 +419,6 @@ def offline_tour(
 ) -> str:
     """The tour as one file that opens from disk with no server and no network."""
     base = base or "/"
-    views = stop_views(data, tour, lang, base, served_figure(data))
+    views = stop_views(data, tour, lang, base)
     link = f"{base.rstrip('/')}{tour.path(lang)}" if base.startswith("http") else ""
     return tour_document(data, tour, views, lang, offline=True, tour_link=link, today=today)

@@ -182,12 +182,12 @@ class Tour:
 
 def view_titles(data: Any, query: str) -> tuple[str, str]:
     """A view's map title in Chinese and English: the first title a stop gets."""
-    from twinning.export import ExportView
+    from twinning.view import View
 
     out = []
     for lang in i18n.LANGS:
         filters = Filters.from_query(clean_query(query), lang=lang)
-        out.append(ExportView(data=data, filters=filters, query="").title("map"))
+        out.append(View(data, filters).title("map"))
     zh, en = out
     return zh, en
 
@@ -372,9 +372,10 @@ def cli_tour(args: Any) -> int:
     output = Path(args.output)
     fmt = output.suffix.lower().lstrip(".")
     lang = i18n.normalize_lang(args.lang or settings.get("TWINNING_LANG"))
-    from twinning.export import RENDERER, atlas_data, export_tour_pptx
+    from twinning.export import RENDERER, export_tour_pptx
+    from twinning.view import current_data
 
-    data = atlas_data(store)
+    data = current_data(store)
     if fmt == "pptx":
         try:
             payload = export_tour_pptx(data, tour, lang, base=args.base or "")

@@ -165,11 +165,12 @@ def test_share_menu_qr_code_decodes_to_the_link_and_the_iframe_code(atlas_page):
 def test_offline_html_opens_from_disk_with_every_request_blocked(browser, atlas_app, tmp_path):
     from twinning import embed
     from twinning import query as agg
+    from twinning.view import View
 
     data = atlas_app.atlas_state.data()
     filters = agg.Filters.from_query("lang=en&metric=funds_cny")
     path = tmp_path / "view.html"
-    path.write_text(embed.offline_document(data, filters), encoding="utf-8")
+    path.write_text(embed.offline_document(View(data, filters)), encoding="utf-8")
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     blocked: list[str] = []

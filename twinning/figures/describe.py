@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from twinning import i18n, settings
 from twinning import query as agg
+from twinning.figures.map import map_title, years_label
 
 TOP = 3  # how many of the largest values a text alternative names
 
@@ -28,12 +29,6 @@ class PlaceValue:
     label: str
     value: float
     unit: str | None
-
-
-def years_label(data: agg.AtlasData, filters: agg.Filters) -> str:
-    """The view's years as the map's title shows them: '1992–2026'."""
-    lo, hi = agg.year_bounds(data)
-    return f"{filters.year_from or lo}–{filters.year_to or hi}"
 
 
 def _level_locations(filters: agg.Filters) -> frozenset[str]:
@@ -80,15 +75,6 @@ def _amount(place: PlaceValue, lang: str) -> str:
 
 def _join(items: list[str], lang: str) -> str:
     return ("；" if lang == "zh" else "; ").join(items)
-
-
-def map_title(data: agg.AtlasData, filters: agg.Filters) -> str:
-    """The map's title, as on screen."""
-    lang = filters.lang
-    if filters.metric:
-        metric = i18n.metric_label(filters.metric, lang)
-        return i18n.t("map_title_metric", lang, metric=metric, years=years_label(data, filters))
-    return i18n.t("map_title_pairings", lang, years=years_label(data, filters))
 
 
 def _sources(

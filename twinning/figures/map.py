@@ -82,8 +82,9 @@ class Overlays:
     inset_outline_geojson: dict | None = None
 
 
+@lru_cache(maxsize=1)
 def load_overlays() -> Overlays:
-    """The four overlays, read once through ``twinning.geo.boundaries`` (cached there)."""
+    """The four overlays, read once (``twinning.geo.boundaries``) and kept."""
     from twinning.figures import geojson as gj
 
     pts = _island_points()
@@ -434,19 +435,12 @@ def map_patch_values(
     """Everything a filter change updates: the choropleth's values and colours, the flows,
     which donor legend entries are visible, the title and the note. Numbers, and names
     only where a filter changes them (donors in the pairings view): never place names."""
-    lang = filters.lang
     main = (
         _metric_values(data, filters, locations)
         if filters.metric
         else _pairing_values(data, filters, locations)
     )
-    years = years_label(data, filters)
-    if filters.metric:
-        title = i18n.t(
-            "map_title_metric", lang, metric=i18n.metric_label(filters.metric, lang), years=years
-        )
-    else:
-        title = i18n.t("map_title_pairings", lang, years=years)
+    title = map_title(data, filters)
     present = main.pop("_present")
     note = main.pop("_note")
     no_data = main.pop("_no_data")
@@ -560,6 +554,16 @@ def years_label(data: agg.AtlasData, filters: agg.Filters) -> str:
     lo, hi = agg.year_bounds(data)
     first, last = filters.year_from or lo, filters.year_to or hi
     return str(first) if first == last else f"{first}–{last}"
+
+
+def map_title(data: agg.AtlasData, filters: agg.Filters) -> str:
+    """The map's title, the same words on screen, in every export and in what a screen
+    reader hears: "Funds (2006–2010)" or "Pairings (1992–2026)"."""
+    years = years_label(data, filters)
+    if filters.metric:
+        metric = i18n.metric_label(filters.metric, filters.lang)
+        return i18n.t("map_title_metric", filters.lang, metric=metric, years=years)
+    return i18n.t("map_title_pairings", filters.lang, years=years)
 
 
 # ---------------------------------------------------------------------------------------
@@ -975,3 +979,72 @@ def drilled_geo(geo: dict[str, Any], recipient: str | None) -> dict[str, Any]:
     out["lataxis"] = {"range": [y0 - pad_y, y1 + pad_y]}
     out["projection"] = {**out.get("projection", {}), "rotation": {"lon": (x0 + x1) / 2}}
     return out
+
+
+def frame_drilled(fig: dict[str, Any], recipient: str | None) -> dict[str, Any]:
+    """A shallow copy of a map dict framed on a drilled-into province (``drilled_geo``),
+    whose flows let clicks reach the places: there they are drawn but not hoverable, so
+    a click on a county never hits an arrow. Every renderer of a view frames it here."""
+    if not recipient:
+        return fig
+    layout = {**fig["layout"], "geo": drilled_geo(fig["layout"]["geo"], recipient)}
+    data = list(fig["data"])
+    for idx in layout["meta"].get("flows", []):
+        trace = dict(data[idx])
+        trace["hoverinfo"] = "skip"
+        trace.pop("hovertemplate", None)
+        data[idx] = trace
+    return {**fig, "data": data, "layout": layout}
+
+
+def trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """{trace index: {property path: value}} for everything a filter change touches: the
+    screen sends them as a ``dash.Patch``; ``with_values`` sets them on a whole figure."""
+    updates: dict[int, dict[str, Any]] = {}
+    updates[meta["main"]] = dict(values["main"])
+    if "no_data" in meta:
+        updates[meta["no_data"]] = {"z": values["no_data"]["z"]}
+    if "scope" in meta:  # a figure about several places, outlined (issue #10)
+        updates[meta["scope"]] = {"z": values["scope"]["z"]}
+        updates[meta["scope_points"]] = dict(values["scope_points"])
+    if "xpcc_points" in meta:  # the XPCC divisions paired in view, at their seats
+        updates[meta["xpcc_points"]] = dict(values["xpcc_points"])
+    for idx, slot in zip(meta.get("flows", []), values["flows"], strict=False):
+        if "hovertext" in slot:  # a programme's hover points
+            updates[idx] = {
+                "lon": slot["lon"],
+                "lat": slot["lat"],
+                "hovertext": slot["hovertext"],
+                "customdata": slot["customdata"],
+            }
+        else:  # lines of a programme and width class
+            updates[idx] = {
+                "lon": slot["lon"],
+                "lat": slot["lat"],
+                "marker.size": slot["marker"]["size"],
+                "showlegend": slot["showlegend"],
+            }
+    for idx, visible in zip(meta.get("legend", []), values["legend_visible"], strict=False):
+        updates[idx] = {"visible": visible}
+    return updates
+
+
+def _set_path(trace: dict[str, Any], prop: str, value: Any) -> None:
+    parts = prop.split(".")
+    for part in parts[:-1]:
+        trace[part] = dict(trace.get(part) or {})
+        trace = trace[part]
+    trace[parts[-1]] = value
+
+
+def with_values(fig: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy of a map dict with the filter-dependent ``values`` set
+    (``map_patch_values``); ``fig`` itself, often a cached base, is never changed."""
+    meta = fig["layout"]["meta"]
+    data = list(fig["data"])
+    for idx, props in trace_updates(meta, values).items():
+        trace = dict(data[idx])
+        for prop, value in props.items():
+            _set_path(trace, prop, value)
+        data[idx] = trace
+    return {"data": data, "layout": fig["layout"]}
