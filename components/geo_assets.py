@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from twinning.filters import LEVELS
 from twinning.view import Boundaries
 
 ROUTE = "geo/"
@@ -147,7 +148,7 @@ def _brotli(a: GeoAsset) -> bytes:
     return best if best is not None else _brotli_quick(a.name, a.body)
 
 
-def prepare_best(levels: tuple[str, ...] = ("province", "prefecture", "county")) -> None:
+def prepare_best(levels: tuple[str, ...] = LEVELS) -> None:
     """Compress the national levels with brotli's best (slow) setting; run in the
     background at start. Requests made before it is done get a quicker encoding."""
     import brotli

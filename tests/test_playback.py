@@ -315,7 +315,7 @@ def test_the_source_line_names_the_view_s_sources(data):
     assert "more" in parts[-1]
     links = [p for p in parts if isinstance(p, dash.html.A)]
     assert all(a.href.startswith("http") for a in links)
-    empty = cb.source_line(View(data, Filters(lang="zh", year=1900)))
+    empty = cb.source_line(View(data, Filters(lang="zh", year=1950)))
     assert empty == ["来源：视图内没有记录。"]
 
 

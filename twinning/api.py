@@ -24,9 +24,8 @@ from dataclasses import dataclass
 import geopandas as gpd
 import pandas as pd
 
+from twinning.filters import LEVELS
 from twinning.store import Store, open_store
-
-LEVELS = ("province", "prefecture", "county")
 
 
 @dataclass

@@ -13,12 +13,16 @@ from urllib.parse import parse_qsl, urlencode
 
 from twinning import i18n
 
-LEVELS: tuple[str, ...] = ("province", "prefecture", "county")
+LEVELS: tuple[str, ...] = i18n.LEVEL_CODES  # the one list of levels (their words: i18n)
 LEVEL_RANK: dict[str, int] = {level: rank for rank, level in enumerate(LEVELS)}
 MAIN_METRICS: tuple[str, ...] = ("funds_cny", "projects", "people_lifted")
 FROM_MEMORY = "from_memory"
-# Years a filter or a record may name (the slider starts at the data's first year).
-YEAR_MIN, YEAR_MAX = 1900, 2100
+# Years a filter or a record may name (the slider starts at the data's first year): none
+# before the People's Republic's first administrative divisions.
+YEAR_MIN, YEAR_MAX = 1949, 2100
+# The first year a figure of pairing assistance can have: the importer refuses an earlier
+# one as a slip of the digits (the first counterpart-support conference was in 1979).
+FIRST_PAIRING_YEAR = 1978
 # What a single year (``Filters.year``) shows: the figures of that year, or everything up
 # to it. The first is the default and stays out of the URL.
 YEAR_MODES: tuple[str, ...] = ("year", "cumulative")

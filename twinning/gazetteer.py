@@ -43,9 +43,9 @@ from typing import Any
 
 import pandas as pd
 
+from twinning.filters import LEVELS
 from twinning.paths import REFERENCE_DIR
 
-LEVELS = ("province", "prefecture", "county")
 HISTORICAL_NAMES_CSV = REFERENCE_DIR / "historical_names.csv"
 HISTORICAL_COLUMNS = ["old_name", "new_name", "new_adcode", "year", "change", "note", "source"]
 

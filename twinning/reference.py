@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from twinning import i18n
+from twinning.filters import YEAR_MAX, YEAR_MIN
 from twinning.gazetteer import AmbiguousPlace, Gazetteer, Place, PlaceError
 from twinning.groups import DIVISIONS_CSV, GROUPS_CSV, ScopeResolver, load_groups
 from twinning.paths import REFERENCE_DIR
@@ -69,7 +70,6 @@ PAIRING_CONFIDENCE = ("seen_in_source", "from_memory")
 FIGURE_CONFIDENCE = ("quoted_primary", "quoted_translator_note", "quoted_secondary")
 PRIMARY_DOCUMENTS = ("000_3fe4908ac1a43767.txt", "004_9370aca5d40441e1.txt")
 QUALIFIERS = i18n.QUALIFIER_CODES
-YEAR_MIN, YEAR_MAX = 1949, 2100
 
 CENTRAL_SOE = "中央企业"
 XPCC = "新疆生产建设兵团"

@@ -13,9 +13,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from twinning.filters import LEVELS
 from twinning.paths import GEO_DIR
 
-LEVELS = ("province", "prefecture", "county")
 DETAILS = ("default", "fine")
 OVERLAY_KINDS = ("outline", "dashline", "islands", "neighbors")
 PLACE_COLUMNS = [

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-LEVELS = ("province", "prefecture", "county")
+from twinning.filters import LEVELS
 
 # --- provinces: the full English names, taken as a table (no rule gives "Shaanxi").
 PROVINCES: dict[str, str] = {

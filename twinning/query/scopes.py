@@ -30,6 +30,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from twinning.filters import LEVELS
+
 RECIPIENT = "recipient"
 DONOR = "donor"
 SIDES: tuple[str, ...] = (RECIPIENT, DONOR)
@@ -289,7 +291,7 @@ def scope_outline(data: Any, figure_id: int | None, level: str) -> ScopeOutline 
                 points.append((seat[0], seat[1], member))
             continue
         own = "pl.level = :lv" if mlevel else "pl.is_default"
-        inside = f" OR pl.r_{mlevel} = :m" if mlevel in ("province", "prefecture", "county") else ""
+        inside = f" OR pl.r_{mlevel} = :m" if mlevel in LEVELS else ""
         for (code,) in data.rows(
             f"SELECT DISTINCT pl.{col} FROM place_levels pl WHERE pl.{col} IS NOT NULL AND "
             f"((pl.adcode = :m AND {own}){inside})",
