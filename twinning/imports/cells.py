@@ -1,35 +1,32 @@
 """Cells and columns as the import's checks see them.
 
 This room holds the small readings every other room of the checker shares: a cell as
-normalised text, a row with nothing in it, whether a mapped column holds figures,
-a field's Chinese name, and the two cell errors written once: a value that cannot be
-read (a ``ParseError``) and a cell a record needs left blank.
+normalised text, a row with nothing in it, a data row's cells by field (``DataRow``),
+whether a mapped column holds figures, a field's Chinese name, and the two cell errors
+written once: a value that cannot be read (a ``ParseError``) and a cell a record needs
+left blank.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from twinning.imports import register
 from twinning.imports.headers import FIELDS, ColumnMap, field_label
-from twinning.imports.numbers import is_blank, normalise_text
 from twinning.imports.problems import ParseError, Report
 from twinning.imports.units import METRICS
 
 Resolver = Callable[..., object]  # (name, within=None) -> Place; raises PlaceError
 
 
-def cell_text(value: object) -> str:
-    """A cell as normalised text: "" for None, 2019 for 2019.0."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return normalise_text(str(value))
+# a cell as normalised text: "" for None, 2019 for 2019.0 (the register reader's own)
+cell_text = register.text_of
 
 
 def is_blank_row(cells: list[object]) -> bool:
     """True when no cell of the row holds anything (text cells of spaces count as blank)."""
-    return all(is_blank(c) if isinstance(c, str) or c is None else False for c in cells)
+    return all(register.is_blank_cell(c) for c in cells)
 
 
 def is_custom_metric(col: ColumnMap) -> bool:
@@ -45,6 +42,27 @@ def is_figure_column(col: ColumnMap) -> bool:
 def field_zh(name: str | None) -> str:
     """The Chinese label of a field or metric, for Chinese messages (the code if unknown)."""
     return field_label(name, "zh")
+
+
+@dataclass
+class DataRow:
+    """One data row being checked: its number (as the person sees it), its cells, and
+    the mapped columns by field."""
+
+    number: int
+    cells: list[object]
+    cols: dict[str, ColumnMap]
+
+    def cell(self, fld: str) -> object:
+        """The row's cell of field ``fld``; None when no column has that field."""
+        col = self.cols.get(fld)
+        if col is None or col.index >= len(self.cells):
+            return None
+        return self.cells[col.index]
+
+    def text(self, fld: str) -> str:
+        """The row's cell of field ``fld`` as text ("" when none)."""
+        return cell_text(self.cell(fld))
 
 
 def report_unreadable(

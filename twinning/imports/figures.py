@@ -15,12 +15,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from twinning.imports import register
-from twinning.imports.cells import cell_text, is_figure_column, report_blank, report_unreadable
+from twinning.imports.cells import (
+    DataRow,
+    cell_text,
+    is_figure_column,
+    report_blank,
+    report_unreadable,
+)
 from twinning.imports.headers import FIELDS, ColumnMap, match_header
 from twinning.imports.layout import Layout
-from twinning.imports.numbers import EXACT, format_decimal, is_blank, parse_number
+from twinning.imports.numbers import EXACT, Number, format_decimal, is_blank, parse_number
 from twinning.imports.problems import ParseError, Report, quote_zh
-from twinning.imports.sums import TotalRows
 from twinning.imports.units import (
     METRICS,
     MONEY,
@@ -33,45 +38,50 @@ from twinning.imports.units import (
     to_canonical,
 )
 
-Cell = Callable[[str], object]  # a field's cell in the row being checked (None if absent)
+
+def units_of(
+    num: Number, column_unit: Unit | None, title_scale: bool
+) -> tuple[Unit | None, Unit | None, Unit]:
+    """The cell's own unit, the column's unit as it applies, and the unit of the value.
+
+    With ``title_scale`` (the column's unit is 单位：万元 over the table, or an option's)
+    and a cell that says its own scale ("100万"), the cell's scale wins (100 万元): the
+    column's unit gives only its dimension, its multiplier is not applied again.
+    """
+    cell_unit = parse_unit(num.unit_text) if num.unit_text else None
+    if cell_unit is not None and column_unit is not None and title_scale:
+        column_unit = Unit(1, column_unit.dimension, "")
+    return cell_unit, column_unit, combine(cell_unit, column_unit)
 
 
 @dataclass
 class FigureReader:
-    """Reads the figures of rows; adds the wide rows' figures to the 合计 checks' sums."""
+    """Reads the figures of rows; gives ``count`` what each column of a wide row counts
+    (the 合计 checks' sums, sums.py)."""
 
     layout: Layout
     report: Report
-    sums: TotalRows
+    count: Callable[[int, Decimal], None]  # a wide row's counted figure of a column
     quote_prefix: str = ""  # "[2021年] " for one sheet of several
     _targets: list[ColumnMap] | None = None  # the figure columns (computed on the first row)
 
-    def figures(
-        self,
-        number: int,
-        cells: list[object],
-        cell: Cell,
-        cols: dict[str, ColumnMap],
-        context: list[str],
-    ) -> Iterator[dict]:
-        """The figures of row ``number`` (problems reported, figures that fail left out)."""
+    def figures(self, row: DataRow, context: list[str]) -> Iterator[dict]:
+        """The figures of the row (problems reported, figures that fail left out)."""
         if self.layout.form == "wide":
-            yield from self._wide(number, cells, cell, cols, context)
+            yield from self._wide(row, context)
         else:
-            yield from self._long(number, cell, cols, context)
+            yield from self._long(row, context)
 
-    def _long(
-        self, number: int, cell: Cell, cols: dict[str, ColumnMap], context: list[str]
-    ) -> Iterator[dict]:
-        metric_col, value_col = cols.get("metric"), cols.get("value")
+    def _long(self, row: DataRow, context: list[str]) -> Iterator[dict]:
+        metric_col, value_col = row.cols.get("metric"), row.cols.get("value")
         if metric_col is None or value_col is None:
             return
-        raw_metric = cell_text(cell("metric"))
+        raw_metric = row.text("metric")
         if not raw_metric:
-            if not is_blank(cell_text(cell("value"))):
+            if not is_blank(row.text("value")):
                 report_blank(
                     self.report,
-                    number,
+                    row.number,
                     metric_col,
                     message="the metric (指标) is blank",
                     message_zh="指标为空",
@@ -86,7 +96,7 @@ class FigureReader:
                 "new_metric",
                 f"metric {raw_metric!r} is not one of the known metrics",
                 message_zh=f"指标{quote_zh(raw_metric)}不在已知指标中",
-                row=number,
+                row=row.number,
                 column=metric_col.label,
                 value=raw_metric,
                 suggestion="fine if it is meant to be new; known: " + ", ".join(METRICS),
@@ -98,7 +108,7 @@ class FigureReader:
                 "unknown_metric",
                 f"{raw_metric!r} is not a known metric",
                 message_zh=f"{quote_zh(raw_metric)}不是已知指标",
-                row=number,
+                row=row.number,
                 column=metric_col.label,
                 value=raw_metric,
                 suggestion="use one of: "
@@ -107,32 +117,31 @@ class FigureReader:
                 + "、".join(f"{m.zh}（{m.name}）" for m in METRICS.values()),
             )
             return
-        unit_text = cell_text(cell("unit")) or unit_in_name
+        unit_text = row.text("unit") or unit_in_name
         if not unit_text and self.layout.unit_default and METRICS[fld].dimension == MONEY:
             unit_text = self.layout.unit_default  # 单位：万元 in the title of a long table
         rec = self.one(
-            number, value_col, fld, cell("value"), unit_text, context, unit_col=cols.get("unit")
+            row.number,
+            value_col,
+            fld,
+            row.cell("value"),
+            unit_text,
+            context,
+            unit_col=row.cols.get("unit"),
         )
         if rec:
             yield rec
 
-    def _wide(
-        self,
-        number: int,
-        cells: list[object],
-        cell: Cell,
-        cols: dict[str, ColumnMap],
-        context: list[str],
-    ) -> Iterator[dict]:
+    def _wide(self, row: DataRow, context: list[str]) -> Iterator[dict]:
         """One figure per figure column; of a 合计 and its parts, the parts (checked)."""
         if self._targets is None:  # the figure columns, once per file
             self._targets = [c for c in self.layout.mapping.columns if is_figure_column(c)]
         targets = self._targets
-        row_unit = cell_text(cell("unit"))  # a 单位 column applies where the header has none
+        row_unit = row.text("unit")  # a 单位 column applies where the header has none
         made: dict[int, dict] = {}
 
         def _given(c: ColumnMap) -> bool:
-            v = cells[c.index] if c.index < len(cells) else None
+            v = row.cells[c.index] if c.index < len(row.cells) else None
             return not register.is_blank_cell(v)
 
         # a 合计 whose parts are given is only checked: a formula there (=SUM(F5:H5)
@@ -141,31 +150,31 @@ class FigureReader:
             c.index
             for c in targets
             if c.role == "total"
-            and isinstance(cells[c.index] if c.index < len(cells) else None, str)
-            and str(cells[c.index]).startswith("=")
+            and isinstance(row.cells[c.index] if c.index < len(row.cells) else None, str)
+            and str(row.cells[c.index]).startswith("=")
             and any(p.role == "part" and p.group == c.index and _given(p) for p in targets)
         }
         for col in targets:
             if col.role == "inside" or col.index in checked_only:
                 continue  # a subset of its total column, not a figure of its own
-            raw = cells[col.index] if col.index < len(cells) else None
+            raw = row.cells[col.index] if col.index < len(row.cells) else None
             unit_text = col.unit or row_unit
             if row_unit and col.unit_from in ("title", "option"):
                 unit_text = row_unit  # the row's own unit beats the title's
-            unit_col = cols.get("unit") if row_unit and unit_text == row_unit else None
-            rec = self.one(number, col, col.field, raw, unit_text, context, unit_col=unit_col)
+            unit_col = row.cols.get("unit") if row_unit and unit_text == row_unit else None
+            rec = self.one(row.number, col, col.field, raw, unit_text, context, unit_col=unit_col)
             if rec:
                 if col.year:
                     rec["period_start"] = rec["period_end"] = col.year
                 rec["part"] = col.label if col.role == "part" else None
                 made[col.index] = rec
-        counted = self._parts_for_totals(number, targets, made)
+        counted = self._parts_for_totals(row.number, targets, made)
         for index, rec in made.items():
             counted.setdefault(index, rec["_exact"])
         for index, value in counted.items():
-            self.sums.add(index, value)
-        project = cols.get("project")
-        name = cell_text(cell("project"))
+            self.count(index, value)
+        project = row.cols.get("project")
+        name = row.text("project")
         for rec in made.values():
             rec["project"] = name or None
         yield from made.values()
@@ -249,17 +258,10 @@ class FigureReader:
             )
             return None
         try:
-            cell_unit = parse_unit(num.unit_text) if num.unit_text else None
-            if (
-                cell_unit is not None
-                and header_unit is not None
-                and getattr(col, "unit_from", "") in ("title", "option")
-                and unit_text == col.unit
-            ):
-                # 单位：万元 over the table, "100万" in a cell: the cell says its own scale
-                # (100 万元), the title's unit is not multiplied into it
-                header_unit = Unit(1, header_unit.dimension, "")
-            unit = combine(cell_unit, header_unit)
+            from_title = getattr(col, "unit_from", "") in ("title", "option")
+            cell_unit, header_unit, unit = units_of(
+                num, header_unit, from_title and unit_text == col.unit
+            )
             metric: Metric = METRICS.get(metric_name) or metric_for_unknown(metric_name, unit)
             if unit.dimension == PERCENT and metric.dimension != PERCENT:
                 raise ParseError(

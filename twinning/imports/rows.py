@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from twinning.imports import register
 from twinning.imports.cells import (
+    DataRow,
     Resolver,
     cell_text,
     is_blank_row,
@@ -30,7 +31,7 @@ from twinning.imports.duplicates import (
     repeats_earlier_row,
     report_stored_duplicate,
 )
-from twinning.imports.figures import Cell, FigureReader
+from twinning.imports.figures import FigureReader
 from twinning.imports.headers import ColumnMap
 from twinning.imports.layout import Layout
 from twinning.imports.numbers import is_blank
@@ -69,18 +70,6 @@ PROGRAMS: dict[str, str] = {
 _RECIPIENT_FIELDS = ("recipient_province", "recipient_prefecture", "recipient_county", "recipient")
 
 
-def _cell_reader(cells: list[object], cols: dict[str, ColumnMap]) -> Cell:
-    """``cell(field)``: the row's cell of that field, None if the field has no column."""
-
-    def cell(fld: str) -> object:
-        col = cols.get(fld)
-        if col is None or col.index >= len(cells):
-            return None
-        return cells[col.index]
-
-    return cell
-
-
 @dataclass
 class Checker:
     """Checks rows one at a time and yields records; state stays small."""
@@ -109,7 +98,7 @@ class Checker:
     def __post_init__(self) -> None:
         self._places = PlaceLookup(self.resolver, self.report, self.layout.form)
         self._sums = TotalRows(self.layout, self.report)
-        self._figures = FigureReader(self.layout, self.report, self._sums, self.quote_prefix)
+        self._figures = FigureReader(self.layout, self.report, self._sums.add, self.quote_prefix)
 
     # the pass ----------------------------------------------------------------------------
     def check(self, rows: Iterable[tuple[int, list[object]]]) -> Iterator[dict]:
@@ -134,7 +123,7 @@ class Checker:
             self._fill_places(cells, cols)
             if repeats_earlier_row(self._row_digests, self.report, number, cells, m.columns):
                 continue
-            produced = list(self._row_records(number, cells, cols))
+            produced = list(self._row_records(DataRow(number, cells, cols)))
             if produced:
                 self.rows_used += 1
                 self._sums.note_data_row(number)
@@ -262,24 +251,21 @@ class Checker:
                 cells[col.index] = self._carry[f][0]
 
     # one data row, step by step ----------------------------------------------------------
-    def _row_records(
-        self, number: int, cells: list[object], cols: dict[str, ColumnMap]
-    ) -> Iterator[dict]:
-        """The records of data row ``number``: one pairing, or its figures; none when a
+    def _row_records(self, row: DataRow) -> Iterator[dict]:
+        """The records of a data row: one pairing, or its figures; none when a
         step reported an error (every step runs, so that every problem is said)."""
-        cell = _cell_reader(cells, cols)
-        start, end, period_ok = self._period(number, cell, cols)
-        donor_text, donor_prov_text, donor_ok = self._donor_text(number, cell, cols)
-        rec_parts, recipient_ok = self._recipient_parts(number, cell, cols)
+        start, end, period_ok = self._period(row)
+        donor_text, donor_prov_text, donor_ok = self._donor_text(row)
+        rec_parts, recipient_ok = self._recipient_parts(row)
         donor_place, recip_place, notes, places_ok = self._resolve_places(
-            number, cols, donor_text, donor_prov_text, rec_parts
+            row, donor_text, donor_prov_text, rec_parts
         )
-        program, program_ok = self._program(number, cell, cols)
+        program, program_ok = self._program(row)
         ok = period_ok and donor_ok and recipient_ok and places_ok and program_ok
         common = {
-            "row_number": number,
-            "source": cell_text(cell("source")) or self.source_label,
-            "confidence": cell_text(cell("confidence")) or DEFAULT_CONFIDENCE,
+            "row_number": row.number,
+            "source": row.text("source") or self.source_label,
+            "confidence": row.text("confidence") or DEFAULT_CONFIDENCE,
             "resolution_note": "; ".join(n for n in notes if n) or None,
         }
         if self.layout.form == "pairings":
@@ -308,23 +294,21 @@ class Checker:
             "period_end": end,
             "unresolved_reason": None,
             **scope_fields(donor_place, recip_place),
-            "project": cell_text(cell("project")) or None,
+            "project": row.text("project") or None,
             "part": None,
         }
-        yield from self._figure_records(number, cells, cell, cols, base, ok)
+        yield from self._figure_records(row, base, ok)
 
-    def _period(
-        self, number: int, cell: Cell, cols: dict[str, ColumnMap]
-    ) -> tuple[int | None, int | None, bool]:
+    def _period(self, row: DataRow) -> tuple[int | None, int | None, bool]:
         """The row's start and end year: its year columns, else the layout's period."""
-        start, end, ok = self._years(number, cell, cols)
+        start, end, ok = self._years(row)
         if ok and start is not None and end is not None and start > end:
             self.report.error(
                 "period_order",
                 f"the period starts in {start} but ends in {end}",
                 message_zh=f"时段的起始年为 {start} 年，结束年却为 {end} 年",
-                row=number,
-                column=cols.get("start_year", cols.get("year")).label,
+                row=row.number,
+                column=row.cols.get("start_year", row.cols.get("year")).label,
                 value=f"{start}-{end}",
                 suggestion="swap 起始年 and 结束年",
                 suggestion_zh="请对调“起始年”和“结束年”",
@@ -336,10 +320,10 @@ class Checker:
         figures = self.layout.form != "pairings"
         header_years = self.layout.period_from == "header"
         if figures and ok and start is None and end is None and not header_years:
-            col = cols.get("year") or cols.get("end_year") or cols.get("start_year")
+            col = row.cols.get("year") or row.cols.get("end_year") or row.cols.get("start_year")
             report_blank(
                 self.report,
-                number,
+                row.number,
                 col,
                 message="the year is blank",
                 message_zh="年份为空",
@@ -348,17 +332,15 @@ class Checker:
             )
             ok = False
         if figures and start is None:
-            start = end if "year" in cols else start
+            start = end if "year" in row.cols else start
         return start, end, ok
 
-    def _years(
-        self, number: int, cell: Cell, cols: dict[str, ColumnMap]
-    ) -> tuple[int | None, int | None, bool]:
+    def _years(self, row: DataRow) -> tuple[int | None, int | None, bool]:
         """The years the row's 年度 / 起始年 / 结束年 cells give (a 年度 period sets both)."""
         start = end = None
         ok = True
         for fld in ("year", "start_year", "end_year"):
-            raw = cell(fld)
+            raw = row.cell(fld)
             if raw is None or (isinstance(raw, str) and is_blank(raw)):
                 continue
             try:
@@ -368,8 +350,8 @@ class Checker:
                     self.report,
                     "bad_year",
                     exc,
-                    row=number,
-                    column=cols[fld].label,
+                    row=row.number,
+                    column=row.cols[fld].label,
                     value=cell_text(raw),
                 )
                 ok = False
@@ -386,20 +368,16 @@ class Checker:
                 end = y
         return start, end, ok
 
-    def _donor_text(
-        self, number: int, cell: Cell, cols: dict[str, ColumnMap]
-    ) -> tuple[str, str, bool]:
+    def _donor_text(self, row: DataRow) -> tuple[str, str, bool]:
         """The donor as written (or the layout's donor) and its province column's text."""
-        donor_text = (
-            cell_text(cell("donor")) or cell_text(cell("donor_province")) or self.layout.donor
-        )
-        donor_prov_text = cell_text(cell("donor_province"))
+        donor_text = row.text("donor") or row.text("donor_province") or self.layout.donor
+        donor_prov_text = row.text("donor_province")
         if donor_text:
             return donor_text, donor_prov_text, True
-        col = cols.get("donor") or cols.get("donor_province")
+        col = row.cols.get("donor") or row.cols.get("donor_province")
         report_blank(
             self.report,
-            number,
+            row.number,
             col,
             message="the donor (帮扶方) is blank",
             message_zh="帮扶方为空",
@@ -408,18 +386,16 @@ class Checker:
         )
         return donor_text, donor_prov_text, False
 
-    def _recipient_parts(
-        self, number: int, cell: Cell, cols: dict[str, ColumnMap]
-    ) -> tuple[list[tuple[str, str]], bool]:
+    def _recipient_parts(self, row: DataRow) -> tuple[list[tuple[str, str]], bool]:
         """The recipient's place cells that are filled, from the province down."""
-        rec_parts = [(f, cell_text(cell(f))) for f in _RECIPIENT_FIELDS]
+        rec_parts = [(f, row.text(f)) for f in _RECIPIENT_FIELDS]
         rec_parts = [(f, t) for f, t in rec_parts if t]
         if rec_parts:
             return rec_parts, True
-        col = next((cols[f] for f in reversed(_RECIPIENT_FIELDS) if f in cols), None)
+        col = next((row.cols[f] for f in reversed(_RECIPIENT_FIELDS) if f in row.cols), None)
         report_blank(
             self.report,
-            number,
+            row.number,
             col,
             message="the recipient (受援地) is blank",
             message_zh="受援地为空",
@@ -430,8 +406,7 @@ class Checker:
 
     def _resolve_places(
         self,
-        number: int,
-        cols: dict[str, ColumnMap],
+        row: DataRow,
         donor_text: str,
         donor_prov_text: str,
         rec_parts: list[tuple[str, str]],
@@ -445,8 +420,8 @@ class Checker:
             donor_place = self._places.resolve(
                 donor_text,
                 within,
-                number,
-                getattr(cols.get("donor") or cols.get("donor_province"), "label", "")
+                row.number,
+                getattr(row.cols.get("donor") or row.cols.get("donor_province"), "label", "")
                 or self.layout.donor_from,
                 "donor",
             )
@@ -460,7 +435,7 @@ class Checker:
                 recip_place = self._places.quietly(name, self.layout.within)
             if recip_place is None:
                 recip_place = self._places.resolve(
-                    name, within, number, cols[fld].label, "recipient"
+                    name, within, row.number, row.cols[fld].label, "recipient"
                 )
             else:
                 within = self.layout.within
@@ -469,11 +444,9 @@ class Checker:
             notes.append(self._places.former_note("recipient", name, within, recip_place))
         return donor_place, recip_place, notes, ok
 
-    def _program(
-        self, number: int, cell: Cell, cols: dict[str, ColumnMap]
-    ) -> tuple[str | None, bool]:
+    def _program(self, row: DataRow) -> tuple[str | None, bool]:
         """The programme code of the row's 帮扶类型 cell (None when blank)."""
-        raw_prog = cell_text(cell("program"))
+        raw_prog = row.text("program")
         if not raw_prog:
             return None, True
         program = PROGRAMS.get(raw_prog.lower()) or PROGRAMS.get(raw_prog)
@@ -483,8 +456,8 @@ class Checker:
             "bad_program",
             f"{raw_prog!r} is not a known programme",
             message_zh=f"{quote_zh(raw_prog)}不是已知的帮扶类型",
-            row=number,
-            column=cols["program"].label,
+            row=row.number,
+            column=row.cols["program"].label,
             value=raw_prog,
             suggestion="use 东西部协作, 对口支援新疆 (援疆), 对口支援西藏 (援藏), "
             "对口支援青海 (援青), 三峡 or 其他",
@@ -493,23 +466,15 @@ class Checker:
         )
         return None, False
 
-    def _figure_records(
-        self,
-        number: int,
-        cells: list[object],
-        cell: Cell,
-        cols: dict[str, ColumnMap],
-        base: dict,
-        ok: bool,
-    ) -> Iterator[dict]:
+    def _figure_records(self, row: DataRow, base: dict, ok: bool) -> Iterator[dict]:
         """The row's figures as records (when ``ok``), less those the store holds already."""
         context = [
-            f"{cols[f].label}: {cell_text(cell(f))}"
+            f"{row.cols[f].label}: {row.text(f)}"
             for f in ("township", "village", "project", "note")
-            if f in cols and cell_text(cell(f))
+            if f in row.cols and row.text(f)
         ]
         errors_before = self.report.errors
-        figures = list(self._figures.figures(number, cells, cell, cols, context))
+        figures = list(self._figures.figures(row, context))
         if not ok:
             return
         if not figures and self.report.errors == errors_before:
@@ -517,7 +482,7 @@ class Checker:
                 "no_figures",
                 "the row has no figures; nothing is stored from it",
                 message_zh="该行没有任何数字，不保存",
-                row=number,
+                row=row.number,
                 suggestion="fill in at least one figure column",
                 suggestion_zh="请至少填写一个数字列",
             )
@@ -525,7 +490,7 @@ class Checker:
             rec = {**base, **fig}
             hit = self.stored_keys.get(figure_key(rec))
             if hit is not None:
-                report_stored_duplicate(self.report, number, rec, hit)
+                report_stored_duplicate(self.report, row.number, rec, hit)
                 if hit[2] == "import":
                     continue
             exact = rec.pop("_exact")

@@ -15,17 +15,11 @@ from decimal import Decimal
 
 from twinning.imports import register
 from twinning.imports.cells import cell_text, is_figure_column, report_unreadable
+from twinning.imports.figures import units_of
 from twinning.imports.layout import Layout
 from twinning.imports.numbers import format_decimal, parse_number
 from twinning.imports.problems import ParseError, Report
-from twinning.imports.units import (
-    METRICS,
-    Unit,
-    combine,
-    metric_for_unknown,
-    parse_unit,
-    to_canonical,
-)
+from twinning.imports.units import METRICS, metric_for_unknown, parse_unit, to_canonical
 
 
 @dataclass
@@ -179,9 +173,9 @@ class TotalRows:
                 if num is None:
                     continue
                 column_unit = parse_unit(col.unit) if col.unit else None
-                if num.unit_text and column_unit and col.unit_from in ("title", "option"):
-                    column_unit = Unit(1, column_unit.dimension, "")  # as in figures.py
-                unit = combine(parse_unit(num.unit_text) if num.unit_text else None, column_unit)
+                _cell_unit, _col_unit, unit = units_of(
+                    num, column_unit, col.unit_from in ("title", "option")
+                )
                 metric = METRICS.get(col.field) or metric_for_unknown(col.field, unit)
                 value, _cu = to_canonical(num.value, unit, metric)
             except ParseError as exc:
