@@ -10,7 +10,6 @@ import json
 import re
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
@@ -25,7 +24,7 @@ from twinning.figures.map import trace_updates
 from twinning.figures.series import cursor_patch
 from twinning.groups import XPCC_PREFIX
 from twinning.query import scopes
-from twinning.sources import short_source
+from twinning.sources import short_source, short_url
 from twinning.view import View
 
 # ---------------------------------------------------------------------------------------
@@ -229,15 +228,6 @@ def headline_cards(view: View) -> list[html.Div]:
     return cards
 
 
-def _short_url(url: str, width: int = 44) -> str:
-    """'example.org/a/very/long/path' shortened for a table cell (the link keeps it all)."""
-    parts = urlsplit(url)
-    text = parts.netloc.removeprefix("www.") + parts.path.rstrip("/")
-    if parts.query:
-        text += "?" + parts.query
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 _URL = re.compile(r"(https?://[^\s;，。、()（）<>\[\]\"']+)")
 
 
@@ -258,7 +248,7 @@ def source_parts(source: str | None) -> list[dict[str, str]]:
             continue
         for i, piece in enumerate(_URL.split(label)):
             if i % 2:
-                out.append({"text": _short_url(piece), "url": piece})
+                out.append({"text": short_url(piece), "url": piece})
             elif piece:
                 out.append({"text": piece})
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from twinning import i18n
 from twinning import query as agg
@@ -47,15 +47,27 @@ def short_source(label: str, url: str | None = None, limit: int = 42) -> str:
     target = url if url and not re.match(r"https?://", text) else text
     if re.match(r"https?://", target):
         parts = urlsplit(target.split()[0])
-        host = parts.netloc.removeprefix("www.")
-        path = parts.path.rstrip("/")
-        text = host + path if path else host
+        text = _host(parts) + parts.path.rstrip("/")
         if not re.match(r"https?://", str(label).strip()):
             # a document known by name: keep the name, show where it lives
-            text = f"{label} ({host})"
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text
+            text = f"{label} ({_host(parts)})"
+    return _cut(text, limit)
+
+
+def short_url(url: str, limit: int = 44) -> str:
+    """'example.org/a/very/long/path?x=1' for a table cell: the address without its scheme,
+    query kept, cut to fit (the link keeps it all)."""
+    parts = urlsplit(url)
+    text = _host(parts) + parts.path.rstrip("/")
+    return _cut(text + ("?" + parts.query if parts.query else ""), limit)
+
+
+def _host(parts: SplitResult) -> str:
+    return parts.netloc.removeprefix("www.")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def source_refs(counts: Iterable[agg.SourceCount]) -> list[SourceRef]:

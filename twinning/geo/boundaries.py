@@ -29,7 +29,6 @@ PLACE_COLUMNS = [
     "lon",
     "lat",
 ]
-_LEVEL_RANK = {level: i for i, level in enumerate(LEVELS)}
 
 
 class GeoDataMissing(FileNotFoundError):
