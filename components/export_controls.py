@@ -54,7 +54,6 @@ def layout(lang: str = "zh") -> html.Div:
     lang = i18n.normalize_lang(lang)
     return html.Div(
         className="export-controls",
-        style={"display": "flex", "gap": "6px", "alignItems": "center", "flexWrap": "wrap"},
         title=t("hint", lang),
         children=[
             dcc.Dropdown(
@@ -66,7 +65,7 @@ def layout(lang: str = "zh") -> html.Div:
                 value="map",
                 clearable=False,
                 searchable=False,
-                style={"minWidth": "120px"},
+                className="export-chart",
             ),
             dcc.Dropdown(
                 id=EXPORT_FORMAT,
@@ -74,10 +73,10 @@ def layout(lang: str = "zh") -> html.Div:
                 value="png",
                 clearable=False,
                 searchable=False,
-                style={"minWidth": "170px"},
+                className="export-format",
             ),
             html.Button(t("export", lang), id=EXPORT_BUTTON, n_clicks=0, className="button"),
-            dcc.Loading(html.Span(id=EXPORT_STATUS, style={"fontSize": "12px"}), type="dot"),
+            dcc.Loading(html.Span(id=EXPORT_STATUS, className="export-status"), type="dot"),
             dcc.Download(id=EXPORT_DOWNLOAD),
         ],
     )
