@@ -21,7 +21,7 @@ VIEWS = [
     for lang, (level, recipient), metric in itertools.product(
         ("zh", "en"),
         (("province", None), ("prefecture", None), ("county", None), ("county", "650000")),
-        (None, "funds_cny", "people_lifted"),
+        (None, *agg.MAIN_METRICS),
     )
 ]
 
@@ -71,3 +71,19 @@ def _plain(value):
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+@pytest.mark.parametrize("filters", VIEWS[::3], ids=lambda f: f.to_query_string())
+def test_screen_and_export_draw_the_same_series_and_words(data, filters: agg.Filters) -> None:
+    """The series, the map's title and note, and the headline numbers the screen shows
+    are the ones an export of the same link prints."""
+    view = View(data, filters)
+    screen_series, _key = cb.series_step_outputs(view, None)
+    exported = View.of(filters.to_query_string(), data=data)
+    assert _plain(screen_series.to_plotly_json()) == _plain(
+        exported.figure("series").to_plotly_json()
+    )
+    _fig, _key, title, note = cb.map_outputs(view, None)
+    assert exported.title("map").startswith(title) and exported.map_note() == note
+    # the numbers behind the cards are the ones the export words, worked out in full
+    assert view.headlines() == exported.headlines(complete=True)
