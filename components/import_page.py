@@ -175,6 +175,21 @@ def _grid_columns(columns: list[dict[str, str]]) -> list[dict[str, str]]:
     return [{"field": c["id"], "headerName": c["name"]} for c in columns]
 
 
+def _option_box(label: str, box_id: str, placeholder: str, width: str) -> html.Label:
+    """A labelled text box of the read options (年度, 单位)."""
+    return html.Label(
+        [
+            label,
+            dcc.Input(
+                id=box_id,
+                type="text",
+                placeholder=placeholder,
+                style={"width": width, "marginLeft": "6px"},
+            ),
+        ]
+    )
+
+
 def _report_table(lang: str) -> dag.AgGrid:
     def level_is(severity: str) -> str:
         label = json.dumps(severity_label(severity, lang), ensure_ascii=False)
@@ -324,28 +339,8 @@ def layout(lang: str = "zh") -> html.Div:
                     html.Div(
                         style={"display": "flex", "gap": "12px", "margin": "4px 0 8px"},
                         children=[
-                            html.Label(
-                                [
-                                    t("year_label", lang),
-                                    dcc.Input(
-                                        id="imp-year",
-                                        type="text",
-                                        placeholder="2021",
-                                        style={"width": "110px", "marginLeft": "6px"},
-                                    ),
-                                ]
-                            ),
-                            html.Label(
-                                [
-                                    t("unit_label", lang),
-                                    dcc.Input(
-                                        id="imp-unit",
-                                        type="text",
-                                        placeholder="万元",
-                                        style={"width": "90px", "marginLeft": "6px"},
-                                    ),
-                                ]
-                            ),
+                            _option_box(t("year_label", lang), "imp-year", "2021", "110px"),
+                            _option_box(t("unit_label", lang), "imp-unit", "万元", "90px"),
                         ],
                     ),
                     html.Button(
