@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from twinning.filters import FIRST_PAIRING_YEAR
 from twinning.imports.numbers import is_blank, normalise_text
 from twinning.imports.problems import ParseError, quote_zh
 
-MIN_YEAR = 1978
+MIN_YEAR = FIRST_PAIRING_YEAR  # an earlier year is a slip of the digits
 
 _PERIOD = re.compile(r"^\s*(\d{4})\s*年?\s*(?:-|–|—|~|～|至|到|to)\s*(\d{4})\s*年?\s*$")
 
