@@ -91,9 +91,11 @@ def test_sign_in_import_sign_out_then_the_old_requests_are_refused(server, brows
         page.set_input_files("#imp-upload input[type=file]", str(CORPUS / "good_bom_wide.csv"))
         page.wait_for_selector("#imp-preview .ag-cell")
         page.click("#imp-check-btn")
-        expect(page.locator("#imp-result-status")).to_contain_text("Check passed")
+        # the check and the import run in a child process: seconds on a busy machine
+        done = {"timeout": 60_000}
+        expect(page.locator("#imp-result-status")).to_contain_text("Check passed", **done)
         page.click("#imp-confirm-btn")
-        expect(page.locator("#imp-result-status")).to_contain_text("Imported")
+        expect(page.locator("#imp-result-status")).to_contain_text("Imported", **done)
         after_import = count(store, "figures")
         assert after_import == before + 6
         # the batch list names the user while signed in
