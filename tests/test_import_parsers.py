@@ -16,7 +16,7 @@ from twinning.imports.headers import auto_mapping, match_header, split_unit
 from twinning.imports.numbers import APPROX, EXACT, LOWER, format_decimal, parse_number
 from twinning.imports.problems import ParseError
 from twinning.imports.units import METRICS, combine, parse_unit, to_canonical
-from twinning.imports.validate import parse_year
+from twinning.imports.years import parse_year
 
 
 @pytest.mark.parametrize(
@@ -258,7 +258,7 @@ def test_header_matching_never_raises(text):
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=200))
 def test_digest_index_finds_the_first_row_across_merges(digests):
-    from twinning.imports.validate import DigestIndex
+    from twinning.imports.duplicates import DigestIndex
 
     index, first = DigestIndex(merge_every=7), {}
     for row, d in enumerate(digests, start=2):

@@ -15,8 +15,8 @@ from sqlalchemy import text
 from test_import_support import CORPUS, count, make_store, run_tiny
 
 from twinning.imports.headers import match_header, match_parts
+from twinning.imports.layout import ReadOptions
 from twinning.imports.register import read_title, total_kind
-from twinning.imports.validate import ReadOptions
 
 EXPECTED = json.loads((CORPUS / "registers_expected.json").read_text(encoding="utf-8"))
 

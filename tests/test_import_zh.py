@@ -29,18 +29,16 @@ from test_import_support import (
 
 from components import import_page as page
 from twinning.imports import cli as import_cli
+from twinning.imports.duplicates import figure_key
 from twinning.imports.headers import load_mapping_file, normalise_overrides
 from twinning.imports.keep import UndoError, list_batches, undo_batch
+from twinning.imports.layout import ReadOptions
 from twinning.imports.numbers import parse_number
 from twinning.imports.problems import PROBLEM_CODES, ParseError, Problem, Report, report_csv
+from twinning.imports.rows import Checker
 from twinning.imports.units import METRICS, Unit, parse_unit, to_canonical
-from twinning.imports.validate import (
-    Checker,
-    ReadOptions,
-    figure_key,
-    find_layout,
-    parse_year,
-)
+from twinning.imports.validate import find_layout
+from twinning.imports.years import parse_year
 
 ROOT = Path(__file__).resolve().parents[1]
 CJK = re.compile(r"[\u4e00-\u9fff]")

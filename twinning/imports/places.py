@@ -37,7 +37,7 @@ class PlaceLookup:
     form: str  # the layout's form: a pairing names single places only
     _cache: dict[tuple[str, str | None], object] = field(default_factory=dict)
 
-    def quietly(self, name: str, within: str):
+    def quietly(self, name: str, within: str) -> object | None:
         """The place ``name`` means inside ``within``, or None (no problem reported)."""
         if self.resolver is None:
             return None
@@ -59,7 +59,7 @@ class PlaceLookup:
             return None
         return f"{role} {name}: {note}" if note else None
 
-    def resolve(self, name: str, within: str | None, row: int, column: str, role: str):
+    def resolve(self, name: str, within: str | None, row: int, column: str, role: str) -> object:
         """Resolve through the gazetteer; report ambiguity or absence with candidates.
 
         Returns the place (or ``Scope``), None for nothing to resolve with or a donor kept
@@ -81,7 +81,7 @@ class PlaceLookup:
 
     def _unresolved(
         self, exc: Exception, name: str, within: str | None, row: int, column: str, role: str
-    ):
+    ) -> bool | None:
         cands = list(getattr(exc, "candidates", []) or [])[:8]
         shown = "; ".join(place_label(c) for c in cands)
         shown_zh = "；".join(place_label_zh(c) for c in cands)

@@ -206,7 +206,9 @@ class Checker:
         self._sums.check(number, cells, kind)
 
     # cells filled in from elsewhere ------------------------------------------------------
-    def _merged_down(self, rows: Iterable[tuple[int, list[object]]]):
+    def _merged_down(
+        self, rows: Iterable[tuple[int, list[object]]]
+    ) -> Iterator[tuple[int, list[object]]]:
         """Rows with vertically merged cells filled down (an xlsx 州 or 年度 cell merged
         over several rows), except in figure columns, where a merged value is one figure."""
         figure_cols = {c.index for c in self.layout.mapping.columns if is_figure_column(c)}
