@@ -26,10 +26,13 @@ from sqlalchemy.exc import OperationalError
 
 from twinning import i18n
 from twinning.filters import FROM_MEMORY, LEVEL_RANK, LEVELS, Filters
+from twinning.query.cache import MISSING
 
 Kind = Literal["pairings", "figures", "totals"]
 ACTIVE = "batch_id IN (SELECT id FROM batches WHERE undone_at IS NULL)"
 CACHE_SIZE = 256
+# cache keys (their first item) answered in-process only: see twinning.query.cache
+LOCAL_ONLY: frozenset[str] = frozenset({"reconciled-soon"})  # a Future of this worker
 
 
 def missing(value: Any) -> bool:
@@ -132,6 +135,9 @@ class AtlasData:
     _cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _summary: Any = field(default=None, repr=False)
+    # answers shared with the server's other workers (twinning.query.cache); None: this
+    # process only (a store in memory, TWINNING_CACHE_DIR=off, or not made by from_store)
+    shared: Any = field(default=None, repr=False)
 
     @property
     def summary(self) -> Any:
@@ -150,7 +156,15 @@ class AtlasData:
             from twinning.geo.boundaries import places_table
 
             places = places_table()
-        return cls(engine=store.engine, places=prepare_places(places), version=store.data_version())
+        from twinning.query.cache import SharedCache
+
+        version = store.data_version()
+        return cls(
+            engine=store.engine,
+            places=prepare_places(places),
+            version=version,
+            shared=SharedCache.for_store(store.engine.url, version),
+        )
 
     @classmethod
     def build(
@@ -315,27 +329,59 @@ class AtlasData:
         return labels[code]
 
     def forget(self, key: Any) -> None:
-        """Drop one memoised answer (one that must be computed again next time)."""
+        """Drop one memoised answer (one that must be computed again next time), in this
+        worker and in the cache it shares with the others."""
         with self._lock:
             self._cache.pop(key, None)
+        skey = self._shared_key(key)
+        if skey is not None:
+            self.shared.delete(skey)
 
     def peek(self, key: Any) -> Any:
-        """A memoised answer if there is one, else None (nothing is computed)."""
+        """A memoised answer if there is one (this worker's, or one another worker stored),
+        else None (nothing is computed)."""
         with self._lock:
-            return self._cache.get(key)
+            if key in self._cache:
+                return self._cache[key]
+        skey = self._shared_key(key)
+        if skey is None:
+            return None
+        value = self.shared.get(skey)
+        if value is MISSING:
+            return None
+        self._remember(key, value)
+        return value
 
     def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """Memoise per data version, bounded (shared by the callbacks of one change)."""
+        """Memoise per data version, bounded: in this worker (an LRU of ``CACHE_SIZE``
+        answers) and, behind it, in the cache the server's workers share, where one worker
+        computes a key while the others wait for its answer (``twinning.query.cache``).
+        An answer that cannot be pickled, or is too big, stays in this worker."""
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        value = compute()
+        skey = self._shared_key(key)
+        value = compute() if skey is None else self.shared.get_or_compute(skey, compute)
+        self._remember(key, value)
+        return value
+
+    def _remember(self, key: Any, value: Any) -> None:
         with self._lock:
             self._cache[key] = value
+            self._cache.move_to_end(key)
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return value
+
+    def _shared_key(self, key: Any) -> str | None:
+        """The shared cache's key for ``key``, or None: no shared cache, or a key that has
+        no text form that is the same in every process, or one kept in-process."""
+        if self.shared is None:
+            return None
+        kind = key[0] if isinstance(key, tuple) and key else key
+        if isinstance(kind, str) and kind in LOCAL_ONLY:
+            return None
+        return self.shared.key_text(key)
 
 
 def where(

@@ -1,0 +1,231 @@
+"""The answers' cache shared by worker processes (twinning.query.cache; issues #7, #8)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import threading
+import time
+from concurrent.futures import Future
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from twinning.filters import Filters
+from twinning.query import AtlasData
+from twinning.query import cache as cache_mod
+from twinning.query.cache import MISSING, SharedCache, stable_text
+
+
+def _shared(root: Path, **kw) -> SharedCache:
+    return SharedCache(root, "ns", **kw)
+
+
+def test_keys_have_one_text_form_in_every_process() -> None:
+    a = stable_text(("cells", Filters(programs=("b", "a")), frozenset({"x", "y", "z"})))
+    b = stable_text(("cells", Filters(programs=("b", "a")), frozenset({"z", "y", "x"})))
+    assert a == b
+    assert stable_text(Filters(metric="funds_cny")) != stable_text(Filters(metric="projects"))
+    assert stable_text((1, "1")) != stable_text(("1", 1))
+    assert SharedCache.key_text(("x", object())) is None  # no stable form: in-process only
+
+
+def test_an_answer_is_computed_once_and_read_back(tmp_path: Path) -> None:
+    one, two = _shared(tmp_path), _shared(tmp_path)  # two workers
+    calls: list[int] = []
+    frame = pd.DataFrame({"a": [1.5, None], "b": ["x", "y"]})
+
+    def compute() -> pd.DataFrame:
+        calls.append(1)
+        return frame
+
+    assert one.get_or_compute("k", compute).equals(frame)
+    got = two.get_or_compute("k", compute)
+    assert got.equals(frame) and got is not frame
+    assert len(calls) == 1
+    assert two.get_or_compute("none", lambda: None) is None  # None is an answer too
+    assert one.get("none") is None and one.get("other") is MISSING
+
+
+def _slow_square(root: str, n: int, counter: str) -> int:
+    shared = SharedCache(Path(root), "ns", wait=30)
+
+    def compute() -> int:
+        with open(counter, "a") as f:
+            f.write("x")
+        time.sleep(0.5)
+        return n * n
+
+    return shared.get_or_compute("square", compute)
+
+
+def test_one_computation_in_flight_across_processes(tmp_path: Path) -> None:
+    counter = tmp_path / "computed"
+    counter.touch()
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(4) as pool:
+        results = pool.starmap(_slow_square, [(str(tmp_path), 7, str(counter))] * 4)
+    assert results == [49] * 4
+    assert counter.read_text() == "x"  # the other three waited for the first's answer
+
+
+def test_one_computation_in_flight_across_threads(tmp_path: Path) -> None:
+    calls: list[int] = []
+    results: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        time.sleep(0.3)
+        return 42
+
+    def worker() -> None:
+        results.append(_shared(tmp_path).get_or_compute("k", compute))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [42] * 4 and len(calls) == 1
+
+
+def test_a_waiter_computes_itself_after_the_timeout(tmp_path: Path) -> None:
+    holder = _shared(tmp_path)
+    started = threading.Event()
+
+    def slow() -> str:
+        started.set()
+        time.sleep(1.5)
+        return "slow"
+
+    t = threading.Thread(target=holder.get_or_compute, args=("k", slow))
+    t.start()
+    started.wait()
+    waiter = _shared(tmp_path, wait=0.2)
+    t0 = time.monotonic()
+    assert waiter.get_or_compute("k", lambda: "own") == "own"
+    assert time.monotonic() - t0 < 1.2
+    assert waiter.stats["timeouts"] == 1
+    t.join()
+
+
+def test_a_failed_computation_leaves_nothing_and_frees_the_key(tmp_path: Path) -> None:
+    shared = _shared(tmp_path, wait=5)
+
+    def boom() -> int:
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError):
+        shared.get_or_compute("k", boom)
+    t0 = time.monotonic()
+    assert _shared(tmp_path, wait=5).get_or_compute("k", lambda: 1) == 1
+    assert time.monotonic() - t0 < 1
+
+
+def test_nested_keys_on_one_lock_stripe_do_not_wait_for_themselves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache_mod, "LOCK_STRIPES", 1)
+    shared = _shared(tmp_path, wait=5)
+    t0 = time.monotonic()
+    outer = shared.get_or_compute("outer", lambda: shared.get_or_compute("inner", lambda: 2) + 1)
+    assert outer == 3 and time.monotonic() - t0 < 1
+
+
+def test_unpicklable_and_too_big_answers_stay_in_process(tmp_path: Path) -> None:
+    shared = _shared(tmp_path, max_bytes=1000)
+    future: Future = Future()
+    assert shared.get_or_compute("future", lambda: future) is future
+    assert shared.get("future") is MISSING
+    big = "x" * 5000
+    assert shared.get_or_compute("big", lambda: big) == big
+    assert shared.get("big") is MISSING and shared.stats["too_big"] == 1
+
+
+def test_the_file_cache_is_bounded(tmp_path: Path) -> None:
+    shared = _shared(tmp_path, items=20)
+    for i in range(100):
+        shared.set(f"k{i}", i)
+    files = [p for p in (tmp_path / "ns").iterdir() if not p.name.endswith("__wz_cache")]
+    assert len(files) <= 21  # the entries and cachelib's count file
+    assert shared.get("k99") == 99  # the newest stay
+    assert shared.get("k0") is MISSING
+
+
+def test_an_unreadable_entry_is_computed_again(tmp_path: Path) -> None:
+    shared = _shared(tmp_path)
+    shared.files.set("k", b"not a pickle")
+    assert shared.get_or_compute("k", lambda: 5) == 5
+    assert shared.get("k") == 5
+
+
+def test_other_namespaces_are_removed_once_stale(tmp_path: Path) -> None:
+    import os
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (tmp_path / "old.locks").mkdir()
+    recent = tmp_path / "recent"
+    recent.mkdir()
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    os.utime(tmp_path / "old.locks", (time.time() - 7200, time.time() - 7200))
+    _shared(tmp_path)
+    assert not old.exists() and not (tmp_path / "old.locks").exists()
+    assert recent.exists()
+
+
+# -- AtlasData ---------------------------------------------------------------------------
+
+
+def test_atlas_data_of_a_file_store_shares_its_answers(
+    store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TWINNING_CACHE_DIR", raising=False)
+    one, two = AtlasData.from_store(store), AtlasData.from_store(store)
+    assert one.shared is not None and one.shared.dir == two.shared.dir
+    assert one.shared.root == Path(store.engine.url.database).resolve().parent / "cache"
+    calls: list[int] = []
+
+    def compute() -> dict:
+        calls.append(1)
+        return {"answer": 1}
+
+    assert one.cached(("view", Filters(metric="projects")), compute) == {"answer": 1}
+    assert two.cached(("view", Filters(metric="projects")), compute) == {"answer": 1}
+    assert len(calls) == 1
+    # peek sees another worker's answer; forget drops it everywhere
+    assert two.peek(("view", Filters(metric="projects"))) == {"answer": 1}
+    one.forget(("view", Filters(metric="projects")))
+    fresh = AtlasData.from_store(store)
+    assert fresh.peek(("view", Filters(metric="projects"))) is None
+    # a Future of this worker is never shared
+    future: Future = Future()
+    assert one.cached(("reconciled-soon", Filters(), "projects"), lambda: future) is future
+    assert two.peek(("reconciled-soon", Filters(), "projects")) is None
+
+
+def test_cache_namespace_follows_the_data_version(store) -> None:
+    a = SharedCache.for_store(store.engine.url, "v1")
+    b = SharedCache.for_store(store.engine.url, "v2")
+    assert a is not None and b is not None and a.namespace != b.namespace
+    a.set("k", 1)
+    assert b.get("k") is MISSING
+
+
+def test_no_shared_cache_in_memory_or_when_turned_off(
+    store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    assert SharedCache.for_store(make_url("sqlite://"), "v") is None
+    monkeypatch.setenv("TWINNING_CACHE_DIR", "off")
+    assert AtlasData.from_store(store).shared is None
+
+
+def test_cached_answers_pickle_back_equal() -> None:
+    """What the views cache is plain data: frames, dataclasses, dicts (round trip)."""
+    from twinning.query.views import Headline
+
+    value = [Headline("headline_funds", 1.5, 3, "cny", at_least=1.0, n_at_least=2)]
+    assert pickle.loads(pickle.dumps(value)) == value
