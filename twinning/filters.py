@@ -154,14 +154,7 @@ class Filters:
         ):
             if param in params:
                 values[name] = params[param].strip().lower() in {"1", "true", "yes", "on"}
-        filters = replace(base, **values)
-        if (
-            filters.year_from is not None
-            and filters.year_to is not None
-            and filters.year_from > filters.year_to
-        ):
-            filters = replace(filters, year_from=filters.year_to, year_to=filters.year_from)
-        return filters
+        return _years_in_order(replace(base, **values))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form for a dcc.Store."""
@@ -203,14 +196,7 @@ class Filters:
         for name in ("include_from_memory", "flows", "present", "play"):
             value = d.get(name)
             values[name] = value if isinstance(value, bool) else getattr(base, name)
-        filters = replace(base, **values)
-        if (
-            filters.year_from is not None
-            and filters.year_to is not None
-            and filters.year_from > filters.year_to
-        ):
-            filters = replace(filters, year_from=filters.year_to, year_to=filters.year_from)
-        return filters
+        return _years_in_order(replace(base, **values))
 
     def cache_key(self) -> Filters:
         """The parts that change what is computed (lang, place, present, play do not)."""
@@ -219,6 +205,17 @@ class Filters:
     def timeless(self) -> Filters:
         """This view over all years: what the series draws under its cursor at ``year``."""
         return replace(self, year=None, year_from=None, year_to=None, mode="year", play=False)
+
+
+def _years_in_order(filters: Filters) -> Filters:
+    """``filters`` with a reversed from..to range put the right way round."""
+    if (
+        filters.year_from is not None
+        and filters.year_to is not None
+        and filters.year_from > filters.year_to
+    ):
+        return replace(filters, year_from=filters.year_to, year_to=filters.year_from)
+    return filters
 
 
 def _clean_text(value: str | None) -> str | None:
