@@ -7,9 +7,13 @@ each is documented in the README (``tests/test_settings.py`` checks it).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from twinning.paths import VAR_DIR
+
+_N = TypeVar("_N", int, float)
 
 
 @dataclass(frozen=True)
@@ -196,20 +200,20 @@ def get(name: str) -> str:
     return os.environ.get(name, setting.default)
 
 
-def get_int(name: str) -> int:
+def _get_number(name: str, kind: Callable[[str], _N], what: str) -> _N:
     value = get(name)
     try:
-        return int(value)
+        return kind(value)
     except ValueError as exc:
-        raise ValueError(f"setting {name}={value!r} is not a whole number") from exc
+        raise ValueError(f"setting {name}={value!r} is not {what}") from exc
+
+
+def get_int(name: str) -> int:
+    return _get_number(name, int, "a whole number")
 
 
 def get_float(name: str) -> float:
-    value = get(name)
-    try:
-        return float(value)
-    except ValueError as exc:
-        raise ValueError(f"setting {name}={value!r} is not a number") from exc
+    return _get_number(name, float, "a number")
 
 
 def get_bool(name: str) -> bool:

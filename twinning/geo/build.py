@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from twinning.geo.boundaries import PLACE_COLUMNS  # the columns the atlas reads back
 from twinning.paths import GEO_DIR
 
 DEFAULT_TOLERANCE = 0.05  # degrees; national county map: ~63 k vertices
@@ -49,17 +50,6 @@ NEIGHBOR_TOLERANCE = 0.05
 NEIGHBOR_BOX = (60.0, -2.0, 145.0, 58.0)
 CRS = "EPSG:4326"
 LEVEL_ZH = {"省": "province", "市": "prefecture", "区县": "county"}
-COLUMNS = [
-    "adcode",
-    "level",
-    "name_zh",
-    "name_en",
-    "pinyin",
-    "province_adcode",
-    "prefecture_adcode",
-    "lon",
-    "lat",
-]
 # South China Sea island groups for the inset: (name_zh, name_en, lon/lat box).
 ISLAND_GROUPS = [
     ("东沙群岛", "Dongsha Islands", (116.0, 20.3, 117.3, 21.2)),
@@ -362,7 +352,7 @@ def _with_points(
     gdf["lat"] = [
         county_point.get(a, (x, y))[1] for a, x, y in zip(gdf.adcode, lon, lat, strict=True)
     ]
-    return gdf[[*COLUMNS, "geometry"]]
+    return gdf[[*PLACE_COLUMNS, "geometry"]]
 
 
 def build_overlays(
