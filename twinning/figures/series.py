@@ -71,6 +71,24 @@ def series_figure(
         col=1,
     )
     shown_legend = {"yearly": False, "period": False, "cumulative": False}
+
+    def add_grouped(kind: str, group: str, row: int, texts: list[str], **props: object) -> None:
+        """A trace of one legend group on ``row``, hovering ``texts``; the group's legend
+        entry is shown on its first trace only."""
+        fig.add_trace(
+            _trace(
+                kind,
+                **props,
+                legendgroup=group,
+                showlegend=not shown_legend[group],
+                hovertext=texts,
+                hovertemplate="%{hovertext}<extra></extra>",
+            ),
+            row=row,
+            col=1,
+        )
+        shown_legend[group] = True
+
     any_figure = False
     empty_rows: list[int] = []
     for row, metric in enumerate(metrics, start=2):
@@ -97,27 +115,21 @@ def series_figure(
                     else f"{_esc(p.donor)} → {_esc(p.recipient)}"
                 )
                 texts.append(f"<b>{value_text}</b><br>{label}<br>{who}")
-            fig.add_trace(
-                _trace(
-                    "bar",
-                    x=xs,
-                    y=ys,
-                    width=widths,
-                    marker={
-                        "color": PERIOD_COLOUR,
-                        "line": {"color": PERIOD_LINE, "width": 1},
-                        "pattern": {"shape": "/", "fgcolor": PERIOD_LINE, "size": 6},
-                    },
-                    name=i18n.t("series_period_legend", lang),
-                    legendgroup="period",
-                    showlegend=not shown_legend["period"],
-                    hovertext=texts,
-                    hovertemplate="%{hovertext}<extra></extra>",
-                ),
-                row=row,
-                col=1,
+            add_grouped(
+                "bar",
+                "period",
+                row,
+                texts,
+                x=xs,
+                y=ys,
+                width=widths,
+                marker={
+                    "color": PERIOD_COLOUR,
+                    "line": {"color": PERIOD_LINE, "width": 1},
+                    "pattern": {"shape": "/", "fgcolor": PERIOD_LINE, "size": 6},
+                },
+                name=i18n.t("series_period_legend", lang),
             )
-            shown_legend["period"] = True
         if len(s.yearly):
             any_figure = True
             texts = [
@@ -127,23 +139,17 @@ def series_figure(
                     s.yearly["year"], s.yearly["value"], s.yearly["n_figures"], strict=True
                 )
             ]
-            fig.add_trace(
-                _trace(
-                    "bar",
-                    x=s.yearly["year"].tolist(),
-                    y=s.yearly["value"].tolist(),
-                    width=0.7,
-                    marker={"color": YEARLY_COLOUR},
-                    name=i18n.t("series_yearly", lang),
-                    legendgroup="yearly",
-                    showlegend=not shown_legend["yearly"],
-                    hovertext=texts,
-                    hovertemplate="%{hovertext}<extra></extra>",
-                ),
-                row=row,
-                col=1,
+            add_grouped(
+                "bar",
+                "yearly",
+                row,
+                texts,
+                x=s.yearly["year"].tolist(),
+                y=s.yearly["value"].tolist(),
+                width=0.7,
+                marker={"color": YEARLY_COLOUR},
+                name=i18n.t("series_yearly", lang),
             )
-            shown_legend["yearly"] = True
         if len(s.cumulative):
             any_figure = True
             texts = [
@@ -164,23 +170,17 @@ def series_figure(
                     strict=True,
                 )
             ]
-            fig.add_trace(
-                _trace(
-                    "scatter",
-                    x=s.cumulative["end"].astype(float).tolist(),
-                    y=s.cumulative["value"].tolist(),
-                    mode="markers",
-                    marker={"symbol": "diamond", "size": 11, "color": CUMULATIVE_COLOUR},
-                    name=i18n.t("series_cumulative_legend", lang),
-                    legendgroup="cumulative",
-                    showlegend=not shown_legend["cumulative"],
-                    hovertext=texts,
-                    hovertemplate="%{hovertext}<extra></extra>",
-                ),
-                row=row,
-                col=1,
+            add_grouped(
+                "scatter",
+                "cumulative",
+                row,
+                texts,
+                x=s.cumulative["end"].astype(float).tolist(),
+                y=s.cumulative["value"].tolist(),
+                mode="markers",
+                marker={"symbol": "diamond", "size": 11, "color": CUMULATIVE_COLOUR},
+                name=i18n.t("series_cumulative_legend", lang),
             )
-            shown_legend["cumulative"] = True
         fig.update_yaxes(tickformat="~s", rangemode="tozero", row=row, col=1)
         if i18n.unit_kind(unit) == "money":
             # Money reads in the reader's own units (亿元 / billion yuan), never "200G".
