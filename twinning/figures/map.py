@@ -571,6 +571,23 @@ def map_title(data: agg.AtlasData, filters: agg.Filters) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+def _labelled_points(points: dict[str, Any], **style: Any) -> go.Scattergeo:
+    """Points (``_division_points``, ``_scope_values``) labelled and hovered as a patch
+    updates them: the label is ``customdata[1]`` (a patch sends customdata, never "text")."""
+    return go.Scattergeo(
+        lon=points["lon"],
+        lat=points["lat"],
+        customdata=points["customdata"],
+        texttemplate="%{customdata[1]}",
+        hovertext=points["hovertext"],
+        hovertemplate="%{hovertext}<extra></extra>",
+        mode="markers+text",
+        geo="geo",
+        showlegend=False,
+        **style,
+    )
+
+
 def map_figure(
     data: agg.AtlasData,
     filters: agg.Filters,
@@ -673,40 +690,22 @@ def map_figure(
     )
     # the XPCC divisions paired in view: a point at the seat, said to be no seat's territory
     meta["xpcc_points"] = len(fig.data)
-    xpcc = values["xpcc_points"]
     fig.add_trace(
-        go.Scattergeo(
-            lon=xpcc["lon"],
-            lat=xpcc["lat"],
-            customdata=xpcc["customdata"],
-            texttemplate="%{customdata[1]}",
-            hovertext=xpcc["hovertext"],
-            hovertemplate="%{hovertext}<extra></extra>",
-            mode="markers+text",
+        _labelled_points(
+            values["xpcc_points"],
             textposition="bottom center",
             textfont={"size": font_size - 3, "color": palette.INK},
             marker={"symbol": "diamond", "size": 9, "color": palette.INK},
             name=XPCC_TRACE,
-            geo="geo",
-            showlegend=False,
         )
     )
     meta["scope_points"] = len(fig.data)
-    points = values["scope_points"]
     fig.add_trace(
-        go.Scattergeo(
-            lon=points["lon"],
-            lat=points["lat"],
-            customdata=points["customdata"],
-            texttemplate="%{customdata[1]}",  # a patch sends customdata, never "text"
-            hovertext=points["hovertext"],
-            hovertemplate="%{hovertext}<extra></extra>",
-            mode="markers+text",
+        _labelled_points(
+            values["scope_points"],
             textposition="top center",
             marker={"symbol": "star", "size": 13, "color": palette.PRIMARY},
             name=SCOPE_POINTS_TRACE,
-            geo="geo",
-            showlegend=False,
         )
     )
     if not filters.recipient:
