@@ -547,11 +547,13 @@ _SPAN = "(period_start IS NULL OR period_start <> period_end)"  # matches ix_fig
 _KEEP = ["start", "end", "value", "n_figures", "donor", "recipient", "qualifier", "source"]
 
 
-def _spans(data: AtlasData, f: Filters) -> pd.DataFrame:
+def _spans(data: AtlasData, f: Filters) -> dict[str, list[tuple]]:
     """One scan of the summary for the series of a view: every metric the series shows,
-    summed per (metric, period start, period end)."""
+    summed per (metric, period start, period end): {metric: [(start, end, value, n)]},
+    an empty end or start as None. Plain tuples: a view's series is a few dozen sums, and
+    a frame per metric cost more than the query (#7)."""
 
-    def compute() -> pd.DataFrame:
+    def compute() -> dict[str, list[tuple]]:
         cond, params = where(f, "totals")
         metrics = in_list("m", series_metrics(f), params)
         frame = data.summary.frame(
@@ -561,61 +563,55 @@ def _spans(data: AtlasData, f: Filters) -> pd.DataFrame:
             f"HAVING SUM(n) > 0",
             params,
         )
-        if frame.empty:
-            frame = pd.DataFrame(columns=["metric", "start", "end", "value", "n_figures"])
-        return frame
+        out: dict[str, list[tuple]] = {}
+        for metric, start, end, value, n in frame.itertuples(index=False, name=None):
+            year = (None if missing(start) else int(start), None if missing(end) else int(end))
+            amount = float("nan") if missing(value) else float(value)
+            out.setdefault(metric, []).append((*year, amount, int(n)))
+        return out
 
     return data.cached(("spans", f.cache_key()), compute)
 
 
+_YEARLY = ["year", "value", "n_figures"]
+
+
 def _series(data: AtlasData, f: Filters, metric: str) -> Series:
-    all_spans = _spans(data, f)
-    rows = all_spans[all_spans["metric"] == metric]
-    if rows.empty and metric not in series_metrics(f):  # a metric the view does not show
-        rows = _spans(data, replace(f, metric=metric))
-        rows = rows[rows["metric"] == metric]
-    single = rows["start"].notna() & rows["end"].notna() & (rows["start"] == rows["end"])
-    yearly = (
-        rows[single]
-        .rename(columns={"start": "year"})[["year", "value", "n_figures"]]
-        .sort_values("year")
-        .reset_index(drop=True)
-    )
-    spans = rows[rows["end"].notna() & ~single][["start", "end", "value", "n_figures"]]
-    undated = int(rows.loc[rows["start"].isna() & rows["end"].isna(), "n_figures"].sum())
-    n_spans = int(spans["n_figures"].sum()) if len(spans) else 0
+    rows = _spans(data, f).get(metric, [])
+    if not rows and metric not in series_metrics(f):  # a metric the view does not show
+        rows = _spans(data, replace(f, metric=metric)).get(metric, [])
+    yearly = sorted((s, v, n) for s, e, v, n in rows if s is not None and s == e)
+    sums = [(s, e, v, n) for s, e, v, n in rows if e is not None and s != e]
+    undated = sum(n for s, e, _v, n in rows if s is None and e is None)
+    n_spans = sum(r[3] for r in sums)
+    spans: list[tuple] = [(*r, None, None, None, None) for r in sums]
     if 0 < n_spans <= SERIES_ROWS_MAX:
         fcond, fparams = where(f, "figures")
         fparams["metric"] = metric
         # SQLite would walk every row of the metric in id order; the partial index of
         # period figures holds only them (10 M figures: 5 s -> milliseconds)
         hint = "INDEXED BY ix_figures_spans" if data.engine.dialect.name == "sqlite" else ""
-        spans = data.frame(
-            f'SELECT id, period_start AS start, period_end AS "end", value, 1 AS n_figures, '
-            f"donor, recipient, qualifier, source FROM figures {hint} WHERE {fcond} "
-            f"AND metric = :metric AND counted AND period_end IS NOT NULL AND {_SPAN}",
-            fparams,
-        )
-        spans = spans.sort_values("id").drop(columns="id")
-    spans = spans.copy()
-    for col in _KEEP:
-        if col not in spans.columns:
-            spans[col] = None
-    spans = spans[_KEEP]
-    if len(yearly):
-        yearly["year"] = yearly["year"].astype(int)
-        yearly["value"] = yearly["value"].astype(float)
-        yearly["n_figures"] = yearly["n_figures"].astype(int)
-    else:
-        yearly = pd.DataFrame({"year": [], "value": [], "n_figures": []})
-    is_period = spans["start"].notna()
+        spans = [
+            tuple(r)
+            for r in data.rows(
+                f'SELECT period_start AS start, period_end AS "end", value, 1 AS n_figures, '
+                f"donor, recipient, qualifier, source FROM figures {hint} WHERE {fcond} "
+                f"AND metric = :metric AND counted AND period_end IS NOT NULL AND {_SPAN} "
+                f"ORDER BY id",
+                fparams,
+            )
+        ]
     return Series(
         metric=metric,
         unit=metric_unit(data, metric),
-        yearly=yearly,
-        periods=spans[is_period].reset_index(drop=True),
-        cumulative=spans[~is_period].reset_index(drop=True),
-        n_undated=undated,
+        yearly=(
+            pd.DataFrame(yearly, columns=_YEARLY)
+            if yearly
+            else pd.DataFrame({"year": [], "value": [], "n_figures": []})
+        ),
+        periods=pd.DataFrame([r for r in spans if r[0] is not None], columns=_KEEP),
+        cumulative=pd.DataFrame([r for r in spans if r[0] is None], columns=_KEEP),
+        n_undated=int(undated),
     )
 
 
