@@ -380,38 +380,40 @@ def _badge(fig: dict[str, Any], year_text: str, sub: str, width: int) -> None:
     size = max(28, round(width / 22))
     notes = list(layout.get("annotations") or [])
     notes.append(
-        {
-            "text": f"<b>{i18n_escape(year_text)}</b>",
-            "xref": "paper",
-            "yref": "container",
-            "x": 1,
-            "y": 1,
-            "xanchor": "right",
-            "yanchor": "top",
-            "yshift": -6,
-            "showarrow": False,
-            "font": {"size": size, "color": "#b3261e"},
-            "name": "animation-year",
-        }
+        _top_right(
+            f"<b>{i18n_escape(year_text)}</b>",
+            "animation-year",
+            yshift=-6,
+            font={"size": size, "color": "#b3261e"},
+        )
     )
     if sub:
         notes.append(
-            {
-                "text": i18n_escape(sub),
-                "xref": "paper",
-                "yref": "container",
-                "x": 1,
-                "y": 1,
-                "xanchor": "right",
-                "yanchor": "top",
-                "yshift": -(size * 1.35 + 8),
-                "showarrow": False,
-                "font": {"size": max(11, round(size * 0.36)), "color": "#b3261e"},
-                "bgcolor": "rgba(255,255,255,0.85)",
-                "name": "animation-period",
-            }
+            _top_right(
+                i18n_escape(sub),
+                "animation-period",
+                yshift=-(size * 1.35 + 8),
+                font={"size": max(11, round(size * 0.36)), "color": "#b3261e"},
+                bgcolor="rgba(255,255,255,0.85)",
+            )
         )
     layout["annotations"] = notes
+
+
+def _top_right(text: str, name: str, **props: Any) -> dict[str, Any]:
+    """An annotation at the top right of the image, ``yshift`` pixels down."""
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "container",
+        "x": 1,
+        "y": 1,
+        "xanchor": "right",
+        "yanchor": "top",
+        "showarrow": False,
+        **props,
+        "name": name,
+    }
 
 
 def i18n_escape(text: str) -> str:
