@@ -31,9 +31,10 @@ PLACES = [
 ]
 
 
-def places_frame() -> pd.DataFrame:
+def places_frame(rows: list[tuple] = PLACES) -> pd.DataFrame:
+    """Places ``rows`` (adcode, level, name_zh, name_en, province, prefecture, lon, lat)."""
     cols = ["adcode", "level", "name_zh", "name_en", "province_adcode", "prefecture_adcode"]
-    return pd.DataFrame(PLACES, columns=[*cols, "lon", "lat"])
+    return pd.DataFrame(rows, columns=[*cols, "lon", "lat"])
 
 
 def pairing(**kw) -> dict:

@@ -19,6 +19,7 @@ import random
 
 import pandas as pd
 import pytest
+from test_aggregate import figure, places_frame
 
 from twinning import query as agg
 from twinning.query import AtlasData, Filters, totals
@@ -330,43 +331,13 @@ PLACES = [
 
 
 def _figure(**kw) -> dict:
-    row = {
-        "program": "east_west_cooperation",
-        "donor": "上海市",
-        "recipient": "云南省",
-        "donor_adcode": "310000",
-        "recipient_adcode": "530000",
-        "recipient_level": "province",
-        "period_start": None,
-        "period_end": None,
-        "metric": "funds_cny",
-        "value": 0.0,
-        "unit": "CNY",
-        "qualifier": "exact",
-        "quote": "q",
-        "source": "src",
-        "confidence": "quoted_secondary",
-        "is_context": False,
-        "batch_kind": "reference",
-    }
-    row.update(kw)
-    return row
+    """A figure row of ``test_aggregate.figure``, from a reference batch."""
+    defaults = {"source": "src", "confidence": "quoted_secondary", "batch_kind": "reference"}
+    return figure(**{**defaults, **kw})
 
 
 def _data(figures: list[dict]) -> AtlasData:
-    places = pd.DataFrame(
-        PLACES,
-        columns=[
-            "adcode",
-            "level",
-            "name_zh",
-            "name_en",
-            "province_adcode",
-            "prefecture_adcode",
-            "lon",
-            "lat",
-        ],
-    )
+    places = places_frame(PLACES)
     pairings = pd.DataFrame(
         [
             {

@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from test_aggregate import places_frame
 
 from twinning.filters import Filters
 from twinning.query import AtlasData, where
 from twinning.query.scopes import figure_scopes
 
-PLACES = pd.DataFrame(
+PLACES = places_frame(
     [
         ("310000", "province", "上海市", "Shanghai", None, None, 121.4, 31.2),
         ("310117", "county", "松江区", "Songjiang", "310000", "310100", 121.2, 31.0),
         ("650000", "province", "新疆维吾尔自治区", "Xinjiang", None, None, 87.6, 43.8),
         ("653100", "prefecture", "喀什地区", "Kashgar", "650000", None, 76.0, 39.5),
         ("653125", "county", "莎车县", "Shache", "650000", "653100", 77.2, 38.4),
-    ],
-    columns=[
-        "adcode",
-        "level",
-        "name_zh",
-        "name_en",
-        "province_adcode",
-        "prefecture_adcode",
-        "lon",
-        "lat",
-    ],
+    ]
 )
 
 
