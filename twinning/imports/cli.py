@@ -72,67 +72,6 @@ class _StderrProgress:
             )
 
 
-def _read_lines(read: dict | None, lang: str) -> list[str]:
-    """What was taken from the title (or the options) for the whole file, one line each."""
-    from twinning import i18n
-
-    if not read:
-        return []
-    if "header_rows" not in read:  # --sheet all: one summary per sheet
-        return [f"[{name}] {line}" for name, one in read.items() for line in _read_lines(one, lang)]
-
-    def source(key: str) -> str:
-        if key == "title":
-            return i18n.t("import.src_title", lang)
-        if key == "sheet":
-            return i18n.t("import.src_sheet", lang)
-        if key == "header":
-            return i18n.t("import.src_header", lang)
-        return i18n.t("import.src_cli", lang)
-
-    out = []
-    if read.get("unit"):
-        out.append(
-            i18n.t("import.read_unit", lang, unit=read["unit"], source=source(read["unit_from"]))
-        )
-    if read.get("year"):
-        out.append(
-            i18n.t("import.read_year", lang, year=read["year"], source=source(read["year_from"]))
-        )
-    if read.get("donor"):
-        out.append(
-            i18n.t(
-                "import.read_donor", lang, donor=read["donor"], source=source(read["donor_from"])
-            )
-        )
-    return out
-
-
-def _skipped_lines(skipped: dict | None, lang: str) -> list[str]:
-    """The rows not read as data (小计, 合计, 其中, notes, headings), one line per kind."""
-    from twinning import i18n
-
-    def word(kind: str) -> str:
-        if kind == "subtotal":
-            return i18n.t("import.skip_subtotal", lang)
-        if kind == "total":
-            return i18n.t("import.skip_total", lang)
-        if kind == "breakdown":
-            return i18n.t("import.skip_breakdown", lang)
-        if kind == "note":
-            return i18n.t("import.skip_note", lang)
-        return i18n.t("import.skip_heading", lang)
-
-    out = []
-    for kind, rows in (skipped or {}).items():
-        if isinstance(rows, dict):  # --sheet all: by sheet
-            out += [f"[{kind}] {line}" for line in _skipped_lines(rows, lang)]
-        else:
-            rows_text = ", ".join(str(r) for r in rows)
-            out.append(i18n.t("import.read_skipped", lang, kind=word(kind), rows=rows_text))
-    return out
-
-
 def read_options(args: argparse.Namespace):
     """--year / --unit / --donor as ``ReadOptions``; ParseError for a bad year or unit."""
     from twinning.imports.units import MONEY, parse_unit
@@ -205,7 +144,9 @@ def cli_import(args: argparse.Namespace) -> int:
     for p in result.report.problems:
         print(p.line(lang), file=sys.stderr)
     summary = result.as_json()
-    for line in _read_lines(summary.get("read"), lang) + _skipped_lines(
+    from twinning.imports import words
+
+    for line in words.read_lines(summary.get("read"), lang, cli=True) + words.skipped_lines(
         summary.get("skipped_rows"), lang
     ):
         print(line, file=sys.stderr)

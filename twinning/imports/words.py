@@ -12,14 +12,17 @@ from __future__ import annotations
 from twinning import i18n
 
 
-def source_word(source: str | None, lang: str) -> str:
-    """Where a unit, year or donor was read: the title, the sheet's name, this page."""
+def source_word(source: str | None, lang: str, *, cli: bool = False) -> str:
+    """Where a unit, year or donor was read: the title, the sheet's name, this page (the
+    command line when ``cli``)."""
     if source == "title":
         return i18n.t("import.src_title", lang)
     if source == "sheet":
         return i18n.t("import.src_sheet", lang)
     if source == "header":
         return i18n.t("import.src_header", lang)
+    if cli:
+        return i18n.t("import.src_cli", lang)
     return i18n.t("import.src_option", lang)
 
 
@@ -35,22 +38,42 @@ def skip_word(kind: str, lang: str) -> str:
     return words.get(kind, kind)
 
 
-def read_lines(read: dict | None, lang: str, skipped: dict | None = None) -> list[str]:
+def read_lines(
+    read: dict | None, lang: str, skipped: dict | None = None, *, cli: bool = False
+) -> list[str]:
     """How the file was read, in words: the header rows and their joined names, the unit,
-    year and donor taken from the title (or given here), the rows not read as data."""
+    year and donor taken from the title (or given here), the rows not read as data.
+
+    ``cli``: the command line's shorter account (twinning/imports/cli.py), only the unit,
+    year and donor, given on "the command line" rather than "this page"."""
     if not read:
         return []
     if "header_rows" not in read:  # --sheet all: one summary per sheet
         lines = []
         for sheet, one in read.items():
-            lines += [f"[{sheet}] {line}" for line in read_lines(one, lang)]
+            lines += [f"[{sheet}] {line}" for line in read_lines(one, lang, cli=cli)]
         return lines + skipped_lines(skipped, lang)
+    lines = [] if cli else _header_lines(read, lang)
+    if read.get("unit"):
+        source = source_word(read["unit_from"], lang, cli=cli)
+        lines.append(i18n.t("import.read_unit", lang, unit=read["unit"], source=source))
+    if read.get("year"):
+        source = source_word(read["year_from"], lang, cli=cli)
+        lines.append(i18n.t("import.read_year", lang, year=read["year"], source=source))
+    if read.get("donor"):
+        source = source_word(read["donor_from"], lang, cli=cli)
+        lines.append(i18n.t("import.read_donor", lang, donor=read["donor"], source=source))
+    return lines + skipped_lines(skipped, lang)
+
+
+def _header_lines(read: dict, lang: str) -> list[str]:
+    """The sheets of a workbook (when several) and the header rows with their joined names."""
     rows = read["header_rows"]
     joined = [c["name"] for c in read.get("columns", []) if "/" in c["name"]]
     lines = []
     if len(read.get("sheets") or []) > 1:
         lines.append(i18n.t("import.read_sheets", lang, sheets=", ".join(read["sheets"])))
-    lines += [
+    lines.append(
         i18n.t(
             "import.read_header",
             lang,
@@ -58,17 +81,8 @@ def read_lines(read: dict | None, lang: str, skipped: dict | None = None) -> lis
             n=len(rows),
             joined="; ".join(joined) if joined else "-",
         )
-    ]
-    if read.get("unit"):
-        source = source_word(read["unit_from"], lang)
-        lines.append(i18n.t("import.read_unit", lang, unit=read["unit"], source=source))
-    if read.get("year"):
-        source = source_word(read["year_from"], lang)
-        lines.append(i18n.t("import.read_year", lang, year=read["year"], source=source))
-    if read.get("donor"):
-        source = source_word(read["donor_from"], lang)
-        lines.append(i18n.t("import.read_donor", lang, donor=read["donor"], source=source))
-    return lines + skipped_lines(skipped, lang)
+    )
+    return lines
 
 
 def skipped_lines(skipped: dict | None, lang: str) -> list[str]:
