@@ -323,10 +323,11 @@ def _derive_counted(conn: Connection, batch_id: int | None) -> None:
 # written with one UPDATE ... FROM each, joined on the primary key, changed rows only.
 _PG_DERIVED = "twinning_derived_figures"
 _PG_MARKS = "twinning_counted_marks"
+_PG_ANALYZE_AFTER = 10_000  # figures derived at once: then ANALYZE figures again
 _FIGURE_DERIVED = ("r_province", "r_prefecture", "r_county", "donor_key", "donor_unit_key")
 
 
-def _derive_figures_postgres(conn: Connection, batch_id: int | None) -> None:
+def _derive_figures_postgres(conn: Connection, batch_id: int | None) -> int:
     """``_derive_rows("figures")``, ``_derive_group_levels`` and ``_derive_counted`` in one
     set-based pass, with the same result.
 
@@ -337,7 +338,7 @@ def _derive_figures_postgres(conn: Connection, batch_id: int | None) -> None:
     joins run once each over sequential scans into temporary tables (analysed, so the
     final joins are hash joins on the primary key), and each figure is written at most
     once by the derivation (plus once more only when another batch's copy changes its
-    mark)."""
+    mark). Returns the number of figures derived."""
     where, params = _scope("f", batch_id)
     levels = ", ".join(f"'{lv}'" for lv in LEVELS)
     for name in (_PG_DERIVED, _PG_MARKS):
@@ -403,8 +404,10 @@ def _derive_figures_postgres(conn: Connection, batch_id: int | None) -> None:
             """
         )
     )
+    derived = conn.execute(text(f"SELECT COUNT(*) FROM {_PG_DERIVED}")).scalar() or 0
     for name in (_PG_DERIVED, _PG_MARKS):
         conn.execute(text(f"DROP TABLE {name}"))
+    return int(derived)
 
 
 # PostgreSQL's memory for the summary's GROUP BY, for the writer's transaction only: with
@@ -474,9 +477,10 @@ def refresh(conn: Connection, batch_id: int | None = None) -> None:
         _derive_rows(conn, "pairings", batch_id)
     if batch_id is None or _has_rows(conn, "figures", batch_id):
         if conn.dialect.name == "postgresql":
-            _derive_figures_postgres(conn, batch_id)
-            # the statistics of the derived columns, for the views' plans
-            conn.execute(text("ANALYZE figures"))
+            if _derive_figures_postgres(conn, batch_id) >= _PG_ANALYZE_AFTER:
+                # the statistics of the derived columns, for the views' plans (~1 s at
+                # 1 M rows; a small batch leaves them as they were)
+                conn.execute(text("ANALYZE figures"))
         else:
             _derive_rows(conn, "figures", batch_id)
             _derive_group_levels(conn, batch_id)
