@@ -8,7 +8,7 @@ command, never a skip.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -76,6 +76,39 @@ def stub_page(browser: Any, stub_server: LiveServer) -> Iterator[BrowserPage]:
     context, bp = new_browser_page(browser, stub_server)
     yield bp
     context.close()
+
+
+@pytest.fixture
+def import_server(tmp_path: Any, monkeypatch: Any) -> Iterator[Callable[..., tuple[str, Any]]]:
+    """Starts the import page alone in a stub Dash app, on a fresh store (tiny gazetteer,
+    admin "admin" / "pw"): ``import_server(headers=True)`` adds the security headers.
+    Returns the page's URL and the store; the server stops after the test."""
+    import dash
+    from test_import_support import make_store, tiny_gazetteer
+
+    from components import import_page, security
+
+    servers: list[LiveServer] = []
+
+    def start(headers: bool = False) -> tuple[str, Any]:
+        monkeypatch.setenv("TWINNING_ADMIN_USER", "admin")
+        monkeypatch.setenv("TWINNING_ADMIN_PASSWORD", "pw")
+        monkeypatch.setenv("TWINNING_UPLOAD_DIR", str(tmp_path / "uploads"))
+        monkeypatch.setattr(
+            "twinning.imports.keep.default_resolver", lambda: tiny_gazetteer().resolve
+        )
+        store = make_store(tmp_path)
+        app = dash.Dash(__name__, suppress_callback_exceptions=True)
+        app.layout = import_page.layout("en")
+        import_page.register_callbacks(app, lambda: store)
+        if headers:
+            security.register_headers(app)
+        servers.append(LiveServer(app.server))
+        return servers[-1].origin, store
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

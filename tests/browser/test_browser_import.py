@@ -9,36 +9,17 @@ the first runs. Chromium missing is a failure, not a skip.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from test_import_support import CORPUS, count, make_store, tiny_gazetteer
+from test_import_support import CORPUS, count
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def server(tmp_path, monkeypatch):
-    import dash
-    from werkzeug.serving import make_server
-
-    from components import import_page
-
-    monkeypatch.setenv("TWINNING_ADMIN_USER", "admin")
-    monkeypatch.setenv("TWINNING_ADMIN_PASSWORD", "pw")
-    monkeypatch.setenv("TWINNING_UPLOAD_DIR", str(tmp_path / "uploads"))
-    monkeypatch.setattr("twinning.imports.keep.default_resolver", lambda: tiny_gazetteer().resolve)
-    store = make_store(tmp_path)
-    app = dash.Dash(__name__, suppress_callback_exceptions=True)
-    app.layout = import_page.layout("en")
-    import_page.register_callbacks(app, lambda: store)
-    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}", store
-    srv.shutdown()
-    thread.join(timeout=10)
+def server(import_server):
+    return import_server()
 
 
 def _sign_in(page) -> None:
