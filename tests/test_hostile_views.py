@@ -240,15 +240,19 @@ def test_every_callback_answers_hostile_values_without_a_500(app, post) -> None:
 
 
 def _signature(deps: list[dict]) -> str:
-    """benchmarks/scale_common.py's dependencies_signature: which recording fits the app."""
-    import hashlib
+    """benchmarks/scale_common.py's dependencies_signature (which recording fits the app),
+    loaded from its file: benchmarks/ is a folder of scripts, not a package."""
+    import importlib.util
+    import sys
+    from pathlib import Path
 
-    parts = []
-    for cb in deps:
-        ins = sorted(f"{i['id']}.{i['property']}" for i in cb.get("inputs", []))
-        sts = sorted(f"{s['id']}.{s['property']}" for s in cb.get("state", []))
-        parts.append(f"{cb.get('output')}|{','.join(ins)}|{','.join(sts)}")
-    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:16]
+    path = Path(__file__).parents[1] / "benchmarks" / "scale_common.py"
+    spec = importlib.util.spec_from_file_location("scale_common", path)
+    assert spec and spec.loader
+    module = sys.modules.setdefault("scale_common", importlib.util.module_from_spec(spec))
+    if not hasattr(module, "dependencies_signature"):
+        spec.loader.exec_module(module)  # its dataclasses look it up in sys.modules
+    return module.dependencies_signature(deps)
 
 
 def test_recorded_browser_requests_pass_and_their_hostile_copies_do_not_500(app, post) -> None:
