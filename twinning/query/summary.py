@@ -319,9 +319,10 @@ class Summary:
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         con = self._connection()
         if con is None:
+            from twinning.query.atlas import frame_of
+
             with self.engine.connect() as conn:
-                result = conn.execute(text(sql), params or {})
-                return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+                return frame_of(conn.execute(text(sql), params or {}))
         # DuckDB's named parameters are $name; a cursor per call (thread-safe)
         cur = con.cursor()
         try:
