@@ -152,30 +152,28 @@ def test_failures_slow_down_then_lock_even_the_right_password(auth):
     assert auth.recent("signin_user", "li", 0) == (0, 0.0)
 
 
+def _guess_many_names(auth, address: str, now: float) -> tuple[list[str], float]:
+    """40 wrong passwords from ``address``, a different name each time (only the address
+    adds up), 0.1 s apart, waiting out each "slow": the statuses, and the time after."""
+    statuses = []
+    for i in range(40):
+        result = auth.sign_in(f"user{i}", "guess", address, now=now)
+        if result.status == "slow":
+            now += result.wait_s
+            result = auth.sign_in(f"user{i}", "guess", address, now=now)
+        statuses.append(result.status)
+        now += 0.1
+    return statuses, now
+
+
 def test_an_address_trying_many_names_is_limited_too(auth, monkeypatch):
     # an hour, so that 30 failures an hour apart at most 60 s count together
     monkeypatch.setenv("TWINNING_SIGNIN_LOCK_MINUTES", "60")
     t0 = 2_000_000.0
-    now = t0
-    statuses = []
-    for i in range(40):  # a different name each time: only the address adds up
-        result = auth.sign_in(f"user{i}", "guess", "10.9.9.9", now=now)
-        if result.status == "slow":
-            now += result.wait_s
-            result = auth.sign_in(f"user{i}", "guess", "10.9.9.9", now=now)
-        statuses.append(result.status)
-        now += 0.1
+    statuses, _ = _guess_many_names(auth, "10.9.9.9", t0)
     assert statuses[:30] == ["off"] * 30 or "locked" in statuses  # off: no users at all
     auth.add_user("li", "viewer", "correct horse")
-    now = t0
-    statuses = []
-    for i in range(40):
-        result = auth.sign_in(f"user{i}", "guess", "10.9.9.8", now=now)
-        if result.status == "slow":
-            now += result.wait_s
-            result = auth.sign_in(f"user{i}", "guess", "10.9.9.8", now=now)
-        statuses.append(result.status)
-        now += 0.1
+    statuses, now = _guess_many_names(auth, "10.9.9.8", t0)
     assert statuses.count("failed") == 30 and statuses[30:] == ["locked"] * 10
     assert auth.sign_in("li", "correct horse", "10.9.9.8", now=now).status == "locked"
     assert auth.sign_in("li", "correct horse", "10.9.9.7", now=now).status == "ok"

@@ -117,6 +117,15 @@ def test_the_export_button_says_busy_when_the_gate_is_full(store, monkeypatch):
     assert data == {"x": 1} and status == "" and len(called) == 1
 
 
+def _get_while_full(client, gate: str, url: str):
+    """GET ``url`` while the one slot of ``gate`` is held by someone else."""
+    hold = busy.gate(gate).acquire()
+    try:
+        return client.get(url)
+    finally:
+        hold()
+
+
 def test_the_csv_download_answers_503_with_retry_after_when_full(store, monkeypatch):
     import dash
 
@@ -135,11 +144,7 @@ def test_the_csv_download_answers_503_with_retry_after_when_full(store, monkeypa
     app.layout = dash.html.Div()
     _serve_view_csv(app, State())
     client = app.server.test_client()
-    hold = busy.gate("download").acquire()
-    try:
-        response = client.get("/download/view.csv?lang=en")
-    finally:
-        hold()
+    response = _get_while_full(client, "download", "/download/view.csv?lang=en")
     assert response.status_code == 503 and response.headers["Retry-After"] == "10"
     body = response.get_data(as_text=True)
     assert "服务器正忙" in body and "The server is busy" in body
@@ -170,11 +175,7 @@ def test_the_offline_html_file_takes_an_export_slot(store, monkeypatch):
     client = app.server.test_client()
     assert client.get("/download/view.html").status_code == 200
     assert seen == [1] and busy.gate("export").running == 0  # held while it ran, then freed
-    hold = busy.gate("export").acquire()
-    try:
-        refused = client.get("/download/view.html?lang=en")
-    finally:
-        hold()
+    refused = _get_while_full(client, "export", "/download/view.html?lang=en")
     assert refused.status_code == 503 and refused.headers["Retry-After"] == "10"
     assert seen == [1]
     assert client.get("/_dash-layout").status_code == 200  # other routes never wait
