@@ -42,7 +42,7 @@ from typing import Any
 import pandas as pd
 
 from twinning.filters import FROM_MEMORY, Filters
-from twinning.query.atlas import AtlasData, in_list, missing, where
+from twinning.query.atlas import AtlasData, _code, in_list, missing, where
 from twinning.query.reconcile import (
     Columns,
     Path,
@@ -70,14 +70,9 @@ _BOX = (
 
 
 def _text(x: Any) -> str | None:
-    if type(x) is str:
+    if type(x) is str:  # the common case, without atlas._code's checks
         return x.strip() or None
-    if missing(x):
-        return None
-    if isinstance(x, float):
-        x = int(x)
-    s = str(x).strip()
-    return s or None
+    return _code(x)
 
 
 def _year(x: Any) -> int | None:
