@@ -571,6 +571,19 @@ def map_title(data: agg.AtlasData, filters: agg.Filters) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+def _place_areas(geojson: dict | str, locations: tuple[str, ...], **style: Any) -> go.Choropleth:
+    """A layer over every place of the level (the no-data fill, the values, the scope's
+    outline): the same boundaries and locations, so a patch sends only its values."""
+    return go.Choropleth(
+        geojson=geojson,
+        featureidkey="id",
+        locations=list(locations),
+        geo="geo",
+        showlegend=False,
+        **style,
+    )
+
+
 def _labelled_points(points: dict[str, Any], **style: Any) -> go.Scattergeo:
     """Points (``_division_points``, ``_scope_values``) labelled and hovered as a patch
     updates them: the label is ``customdata[1]`` (a patch sends customdata, never "text")."""
@@ -629,10 +642,9 @@ def map_figure(
     border = {"color": palette.BORDER, "width": 0.6 if filters.level != "county" else 0.25}
     meta["no_data"] = len(fig.data)
     fig.add_trace(
-        go.Choropleth(
-            geojson=geojson,
-            featureidkey="id",
-            locations=list(locations),
+        _place_areas(
+            geojson,
+            locations,
             z=values["no_data"]["z"],
             zmin=0,
             zmax=1,
@@ -642,16 +654,13 @@ def map_figure(
             hovertemplate=f"<b>%{{text}}</b><br>{i18n.t('map_no_data', lang)}<extra></extra>",
             marker={"line": border},
             name=NO_DATA_TRACE,
-            geo="geo",
-            showlegend=False,
         )
     )
     meta["main"] = len(fig.data)
     fig.add_trace(
-        go.Choropleth(
-            geojson=geojson,
-            featureidkey="id",
-            locations=list(locations),
+        _place_areas(
+            geojson,
+            locations,
             z=main["z"],
             zmin=main["zmin"],
             zmax=main["zmax"],
@@ -664,18 +673,15 @@ def map_figure(
             hovertemplate=main["hovertemplate"],
             marker={"line": border},
             name=MAIN_TRACE,
-            geo="geo",
-            showlegend=False,
         )
     )
     # a figure about several places (scope=<id>, issue #10): its members outlined, never
     # filled (its value is no member's); XPCC divisions as points at their seats
     meta["scope"] = len(fig.data)
     fig.add_trace(
-        go.Choropleth(
-            geojson=geojson,
-            featureidkey="id",
-            locations=list(locations),
+        _place_areas(
+            geojson,
+            locations,
             z=values["scope"]["z"],
             zmin=0,
             zmax=1,
@@ -684,8 +690,6 @@ def map_figure(
             marker={"line": {"color": palette.PRIMARY, "width": 2.5}},
             hoverinfo="skip",
             name=SCOPE_TRACE,
-            geo="geo",
-            showlegend=False,
         )
     )
     # the XPCC divisions paired in view: a point at the seat, said to be no seat's territory
