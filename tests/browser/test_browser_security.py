@@ -10,6 +10,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -29,6 +32,21 @@ def server(import_server):
     return import_server(headers=True)
 
 
+@contextmanager
+def _csp_page(browser, **options) -> Iterator[tuple[Any, Any, list[str]]]:
+    """A new context (``options``) and page that record CSP violations and the console:
+    yields (context, page, console messages), and closes the context."""
+    context = browser.new_context(**options)
+    try:
+        context.add_init_script(RECORD_CSP)
+        page = context.new_page()
+        console: list[str] = []
+        page.on("console", lambda m: console.append(m.text))
+        yield context, page, console
+    finally:
+        context.close()
+
+
 def _csp_problems(page, console: list[str]) -> list[str]:
     found = page.evaluate("window.__csp || []")
     return found + [m for m in console if "Content Security Policy" in m]
@@ -37,12 +55,7 @@ def _csp_problems(page, console: list[str]) -> list[str]:
 def test_sign_in_import_sign_out_then_the_old_requests_are_refused(server, browser):
     url, store = server
     before = count(store, "figures")
-    context = browser.new_context()
-    try:
-        context.add_init_script(RECORD_CSP)
-        page = context.new_page()
-        console: list[str] = []
-        page.on("console", lambda m: console.append(m.text))
+    with _csp_page(browser) as (context, page, console):
         posted: dict[str, str] = {}
 
         def keep(request):
@@ -104,8 +117,6 @@ def test_sign_in_import_sign_out_then_the_old_requests_are_refused(server, brows
             assert "need sign-in" in text, (key, text[:300])
         assert count(store, "figures") == after_import
         assert _csp_problems(page, console) == []
-    finally:
-        context.close()
 
 
 def test_import_page_headers(server, browser):
@@ -126,12 +137,7 @@ def test_import_page_headers(server, browser):
 
 @pytest.mark.parametrize("path", ["/?lang=en&level=county&place=653125", "/import?lang=zh"])
 def test_pages_render_under_the_csp_without_violations(atlas_server, browser, path):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    try:
-        context.add_init_script(RECORD_CSP)
-        page = context.new_page()
-        console: list[str] = []
-        page.on("console", lambda m: console.append(m.text))
+    with _csp_page(browser, viewport={"width": 1366, "height": 768}) as (_, page, console):
         response = page.goto(atlas_server.origin + path)
         assert "script-src 'self' 'sha256-" in response.headers["content-security-policy"]
         if path.startswith("/import"):
@@ -143,22 +149,13 @@ def test_pages_render_under_the_csp_without_violations(atlas_server, browser, pa
             expect(page.locator(".js-plotly-plot .choroplethlayer path").nth(1000)).to_be_attached()
         page.wait_for_timeout(500)
         assert _csp_problems(page, console) == []
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("chart", ["map", "series"])
 def test_embed_pages_draw_under_the_csp(atlas_server, browser, chart):
     """/embed boots plotly with an inline script, allowed by its hash in that response."""
-    context = browser.new_context(viewport={"width": 800, "height": 500})
-    try:
-        context.add_init_script(RECORD_CSP)
-        page = context.new_page()
-        console: list[str] = []
-        page.on("console", lambda m: console.append(m.text))
+    with _csp_page(browser, viewport={"width": 800, "height": 500}) as (_, page, console):
         response = page.goto(f"{atlas_server.origin}/embed?chart={chart}&lang=en&metric=funds_cny")
         assert "X-Frame-Options".lower() not in {k.lower() for k in response.headers}
         expect(page.locator("#chart[data-drawn='1']")).to_be_attached(timeout=30_000)
         assert _csp_problems(page, console) == []
-    finally:
-        context.close()
