@@ -22,7 +22,10 @@ the stored rows is computed here, once per write, inside the writer's transactio
 * ``figure_totals``: the figures of active batches summed over every dimension a filter or
   view can take (metric, programme, donor, donor unit, memory, place at each level, period).
 
-The SQL runs unchanged on SQLite (3.33+) and PostgreSQL.
+The SQL runs unchanged on SQLite (3.33+) and PostgreSQL, but for the figures' own columns:
+on PostgreSQL they are derived in one set-based pass (``_derive_figures_postgres``:
+temporary tables, then one UPDATE ... FROM on the primary key), with the same result;
+column group by column group, a 1 M-figure batch did not finish in 20 minutes there.
 """
 
 from __future__ import annotations
