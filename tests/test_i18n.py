@@ -44,6 +44,23 @@ def test_the_extractor_finds_literal_prefixed_and_conditional_ids():
     assert "twinning/figures/describe.py" in ids["headline_places_note"]  # t("a" if x else "b")
     assert "metric.people_trained" in ids  # the vocabulary
     assert "level_county" in ids
+    # the importer's problems: texts("message id", "suggestion id", ...) (#8)
+    assert "twinning/imports/years.py" in ids["problem.bad_year.future"]
+    assert "twinning/imports/years.py" in ids["problem.bad_year.future.fix"]
+
+
+def test_every_problem_message_has_chinese_and_english():
+    """The importer's messages and suggestions (problem.<code>.<what>[.fix]): Chinese text
+    in zh, text in en, the same placeholders (what a user reads in the report)."""
+    ids, _ = _extractor().used_ids()
+    messages = [k for k in ids if k.startswith("problem.") and k.count(".") >= 2]
+    assert len(messages) >= 20, messages
+    for key in messages:
+        zh, en = i18n.catalog("zh").get(key), i18n.catalog("en").get(key)
+        frame = not re.sub(r"\{[^}]*\}|[“”（）\s]", "", zh or "x")  # {role}“{name}”{within}
+        assert zh and (CJK.search(zh) or frame), f"{key!r} has no Chinese"
+        assert en, f"{key!r} has no English"
+        assert _fields(zh) == _fields(en), key
 
 
 @pytest.mark.parametrize("key", sorted(i18n.catalog("zh")))

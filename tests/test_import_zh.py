@@ -28,6 +28,7 @@ from test_import_support import (
 )
 
 from components import import_page as page
+from twinning import i18n
 from twinning.imports import cli as import_cli
 from twinning.imports.duplicates import figure_key
 from twinning.imports.headers import load_mapping_file, normalise_overrides
@@ -518,15 +519,39 @@ def _literal_has_cjk(node: ast.AST) -> bool | None:
     return any(CJK.search(c) for c in consts)
 
 
+def _texts_call(call: ast.Call) -> ast.Call | None:
+    """The ``**texts("problem...", ...)`` a site passes its words with, if any."""
+    for k in call.keywords:
+        v = k.value
+        if k.arg is None and isinstance(v, ast.Call) and getattr(v.func, "id", "") == "texts":
+            return v
+    return None
+
+
 def _sites() -> list[tuple[str, int, str, ast.Call]]:
     out = []
     for path in SOURCES:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and (kind := _is_site(node)):
-                if any(k.arg is None for k in node.keywords):
+                if any(k.arg is None for k in node.keywords) and not _texts_call(node):
                     continue  # Report.error / warning forwarding **kw to Problem
                 out.append((path.name, node.lineno, kind, node))
+    return out
+
+
+def _catalog_words_missing(name: str, line: int, kind: str, call: ast.Call) -> list[str]:
+    """A site with ``**texts(id, fix, ...)``: literal ids with Chinese in the catalog."""
+    out = []
+    for arg in call.args[:2]:
+        keys = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]  # "a" if x else "b"
+        for key in keys:
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                out.append(f"{name}:{line} {kind}: texts() id is not a literal")
+                continue
+            zh, en = i18n.catalog("zh").get(key.value), i18n.catalog("en").get(key.value)
+            if not zh or not CJK.search(zh) or not en:
+                out.append(f"{name}:{line} {kind}: {key.value!r} has no Chinese or no English")
     return out
 
 
@@ -534,6 +559,9 @@ def test_every_site_that_makes_a_problem_passes_chinese_text():
     sites = _sites()
     missing = []
     for name, line, kind, call in sites:
+        if words := _texts_call(call):
+            missing += _catalog_words_missing(name, line, kind, words)
+            continue
         kw = {k.arg: k.value for k in call.keywords}
         if "message_zh" not in kw or _literal_has_cjk(kw["message_zh"]) is False:
             missing.append(f"{name}:{line} {kind}: no Chinese message_zh")
@@ -565,3 +593,20 @@ def test_the_source_check_catches_a_missing_chinese_text():
     assert "message_zh" not in kws[0]
     assert _literal_has_cjk(kws[1]["message_zh"]) is True
     assert _literal_has_cjk(kws[2]["message_zh"]) is False and "suggestion_zh" not in kws[2]
+
+
+def test_the_source_check_reads_the_catalog_for_texts_sites():
+    code = (
+        "def f(report, x):\n"
+        "    report.error('x', **texts('problem.bad_year.not_a_year', 'no.such.fix'), row=1)\n"
+        "    raise ParseError(**texts(x))\n"
+        "    report.error('x', **kw)\n"
+    )
+    calls = [n for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call) and _is_site(n)]
+    found = [c for c in calls if _texts_call(c)]
+    assert len(found) == 2  # the forwarding **kw is not a site
+    missing = [m for c in found for m in _catalog_words_missing("f.py", 1, "k", _texts_call(c))]
+    assert missing == [
+        "f.py:1 k: 'no.such.fix' has no Chinese or no English",
+        "f.py:1 k: texts() id is not a literal",
+    ]

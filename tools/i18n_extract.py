@@ -13,6 +13,8 @@ the vocabulary (``metric.<code>``) or held in variables. The script reads the co
 * a module's own ``t("key")`` / ``tr("key")`` where the module sets ``I18N_PREFIX``: the
   id is the prefix plus the key (``tr("stamp")`` in twinning/export.py is ``export.stamp``);
 * a conditional first argument (``t("a" if x else "b")``) gives both ids;
+* ``texts("problem.<code>.<what>", "problem.<code>.<what>.fix", ...)`` in the importer
+  (twinning/imports/problems.py): its first two arguments, a message and its suggestion;
 * the vocabulary's ids from ``twinning.i18n.vocabulary_ids()`` (metrics, programmes,
   confidences, qualifiers, units, levels, grid words, named donors);
 * the ids in ``DYNAMIC`` below, each with the place that builds it.
@@ -136,7 +138,6 @@ KNOWN_DYNAMIC = {
     ("twinning/imports/headers.py", "field_label"),
     ("twinning/imports/guard.py", "t"),
     ("twinning/imports/guard.py", "problem"),
-    ("twinning/imports/jobs.py", "t"),  # a child's limits (#12): its own t, literal keys
     ("twinning/i18n.py", "level_label"),
     ("twinning/query/tables.py", "headers"),
     ("components/callbacks.py", "headline_cards"),
@@ -167,8 +168,12 @@ def scan(path: Path) -> tuple[dict[str, set[str]], list[str]]:
             function = node.name
         if isinstance(node, ast.Call) and node.args:
             pre = _call_prefix(node.func, own, prefix)
-            if pre is not None:
-                keys = _literals(node.args[0])
+            # problems.texts("problem.<code>.<what>", "...fix", ...): two ids, no prefix
+            args = node.args[:2] if _is_texts(node.func) else node.args[:1]
+            if _is_texts(node.func):
+                pre = ""
+            for arg in args if pre is not None else ():
+                keys = _literals(arg)
                 if keys is None:
                     if (rel, function) not in KNOWN_DYNAMIC:
                         dynamic.append(f"{rel}:{node.lineno} ({function})")
@@ -180,6 +185,18 @@ def scan(path: Path) -> tuple[dict[str, set[str]], list[str]]:
 
     visit(tree, "")
     return found, dynamic
+
+
+def _is_texts(func: ast.expr) -> bool:
+    """``texts(...)`` / ``problems.texts(...)``: the importer's problems (imports/problems.py)."""
+    if isinstance(func, ast.Name):
+        return func.id == "texts"
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "texts"
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "problems"
+    )
 
 
 def _call_prefix(func: ast.expr, own: bool, prefix: str | None) -> str | None:

@@ -44,6 +44,11 @@ def field_zh(name: str | None) -> str:
     return field_label(name, "zh")
 
 
+def field_named_zh(name: str) -> str:
+    """A field in a Chinese message, its label and its code: “帮扶资金”（funds_cny）."""
+    return f"“{field_zh(name)}”（{name}）"
+
+
 @dataclass
 class DataRow:
     """One data row being checked: its number (as the person sees it), its cells, and
@@ -76,36 +81,16 @@ def report_unreadable(
 ) -> None:
     """Report a value that did not read as an error carrying the ``ParseError``'s own
     words (both languages, with its suggestion); ``code`` is the problem's kind."""
-    report.error(
-        code,
-        exc.message,
-        message_zh=exc.message_zh,
-        row=row,
-        column=column,
-        value=value,
-        suggestion=exc.suggestion,
-        suggestion_zh=exc.suggestion_zh,
-    )
+    report.error(code, **exc.words(), row=row, column=column, value=value)
 
 
 def report_blank(
     report: Report,
     row: int,
     column: ColumnMap | None,
-    *,
-    message: str,
-    message_zh: str,
-    suggestion: str,
-    suggestion_zh: str,
+    **words: str,
 ) -> None:
     """Report a cell a record needs (year, donor, recipient, metric) that is blank: the
-    error ``missing_value`` in ``column`` (none when the table has no such column)."""
-    report.error(
-        "missing_value",
-        message,
-        message_zh=message_zh,
-        row=row,
-        column=column.label if column else "",
-        suggestion=suggestion,
-        suggestion_zh=suggestion_zh,
-    )
+    error ``missing_value`` in ``column`` (none when the table has no such column).
+    ``words``: ``**texts("problem.missing_value.<what>", ...)``."""
+    report.error("missing_value", **words, row=row, column=column.label if column else "")

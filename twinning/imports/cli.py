@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from twinning.imports.problems import ParseError, log_internal, pick
+from twinning.imports.problems import ParseError, log_internal, pick, texts
 
 
 def _lang() -> str:
@@ -82,10 +82,7 @@ def read_options(args: argparse.Namespace):
     parsed_year = parse_year(str(year).strip()) if year not in (None, "") else None
     if unit and parse_unit(unit).dimension != MONEY:
         raise ParseError(
-            f"--unit {unit!r} is not a money unit",
-            "give 元, 万元 or 亿元",
-            message_zh=f"--unit {unit} 不是货币单位",
-            suggestion_zh="请写 元、万元 或 亿元",
+            **texts("problem.bad_unit.option_not_money", "problem.bad_unit.money_fix", unit=unit)
         )
     return ReadOptions(
         year=parsed_year, unit=unit, donor=(getattr(args, "donor", None) or "").strip()

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 
 from twinning.imports import register
-from twinning.imports.cells import field_zh, is_figure_column
+from twinning.imports.cells import field_named_zh, is_figure_column
 from twinning.imports.headers import ColumnMap, Mapping
 from twinning.imports.layout import Layout
-from twinning.imports.problems import ParseError, Report, quote_zh
+from twinning.imports.problems import ParseError, Report, texts
 from twinning.imports.units import parse_unit
 
 
@@ -51,14 +51,14 @@ def find_groups(layout: Layout, report: Report) -> None:
             inside.role, inside.group = "inside", total.index
             report.warning(
                 "unmapped_column",
-                f"column {inside.label!r} is a part ('of which') of column {total.label!r}; "
-                "its values are inside that column's and are not imported",
-                message_zh=f"{quote_zh(inside.label)}列是{quote_zh(total.label)}列的“其中”项，"
-                "其数值已包含在该列中，不导入",
+                **texts(
+                    "problem.unmapped_column.inside",
+                    "problem.unmapped_column.inside.fix",
+                    column=inside.label,
+                    total=total.label,
+                ),
                 row=layout.header_row,
                 column=inside.label,
-                suggestion="map it to another field in the mapping if it is a different figure",
-                suggestion_zh="如果它是另一个指标，请在表头对应中为它指定字段",
             )
         elif len(totals) == 1:
             total = totals[0]
@@ -82,15 +82,16 @@ def check_columns(mapping: Mapping, header_n: int, report: Report) -> None:
         if key in seen:
             report.error(
                 "duplicate_field",
-                f"columns {seen[key].label!r} and {col.label!r} both map to {col.field}",
-                message_zh=f"{quote_zh(seen[key].label)}列和{quote_zh(col.label)}列"
-                f"都对应字段“{field_zh(col.field)}”（{col.field}）",
+                **texts(
+                    "problem.duplicate_field.columns",
+                    "problem.duplicate_field.columns.fix",
+                    first=seen[key].label,
+                    column=col.label,
+                    en={"field": col.field},
+                    zh={"field": field_named_zh(col.field)},
+                ),
                 row=header_n,
                 column=col.label,
-                suggestion="rename one header, or map one of them to another field "
-                "(or to nothing) in the mapping",
-                suggestion_zh="请修改其中一列的表头，或在表头对应中把其中一列改为其他字段"
-                "（或不导入）",
             )
         else:
             seen[key] = col
@@ -98,13 +99,13 @@ def check_columns(mapping: Mapping, header_n: int, report: Report) -> None:
         if col.field is None and col.header and col.how != "unit_note":
             report.warning(
                 "unmapped_column",
-                f"column {col.label!r} is not matched to any field; its values are not imported",
-                message_zh=f"{quote_zh(col.label)}列未对应任何字段，其中的值不导入",
+                **texts(
+                    "problem.unmapped_column.unmatched",
+                    "problem.unmapped_column.unmatched.fix",
+                    column=col.label,
+                ),
                 row=header_n,
                 column=col.label,
-                suggestion="map it in the mapping step / --mapping file if it holds figures",
-                suggestion_zh="如果该列含有数字，请在“表头对应”步骤（或 --mapping 文件）中"
-                "为它指定字段",
             )
     for col in mapping.columns:
         if col.unit and is_figure_column(col):
@@ -113,8 +114,12 @@ def check_columns(mapping: Mapping, header_n: int, report: Report) -> None:
             except ParseError as exc:
                 report.error(
                     "bad_unit",
-                    f"column {col.label!r}: {exc.message}",
-                    message_zh=f"{quote_zh(col.label)}列：{exc.message_zh}",
+                    **texts(
+                        "problem.bad_unit.column",
+                        column=col.label,
+                        en={"why": exc.message},
+                        zh={"why": exc.message_zh},
+                    ),
                     row=header_n,
                     column=col.label,
                     value=col.unit,
@@ -142,13 +147,16 @@ def check_required(layout: Layout, report: Report) -> None:
         if not any(f in fields for f in names):
             report.error(
                 "missing_column",
-                f"no {label} column",
-                message_zh=f"缺少“{label_zh}”列",
+                **texts(
+                    "problem.missing_column.none",
+                    "problem.missing_column.none.fix",
+                    en={"label": label, "fields": " / ".join(names)},
+                    zh={
+                        "label": label_zh,
+                        "fields": "、".join(field_named_zh(f) for f in names),
+                    },
+                ),
                 row=n,
-                suggestion=f"add a column {label}, or map an existing column to "
-                + " / ".join(names),
-                suggestion_zh=f"请增加“{label_zh}”列，或把现有的某一列对应到"
-                + "、".join(f"“{field_zh(f)}”（{f}）" for f in names),
             )
 
     if not layout.donor:
@@ -163,11 +171,8 @@ def check_required(layout: Layout, report: Report) -> None:
         if not any(f in fields for f in ("start_year", "end_year", "year")):
             report.warning(
                 "no_years",
-                "no year columns: the pairings are stored without start and end years",
-                message_zh="没有年份列：结对关系将不带起止年份保存",
+                **texts("problem.no_years.pairings", "problem.no_years.pairings.fix"),
                 row=n,
-                suggestion="add 起始年 / 结束年 columns if the years are known",
-                suggestion_zh="如果知道年份，请增加“起始年”“结束年”列",
             )
         return
     if layout.period is None and not layout.period_from:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 
+from twinning import i18n
 from twinning.imports import register
 from twinning.imports.cells import Resolver, is_figure_column, report_unreadable
 from twinning.imports.layout import Layout, ReadOptions
 from twinning.imports.places import try_resolve
-from twinning.imports.problems import ParseError, Report, quote_zh
+from twinning.imports.problems import ParseError, Report, texts
 from twinning.imports.units import METRICS, MONEY, parse_unit
 from twinning.imports.years import period_text
 
@@ -39,11 +40,8 @@ def apply_units(layout: Layout, options: ReadOptions, report: Report) -> None:
     if parsed.dimension != MONEY:
         report.error(
             "bad_unit",
-            f"the unit {unit!r} is not a money unit (元, 万元, 亿元)",
-            message_zh=f"单位{quote_zh(unit)}不是货币单位（元、万元、亿元）",
+            **texts("problem.bad_unit.given_not_money", "problem.bad_unit.given_fix", unit=unit),
             value=unit,
-            suggestion="give a money unit such as 万元",
-            suggestion_zh="请给出货币单位，如 万元",
         )
         return
     layout.unit_default, layout.unit_from = unit, source
@@ -68,12 +66,11 @@ def apply_year(layout: Layout, options: ReadOptions, report: Report) -> None:
         if options.year is not None:
             report.warning(
                 "year_option_unused",
-                "the file has a year column; the year given for the file is not used",
-                message_zh="文件中有年份列；为整个文件指定的年份不使用",
+                **texts(
+                    "problem.year_option_unused.column", "problem.year_option_unused.column.fix"
+                ),
                 row=layout.header_row,
                 value=period_text(options.year),
-                suggestion="drop --year, or delete the year column if the given year is right",
-                suggestion_zh="请去掉 --year；如果指定的年份正确，也可以删除年份列",
             )
         return
     if options.year is not None:
@@ -82,14 +79,14 @@ def apply_year(layout: Layout, options: ReadOptions, report: Report) -> None:
         if title.year is not None and title.year != options.sheet_year:
             report.error(
                 "title_year",
-                f"the sheet's name says {period_text(options.sheet_year)} but its title says "
-                f"{title.year_text}; there is no year column to decide",
-                message_zh=f"工作表名称为 {period_text(options.sheet_year)}，标题却是"
-                f"{title.year_text}；又没有年份列可以确定",
+                **texts(
+                    "problem.title_year.sheet",
+                    "problem.title_year.sheet.fix",
+                    sheet_year=period_text(options.sheet_year),
+                    title_year=title.year_text,
+                ),
                 row=title.year_row,
                 value=title.year_text,
-                suggestion="rename the sheet or correct the title, or give the year with --year",
-                suggestion_zh="请修改工作表名称或标题，或用 --year 指定年份",
             )
             layout.period_from = "refused"
             return
@@ -104,22 +101,23 @@ def _refuse_title_year(layout: Layout, report: Report) -> None:
     """A cumulative figure, or several years, in the title of a table with no year column."""
     title = layout.title
     cumulative = title.year_problem == "cumulative"
-    why = (
-        "it is a cumulative ('累计' / '截至') figure"
-        if cumulative
-        else "the title names more than one year"
-    )
-    why_zh = "是累计（“累计”或“截至”）数" if cumulative else "标题中有不止一个年份"
+    why = {
+        lang: i18n.t(
+            "problem.title_year.cumulative" if cumulative else "problem.title_year.several", lang
+        )
+        for lang in ("en", "zh")
+    }
     report.error(
         "title_year",
-        f"no year column, and the year in the title ({title.year_text}) is not used: {why}",
-        message_zh=f"没有年份列，标题中的年份（{title.year_text}）也不能使用：{why_zh}",
+        **texts(
+            "problem.title_year.unused",
+            "problem.title_year.unused.fix",
+            title_year=title.year_text,
+            en={"why": why["en"]},
+            zh={"why": why["zh"]},
+        ),
         row=title.year_row,
         value=title.year_text,
-        suggestion="add a 年度 column (or 起始年 / 结束年 for a period), or give the year "
-        "with --year (the import page: 年度)",
-        suggestion_zh="请增加“年度”列（时段请用“起始年”“结束年”），或用 --year 指定年份"
-        "（导入页面：“年度”）",
     )
     layout.period_from = "refused"
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from twinning import i18n
 from twinning.imports.cells import cell_text, field_zh
 from twinning.imports.headers import ColumnMap
 from twinning.imports.numbers import is_blank
-from twinning.imports.problems import Report
+from twinning.imports.problems import Report, texts
 
 
 def row_digest(parts: Iterable[object]) -> int:
@@ -86,13 +87,14 @@ def repeats_earlier_row(
         return False
     report.error(
         "duplicate_row",
-        f"row {number} repeats row {first} (every mapped cell is the same)",
-        message_zh=f"第 {number} 行与第 {first} 行重复（所有已对应的单元格都相同）",
+        **texts(
+            "problem.duplicate_row.repeats",
+            "problem.duplicate_row.repeats.fix",
+            row=number,
+            first=first,
+        ),
         row=number,
         value=" | ".join(cell_text(c) for c in cells if not is_blank(cell_text(c)))[:200],
-        suggestion="delete one of the two rows; if both are real, tell them "
-        "apart in a 项目名称 / 备注 column",
-        suggestion_zh="请删除其中一行；如果两行都是真实数据，请在“项目名称”或“备注”列中加以区分",
     )
     return True
 
@@ -137,31 +139,41 @@ def report_stored_duplicate(
     """A figure of row ``number`` that the store holds already (``hit``: batch, row, kind):
     an error when an import stored it (the row is not kept), a warning for reference data."""
     batch, row, kind = hit
-    where = f"batch {batch}" + (f" (row {row})" if row else "")
-    where_zh = f"批次 {batch}" + (f"（第 {row} 行）" if row else "")
+    where = {
+        lang: i18n.t(
+            "problem.duplicate.batch_row" if row else "problem.duplicate.batch",
+            lang,
+            batch=batch,
+            row=row,
+        )
+        for lang in ("en", "zh")
+    }
     if kind == "import":
         period = f"{rec['period_start'] or ''}-{rec['period_end'] or ''}"
         report.error(
             "duplicate_stored",
-            f"{rec['metric']} {rec['value_original']} for {rec['recipient']} "
-            f"{period} is already stored in "
-            f"{where}",
-            message_zh=f"{rec['recipient']} {period} 年的{field_zh(rec['metric'])} "
-            f"{rec['value_original']} 已保存在{where_zh}中",
+            **texts(
+                "problem.duplicate_stored.figure",
+                "problem.duplicate_stored.figure.fix",
+                value=rec["value_original"],
+                recipient=rec["recipient"],
+                period=period,
+                batch=batch,
+                en={"metric": rec["metric"], "where": where["en"]},
+                zh={"metric": field_zh(rec["metric"]), "where": where["zh"]},
+            ),
             row=number,
             value=str(rec["value_original"]),
-            suggestion=f"remove the row, or undo {where.split(' (')[0]} first "
-            "(`twinning batches undo`) if this file replaces it",
-            suggestion_zh=f"请删除该行；如果本文件要替换原有数据，请先撤销批次 {batch}"
-            "（`twinning batches undo`）",
         )
     else:
         report.warning(
             "duplicate_reference",
-            f"the reference data already has this figure ({where})",
-            message_zh=f"参考数据中已有这个数字（{where_zh}）",
+            **texts(
+                "problem.duplicate_reference.figure",
+                "problem.duplicate_reference.figure.fix",
+                en={"where": where["en"]},
+                zh={"where": where["zh"]},
+            ),
             row=number,
             value=str(rec["value_original"]),
-            suggestion="nothing to do unless it is counted twice by mistake",
-            suggestion_zh="除非被误算了两次，否则无需处理",
         )

@@ -25,7 +25,7 @@ from twinning.imports.cells import (
 from twinning.imports.headers import FIELDS, ColumnMap, match_header
 from twinning.imports.layout import Layout
 from twinning.imports.numbers import EXACT, Number, format_decimal, is_blank, parse_number
-from twinning.imports.problems import ParseError, Report, quote_zh
+from twinning.imports.problems import ParseError, Report, texts
 from twinning.imports.units import (
     METRICS,
     MONEY,
@@ -83,10 +83,7 @@ class FigureReader:
                     self.report,
                     row.number,
                     metric_col,
-                    message="the metric (指标) is blank",
-                    message_zh="指标为空",
-                    suggestion="fill in 指标",
-                    suggestion_zh="请填写“指标”",
+                    **texts("problem.missing_value.metric", "problem.missing_value.metric.fix"),
                 )
             return
         fld, unit_in_name, _how = match_header(raw_metric)
@@ -94,27 +91,30 @@ class FigureReader:
             fld = raw_metric
             self.report.warning(
                 "new_metric",
-                f"metric {raw_metric!r} is not one of the known metrics",
-                message_zh=f"指标{quote_zh(raw_metric)}不在已知指标中",
+                **texts(
+                    "problem.new_metric.unknown",
+                    "problem.new_metric.unknown.fix",
+                    metric=raw_metric,
+                    en={"known": list(METRICS)},
+                    zh={"known": [f"{m.zh}（{m.name}）" for m in METRICS.values()]},
+                ),
                 row=row.number,
                 column=metric_col.label,
                 value=raw_metric,
-                suggestion="fine if it is meant to be new; known: " + ", ".join(METRICS),
-                suggestion_zh="如果确实是新指标，无需处理；已知指标："
-                + "、".join(f"{m.zh}（{m.name}）" for m in METRICS.values()),
             )
         if fld is None or fld in FIELDS:
             self.report.error(
                 "unknown_metric",
-                f"{raw_metric!r} is not a known metric",
-                message_zh=f"{quote_zh(raw_metric)}不是已知指标",
+                **texts(
+                    "problem.unknown_metric.unknown",
+                    "problem.unknown_metric.unknown.fix",
+                    metric=raw_metric,
+                    en={"known": [f"{m.zh} ({m.name})" for m in METRICS.values()]},
+                    zh={"known": [f"{m.zh}（{m.name}）" for m in METRICS.values()]},
+                ),
                 row=row.number,
                 column=metric_col.label,
                 value=raw_metric,
-                suggestion="use one of: "
-                + ", ".join(f"{m.zh} ({m.name})" for m in METRICS.values()),
-                suggestion_zh="请使用以下指标之一："
-                + "、".join(f"{m.zh}（{m.name}）" for m in METRICS.values()),
             )
             return
         unit_text = row.text("unit") or unit_in_name
@@ -213,15 +213,17 @@ class FigureReader:
                 listed = "; ".join(f"{c.label} {made[c.index]['value_original']}" for c in have)
                 self.report.warning(
                     "parts_mismatch",
-                    f"{total.label} is {own['value_original']} but its parts add up to "
-                    f"{format_decimal(added / scale)} ({listed}); the parts are stored",
-                    message_zh=f"{total.label}为 {own['value_original']}，但各分项相加为 "
-                    f"{format_decimal(added / scale)}（{listed}）；保存的是各分项",
+                    **texts(
+                        "problem.parts_mismatch.sum",
+                        "problem.parts_mismatch.sum.fix",
+                        total=total.label,
+                        value=own["value_original"],
+                        added=format_decimal(added / scale),
+                        parts=listed,
+                    ),
                     row=number,
                     column=total.label,
                     value=str(own["value_original"]),
-                    suggestion="check the total and its parts in this row",
-                    suggestion_zh="请核对这一行的合计数和各分项",
                 )
         return counted
 
@@ -265,10 +267,13 @@ class FigureReader:
             metric: Metric = METRICS.get(metric_name) or metric_for_unknown(metric_name, unit)
             if unit.dimension == PERCENT and metric.dimension != PERCENT:
                 raise ParseError(
-                    f"{cell_text(raw)!r} is a percentage, but {metric.name} needs an amount",
-                    "write the amount itself, not a share",
-                    message_zh=f"{quote_zh(cell_text(raw))}是百分比，但{metric.zh}需要填写具体数额",
-                    suggestion_zh="请填写具体数额，而不是所占比例",
+                    **texts(
+                        "problem.bad_unit.percentage",
+                        "problem.bad_unit.percentage.fix",
+                        value=cell_text(raw),
+                        en={"metric": metric.name},
+                        zh={"metric": metric.zh},
+                    )
                 )
             value, canonical_unit = to_canonical(num.value, unit, metric)
         except ParseError as exc:
@@ -279,14 +284,16 @@ class FigureReader:
         if value < 0:
             self.report.error(
                 "negative",
-                f"{metric.name} is negative ({cell_text(raw)})",
-                message_zh=f"{metric.zh}为负数（{cell_text(raw)}）",
+                **texts(
+                    "problem.negative.figure",
+                    "problem.negative.figure.fix",
+                    value=cell_text(raw),
+                    en={"metric": metric.name},
+                    zh={"metric": metric.zh},
+                ),
                 row=number,
                 column=col.label,
                 value=cell_text(raw),
-                suggestion="amounts and counts cannot be below zero; for a correction, fix "
-                "the original row instead",
-                suggestion_zh="金额和数量不能小于零；如需更正，请直接修改原来的那一行",
             )
             return None
         unit_original = (

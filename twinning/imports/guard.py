@@ -776,9 +776,10 @@ def busy(name: str) -> Problem:
     return problem("busy", "busy", "busy_fix", name)
 
 
-def busy_undo(batch_id: int) -> tuple[str, str]:
-    """The message of an undo that met a locked store: (English, Chinese)."""
-    return (
-        t("busy_undo", "en", batch=batch_id) + "; " + t("busy_fix", "en"),
-        t("busy_undo", "zh", batch=batch_id) + "；" + t("busy_fix", "zh"),
-    )
+def busy_undo(batch_id: int) -> dict[str, str]:
+    """The message of an undo that met a locked store, as ``UndoError``'s keywords
+    (``message``, ``message_zh``)."""
+    return {
+        "message": t("busy_undo", "en", batch=batch_id) + "; " + t("busy_fix", "en"),
+        "message_zh": t("busy_undo", "zh", batch=batch_id) + "；" + t("busy_fix", "zh"),
+    }

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from twinning import i18n
 from twinning.imports.numbers import is_blank, normalise_text
-from twinning.imports.problems import ParseError, quote_zh
+from twinning.imports.problems import ParseError, texts
 from twinning.imports.units import METRICS, parse_unit
 
 # Fields that are not metrics. Metric fields are the names in units.METRICS. Their labels
@@ -644,18 +644,13 @@ def load_mapping_file(path: str | Path) -> dict[str, dict]:
         raw = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except FileNotFoundError as exc:
         raise ParseError(
-            f"mapping file {path} not found",
-            "check the --mapping path",
-            message_zh=f"找不到表头对应文件 {path}",
-            suggestion_zh="请检查 --mapping 后面的路径",
+            **texts("problem.mapping.not_found", "problem.mapping.not_found.fix", path=path)
         ) from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ParseError(
-            f"mapping file {path} is not valid JSON: {exc}",
-            'write {"columns": {"帮扶资金(万元)": {"field": "funds_cny", "unit": "万元"}}}',
-            message_zh=f"表头对应文件 {path} 不是有效的 JSON：{exc}",
-            suggestion_zh='请按此格式填写：{"columns": {"帮扶资金(万元)": '
-            '{"field": "funds_cny", "unit": "万元"}}}',
+            **texts(
+                "problem.mapping.not_json", "problem.mapping.not_json.fix", path=path, error=exc
+            )
         ) from exc
     return normalise_overrides(raw, str(path))
 
@@ -663,28 +658,32 @@ def load_mapping_file(path: str | Path) -> dict[str, dict]:
 def normalise_overrides(raw: object, where: str = "mapping") -> dict[str, dict]:
     if isinstance(raw, dict) and isinstance(raw.get("columns"), dict):
         raw = raw["columns"]
-    where_zh = "表头对应" if where == "mapping" else f"表头对应文件 {where}"
+    named = {
+        lang: i18n.t("problem.mapping.page", lang)
+        if where == "mapping"
+        else i18n.t("problem.mapping.file", lang, path=where)
+        for lang in ("en", "zh")
+    }
+    place = {"en": {"where": named["en"]}, "zh": {"where": named["zh"]}}
     if not isinstance(raw, dict):
-        raise ParseError(
-            f"{where}: expected an object of header -> field",
-            message_zh=f"{where_zh}：应为“表头 → 字段”形式的 JSON 对象",
-        )
+        raise ParseError(**texts("problem.mapping.not_object", **place))
     out: dict[str, dict] = {}
     for header, spec in raw.items():
         if spec is None or isinstance(spec, str):
             spec = {"field": spec or None}
         if not isinstance(spec, dict):
-            raise ParseError(
-                f"{where}: header {header!r} maps to {spec!r}",
-                message_zh=f"{where_zh}：表头{quote_zh(header)}对应的 {spec!r} 无法识别",
-            )
+            raise ParseError(**texts("problem.mapping.bad_spec", header=header, spec=spec, **place))
         fld = spec.get("field") or None
         if fld is not None and fld not in ALL_FIELDS and not re.fullmatch(r"[a-z][a-z0-9_]*", fld):
             raise ParseError(
-                f"{where}: unknown field {fld!r} for header {header!r}",
-                "fields: " + ", ".join(ALL_FIELDS),
-                message_zh=f"{where_zh}：表头{quote_zh(header)}对应的字段{quote_zh(fld)}不存在",
-                suggestion_zh="可用的字段：" + "、".join(ALL_FIELDS),
+                **texts(
+                    "problem.mapping.unknown_field",
+                    "problem.mapping.unknown_field.fix",
+                    header=header,
+                    field=fld,
+                    fields=list(ALL_FIELDS),
+                    **place,
+                )
             )
         out[normalise_text(str(header))] = {"field": fld, "unit": spec.get("unit")}
     return out

@@ -38,10 +38,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from twinning import i18n, settings
-from twinning.imports.problems import ERROR, ImportRefused, Problem
-
-I18N_PREFIX = "job."
+from twinning import settings
+from twinning.imports.problems import ERROR, ImportRefused, Problem, texts
 
 # Exit codes of the child besides 0 (answered): the answer could not be written.
 EXIT_MEMORY = 3
@@ -62,11 +60,6 @@ CHILD_ENV = {
     "TWINNING_QUERY_ENGINE": "sql",
 }
 STDERR_KEPT = 4000  # characters of a failed child's stderr kept for the log
-
-
-def t(key: str, lang: str, **fields: object) -> str:
-    """A ``job.<key>`` message of the catalog in ``lang``."""
-    return i18n.t(I18N_PREFIX + key, lang, **fields)
 
 
 @dataclass(frozen=True)
@@ -97,11 +90,8 @@ def memory_problem(file: str, limits: Limits) -> Problem:
     return Problem(
         ERROR,
         "memory_limit",
-        t("memory", "en", mb=mb),
         file=file,
-        suggestion=t("memory_fix", "en", mb=mb),
-        message_zh=t("memory", "zh", mb=mb),
-        suggestion_zh=t("memory_fix", "zh", mb=mb),
+        **texts("job.memory", "job.memory_fix", mb=mb),
     )
 
 
@@ -110,11 +100,8 @@ def time_problem(file: str, limits: Limits) -> Problem:
     return Problem(
         ERROR,
         "time_limit",
-        t("time", "en", seconds=seconds),
         file=file,
-        suggestion=t("time_fix", "en", seconds=seconds),
-        message_zh=t("time", "zh", seconds=seconds),
-        suggestion_zh=t("time_fix", "zh", seconds=seconds),
+        **texts("job.time", "job.time_fix", seconds=seconds),
     )
 
 
@@ -122,11 +109,8 @@ def failed_problem(file: str, ref: str) -> Problem:
     return Problem(
         ERROR,
         "internal",
-        t("failed", "en", ref=ref),
         file=file,
-        suggestion=t("failed_fix", "en", ref=ref),
-        message_zh=t("failed", "zh", ref=ref),
-        suggestion_zh=t("failed_fix", "zh", ref=ref),
+        **texts("job.failed", "job.failed_fix", ref=ref),
     )
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from twinning import settings
+from twinning import i18n, settings
 from twinning.imports import guard
 from twinning.imports.headers import normalise_overrides
 from twinning.imports.problems import (
@@ -35,7 +35,7 @@ from twinning.imports.problems import (
     Report,
     log_internal,
     pick,
-    quote_zh,
+    texts,
 )
 from twinning.imports.read import open_source
 from twinning.imports.validate import (
@@ -254,13 +254,13 @@ def run_import(
             Problem(
                 ERROR,
                 "internal",
-                "the import failed because of an internal error; nothing was stored",
                 file=name,
-                suggestion="try again; if it persists, send the file and the log "
-                f"({where or 'server log'}) to the administrator",
-                message_zh="由于内部错误，导入失败；未保存任何数据",
-                suggestion_zh="请重试；如果仍然失败，请把文件和日志"
-                f"（{where or '服务器日志'}）发给管理员",
+                **texts(
+                    "problem.internal.import",
+                    "problem.internal.import.fix",
+                    en={"log": where or i18n.t("problem.internal.server_log", "en")},
+                    zh={"log": where or i18n.t("problem.internal.server_log", "zh")},
+                ),
             )
         )
     result.ok = report.ok
@@ -322,11 +322,8 @@ def _sheets_to_read(path: Path, result: ImportResult, sheet: str | None) -> list
                 Problem(
                     ERROR,
                     "sheet",
-                    "--sheet all given, but a CSV file has no sheets",
                     file=result.file,
-                    suggestion="drop --sheet",
-                    message_zh="指定了 --sheet all，但 CSV 文件没有工作表",
-                    suggestion_zh="请去掉 --sheet",
+                    **texts("problem.sheet.csv_all", "problem.sheet.csv.fix"),
                 )
             ]
         )
@@ -337,23 +334,16 @@ def _sheets_to_read(path: Path, result: ImportResult, sheet: str | None) -> list
             result.skipped_sheets.append({"sheet": n, "why": "notes"})
             result.report.warning(
                 "sheet_skipped",
-                f"sheet {n!r} is read as notes and not imported",
-                message_zh=f"工作表{quote_zh(n)}视为说明，不导入",
+                **texts("problem.sheet_skipped.notes", "problem.sheet_skipped.notes.fix", sheet=n),
                 value=n,
-                suggestion="import it on its own with --sheet if it holds figures",
-                suggestion_zh="如果其中有数据，请用 --sheet 单独导入",
             )
             continue
         if _SUMMARY_SHEET.match(n) and len(names) > 1:
             result.skipped_sheets.append({"sheet": n, "why": "summary"})
             result.report.warning(
                 "sheet_skipped",
-                f"sheet {n!r} sums the other sheets and is not imported (it would count "
-                "their figures twice)",
-                message_zh=f"工作表{quote_zh(n)}是其他工作表的汇总，不导入（否则会重复计算）",
+                **texts("problem.sheet_skipped.sums", "problem.sheet_skipped.sums.fix", sheet=n),
                 value=n,
-                suggestion="import it on its own with --sheet if the other sheets are not imported",
-                suggestion_zh="如果不导入其他工作表，可以用 --sheet 单独导入它",
             )
             continue
         out.append(n)
@@ -388,16 +378,16 @@ def _run(
                 Problem(
                     ERROR,
                     "duplicate_file",
-                    f"this file (sha256 {result.sha256[:12]}…) is already imported as "
-                    f"batch {dup.id} "
-                    f"({dup.file_name}, {dup.created_at:%Y-%m-%d %H:%M} by {dup.user})",
                     file=result.file,
-                    suggestion=f"nothing to do; to replace it, undo batch {dup.id} first "
-                    f"(`twinning batches undo {dup.id}`)",
-                    message_zh=f"该文件（sha256 {result.sha256[:12]}…）已导入为批次 {dup.id}"
-                    f"（{dup.file_name}，{dup.created_at:%Y-%m-%d %H:%M}，导入人 {dup.user}）",
-                    suggestion_zh=f"无需处理；如需替换，请先撤销批次 {dup.id}"
-                    f"（`twinning batches undo {dup.id}`）",
+                    **texts(
+                        "problem.duplicate_file.imported",
+                        "problem.duplicate_file.imported.fix",
+                        sha=result.sha256[:12],
+                        batch=dup.id,
+                        file=dup.file_name,
+                        at=dup.created_at,
+                        user=dup.user,
+                    ),
                 )
             ]
         )
@@ -444,10 +434,7 @@ def _run(
     if not layouts and several and not report.errors:
         report.error(
             "no_rows",
-            "no sheet of the workbook holds a table to import",
-            message_zh="工作簿中没有可导入表格的工作表",
-            suggestion="check the sheets, or name the sheet with --sheet",
-            suggestion_zh="请检查各工作表，或用 --sheet 指定工作表",
+            **texts("problem.no_rows.no_sheet", "problem.no_rows.no_sheet.fix"),
         )
     if report.errors or not layouts:  # header-level errors: row checks would only echo them
         for source in sources:
@@ -545,11 +532,12 @@ def _run(
                 if checker.rows_seen == 0 and not report.errors:
                     report.error(
                         "no_rows",
-                        f"no data rows below the header (row {layout.header_row})",
-                        message_zh=f"表头（第 {layout.header_row} 行）下面没有数据行",
+                        **texts(
+                            "problem.no_rows.below_header",
+                            "problem.no_rows.below_header.fix",
+                            row=layout.header_row,
+                        ),
                         row=layout.header_row,
-                        suggestion="add rows under the header",
-                        suggestion_zh="请在表头下面填写数据行",
                     )
             report.file = result.file
             if progress:
@@ -657,8 +645,7 @@ def undo_batch(store: object, batch_id: int, user: str | None = None) -> dict:
     except OperationalError as exc:
         if not guard.is_busy(exc):
             raise
-        message, message_zh = guard.busy_undo(batch_id)
-        raise UndoError(message, message_zh=message_zh) from None
+        raise UndoError(**guard.busy_undo(batch_id)) from None
 
 
 def _undo(engine: Engine, batch_id: int, user: str) -> dict:
@@ -666,23 +653,25 @@ def _undo(engine: Engine, batch_id: int, user: str) -> dict:
         conn = tx.connection
         row = conn.execute(select(batches).where(batches.c.id == batch_id)).first()
         if row is None:
-            raise UndoError(
-                f"there is no batch {batch_id}; `twinning batches list` shows them",
-                message_zh=f"没有批次 {batch_id}；运行 `twinning batches list` 可查看所有批次",
-            )
+            raise UndoError(**texts("problem.undo.no_batch", batch=batch_id))
         if row.kind != "import":
+            reference = row.kind == "reference"
             raise UndoError(
-                f"batch {batch_id} is the {row.kind} data shipped with the atlas and cannot be "
-                "undone",
-                message_zh=f"批次 {batch_id} 是地图自带的"
-                f"{'参考' if row.kind == 'reference' else row.kind}数据，不能撤销",
+                **texts(
+                    "problem.undo.shipped",
+                    batch=batch_id,
+                    en={"kind": row.kind},
+                    zh={"kind": i18n.t("problem.undo.reference", "zh") if reference else row.kind},
+                )
             )
         if row.undone_at is not None:
             raise UndoError(
-                f"batch {batch_id} was already undone on {row.undone_at:%Y-%m-%d %H:%M} by "
-                f"{row.undone_by}",
-                message_zh=f"批次 {batch_id} 已于 {row.undone_at:%Y-%m-%d %H:%M} 由 "
-                f"{row.undone_by} 撤销",
+                **texts(
+                    "problem.undo.already",
+                    batch=batch_id,
+                    at=row.undone_at,
+                    user=row.undone_by,
+                )
             )
         now = dt.datetime.now(dt.UTC)
         conn.execute(

@@ -23,7 +23,7 @@ from twinning.imports.headers import (
     header_score,
 )
 from twinning.imports.numbers import is_blank
-from twinning.imports.problems import ParseError, Report, quote_zh
+from twinning.imports.problems import ParseError, Report, texts
 from twinning.imports.units import MONEY, parse_unit
 from twinning.imports.years import period_text
 
@@ -113,10 +113,7 @@ def read_header(
     if not non_blank:
         report.error(
             "empty",
-            "the file has no rows with content",
-            message_zh="文件中没有任何有内容的行",
-            suggestion="check that the right file or sheet was chosen",
-            suggestion_zh="请确认选择了正确的文件或工作表",
+            **texts("problem.empty.no_content", "problem.empty.no_content.fix"),
         )
         return None
     best_i, best_score = _best_header_row(head, overrides)
@@ -125,15 +122,9 @@ def read_header(
         shown = ", ".join(cell_text(c) for c in first_cells if not is_blank(cell_text(c)))[:200]
         report.error(
             "no_header",
-            "no header row found: no row in the first 30 names the columns this import needs",
-            message_zh="找不到表头行：前 30 行中没有一行写明本次导入所需的列名",
+            **texts("problem.no_header.not_found", "problem.no_header.not_found.fix"),
             row=first_n,
             value=shown,
-            suggestion="put one header row with names such as 帮扶方, 受援县, 年度, "
-            "帮扶资金(万元), 项目数, 脱贫人口 (or donor, recipient, year, funds (10k yuan)); "
-            "`twinning template -o t.xlsx` writes an example",
-            suggestion_zh="请设置一行表头，列名如 帮扶方、受援县、年度、帮扶资金(万元)、项目数、"
-            "脱贫人口；运行 `twinning template -o 模板.xlsx` 可生成示例模板",
         )
         return None
     merged = register.apply_merges(head, [m for m in merges or () if m[0] <= head[-1][0]])
@@ -157,12 +148,13 @@ def read_header(
         for missing in apply_overrides(mapping, overrides):
             report.warning(
                 "mapping_unused",
-                f"the mapping names a column {missing!r} that is not in the header row",
-                message_zh=f"表头对应中写的列{quote_zh(missing)}不在表头行中",
+                **texts(
+                    "problem.mapping_unused.column",
+                    "problem.mapping_unused.column.fix",
+                    column=missing,
+                ),
                 row=header_n,
                 column=missing,
-                suggestion="check the spelling in the mapping file",
-                suggestion_zh="请检查表头对应文件中的拼写",
             )
     rest = iter(head[bottom + 1 :])
     title = register.read_title([(n, c) for n, c in merged[:top] if not is_blank_row(c)])
@@ -196,16 +188,15 @@ def _check_depth(merged: list, top: int, bottom: int, report: Report) -> None:
         return
     report.error(
         "merged_header",
-        f"the header takes more than {register.MAX_HEADER_ROWS} rows "
-        f"({merged[top][0]} to {deeper} at least)",
-        message_zh=f"表头超过 {register.MAX_HEADER_ROWS} 行"
-        f"（至少从第 {merged[top][0]} 行到第 {deeper} 行）",
+        **texts(
+            "problem.merged_header.too_deep",
+            "problem.merged_header.too_deep.fix",
+            most=register.MAX_HEADER_ROWS,
+            first=merged[top][0],
+            last=deeper,
+        ),
         row=deeper,
         value=" | ".join(cell_text(c) for c in merged[bottom + 1][1] if cell_text(c))[:200],
-        suggestion="join the header into at most three rows (e.g. 帮扶资金 over "
-        "合计 / 财政资金 / 社会资金), or write one header row",
-        suggestion_zh="请把表头合并为不超过三行（如 帮扶资金 下分 合计 / 财政资金 / "
-        "社会资金），或只写一行表头",
     )
 
 
@@ -213,16 +204,15 @@ def _report_title(title: register.TitleInfo, header_row: int, report: Report) ->
     titles = title.rows
     report.warning(
         "title_rows",
-        f"the header is on row {header_row}; "
-        + (f"row {titles[0]}" if len(titles) == 1 else f"rows {titles[0]}-{titles[-1]}")
-        + " above it is read as a title and not imported",
-        message_zh=f"表头在第 {header_row} 行；其上方的"
-        + (f"第 {titles[0]} 行" if len(titles) == 1 else f"第 {titles[0]}–{titles[-1]} 行")
-        + "视为标题，不导入",
+        **texts(
+            "problem.title_rows.one" if len(titles) == 1 else "problem.title_rows.several",
+            "problem.title_rows.fix",
+            row=header_row,
+            first=titles[0],
+            last=titles[-1],
+        ),
         row=header_row,
         value=" | ".join(title.texts)[:200],
-        suggestion="nothing to do if those rows are a title",
-        suggestion_zh="如果这些行是标题，无需处理",
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from twinning.imports.problems import ParseError, quote_zh
+from twinning.imports.problems import ParseError, texts
 
 EXACT, APPROX, LOWER, UPPER = "exact", "approx", "lower_bound", "upper_bound"
 
@@ -146,18 +146,12 @@ def parse_number(value: object) -> Number | None:
         native = _from_native(value)
         if native is None:
             raise ParseError(
-                f"{value!r} is not a number",
-                "write digits, e.g. 1200 or 1,200.5",
-                message_zh=f"{quote_zh(value)}不是数字",
-                suggestion_zh="请填写阿拉伯数字，如 1200 或 1,200.5",
+                **texts("problem.not_a_number.value", "problem.not_a_number.digits", value=value)
             )
         return Number(native, EXACT, "", str(value))
     if value.startswith("="):
         raise ParseError(
-            f"{value!r} is a formula without a saved result",
-            "open the file in Excel or LibreOffice and save it (or paste values only)",
-            message_zh=f"{quote_zh(value)}是公式，但文件中没有保存其计算结果",
-            suggestion_zh="请用 Excel 或 LibreOffice 打开文件并保存（或选择性粘贴为数值）",
+            **texts("problem.not_a_number.formula", "problem.not_a_number.formula.fix", value=value)
         )
     fast = _PLAIN.match(value)
     if fast:  # the common case, "1,234.5": no qualifier, no unit
@@ -175,25 +169,15 @@ def parse_number(value: object) -> Number | None:
     m = _NUMBER.match(s)
     if not m:
         raise ParseError(
-            f"{original!r} is not a number",
-            "write digits such as 1200 or 1,200.5; 约 / 超过 / about / more than may "
-            "come before them and a unit (万元) after",
-            message_zh=f"{quote_zh(original)}不是数字",
-            suggestion_zh="请填写数字，如 1200 或 1,200.5；数字前可加“约”“超过”等，"
-            "数字后可加单位（如 万元）",
+            **texts("problem.not_a_number.value", "problem.not_a_number.text_fix", value=original)
         )
     try:
         num = Decimal(m.group("num").replace(",", "") + (m.group("exp") or ""))
     except InvalidOperation as exc:  # pragma: no cover - the regex admits only digits
-        raise ParseError(
-            f"{original!r} is not a number", message_zh=f"{quote_zh(original)}不是数字"
-        ) from exc
+        raise ParseError(**texts("problem.not_a_number.value", value=original)) from exc
     if not num.is_finite() or abs(num.adjusted()) > 30:
         raise ParseError(
-            f"{original!r} is out of range",
-            "check the digits",
-            message_zh=f"{quote_zh(original)}超出了可处理的数值范围",
-            suggestion_zh="请检查数字",
+            **texts("problem.not_a_number.range", "problem.not_a_number.range.fix", value=original)
         )
     if m.group("sign"):
         num = -num
@@ -212,10 +196,9 @@ def parse_number(value: object) -> Number | None:
             break
     if rest and (_NUMBER.search(rest) and any(ch.isdigit() for ch in rest)):
         raise ParseError(
-            f"{original!r} holds more than one number",
-            "put one number per cell; a period such as 2006-2010 goes in the year columns",
-            message_zh=f"{quote_zh(original)}含有不止一个数字",
-            suggestion_zh="每个单元格只填一个数字；2006-2010 这样的时段请填在年份列",
+            **texts(
+                "problem.not_a_number.several", "problem.not_a_number.several.fix", value=original
+            )
         )
     return Number(num, qualifier, rest, original if isinstance(original, str) else str(original))
 

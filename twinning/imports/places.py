@@ -11,10 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from twinning import i18n
 from twinning.imports.cells import Resolver
-from twinning.imports.problems import Report, quote_zh
+from twinning.imports.problems import Report, texts
 
-ROLE_ZH = {"donor": "帮扶方", "recipient": "受援地"}
+
+def _who(role: str, name: str, within: str | None, lang: str) -> str:
+    """The place a message is about: donor 'x' in y / 帮扶方“x”（在“y”范围内）."""
+    word = {
+        "donor": i18n.t("problem.place.donor", lang),
+        "recipient": i18n.t("problem.place.recipient", lang),
+    }.get(role, role)
+    inside = i18n.t("problem.place.within", lang, place=within) if within else ""
+    return i18n.t("problem.place.who", lang, role=word, name=name, within=inside)
 
 
 def try_resolve(resolver: Resolver, name: str, **within: object) -> object:
@@ -86,46 +95,39 @@ class PlaceLookup:
         shown = "; ".join(place_label(c) for c in cands)
         shown_zh = "；".join(place_label_zh(c) for c in cands)
         ambiguous = any(k.__name__ == "AmbiguousPlace" for k in type(exc).__mro__)
-        where = f" in {within}" if within else ""
-        where_zh = f"（在{quote_zh(within)}范围内）" if within else ""
-        who_zh = f"{ROLE_ZH.get(role, role)}{quote_zh(name)}{where_zh}"
+        listed = {"en": shown, "zh": shown_zh}
+        who = {lang: _who(role, name, within, lang) for lang in ("en", "zh")}
         if ambiguous:
-            msg = f"{role} {name!r}{where} matches several places: {shown}"
-            msg_zh = f"{who_zh}对应多个地方：{shown_zh}"
-            sug = "write the full name or the adcode, or add the province / prefecture column"
-            sug_zh = "请写全称或 6 位行政区划代码，或增加省、市（州）列"
             code = "ambiguous_place"
-        else:
-            msg = f"{role} {name!r}{where} is not a known place"
-            msg_zh = f"{who_zh}不是已知地名"
-            if shown:
-                msg += f"; did you mean: {shown}"
-                msg_zh += f"；是否指：{shown_zh}"
-            sug = "check the spelling, use today's name or the 6-digit adcode"
-            sug_zh = "请检查拼写，使用现名或 6 位行政区划代码"
-            code = "unknown_place"
-        if role == "donor" and not ambiguous:
-            self.report.warning(
-                code,
-                msg + " (kept as text; it will not be drawn on the map)",
-                message_zh=msg_zh + "（按文字保留，不在地图上显示）",
-                row=row,
-                column=column,
-                value=name,
-                suggestion=sug,
-                suggestion_zh=sug_zh,
+            words = texts(
+                "problem.ambiguous_place.several",
+                "problem.ambiguous_place.several.fix",
+                en={"who": who["en"], "shown": shown},
+                zh={"who": who["zh"], "shown": shown_zh},
             )
+        else:
+            code = "unknown_place"
+            guess = {
+                lang: i18n.t("problem.unknown_place.did_you_mean", lang, shown=listed[lang])
+                if shown
+                else ""
+                for lang in ("en", "zh")
+            }
+            words = texts(
+                "problem.unknown_place.unknown",
+                "problem.unknown_place.unknown.fix",
+                en={"who": who["en"], "guess": guess["en"]},
+                zh={"who": who["zh"], "guess": guess["zh"]},
+            )
+        if role == "donor" and not ambiguous:
+            kept = texts(
+                "problem.unknown_place.kept_as_text",
+                en={"message": words["message"]},
+                zh={"message": words["message_zh"]},
+            )
+            self.report.warning(code, **{**words, **kept}, row=row, column=column, value=name)
             return None
-        self.report.error(
-            code,
-            msg,
-            message_zh=msg_zh,
-            row=row,
-            column=column,
-            value=name,
-            suggestion=sug,
-            suggestion_zh=sug_zh,
-        )
+        self.report.error(code, **words, row=row, column=column, value=name)
         return False
 
 

@@ -8,6 +8,13 @@ Every problem is written twice (issue 4): ``message`` / ``suggestion`` in Englis
 ``message_zh`` / ``suggestion_zh`` in Chinese, with the same specifics (rows, values,
 candidates, limits). ``Problem.text(lang)`` and ``Problem.suggestion_for(lang)`` pick
 one; the Chinese text falls back to the English one only if it is missing.
+
+The words come from the catalog (twinning/locale, issue #8): a site names a message id and
+its suggestion's id, literally, with the message's parameters, and ``texts`` fills in the
+four fields: ``report.error("negative", **texts("problem.negative.figure",
+"problem.negative.figure.fix", metric=..., value=...), row=...)``. The ids are
+``problem.<code>.<what>`` and ``problem.<code>.<what>.fix``; ``problem.<code>`` alone is
+the kind's short gloss (``code_hint``).
 """
 
 from __future__ import annotations
@@ -39,6 +46,41 @@ REPORT_COLUMNS = [
 def pick(lang: str | None, en: str, zh: str) -> str:
     """The Chinese text when ``lang`` is zh and there is one, else the English text."""
     return zh if zh and str(lang or "").lower().startswith("zh") else en
+
+
+def texts(
+    key: str,
+    fix: str = "",
+    /,
+    *,
+    en: dict[str, object] | None = None,
+    zh: dict[str, object] | None = None,
+    **params: object,
+) -> dict[str, str]:
+    """The catalog message ``key`` (and the suggestion ``fix``) in English and Chinese, as
+    the keywords ``message``, ``message_zh`` (``suggestion``, ``suggestion_zh``) that
+    ``Problem``, ``Report.error`` / ``warning`` and ``ParseError`` take.
+
+    ``params`` fill the ``{placeholders}`` of both languages; ``en`` / ``zh`` give the
+    ones whose value differs by language (a list joined with ", " or "、", a word).
+    A list or tuple value is joined the language's way. Pass the ids as literals, so
+    tools/i18n_extract.py finds them. The texts are always formatted: a brace meant
+    literally is written ``{{`` in the catalog.
+    """
+    out: dict[str, str] = {}
+    for lang, own, suffix in (("en", en, ""), ("zh", zh, "_zh")):
+        fields = {name: _joined(v, lang) for name, v in {**params, **(own or {})}.items()}
+        words = i18n.catalog(lang)
+        out["message" + suffix] = words[key].format(**fields)
+        if fix:
+            out["suggestion" + suffix] = words[fix].format(**fields)
+    return out
+
+
+def _joined(value: object, lang: str) -> object:
+    if isinstance(value, list | tuple):
+        return ("、" if lang == "zh" else ", ").join(str(v) for v in value)
+    return value
 
 
 def quote_zh(value: object) -> str:
@@ -139,6 +181,15 @@ class ParseError(ValueError):
     def suggestion_for(self, lang: str | None = "en") -> str:
         return pick(lang, self.suggestion, self.suggestion_zh)
 
+    def words(self) -> dict[str, str]:
+        """The message and suggestion in both languages, as a ``Problem``'s keywords."""
+        return {
+            "message": self.message,
+            "message_zh": self.message_zh,
+            "suggestion": self.suggestion,
+            "suggestion_zh": self.suggestion_zh,
+        }
+
 
 class ImportRefused(Exception):
     """The whole file cannot be imported (too big, unreadable, duplicate batch ...).
@@ -223,7 +274,7 @@ class Report:
             self.problems.append(problem)
 
     def error(self, code: str, message: str, **kw) -> None:
-        """Add an error; pass ``message_zh=`` (and ``suggestion_zh=``) as keywords."""
+        """Add an error; its words as keywords, ``**texts("problem.<code>.<what>", ...)``."""
         self.add(Problem(ERROR, code, message, file=self.file, **kw))
 
     def warning(self, code: str, message: str, **kw) -> None:

@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from twinning import settings
+from twinning import i18n, settings
 from twinning.imports import guard
-from twinning.imports.problems import ERROR, ImportRefused, Problem, quote_zh
+from twinning.imports.problems import ERROR, ImportRefused, Problem, texts
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 CHUNK = 1 << 20
@@ -30,30 +30,9 @@ CHUNK = 1 << 20
 FIELD_LIMIT = guard.MAX_LINE_CHARS  # one cell; csv's default 128 KB rejects long notes
 
 
-def _refuse(
-    file: str,
-    code: str,
-    message: str,
-    suggestion: str,
-    *,
-    message_zh: str,
-    suggestion_zh: str,
-    **kw,
-) -> ImportRefused:
-    return ImportRefused(
-        [
-            Problem(
-                ERROR,
-                code,
-                message,
-                file=file,
-                suggestion=suggestion,
-                message_zh=message_zh,
-                suggestion_zh=suggestion_zh,
-                **kw,
-            )
-        ]
-    )
+def _refuse(file: str, code: str, **kw) -> ImportRefused:
+    """One error refusing the file; its words as keywords, ``**texts(...)``."""
+    return ImportRefused([Problem(ERROR, code, file=file, **kw)])
 
 
 def max_upload_bytes() -> int:
@@ -67,12 +46,12 @@ def check_size(size: int, name: str) -> None:
         raise _refuse(
             name,
             "too_large",
-            f"the file is {size / 1048576:.1f} MB; the limit is "
-            f"{limit / 1048576:.0f} MB (setting TWINNING_MAX_UPLOAD_MB)",
-            "split the file into parts, or ask the administrator to raise TWINNING_MAX_UPLOAD_MB",
-            message_zh=f"文件大小为 {size / 1048576:.1f} MB，超过上限 "
-            f"{limit / 1048576:.0f} MB（设置项 TWINNING_MAX_UPLOAD_MB）",
-            suggestion_zh="请将文件拆分为几个部分，或请管理员调高 TWINNING_MAX_UPLOAD_MB",
+            **texts(
+                "problem.too_large.file",
+                "problem.too_large.file.fix",
+                mb=size / 1048576,
+                limit_mb=limit / 1048576,
+            ),
         )
 
 
@@ -116,10 +95,7 @@ def detect_encoding(path: Path, name: str) -> str:
         raise _refuse(
             name,
             "binary",
-            "the file is not text: it contains NUL bytes (is it a binary or a damaged file?)",
-            "save it from Excel as 'CSV UTF-8' or as .xlsx and try again",
-            message_zh="文件不是文本：其中含有 NUL 字节（是否为二进制文件或已损坏的文件？）",
-            suggestion_zh="请在 Excel 中另存为“CSV UTF-8”或 .xlsx 后重试",
+            **texts("problem.binary.nul", "problem.binary.nul.fix"),
         )
     first_bad = -1
     for enc in ENCODINGS:
@@ -128,26 +104,30 @@ def detect_encoding(path: Path, name: str) -> str:
             return enc
         if first_bad < 0:
             first_bad = bad
-    guess = guess_zh = ""
+    guess = {"en": "", "zh": ""}
     try:
         from charset_normalizer import from_bytes
 
         best = from_bytes(head).best()
         if best is not None:
-            guess = f"; it looks like {best.encoding}"
-            guess_zh = f"；看起来是 {best.encoding} 编码"
+            guess = {
+                lang: i18n.t("problem.encoding.guess", lang, encoding=best.encoding)
+                for lang in ("en", "zh")
+            }
     except Exception:
-        guess = guess_zh = ""
+        guess = {"en": "", "zh": ""}
     line = _line_of(path, first_bad)
     raise _refuse(
         name,
         "encoding",
-        f"cannot read the file as UTF-8 or GBK/GB18030: byte {first_bad} (line {line}) "
-        f"is not valid in either{guess}",
-        "save it as 'CSV UTF-8' (Excel: Save As > CSV UTF-8) or as .xlsx",
-        message_zh=f"无法按 UTF-8 或 GBK/GB18030 读取文件：第 {first_bad} 字节处"
-        f"（第 {line} 行）的内容在两种编码下都无效{guess_zh}",
-        suggestion_zh="请另存为“CSV UTF-8”（Excel：另存为 > CSV UTF-8）或 .xlsx",
+        **texts(
+            "problem.encoding.unreadable",
+            "problem.encoding.unreadable.fix",
+            byte=first_bad,
+            line=line,
+            en={"guess": guess["en"]},
+            zh={"guess": guess["zh"]},
+        ),
         row=line,
     )
 
@@ -235,10 +215,9 @@ def _csv_rows(path: Path, encoding: str, name: str) -> Iterator[tuple[int, list[
             raise _refuse(
                 name,
                 "csv",
-                f"the CSV cannot be read after row {number}: {exc}",
-                "open it in a spreadsheet program and save it again as CSV UTF-8",
-                message_zh=f"第 {number} 行之后的 CSV 内容无法读取：{exc}",
-                suggestion_zh="请用电子表格软件打开，再另存为 CSV UTF-8",
+                **texts(
+                    "problem.csv.unreadable", "problem.csv.unreadable.fix", row=number, error=exc
+                ),
                 row=number + 1,
             ) from None
 
@@ -302,20 +281,14 @@ def open_source(path: str | Path, name: str | None = None, sheet: str | None = N
         raise _refuse(
             name,
             "not_found",
-            f"file {path} does not exist",
-            "check the path",
-            message_zh=f"文件 {path} 不存在",
-            suggestion_zh="请检查路径",
+            **texts("problem.not_found.file", "problem.not_found.file.fix", path=path),
         ) from None
     check_size(size, name)
     if size == 0:
         raise _refuse(
             name,
             "empty",
-            "the file is empty (0 bytes)",
-            "export the register again",
-            message_zh="文件为空（0 字节）",
-            suggestion_zh="请重新导出台账",
+            **texts("problem.empty.file", "problem.empty.file.fix"),
         )
     with path.open("rb") as fh:
         magic = fh.read(8)
@@ -323,10 +296,7 @@ def open_source(path: str | Path, name: str | None = None, sheet: str | None = N
         raise _refuse(
             name,
             "xls",
-            "this is an old Excel .xls file, which cannot be read",
-            "open it in Excel or LibreOffice and save it as .xlsx or CSV UTF-8",
-            message_zh="这是旧版 Excel .xls 文件，无法读取",
-            suggestion_zh="请用 Excel 或 LibreOffice 打开，另存为 .xlsx 或 CSV UTF-8",
+            **texts("problem.xls.old", "problem.xls.old.fix"),
         )
     guard.check_kind(name, magic)  # a zip named .csv
     if magic.startswith(b"PK\x03\x04"):
@@ -335,10 +305,7 @@ def open_source(path: str | Path, name: str | None = None, sheet: str | None = N
         raise _refuse(
             name,
             "sheet",
-            f"--sheet {sheet!r} given, but a CSV file has no sheets",
-            "drop --sheet",
-            message_zh=f"指定了 --sheet {quote_zh(sheet)}，但 CSV 文件没有工作表",
-            suggestion_zh="请去掉 --sheet",
+            **texts("problem.sheet.csv", "problem.sheet.csv.fix", sheet=sheet),
         )
     encoding = detect_encoding(path, name)
     guard.check_text(path, name, encoding)  # NUL bytes, long lines, line count: before parsing
@@ -355,10 +322,7 @@ def _open_xlsx(path: Path, name: str, sheet: str | None) -> Source:
         raise _refuse(
             name,
             "bad_xlsx",
-            f"the file looks like a zip/xlsx but cannot be opened as a workbook ({exc})",
-            "open it in Excel and save it again as .xlsx, or export CSV UTF-8",
-            message_zh=f"文件看似 zip/xlsx，但无法作为工作簿打开（{exc}）",
-            suggestion_zh="请用 Excel 打开后重新保存为 .xlsx，或导出 CSV UTF-8",
+            **texts("problem.bad_xlsx.unopened", "problem.bad_xlsx.unopened.fix", error=exc),
         ) from None
     names = wb.sheetnames
     if sheet is not None:
@@ -367,10 +331,9 @@ def _open_xlsx(path: Path, name: str, sheet: str | None) -> Source:
             raise _refuse(
                 name,
                 "sheet",
-                f"no sheet named {sheet!r}",
-                "sheets in this workbook: " + ", ".join(names),
-                message_zh=f"没有名为{quote_zh(sheet)}的工作表",
-                suggestion_zh="本工作簿中的工作表：" + "、".join(names),
+                **texts(
+                    "problem.sheet.no_such", "problem.sheet.no_such.fix", sheet=sheet, names=names
+                ),
             )
         ws = wb[sheet]
     else:

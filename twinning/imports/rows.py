@@ -36,7 +36,7 @@ from twinning.imports.headers import ColumnMap
 from twinning.imports.layout import Layout
 from twinning.imports.numbers import is_blank
 from twinning.imports.places import PlaceLookup, recipient_columns, scope_fields
-from twinning.imports.problems import ParseError, Report, quote_zh
+from twinning.imports.problems import ParseError, Report, texts
 from twinning.imports.sums import TotalRows, Totals
 from twinning.imports.years import parse_year
 
@@ -146,12 +146,9 @@ class Checker:
             self._skip("note", number)
             self.report.warning(
                 "note_row",
-                "a note under the table is not imported",
-                message_zh="表格下方的注释行不导入",
+                **texts("problem.note_row.under_table", "problem.note_row.under_table.fix"),
                 row=number,
                 value=note,
-                suggestion="nothing to do if this row is a note",
-                suggestion_zh="如果这一行是注释，无需处理",
             )
             return True
         heading = register.section_heading(cells)
@@ -161,12 +158,9 @@ class Checker:
             self._skip("heading", number)
             self.report.warning(
                 "heading_row",
-                "a heading between the rows is not imported",
-                message_zh="表格中的分组标题行不导入",
+                **texts("problem.heading_row.group", "problem.heading_row.group.fix"),
                 row=number,
                 value=heading,
-                suggestion="nothing to do if this row only names a group of rows",
-                suggestion_zh="如果这一行只是一组数据的标题，无需处理",
             )
             return True
         return False
@@ -177,11 +171,8 @@ class Checker:
             return False
         self.report.warning(
             "example_row",
-            "this is the template's example row; it is not imported",
-            message_zh="这是模板中的示例行，不导入",
+            **texts("problem.example_row.template", "problem.example_row.template.fix"),
             row=number,
-            suggestion="delete the example row once your own rows are in",
-            suggestion_zh="填好自己的数据后，请删除示例行",
         )
         return True
 
@@ -189,13 +180,9 @@ class Checker:
         self._skip("breakdown", number)
         self.report.warning(
             "breakdown_row",
-            "a 其中 (of which) row repeats part of the row above; it is not imported",
-            message_zh="“其中”行是上一行的一部分，不导入（否则会重复计算）",
+            **texts("problem.breakdown_row.of_which", "problem.breakdown_row.of_which.fix"),
             row=number,
             value=" | ".join(cell_text(c) for c in cells if cell_text(c))[:200],
-            suggestion="nothing to do; put the parts in columns of their own if "
-            "they should be kept",
-            suggestion_zh="无需处理；如需保留这些分项，请把它们放在单独的列中",
         )
 
     def _total_row(self, number: int, cells: list[object], kind: str) -> None:
@@ -307,13 +294,15 @@ class Checker:
         if ok and start is not None and end is not None and start > end:
             self.report.error(
                 "period_order",
-                f"the period starts in {start} but ends in {end}",
-                message_zh=f"时段的起始年为 {start} 年，结束年却为 {end} 年",
+                **texts(
+                    "problem.period_order.reversed",
+                    "problem.period_order.swap_columns",
+                    start=start,
+                    end=end,
+                ),
                 row=row.number,
                 column=row.cols.get("start_year", row.cols.get("year")).label,
                 value=f"{start}-{end}",
-                suggestion="swap 起始年 and 结束年",
-                suggestion_zh="请对调“起始年”和“结束年”",
             )
             ok = False
         period = self.layout.period
@@ -327,10 +316,7 @@ class Checker:
                 self.report,
                 row.number,
                 col,
-                message="the year is blank",
-                message_zh="年份为空",
-                suggestion="fill in 年度",
-                suggestion_zh="请填写“年度”",
+                **texts("problem.missing_value.year", "problem.missing_value.year.fix"),
             )
             ok = False
         if figures and start is None:
@@ -381,10 +367,7 @@ class Checker:
             self.report,
             row.number,
             col,
-            message="the donor (帮扶方) is blank",
-            message_zh="帮扶方为空",
-            suggestion="fill in 帮扶方",
-            suggestion_zh="请填写“帮扶方”",
+            **texts("problem.missing_value.donor", "problem.missing_value.donor.fix"),
         )
         return donor_text, donor_prov_text, False
 
@@ -399,10 +382,7 @@ class Checker:
             self.report,
             row.number,
             col,
-            message="the recipient (受援地) is blank",
-            message_zh="受援地为空",
-            suggestion="fill in 受援地 / 受援县",
-            suggestion_zh="请填写“受援地”或“受援县”",
+            **texts("problem.missing_value.recipient", "problem.missing_value.recipient.fix"),
         )
         return rec_parts, False
 
@@ -456,15 +436,12 @@ class Checker:
             return program, True
         self.report.error(
             "bad_program",
-            f"{raw_prog!r} is not a known programme",
-            message_zh=f"{quote_zh(raw_prog)}不是已知的帮扶类型",
+            **texts(
+                "problem.bad_program.unknown", "problem.bad_program.unknown.fix", value=raw_prog
+            ),
             row=row.number,
             column=row.cols["program"].label,
             value=raw_prog,
-            suggestion="use 东西部协作, 对口支援新疆 (援疆), 对口支援西藏 (援藏), "
-            "对口支援青海 (援青), 三峡 or 其他",
-            suggestion_zh="请使用 东西部协作、对口支援新疆（援疆）、对口支援西藏（援藏）、"
-            "对口支援青海（援青）、三峡 或 其他",
         )
         return None, False
 
@@ -482,11 +459,8 @@ class Checker:
         if not figures and self.report.errors == errors_before:
             self.report.warning(
                 "no_figures",
-                "the row has no figures; nothing is stored from it",
-                message_zh="该行没有任何数字，不保存",
+                **texts("problem.no_figures.row", "problem.no_figures.row.fix"),
                 row=row.number,
-                suggestion="fill in at least one figure column",
-                suggestion_zh="请至少填写一个数字列",
             )
         for fig in figures:
             rec = {**base, **fig}

@@ -45,7 +45,7 @@ def store_of(get_store: Any) -> Any:
 
 def read_options(year: object, unit: object, lang: str) -> tuple[Any, str]:
     """The page's 年度 / 单位 boxes as ``ReadOptions``; (None, message) when not readable."""
-    from twinning.imports.problems import ParseError
+    from twinning.imports.problems import ParseError, texts
     from twinning.imports.units import MONEY, parse_unit
     from twinning.imports.validate import ReadOptions, parse_year
 
@@ -54,10 +54,7 @@ def read_options(year: object, unit: object, lang: str) -> tuple[Any, str]:
     try:
         parsed = parse_year(year_text) if year_text else None
         if unit_text and parse_unit(unit_text).dimension != MONEY:
-            raise ParseError(
-                f"{unit_text!r} is not a money unit",
-                message_zh=f"“{unit_text}”不是货币单位",
-            )
+            raise ParseError(**texts("problem.bad_unit.not_money", unit=unit_text))
     except ParseError as exc:
         return None, i18n.t("import.bad_option", lang, why=exc.text(lang))
     return ReadOptions(year=parsed, unit=unit_text), ""

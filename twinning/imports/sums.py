@@ -13,12 +13,13 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from twinning import i18n
 from twinning.imports import register
 from twinning.imports.cells import cell_text, is_figure_column, report_unreadable
 from twinning.imports.figures import units_of
 from twinning.imports.layout import Layout
 from twinning.imports.numbers import format_decimal, parse_number
-from twinning.imports.problems import ParseError, Report
+from twinning.imports.problems import ParseError, Report, texts
 from twinning.imports.units import METRICS, metric_for_unknown, parse_unit, to_canonical
 
 
@@ -191,6 +192,15 @@ class TotalRows:
             out.append((col, value, cell_text(raw), unit.multiplier))
         return out
 
+    @staticmethod
+    def _span(rows: list[int], lang: str) -> str:
+        """The rows a total sums, in words: rows 3-7, row 3, no rows."""
+        if not (rows and rows[0]):
+            return i18n.t("problem.total_mismatch.no_rows", lang)
+        if rows[0] != rows[1]:
+            return i18n.t("problem.total_mismatch.rows", lang, first=rows[0], last=rows[1])
+        return i18n.t("problem.total_mismatch.row", lang, first=rows[0])
+
     def _all_rows(self) -> list[int]:
         return [self._first_data_row, self._section_rows[1] if self._section_rows else 0]
 
@@ -220,22 +230,28 @@ class TotalRows:
             scale = Decimal(multiplier)
             shown = format_decimal(added / scale)
             diff = format_decimal((value - added) / scale)
-            if rows and rows[0]:
-                span = f"rows {rows[0]}-{rows[1]}" if rows[0] != rows[1] else f"row {rows[0]}"
-                span_zh = f"第 {rows[0]}–{rows[1]} 行" if rows[0] != rows[1] else f"第 {rows[0]} 行"
-            else:
-                span, span_zh = "no rows", "没有数据行"
-            word = "subtotal" if kind == "subtotal" else "total"
-            word_zh = "小计" if kind == "subtotal" else "合计"
+            span = {lang: self._span(rows, lang) for lang in ("en", "zh")}
+            total = {
+                lang: i18n.t(
+                    "problem.total_mismatch.subtotal"
+                    if kind == "subtotal"
+                    else "problem.total_mismatch.total",
+                    lang,
+                )
+                for lang in ("en", "zh")
+            }
             self.report.warning(
                 "total_mismatch",
-                f"the {word} row says {raw} but the rows it sums ({span}) add up to {shown} "
-                f"(difference {diff})",
-                message_zh=f"{word_zh}行为 {raw}，但其所合计的行（{span_zh}）相加为 {shown}"
-                f"（相差 {diff}）",
+                **texts(
+                    "problem.total_mismatch.sums",
+                    "problem.total_mismatch.sums.fix",
+                    value=raw,
+                    added=shown,
+                    difference=diff,
+                    en={"total": total["en"], "span": span["en"]},
+                    zh={"total": total["zh"], "span": span["zh"]},
+                ),
                 row=number,
                 column=col.label,
                 value=raw,
-                suggestion="check the rows or the total; the total row itself is not imported",
-                suggestion_zh="请检查这些行或合计数；合计行本身不导入",
             )

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from twinning import i18n
 from twinning.imports.numbers import normalise_text
-from twinning.imports.problems import ParseError, quote_zh
+from twinning.imports.problems import ParseError, texts
 
 MONEY, PERSONS, PERSON_TIMES, COUNT, HOUSEHOLDS, PERCENT, LENGTH_KM, AREA_MU = (
     "money",
@@ -121,12 +121,6 @@ _BASES: dict[str, str | None] = {
     "count": COUNT,
 }
 
-UNIT_HINT = "use 元, 万元, 亿元, yuan, 10k yuan, million yuan, 100 million yuan, 人, 人次, 个, 户"
-UNIT_HINT_ZH = (
-    "请使用 元、万元、亿元、人、人次、个、户 等单位（也可写 yuan、10k yuan、million yuan、"
-    "100 million yuan）"
-)
-
 
 @dataclass(frozen=True)
 class Unit:
@@ -161,12 +155,7 @@ def parse_unit(text: str | None) -> Unit:
                     break
         if rest in _BASES:
             return Unit(mult, _BASES[rest], original)
-    raise ParseError(
-        f"unknown unit {original!r}",
-        UNIT_HINT,
-        message_zh=f"单位{quote_zh(original)}无法识别",
-        suggestion_zh=UNIT_HINT_ZH,
-    )
+    raise ParseError(**texts("problem.bad_unit.unknown", "problem.bad_unit.units", unit=original))
 
 
 def combine(cell: Unit | None, header: Unit | None) -> Unit:
@@ -236,10 +225,12 @@ def to_canonical(value: Decimal, unit: Unit, metric: Metric) -> tuple[Decimal, s
         if dim != MONEY:
             if dim is None:
                 raise ParseError(
-                    f"no currency unit for {metric.name}: is it 元, 万元 or 亿元?",
-                    "write the unit in the header, e.g. 帮扶资金(万元), or in a 单位 column",
-                    message_zh=f"{metric.zh}没有货币单位：是元、万元还是亿元？",
-                    suggestion_zh="请在表头写明单位，如 帮扶资金(万元)，或增加“单位”列",
+                    **texts(
+                        "problem.bad_unit.no_currency",
+                        "problem.bad_unit.no_currency.fix",
+                        en={"metric": metric.name},
+                        zh={"metric": metric.zh},
+                    )
                 )
             raise _does_not_fit(unit, metric)
         return value * unit.multiplier, "CNY"
@@ -249,10 +240,13 @@ def to_canonical(value: Decimal, unit: Unit, metric: Metric) -> tuple[Decimal, s
         if dim == PERSON_TIMES:
             return value * unit.multiplier, "person-times"
         raise ParseError(
-            f"unit {unit.text!r} does not fit {metric.name} (people)",
-            "use 人 or 人次",
-            message_zh=f"单位{quote_zh(unit.text)}不适用于{metric.zh}（人数）",
-            suggestion_zh="请使用“人”或“人次”",
+            **texts(
+                "problem.bad_unit.not_people",
+                "problem.bad_unit.not_people.fix",
+                unit=unit.text,
+                en={"metric": metric.name},
+                zh={"metric": metric.zh},
+            )
         )
     if dim == MONEY or (dim == PERCENT and metric.dimension != PERCENT):
         raise _does_not_fit(unit, metric)
@@ -263,8 +257,11 @@ def to_canonical(value: Decimal, unit: Unit, metric: Metric) -> tuple[Decimal, s
 
 def _does_not_fit(unit: Unit, metric: Metric) -> ParseError:
     return ParseError(
-        f"unit {unit.text!r} does not fit {metric.name}",
-        UNIT_HINT,
-        message_zh=f"单位{quote_zh(unit.text)}不适用于{metric.zh}",
-        suggestion_zh=UNIT_HINT_ZH,
+        **texts(
+            "problem.bad_unit.does_not_fit",
+            "problem.bad_unit.units",
+            unit=unit.text,
+            en={"metric": metric.name},
+            zh={"metric": metric.zh},
+        )
     )

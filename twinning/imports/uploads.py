@@ -66,18 +66,15 @@ def store_upload(contents: str, filename: str) -> tuple[str, int]:
     try:
         data = base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError):
-        from twinning.imports.problems import ERROR, Problem
+        from twinning.imports.problems import ERROR, Problem, texts
 
         raise ImportRefused(
             [
                 Problem(
                     ERROR,
                     "upload",
-                    "the upload arrived damaged",
                     file=filename,
-                    suggestion="upload the file again",
-                    message_zh="上传的文件已损坏",
-                    suggestion_zh="请重新上传文件",
+                    **texts("problem.upload.damaged", "problem.upload.damaged.fix"),
                 )
             ]
         ) from None
@@ -116,7 +113,7 @@ def receive_upload(
     directly): ``file`` (id, name, size, sheets), ``preview``, ``columns``, ``mapping``,
     ``problems``, ``message`` and ``read`` (how the header was read).
     """
-    from twinning.imports.problems import Problem
+    from twinning.imports.problems import Problem, texts
 
     out: dict[str, Any] = {
         "file": None,
@@ -152,11 +149,8 @@ def receive_upload(
         report_problem = Problem(
             "error",
             "internal",
-            "the file could not be previewed",
             file=filename,
-            suggestion="try again or send the file to the administrator",
-            message_zh="无法预览该文件",
-            suggestion_zh="请重试，或把文件发给管理员",
+            **texts("problem.internal.preview", "problem.internal.preview.fix"),
         )
         out["problems"] = [report_problem.as_dict()]
         return out
