@@ -581,5 +581,9 @@ def test_a_click_on_an_xpcc_division_opens_it_and_a_label_is_no_place(data) -> N
     fig, *_ = cb.map_outputs(View(data, agg.Filters(level="prefecture")), None)
     xpcc = fig["data"][fig["layout"]["meta"]["xpcc_points"]]
     assert xpcc["customdata"], "no division drawn at prefecture level"
-    assert all(k.startswith("xpcc:") and label for k, label in xpcc["customdata"])
-    assert xpcc["texttemplate"] == "%{customdata[1]}"
+    # [key, label, the label drawn: short, or empty where it would cover another]
+    assert all(k.startswith("xpcc:") and label for k, label, _drawn in xpcc["customdata"])
+    assert xpcc["texttemplate"] == "%{customdata[2]}"
+    drawn = [d for _k, _label, d in xpcc["customdata"] if d]
+    assert drawn and all("兵团" not in d for d in drawn)  # 第十四师, the hover says the rest
+    assert len(xpcc["textposition"]) == len(xpcc["customdata"])

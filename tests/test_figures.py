@@ -255,3 +255,23 @@ def test_every_place_is_drawn_by_exactly_one_layer():
         pairs = zip(main["z"], no_data["z"], strict=True)
         assert all((a is None) != (b is None) for a, b in pairs)
         assert i18n.t("map_no_data", "zh") in no_data["hovertemplate"]
+
+
+def test_division_labels_never_cover_each_other() -> None:
+    """The XPCC divisions around Urumqi sit a few kilometres apart: each label goes to a
+    side of its point where it covers no other label or point, or is left to the hover."""
+    from twinning.figures.map import MAP_WIDTH_PX, _text_px, place_labels
+
+    lons = [87.6, 87.62, 87.65, 86.05, 85.9, 79.9]  # five around Urumqi/Shihezi, one alone
+    lats = [43.8, 43.82, 43.78, 44.3, 44.35, 37.1]
+    labels = ["第一师", "第六师", "第十二师", "第八师", "第七师", "第十四师"]
+    for filters in (agg.Filters(), agg.Filters(level="county", recipient="650000")):
+        shown, positions = place_labels(lons, lats, labels, filters, 10)
+        assert shown[-1] == "第十四师"  # alone: always labelled
+        assert 0 < sum(1 for s in shown if s) < len(labels)  # the cluster: some on hover
+        assert len(positions) == len(labels)
+    # drilled into Xinjiang the map is larger: more labels fit than nationally
+    national = sum(1 for s in place_labels(lons, lats, labels, agg.Filters(), 10)[0] if s)
+    drilled = place_labels(lons, lats, labels, agg.Filters(recipient="650000"), 10)[0]
+    assert sum(1 for s in drilled if s) >= national
+    assert _text_px("第十四师", 10) == 40 and MAP_WIDTH_PX > 0

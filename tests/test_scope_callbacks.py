@@ -79,8 +79,8 @@ def test_a_division_in_a_scope_is_a_point_labelled_as_a_division(data) -> None:
     filters = agg.Filters(lang="en", level="prefecture", scope=fid)
     fig = cb.map_outputs(View(data, filters), None)[0]
     points = fig["data"][fig["layout"]["meta"]["scope_points"]]
-    # [key, label]: a click opens the division, the label is drawn
-    assert points["customdata"] == [["xpcc:14", "14th Division (XPCC)"]]
+    # [key, label, short label]: a click opens the division, the (full) label is drawn
+    assert points["customdata"] == [["xpcc:14", "14th Division (XPCC)", "14th Division"]]
     assert points["texttemplate"] == "%{customdata[1]}"
     assert (
         "not Kunyu" in points["hovertext"][0]
@@ -98,7 +98,7 @@ def test_the_flow_to_the_14th_division_is_drawn_to_a_labelled_point(data) -> Non
     texts = [h for t in hovers for h in t["hovertext"]]
     assert any("14th Division (XPCC)" in h and "Beijing" in h for h in texts)
     points = fig["data"][meta["xpcc_points"]]
-    labels = [label for _key, label in points["customdata"]]
+    labels = [label for _key, label, _short in points["customdata"]]
     assert "14th Division (XPCC)" in labels and len(labels) == 7
     hover = points["hovertext"][labels.index("14th Division (XPCC)")]
     assert "not Kunyu" in hover  # a division, not its seat city's territory

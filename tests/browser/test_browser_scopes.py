@@ -55,8 +55,9 @@ def test_shanghais_detail_shows_donor_side_figures_and_the_14th_division_is_draw
     # the division's point, labelled as a division, and the flow that reaches it
     figure = bp.figure("map-graph")
     points = next(t for t in figure["data"] if t["name"] == "xpcc-divisions")
-    assert ["xpcc:14", "14th Division (XPCC)"] in points["customdata"]  # [key, label]
-    label = bp.page.locator("#map-graph .scattergeo text", has_text="14th Division (XPCC)")
+    # [key, label, the label drawn]: the 14th Division stands alone near Hotan
+    assert ["xpcc:14", "14th Division (XPCC)", "14th Division"] in points["customdata"]
+    label = bp.page.locator("#map-graph .scattergeo text", has_text="14th Division")
     assert label.count() == 1
     hovers = [h or "" for t in figure["data"] if t.get("hovertext") for h in t["hovertext"]]
     assert any("14th Division (XPCC)" in h and "Beijing" in h for h in hovers)

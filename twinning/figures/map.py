@@ -469,19 +469,33 @@ def agg_divisions(data: agg.AtlasData, filters: agg.Filters) -> list[str]:
 def _add_division_point(
     points: dict[str, list], key: str, lon: float, lat: float, seat: str, lang: str
 ) -> None:
-    """One XPCC division's point: where, [key, label] (a click opens the division by its
-    key, the label is drawn) and a hover saying it is a division, not the seat's territory."""
+    """One XPCC division's point: where, [key, label, short label] (a click opens the
+    division by its key; the short label is drawn, where it fits) and a hover saying it is
+    a division, not the seat's territory."""
     from twinning.query.scopes import division_label
 
     label = division_label(key, lang)
     points["lon"].append(lon)
     points["lat"].append(lat)
-    points["customdata"].append([key, esc(label)])
+    points["customdata"].append([key, esc(label), esc(division_short_label(key, lang))])
     points["hovertext"].append(esc(i18n.t("xpcc_point_hover", lang, division=label, seat=seat)))
 
 
+def division_short_label(key: str, lang: str) -> str:
+    """The label drawn beside a division's point: "第十四师" / "14th Division" (the hover
+    and the detail say it is a division of the XPCC)."""
+    from twinning.groups import default_groups
+
+    d = default_groups().divisions.get(key)
+    if d is None:
+        return key
+    return d.name_zh if lang == "zh" else d.name_en
+
+
 def _division_points(data: agg.AtlasData, filters: agg.Filters, keys: list[str]) -> dict[str, list]:
-    """lon, lat, label and hover of XPCC divisions, each at its seat."""
+    """lon, lat, label and hover of XPCC divisions, each at its seat; each label on the
+    side of its point where it covers no other label or point (else drawn on hover only:
+    the divisions around Urumqi sit a few kilometres apart)."""
     from twinning.groups import default_groups
 
     lang = filters.lang
@@ -494,7 +508,65 @@ def _division_points(data: agg.AtlasData, filters: agg.Filters, keys: list[str])
             continue
         lon, lat = coords[key]
         _add_division_point(points, key, lon, lat, data.place_label(d.seat_adcode, lang), lang)
+    font = (18 if filters.present else 13) - 3
+    shown, positions = place_labels(
+        points["lon"], points["lat"], [c[2] for c in points["customdata"]], filters, font
+    )
+    for item, text in zip(points["customdata"], shown, strict=True):
+        item[2] = text
+    points["textposition"] = positions
     return points
+
+
+LABEL_POSITIONS: tuple[str, ...] = ("middle right", "middle left", "bottom center", "top center")
+MAP_WIDTH_PX = 900  # the map's drawn width a label is measured against (the screen's, about)
+
+
+def _text_px(text: str, font: float) -> float:
+    return sum(font if ord(ch) > 0x2E80 else 0.6 * font for ch in text)
+
+
+def place_labels(
+    lons: list[float], lats: list[float], labels: list[str], filters: agg.Filters, font: float
+) -> tuple[list[str], list[str]]:
+    """(label drawn, textposition) per point: each label on the first side of its point
+    (right, left, below, above) where it overlaps no label placed before it and no point;
+    a label that fits nowhere is left to the hover. Measured in pixels of a map
+    ``MAP_WIDTH_PX`` wide framed as the view is (national, or a drilled province)."""
+    if not lons:
+        return [], []
+    if filters.recipient:
+        geo = drilled_geo({}, filters.recipient)
+        lon_range = geo.get("lonaxis", {}).get("range", NATIONAL_LON)
+    else:
+        lon_range = NATIONAL_LON
+    mid_lat = math.radians(sum(lats) / len(lats))
+    scale = MAP_WIDTH_PX / ((lon_range[1] - lon_range[0]) * math.cos(mid_lat))
+    xy = [
+        (lon * scale * math.cos(mid_lat), -lat * scale) for lon, lat in zip(lons, lats, strict=True)
+    ]
+    dot = 5.0
+    boxes = [(x - dot, y - dot, x + dot, y + dot) for x, y in xy]
+    shown, positions = [""] * len(lons), ["middle right"] * len(lons)
+    for i in sorted(range(len(lons)), key=lambda i: (xy[i][1], xy[i][0])):
+        x, y = xy[i]
+        w, h = _text_px(labels[i], font), font * 1.25
+        for pos in LABEL_POSITIONS:
+            box = {
+                "middle right": (x + dot, y - h / 2, x + dot + w, y + h / 2),
+                "middle left": (x - dot - w, y - h / 2, x - dot, y + h / 2),
+                "bottom center": (x - w / 2, y + dot, x + w / 2, y + dot + h),
+                "top center": (x - w / 2, y - dot - h, x + w / 2, y - dot),
+            }[pos]
+            own = boxes[i]
+            if not any(
+                b is not own and b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3]
+                for b in boxes
+            ):
+                boxes.append(box)
+                shown[i], positions[i] = labels[i], pos
+                break
+    return shown, positions
 
 
 def _scope_values(
@@ -584,14 +656,17 @@ def _place_areas(geojson: dict | str, locations: tuple[str, ...], **style: Any) 
     )
 
 
-def _labelled_points(points: dict[str, Any], **style: Any) -> go.Scattergeo:
+def _labelled_points(points: dict[str, Any], label: int = 1, **style: Any) -> go.Scattergeo:
     """Points (``_division_points``, ``_scope_values``) labelled and hovered as a patch
-    updates them: the label is ``customdata[1]`` (a patch sends customdata, never "text")."""
+    updates them: the label is ``customdata[label]`` (a patch sends customdata, never
+    "text"); where the points say where each label goes, there."""
+    if "textposition" in points:
+        style["textposition"] = points["textposition"]
     return go.Scattergeo(
         lon=points["lon"],
         lat=points["lat"],
         customdata=points["customdata"],
-        texttemplate="%{customdata[1]}",
+        texttemplate=f"%{{customdata[{label}]}}",
         hovertext=points["hovertext"],
         hovertemplate="%{hovertext}<extra></extra>",
         mode="markers+text",
@@ -697,7 +772,7 @@ def map_figure(
     fig.add_trace(
         _labelled_points(
             values["xpcc_points"],
-            textposition="bottom center",
+            label=2,
             textfont={"size": font_size - 3, "color": palette.INK},
             marker={"symbol": "diamond", "size": 9, "color": palette.INK},
             name=XPCC_TRACE,
