@@ -195,6 +195,7 @@ def test_a_plain_text_search_finds_no_id_the_extractor_missed():
     """A second look, by regex instead of ast: every literal i18n.t("id") / tr("id") call."""
     ids, _ = _extractor().used_ids()
     call = re.compile(r"""\b(i18n\.t|tr)\(\s*["']([\w.\-]+)["']""")
+    texts_call = re.compile(r"""\btexts\(\s*["']([\w.\-]+)["'](?:\s*,\s*["']([\w.\-]+)["'])?""")
     for path in [*ROOT.glob("twinning/**/*.py"), *ROOT.glob("components/**/*.py")]:
         text = path.read_text(encoding="utf-8")
         own = re.search(r'^I18N_PREFIX = "([^"]+)"', text, re.M)  # a module's own tr
@@ -203,3 +204,8 @@ def test_a_plain_text_search_finds_no_id_the_extractor_missed():
             assert msgid in ids, f"{path.relative_to(ROOT)}: {msgid!r}"
             for lang in i18n.LANGS:
                 assert msgid in i18n.catalog(lang), f"{msgid!r} has no {lang} text"
+        for keys in texts_call.findall(text):  # the importer's texts("message", "fix")
+            for msgid in filter(None, keys):
+                assert msgid in ids, f"{path.relative_to(ROOT)}: {msgid!r}"
+                for lang in i18n.LANGS:
+                    assert msgid in i18n.catalog(lang), f"{msgid!r} has no {lang} text"

@@ -15,18 +15,23 @@ import sys
 import time
 from pathlib import Path
 
-from twinning.imports.problems import ParseError, log_internal, pick, texts
+from twinning import i18n
+from twinning.imports.problems import ParseError, log_internal, texts
 
 
 def _lang() -> str:
     """zh or en, from the TWINNING_LANG setting (read when asked, like every setting)."""
-    from twinning import i18n, settings
+    from twinning import settings
 
     return i18n.normalize_lang(settings.get("TWINNING_LANG"))
 
 
-def _say(en: str, zh: str) -> str:
-    return pick(_lang(), en, zh)
+def _error_line(exc: ParseError, lang: str) -> str:
+    """error: why - fix / 错误：原因。建议 (the catalog's cli.error_fix)"""
+    fix = exc.suggestion_for(lang)
+    if fix:
+        return i18n.t("cli.error_fix", lang, why=exc.text(lang), fix=fix)
+    return i18n.t("cli.error", lang, why=exc.text(lang))
 
 
 def _print_json(obj: object) -> None:
@@ -45,9 +50,9 @@ def cli_template(args: argparse.Namespace) -> int:
     try:
         path = write_template(args.output)
     except (ValueError, OSError) as exc:
-        print(_say(f"error: {exc}", f"错误：{exc}"), file=sys.stderr)
+        print(i18n.t("cli.error", _lang(), why=exc), file=sys.stderr)
         return 1
-    print(_say(f"wrote {path}", f"已写入 {path}"), file=sys.stderr)
+    print(i18n.t("cli.wrote", _lang(), path=path), file=sys.stderr)
     return 0
 
 
@@ -62,14 +67,7 @@ class _StderrProgress:
         now = time.monotonic()
         if now - self.last >= 1.0:
             self.last = now
-            print(
-                pick(
-                    self.lang,
-                    f"… {rows:,} rows checked, {stored:,} records written",
-                    f"… 已检查 {rows:,} 行，已写入 {stored:,} 条记录",
-                ),
-                file=sys.stderr,
-            )
+            print(i18n.t("cli.progress", self.lang, rows=rows, stored=stored), file=sys.stderr)
 
 
 def read_options(args: argparse.Namespace):
@@ -100,29 +98,18 @@ def cli_import(args: argparse.Namespace) -> int:
         try:
             overrides = load_mapping_file(args.mapping)
         except ParseError as exc:
-            sug = exc.suggestion_for(lang)
-            if lang == "zh":
-                print(f"错误：{exc.text(lang)}" + (f"。{sug}" if sug else ""), file=sys.stderr)
-            else:
-                print(f"error: {exc.message}" + (f" - {sug}" if sug else ""), file=sys.stderr)
+            print(_error_line(exc, lang), file=sys.stderr)
             return 1
     try:
         options = read_options(args)
     except ParseError as exc:
-        sug = exc.suggestion_for(lang)
-        if lang == "zh":
-            print(f"错误：{exc.text(lang)}" + (f"。{sug}" if sug else ""), file=sys.stderr)
-        else:
-            print(f"error: {exc.message}" + (f" - {sug}" if sug else ""), file=sys.stderr)
+        print(_error_line(exc, lang), file=sys.stderr)
         return 1
     try:
         store = _open_store()
     except Exception as exc:
         log_internal("cannot open the store")
-        print(
-            pick(lang, f"error: cannot open the store: {exc}", f"错误：无法打开数据库：{exc}"),
-            file=sys.stderr,
-        )
+        print(i18n.t("cli.no_store", lang, error=exc), file=sys.stderr)
         return 1
     result = run_import(
         Path(args.file),
@@ -149,31 +136,22 @@ def cli_import(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     if result.report.truncated:
         n = result.report.truncated
-        print(pick(lang, f"… and {n} more problems", f"… 另有 {n} 个问题未列出"), file=sys.stderr)
+        print(i18n.t("cli.more", lang, n=n), file=sys.stderr)
     if not result.ok:
         print(
-            pick(
-                lang,
-                f"{result.file}: {result.report.errors} error(s); nothing was stored",
-                f"{result.file}：{result.report.errors} 个错误；未保存任何数据",
-            ),
+            i18n.t("cli.failed", lang, file=result.file, errors=result.report.errors),
             file=sys.stderr,
         )
         return 1
-    verb = (
-        "checked (dry run, nothing stored)"
-        if result.dry_run
-        else (f"stored as batch {result.batch_id}")
+    done = i18n.t(
+        "cli.checked" if result.dry_run else "cli.stored",
+        lang,
+        file=result.file,
+        records=result.records,
+        rows=result.rows,
+        batch=result.batch_id,
     )
-    verb_zh = "已检查（试运行，未保存）" if result.dry_run else f"已保存为批次 {result.batch_id}"
-    print(
-        pick(
-            lang,
-            f"{result.file}: {result.records:,} records from {result.rows:,} rows {verb}",
-            f"{result.file}：{result.rows:,} 行，{result.records:,} 条记录{verb_zh}",
-        ),
-        file=sys.stderr,
-    )
+    print(done, file=sys.stderr)
     return 0
 
 
@@ -184,7 +162,7 @@ def cli_batches_list(args: argparse.Namespace) -> int:
         _print_json(list_batches(_open_store()))
     except Exception as exc:
         log_internal("batches list failed")
-        print(_say(f"error: {exc}", f"错误：{exc}"), file=sys.stderr)
+        print(i18n.t("cli.error", _lang(), why=exc), file=sys.stderr)
         return 1
     return 0
 
@@ -195,10 +173,10 @@ def cli_batches_undo(args: argparse.Namespace) -> int:
     try:
         _print_json(undo_batch(_open_store(), args.batch_id, getattr(args, "user", None)))
     except UndoError as exc:
-        print(_say(f"error: {exc}", f"错误：{exc.text('zh')}"), file=sys.stderr)
+        print(i18n.t("cli.error", _lang(), why=exc.text(_lang())), file=sys.stderr)
         return 1
     except Exception as exc:
         log_internal("batches undo failed")
-        print(_say(f"error: {exc}", f"错误：{exc}"), file=sys.stderr)
+        print(i18n.t("cli.error", _lang(), why=exc), file=sys.stderr)
         return 1
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from twinning import i18n
 from twinning.imports import register
 from twinning.imports.cells import field_named_zh, is_figure_column
 from twinning.imports.headers import ColumnMap, Mapping
@@ -143,16 +144,18 @@ def check_required(layout: Layout, report: Report) -> None:
     fields = layout.mapping.fields()
     n = layout.header_row
 
-    def need(names: tuple[str, ...], label: str, label_zh: str) -> None:
+    def need(names: tuple[str, ...], label: dict[str, str]) -> None:
+        """An error unless a column maps to one of ``names``; ``label``: the column's name
+        in each language."""
         if not any(f in fields for f in names):
             report.error(
                 "missing_column",
                 **texts(
                     "problem.missing_column.none",
                     "problem.missing_column.none.fix",
-                    en={"label": label, "fields": " / ".join(names)},
+                    en={"label": label["en"], "fields": " / ".join(names)},
                     zh={
-                        "label": label_zh,
+                        "label": label["zh"],
                         "fields": "、".join(field_named_zh(f) for f in names),
                     },
                 ),
@@ -160,14 +163,19 @@ def check_required(layout: Layout, report: Report) -> None:
             )
 
     if not layout.donor:
-        need(("donor", "donor_province"), "帮扶方 (donor)", "帮扶方")
+        need(
+            ("donor", "donor_province"),
+            {lang: i18n.t("problem.missing_column.donor", lang) for lang in ("en", "zh")},
+        )
     need(
         ("recipient", "recipient_county", "recipient_prefecture", "recipient_province"),
-        "受援地 / 受援县 (recipient)",
-        "受援地 / 受援县",
+        {lang: i18n.t("problem.missing_column.recipient", lang) for lang in ("en", "zh")},
     )
     if layout.form == "pairings":
-        need(("program",), "帮扶类型 (program)", "帮扶类型")
+        need(
+            ("program",),
+            {lang: i18n.t("problem.missing_column.program", lang) for lang in ("en", "zh")},
+        )
         if not any(f in fields for f in ("start_year", "end_year", "year")):
             report.warning(
                 "no_years",
@@ -178,9 +186,14 @@ def check_required(layout: Layout, report: Report) -> None:
     if layout.period is None and not layout.period_from:
         need(
             ("year", "start_year", "end_year"),
-            "年度 / 起始年 / 结束年 (year or period)",
-            "年度 / 起始年 / 结束年",
+            {lang: i18n.t("problem.missing_column.year", lang) for lang in ("en", "zh")},
         )
     if layout.form == "long":
-        need(("metric",), "指标 (metric)", "指标")
-        need(("value",), "数值 (value)", "数值")
+        need(
+            ("metric",),
+            {lang: i18n.t("problem.missing_column.metric", lang) for lang in ("en", "zh")},
+        )
+        need(
+            ("value",),
+            {lang: i18n.t("problem.missing_column.value", lang) for lang in ("en", "zh")},
+        )

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twinning import i18n, settings
-from twinning.imports.problems import ERROR, ImportRefused, Problem
+from twinning.imports.problems import ERROR, ImportRefused, Problem, texts
 
 I18N_PREFIX = "guard."
 
@@ -107,19 +107,15 @@ def problem(
     fields whose words differ by language (an OS error, a reason)."""
     if row is not None:
         fields.setdefault("row", row)  # the messages name it too
-    en_fields = {**fields, **(en or {})}
-    zh_fields = {**fields, **(zh or {})}
     return Problem(
         ERROR,
         code,
-        t(key, "en", **en_fields),
         file=file,
         row=row,
         column=column,
         value="" if value is None else str(value),
-        suggestion=t(fix, "en", **en_fields),
-        message_zh=t(key, "zh", **zh_fields),
-        suggestion_zh=t(fix, "zh", **zh_fields),
+        # the ids are guard.<key> of MESSAGES (tools/i18n_extract.py lists them)
+        **texts(I18N_PREFIX + key, I18N_PREFIX + fix, en=en, zh=zh, **fields),
     )
 
 

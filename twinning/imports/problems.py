@@ -162,7 +162,8 @@ class ParseError(ValueError):
     """A cell could not be read as what its column needs; ``str()`` says why (in English).
 
     ``message_zh`` / ``suggestion_zh`` say the same in Chinese. They default to "" only so
-    that old positional calls keep working; every raise in this package passes them, and
+    that old positional calls keep working; every raise in this package passes all four
+    from the catalog (``ParseError(**texts(...))``), and
     ``tests/test_import_zh.py`` checks that statically (see there why not a required arg).
     """
 
@@ -213,7 +214,8 @@ class Problem:
     value: str = ""
     suggestion: str = ""
     # After the English fields so positional callers keep working; "" only for rows
-    # rebuilt from old reports. Every site in this package passes a Chinese text.
+    # rebuilt from old reports. Every site in this package passes a Chinese text, from the
+    # catalog (``**texts(...)``).
     message_zh: str = ""
     suggestion_zh: str = ""
 
