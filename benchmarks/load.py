@@ -455,6 +455,19 @@ class ThrowawayPostgres:
 # --------------------------------------------------------------------------- main
 
 
+def shared_cache_size(folder: Path) -> str:
+    """The answers the workers share (twinning.query.cache) beside the store's copy: how
+    many, how big (their lock files left out); "none" for a tree without it."""
+    files = [
+        p
+        for p in (folder.rglob("*") if folder.is_dir() else [])
+        if p.is_file() and not p.parent.name.endswith(".locks")
+    ]
+    if not files:
+        return "none"
+    return f"{len(files):,} answers, {sum(p.stat().st_size for p in files) / 1e6:,.1f} MB"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", default=str(OUT / "store-1m.sqlite"), help="SQLite store")
@@ -543,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(res)
                 rss = sum(server.worker_rss_mb())
                 res["workers_rss_mb"] = rss
+                res["shared_cache"] = shared_cache_size(Path(tmp) / "cache")
                 if hostile:
                     print(
                         f"     + {hostile} hostile clients: {res['hostile_requests']} requests, "
@@ -556,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{n:>4} users {args.duration:.0f} s: {res['rps']:6.1f} req/s, "
                     f"p50 {ms(res['p50_s'])}, p95 {ms(res['p95_s'])}, p99 {ms(res['p99_s'])}; "
                     f"a whole change p95 {ms(res['change_p95_s'])}; {res['errors']} errors; "
-                    f"workers' RSS {rss:,.0f} MB",
+                    f"workers' RSS {rss:,.0f} MB; shared cache {res['shared_cache']}",
                     flush=True,
                 )
                 for e in res["error_samples"]:
