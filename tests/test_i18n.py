@@ -57,7 +57,7 @@ def test_every_problem_message_has_chinese_and_english():
     assert len(messages) >= 20, messages
     for key in messages:
         zh, en = i18n.catalog("zh").get(key), i18n.catalog("en").get(key)
-        frame = not re.sub(r"\{[^}]*\}|[“”（）\s]", "", zh or "x")  # {role}“{name}”{within}
+        frame = not re.sub(r"\{[^}]*\}|[“”（）：。，\s]", "", zh or "x")  # {role}“{name}”{within}
         assert zh and (CJK.search(zh) or frame), f"{key!r} has no Chinese"
         assert en, f"{key!r} has no English"
         assert _fields(zh) == _fields(en), key

@@ -542,8 +542,10 @@ def _sites() -> list[tuple[str, int, str, ast.Call]]:
 
 
 def _has_both(key: str) -> bool:
+    """Chinese and English text; a frame around values ({reason}（{error}）) needs no CJK."""
     zh, en = i18n.catalog("zh").get(key), i18n.catalog("en").get(key)
-    return bool(zh and CJK.search(zh) and en)
+    frame = zh is not None and not re.sub(r"\{[^}]*\}|[“”（）\s]", "", zh)
+    return bool(zh and (CJK.search(zh) or frame) and en)
 
 
 def _catalog_words_missing(name: str, line: int, kind: str, call: ast.Call) -> list[str]:

@@ -82,6 +82,11 @@ MESSAGES: tuple[str, ...] = (
     "busy",
     "busy_undo",
     "busy_fix",
+    "os_nospace",
+    "os_quota",
+    "os_denied",
+    "os_readonly",
+    "os_reason",
 )
 
 
@@ -711,13 +716,18 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> PartSca
 
 # --- faults -----------------------------------------------------------------------------------
 
-_REASON_ZH = {
-    errno.ENOSPC: "磁盘空间已满",
-    errno.EDQUOT: "超出磁盘配额",
-    errno.EACCES: "没有写入权限",
-    errno.EPERM: "没有写入权限",
-    errno.EROFS: "文件系统为只读",
-}
+
+def _reason_zh(number: int | None) -> str:
+    """The Chinese words of the OS errors a write meets most (a full disk ...), or ""."""
+    if number == errno.ENOSPC:
+        return t("os_nospace", "zh")
+    if number == errno.EDQUOT:
+        return t("os_quota", "zh")
+    if number in (errno.EACCES, errno.EPERM):
+        return t("os_denied", "zh")
+    if number == errno.EROFS:
+        return t("os_readonly", "zh")
+    return ""
 
 
 def os_reason(exc: OSError) -> tuple[str, str]:
@@ -725,8 +735,8 @@ def os_reason(exc: OSError) -> tuple[str, str]:
     en = exc.strerror or str(exc)
     if exc.errno is not None:
         en = f"{en} (errno {exc.errno})"
-    zh = _REASON_ZH.get(exc.errno or -1, "")
-    zh = f"{zh}（{en}）" if zh else en
+    zh = _reason_zh(exc.errno)
+    zh = t("os_reason", "zh", reason=zh, error=en) if zh else en
     return en, zh
 
 

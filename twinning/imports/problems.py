@@ -83,11 +83,6 @@ def _joined(value: object, lang: str) -> object:
     return value
 
 
-def quote_zh(value: object) -> str:
-    """A cell value quoted for a Chinese sentence: 待定 -> “待定” (the English uses repr)."""
-    return f"“{value}”"
-
-
 # The kinds of problem (``Problem.code``). Each has a short gloss in the catalog,
 # "problem.<code>", kept beside the detailed message in the CLI JSON, the UI and the CSV
 # report (``hint_zh``).
@@ -227,29 +222,23 @@ class Problem:
         return pick(lang, self.suggestion, self.suggestion_zh)
 
     def line(self, lang: str | None = "en") -> str:
-        """One readable line, the form printed to stderr (English unless lang is zh)."""
-        if pick(lang, "en", "zh") == "zh" and self.message_zh:
-            where = self.file
-            if self.row is not None:
-                where += f"，第 {self.row} 行"
-            if self.column:
-                where += f"，“{self.column}”列"
-            text = f"{severity_label(self.severity, 'zh')} {where}：{self.message_zh}"
-            if self.value:
-                text += f"（值：{quote_zh(self.value)}）"
-            if self.suggestion_for("zh"):
-                text += f"。{self.suggestion_for('zh')}"
-            return text
+        """One readable line, the form printed to stderr (English unless lang is zh); its
+        frame is the catalog's problem.line.* (", row 3" / "，第 3 行" ...)."""
+        zh = pick(lang, "en", "zh") == "zh" and bool(self.message_zh)
+        out = "zh" if zh else "en"
         where = self.file
         if self.row is not None:
-            where += f", row {self.row}"
+            where += i18n.t("problem.line.row", out, row=self.row)
         if self.column:
-            where += f", column {self.column}"
-        text = f"{self.severity.upper()} {where}: {self.message}"
+            where += i18n.t("problem.line.column", out, column=self.column)
+        severity = severity_label(self.severity, "zh") if zh else self.severity.upper()
+        text = i18n.t(
+            "problem.line.text", out, severity=severity, where=where, message=self.text(out)
+        )
         if self.value:
-            text += f" (value: {self.value!r})"
-        if self.suggestion:
-            text += f" - {self.suggestion}"
+            text += i18n.t("problem.line.value", out, value=self.value)
+        if self.suggestion_for(out):
+            text += i18n.t("problem.line.fix", out, fix=self.suggestion_for(out))
         return text
 
     def as_dict(self) -> dict:
