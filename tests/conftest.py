@@ -33,6 +33,9 @@ def _isolated_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     folder = tmp_path_factory.mktemp("default-store")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TWINNING_DATABASE_URL", _sqlite_url(folder / "twinning.sqlite"))
+        # each AtlasData works its answers out itself, so a test's "nothing computed yet"
+        # holds whatever ran before; tests/test_cache.py turns the shared cache on
+        mp.setenv("TWINNING_CACHE_DIR", "off")
         yield
 
 

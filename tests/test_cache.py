@@ -18,6 +18,12 @@ from twinning.query import cache as cache_mod
 from twinning.query.cache import MISSING, SharedCache, stable_text
 
 
+@pytest.fixture(autouse=True)
+def _shared_cache_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test run turns the shared cache off (tests/conftest.py); here it is the subject."""
+    monkeypatch.delenv("TWINNING_CACHE_DIR", raising=False)
+
+
 def _shared(root: Path, **kw) -> SharedCache:
     return SharedCache(root, "ns", **kw)
 

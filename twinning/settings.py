@@ -190,6 +190,29 @@ SETTINGS: dict[str, Setting] = {
             "15",
             "How long failures count, and how long a locked user name or address waits.",
         ),
+        Setting(
+            "TWINNING_CACHE_DIR",
+            "",
+            "Folder of the answers the server's workers share (pickled files, one folder per "
+            "store, data version and code; folders unused for an hour are removed); empty: "
+            "cache/ beside a SQLite store's file, else var/cache; off: each worker keeps its own.",
+        ),
+        Setting(
+            "TWINNING_CACHE_ITEMS",
+            "2000",
+            "Answers kept on disk per data version; past it the oldest fifth is removed.",
+        ),
+        Setting(
+            "TWINNING_CACHE_MAX_MB",
+            "32",
+            "Largest pickled answer shared; a bigger one stays in the worker that computed it.",
+        ),
+        Setting(
+            "TWINNING_CACHE_WAIT_SECONDS",
+            "20",
+            "How long a worker waits for another that is computing the same view before "
+            "computing it itself.",
+        ),
     ]
 }
 
