@@ -156,13 +156,7 @@ def _field_options(lang: str) -> list[dict]:
 
 # --- layout ---------------------------------------------------------------------------------
 
-_CARD = {
-    "border": "1px solid #ddd",
-    "borderRadius": "6px",
-    "padding": "12px 16px",
-    "margin": "12px 0",
-    "background": "#fff",
-}
+_CARD = "imp-card"  # the page's look lives in assets/import.css
 
 
 # Tables on this page are small (a preview, one report, the batches): the grid holds
@@ -184,7 +178,8 @@ def _option_box(label: str, box_id: str, placeholder: str, width: str) -> html.L
                 id=box_id,
                 type="text",
                 placeholder=placeholder,
-                style={"width": width, "marginLeft": "6px"},
+                className="imp-option-input",
+                style={"width": width},
             ),
         ]
     )
@@ -230,7 +225,6 @@ def layout(lang: str = "zh") -> html.Div:
     mb = settings.get_int("TWINNING_MAX_UPLOAD_MB")
     return html.Div(
         id="import-page",
-        style={"maxWidth": "1100px", "margin": "0 auto", "padding": "8px 16px"},
         children=[
             dcc.Store(id="imp-lang", data=lang),
             # who is signed in, for the page only: the session itself is an HttpOnly cookie
@@ -246,31 +240,28 @@ def layout(lang: str = "zh") -> html.Div:
                         n_clicks=0,
                         className="button ghost",
                     ),
-                    html.Span(
-                        " " + t("template_cli", lang),
-                        style={"color": "#666", "fontSize": "13px", "marginLeft": "8px"},
-                    ),
+                    html.Span(" " + t("template_cli", lang), className="imp-aside"),
                     dcc.Download(id="imp-template"),
                 ]
             ),
             html.Div(
-                style=_CARD,
+                className=_CARD,
                 children=[
                     html.H4(t("signin", lang)),
-                    html.P(t("signin_needed", lang), style={"fontSize": "13px"}),
+                    html.P(t("signin_needed", lang), className="imp-small"),
                     html.Label(t("user", lang), htmlFor="imp-user", className="sr-only"),
                     dcc.Input(
                         id="imp-user",
                         placeholder=t("user", lang),
                         type="text",
-                        style={"marginRight": "8px"},
+                        className="imp-gap",
                     ),
                     html.Label(t("password", lang), htmlFor="imp-password", className="sr-only"),
                     dcc.Input(
                         id="imp-password",
                         placeholder=t("password", lang),
                         type="password",
-                        style={"marginRight": "8px"},
+                        className="imp-gap",
                     ),
                     html.Button(
                         t("signin", lang), id="imp-signin-btn", n_clicks=0, className="button"
@@ -279,14 +270,13 @@ def layout(lang: str = "zh") -> html.Div:
                         t("signout", lang),
                         id="imp-signout-btn",
                         n_clicks=0,
-                        className="button ghost",
-                        style={"marginLeft": "8px"},
+                        className="button ghost imp-after",
                     ),
-                    html.Div(id="imp-signin-status", style={"marginTop": "6px"}),
+                    html.Div(id="imp-signin-status", className="imp-status"),
                 ],
             ),
             html.Div(
-                style=_CARD,
+                className=_CARD,
                 children=[
                     # names the drop zone's file input (assets/a11y.js, #13)
                     html.Label(
@@ -301,19 +291,13 @@ def layout(lang: str = "zh") -> html.Div:
                         # says why it is refused; a huge one is stopped in the browser
                         max_size=2 * mb * 1024 * 1024,
                         accept=".csv,.xlsx,.txt",
-                        style={
-                            "border": "2px dashed #999",
-                            "borderRadius": "6px",
-                            "padding": "24px",
-                            "textAlign": "center",
-                            "cursor": "pointer",
-                        },
+                        className="imp-drop",
                     ),
-                    html.Div(id="imp-upload-status", style={"marginTop": "6px"}),
+                    html.Div(id="imp-upload-status", className="imp-status"),
                 ],
             ),
             html.Div(
-                style=_CARD,
+                className=_CARD,
                 children=[
                     html.H4(t("preview", lang, n=PREVIEW_ROWS)),
                     # hidden until a file gives it columns: a grid without columns has a
@@ -330,14 +314,14 @@ def layout(lang: str = "zh") -> html.Div:
                         id="imp-preview-box",
                         style={"display": "none"},
                     ),
-                    html.H4(t("read_title", lang), style={"marginTop": "12px"}),
-                    html.Ul(id="imp-read", style={"fontSize": "13px"}),
-                    html.H4(t("mapping", lang), style={"marginTop": "12px"}),
-                    html.P(t("mapping_help", lang), style={"fontSize": "13px"}),
+                    html.H4(t("read_title", lang), className="imp-subhead"),
+                    html.Ul(id="imp-read", className="imp-small"),
+                    html.H4(t("mapping", lang), className="imp-subhead"),
+                    html.P(t("mapping_help", lang), className="imp-small"),
                     html.Div(id="imp-mapping"),
-                    html.P(t("options_help", lang), style={"fontSize": "13px"}),
+                    html.P(t("options_help", lang), className="imp-small"),
                     html.Div(
-                        style={"display": "flex", "gap": "12px", "margin": "4px 0 8px"},
+                        className="imp-options",
                         children=[
                             _option_box(t("year_label", lang), "imp-year", "2021", "110px"),
                             _option_box(t("unit_label", lang), "imp-unit", "万元", "90px"),
@@ -347,8 +331,7 @@ def layout(lang: str = "zh") -> html.Div:
                         t("check", lang),
                         id="imp-check-btn",
                         n_clicks=0,
-                        className="button ghost",
-                        style={"marginRight": "8px"},
+                        className="button ghost imp-gap",
                     ),
                     html.Button(
                         t("confirm", lang),
@@ -376,24 +359,23 @@ def layout(lang: str = "zh") -> html.Div:
                 ],
             ),
             html.Div(
-                style=_CARD,
+                className=_CARD,
                 children=[
                     html.H4(t("report", lang)),
                     dcc.Loading(html.Div(id="imp-result-status")),
-                    html.Pre(id="imp-totals", style={"fontSize": "13px"}),
+                    html.Pre(id="imp-totals", className="imp-small"),
                     _report_table(lang),
                     html.Button(
                         t("download", lang),
                         id="imp-download-btn",
                         n_clicks=0,
-                        className="button ghost",
-                        style={"marginTop": "8px"},
+                        className="button ghost imp-below",
                     ),
                     dcc.Download(id="imp-download"),
                 ],
             ),
             html.Div(
-                style=_CARD,
+                className=_CARD,
                 children=[
                     html.H4(t("batches", lang)),
                     dag.AgGrid(
@@ -417,12 +399,12 @@ def layout(lang: str = "zh") -> html.Div:
                         type="number",
                         min=1,
                         placeholder=t("batch_id", lang),
-                        style={"marginRight": "8px", "width": "90px"},
+                        className="imp-gap imp-batch-id",
                     ),
                     html.Button(
                         t("undo", lang), id="imp-undo-btn", n_clicks=0, className="button ghost"
                     ),
-                    html.Div(id="imp-undo-status", style={"marginTop": "6px"}),
+                    html.Div(id="imp-undo-status", className="imp-status"),
                 ],
             ),
         ],
@@ -439,21 +421,21 @@ def _mapping_controls(mapping: list[dict], lang: str) -> list:
     opts = _field_options(lang)
     return [
         html.Div(
-            style={"display": "flex", "alignItems": "center", "margin": "4px 0"},
+            className="imp-map-row",
             children=[
                 # the column's header labels its field menu (assets/a11y.js names the menu)
                 html.Label(
                     m["label"],
                     id={"type": "imp-map-label", "index": m["index"]},
                     htmlFor=_dom_id({"type": "imp-map", "index": m["index"]}),
-                    style={"width": "260px", "fontFamily": "monospace"},
+                    className="imp-map-label",
                 ),
                 dcc.Dropdown(
                     id={"type": "imp-map", "index": m["index"]},
                     options=opts,
                     value=m["field"],
                     clearable=False,
-                    style={"width": "360px"},
+                    className="imp-map-field",
                 ),
             ],
         )
