@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from twinning import export
+
+from twinning import deck, footer, render
 from twinning.view import View
 
 QUERY = "lang=zh&level=county&metric=funds_cny"
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     view = View.of(args.query)
     t_data = time.perf_counter() - t0
     fig_times, fig = _time(lambda: view.figure("map"), 1)
-    framed, _ = export.add_footer(
+    framed, _ = footer.add_footer(
         fig,
         sources=view.sources("map"),
         note=view.notes("map"),
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     framed.update_layout(width=WIDTH, height=HEIGHT)
     fig_dict = framed.to_dict()
-    topojson = export.configure_offline()
+    topojson = render.configure_offline()
     opts = {"format": "png", "width": WIDTH, "height": HEIGHT, "scale": 1}
     size_mb = len(framed.to_json()) / 1e6
 
@@ -77,13 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     # (b) the long-lived browser
-    renderer = export.RENDERER
+    renderer = render.RENDERER
     t0 = time.perf_counter()
     first_png = renderer.render(fig_dict, "png", WIDTH, HEIGHT, 1)
     first = time.perf_counter() - t0
     warm, png_warm = _time(lambda: renderer.render(fig_dict, "png", WIDTH, HEIGHT, 1), args.reps)
     svg_times, svg = _time(lambda: renderer.render(fig_dict, "svg", WIDTH, HEIGHT, 1), 1)
-    pptx_times, pptx = _time(lambda: export.export_pptx(view), 1)
+    pptx_times, pptx = _time(lambda: deck.export_pptx(view), 1)
     renderer.stop()
     assert png_cold[:8] == png_warm[:8] == first_png[:8] == b"\x89PNG\r\n\x1a\n"
 

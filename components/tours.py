@@ -2,7 +2,7 @@
 routes that present a stored tour (``/tour/<id>``) and export it (PPTX, one HTML file).
 
 Thin: the tour is ``twinning.tours`` (stored, checked, who may write), its page
-``twinning.tour_page``, its deck ``twinning.export.export_tour_pptx``. The draft lives in
+``twinning.tour_page``, its deck ``twinning.deck.export_tour_pptx``. The draft lives in
 the browser (``localStorage``) until it is saved, so it survives the page reloads the
 language switch and presenter mode make; saving needs a signed-in importer or admin (the
 session cookie, looked up in the store).
@@ -325,7 +325,7 @@ def register(app: dash.Dash, state: Any) -> None:
         return response
 
     def download(tour_id: str, fmt: str) -> flask.Response:
-        from twinning.export import export_tour_pptx, tour_filename
+        from twinning.deck import export_tour_pptx, tour_filename
         from twinning.tour_page import offline_tour
 
         lang = i18n.normalize_lang(flask.request.args.get("lang"))

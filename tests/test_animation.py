@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from twinning import animation, busy, export
+from twinning import animation, busy, export, render
 from twinning import query as agg
 from twinning.cli import main as cli_main
 from twinning.view import current_data
@@ -28,9 +28,9 @@ SMALL = {"width": 640, "height": 360}
 
 @pytest.fixture(scope="module")
 def renderer():
-    assert export.RENDERER.start(), export.RENDERER.failure
-    yield export.RENDERER
-    export.RENDERER.stop()
+    assert render.RENDERER.start(), render.RENDERER.failure
+    yield render.RENDERER
+    render.RENDERER.stop()
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def _no_render(monkeypatch) -> None:
     def refuse(*a, **k):
         raise AssertionError("nothing may be rendered")
 
-    monkeypatch.setattr(export.RENDERER, "render", refuse)
+    monkeypatch.setattr(render.RENDERER, "render", refuse)
 
 
 # ---------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from twinning import export
+from twinning import export, footer, render
 from twinning import query as agg
 from twinning.sources import short_source
 from twinning.view import View, current_data
@@ -38,9 +38,9 @@ TODAY = date(2026, 11, 22)
 @pytest.fixture(scope="session")
 def renderer():
     """One browser for the session (the way the app and the CLI use it)."""
-    assert export.RENDERER.start(), export.RENDERER.failure
-    yield export.RENDERER
-    export.RENDERER.stop()
+    assert render.RENDERER.start(), render.RENDERER.failure
+    yield render.RENDERER
+    render.RENDERER.stop()
 
 
 @pytest.fixture(scope="session")
@@ -97,10 +97,10 @@ def test_svg_carries_sources_notes_and_english_title(renderer, data):
     assert svg.lstrip().startswith("<svg")
     assert "Assistance funds (2006–2010)" in svg
     refs = view.sources("map")
-    assert len(refs) > export.MAX_FOOTER_SOURCES
+    assert len(refs) > footer.MAX_FOOTER_SOURCES
     assert f"Sources ({len(refs)})" in svg
     assert refs[0].short.replace("&", "&amp;") in svg
-    assert f"+{len(refs) - export.MAX_FOOTER_SOURCES} more" in svg
+    assert f"+{len(refs) - footer.MAX_FOOTER_SOURCES} more" in svg
     assert "not split by year" in svg
     assert "from memory" in svg
     assert "Map level: Province" in svg and "Years: 2006–2010" in svg
@@ -187,7 +187,7 @@ def test_threads_share_the_browser_and_get_their_own_images(renderer):
 
 def test_no_browser_is_a_clear_error_not_a_hang(monkeypatch):
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
-    fresh = export.Renderer(timeout=20)
+    fresh = render.Renderer(timeout=20)
     assert fresh.start() is False and "nonexistent" in fresh.failure
     with pytest.raises(export.ExportError, match="apt-get install chromium"):
         fresh.render(go.Figure(), "png", 200, 100, 1)
@@ -200,10 +200,10 @@ def test_no_browser_is_a_clear_error_not_a_hang(monkeypatch):
 
 def test_sources_line_shortens_and_counts():
     sources = [f"https://www.site{i}.gov.cn/news/2020/{i}.html" for i in range(9)]
-    line = export.sources_line(sources, "en", limit=3)
+    line = footer.sources_line(sources, "en", limit=3)
     assert line.startswith("Sources (9): site0.gov.cn/news/2020/0.html; ")
     assert "+6 more" in line and "www." not in line
-    assert export.sources_line([], "zh", limit=3) == "来源：当前范围无记录"
+    assert footer.sources_line([], "zh", limit=3) == "来源：当前范围无记录"
     doc = short_source(
         "000_3fe4908ac1a43767.txt", "https://yearbook.iprcc.org.cn/zggjfpzxnj/x.shtml"
     )
@@ -212,11 +212,11 @@ def test_sources_line_shortens_and_counts():
 
 def test_wrap_text_fits_and_keeps_everything():
     text = "Filters: Map level: County · Metric: Assistance funds · Years: 2006–2010 " * 3
-    lines = export.wrap_text(text, 300, 12)
+    lines = footer.wrap_text(text, 300, 12)
     assert len(lines) > 2
-    assert all(export.text_width(line, 12) <= 300 for line in lines)
+    assert all(footer.text_width(line, 12) <= 300 for line in lines)
     assert " ".join(lines).split() == text.split()
-    zh = export.wrap_text("按时期报告的数据（如2006–2010）按时期显示，未拆分到各年。" * 2, 200, 12)
+    zh = footer.wrap_text("按时期报告的数据（如2006–2010）按时期显示，未拆分到各年。" * 2, 200, 12)
     assert not any(line.startswith(("，", "。")) for line in zh)
 
 
@@ -274,7 +274,7 @@ def test_pptx_has_title_charts_and_every_source(renderer, reference_store, data)
     assert all(r.label in notes for r in view.sources("map"))
     # Chinese text has an East Asian font
     ea = slides[0].shapes[0]._element.findall(".//" + qn("a:ea"))
-    assert ea and {e.get("typeface") for e in ea} == {export.CJK_FONT}
+    assert ea and {e.get("typeface") for e in ea} == {footer.CJK_FONT}
 
 
 # ---------------------------------------------------------------------------------------

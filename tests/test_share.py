@@ -208,7 +208,7 @@ def test_pptx_title_slide_carries_the_qr_code_of_the_link():
     from pptx import Presentation
     from pptx.util import Inches
 
-    from twinning.export import _qr_on_slide
+    from twinning.deck import _qr_on_slide
 
     link = "http://127.0.0.1:8050/?lang=zh&metric=funds_cny"
     prs = Presentation()

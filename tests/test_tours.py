@@ -184,7 +184,7 @@ def test_the_tour_deck_has_a_slide_per_stop_with_its_note_and_sources(reference_
     from PIL import Image
     from pptx import Presentation
 
-    from twinning import export
+    from twinning import deck, render
 
     data = current_data(reference_store)
     tour = Tour(
@@ -196,11 +196,11 @@ def test_the_tour_deck_has_a_slide_per_stop_with_its_note_and_sources(reference_
             Stop("level=county&recipient=650000", "新疆", "Xinjiang"),
         ),
     )
-    assert export.RENDERER.start(), export.RENDERER.failure
+    assert render.RENDERER.start(), render.RENDERER.failure
     try:
-        payload = export.export_tour_pptx(data, tour, "en", base="http://atlas.example:8050")
+        payload = deck.export_tour_pptx(data, tour, "en", base="http://atlas.example:8050")
     finally:
-        export.RENDERER.stop()
+        render.RENDERER.stop()
     slides = list(Presentation(io.BytesIO(payload)).slides)
     assert len(slides) == 1 + 2
     texts = ["\n".join(s.text_frame.text for s in sl.shapes if s.has_text_frame) for sl in slides]

@@ -67,7 +67,7 @@ def _dynamic() -> dict[str, list[str]]:
         # Column(id, label, ...) in query/tables.py, headers() translates the label
         "twinning/query/tables.py": sorted({c.label for cs in tables.COLUMNS.values() for c in cs}),
         # export.py Frame.filters_text: tr(memory) with memory one of these
-        "twinning/export.py": ["export.from_memory_shown", "export.from_memory_hidden"],
+        "twinning/view.py": ["export.from_memory_shown", "export.from_memory_hidden"],
         # export_controls.py: the format menu, t(f"format_{fmt}")
         "components/export_controls.py": [
             f"export_ui.format_{fmt}" for fmt in export_controls.FORMATS

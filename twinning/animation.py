@@ -2,7 +2,7 @@
 
 One frame per year of the view's range, as the atlas's playback steps (``year=`` in mode
 *this year* or *cumulative to this year*). Each frame is the PNG export of that year's view
-(:func:`twinning.export.frame_dict`: title with the year, the year's sources line, the notes)
+(:func:`twinning.footer.frame_dict`: title with the year, the year's sources line, the notes)
 with the year in large type in a corner, and the period figures it shows named on it
 ("period figure 2006–2010"): a period figure is shown at its full value in every year of its
 period, never divided, so a reader must be told which years are really one figure.
@@ -45,13 +45,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from twinning import i18n, settings
 from twinning import query as agg
-from twinning.export import (
-    RENDERER,
-    ExportError,
-    frame_dict,
-    sources_line,
-    wrap_text,
-)
+from twinning.footer import frame_dict, sources_line, wrap_text
+from twinning.render import RENDERER, ExportError
 from twinning.view import View
 
 FORMATS: tuple[str, ...] = ("gif", "mp4")
@@ -283,7 +278,7 @@ def _frame(view: View, year: int, mode: str) -> Frame:
 
 
 def footer_lines(frame: Frame, width: int) -> int:
-    """How many lines :func:`twinning.export.frame_dict` will write under this frame."""
+    """How many lines :func:`twinning.footer.frame_dict` will write under this frame."""
     font_size = max(10, round(width / 110))
     paras = [sources_line(frame.sources, frame.view.lang, 6), *frame.notes]
     return sum(len(wrap_text(p, max(200, width - 24), font_size)) for p in paras)

@@ -372,7 +372,8 @@ def cli_tour(args: Any) -> int:
     output = Path(args.output)
     fmt = output.suffix.lower().lstrip(".")
     lang = i18n.normalize_lang(args.lang or settings.get("TWINNING_LANG"))
-    from twinning.export import RENDERER, export_tour_pptx
+    from twinning.deck import export_tour_pptx
+    from twinning.render import RENDERER
     from twinning.view import current_data
 
     data = current_data(store)
