@@ -18,8 +18,9 @@ from test_import_support import CORPUS, count, make_store, run_tiny, tiny_gazett
 
 from twinning.imports import cli as import_cli
 from twinning.imports.keep import UndoError, list_batches, undo_batch
-from twinning.imports.problems import neutralise, report_csv
+from twinning.imports.problems import report_csv
 from twinning.imports.template import headers, write_template
+from twinning.spreadsheet import neutralise
 
 HEADER = "帮扶方,受援县,年度,帮扶资金(万元),项目数\n"
 

@@ -24,6 +24,7 @@ import io
 from dataclasses import asdict, dataclass, field
 
 from twinning import i18n
+from twinning.spreadsheet import neutralise
 
 ERROR = "error"
 WARNING = "warning"
@@ -286,20 +287,6 @@ class Report:
     def to_csv(self) -> str:
         """The report as CSV text (formula-safe), the same file the CLI and UI offer."""
         return report_csv(self.problems)
-
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> object:
-    """Make a cell safe for spreadsheets: text starting with = + - @ gets a leading '.
-
-    Spreadsheet programs run such cells as formulas (CSV injection). Numbers are
-    left alone so negative numbers stay numbers.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def report_csv(problems: list[Problem]) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from twinning.imports.problems import neutralise
 from twinning.imports.validate import EXAMPLE_MARK
+from twinning.spreadsheet import neutralise
 
 # (header as written in the template, field, required, zh help, en help)
 TEMPLATE_COLUMNS: list[tuple[str, str, str, str, str]] = [

@@ -21,6 +21,7 @@ from twinning import i18n, settings
 from twinning.filters import Filters
 from twinning.query.atlas import AtlasData, missing, where
 from twinning.query.views import donor_label
+from twinning.spreadsheet import neutralise
 
 # The two source documents of the reference data are cited by file name in `source`;
 # NOTES.md §1 says to link to their original locations rather than republish them.
@@ -485,13 +486,6 @@ def table_page(
 # ---------------------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------------------
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula, prefixed with an apostrophe."""
-    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:

@@ -31,11 +31,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
 from twinning import settings
+from twinning.filters import LEVEL_RANK
 from twinning.paths import PROJECT_ROOT, REFERENCE_DIR
 from twinning.store import derive, migrate
 from twinning.store.schema import SCHEMA_VERSION, batches, figures, meta, pairings, places
 
-LEVEL_ORDER = {"province": 0, "prefecture": 1, "county": 2}
 XPCC_LIKE = "xpcc:%"
 # nothing draws the row: no place, group, division, nor a donor-side figure with its donor
 _FIGURE_NOT_SHOWN = (
@@ -122,7 +122,7 @@ def _places_frame_for_store(frame: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"places table lacks column(s) {missing}; expected {PLACE_COLUMNS}")
     out = frame[PLACE_COLUMNS].copy()
     out["adcode"] = out["adcode"].astype(str)
-    out["_order"] = out["level"].map(LEVEL_ORDER)
+    out["_order"] = out["level"].map(LEVEL_RANK)
     out = out.sort_values(["_order", "adcode"], kind="stable").drop_duplicates("adcode")
     out = out.drop(columns="_order").sort_values("adcode").reset_index(drop=True)
     for col in ("province_adcode", "prefecture_adcode"):

@@ -35,10 +35,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from twinning.filters import LEVEL_RANK, LEVELS
 from twinning.store.schema import place_levels
-
-LEVELS: tuple[str, ...] = ("province", "prefecture", "county")
-LEVEL_RANK = {"province": 0, "prefecture": 1, "county": 2}
 
 _ACTIVE = "batch_id IN (SELECT id FROM batches WHERE undone_at IS NULL)"
 
