@@ -139,29 +139,25 @@ class Checker:
     def _skip(self, kind: str, number: int) -> None:
         self.skipped.setdefault(kind, []).append(number)
 
+    def _pass_over(self, kind: str, number: int, value: str, words: dict[str, str]) -> None:
+        """A row not read as data: listed under ``kind`` and said as a ``<kind>_row`` warning
+        (``words``: its ``texts(...)``, literal ids for tools/i18n_extract.py)."""
+        self._skip(kind, number)
+        self.report.warning(f"{kind}_row", **words, row=number, value=value)
+
     def _note_or_heading(self, number: int, cells: list[object]) -> bool:
         """A note under the table or a heading between its rows: said, and passed over."""
         note = register.note_text(cells)
         if note is not None:
-            self._skip("note", number)
-            self.report.warning(
-                "note_row",
-                **texts("problem.note_row.under_table", "problem.note_row.under_table.fix"),
-                row=number,
-                value=note,
-            )
+            words = texts("problem.note_row.under_table", "problem.note_row.under_table.fix")
+            self._pass_over("note", number, note, words)
             return True
         heading = register.section_heading(cells)
         if heading is None and self.rows_seen == 0:
             heading = register.column_numbers(cells)  # 甲 | 乙 | 1 | 2 | 3 under the header
         if heading is not None:
-            self._skip("heading", number)
-            self.report.warning(
-                "heading_row",
-                **texts("problem.heading_row.group", "problem.heading_row.group.fix"),
-                row=number,
-                value=heading,
-            )
+            words = texts("problem.heading_row.group", "problem.heading_row.group.fix")
+            self._pass_over("heading", number, heading, words)
             return True
         return False
 
@@ -177,13 +173,9 @@ class Checker:
         return True
 
     def _breakdown(self, number: int, cells: list[object]) -> None:
-        self._skip("breakdown", number)
-        self.report.warning(
-            "breakdown_row",
-            **texts("problem.breakdown_row.of_which", "problem.breakdown_row.of_which.fix"),
-            row=number,
-            value=" | ".join(cell_text(c) for c in cells if cell_text(c))[:200],
-        )
+        value = " | ".join(cell_text(c) for c in cells if cell_text(c))[:200]
+        words = texts("problem.breakdown_row.of_which", "problem.breakdown_row.of_which.fix")
+        self._pass_over("breakdown", number, value, words)
 
     def _total_row(self, number: int, cells: list[object], kind: str) -> None:
         """Skip a 小计 / 合计 row (it ends the filled-down places) and check its sums."""
