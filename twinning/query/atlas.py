@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 from twinning import i18n
 from twinning.filters import FROM_MEMORY, LEVEL_RANK, LEVELS, Filters
 from twinning.query.cache import MISSING
+from twinning.store.derive import _code  # a code as text: one rule, the store's
 
 Kind = Literal["pairings", "figures", "totals"]
 ACTIVE = "batch_id IN (SELECT id FROM batches WHERE undone_at IS NULL)"
@@ -49,15 +50,6 @@ def missing(value: Any) -> bool:
 def text_or_none(x: Any) -> str | None:
     """``x`` if it is non-empty text, else None (NaN, None and pd.NA included)."""
     return x if isinstance(x, str) and x else None
-
-
-def _code(x: Any) -> str | None:
-    if missing(x):
-        return None
-    if isinstance(x, float):
-        x = int(x)
-    s = str(x).strip()
-    return s or None
 
 
 def prepare_places(places: pd.DataFrame) -> pd.DataFrame:
