@@ -218,12 +218,17 @@ def fit_to_frame(fig: dict[str, Any]) -> dict[str, Any]:
 def trace_frame(meta: dict[str, Any], values: dict[str, Any]) -> tuple[list[int], list[dict]]:
     """(trace indices, trace updates) that set a map to ``values``: a plotly frame, the
     same properties the atlas patches on a filter change (``trace_updates``), nested."""
-    from twinning.figures.map import trace_updates, with_values
+    from twinning.figures.map import set_path, trace_updates
 
-    order = sorted(trace_updates(meta, values))
-    blank = {"data": [{} for _ in range(order[-1] + 1)], "layout": {"meta": meta}}
-    nested = with_values(blank, values)["data"]
-    return order, [nested[i] for i in order]
+    updates = trace_updates(meta, values)
+    order = sorted(updates)
+    frames = []
+    for idx in order:
+        frame: dict[str, Any] = {}
+        for prop, value in updates[idx].items():
+            set_path(frame, prop, value)
+        frames.append(frame)
+    return order, frames
 
 
 def year_frames(view: View, fig: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, dict]]:

@@ -1035,21 +1035,30 @@ def _add_inset(fig: go.Figure, overlays: Overlays) -> list[int]:
     return indices
 
 
+@lru_cache(maxsize=64)
+def _province_bounds(adcode: str) -> tuple[float, float, float, float] | None:
+    """A province's bounds (lon0, lat0, lon1, lat1), read once: boundaries never change
+    while the app runs (framing and label placement ask on every drilled change)."""
+    from twinning.geo.boundaries import load_level
+
+    provinces = load_level("province")
+    shape = provinces[provinces["adcode"] == adcode]
+    if not len(shape):
+        return None
+    x0, y0, x1, y1 = (float(v) for v in shape.total_bounds)
+    return x0, y0, x1, y1
+
+
 def drilled_geo(geo: dict[str, Any], recipient: str | None) -> dict[str, Any]:
     """The map's ``geo`` layout framed on a drilled-into province, by its own bounds.
 
     plotly's fitbounds frames the whole world when flow traces carry None breaks, so the
     frame is set explicitly. The screen and every export call this one function, so a
     drilled view exports framed as it is shown (issue #8)."""
-    if not recipient:
+    bounds = _province_bounds(recipient) if recipient else None
+    if bounds is None:
         return geo
-    from twinning.geo.boundaries import load_level
-
-    provinces = load_level("province")
-    shape = provinces[provinces["adcode"] == recipient]
-    if not len(shape):
-        return geo
-    x0, y0, x1, y1 = (float(v) for v in shape.total_bounds)
+    x0, y0, x1, y1 = bounds
     pad_x, pad_y = (x1 - x0) * 0.06 + 0.2, (y1 - y0) * 0.06 + 0.2
     out = dict(geo)
     out.pop("fitbounds", None)
@@ -1107,7 +1116,8 @@ def trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, dic
     return updates
 
 
-def _set_path(trace: dict[str, Any], prop: str, value: Any) -> None:
+def set_path(trace: dict[str, Any], prop: str, value: Any) -> None:
+    """Set a dotted property (``marker.size``) on a trace dict, copying the dicts on the way."""
     parts = prop.split(".")
     for part in parts[:-1]:
         trace[part] = dict(trace.get(part) or {})
@@ -1123,6 +1133,6 @@ def with_values(fig: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     for idx, props in trace_updates(meta, values).items():
         trace = dict(data[idx])
         for prop, value in props.items():
-            _set_path(trace, prop, value)
+            set_path(trace, prop, value)
         data[idx] = trace
     return {"data": data, "layout": fig["layout"]}
