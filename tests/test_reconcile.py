@@ -278,6 +278,46 @@ def test_the_result_does_not_depend_on_the_input_order():
     assert tuple(c.key for c in brute_force(cands)) == first.chosen
 
 
+_EXPLAIN = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from test_reconcile import E8, SH, WS, FN, KS, LZ, CD, LS, fig
+from twinning.query.reconcile import reconcile
+# figures of several places, each shut out by more than one kept figure
+cands = [fig(1, 9.0, SH, {WS, KS, LZ, CD, LS}, 2010, 2012), fig(2, 5.0, SH, KS, 2011, 2011)]
+cands += [fig(10 + i, 3.0 - i / 10, SH, p, 2011, 2011) for i, p in enumerate((FN, LZ, CD, LS))]
+cands += [fig(20 + i, 2.0, SH, {KS, LZ, CD, LS, FN}, 2011, 2011) for i in range(5)]
+r = reconcile(cands)
+print(json.dumps([r.chosen, sorted(r.excluded.items())]))
+"""
+
+
+def test_who_shuts_a_figure_out_does_not_depend_on_the_process(tmp_path):
+    """The figure named as the one that shuts another out is the same in every process
+    (a set of places is walked in a fixed order, not in the order of the process's string
+    hashes), and it is one of the kept figures."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    answers = set()
+    for seed in ("1", "2", "3", "4"):
+        out = subprocess.run(
+            [sys.executable, "-c", _EXPLAIN, str(here)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        answers.add(out)
+    assert len(answers) == 1
+    chosen, excluded = json.loads(answers.pop())
+    assert excluded and all(by in chosen for _key, by in excluded)
+
+
 def brute_force(cands: list[Candidate]) -> list[Candidate]:
     """The rule of the module's docstring, written the slow way (every pair compared)."""
     ordered = sorted(cands, key=Candidate.order)

@@ -259,9 +259,10 @@ class _Greedy:
         """Every place a kept candidate meeting ``rec`` may be registered at (its places
         and all that contain them), and its own places."""
         found = self.ups.get(id(rec))
-        if found is None:
-            above = tuple(dict.fromkeys(up for path in rec for up in _prefixes(path)))
-            found = self.ups[id(rec)] = (above, tuple(rec))
+        if found is None:  # sorted: a set's order changes with the process's string hashes
+            own = tuple(sorted(rec))
+            above = tuple(dict.fromkeys(up for path in own for up in _prefixes(path)))
+            found = self.ups[id(rec)] = (above, own)
         return found
 
     def near(self, i: int) -> list[int]:
@@ -358,9 +359,11 @@ def reconcile(candidates: Sequence[Candidate] | Columns) -> Reconciled:
     #    that only it shuts out, kept by the same greedy among themselves, add up to more
     first_kept = list(g.kept)
     only: dict[int, list[int]] = defaultdict(list)
+    first_blocker: dict[int, int] = {}
     for i in position:
         if not g.alive[i]:
             found = g.blockers(i, limit=2)  # shut out by exactly one?
+            first_blocker[i] = found[0]
             if len(found) == 1:
                 only[found[0]].append(i)
     for k in first_kept:
@@ -377,11 +380,14 @@ def reconcile(candidates: Sequence[Candidate] | Columns) -> Reconciled:
         for i in trial:  # not worth it: back as it was
             g.alive[i] = False
         g.alive[k] = True
-    # 3. anything no kept candidate overlaps any more is kept, in the same order
+    # 3. anything no kept candidate overlaps any more is kept, in the same order. One still
+    #    shut out by the kept candidate step 2 found first stays out, named by it: only
+    #    those whose blocker was let go are looked at again (#7)
     excluded = {}
     for i in position:
         if not g.alive[i]:
-            found = g.blockers(i)
+            first = first_blocker.get(i)  # none for one let go in step 2
+            found = [first] if first is not None and g.alive[first] else g.blockers(i)
             if found:
                 excluded[keys[i]] = keys[found[0]]
             else:

@@ -331,12 +331,21 @@ class Summary:
             cur.close()
 
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
-        frame = self.frame(sql, params)
-        return [tuple(None if _na(v) else v for v in row) for row in frame.itertuples(index=False)]
+        """The rows of ``sql`` as tuples of Python values (NULL as None), without a frame:
+        most of a view's queries answer a few numbers, and building a DataFrame to read
+        them cost more than DuckDB's answer (#7)."""
+        con = self._connection()
+        if con is None:
+            with self.engine.connect() as conn:
+                return [tuple(row) for row in conn.execute(text(sql), params or {})]
+        cur = con.cursor()
+        try:
+            found = cur.execute(_PARAM.sub(r"$\1", sql), params or {}).fetchall()
+        finally:
+            cur.close()
+        return [tuple(None if _nan(v) else v for v in row) for row in found]
 
 
-def _na(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+def _nan(value: Any) -> bool:
+    """A float NaN (a frame's missing number): read as None, like SQL's NULL."""
+    return isinstance(value, float) and value != value
