@@ -226,10 +226,12 @@ def _warm(data: AtlasData) -> None:
     langs = (first, "en" if first == "zh" else "zh")
     for lang in langs:
         map_outputs(View(data, Filters(lang=lang)), None)
-    # the default view's reconciled headline totals (seconds at a million figures, #10)
-    from twinning.query import headlines
+    # the default view's reconciled headline totals (seconds at a million figures, #10):
+    # for a large store, once, in a child process that leaves them in the shared cache (a
+    # worker that worked them out kept ~150 MB more at 10 M figures, #7)
+    from twinning.query.warm import warm_default_headlines
 
-    headlines(data, Filters(), complete=True)
+    warm_default_headlines(data)
     for level in ("county", "prefecture"):
         for lang in langs:
             map_outputs(View(data, Filters(lang=lang, level=level)), None)

@@ -235,3 +235,37 @@ def test_cached_answers_pickle_back_equal() -> None:
 
     value = [Headline("headline_funds", 1.5, 3, "cny", at_least=1.0, n_at_least=2)]
     assert pickle.loads(pickle.dumps(value)) == value
+
+
+def test_a_large_stores_default_totals_are_worked_out_once_in_a_child(
+    store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store with more figures than a click reconciles: the first worker hands the
+    default view's reconciled totals to a child process, which leaves them in the shared
+    cache; every worker then reads them (none works them out), and no second child starts
+    (#7: the worker that worked them out kept ~150 MB more at 10 M figures)."""
+    from twinning.query import headlines, totals
+    from twinning.query.warm import warm_default_headlines
+
+    monkeypatch.setenv("TWINNING_RECONCILE_SCREEN_FIGURES", "1")  # the test store is "large"
+    expected = headlines(AtlasData.from_store(store), Filters(), complete=True)
+    first = AtlasData.from_store(store)
+    first.shared.files.clear()  # nothing worked out yet
+
+    def not_here(*_a, **_k):
+        raise AssertionError("worked out in the worker")
+
+    monkeypatch.setattr(totals, "_reconciled", not_here)
+    assert warm_default_headlines(first) == "child"
+    second = AtlasData.from_store(store)  # another worker
+    assert warm_default_headlines(second) == "other"
+    got = headlines(second, Filters(), complete=True)
+    assert got == expected
+    assert all(h.at_least is not None for h in got if h.n_figures)
+
+
+def test_a_small_stores_default_totals_are_worked_out_in_the_worker(store) -> None:
+    from twinning.query.warm import warm_default_headlines
+
+    data = AtlasData.from_store(store)
+    assert warm_default_headlines(data) == "here"

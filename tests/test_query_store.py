@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from twinning import query
 from twinning.imports.keep import run_import, undo_batch
@@ -113,6 +114,32 @@ def test_an_import_leaves_the_summary_snapshot_of_its_version_ready(store, tmp_p
     assert path is not None and path.exists()
     data = query.AtlasData.from_store(store)
     assert data.summary.engine_name == "duckdb"
+
+
+def test_a_small_summary_is_summed_by_sql_and_a_large_one_by_duckdb(store, monkeypatch) -> None:
+    """``auto``: below ``TWINNING_SNAPSHOT_MIN_ROWS`` summary rows the store's SQL sums a
+    view and no snapshot is written (a worker without DuckDB's engine); at the threshold
+    DuckDB does, with the same answers (#7)."""
+    from twinning.query.summary import refresh_snapshot, snapshot_path
+
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT COUNT(*) FROM figure_totals")).scalar_one()
+    assert rows > 1
+    path = snapshot_path(store.engine, store.data_version())
+    f = query.Filters(metric="funds_cny", level="county")
+
+    monkeypatch.setenv("TWINNING_SNAPSHOT_MIN_ROWS", str(rows + 1))
+    small = query.AtlasData.from_store(store)
+    assert refresh_snapshot(store) is None and not path.exists()
+    assert small.summary.engine_name == "sql" and not small.summary.wait()
+    by_sql = (views.place_values(small, f).values.to_dict("records"), views.headlines(small, f))
+
+    monkeypatch.setenv("TWINNING_SNAPSHOT_MIN_ROWS", str(rows))
+    assert refresh_snapshot(store) == path and path.exists()
+    large = query.AtlasData.from_store(store)
+    assert large.summary.engine_name == "duckdb"
+    by_duckdb = (views.place_values(large, f).values.to_dict("records"), views.headlines(large, f))
+    assert by_duckdb == by_sql
 
 
 SLOW_SQL = (

@@ -38,6 +38,13 @@ SETTINGS: dict[str, Setting] = {
             "SQLite store's summary, the store's SQL until it is written and for "
             "PostgreSQL), sql, or duckdb.",
         ),
+        Setting(
+            "TWINNING_SNAPSHOT_MIN_ROWS",
+            "20000",
+            "With TWINNING_QUERY_ENGINE=auto: a summary of fewer rows is summed by the "
+            "store's SQL, with no DuckDB snapshot (at that size SQLite answers as fast, and "
+            "DuckDB's engine costs each worker ~50 MB).",
+        ),
         Setting("TWINNING_HOST", "127.0.0.1", "Address `python app.py` / `twinning serve` binds."),
         Setting("TWINNING_PORT", "8050", "Port `python app.py` / `twinning serve` listens on."),
         Setting("TWINNING_DEBUG", "0", "1 turns on Dash debug mode (never on a shared server)."),

@@ -193,17 +193,15 @@ def refresh_snapshot(store: Any) -> Path | None:
     """After a write has committed: the summary's snapshot for the new data version, so
     the atlas answers from DuckDB at once (the app would otherwise build it in the
     background on first use). Never raises: without it the store's SQL answers."""
-    if str(settings.get("TWINNING_QUERY_ENGINE")).lower() == "sql":
-        return None
     engine = getattr(store, "engine", store)
     try:
         from twinning.store.db import Store
 
         version = (store if isinstance(store, Store) else Store(engine, "")).data_version()
         path = snapshot_path(engine, version)
-        if path is None or path.exists():
-            return path
-        return write_snapshot(engine, path)
+        if path is None or not wants_snapshot(engine):
+            return None
+        return path if path.exists() else write_snapshot(engine, path)
     except Exception:
         log.exception("summary snapshot not written after a write")
         return None
@@ -230,14 +228,38 @@ def _one_builder(path: Path) -> Iterator[bool]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def wants_snapshot(engine: Engine) -> bool:
+    """Whether DuckDB should sum this store's summary (``TWINNING_QUERY_ENGINE``): always
+    with ``duckdb``, never with ``sql``; with ``auto`` when the summary holds at least
+    ``TWINNING_SNAPSHOT_MIN_ROWS`` rows. Below that SQLite answers a view's queries as fast
+    (the reference data: 250 rows, a view 200 ms with DuckDB, 180 ms with SQLite) and a
+    worker is ~50 MB smaller without DuckDB's engine (#7)."""
+    mode = str(settings.get("TWINNING_QUERY_ENGINE")).lower()
+    if mode == "sql":
+        return False
+    if mode == "duckdb":
+        return True
+    least = settings.get_int("TWINNING_SNAPSHOT_MIN_ROWS")
+    if least <= 0:
+        return True
+    try:  # "is there a row number least?": no count of a large table
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT 1 FROM figure_totals LIMIT 1 OFFSET :n"), {"n": least - 1}
+            ).first()
+    except Exception:  # no summary table yet (an empty or older store): the SQL path
+        return False
+    return found is not None
+
+
 class Summary:
     """Runs the aggregate queries of a view on ``figure_totals``."""
 
     def __init__(self, engine: Engine, version: str) -> None:
         self.engine = engine
         self.version = version
-        mode = str(settings.get("TWINNING_QUERY_ENGINE")).lower()
-        self.path = snapshot_path(engine, version) if mode != "sql" else None
+        path = snapshot_path(engine, version)
+        self.path = path if path is not None and wants_snapshot(engine) else None
         self._duck: Any = None
         self._sources = False  # the figure_sources view is attached
         self._lock = threading.Lock()
