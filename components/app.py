@@ -92,6 +92,12 @@ def create_app(store: Any = None) -> dash.Dash:
     trust_proxies(app.server)  # TWINNING_PROXY_HOPS
     _server_timing(app.server)
     app.atlas_state = state  # for tests and benchmarks
+    # Dash sets up its server on the first request (scripts, CSS, callbacks) and marks it
+    # done before it is: in a threaded worker a second request at that moment found no
+    # registered scripts and answered 500 ("dash is not a registered library"). Set up
+    # now, before any request can come in.
+    with app.server.test_request_context(app.config.routes_pathname_prefix):
+        app._setup_server()
     # Prepare the data now and the default national map in the background, so the first
     # visitor does not wait for either.
     data = state.data()

@@ -59,3 +59,42 @@ def test_base_map_is_served_as_a_script_plotly_reads_before_fetching(reference_s
     served = json.loads(body[len(prefix + assign) : -1])
     shipped = json.loads((ASSETS_DIR / "vendor" / "world_110m.json").read_text("utf-8"))
     assert served == shipped
+
+
+def test_a_script_asked_for_while_the_first_page_is_served_is_there(reference_store, monkeypatch):
+    """Dash sets its server up on the first request and marks that done before it is; in a
+    threaded worker a script asked for meanwhile answered 500 ("dash is not a registered
+    library"). The atlas sets up before any request: the first page and a script asked for
+    at the same moment both answer."""
+    import threading
+
+    import dash
+
+    from components.app import create_app
+
+    page = create_app(reference_store).server.test_client().get("/").get_data(as_text=True)
+    script = re.findall(r'src="(/_dash-component-suites/[^"]+)"', page)[0]
+
+    started, go_on = threading.Event(), threading.Event()
+    real = dash.Dash._generate_scripts_html
+
+    def slow_in_a_request(self, *args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            started.set()  # the first page's request is setting up the server
+            go_on.wait(5)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(dash.Dash, "_generate_scripts_html", slow_in_a_request)
+    app = create_app(reference_store)
+    answers: dict[str, int] = {}
+
+    def first_page() -> None:
+        answers["page"] = app.server.test_client().get("/").status_code
+
+    page_thread = threading.Thread(target=first_page)
+    page_thread.start()
+    started.wait(1)  # set only where the server is set up in a request
+    answers["script"] = app.server.test_client().get(script).status_code
+    go_on.set()
+    page_thread.join(10)
+    assert answers == {"page": 200, "script": 200}
