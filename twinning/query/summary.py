@@ -361,13 +361,7 @@ class Summary:
             with self.engine.connect() as conn:
                 return [tuple(row) for row in conn.execute(text(sql), params or {})]
         cur = con.cursor()
-        try:
-            found = cur.execute(_PARAM.sub(r"$\1", sql), params or {}).fetchall()
+        try:  # NULL is None (a store cannot hold NaN: SQLite reads it as NULL)
+            return cur.execute(_PARAM.sub(r"$\1", sql), params or {}).fetchall()
         finally:
             cur.close()
-        return [tuple(None if _nan(v) else v for v in row) for row in found]
-
-
-def _nan(value: Any) -> bool:
-    """A float NaN (a frame's missing number): read as None, like SQL's NULL."""
-    return isinstance(value, float) and value != value
