@@ -78,6 +78,36 @@ def test_flows_off_shows_no_programme_in_the_legend():
     assert slots and not any(s["showlegend"] for s in slots)
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_map_draws_the_largest_flows_and_says_how_many_of_how_many(
+    reference_store, monkeypatch, lang
+):
+    """Above TWINNING_MAP_FLOWS_MAX lines, the largest by the map's metric are drawn (a
+    national county map of a large register had ~1,400); the note says so in the view's
+    language. Under it (the reference data at the default) every flow is drawn and the
+    note says nothing of it."""
+    data = agg.AtlasData.from_store(reference_store)
+    f = agg.Filters(level="county", metric="funds_cny", lang=lang)
+    every = agg.flows(data, f)
+    assert len(every) > 5
+    full = fmap.map_patch_values(data, f, ())
+    hovers = lambda values: [  # noqa: E731 - one hover point per drawn flow
+        c for s in values["flows"] if "hovertext" in s for c in s["customdata"]
+    ]
+    assert len(hovers(full)) == len(every)
+
+    monkeypatch.setenv("TWINNING_MAP_FLOWS_MAX", "5")
+    capped = fmap.map_patch_values(data, f, ())
+    drawn, total = fmap.shown_flows(data, f)
+    assert total == len(every) and len(drawn) == 5
+    values = sorted((x.value or 0.0 for x in every), reverse=True)
+    assert sorted((x.value or 0.0 for x in drawn), reverse=True) == values[:5]
+    assert sorted(hovers(capped)) == sorted(x.recipient for x in drawn)
+    assert capped["note"].startswith(full["note"])
+    assert capped["note"] != full["note"]
+    assert "5" in capped["note"] and str(len(every)) in capped["note"]
+
+
 def test_no_data_label_has_room_below_the_lowest_tick():
     data = make_data()
     values = fmap.map_patch_values(

@@ -45,6 +45,13 @@ SETTINGS: dict[str, Setting] = {
             "store's SQL, with no DuckDB snapshot (at that size SQLite answers as fast, and "
             "DuckDB's engine costs each worker ~50 MB).",
         ),
+        Setting(
+            "TWINNING_MAP_FLOWS_MAX",
+            "400",
+            "The most donor -> recipient lines a map draws: the largest by the map's metric "
+            "(funds when none), then by pairings; the map's note says how many of how many. "
+            "0: every one.",
+        ),
         Setting("TWINNING_HOST", "127.0.0.1", "Address `python app.py` / `twinning serve` binds."),
         Setting("TWINNING_PORT", "8050", "Port `python app.py` / `twinning serve` listens on."),
         Setting("TWINNING_DEBUG", "0", "1 turns on Dash debug mode (never on a shared server)."),

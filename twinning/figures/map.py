@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from twinning import i18n
+from twinning import i18n, settings
 from twinning import query as agg
 from twinning.figures import palette
 from twinning.figures.markup import esc
@@ -342,8 +342,29 @@ def _great_circle(
     return tuple(np.round(lons, 2).tolist()), tuple(np.round(lats, 2).tolist())
 
 
+def shown_flows(data: agg.AtlasData, filters: agg.Filters) -> tuple[list[agg.Flow], int]:
+    """The flows a map draws, and how many the view has: at most
+    ``TWINNING_MAP_FLOWS_MAX``, the largest by the width metric, then by pairings, in
+    their own order. A national county map of a large register has ~1,400 lines, a tangle
+    nobody reads and most of a filter change's bytes (#7); the map's note says how many
+    of how many are drawn, and the tables list them all."""
+    if not filters.flows:
+        return [], 0
+    found = agg.flows(data, filters)
+    cap = settings.get_int("TWINNING_MAP_FLOWS_MAX")
+    if cap <= 0 or len(found) <= cap:
+        return found, len(found)
+    order = sorted(
+        range(len(found)), key=lambda i: (-(found[i].value or 0.0), -found[i].n_pairings, i)
+    )
+    return [found[i] for i in sorted(order[:cap])], len(found)
+
+
 def _flow_values(
-    data: agg.AtlasData, filters: agg.Filters, programs: list[str]
+    data: agg.AtlasData,
+    filters: agg.Filters,
+    programs: list[str],
+    shown: list[agg.Flow] | None = None,
 ) -> list[dict[str, Any]]:
     """Per (programme, width class) slot: the lines' lon/lat and arrow sizes; then one
     slot per programme of hover points.
@@ -364,7 +385,7 @@ def _flow_values(
     if not filters.flows:
         _legend_slots(slots, len(programs))
         return slots + hovers
-    fl = agg.flows(data, filters)
+    fl = shown_flows(data, filters)[0] if shown is None else shown
     known = sorted(f.value for f in fl if f.value)
     cuts = [known[len(known) // 3], known[2 * len(known) // 3]] if len(known) >= 3 else []
     coords = data.place_points()
@@ -447,13 +468,16 @@ def map_patch_values(
     donors = list(agg.all_donor_keys(data))
     legend_visible = [(not filters.metric) and d in present for d in [*donors, "__multiple__"]]
     scope_z, scope_points = _scope_values(data, filters, locations)
+    flows, n_flows = shown_flows(data, filters)
+    if len(flows) < n_flows:
+        note += " " + i18n.t("map_note_flows_shown", filters.lang, shown=len(flows), n=n_flows)
     return {
         "main": main,
         "no_data": {"z": no_data},
         "scope": {"z": scope_z},
         "scope_points": scope_points,
         "xpcc_points": _division_points(data, filters, agg_divisions(data, filters)),
-        "flows": _flow_values(data, filters, agg.program_options(data)),
+        "flows": _flow_values(data, filters, agg.program_options(data), flows),
         "legend_visible": legend_visible,
         "title": title,
         "note": note,
