@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Input, Output, html
+from dash import Input, Output, dcc, html
 
 from components import ids
 from twinning import i18n
@@ -18,6 +18,8 @@ from twinning import query as agg
 from twinning.query.coverage import NO_PROGRAM, SEVERAL, Coverage, coverage
 
 COVERAGE = "coverage"  # the card's body
+DETAILS = "coverage-details"
+OPEN = "coverage-open"  # whether the card is open: assets/coverage.js sets it on "toggle"
 LEVELS = (1, 3, 10)  # shade classes: 1, 2-3, 4-10, more
 
 
@@ -31,8 +33,9 @@ def card(lang: str) -> html.Section:
                     html.Summary(i18n.t("coverage_title", lang), className="card-title"),
                     html.Div(id=COVERAGE),
                 ],
-                id="coverage-details",
-            )
+                id=DETAILS,
+            ),
+            dcc.Store(id=OPEN, data=False),
         ],
     )
 
@@ -141,7 +144,14 @@ def coverage_children(data: agg.AtlasData, filters: agg.Filters) -> list:
     ]
 
 
+def coverage_outputs(data: agg.AtlasData, filters: agg.Filters, is_open: Any) -> list:
+    """The card's body while it is open; nothing while it is closed (most views never open
+    it, and under load its tables took a fifth of the server's time, #7): opening it
+    asks again."""
+    return coverage_children(data, filters) if is_open is True else []
+
+
 def register(app: Any, state: Any) -> None:
-    @app.callback(Output(COVERAGE, "children"), Input(ids.FILTERS, "data"))
-    def update_coverage(filters_dict):
-        return coverage_children(state.data(), agg.Filters.from_dict(filters_dict))
+    @app.callback(Output(COVERAGE, "children"), Input(ids.FILTERS, "data"), Input(OPEN, "data"))
+    def update_coverage(filters_dict, is_open):
+        return coverage_outputs(state.data(), agg.Filters.from_dict(filters_dict), is_open)

@@ -105,3 +105,24 @@ def test_the_page_has_the_coverage_card(reference_store) -> None:
     data = agg.AtlasData.from_store(reference_store)
     page = repr(layout.atlas_page(data, agg.Filters()))
     assert "id='coverage-details'" in page and f"id='{card.COVERAGE}'" in page
+
+
+def test_the_card_is_worked_out_only_while_it_is_open(reference_store, monkeypatch) -> None:
+    """Closed (as the page opens), a filter change computes nothing for the card; opening
+    it (assets/coverage.js sets the store) fills it for the view (#7)."""
+    data = agg.AtlasData.from_store(reference_store)
+    asked: list[agg.Filters] = []
+    real = card.coverage
+
+    def counting(d, f):
+        asked.append(f)
+        return real(d, f)
+
+    monkeypatch.setattr(card, "coverage", counting)
+    f = agg.Filters(lang="en")
+    assert card.coverage_outputs(data, f, False) == []
+    assert card.coverage_outputs(data, f, None) == []  # before the page said anything
+    assert asked == []
+    body = card.coverage_outputs(data, f, True)
+    assert asked == [f]
+    assert repr(body) == repr(card.coverage_children(data, f))

@@ -76,3 +76,18 @@ def test_page_uses_the_atlas_plotly_bundle_and_preloaded_base_map(atlas_page):
     # the time series (bars for periods, lines for years) drew with the partial bundle
     assert atlas_page.page.locator("#series-graph .main-svg").count() > 0
     atlas_page.log.assert_clean()
+
+
+def test_the_coverage_card_fills_when_it_is_opened(atlas_page):
+    """The card is worked out only while open (#7): closed it is empty; a click on its
+    title opens it and its tables come; closed again, it stays as it was."""
+    atlas_page.open("/", lang="en")
+    wait_map_drawn(atlas_page.page)
+    atlas_page.settle()
+    page = atlas_page.page
+    assert page.locator("#coverage table").count() == 0
+    page.locator("#coverage-details > summary").click()
+    page.wait_for_selector("#coverage table", timeout=15_000)
+    assert page.locator("#coverage table").count() == 2
+    assert "Tibet" in page.locator("#coverage").inner_text()
+    atlas_page.log.assert_clean()
