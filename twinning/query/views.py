@@ -556,7 +556,7 @@ def _spans(data: AtlasData, f: Filters) -> dict[str, list[tuple]]:
     def compute() -> dict[str, list[tuple]]:
         cond, params = where(f, "totals")
         metrics = in_list("m", series_metrics(f), params)
-        frame = data.summary.frame(
+        found = data.summary.rows(
             f'SELECT metric, period_start AS start, period_end AS "end", '
             f"SUM(value) AS value, SUM(n) AS n_figures FROM figure_totals WHERE {cond} "
             f"AND metric IN {metrics} GROUP BY metric, period_start, period_end "
@@ -564,7 +564,7 @@ def _spans(data: AtlasData, f: Filters) -> dict[str, list[tuple]]:
             params,
         )
         out: dict[str, list[tuple]] = {}
-        for metric, start, end, value, n in frame.itertuples(index=False, name=None):
+        for metric, start, end, value, n in found:
             year = (None if missing(start) else int(start), None if missing(end) else int(end))
             amount = float("nan") if missing(value) else float(value)
             out.setdefault(metric, []).append((*year, amount, int(n)))
