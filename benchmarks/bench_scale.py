@@ -433,13 +433,14 @@ def measure(
             session.open_page(BASE_QUERY)
             replay_chain(session, steps["first_view"])
 
-        # (f) the CSV
-        timeouts_before = worker_timeouts(logs / f"{label}-server.log")
-        res["csv"] = csv_download(session, client, server, steps, args)
-        killed = worker_timeouts(logs / f"{label}-server.log") - timeouts_before
-        if killed:
-            res["csv"]["worker_killed"] = True
-            log("      gunicorn killed the worker during the download (WORKER TIMEOUT)")
+        # (f) the CSV (minutes at 10 M figures: --no-csv leaves it out)
+        if not args.no_csv:
+            timeouts_before = worker_timeouts(logs / f"{label}-server.log")
+            res["csv"] = csv_download(session, client, server, steps, args)
+            killed = worker_timeouts(logs / f"{label}-server.log") - timeouts_before
+            if killed:
+                res["csv"]["worker_killed"] = True
+                log("      gunicorn killed the worker during the download (WORKER TIMEOUT)")
         st = proc_status(worker)
         res["rss_end_mb"] = st.get("VmRSS", 0) / 1024
     finally:
@@ -767,6 +768,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--legacy-rev", default=LEGACY_REV)
     parser.add_argument("--legacy-tree", default="/tmp/legacy-atlas")
     parser.add_argument("--no-legacy", action="store_true", help="measure this tree only")
+    parser.add_argument("--no-csv", action="store_true", help="leave the CSV (f) out")
     parser.add_argument("--keep-legacy", action="store_true", help="keep the worktree after")
     parser.add_argument("--rebuild-legacy-store", action="store_true")
     parser.add_argument(
