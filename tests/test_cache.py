@@ -256,7 +256,25 @@ def test_a_large_stores_default_totals_are_worked_out_once_in_a_child(
         raise AssertionError("worked out in the worker")
 
     monkeypatch.setattr(totals, "_reconciled", not_here)
+    import subprocess
+
+    from twinning.query import warm
+
+    started: list[tuple[list[str], dict]] = []
+    real_run = subprocess.run
+
+    def run(args, **kw):
+        started.append((list(args), kw.get("env") or {}))
+        return real_run(args, **kw)
+
+    monkeypatch.setattr(warm.subprocess, "run", run)
     assert warm_default_headlines(first) == "child"
+    # the store's address (a password, on PostgreSQL) goes by the environment, never in
+    # the arguments every user's process list shows
+    [(args, env)] = started
+    database = str(store.engine.url.database)
+    assert not any(database in a for a in args)
+    assert database in env["TWINNING_DATABASE_URL"]
     second = AtlasData.from_store(store)  # another worker
     assert warm_default_headlines(second) == "other"
     got = headlines(second, Filters(), complete=True)

@@ -9,8 +9,8 @@ share (``twinning.query.cache``) and exits; every worker then reads them from th
 other workers do not start a second child (a lock file beside the shared cache). Without
 a shared cache, or for a store whose totals are cheap, the worker works them out itself.
 
-Run as ``python -m twinning.query.warm URL`` by ``warm_default_headlines``; nothing else
-calls the command.
+Run as ``python -m twinning.query.warm QUERY`` (the store from TWINNING_DATABASE_URL) by
+``warm_default_headlines``; nothing else calls the command.
 """
 
 from __future__ import annotations
@@ -65,14 +65,16 @@ def warm_default_headlines(data: AtlasData, filters: Filters | None = None) -> s
         done = shared.locks / "warm-headlines.done"
         if done.exists():
             return "other"
-        url = data.engine.url.render_as_string(hide_password=False)
+        # the store's address goes by the environment: a password in the arguments would
+        # show in every user's process list
         env = dict(os.environ)
+        env["TWINNING_DATABASE_URL"] = data.engine.url.render_as_string(hide_password=False)
         snapshot = data.summary.path
         if snapshot is None or not snapshot.exists():  # the workers write it, not the child
             env["TWINNING_QUERY_ENGINE"] = "sql"
         try:
             subprocess.run(
-                [sys.executable, "-m", "twinning.query.warm", url, filters.to_query_string()],
+                [sys.executable, "-m", "twinning.query.warm", filters.to_query_string()],
                 check=True,
                 timeout=CHILD_SECONDS,
                 stdin=subprocess.DEVNULL,
@@ -90,16 +92,16 @@ def warm_default_headlines(data: AtlasData, filters: Filters | None = None) -> s
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The child: work the totals out for the store at ``argv[0]`` and the view of the
-    permalink query ``argv[1]``; the shared cache keeps them."""
+    """The child: work the totals out for the store at TWINNING_DATABASE_URL and the view
+    of the permalink query ``argv[0]``; the shared cache keeps them."""
     from twinning.query.views import headlines
     from twinning.store import open_store
 
     args = sys.argv[1:] if argv is None else argv
-    store: Any = open_store(args[0])
+    store: Any = open_store()
     try:
         data = AtlasData.from_store(store)
-        headlines(data, Filters.from_query(args[1] if len(args) > 1 else ""), complete=True)
+        headlines(data, Filters.from_query(args[0] if args else ""), complete=True)
     finally:
         store.dispose()
     return 0
