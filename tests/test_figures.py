@@ -106,6 +106,12 @@ def test_a_map_draws_the_largest_flows_and_says_how_many_of_how_many(
     assert capped["note"].startswith(full["note"])
     assert capped["note"] != full["note"]
     assert "5" in capped["note"] and str(len(every)) in capped["note"]
+    # a file of the map says it too, under the map (not under the series)
+    from twinning.view import View
+
+    view = View(data, f)
+    assert fmap.flows_note(data, f) in view.notes("map")
+    assert fmap.flows_note(data, f) not in view.notes("series")
 
 
 def test_no_data_label_has_room_below_the_lowest_tick():

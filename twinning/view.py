@@ -367,13 +367,22 @@ class View:
             date=self.today.isoformat(),
         )
 
+    def flows_note(self) -> str:
+        """What the map leaves out of its flow lines ("the 400 largest of 1,443"), or ""."""
+        from twinning.figures.map import flows_note
+
+        return flows_note(self.data, self.filters)
+
     def notes(self, chart: str | None = None) -> list[str]:
         """The lines under a chart in a file: its headline, how sure its rows are, that
-        period figures stay periods, the filters in words and the stamp."""
+        period figures stay periods, what a map leaves out of its flow lines, the filters
+        in words and the stamp."""
+        flows = self.flows_note() if chart == "map" else ""
         return [
             *self.headline_lines(chart if chart is not None else "none"),
             self.confidence_text(chart),
             tr("period_note", self.lang),
+            *([flows] if flows else []),
             self.filters_text(),
             self.stamp(),
         ]

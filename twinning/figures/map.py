@@ -360,6 +360,15 @@ def shown_flows(data: agg.AtlasData, filters: agg.Filters) -> tuple[list[agg.Flo
     return [found[i] for i in sorted(order[:cap])], len(found)
 
 
+def flows_note(data: agg.AtlasData, filters: agg.Filters) -> str:
+    """What the map leaves out of its flow lines ("the 400 largest of 1,443"), or "": on
+    the screen under the map and under a map in a file."""
+    shown, n = shown_flows(data, filters)
+    if len(shown) >= n:
+        return ""
+    return i18n.t("map_note_flows_shown", filters.lang, shown=len(shown), n=n)
+
+
 def _flow_values(
     data: agg.AtlasData,
     filters: agg.Filters,
@@ -468,9 +477,9 @@ def map_patch_values(
     donors = list(agg.all_donor_keys(data))
     legend_visible = [(not filters.metric) and d in present for d in [*donors, "__multiple__"]]
     scope_z, scope_points = _scope_values(data, filters, locations)
-    flows, n_flows = shown_flows(data, filters)
-    if len(flows) < n_flows:
-        note += " " + i18n.t("map_note_flows_shown", filters.lang, shown=len(flows), n=n_flows)
+    flows = shown_flows(data, filters)[0]
+    if left_out := flows_note(data, filters):
+        note += " " + left_out
     return {
         "main": main,
         "no_data": {"z": no_data},
