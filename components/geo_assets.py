@@ -70,10 +70,10 @@ def _json_bytes(obj: Any) -> bytes:
 @lru_cache(maxsize=64)
 def asset(level: str, province: str | None = None) -> GeoAsset:
     """The GeoJSON of a level (national, or one province's places) as bytes and a name."""
-    from twinning.figures.geojson import level_geojson
+    from twinning.figures.geojson import build_level_geojson
 
     stem = f"{level}-{province}" if province else level
-    return _asset_of(stem, level_geojson(level, province)[0])
+    return _asset_of(stem, build_level_geojson(level, province)[0])
 
 
 def geojson_url(level: str, province: str | None = None) -> str:

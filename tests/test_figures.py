@@ -311,3 +311,23 @@ def test_division_labels_never_cover_each_other() -> None:
     drilled = place_labels(lons, lats, labels, agg.Filters(recipient="650000"), 10)[0]
     assert sum(1 for s in drilled if s) >= national
     assert _text_px("第十四师", 10) == 40 and MAP_WIDTH_PX > 0
+
+
+@pytest.mark.parametrize(
+    ("level", "province"), [("province", None), ("county", None), ("county", "650000")]
+)
+def test_a_level_s_places_are_laid_out_without_keeping_its_geojson(level, province):
+    """The map's values follow ``level_locations``, the same order as the GeoJSON's; a served
+    boundary file is serialised from a GeoJSON nobody keeps (12 MB of dicts for the counties
+    in every worker, #7)."""
+    from components import geo_assets
+    from twinning.figures import geojson as gj
+
+    assert gj.level_locations(level, province) == gj.build_level_geojson(level, province)[1]
+    gj.level_geojson.cache_clear()
+    geo_assets.asset.cache_clear()
+    served = geo_assets.asset(level, province)
+    assert gj.level_geojson.cache_info().currsize == 0
+    features = json.loads(served.body)["features"]
+    drawn = [f["id"] for f in features]
+    assert drawn == [c for c in gj.level_locations(level, province) if c in set(drawn)]

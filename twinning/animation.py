@@ -304,7 +304,7 @@ def common_scale(frames: list[Frame]) -> Scale | None:
     from twinning.figures import geojson as gj
 
     f0 = frames[0].view.filters
-    shown = set(gj.level_geojson(f0.level, f0.recipient)[1])
+    shown = set(gj.level_locations(f0.level, f0.recipient))
     vals: list[float] = []
     for fr in frames:
         pv = agg.place_values(fr.view.data, fr.view.filters)
@@ -337,7 +337,7 @@ def apply_scale(fig: dict[str, Any], scale: Scale, frame: Frame) -> None:
     f = frame.view.filters
     pv = agg.place_values(frame.view.data, f)
     by_code = {str(r.adcode): float(r.value) for r in pv.values.itertuples(index=False)}
-    locations = gj.level_geojson(f.level, f.recipient)[1]
+    locations = gj.level_locations(f.level, f.recipient)
     z: list[float | None] = []
     for code in locations:  # the map's own order and choice of what is drawn
         v = by_code.get(code)

@@ -186,9 +186,9 @@ class View:
         return MapFigureKey.of(self.filters, self.data.version).as_list()
 
     def locations(self) -> tuple[str, ...]:
-        from twinning.figures.geojson import level_geojson
+        from twinning.figures.geojson import level_locations
 
-        return level_geojson(self.filters.level, self.filters.recipient)[1]
+        return level_locations(self.filters.level, self.filters.recipient)
 
     def map_values(self) -> dict[str, Any]:
         """What a filter change sets on the map: numbers, the title and the note."""

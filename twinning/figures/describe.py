@@ -32,9 +32,9 @@ class PlaceValue:
 
 
 def _level_locations(filters: agg.Filters) -> frozenset[str]:
-    from twinning.figures.geojson import level_geojson
+    from twinning.figures.geojson import level_locations
 
-    return frozenset(level_geojson(filters.level, filters.recipient)[1])
+    return frozenset(level_locations(filters.level, filters.recipient))
 
 
 def places_in_view(data: agg.AtlasData, filters: agg.Filters) -> list[PlaceValue]:

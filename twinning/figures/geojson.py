@@ -56,13 +56,9 @@ def line_coords(gdf: gpd.GeoDataFrame | None, decimals: int = 3) -> tuple[list, 
     return lons, lats
 
 
-@lru_cache(maxsize=48)
-def level_geojson(level: str, province: str | None = None) -> tuple[dict[str, Any], tuple]:
-    """GeoJSON and the ordered adcodes of a level (national, or one province in fine detail).
-
-    Reads through ``twinning.geo.boundaries``; cached because boundaries never change
-    while the app runs.
-    """
+def _level_frame(level: str, province: str | None) -> tuple[gpd.GeoDataFrame, int]:
+    """The places of a level (national, or one province in fine detail) and the decimals
+    their coordinates keep."""
     from twinning.geo.boundaries import load_level
 
     detail = "fine" if (province and level == "county") else "default"
@@ -72,8 +68,34 @@ def level_geojson(level: str, province: str | None = None) -> tuple[dict[str, An
             gdf = gdf[gdf["adcode"] == province]
         else:
             gdf = gdf[gdf["province_adcode"] == province]
-    decimals = 4 if detail == "fine" else 3
+    return gdf, 4 if detail == "fine" else 3
+
+
+def build_level_geojson(level: str, province: str | None = None) -> tuple[dict[str, Any], tuple]:
+    """GeoJSON and the ordered adcodes of a level, built anew (not kept): for the one-off
+    serialisation of a served boundary file (``components.geo_assets``), whose dicts of
+    thousands of polygons (12 MB for the counties) a worker need not hold (#7)."""
+    gdf, decimals = _level_frame(level, province)
     return to_geojson(gdf, decimals), tuple(str(c) for c in gdf["adcode"])
+
+
+@lru_cache(maxsize=48)
+def level_geojson(level: str, province: str | None = None) -> tuple[dict[str, Any], tuple]:
+    """GeoJSON and the ordered adcodes of a level (national, or one province in fine detail),
+    for figures that carry their boundaries inline (files, embeds, the offline page).
+
+    Reads through ``twinning.geo.boundaries``; cached because boundaries never change
+    while the app runs.
+    """
+    return build_level_geojson(level, province)
+
+
+@lru_cache(maxsize=64)
+def level_locations(level: str, province: str | None = None) -> tuple[str, ...]:
+    """The ordered adcodes of a level, as ``level_geojson`` gives them, without building
+    its GeoJSON: what a map's values are laid out by."""
+    gdf, _decimals = _level_frame(level, province)
+    return tuple(str(c) for c in gdf["adcode"])
 
 
 def _load_fine(level: str) -> gpd.GeoDataFrame:
