@@ -364,9 +364,11 @@ def flows_note(data: agg.AtlasData, filters: agg.Filters) -> str:
     """What the map leaves out of its flow lines ("the 400 largest of 1,443"), or "": on
     the screen under the map and under a map in a file."""
     shown, n = shown_flows(data, filters)
-    if len(shown) >= n:
-        return ""
-    return i18n.t("map_note_flows_shown", filters.lang, shown=len(shown), n=n)
+    return _left_out(filters.lang, len(shown), n)
+
+
+def _left_out(lang: str, shown: int, n: int) -> str:
+    return "" if shown >= n else i18n.t("map_note_flows_shown", lang, shown=shown, n=n)
 
 
 def _flow_values(
@@ -477,8 +479,8 @@ def map_patch_values(
     donors = list(agg.all_donor_keys(data))
     legend_visible = [(not filters.metric) and d in present for d in [*donors, "__multiple__"]]
     scope_z, scope_points = _scope_values(data, filters, locations)
-    flows = shown_flows(data, filters)[0]
-    if left_out := flows_note(data, filters):
+    flows, n_flows = shown_flows(data, filters)
+    if left_out := _left_out(filters.lang, len(flows), n_flows):
         note += " " + left_out
     return {
         "main": main,

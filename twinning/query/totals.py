@@ -79,6 +79,20 @@ def _year(x: Any) -> int | None:
     return None if missing(x) else int(x)
 
 
+def _box_text(x: Any) -> str | None:
+    """A box's text column as ``_clean`` gives it."""
+    return x if x.__class__ is str and x else _text(x)
+
+
+def _box_key(parts: Iterable[Any], memory: bool) -> str:
+    """A box's key from its cleaned fields (``_box_keys`` gives a frame's the same way)."""
+    return (
+        "box:"
+        + "|".join("" if v is None else str(v) for v in parts)
+        + ("|memory" if memory else "")
+    )
+
+
 def _clean(frame: pd.DataFrame) -> pd.DataFrame:
     """The box columns as plain Python values (text or None, int or None), whichever
     engine gave the frame (DuckDB's Arrow-backed columns are slow to walk row by row)."""
@@ -86,7 +100,7 @@ def _clean(frame: pd.DataFrame) -> pd.DataFrame:
     for col in _BOX[:5]:
         values = frame[col].astype(object).tolist()
         frame[col] = pd.Series(
-            [x if x.__class__ is str and x else _text(x) for x in values],
+            [_box_text(x) for x in values],
             index=frame.index,
             dtype=object,
         )
@@ -351,24 +365,7 @@ def _box_keys(frame: pd.DataFrame) -> list[str]:
     listed the boxes."""
     columns = [frame[col].tolist() for col in _BOX]
     memory = frame["memory"].astype(bool).tolist()
-    return [
-        "box:" + "|".join("" if v is None else str(v) for v in parts) + ("|memory" if m else "")
-        for *parts, m in zip(*columns, memory, strict=True)
-    ]
-
-
-def _box_text(x: Any) -> str | None:
-    """A box's text column as ``_clean`` gives it."""
-    return x if x.__class__ is str and x else _text(x)
-
-
-def _box_key(parts: Iterable[Any], memory: bool) -> str:
-    """A box's key from its cleaned fields: the same as ``_box_keys`` gives a frame's."""
-    return (
-        "box:"
-        + "|".join("" if v is None else str(v) for v in parts)
-        + ("|memory" if memory else "")
-    )
+    return [_box_key(parts, m) for *parts, m in zip(*columns, memory, strict=True)]
 
 
 def box_candidates(data: AtlasData, f: Filters, metric: str) -> Columns:
