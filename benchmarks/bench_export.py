@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import plotly.io as pio
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
@@ -53,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     view = View.of(args.query)
     t_data = time.perf_counter() - t0
     fig_times, fig = _time(lambda: view.figure("map"), 1)
-    framed, _ = footer.add_footer(
-        fig,
+    fig_dict, _ = footer.frame_dict(
+        fig.to_dict(),
         sources=view.sources("map"),
         note=view.notes("map"),
         title=view.title("map"),
@@ -62,11 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         width=WIDTH,
         height=HEIGHT,
     )
-    framed.update_layout(width=WIDTH, height=HEIGHT)
-    fig_dict = framed.to_dict()
+    fig_dict["layout"].update(width=WIDTH, height=HEIGHT)
     topojson = render.configure_offline()
     opts = {"format": "png", "width": WIDTH, "height": HEIGHT, "scale": 1}
-    size_mb = len(framed.to_json()) / 1e6
+    size_mb = len(pio.to_json(fig_dict, validate=False)) / 1e6
 
     # (a) baseline: a browser per image (no server running yet)
     assert not kaleido._global_server.is_running()

@@ -14,8 +14,6 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-import plotly.graph_objects as go
-
 from twinning import i18n
 from twinning.figures.markup import esc
 from twinning.sources import SourceRef, short_source
@@ -81,36 +79,6 @@ def sources_line(sources: Sequence[str | SourceRef], lang: str, limit: int) -> s
     return text
 
 
-def add_footer(
-    fig: go.Figure,
-    *,
-    sources: Sequence[str | SourceRef],
-    note: str | Sequence[str],
-    title: str | None,
-    lang: str,
-    width: int,
-    height: int | None = None,
-    max_sources: int = MAX_FOOTER_SOURCES,
-) -> tuple[go.Figure, int]:
-    """A copy of ``fig`` with a title on top and the footer block below the plot.
-
-    Returns the copy and the pixels the title and footer take (the caller may grow the
-    image by them; ``height`` is the final image height when the caller fixes it). The
-    caller's figure is never changed: the app keeps showing it.
-    """
-    framed, extra = frame_dict(
-        fig.to_dict(),
-        sources=sources,
-        note=note,
-        title=title,
-        lang=lang,
-        width=width,
-        height=height,
-        max_sources=max_sources,
-    )
-    return go.Figure(framed, skip_invalid=False, _validate=False), extra
-
-
 def frame_dict(
     fig_dict: dict[str, Any],
     *,
@@ -122,7 +90,10 @@ def frame_dict(
     height: int | None = None,
     max_sources: int = MAX_FOOTER_SOURCES,
 ) -> tuple[dict[str, Any], int]:
-    """:func:`add_footer` on a figure dict, which it changes in place and returns.
+    """A figure dict with a title on top and the footer block below the plot, changed in
+    place and returned with the pixels the title and footer take (the caller may grow the
+    image by them; ``height`` is the final image height when the caller fixes it). Pass a
+    copy (``fig.to_dict()``) to keep the caller's figure as it is.
 
     Works on the dict because the county map is 3 MB: building and validating a second
     ``go.Figure`` of it would cost more than drawing it.
