@@ -34,12 +34,11 @@ never misses an overlap (it may see one the figure path would not).
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any
-
-import pandas as pd
+from typing import Any, NamedTuple
 
 from twinning.filters import FROM_MEMORY, Filters
 from twinning.query.atlas import AtlasData, _code, in_list, missing, where
@@ -75,17 +74,13 @@ def _text(x: Any) -> str | None:
     return _code(x)
 
 
-def _year(x: Any) -> int | None:
-    return None if missing(x) else int(x)
-
-
 def _box_text(x: Any) -> str | None:
-    """A box's text column as ``_clean`` gives it."""
+    """A box's text column, cleaned: text or None."""
     return x if x.__class__ is str and x else _text(x)
 
 
 def _box_key(parts: Iterable[Any], memory: bool) -> str:
-    """A box's key from its cleaned fields (``_box_keys`` gives a frame's the same way)."""
+    """A box's key from its cleaned fields (a summary box's and a figure's alike)."""
     return (
         "box:"
         + "|".join("" if v is None else str(v) for v in parts)
@@ -93,23 +88,21 @@ def _box_key(parts: Iterable[Any], memory: bool) -> str:
     )
 
 
-def _clean(frame: pd.DataFrame) -> pd.DataFrame:
-    """The box columns as plain Python values (text or None, int or None), whichever
-    engine gave the frame (DuckDB's Arrow-backed columns are slow to walk row by row)."""
-    frame = frame.copy()
-    for col in _BOX[:5]:
-        values = frame[col].astype(object).tolist()
-        frame[col] = pd.Series(
-            [_box_text(x) for x in values],
-            index=frame.index,
-            dtype=object,
-        )
-    for col in _BOX[5:]:
-        years = pd.to_numeric(frame[col], errors="coerce").astype("Int64").tolist()
-        frame[col] = pd.Series(
-            [None if x is pd.NA else int(x) for x in years], index=frame.index, dtype=object
-        )
-    return frame
+def _box_year(x: Any) -> int | None:
+    """A box's year column as the figure and box paths give it."""
+    return None if x is None else int(x)
+
+
+class _Figure(NamedTuple):
+    """One counted figure of a view, its box columns cleaned (``_box_text``, ``_box_year``)."""
+
+    id: int
+    value: float
+    confidence: Any  # as stored: its tier is ``confidence_tier(_text(confidence))``
+    batch_id: int
+    register: bool  # of an imported register (an import batch)
+    box: tuple[Any, ...]  # the ``_BOX`` columns
+    memory: bool
 
 
 def place_paths(data: AtlasData) -> dict[str, Path]:
@@ -175,36 +168,27 @@ class _ColumnScopes:
         return self._recipients[key]
 
 
-def candidate_scopes(data: AtlasData, rows: pd.DataFrame) -> list[tuple[Scope, Scope]]:
-    """(donor scope, recipient scope) of each row of ``rows``, in order: the one function
-    that says what a candidate covers.
+def candidate_scopes(
+    data: AtlasData, boxes: Iterable[Sequence[Any]], ids: Sequence[int] | None = None
+) -> list[tuple[Scope, Scope]]:
+    """(donor scope, recipient scope) of each candidate, in order: the one function that
+    says what a candidate covers.
 
-    Rows are figures (with ``id``) or the summary's boxes. Every row gets the scope of its
-    own columns: the recipient's roll-up ``r_province``/``r_prefecture``/``r_county`` (for
-    a figure about several places, the unit that holds all of them: wider than the
-    figure, so an overlap is never missed) and the donor's unit or province. Figures with
-    an id then take their member places from ``twinning.query.scopes.figure_scopes``
-    (groups, lists, XPCC divisions, donor groups) when that module is there."""
+    ``boxes`` are each candidate's ``_BOX`` columns (donor key, donor unit, recipient
+    province, prefecture, county, ...). Every candidate gets the scope of its own columns:
+    the recipient's roll-up (for a figure about several places, the unit that holds all of
+    them: wider than the figure, so an overlap is never missed) and the donor's unit or
+    province. Figures (``ids`` given, one per box) then take their member places from
+    ``twinning.query.scopes.figure_scopes`` (groups, lists, XPCC divisions, donor groups)."""
     cols = _ColumnScopes(data)
-    out = [
-        (cols.donors(dk, du), cols.recipients(p, f, c))
-        for dk, du, p, f, c in zip(
-            rows["donor_key"],
-            rows["donor_unit_key"],
-            rows["r_province"],
-            rows["r_prefecture"],
-            rows["r_county"],
-            strict=True,
-        )
-    ]
-    if "id" not in rows.columns or rows.empty:
+    out = [(cols.donors(b[0], b[1]), cols.recipients(b[2], b[3], b[4])) for b in boxes]
+    if not ids:
         return out
-    try:
-        from twinning.query.scopes import figure_scopes
-    except ImportError:  # pragma: no cover - before the scope table of #10 parts 1-4
-        return out
-    ids = [int(i) for i in rows["id"]]
-    found = figure_scopes(data, ids)
+    if len(ids) != len(out):
+        raise ValueError("one figure id per box")
+    from twinning.query.scopes import figure_scopes
+
+    found = figure_scopes(data, list(ids))
     for i, fid in enumerate(ids):
         scope = found.get(fid)
         if scope is None:
@@ -279,7 +263,11 @@ def _reference_batches(data: AtlasData) -> list[int]:
     )
 
 
-def _figure_rows(data: AtlasData, f: Filters, metric: str, *, reference_only: bool) -> pd.DataFrame:
+def _figure_rows(
+    data: AtlasData, f: Filters, metric: str, *, reference_only: bool
+) -> list[_Figure]:
+    """The view's counted figures of ``metric``, in id order, as plain tuples: a view of a
+    few hundred figures read through a frame cost more than the rule itself (#7)."""
     cond, params = where(f, "figures", prefix="fg.")
     params["metric"] = metric
     first, hint = "", ""
@@ -289,83 +277,86 @@ def _figure_rows(data: AtlasData, f: Filters, metric: str, *, reference_only: bo
         first = f"fg.batch_id IN {in_list('rb', _reference_batches(data), params)} AND "
         if data.engine.dialect.name == "sqlite":
             hint = "INDEXED BY ix_figures_batch_id"
-    frame = data.frame(
-        "SELECT fg.id, fg.value, fg.confidence, fg.source, fg.batch_id, b.kind, "
+    found = data.rows(
+        "SELECT fg.id, fg.value, fg.confidence, fg.batch_id, b.kind, "
         "fg.donor_key, fg.donor_unit_key, fg.r_province, fg.r_prefecture, fg.r_county, "
         "fg.period_start, fg.period_end "
         f"FROM figures fg {hint} JOIN batches b ON b.id = fg.batch_id WHERE {first}{cond} "
         "AND fg.metric = :metric AND fg.counted ORDER BY fg.id",
         params,
     )
-    frame["memory"] = frame["confidence"] == FROM_MEMORY
-    return _clean(frame)
+    return [
+        _Figure(
+            int(fid),
+            float(value),
+            confidence,
+            int(batch),
+            kind == "import",
+            (
+                _box_text(dk),
+                _box_text(du),
+                _box_text(rp),
+                _box_text(rf),
+                _box_text(rc),
+                _box_year(start),
+                _box_year(end),
+            ),
+            confidence == FROM_MEMORY,
+        )
+        for fid, value, confidence, batch, kind, dk, du, rp, rf, rc, start, end in found
+    ]
 
 
-def _columns(
-    frame: pd.DataFrame,
-    scopes: list[tuple[Scope, Scope]],
-    keys: list[int | str],
-    out: Columns | None = None,
-) -> Columns:
-    """Append the rows of a ``_clean`` frame (value, period, confidence, n) to ``out``."""
-    out = out if out is not None else Columns()
-    size = len(frame)
-    n = frame["n"].astype(int).tolist() if "n" in frame.columns else [1] * size
-    confidence = (
-        [_text(c) for c in frame["confidence"].tolist()]
-        if "confidence" in frame.columns
-        else [None] * size
-    )
-    tiers = {c: confidence_tier(c) for c in set(confidence)}
-    out.keys.extend(keys)
-    out.values.extend(float(v) for v in frame["value"].tolist())
-    out.donors.extend(d for d, _ in scopes)
-    out.recipients.extend(r for _, r in scopes)
-    out.starts.extend(frame["period_start"].tolist())
-    out.ends.extend(frame["period_end"].tolist())
-    out.tiers.extend(tiers[c] for c in confidence)
-    out.ns.extend(n)
-    if not len(out.keys) == len(out.values) == len(out.ns) == len(out.starts):
-        raise ValueError("candidate columns of different lengths")
+def _append(
+    out: Columns,
+    key: int | str,
+    value: float,
+    box: tuple[Any, ...],
+    confidence: Any,
+    n: int,
+    scope: tuple[Scope, Scope],
+) -> None:
+    out.keys.append(key)
+    out.values.append(value)
+    out.donors.append(scope[0])
+    out.recipients.append(scope[1])
+    out.starts.append(box[5])
+    out.ends.append(box[6])
+    out.tiers.append(confidence_tier(_text(confidence)))
+    out.ns.append(n)
+
+
+def _add_figures(data: AtlasData, figures: list[_Figure], out: Columns) -> Columns:
+    """Append ``figures`` to ``out`` one candidate each, with their member scopes."""
+    scopes = candidate_scopes(data, [r.box for r in figures], [r.id for r in figures])
+    for r, scope in zip(figures, scopes, strict=True):
+        _append(out, r.id, r.value, r.box, r.confidence, 1, scope)
     return out
 
 
 def figure_candidates(data: AtlasData, f: Filters, metric: str) -> Columns:
     """The view's counted figures of ``metric`` as candidates (a register's entries of one
-    box as one candidate). Reads the figure rows: call only for a bounded view."""
+    box as one candidate: its lowest id, their sum and count, the first confidence given).
+    Reads the figure rows: call only for a bounded view."""
     rows = _figure_rows(data, f, metric, reference_only=False)
-    out = Columns()
-    if rows.empty:
-        return out
-    register = rows["kind"] == "import"
-    single = rows[~register].reset_index(drop=True)
-    _columns(single, candidate_scopes(data, single), [int(i) for i in single["id"]], out)
-    entries = rows[register]
-    if len(entries):
-        keys = ["batch_id", *_BOX, "memory"]
-        grouped = (
-            entries.groupby(keys, dropna=False, sort=False)
-            .agg(
-                id=("id", "min"),
-                value=("value", "sum"),
-                n=("id", "size"),
-                confidence=("confidence", "first"),
-            )
-            .reset_index()
-        )
-        grouped = _clean(grouped)
-        # a register's rows of one box share their columns: their scope is the box's
-        scopes = candidate_scopes(data, grouped.drop(columns="id"))
-        _columns(grouped, scopes, [int(i) for i in grouped["id"]], out)
+    out = _add_figures(data, [r for r in rows if not r.register], Columns())
+    boxes: dict[tuple[Any, ...], list[Any]] = {}  # in order of first appearance
+    for r in rows:
+        if not r.register:
+            continue
+        group = boxes.get((r.batch_id, *r.box, r.memory))
+        if group is None:
+            boxes[(r.batch_id, *r.box, r.memory)] = [r.id, [r.value], r.confidence, r.box]
+            continue
+        group[0] = min(group[0], r.id)
+        group[1].append(r.value)
+        if missing(group[2]):
+            group[2] = r.confidence
+    # a register's rows of one box share their columns: their scope is the box's
+    scopes = candidate_scopes(data, [g[3] for g in boxes.values()])
+    for (fid, values, confidence, box), scope in zip(boxes.values(), scopes, strict=True):
+        _append(out, fid, math.fsum(values), box, confidence, len(values), scope)
     return out
-
-
-def _box_keys(frame: pd.DataFrame) -> list[str]:
-    """Each box's key, from its fields (a ``_clean`` frame): the same whichever engine
-    listed the boxes."""
-    columns = [frame[col].tolist() for col in _BOX]
-    memory = frame["memory"].astype(bool).tolist()
-    return [_box_key(parts, m) for *parts, m in zip(*columns, memory, strict=True)]
 
 
 def box_candidates(data: AtlasData, f: Filters, metric: str) -> Columns:
@@ -385,12 +376,11 @@ def box_candidates(data: AtlasData, f: Filters, metric: str) -> Columns:
         params,
     )
     refs = _figure_rows(data, f, metric, reference_only=True)
-    refs["n"] = 1
     taken: dict[str, tuple[float, int]] = {}
-    if len(refs):  # the reference figures, to be taken out of their boxes
-        for key, value in zip(_box_keys(refs), refs["value"].tolist(), strict=True):
-            before, n = taken.get(key, (0.0, 0))
-            taken[key] = (before + float(value), n + 1)
+    for r in refs:  # the reference figures, to be taken out of their boxes
+        key = _box_key(r.box, r.memory)
+        before, n = taken.get(key, (0.0, 0))
+        taken[key] = (before + r.value, n + 1)
     scopes = _ColumnScopes(data)
     out = Columns()
     memory_tier, plain_tier = confidence_tier(FROM_MEMORY), confidence_tier(None)
@@ -414,4 +404,4 @@ def box_candidates(data: AtlasData, f: Filters, metric: str) -> Columns:
         out.ends.append(years[1])
         out.tiers.append(memory_tier if memory else plain_tier)
         out.ns.append(count)
-    return _columns(refs, candidate_scopes(data, refs), [int(i) for i in refs["id"]], out)
+    return _add_figures(data, refs, out)
