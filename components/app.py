@@ -76,6 +76,7 @@ def create_app(store: Any = None) -> dash.Dash:
         settings.get_int("TWINNING_MAX_UPLOAD_MB") * 1.5 * 1024 * 1024
     )
     _compress(app)
+    _fast_json()
     _serve_topojson(app)
     geo_assets.register(app)
     app.layout = layout.root_layout
@@ -140,6 +141,18 @@ def _compress(app: dash.Dash) -> None:
     config.setdefault("COMPRESS_LEVEL", 6)
     config.setdefault("COMPRESS_MIN_SIZE", 500)
     flask_compress.Compress(app.server)
+
+
+def _fast_json() -> None:
+    """Dash writes every callback response with plotly's JSON writer. Its default engine
+    when orjson is installed first walks the whole answer in Python (to clean it for
+    orjson): 40 ms for a county-level map change of 2,875 values, where the standard
+    library's encoder, walking lists in C, takes 1.6 ms for the same text (#7). The
+    answer is the same JSON (non-ASCII written as escapes: a few bytes more raw, the same
+    after brotli)."""
+    import plotly.io as pio
+
+    pio.json.config.default_engine = "json"
 
 
 TOPOJSON_SCRIPT = "_atlas/world_110m.js"
