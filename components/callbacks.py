@@ -152,7 +152,7 @@ def series_step_outputs(view: View, previous_key: str | None) -> tuple[Any, str]
     key = view.series_key()
     if previous_key != key:
         return view.series(), key
-    meta = view.with_filters(view.filters.timeless()).series().layout.meta
+    meta = view.with_filters(view.filters.timeless()).series()["layout"]["meta"]
     patch = dash.Patch()
     for part, items in cursor_patch(meta, view.filters.year).items():
         for index, props in items.items():

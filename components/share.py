@@ -228,7 +228,7 @@ def embed_page(data: agg.AtlasData, query: str, prefix: str = "/") -> str:
     if chart == "map":
         figure = view.map(geo_assets.SERVED)
     elif chart == "series":
-        figure = view.series().to_plotly_json()
+        figure = view.series()
     root = prefix.rstrip("/")
     return embed.embed_document(
         view,

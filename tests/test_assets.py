@@ -38,7 +38,6 @@ def test_every_trace_the_atlas_draws_is_in_the_bundle(reference_store, query):
     filters = agg.Filters.from_query(query)
     fig, *_ = callbacks.map_outputs(View(data, filters), None)
     series = callbacks.series_outputs(View(data, filters))
-    series = series.to_plotly_json() if hasattr(series, "to_plotly_json") else series
     used = {t.get("type", "scatter") for t in [*fig["data"], *series["data"]]}
     assert used <= BUNDLED_TRACES, f"not in the partial bundle: {used - BUNDLED_TRACES}"
 

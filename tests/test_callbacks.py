@@ -482,7 +482,7 @@ def test_the_csv_button_streams_the_view_from_the_server(reference_store, data) 
 
 def test_series_keeps_period_figures_as_periods(data) -> None:
     fig = cb.series_outputs(View(data, agg.Filters(lang="en", metric="funds_cny")))
-    names = " ".join(str(t.name) for t in fig.data)
+    names = " ".join(str(t.get("name")) for t in fig["data"])
     assert "not split by year" in names
 
 

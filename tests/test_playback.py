@@ -293,13 +293,14 @@ def test_a_step_sends_the_map_values_as_a_patch_without_boundaries(data):
 def test_a_step_moves_the_series_cursor_with_a_patch(data):
     f = Filters(lang="en", metric="funds_cny", year=2008)
     fig, key = cb.series_step_outputs(View(data, f), None)
-    assert fig.layout.shapes[fig.layout.meta["cursor_shape"]].x0 == 2008
+    meta = fig["layout"]["meta"]
+    assert fig["layout"]["shapes"][meta["cursor_shape"]]["x0"] == 2008
     patch, same = cb.series_step_outputs(View(data, replace(f, year=2009, play=True)), key)
     assert same == key and isinstance(patch, dash.Patch)
     ops = patch.to_plotly_json()["operations"]
     assert {(tuple(op["location"]), op["params"]["value"]) for op in ops} >= {
-        (("layout", "shapes", fig.layout.meta["cursor_shape"], "x0"), 2009),
-        (("layout", "annotations", fig.layout.meta["cursor_label"], "text"), "2009"),
+        (("layout", "shapes", meta["cursor_shape"], "x0"), 2009),
+        (("layout", "annotations", meta["cursor_label"], "text"), "2009"),
     }
     assert len(str(ops)) < 1000  # a few numbers
     # leaving the single year hides the cursor, another metric redraws the figure

@@ -80,9 +80,7 @@ def test_screen_and_export_draw_the_same_series_and_words(data, filters: agg.Fil
     view = View(data, filters)
     screen_series, _key = cb.series_step_outputs(view, None)
     exported = View.of(filters.to_query_string(), data=data)
-    assert _plain(screen_series.to_plotly_json()) == _plain(
-        exported.figure("series").to_plotly_json()
-    )
+    assert _plain(screen_series) == _plain(exported.figure("series").to_plotly_json())
     _fig, _key, title, note = cb.map_outputs(view, None)
     assert exported.title("map").startswith(title) and exported.map_note() == note
     # the numbers behind the cards are the ones the export words, worked out in full

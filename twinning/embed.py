@@ -430,7 +430,7 @@ def offline_document(view: View) -> str:
     margin["b"] = max(int(margin.get("b", 0)), 70)
     layout["margin"] = margin
     fig = fit_to_frame({"data": fig["data"], "layout": layout})
-    series = fit_to_frame(view.series().to_plotly_json())
+    series = fit_to_frame(view.series())
     first = words["view"]
     if link and link.startswith(("http://", "https://")):
         where = f'<a href="{esc(link)}" rel="noopener">{esc(link)}</a>'

@@ -239,11 +239,12 @@ class View:
 
     # -- the series -----------------------------------------------------------------
 
-    def series(self) -> go.Figure:
-        from twinning.figures import series_figure
+    def series(self) -> dict[str, Any]:
+        """The time series as a plain figure dict (shared: copy before changing it)."""
+        from twinning.figures import series_dict
 
         return self._cached(
-            "series", lambda: series_figure(self.data, self.filters), self.filters.present
+            "series", lambda: series_dict(self.data, self.filters), self.filters.present
         )
 
     def series_key(self) -> str:
@@ -261,7 +262,7 @@ class View:
     def figure(self, chart: str) -> go.Figure:
         """The chart as a renderer draws it in a file: the boundaries inline."""
         if chart == "series":
-            return self.series()
+            return go.Figure(self.series(), _validate=False)
         if chart != "map":
             raise ValueError(f"chart {chart!r} is not one of {CHARTS}")
         return go.Figure(self.map(INLINE))

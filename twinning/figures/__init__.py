@@ -6,6 +6,6 @@ turns boundaries into GeoJSON once and caches it.
 """
 
 from twinning.figures.map import MapFigureKey, map_figure, map_patch_values
-from twinning.figures.series import series_figure
+from twinning.figures.series import series_dict, series_figure
 
-__all__ = ["MapFigureKey", "map_figure", "map_patch_values", "series_figure"]
+__all__ = ["MapFigureKey", "map_figure", "map_patch_values", "series_dict", "series_figure"]

@@ -131,12 +131,10 @@ def series_summary(data: agg.AtlasData, filters: agg.Filters, top: int = TOP) ->
     for metric in agg.series_metrics(filters):
         s = agg.series(data, filters, metric)
         items: list[tuple[float, str]] = []
-        for row in s.yearly.itertuples(index=False):
-            items.append((float(row.value), str(int(row.year))))
-        for frame in (s.periods, s.cumulative):
-            for row in frame.itertuples(index=False):
-                period = i18n.format_period(row.start, row.end, lang)
-                items.append((float(row.value), period))
+        for year in s.years:
+            items.append((float(year.value), str(int(year.year))))
+        for span in s.spans:  # periods, then counts with only an end year
+            items.append((float(span.value), i18n.format_period(span.start, span.end, lang)))
         name = i18n.metric_label(metric, lang)
         if not items:
             parts.append(i18n.t("a11y.series_metric_none", lang, metric=name))

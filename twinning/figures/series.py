@@ -40,8 +40,19 @@ def series_figure(
     current_year: int | None = None,
     height: int | None = None,
 ) -> go.Figure:
+    """``series_dict`` as a plotly figure (for files and tests)."""
+    return go.Figure(series_dict(data, filters, current_year, height), _validate=False)
+
+
+def series_dict(
+    data: agg.AtlasData,
+    filters: agg.Filters,
+    current_year: int | None = None,
+    height: int | None = None,
+) -> dict:
     """One row per metric (shared year axis) plus pairings in force on top; for a view of
-    one year, the whole series with a cursor at it."""
+    one year, the whole series with a cursor at it. A plain figure dict, what the screen
+    is sent: a ``go.Figure`` cost as much to build and to write again as the chart (#7)."""
     cursor = filters.year
     filters = filters.timeless()
     lang = filters.lang
@@ -94,14 +105,15 @@ def series_figure(
     for row, metric in enumerate(metrics, start=2):
         s = agg.series(data, filters, metric)
         unit = s.unit
-        if not (len(s.periods) or len(s.yearly) or len(s.cumulative)):
+        periods, cumulative = s.period_rows, s.cumulative_rows
+        if not (s.years or s.spans):
             empty_rows.append(row)
-        if len(s.periods):
+        if periods:
             # one trace per row, a bar per period (widths vary): a trace per period made
             # the figure slow to build and to send
             any_figure = True
             xs, ys, widths, texts = [], [], [], []
-            for p in s.periods.itertuples(index=False):
+            for p in periods:
                 start, end = int(p.start), int(p.end)
                 label = i18n.t("series_period", lang, start=start, end=end)
                 value_text = i18n.format_qualified(p.value, unit, p.qualifier, lang)
@@ -130,27 +142,25 @@ def series_figure(
                 },
                 name=i18n.t("series_period_legend", lang),
             )
-        if len(s.yearly):
+        if s.years:
             any_figure = True
             texts = [
                 f"<b>{i18n.format_value(v, unit, lang)}</b><br>{int(y)} · "
                 f"{i18n.t('series_yearly', lang)} · {i18n.t('hover_figures', lang, n=int(n))}"
-                for y, v, n in zip(
-                    s.yearly["year"], s.yearly["value"], s.yearly["n_figures"], strict=True
-                )
+                for y, v, n in s.years
             ]
             add_grouped(
                 "bar",
                 "yearly",
                 row,
                 texts,
-                x=s.yearly["year"].tolist(),
-                y=s.yearly["value"].tolist(),
+                x=[y.year for y in s.years],
+                y=[y.value for y in s.years],
                 width=0.7,
                 marker={"color": YEARLY_COLOUR},
                 name=i18n.t("series_yearly", lang),
             )
-        if len(s.cumulative):
+        if cumulative:
             any_figure = True
             texts = [
                 f"<b>{i18n.format_qualified(v, unit, q, lang)}</b><br>"
@@ -160,23 +170,15 @@ def series_figure(
                     if not missing(n) and n > 1
                     else f"{_esc(d)} → {_esc(r)}"
                 )
-                for v, q, e, d, r, n in zip(
-                    s.cumulative["value"],
-                    s.cumulative["qualifier"],
-                    s.cumulative["end"],
-                    s.cumulative["donor"],
-                    s.cumulative["recipient"],
-                    s.cumulative["n_figures"],
-                    strict=True,
-                )
+                for _s, e, v, n, d, r, q, _src in cumulative
             ]
             add_grouped(
                 "scatter",
                 "cumulative",
                 row,
                 texts,
-                x=s.cumulative["end"].astype(float).tolist(),
-                y=s.cumulative["value"].tolist(),
+                x=[float(c.end) for c in cumulative],
+                y=[c.value for c in cumulative],
                 mode="markers",
                 marker={"symbol": "diamond", "size": 11, "color": CUMULATIVE_COLOUR},
                 name=i18n.t("series_cumulative_legend", lang),
@@ -234,13 +236,13 @@ def series_figure(
         ann["font"] = {**ann.get("font", {}), "size": font_size + 1}
         ann.update(x=0, xanchor="left")
     _add_cursor(fig, cursor, font_size)
-    return fig.figure()
+    return {"data": fig.data, "layout": fig.layout}
 
 
 class _Grid:
-    """A figure of one column of rows sharing the year axis, built as plain dicts and
-    wrapped once, unvalidated, at the end: plotly's validation of every ``add_trace`` and
-    ``update_yaxes`` took 100-300 ms a series, more than its queries at 1 M figures (#7).
+    """A figure of one column of rows sharing the year axis, built as plain dicts: plotly's
+    validation of every ``add_trace`` and ``update_yaxes`` took 100-300 ms a series, more
+    than its queries at 1 M figures (#7).
     The grid (axes, domains, row titles) comes from ``make_subplots``, once per set of
     titles; the methods take the arguments of ``go.Figure``'s of the same names."""
 
@@ -277,9 +279,6 @@ class _Grid:
 
     def update_layout(self, **props: object) -> None:
         _merge(self.layout, props)
-
-    def figure(self) -> go.Figure:
-        return go.Figure(data=self.data, layout=self.layout, _validate=False)
 
 
 def _trace(kind: str, **props: object) -> dict:
@@ -361,11 +360,7 @@ def cursor_patch(meta: dict, year: int | None) -> dict[str, dict[int, dict[str, 
 
 def _row_max(s: agg.Series) -> float:
     """The largest value a row of the series draws (yearly, period or cumulative)."""
-    tops = [0.0]
-    for frame in (s.yearly, s.periods, s.cumulative):
-        if len(frame) and "value" in frame:
-            tops.append(float(frame["value"].max()))
-    return max(tops)
+    return max([0.0, *(float(r.value) for r in (*s.years, *s.spans))])
 
 
 def _nice_ticks(top: float, count: int = 4) -> list[float]:

@@ -34,7 +34,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -515,18 +516,64 @@ def _headlines(data: AtlasData, f: Filters, wait: float | None) -> list[Headline
 # ---------------------------------------------------------------------------------------
 
 
+class YearSum(NamedTuple):
+    """Single-year figures of one year, summed."""
+
+    year: int
+    value: float
+    n_figures: int
+
+
+class SpanFigure(NamedTuple):
+    """A figure reported for a period (``start`` < ``end``) or with only an end year
+    (``start`` None), or the sum of several of one span (``n_figures`` > 1: no donor,
+    recipient, qualifier or source)."""
+
+    start: int | None
+    end: int
+    value: float
+    n_figures: int
+    donor: str | None
+    recipient: str | None
+    qualifier: str | None
+    source: str | None
+
+
 @dataclass(frozen=True)
 class Series:
-    """One metric's figures over time, periods kept as periods."""
+    """One metric's figures over time, periods kept as periods: rows as tuples (what the
+    chart and its words walk), and as frames for exports and analysis."""
 
     metric: str
     unit: str | None
-    yearly: pd.DataFrame  # year, value, n_figures (single-year figures, summed per year)
-    # start, end, value, n_figures and, for a single figure, its donor, recipient,
-    # qualifier and source (several figures of one period: summed, n_figures > 1)
-    periods: pd.DataFrame
-    cumulative: pd.DataFrame  # end, value, ... (figures with only an end year)
+    years: tuple[YearSum, ...]  # in year order
+    spans: tuple[SpanFigure, ...]  # with a start year (periods), then with only an end
     n_undated: int
+
+    @property
+    def period_rows(self) -> tuple[SpanFigure, ...]:
+        return tuple(r for r in self.spans if r.start is not None)
+
+    @property
+    def cumulative_rows(self) -> tuple[SpanFigure, ...]:
+        return tuple(r for r in self.spans if r.start is None)
+
+    @cached_property
+    def yearly(self) -> pd.DataFrame:
+        """year, value, n_figures (single-year figures, summed per year)."""
+        if not self.years:
+            return pd.DataFrame({"year": [], "value": [], "n_figures": []})
+        return pd.DataFrame(list(self.years), columns=list(YearSum._fields))
+
+    @cached_property
+    def periods(self) -> pd.DataFrame:
+        """start, end, value, n_figures, donor, recipient, qualifier, source."""
+        return pd.DataFrame(list(self.period_rows), columns=list(SpanFigure._fields))
+
+    @cached_property
+    def cumulative(self) -> pd.DataFrame:
+        """The same columns, for figures with only an end year (start empty)."""
+        return pd.DataFrame(list(self.cumulative_rows), columns=list(SpanFigure._fields))
 
 
 def series_metrics(filters: Filters) -> list[str]:
@@ -544,7 +591,6 @@ def series(data: AtlasData, filters: Filters, metric: str) -> Series:
 
 
 _SPAN = "(period_start IS NULL OR period_start <> period_end)"  # matches ix_figures_spans
-_KEEP = ["start", "end", "value", "n_figures", "donor", "recipient", "qualifier", "source"]
 
 
 def _spans(data: AtlasData, f: Filters) -> dict[str, list[tuple]]:
@@ -573,18 +619,15 @@ def _spans(data: AtlasData, f: Filters) -> dict[str, list[tuple]]:
     return data.cached(("spans", f.cache_key()), compute)
 
 
-_YEARLY = ["year", "value", "n_figures"]
-
-
 def _series(data: AtlasData, f: Filters, metric: str) -> Series:
     rows = _spans(data, f).get(metric, [])
     if not rows and metric not in series_metrics(f):  # a metric the view does not show
         rows = _spans(data, replace(f, metric=metric)).get(metric, [])
-    yearly = sorted((s, v, n) for s, e, v, n in rows if s is not None and s == e)
+    yearly = sorted(YearSum(s, v, n) for s, e, v, n in rows if s is not None and s == e)
     sums = [(s, e, v, n) for s, e, v, n in rows if e is not None and s != e]
     undated = sum(n for s, e, _v, n in rows if s is None and e is None)
     n_spans = sum(r[3] for r in sums)
-    spans: list[tuple] = [(*r, None, None, None, None) for r in sums]
+    spans = [SpanFigure(*r, None, None, None, None) for r in sums]
     if 0 < n_spans <= SERIES_ROWS_MAX:
         fcond, fparams = where(f, "figures")
         fparams["metric"] = metric
@@ -592,7 +635,7 @@ def _series(data: AtlasData, f: Filters, metric: str) -> Series:
         # period figures holds only them (10 M figures: 5 s -> milliseconds)
         hint = "INDEXED BY ix_figures_spans" if data.engine.dialect.name == "sqlite" else ""
         spans = [
-            tuple(r)
+            SpanFigure(*r)
             for r in data.rows(
                 f'SELECT period_start AS start, period_end AS "end", value, 1 AS n_figures, '
                 f"donor, recipient, qualifier, source FROM figures {hint} WHERE {fcond} "
@@ -604,13 +647,9 @@ def _series(data: AtlasData, f: Filters, metric: str) -> Series:
     return Series(
         metric=metric,
         unit=metric_unit(data, metric),
-        yearly=(
-            pd.DataFrame(yearly, columns=_YEARLY)
-            if yearly
-            else pd.DataFrame({"year": [], "value": [], "n_figures": []})
-        ),
-        periods=pd.DataFrame([r for r in spans if r[0] is not None], columns=_KEEP),
-        cumulative=pd.DataFrame([r for r in spans if r[0] is None], columns=_KEEP),
+        years=tuple(yearly),
+        spans=tuple(r for r in spans if r.start is not None)
+        + tuple(r for r in spans if r.start is None),
         n_undated=int(undated),
     )
 
@@ -621,6 +660,12 @@ def pairings_in_force(
     """Number of pairings in force each year (year, n). Rows without a start year are
     left out: their start is not stated, and inventing one would be wrong."""
     now = current_year or date.today().year
+    return data.cached(
+        ("in_force", filters.cache_key(), now), lambda: _in_force(data, filters, now)
+    )
+
+
+def _in_force(data: AtlasData, filters: Filters, now: int) -> pd.DataFrame:
     cond, params = where(filters, "pairings")
     rows = data.rows(
         f"SELECT start_year, end_year FROM pairings WHERE {cond} AND start_year IS NOT NULL",
