@@ -139,6 +139,28 @@ def test_nested_keys_on_one_lock_stripe_do_not_wait_for_themselves(
     assert outer == 3 and time.monotonic() - t0 < 1
 
 
+def test_a_key_waiting_on_another_thread_of_its_stripe_does_not_block_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a view's headline (outer) waits for its reconciled total, worked out by the
+    # background thread (inner); with their keys on one stripe the thread waited for the
+    # outer key's lock, the outer for the thread, until the cache's wait ran out (#7)
+    monkeypatch.setattr(cache_mod, "LOCK_STRIPES", 1)
+    shared = _shared(tmp_path, wait=30)
+    inner: list[int] = []
+
+    def outer() -> int:
+        t = threading.Thread(target=lambda: inner.append(shared.get_or_compute("in", lambda: 2)))
+        t.start()
+        t.join(timeout=5)
+        assert not t.is_alive(), "the background key waited for the outer key's lock"
+        return inner[0] + 1
+
+    assert shared.get_or_compute("out", outer) == 3
+    assert shared.get_or_compute("in", lambda: 0) == 2  # stored by the thread
+    assert shared.stats["timeouts"] == 0
+
+
 def test_unpicklable_and_too_big_answers_stay_in_process(tmp_path: Path) -> None:
     shared = _shared(tmp_path, max_bytes=1000)
     future: Future = Future()

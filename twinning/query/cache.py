@@ -57,6 +57,13 @@ STALE_SECONDS = 3600  # another namespace untouched this long is removed
 MB = 2**20
 MISSING = object()
 
+# (lock folder, stripe) -> the key a thread of this process holds it for. A thread never
+# waits on a stripe another thread of its own process holds for another key: that thread
+# may be waiting on it (a view's headline waits for its reconciled total, worked out on the
+# background thread: when their keys shared a stripe, the view took 12 s, #7).
+_owners: dict[tuple[str, int], str] = {}
+_owners_lock = threading.Lock()
+
 
 def _setting(name: str, default: str) -> str:
     """A setting from the registry when it is there, else the environment, else default."""
@@ -274,6 +281,12 @@ class SharedCache:
         if stripe in held:  # this thread already holds it for an outer key
             yield False
             return
+        slot = (str(self.locks), stripe)
+        with _owners_lock:
+            other = _owners.get(slot)
+        if other is not None and other != skey:  # held here for another key (see _owners)
+            yield False
+            return
         fd = os.open(self.locks / f"{stripe:04x}", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             deadline = time.monotonic() + self.wait
@@ -291,9 +304,13 @@ class SharedCache:
                     continue
                 break
             held.add(stripe)
+            with _owners_lock:
+                _owners[slot] = skey
             try:
                 yield True
             finally:
+                with _owners_lock:
+                    _owners.pop(slot, None)
                 held.discard(stripe)
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
