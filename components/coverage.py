@@ -19,7 +19,7 @@ from twinning.query.coverage import NO_PROGRAM, SEVERAL, Coverage, coverage
 
 COVERAGE = "coverage"  # the card's body
 DETAILS = "coverage-details"
-OPEN = "coverage-open"  # whether the card is open: assets/coverage.js sets it on "toggle"
+OPEN = "coverage-open"  # whether the card is open: assets/details_open.js sets it
 LEVELS = (1, 3, 10)  # shade classes: 1, 2-3, 4-10, more
 
 

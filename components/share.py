@@ -32,6 +32,7 @@ SHARE_HEIGHT = "share-height"
 SHARE_IFRAME = "share-iframe"
 SHARE_QR = "share-qr"
 SHARE_HTML = "share-html"
+SHARE_OPEN = "share-open"  # whether the menu is open: assets/details_open.js sets it
 STAGE_QR_BUTTON = "stage-qr-button"  # presenter mode: shows the link's QR code on the stage
 STAGE_QR = "stage-qr"
 STAGE_QR_IMG = "stage-qr-img"
@@ -64,6 +65,7 @@ def menu(lang: str) -> html.Details:
         className="share-menu",
         children=[
             html.Summary(tr("share", lang), className="button ghost share-button"),
+            dcc.Store(id=SHARE_OPEN, data=False),
             html.Div(
                 className="share-panel",
                 children=[
@@ -191,10 +193,12 @@ def iframe_code(filters: agg.Filters, base: str, chart: str, width: Any, height:
 
 
 def share_outputs(
-    filters: agg.Filters, base: str, chart: Any, width: Any, height: Any
+    filters: agg.Filters, base: str, chart: Any, width: Any, height: Any, qr: bool = True
 ) -> tuple[str, str, str, str]:
     """(link, iframe code, QR code as an SVG data URI, offline file's address) of a view;
-    ``base``: the atlas's address (scheme, host and path prefix)."""
+    ``base``: the atlas's address (scheme, host and path prefix). Without ``qr`` the code
+    is "" (drawing it is most of the work, and it is seen only in the open menu and on the
+    presenter's stage, #7)."""
     base = base.rstrip("/")
     chart = chart if isinstance(chart, str) and chart in embed.CHARTS else "map"
     # what others open: the view itself, not the presenter's stage or a running playback
@@ -203,7 +207,7 @@ def share_outputs(
     return (
         link,
         iframe_code(filters, base, chart, width, height),
-        qr_svg_data_uri(link),
+        qr_svg_data_uri(link) if qr else "",
         base + OFFLINE_HTML_PATH + filters.to_query_string(),
     )
 
@@ -284,8 +288,12 @@ def register(app: dash.Dash, state: Any) -> None:
         Input(SHARE_CHART, "value"),
         Input(SHARE_WIDTH, "value"),
         Input(SHARE_HEIGHT, "value"),
+        Input(SHARE_OPEN, "data"),
     )
-    def update_share(filters_dict, chart, width, height):
+    def update_share(filters_dict, chart, width, height, is_open):
         filters = agg.Filters.from_dict(filters_dict)
-        link, code, qr, offline = share_outputs(filters, request_base(prefix), chart, width, height)
+        base = request_base(prefix)
+        # the QR code while the menu is open, and always on the presenter's stage
+        shown = is_open is True or filters.present
+        link, code, qr, offline = share_outputs(filters, base, chart, width, height, qr=shown)
         return link, code, qr, offline, qr

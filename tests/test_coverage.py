@@ -109,7 +109,7 @@ def test_the_page_has_the_coverage_card(reference_store) -> None:
 
 def test_the_card_is_worked_out_only_while_it_is_open(reference_store, monkeypatch) -> None:
     """Closed (as the page opens), a filter change computes nothing for the card; opening
-    it (assets/coverage.js sets the store) fills it for the view (#7)."""
+    it (assets/details_open.js sets the store) fills it for the view (#7)."""
     data = agg.AtlasData.from_store(reference_store)
     asked: list[agg.Filters] = []
     real = card.coverage

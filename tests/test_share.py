@@ -75,6 +75,14 @@ def test_share_outputs_link_iframe_qr_and_file():
     _, code, _, _ = share.share_outputs(filters, "http://h", ["x"], "wide", None)
     assert "chart=map" in code and 'width="600"' in code and 'height="400"' in code
     assert share.iframe_code(filters, "http://h", "map", '"><script>', 300).count("<script>") == 0
+    # the menu closed: the same link, code and file, no QR code drawn (#7)
+    closed = share.share_outputs(filters, "http://host:8050/", "series", "800", 99999, qr=False)
+    assert closed == (
+        link,
+        share.iframe_code(filters, "http://host:8050", "series", 800, 4000),
+        "",
+        html_href,
+    )
 
 
 @pytest.fixture(scope="module")
