@@ -45,8 +45,8 @@ def places_in_view(data: agg.AtlasData, filters: agg.Filters) -> list[PlaceValue
     out: list[PlaceValue] = []
     if filters.metric:
         pv = agg.place_values(data, filters)
-        for row in pv.values.itertuples(index=False):
-            code, value = str(row.adcode), float(row.value)
+        for row in pv.rows:
+            code, value = row.adcode, row.value
             if value > 0 and code in shown:
                 out.append(PlaceValue(code, data.place_label(code, filters.lang), value, pv.unit))
     else:

@@ -151,9 +151,7 @@ def _metric_values(
 ) -> dict[str, Any]:
     lang = filters.lang
     pv = agg.place_values(data, filters)
-    by_code = {
-        r.adcode: (float(r.value), int(r.n_figures)) for r in pv.values.itertuples(index=False)
-    }
+    by_code = {r.adcode: (r.value, r.n_figures) for r in pv.rows}
     vals = [by_code[c][0] for c in locations if c in by_code and by_code[c][0] > 0]
     log = bool(vals) and min(vals) > 0 and max(vals) / min(vals) >= 100
     if vals:

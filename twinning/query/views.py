@@ -28,6 +28,7 @@ a series, both bounded). No dash, no per-row Python over the figures.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -75,11 +76,19 @@ def metric_unit(data: AtlasData, metric: str | None) -> str | None:
 # ---------------------------------------------------------------------------------------
 
 
+class PlaceSum(NamedTuple):
+    """One place's sum of a metric's figures."""
+
+    adcode: str
+    value: float
+    n_figures: int
+
+
 @dataclass(frozen=True)
 class PlaceValues:
     """Values of the chosen metric per place at a level, with what could not be shown."""
 
-    values: pd.DataFrame  # adcode, value, n_figures
+    rows: tuple[PlaceSum, ...]  # by adcode
     unit: str | None
     n_figures: int  # figures counted on the map
     n_coarse: int  # figures reported for larger areas than the level
@@ -87,22 +96,41 @@ class PlaceValues:
     n_period: int = 0  # of the figures on the map: reported for a period of several years
     n_cumulative: int = 0  # ... and with only an end year (a count "to 2022")
 
+    @cached_property
+    def values(self) -> pd.DataFrame:
+        """adcode, value, n_figures: the rows as a frame (exports, analysis)."""
+        frame = pd.DataFrame(list(self.rows), columns=list(PlaceSum._fields))
+        frame["value"] = frame["value"].astype(float)
+        frame["n_figures"] = frame["n_figures"].astype(int)
+        return frame
+
 
 def place_values(data: AtlasData, filters: Filters) -> PlaceValues:
     """Sum of the chosen metric's figures per place at ``filters.level``."""
     return data.cached(("place_values", filters.cache_key()), lambda: _place_values(data, filters))
 
 
-def _cells(data: AtlasData, f: Filters, metric: str) -> pd.DataFrame:
+class _Cell(NamedTuple):
+    place: str | None  # at the map level; None: reported for a larger area, or no place
+    resolved: bool
+    donor_key: str | None
+    value: float
+    n: int
+    n_period: int
+    n_cumulative: int
+
+
+def _cells(data: AtlasData, f: Filters, metric: str) -> list[_Cell]:
     """One scan of the summary for a metric at the map level: (place, resolved, donor) ->
     value and count. The map's values, its counts of what it cannot show, and the flows'
-    widths all come from it (cached per view)."""
+    widths all come from it (cached per view). Plain tuples: at the reference data a frame
+    and its group-bys cost more than the query (#7)."""
     col = level_column(f.level)
 
-    def compute() -> pd.DataFrame:
+    def compute() -> list[_Cell]:
         cond, params = where(f, "totals")
         params["metric"] = metric
-        cells = data.summary.frame(
+        found = data.summary.rows(
             f"SELECT {col} AS place, resolved, donor_key, SUM(value) AS value, SUM(n) AS n, "
             f"SUM(CASE WHEN {_PERIOD} THEN n ELSE 0 END) AS n_period, "
             f"SUM(CASE WHEN {_CUMULATIVE} THEN n ELSE 0 END) AS n_cumulative "
@@ -110,44 +138,46 @@ def _cells(data: AtlasData, f: Filters, metric: str) -> pd.DataFrame:
             f"GROUP BY {col}, resolved, donor_key HAVING SUM(n) > 0",
             params,
         )
-        if cells.empty:
-            cells = pd.DataFrame(columns=["place", "resolved", "donor_key", "value", "n", *_KINDS])
-        cells["value"] = cells["value"].astype(float)
-        for name in ("n", *_KINDS):
-            cells[name] = cells[name].astype(int)
-        cells["resolved"] = cells["resolved"].astype(bool)
-        return cells
+        return [
+            _Cell(
+                None if missing(place) else str(place),
+                bool(resolved),
+                None if missing(donor) else str(donor),
+                float(value),
+                int(n),
+                int(n_period),
+                int(n_cumulative),
+            )
+            for place, resolved, donor, value, n, n_period, n_cumulative in found
+        ]
 
     return data.cached(("cells", replace(f.cache_key(), metric=None), metric), compute)
 
 
 _PERIOD = "period_start IS NOT NULL AND period_end IS NOT NULL AND period_start <> period_end"
 _CUMULATIVE = "period_start IS NULL AND period_end IS NOT NULL"
-_KINDS = ("n_period", "n_cumulative")
 
 
 def _place_values(data: AtlasData, f: Filters) -> PlaceValues:
     cells = _cells(data, f, f.metric or "")
-    shown = cells[cells["place"].notna()]
-    values = (
-        shown.groupby("place", sort=True)
-        .agg(value=("value", "sum"), n_figures=("n", "sum"))
-        .reset_index()
-        .rename(columns={"place": "adcode"})
-    )
-    if values.empty:
-        values = pd.DataFrame({"adcode": [], "value": [], "n_figures": []})
-    values["value"] = values["value"].astype(float)
-    values["n_figures"] = values["n_figures"].astype(int)
-    hidden = cells[cells["place"].isna()]
+    values: dict[str, list[float]] = {}
+    counts: dict[str, int] = {}
+    for c in cells:
+        if c.place is not None:
+            values.setdefault(c.place, []).append(c.value)
+            counts[c.place] = counts.get(c.place, 0) + c.n
+    shown = [c for c in cells if c.place is not None]
+    hidden = [c for c in cells if c.place is None]
     return PlaceValues(
-        values=values,
+        rows=tuple(
+            PlaceSum(code, math.fsum(values[code]), counts[code]) for code in sorted(values)
+        ),
         unit=metric_unit(data, f.metric),
-        n_figures=int(shown["n"].sum()),
-        n_coarse=int(hidden.loc[hidden["resolved"], "n"].sum()),
-        n_unresolved=int(hidden.loc[~hidden["resolved"], "n"].sum()),
-        n_period=int(shown["n_period"].sum()),
-        n_cumulative=int(shown["n_cumulative"].sum()),
+        n_figures=sum(c.n for c in shown),
+        n_coarse=sum(c.n for c in hidden if c.resolved),
+        n_unresolved=sum(c.n for c in hidden if not c.resolved),
+        n_period=sum(c.n_period for c in shown),
+        n_cumulative=sum(c.n_cumulative for c in shown),
     )
 
 
@@ -315,37 +345,28 @@ def flows(data: AtlasData, filters: Filters) -> list[Flow]:
 
 def _flows(data: AtlasData, f: Filters) -> list[Flow]:
     col = level_column(f.level)
-    p = _pairing_rows(
-        data,
-        f,
-        f"program, donor_key, {col} AS place, donor_adcode, donor_province_adcode, "
-        "recipient_division",
+    cond, params = where(f, "pairings")
+    pairings = data.rows(
+        f"SELECT program, donor_key, {col} AS place, donor_adcode, donor_province_adcode, "
+        f"recipient_division FROM pairings WHERE {cond} ORDER BY id",
+        params,
     )
-    if f.level != "province":  # an XPCC division: a line to its point (issue #10)
-        p["place"] = p["place"].where(p["place"].notna(), p["recipient_division"])
-    p = p[p["place"].notna()]
-    if p.empty:
+    groups: dict[tuple[str, str, str], list[tuple[Any, Any]]] = {}
+    for program, donor_key, place, unit, province, division in pairings:
+        if missing(place) and f.level != "province":  # an XPCC division: a line to its point
+            place = division  # (issue #10)
+        if missing(program) or missing(donor_key) or missing(place):
+            continue
+        key = (str(program), str(donor_key), str(place))
+        groups.setdefault(key, []).append((unit, province))
+    if not groups:
         return []
     coords = data.place_points()
-    cells = _cells(data, f, f.metric or "funds_cny")
-    cells = cells[cells["place"].notna() & cells["donor_key"].notna()]
-    fig_sum = {
-        (str(d), str(r)): float(v)
-        for (d, r), v in cells.groupby(["donor_key", "place"])["value"].sum().items()
-    }
-    groups: dict[tuple[str, str, str], list[tuple[Any, Any]]] = {}
-    for program, donor_key, recipient, unit, province in zip(
-        p["program"].tolist(),
-        p["donor_key"].tolist(),
-        p["place"].tolist(),
-        p["donor_adcode"].tolist(),
-        p["donor_province_adcode"].tolist(),
-        strict=True,
-    ):
-        if missing(program) or missing(donor_key) or missing(recipient):
-            continue
-        key = (str(program), str(donor_key), str(recipient))
-        groups.setdefault(key, []).append((unit, province))
+    widths: dict[tuple[str, str], list[float]] = {}
+    for c in _cells(data, f, f.metric or "funds_cny"):
+        if c.place is not None and c.donor_key is not None:
+            widths.setdefault((c.donor_key, c.place), []).append(c.value)
+    fig_sum = {k: math.fsum(v) for k, v in widths.items()}
     out: list[Flow] = []
     for (program, donor_key, recipient), rows in sorted(groups.items()):
         provinces = [pr for _, pr in rows if not missing(pr)]
