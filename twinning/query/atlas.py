@@ -262,6 +262,17 @@ class AtlasData:
             result = conn.execute(text(sql), params or {})
             return frame_of(result)
 
+    def columns(
+        self, sql: str, params: dict[str, Any] | None = None, *, seconds: float | None = None
+    ) -> dict[str, list[Any]]:
+        """Rows of ``sql`` as one list per column (every column, even with no rows)."""
+        with self.engine.connect() as conn, _deadline(conn, seconds):
+            result = conn.execute(text(sql), params or {})
+            keys = list(result.keys())
+            found = result.fetchall()
+        values = list(zip(*found, strict=True)) if found else [() for _ in keys]
+        return {k: list(v) for k, v in zip(keys, values, strict=True)}
+
     def rows(
         self, sql: str, params: dict[str, Any] | None = None, *, seconds: float | None = None
     ) -> list[Any]:

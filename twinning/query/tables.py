@@ -318,6 +318,23 @@ def table_count(
     )
 
 
+def _rows_sql(
+    filters: Filters,
+    kind: str,
+    offset: int,
+    limit: int | None,
+    sort_model: Any,
+    filter_model: Mapping[str, Any] | None,
+) -> tuple[str, dict[str, Any]]:
+    cond, params = _base(filters, kind)
+    cond += _filter_sql(kind, filter_model, params)
+    sql = f"SELECT * FROM {kind} WHERE {cond} ORDER BY {_order_sql(kind, sort_model)}"
+    if limit is not None:
+        sql += " LIMIT :limit OFFSET :offset"
+        params.update(limit=int(limit), offset=int(offset))
+    return sql, params
+
+
 def table_rows(
     data: AtlasData,
     filters: Filters,
@@ -330,12 +347,7 @@ def table_rows(
 ) -> pd.DataFrame:
     """Stored rows of a table in view, in order, one slice (all when ``limit`` is None);
     with ``seconds``, ``QueryTooSlow`` past that time."""
-    cond, params = _base(filters, kind)
-    cond += _filter_sql(kind, filter_model, params)
-    sql = f"SELECT * FROM {kind} WHERE {cond} ORDER BY {_order_sql(kind, sort_model)}"
-    if limit is not None:
-        sql += " LIMIT :limit OFFSET :offset"
-        params.update(limit=int(limit), offset=int(offset))
+    sql, params = _rows_sql(filters, kind, offset, limit, sort_model, filter_model)
     return data.frame(sql, params, seconds=seconds)
 
 
@@ -344,11 +356,7 @@ def table_rows(
 # ---------------------------------------------------------------------------------------
 
 
-def _recipient_text(row: Any) -> str:
-    parts = [
-        getattr(row, c, None)
-        for c in ("recipient_province", "recipient_prefecture", "recipient_county")
-    ]
+def _recipient_text(*parts: Any) -> str:
     return " ".join(str(x) for x in parts if isinstance(x, str) and x)
 
 
@@ -360,31 +368,47 @@ def _str(x: Any) -> str:
     return "" if missing(x) else str(x)
 
 
+Columns = dict[str, list[Any]]  # a table's rows as one list per column
+
+
 def display_rows(data: AtlasData, kind: str, raw: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Stored rows as the table shows them: one column per ``COLUMNS`` entry, by id."""
+    return pd.DataFrame(display_columns(data, kind, {c: raw[c].tolist() for c in raw}, lang))
+
+
+def display_columns(data: AtlasData, kind: str, raw: Columns, lang: str) -> Columns:
+    """``display_rows`` on columns as lists: a page of a table, a chunk of a download,
+    without a frame (at 100 rows a page, building frames cost more than the query, #7)."""
     if kind == "pairings":
-        cols: dict[str, list[Any]] = {c.id: [] for c in COLUMNS["pairings"]}
-        for r in raw.itertuples(index=False):
-            rec = _recipient_text(r)
-            code = r.recipient_adcode if isinstance(r.recipient_adcode, str) else None
-            unit = r.donor_unit if isinstance(r.donor_unit, str) else None
-            cols["program"].append(i18n.program_label(r.program, lang))
+        cols: Columns = {c.id: [] for c in COLUMNS["pairings"]}
+        for (program, donor_key, donor_province, unit, donor_adcode, province, prefecture,
+             county, code, start, end, confidence, source, reason) in zip(
+            raw["program"], raw["donor_key"], raw["donor_province"], raw["donor_unit"],
+            raw["donor_adcode"], raw["recipient_province"], raw["recipient_prefecture"],
+            raw["recipient_county"], raw["recipient_adcode"], raw["start_year"],
+            raw["end_year"], raw["confidence"], raw["source"], raw["unresolved_reason"],
+            strict=True,
+        ):  # fmt: skip
+            rec = _recipient_text(province, prefecture, county)
+            code = code if isinstance(code, str) else None
+            unit = unit if isinstance(unit, str) else None
+            cols["program"].append(i18n.program_label(program, lang))
             cols["donor_province"].append(
-                donor_label(data, r.donor_key, lang) or _str(r.donor_province)
+                donor_label(data, donor_key, lang) or _str(donor_province)
             )
             cols["donor_unit"].append(
-                (data.place_label(r.donor_adcode, lang, fallback=unit) if r.donor_adcode else unit)
+                (data.place_label(donor_adcode, lang, fallback=unit) if donor_adcode else unit)
                 if unit
                 else ""
             )
             cols["recipient"].append(data.place_label(code, lang, fallback=rec) if code else rec)
             cols["adcode"].append(code or "")
-            cols["start"].append(_int_or_blank(r.start_year))
-            cols["end"].append(_int_or_blank(r.end_year) or i18n.t("ongoing", lang))
-            cols["confidence"].append(i18n.confidence_label(r.confidence, lang))
-            cols["source"].append(_str(r.source))
-            cols["note"].append(_str(r.unresolved_reason))
-        return pd.DataFrame(cols)
+            cols["start"].append(_int_or_blank(start))
+            cols["end"].append(_int_or_blank(end) or i18n.t("ongoing", lang))
+            cols["confidence"].append(i18n.confidence_label(confidence, lang))
+            cols["source"].append(_str(source))
+            cols["note"].append(_str(reason))
+        return cols
     # column at a time, with a memo for the words that repeat (metrics, periods,
     # confidences, places): a million-row download is formatted in Python
     metric = _memo(lambda m: i18n.metric_label(m, lang))
@@ -393,7 +417,7 @@ def display_rows(data: AtlasData, kind: str, raw: pd.DataFrame, lang: str) -> pd
     confidence = _memo(lambda c: i18n.confidence_label(c, lang))
     starts = [None if missing(x) else int(x) for x in raw["period_start"]]
     ends = [None if missing(x) else int(x) for x in raw["period_end"]]
-    cols: dict[str, list[Any]] = {
+    cols = {
         "metric": [metric(m) for m in raw["metric"]],
         "donor": [_str(x) for x in raw["donor"]],
         "recipient": [_str(x) for x in raw["recipient"]],
@@ -410,7 +434,13 @@ def display_rows(data: AtlasData, kind: str, raw: pd.DataFrame, lang: str) -> pd
         "confidence": [confidence(c) for c in raw["confidence"]],
         "note": [_str(x) for x in raw["unresolved_reason"]],
     }
-    return pd.DataFrame({c.id: cols[c.id] for c in COLUMNS["figures"]})
+    return {c.id: cols[c.id] for c in COLUMNS["figures"]}
+
+
+def _records(cols: Columns) -> list[dict[str, Any]]:
+    """Columns as one dict per row."""
+    keys = list(cols)
+    return [dict(zip(keys, values, strict=True)) for values in zip(*cols.values(), strict=True)]
 
 
 def _memo(fn: Any) -> Any:
@@ -472,8 +502,9 @@ def table_page(
     start = max(0, int(start))
     limit = max(0, min(int(end) - start, PAGE_MAX))
     seconds = settings.get_float("TWINNING_TABLE_SECONDS")
-    raw = table_rows(data, filters, kind, start, limit, sort_model, filter_model, seconds)
-    rows = display_rows(data, kind, raw, filters.lang).to_dict("records")
+    sql, params = _rows_sql(filters, kind, start, limit, sort_model, filter_model)
+    raw = data.columns(sql, params, seconds=seconds)
+    rows = _records(display_columns(data, kind, raw, filters.lang))
     if kind == "figures" and "scope_group" in raw:
         # a figure about several places together: its id, so the table can outline its
         # members on the map (``scope=<id>``, issue #10), as the detail panel does
@@ -520,34 +551,33 @@ def iter_csv(data: AtlasData, filters: Filters, chunk_rows: int = CHUNK_ROWS) ->
         names = headers(kind, lang)
         index = {name: header.index(name) for name in names.values()}
         for raw in _chunks(data, filters, kind, chunk_rows):
-            shown = display_rows(data, kind, raw, lang)
+            shown = display_columns(data, kind, raw, lang)
+            places = [index[names[col_id]] for col_id in shown]
             buf = io.StringIO()
             writer = csv.writer(buf)
-            for rec in shown.to_dict("records"):
+            for values in zip(*shown.values(), strict=True):
                 line: list[Any] = [""] * len(header)
                 line[0] = label
-                for col_id, value in rec.items():
-                    line[index[names[col_id]]] = neutralise(value)
+                for at, value in zip(places, values, strict=True):
+                    line[at] = neutralise(value)
                 writer.writerow(line)
             yield buf.getvalue().encode("utf-8")
 
 
-def _chunks(
-    data: AtlasData, filters: Filters, kind: str, chunk_rows: int
-) -> Iterator[pd.DataFrame]:
-    """Rows in id order, a chunk at a time (keyset paging: no growing OFFSET)."""
+def _chunks(data: AtlasData, filters: Filters, kind: str, chunk_rows: int) -> Iterator[Columns]:
+    """Rows in id order, a chunk at a time (keyset paging: no growing OFFSET), as columns."""
     cond, params = _base(filters, kind)
     last = -1
     while True:
         params.update(last=last, limit=chunk_rows)
-        raw = data.frame(
+        raw = data.columns(
             f"SELECT * FROM {kind} WHERE {cond} AND id > :last ORDER BY id LIMIT :limit", params
         )
-        if raw.empty:
+        if not raw["id"]:
             return
         yield raw
-        last = int(raw["id"].iloc[-1])
-        if len(raw) < chunk_rows:
+        last = int(raw["id"][-1])
+        if len(raw["id"]) < chunk_rows:
             return
 
 
