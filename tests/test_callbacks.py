@@ -480,6 +480,23 @@ def test_the_csv_button_streams_the_view_from_the_server(reference_store, data) 
     assert href == "/atlas/download/view.csv" + agg.Filters.from_query(query).to_query_string()
 
 
+def test_a_change_between_main_metrics_keeps_the_series(data) -> None:
+    # the series shows funds, projects and people whatever main metric the map shows: the
+    # browser keeps it (a patch of the cursor), and another metric adds its row (#7)
+    fig, key = cb.series_step_outputs(View(data, agg.Filters(lang="en", metric="funds_cny")), None)
+    people = View(data, agg.Filters(lang="en", metric="people_lifted"))
+    same, key2 = cb.series_step_outputs(people, key)
+    assert key2 == key and isinstance(same, dash.Patch)
+    assert people.series() == fig
+    villages = View(data, agg.Filters(lang="en", metric="villages_supported"))
+    other, key3 = cb.series_step_outputs(villages, key)
+
+    def rows(f: dict) -> int:
+        return sum(1 for k in f["layout"] if k.startswith("yaxis"))
+
+    assert key3 != key and rows(other) == rows(fig) + 1
+
+
 def test_series_keeps_period_figures_as_periods(data) -> None:
     fig = cb.series_outputs(View(data, agg.Filters(lang="en", metric="funds_cny")))
     names = " ".join(str(t.get("name")) for t in fig["data"])

@@ -239,25 +239,32 @@ class View:
 
     # -- the series -----------------------------------------------------------------
 
+    def _series_filters(self) -> agg.Filters:
+        """The filters the series depends on: it shows the main metrics, and the chosen
+        one only when it is another, so a change between main metrics keeps the series
+        (the same figure, key and words: the browser keeps what it has, #7)."""
+        f = self.filters
+        return replace(f, metric=None) if f.metric in agg.MAIN_METRICS else f
+
     def series(self) -> dict[str, Any]:
         """The time series as a plain figure dict (shared: copy before changing it)."""
         from twinning.figures import series_dict
 
-        return self._cached(
-            "series", lambda: series_dict(self.data, self.filters), self.filters.present
-        )
+        f = self._series_filters()
+        key = ("series", f.cache_key(), f.lang, f.present)
+        return self.data.cached(key, lambda: series_dict(self.data, f))
 
     def series_key(self) -> str:
         """What fixes the series apart from its cursor: a step of the playback keeps it.
         A short hash: it travels with every step."""
-        f = self.filters
+        f = self._series_filters()
         text = f"{self.data.version}|{f.timeless().cache_key()!r}|{f.lang}|{f.present}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def series_summary(self) -> str:
         from twinning.figures.describe import series_summary
 
-        return series_summary(self.data, self.filters)
+        return series_summary(self.data, self._series_filters())
 
     def figure(self, chart: str) -> go.Figure:
         """The chart as a renderer draws it in a file: the boundaries inline."""
