@@ -173,7 +173,10 @@ def _metric_values(
         hit = by_code.get(code)
         if hit and hit[0] > 0:
             v, n = hit
-            z.append(round(math.log10(v), 5) if log else float(f"{v:.6g}"))
+            # z only picks the colour (the hover reads customdata): 3 decimals of a log10,
+            # 4 digits of a value, finer than any colour step; 2,875 counties' z were a
+            # third of a county-level change's bytes at 5 and 6 (#7)
+            z.append(round(math.log10(v), 3) if log else float(f"{v:.4g}"))
             custom.append([round(v / divisor, decimals), n])
             no_data.append(None)
         else:
