@@ -553,8 +553,8 @@ def test_boundaries_are_served_once_cacheable_and_compressed(data, client) -> No
     assert client.get("/geo/county-999999-0000000000000000.json").status_code == 404
 
 
-def test_callback_responses_and_scripts_are_compressed(client) -> None:
-    filters = agg.Filters(lang="en", level="county", metric="funds_cny").as_dict()
+def _map_request(filters: agg.Filters) -> dict:
+    """The body a browser posts for the map's callback on ``filters`` (a first view)."""
     outputs = [
         {"id": i, "property": p}
         for i, p in (
@@ -569,16 +569,20 @@ def test_callback_responses_and_scripts_are_compressed(client) -> None:
             (ids.ANNOUNCED, "data"),
         )
     ]
-    body = {
+    return {
         "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
         "outputs": outputs,
-        "inputs": [{"id": ids.FILTERS, "property": "data", "value": filters}],
+        "inputs": [{"id": ids.FILTERS, "property": "data", "value": filters.as_dict()}],
         "state": [
             {"id": ids.MAP_KEY, "property": "data", "value": None},
             {"id": ids.ANNOUNCED, "property": "data", "value": None},
         ],
         "changedPropIds": [f"{ids.FILTERS}.data"],
     }
+
+
+def test_callback_responses_and_scripts_are_compressed(client) -> None:
+    body = _map_request(agg.Filters(lang="en", level="county", metric="funds_cny"))
     for coding in ("br", "gzip"):
         r = client.post("/_dash-update-component", json=body, headers={"Accept-Encoding": coding})
         assert r.status_code == 200 and r.mimetype == "application/json"
@@ -594,31 +598,7 @@ def test_callback_answers_are_written_by_the_standard_library_as_the_same_json(d
 
     assert pio.json.config.default_engine == "json"
     filters = agg.Filters(lang="zh", level="county", metric="funds_cny")
-    body = {
-        "output": f"..{ids.MAP}.figure...{ids.MAP_KEY}.data...{ids.MAP_TITLE}.children"
-        f"...{ids.MAP_NOTE}.children...{ids.BACK}.style...{ids.MAP_SUMMARY}.children"
-        f"...{ids.HEADLINES}.children...{ids.ANNOUNCE}.children...{ids.ANNOUNCED}.data..",
-        "outputs": [
-            {"id": i, "property": p}
-            for i, p in (
-                (ids.MAP, "figure"),
-                (ids.MAP_KEY, "data"),
-                (ids.MAP_TITLE, "children"),
-                (ids.MAP_NOTE, "children"),
-                (ids.BACK, "style"),
-                (ids.MAP_SUMMARY, "children"),
-                (ids.HEADLINES, "children"),
-                (ids.ANNOUNCE, "children"),
-                (ids.ANNOUNCED, "data"),
-            )
-        ],
-        "inputs": [{"id": ids.FILTERS, "property": "data", "value": filters.as_dict()}],
-        "state": [
-            {"id": ids.MAP_KEY, "property": "data", "value": None},
-            {"id": ids.ANNOUNCED, "property": "data", "value": None},
-        ],
-        "changedPropIds": [f"{ids.FILTERS}.data"],
-    }
+    body = _map_request(filters)
     r = client.post("/_dash-update-component", json=body)
     assert r.status_code == 200
     served = json.loads(r.get_data())["response"]
