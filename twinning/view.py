@@ -251,8 +251,8 @@ class View:
         from twinning.figures import series_dict
 
         f = self._series_filters()
-        key = ("series", f.cache_key(), f.lang, f.present)
-        return self.data.cached(key, lambda: series_dict(self.data, f))
+        view = self.with_filters(f)
+        return view._cached("series", lambda: series_dict(self.data, f), f.present)
 
     def series_key(self) -> str:
         """What fixes the series apart from its cursor: a step of the playback keeps it.

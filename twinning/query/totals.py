@@ -386,7 +386,7 @@ def box_candidates(data: AtlasData, f: Filters, metric: str) -> Columns:
     memory_tier, plain_tier = confidence_tier(FROM_MEMORY), confidence_tier(None)
     for dk, du, rp, rf, rc, start, end, memory, value, n in found:
         texts = (_box_text(dk), _box_text(du), _box_text(rp), _box_text(rf), _box_text(rc))
-        years = (None if start is None else int(start), None if end is None else int(end))
+        years = (_box_year(start), _box_year(end))
         memory = bool(memory)
         key = _box_key((*texts, *years), memory)
         amount = float("nan") if value is None else float(value)
