@@ -16,6 +16,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".${extras}"
   touch "$stamp"
 fi
+# the project's own modules as bytecode: a start does not compile them again where
+# PYTHONDONTWRITEBYTECODE is set (as on this machine), ~0.1 s of a 2 s start (#7)
+.venv/bin/python -m compileall -q -j 0 app.py twinning components >/dev/null
 if [ "${1:-}" = "--test" ]; then
   need=""
   command -v chromium >/dev/null 2>&1 || need="$need chromium"

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import pandas as pd
 
 from twinning.filters import LEVELS
 from twinning.paths import GEO_DIR
+
+if TYPE_CHECKING:  # geopandas is imported where a geometry is read, not at start (#7)
+    import geopandas as gpd
 
 DETAILS = ("default", "fine")
 OVERLAY_KINDS = ("outline", "dashline", "islands", "neighbors")
@@ -63,6 +66,8 @@ def level_file(level: str, detail: str = "default") -> str:
 
 @lru_cache(maxsize=16)
 def _read_geo(path: Path) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
     return gpd.read_parquet(path)
 
 
@@ -89,7 +94,9 @@ def load_overlay(kind: str, geo_dir: Path | None = None) -> gpd.GeoDataFrame:
 def _places(geo_dir: Path | None) -> pd.DataFrame:
     frames = [pd.read_parquet(_path(level, geo_dir), columns=PLACE_COLUMNS) for level in LEVELS]
     df = pd.concat(frames, ignore_index=True)
-    levels = df.groupby("adcode", sort=False)["level"].agg(",".join)
+    levels: dict[str, str] = {}
+    for code, level in zip(df["adcode"], df["level"], strict=True):
+        levels[code] = f"{levels[code]},{level}" if code in levels else level
     df = df.drop_duplicates("adcode", keep="first")  # frames are ordered province first
     df["levels"] = df["adcode"].map(levels)
     return df.sort_values("adcode").reset_index(drop=True)
