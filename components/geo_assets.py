@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from twinning.filters import LEVELS
@@ -150,16 +152,67 @@ def _brotli(a: GeoAsset) -> bytes:
 
 def prepare_best(levels: tuple[str, ...] = LEVELS) -> None:
     """Compress the national levels with brotli's best (slow) setting; run in the
-    background at start. Requests made before it is done get a quicker encoding."""
+    background at start. Requests made before it is done get a quicker encoding.
+
+    The encodings are kept in files (``best_dir``), so of the workers starting together
+    one compresses and the others read its files, and a restart compresses nothing: four
+    workers each compressing the county map took both cores for seconds after a start,
+    when the first visitors came (#7)."""
+    found = [asset(level, None) for level in levels] + [overlay_asset(o) for o in OVERLAYS]
+    found = [a for a in found if a is not None and a.name not in _best_br]
+    folder = best_dir()
+    if folder is None:
+        for a in found:
+            _keep_best(a.name, _compress_best(a.body))
+        return
+    import fcntl
+
     import brotli
 
-    found = [asset(level, None) for level in levels] + [overlay_asset(o) for o in OVERLAYS]
-    for a in found:
-        if a is None or a.name in _best_br:
-            continue
-        packed = brotli.compress(a.body, quality=BROTLI_BEST)
-        with _lock:
-            _best_br[a.name] = packed
+    with open(folder / ".lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # one worker compresses; the others wait, then read
+        for a in found:
+            path = folder / f"{a.name}.br"
+            try:
+                packed = path.read_bytes()
+                if brotli.decompress(packed) != a.body:  # not ours: never serve it
+                    raise OSError(f"{path} does not hold {a.name}")
+            except (OSError, brotli.error):
+                packed = _compress_best(a.body)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                try:
+                    tmp.write_bytes(packed)
+                    os.replace(tmp, path)
+                except OSError:
+                    tmp.unlink(missing_ok=True)
+            _keep_best(a.name, packed)
+
+
+def best_dir() -> Path | None:
+    """Where the best encodings are kept (``geo-br/`` in the shared cache's folder), or
+    None where there is no folder that can be written (then each process compresses)."""
+    from twinning.query.cache import cache_root
+
+    root = cache_root(None)
+    if root is None:
+        return None
+    folder = root / "geo-br"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
+def _compress_best(body: bytes) -> bytes:
+    import brotli
+
+    return brotli.compress(body, quality=BROTLI_BEST)
+
+
+def _keep_best(name: str, packed: bytes) -> None:
+    with _lock:
+        _best_br[name] = packed
 
 
 def _valid_province(code: str) -> bool:

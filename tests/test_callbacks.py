@@ -73,6 +73,48 @@ def test_context_layers_are_assets_too_on_screen_only(data, client) -> None:
         assert served.status_code == 200 and served.headers["Content-Encoding"] == "br"
 
 
+def test_boundaries_best_encoding_is_made_once_and_read_by_the_other_workers(
+    tmp_path, monkeypatch
+) -> None:
+    """One worker compresses the boundaries with brotli's best setting into the shared
+    folder; another (or a restart) reads the files instead of compressing again, and a
+    file that does not hold the asset is made again, never served (#7)."""
+    import threading
+
+    import brotli
+
+    from components import geo_assets
+
+    for thread in threading.enumerate():  # an app's warm-up calls prepare_best at its end
+        if thread.name == "atlas-warm":
+            thread.join()
+    monkeypatch.setenv("TWINNING_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(geo_assets, "_best_br", {})
+    geo_assets.prepare_best(("province",))
+    province = geo_assets.asset("province", None)
+    files = {p.name for p in (tmp_path / "geo-br").glob("*.br")}
+    assert f"{province.name}.br" in files and len(files) == 1 + len(geo_assets.OVERLAYS)
+    assert brotli.decompress(geo_assets._brotli(province)) == province.body
+
+    def no_compressing(body: bytes) -> bytes:
+        raise AssertionError("compressed again although the file was there")
+
+    monkeypatch.setattr(geo_assets, "_best_br", {})
+    monkeypatch.setattr(geo_assets, "_compress_best", no_compressing)
+    geo_assets.prepare_best(("province",))  # a second worker: reads
+    assert brotli.decompress(geo_assets._best_br[province.name]) == province.body
+
+    (tmp_path / "geo-br" / f"{province.name}.br").write_bytes(brotli.compress(b"{}"))
+    monkeypatch.setattr(geo_assets, "_best_br", {})
+    monkeypatch.undo()  # the real compressor, the default folder ...
+    monkeypatch.setenv("TWINNING_CACHE_DIR", str(tmp_path))  # ... but this one
+    monkeypatch.setattr(geo_assets, "_best_br", {})
+    geo_assets.prepare_best(("province",))
+    assert brotli.decompress(geo_assets._best_br[province.name]) == province.body
+    stored = (tmp_path / "geo-br" / f"{province.name}.br").read_bytes()
+    assert brotli.decompress(stored) == province.body
+
+
 def _patch_ops(patch: dash.Patch) -> list[dict]:
     return patch.to_plotly_json()["operations"]
 
