@@ -209,6 +209,11 @@ def _old_store(url: str, version: int) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
         metadata.create_all(conn)
+        conn.exec_driver_sql("DROP INDEX ix_figures_spans_donor")  # v6 lacks it (#7)
+        if version == 6:
+            _stamp_old(conn, version)
+            engine.dispose()
+            return
         conn.exec_driver_sql("DROP TABLE tour_stops")  # v5 lacks the tours (#9)
         conn.exec_driver_sql("DROP TABLE tours")
         if version == 5:
@@ -276,7 +281,7 @@ def _stamp_old(conn, version: int) -> None:
     )
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 3, 4, 5])
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 4, 5, 6])
 def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: int) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     _old_store(url, version)
@@ -312,6 +317,8 @@ def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: in
             assert sorted(members) == ["540300", "540400"]
             indexes = {i["name"] for i in inspect(conn).get_indexes("figures")}
             assert {"ix_figures_donor_side", "ix_figures_donor_side_unit"} <= indexes
+            # v7 (#7): a donor's period figures by index
+            assert "ix_figures_spans_donor" in indexes
             # v6 (#9): the presenter's tours, empty
             assert {"tours", "tour_stops"} <= set(inspect(conn).get_table_names())
             assert conn.exec_driver_sql("SELECT COUNT(*) FROM tours").scalar() == 0

@@ -653,8 +653,10 @@ def _series(data: AtlasData, f: Filters, metric: str) -> Series:
         fcond, fparams = where(f, "figures")
         fparams["metric"] = metric
         # SQLite would walk every row of the metric in id order; the partial index of
-        # period figures holds only them (10 M figures: 5 s -> milliseconds)
-        hint = "INDEXED BY ix_figures_spans" if data.engine.dialect.name == "sqlite" else ""
+        # period figures holds only them (10 M figures: 5 s -> milliseconds), and those of
+        # one donor by donor (0.6-0.9 s -> milliseconds)
+        index = "ix_figures_spans_donor" if f.donor else "ix_figures_spans"
+        hint = f"INDEXED BY {index}" if data.engine.dialect.name == "sqlite" else ""
         spans = [
             SpanFigure(*r)
             for r in data.rows(

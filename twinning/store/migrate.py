@@ -13,6 +13,7 @@ A store records its version in ``meta`` (key ``schema_version``). Versions:
   reference batch (its fingerprint includes the schema version), which fills them.
 - 5: ``figures.project`` and ``figures.part`` (registers, issue #11).
 - 6: the tables ``tours`` and ``tour_stops`` (presenter tours, issue #9).
+- 7: the index ``ix_figures_spans_donor`` (a donor's period figures, issue #7).
 
 Each step is idempotent (it checks before it adds) and runs inside the caller's
 transaction, so a failed upgrade leaves the store as it was. To change a table: edit
@@ -108,6 +109,13 @@ def _to_v6(conn: Connection) -> None:
         metadata.tables[name].create(conn, checkfirst=True)
 
 
+def _to_v7(conn: Connection) -> None:
+    """A donor's period figures by index (issue #7): one new index, no rows change."""
+    for index in metadata.tables["figures"].indexes:
+        if index.name == "ix_figures_spans_donor":
+            index.create(conn, checkfirst=True)
+
+
 # version reached -> step from the version before it
 STEPS: dict[int, Callable[[Connection], None]] = {
     1: _to_v1,
@@ -116,6 +124,7 @@ STEPS: dict[int, Callable[[Connection], None]] = {
     4: _to_v4,
     5: _to_v5,
     6: _to_v6,
+    7: _to_v7,
 }
 assert max(STEPS) == SCHEMA_VERSION, "add a migration step when SCHEMA_VERSION changes"
 

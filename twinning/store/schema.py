@@ -21,7 +21,7 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 6  # 6: tours and tour_stops (presenter tours, issue #9); see migrate.py
+SCHEMA_VERSION = 7  # 7: ix_figures_spans_donor (a donor's period figures, #7); see migrate.py
 
 metadata = MetaData()
 
@@ -157,6 +157,16 @@ _SPANS = text("period_start IS NULL OR period_start <> period_end")
 Index(
     "ix_figures_spans",
     figures.c.metric,
+    figures.c.period_end,
+    sqlite_where=_SPANS,
+    postgresql_where=_SPANS,
+)
+# ... and those of one donor: a donor's series lists its period figures, which the index
+# above finds only among every donor's (10 M figures: 0.6-0.9 s -> milliseconds, #7)
+Index(
+    "ix_figures_spans_donor",
+    figures.c.metric,
+    figures.c.donor_key,
     figures.c.period_end,
     sqlite_where=_SPANS,
     postgresql_where=_SPANS,
