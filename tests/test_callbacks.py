@@ -115,6 +115,25 @@ def test_boundaries_best_encoding_is_made_once_and_read_by_the_other_workers(
     assert brotli.decompress(stored) == province.body
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["", "level=county&metric=funds_cny", "level=prefecture", "level=county&recipient=650000"],
+)
+def test_the_page_preloads_the_boundaries_its_first_map_fetches(data, client, query) -> None:
+    """The page's HTML names the boundary files of its first view (#7): exactly those the
+    map's figure fetches, so none is fetched twice or in vain."""
+    import re
+
+    page = client.get(f"/?{query}").get_data(as_text=True)
+    head = page.split("</head>")[0]
+    preloaded = re.findall(r'<link rel="preload" href="([^"]+)" as="fetch" crossorigin', head)
+    fig = cb.base_map_figure(View(data, cb.filters_from_url(query)))
+    fetched = {t["geojson"].split("#")[0] for t in fig["data"] if isinstance(t.get("geojson"), str)}
+    assert preloaded and sorted(preloaded) == sorted(fetched)
+    assert "preload" not in client.get("/import").get_data(as_text=True)
+    assert "preload" not in client.get("/?level=county&recipient=999999").get_data(as_text=True)
+
+
 def _patch_ops(patch: dash.Patch) -> list[dict]:
     return patch.to_plotly_json()["operations"]
 
