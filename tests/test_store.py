@@ -326,6 +326,40 @@ def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: in
         opened.dispose()
 
 
+def test_an_index_only_upgrade_neither_re_seeds_nor_derives_again(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """v6 -> v7 adds an index: the reference batch and the derived rows stay (a store of
+    10 M figures derived again for 20 minutes for it), the index is there (#7)."""
+    from twinning.store import derive
+
+    url = f"sqlite:///{tmp_path / 'v6.sqlite'}"
+    open_store(url).dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_figures_spans_donor")
+        conn.exec_driver_sql("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+        batch = conn.exec_driver_sql("SELECT id FROM batches WHERE kind = 'reference'").scalar()
+    engine.dispose()
+
+    def no_derive(*args, **kwargs):
+        raise AssertionError("derived again for an index")
+
+    monkeypatch.setattr(derive, "refresh", no_derive)
+    opened = open_store(url)
+    try:
+        with opened.engine.connect() as conn:
+            assert migrate_mod.stored_version(conn) == SCHEMA_VERSION
+            indexes = {i["name"] for i in inspect(conn).get_indexes("figures")}
+            assert "ix_figures_spans_donor" in indexes
+            again = conn.exec_driver_sql("SELECT id FROM batches WHERE kind = 'reference'").scalar()
+        assert again == batch
+    finally:
+        opened.dispose()
+    assert migrate_mod.needs_derive(5, 7) and migrate_mod.needs_derive(None, 7)
+    assert not migrate_mod.needs_derive(6, 7)
+
+
 def test_newer_store_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.sqlite'}"
     opened = open_store(url)

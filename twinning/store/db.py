@@ -34,7 +34,7 @@ from twinning import settings
 from twinning.filters import LEVEL_RANK
 from twinning.paths import PROJECT_ROOT, REFERENCE_DIR
 from twinning.store import derive, migrate
-from twinning.store.schema import SCHEMA_VERSION, batches, figures, meta, pairings, places
+from twinning.store.schema import batches, figures, meta, pairings, places
 
 XPCC_LIKE = "xpcc:%"
 # nothing draws the row: no place, group, division, nor a donor-side figure with its donor
@@ -458,7 +458,7 @@ def open_store(
     from twinning.reference import reference_sha256
 
     fingerprint = hashlib.sha256(
-        f"{reference_sha256(reference_dir)}:{places_sha}:{SCHEMA_VERSION}".encode()
+        f"{reference_sha256(reference_dir)}:{places_sha}:{migrate.SEED_VERSION}".encode()
     ).hexdigest()
 
     def gazetteer_factory():
@@ -489,7 +489,7 @@ def open_store(
                         changed = _seed_reference(
                             conn, fingerprint, reference_dir, gazetteer_factory
                         )
-                        if places_changed or changed or before != after:
+                        if places_changed or changed or migrate.needs_derive(before, after):
                             derive.refresh(conn)
                         changed |= places_changed or before != after
                         if changed:

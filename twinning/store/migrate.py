@@ -128,6 +128,22 @@ STEPS: dict[int, Callable[[Connection], None]] = {
 }
 assert max(STEPS) == SCHEMA_VERSION, "add a migration step when SCHEMA_VERSION changes"
 
+# Steps that add an index and change no row: the store's derived columns and summaries
+# stay as they are (at 10 M figures deriving them again took 20 minutes; the index, one).
+INDEX_ONLY: frozenset[int] = frozenset({7})
+
+# The last schema version that changed what seeding the reference data writes: the
+# reference batch's fingerprint names it, so an index-only step does not re-seed.
+SEED_VERSION = 6
+assert SEED_VERSION <= SCHEMA_VERSION
+
+
+def needs_derive(before: int | None, after: int) -> bool:
+    """Whether the steps from ``before`` to ``after`` leave rows to derive again."""
+    if before is None:
+        return True
+    return any(v not in INDEX_ONLY for v in range(before + 1, after + 1))
+
 
 def stored_version(conn: Connection) -> int | None:
     """The store's schema version; None for an empty database, 0 if it predates ``meta``."""
