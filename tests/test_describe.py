@@ -113,6 +113,24 @@ def test_source_tally_is_exact_below_its_cap_and_a_lower_bound_above(reference_s
         agg.source_tally(data, f, "places")
 
 
+@pytest.mark.parametrize(
+    "filters",
+    [agg.Filters(), agg.Filters(year_from=2010, year_to=2015), agg.Filters(recipient=XINJIANG)],
+)
+def test_one_scan_of_the_sources_snapshot_counts_as_the_figures_do(reference_store, filters):
+    """The source line and the charts' words read one scan of the sources snapshot per
+    view (#7): per metric and over all, they count what the figures' rows count."""
+    data = agg.AtlasData.from_store(reference_store)
+    assert data.summary.has_sources()
+    for metric in (None, "funds_cny", "projects"):
+        exact = agg.source_count(data, filters, "figures", metric)
+        assert agg.source_tally(data, filters, "figures", metric) == (exact, True)
+    rows = agg.AtlasData.from_store(reference_store)  # the same view from the store's rows
+    rows.summary.has_sources = lambda: False
+    every = agg.view_sources(rows, filters, cap=10**9)
+    assert every.complete and agg.view_sources(data, filters).sources == every.sources
+
+
 def test_announcement_is_said_once_per_view_change_not_for_a_place(data):
     f = agg.Filters(lang="en", metric="funds_cny")
     text, key = a11y.announcement(data, f, None)

@@ -20,7 +20,7 @@ import pandas as pd
 from twinning import i18n, settings
 from twinning.filters import Filters
 from twinning.query.atlas import AtlasData, missing, where
-from twinning.query.views import donor_label
+from twinning.query.views import donor_label, figure_source_counts
 from twinning.spreadsheet import neutralise
 
 # The two source documents of the reference data are cited by file name in `source`;
@@ -131,11 +131,10 @@ def view_sources(data: AtlasData, filters: Filters, cap: int = SOURCE_ROWS_MAX) 
         for kind in TABLE_KINDS:
             if kind == "figures" and data.summary.has_sources():
                 # every figure's source, from the sources snapshot: no figure rows read
-                cond, params = where(filters, "totals")
-                rows = data.summary.rows(
-                    f"SELECT source, SUM(n) FROM figure_sources WHERE {cond} GROUP BY source",
-                    params,
-                )
+                per_source: dict[Any, int] = {}
+                for _metric, cell, n in figure_source_counts(data, filters):
+                    per_source[cell] = per_source.get(cell, 0) + n
+                rows = list(per_source.items())
             else:
                 cond, params = where(filters, kind)  # type: ignore[arg-type]
                 extra = " AND counted" if kind == "figures" else ""

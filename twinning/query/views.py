@@ -240,11 +240,9 @@ def source_tally(
     def compute() -> tuple[int, bool]:
         if kind == "figures" and data.summary.has_sources():
             # exact, from the sources snapshot (DuckDB): no figure rows read
-            cond, params = _source_rows(filters, kind, metric, relation="totals")
-            rows = data.summary.rows(
-                f"SELECT COUNT(DISTINCT source) FROM figure_sources WHERE {cond}", params
-            )
-            return int(rows[0][0] or 0), True
+            cells = figure_source_counts(data, filters)
+            found = {src for m, src, _n in cells if src is not None and metric in (None, m)}
+            return len(found), True
         cond, params = _source_rows(filters, kind, metric)
         params["cap"] = cap
         n, read = data.rows(
@@ -255,6 +253,23 @@ def source_tally(
         return int(n or 0), int(read or 0) < cap
 
     return data.cached(("source_tally", filters.cache_key(), kind, metric, cap), compute)
+
+
+def figure_source_counts(data: AtlasData, filters: Filters) -> list[tuple[str, Any, int]]:
+    """(metric, source cell, counted figures) of a view, from the summary's sources
+    snapshot (``data.summary.has_sources()``): one scan serves the source line (every
+    metric) and the charts' words (one metric, or all), where each ran its own (#7)."""
+
+    def compute() -> list[tuple[str, Any, int]]:
+        cond, params = where(filters, "totals")
+        rows = data.summary.rows(
+            f"SELECT metric, source, SUM(n) FROM figure_sources WHERE {cond} "
+            "GROUP BY metric, source",
+            params,
+        )
+        return [(str(m), src, int(n or 0)) for m, src, n in rows]
+
+    return data.cached(("figure_source_counts", replace(filters.cache_key(), metric=None)), compute)
 
 
 def donor_label(data: AtlasData, key: str | None, lang: str) -> str:
