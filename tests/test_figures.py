@@ -331,3 +331,20 @@ def test_a_level_s_places_are_laid_out_without_keeping_its_geojson(level, provin
     features = json.loads(served.body)["features"]
     drawn = [f["id"] for f in features]
     assert drawn == [c for c in gj.level_locations(level, province) if c in set(drawn)]
+
+
+@pytest.mark.parametrize("rows", range(1, 9))
+def test_the_series_grid_is_make_subplots_grid(rows) -> None:
+    """The series' rows are laid out as ``make_subplots`` lays them out (the series builds
+    the layout itself: make_subplots took 24-66 ms a set of titles, #7)."""
+    from plotly.subplots import make_subplots
+
+    titles = tuple(f"{i} <b>资金</b> & {{x}}" for i in range(rows))
+    expected = make_subplots(
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=fseries.GRID_SPACING,
+        subplot_titles=list(titles),
+    ).to_plotly_json()["layout"]
+    assert json.loads(fseries._grid_layout(titles)) == expected

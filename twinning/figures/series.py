@@ -18,7 +18,6 @@ from datetime import date
 from functools import lru_cache
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from twinning import i18n
 from twinning import query as agg
@@ -243,8 +242,8 @@ class _Grid:
     """A figure of one column of rows sharing the year axis, built as plain dicts: plotly's
     validation of every ``add_trace`` and ``update_yaxes`` took 100-300 ms a series, more
     than its queries at 1 M figures (#7).
-    The grid (axes, domains, row titles) comes from ``make_subplots``, once per set of
-    titles; the methods take the arguments of ``go.Figure``'s of the same names."""
+    The grid (axes, domains, row titles) is ``make_subplots``'s (``_grid_layout``); the
+    methods take the arguments of ``go.Figure``'s of the same names."""
 
     def __init__(self, titles: list[str]) -> None:
         self.layout: dict = json.loads(_grid_layout(tuple(titles)))
@@ -294,17 +293,53 @@ def _merge(target: dict, props: dict) -> None:
             target[key] = value
 
 
+GRID_SPACING = 0.07  # between rows, a share of the figure's height
+
+
+@lru_cache(maxsize=1)
+def _template_json() -> str:
+    """The default plotly template as ``make_subplots`` puts it in a layout (JSON)."""
+    import plotly.io as pio
+
+    return json.dumps(pio.templates[pio.templates.default].to_plotly_json())
+
+
 @lru_cache(maxsize=64)
 def _grid_layout(titles: tuple[str, ...]) -> str:
-    """The layout of ``make_subplots`` for rows of these titles, as JSON (copied per use)."""
-    grid = make_subplots(
-        rows=len(titles),
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.07,
-        subplot_titles=list(titles),
-    )
-    return json.dumps(grid.to_plotly_json()["layout"])
+    """The layout ``make_subplots(rows=len(titles), cols=1, shared_xaxes=True,
+    vertical_spacing=GRID_SPACING, subplot_titles=titles)`` makes, as JSON, worked out
+    here: make_subplots took 24 ms for each new set of titles (a metric's series) and
+    66 ms for the first (#7). The same arithmetic, so the same floats; a test compares
+    both for one to eight rows."""
+    n = len(titles)
+    heights = [(1.0 - GRID_SPACING * (n - 1)) / n] * n
+    layout: dict[str, object] = {"template": json.loads(_template_json())}
+    annotations = []
+    for i, title in enumerate(titles):  # top row first, as make_subplots counts them
+        r = n - 1 - i
+        base = sum(heights[:r]) + r * GRID_SPACING
+        y0, y1 = min(max(base, 0.0), 1.0), min(max(base + heights[-1 - i], 0.0), 1.0)
+        suffix = "" if i == 0 else str(i + 1)
+        xaxis: dict[str, object] = {"anchor": f"y{suffix}", "domain": [0.0, 1.0]}
+        if i < n - 1:  # shared x: the bottom row's axis carries the years
+            xaxis |= {"matches": f"x{n}", "showticklabels": False}
+        layout[f"xaxis{suffix}"] = xaxis
+        layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "domain": [y0, y1]}
+        annotations.append(
+            {
+                "font": {"size": 16},
+                "showarrow": False,
+                "text": title,
+                "x": 0.5,
+                "xanchor": "center",
+                "xref": "paper",
+                "y": y1,
+                "yanchor": "bottom",
+                "yref": "paper",
+            }
+        )
+    layout["annotations"] = annotations
+    return json.dumps(layout)
 
 
 def _add_cursor(fig: _Grid, year: int | None, font_size: int) -> None:
