@@ -245,6 +245,16 @@ def _warm(data: AtlasData) -> None:
     langs = (first, "en" if first == "zh" else "zh")
     for lang in langs:
         map_outputs(View(data, Filters(lang=lang)), None)
+    # the rest of a first view that costs a worker once: the page (the places' index,
+    # the catalogs), the series (plotly's template) and the context layers' files
+    from components import layout
+    from components.geo_assets import OVERLAYS, overlay_asset
+
+    for lang in langs:
+        layout.atlas_page(data, Filters(lang=lang))
+        View(data, Filters(lang=lang)).series()
+    for overlay in OVERLAYS:
+        overlay_asset(overlay)
     # the default view's reconciled headline totals (seconds at a million figures, #10):
     # for a large store, once, in a child process that leaves them in the shared cache (a
     # worker that worked them out kept ~150 MB more at 10 M figures, #7)
