@@ -210,6 +210,7 @@ def test_atlas_data_of_a_file_store_shares_its_answers(
     store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TWINNING_CACHE_DIR", raising=False)
+    monkeypatch.setenv("TWINNING_CACHE_MIN_MS", "0")  # share even an answer this quick
     one, two = AtlasData.from_store(store), AtlasData.from_store(store)
     assert one.shared is not None and one.shared.dir == two.shared.dir
     assert one.shared.root == Path(store.engine.url.database).resolve().parent / "cache"
@@ -309,3 +310,21 @@ def test_a_small_stores_default_totals_are_worked_out_in_the_worker(store) -> No
 
     data = AtlasData.from_store(store)
     assert warm_default_headlines(data) == "here"
+
+
+def test_an_answer_quicker_than_the_floor_stays_in_its_worker(tmp_path: Path) -> None:
+    """Writing and reading a shared file costs ~0.3 ms: answers worked out faster than
+    ``min_seconds`` are not written (the other workers work them out too), slower ones
+    are (#7)."""
+    one = _shared(tmp_path, min_seconds=0.02)
+    two = _shared(tmp_path, min_seconds=0.02)
+    assert one.get_or_compute("quick", lambda: 1) == 1
+    assert two.get_or_compute("quick", lambda: 2) == 2  # not shared: worked out again
+
+    def slow() -> int:
+        time.sleep(0.03)
+        return 3
+
+    assert one.get_or_compute("slow", slow) == 3
+    assert two.get_or_compute("slow", lambda: 4) == 3  # shared
+    assert one.stats["quick"] == 1

@@ -222,6 +222,12 @@ SETTINGS: dict[str, Setting] = {
             "Largest pickled answer shared; a bigger one stays in the worker that computed it.",
         ),
         Setting(
+            "TWINNING_CACHE_MIN_MS",
+            "3",
+            "Answers worked out faster than this stay in the worker: writing and reading the "
+            "shared file costs more than working them out again.",
+        ),
+        Setting(
             "TWINNING_CACHE_WAIT_SECONDS",
             "20",
             "How long a worker waits for another that is computing the same view before "
