@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 _state = {"prefix": "/"}
 _lock = threading.Lock()
 _best_br: dict[str, bytes] = {}
+# (level or overlay, province) -> file name of the assets this process has made
+_made: dict[tuple[str, str | None], str] = {}
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,9 @@ def asset(level: str, province: str | None = None) -> GeoAsset:
     from twinning.figures.geojson import build_level_geojson
 
     stem = f"{level}-{province}" if province else level
-    return _asset_of(stem, build_level_geojson(level, province)[0])
+    made = _asset_of(stem, build_level_geojson(level, province)[0])
+    _made[(level, province)] = made.name
+    return made
 
 
 def geojson_url(level: str, province: str | None = None) -> str:
@@ -104,7 +108,11 @@ def overlay_asset(overlay: str) -> GeoAsset | None:
         "neighbors": overlays.neighbors_geojson,
         "inset-outline": overlays.inset_outline_geojson,
     }.get(overlay)
-    return None if obj is None else _asset_of(overlay, obj)
+    if obj is None:
+        return None
+    made = _asset_of(overlay, obj)
+    _made[(overlay, None)] = made.name
+    return made
 
 
 def use_urls(fig: dict[str, Any]) -> None:
@@ -293,20 +301,23 @@ def preload_links(search: str) -> str:
     browser fetches them while it starts the page's scripts, not after the first map
     arrives (a cold county view fetched its 255 KB only ~0.7 s after the figure, #7).
     ``crossorigin="anonymous"`` as plotly.js's fetch of the same URL asks, so the
-    browser uses the preloaded answer. Nothing for a view it cannot name."""
+    browser uses the preloaded answer. Only files this worker has already made (its
+    warm-up makes the national levels'): the page itself never waits for one to be made,
+    and a view no file is made for (an unknown province) gets none."""
     from components.callbacks import filters_from_url
 
     try:
         filters = filters_from_url(search)
-        if filters.recipient and not _valid_province(filters.recipient):
-            return ""
-        urls = [geojson_url(filters.level, filters.recipient)]
-        if not filters.recipient:  # a drilled-into province is drawn without them
-            overlays = [overlay_asset(o) for o in OVERLAYS]
-            urls += [f"{_state['prefix']}{ROUTE}{a.name}" for a in overlays if a]
     except Exception:  # a page without its preload still works: never fail the page
         log.warning("no boundary preload for %r", search, exc_info=True)
         return ""
+    wanted = [(filters.level, filters.recipient)]
+    if not filters.recipient:  # a drilled-into province is drawn without them
+        wanted += [(overlay, None) for overlay in OVERLAYS]
+    names = [_made.get(key) for key in wanted]
+    if not all(names):
+        return ""
+    urls = [f"{_state['prefix']}{ROUTE}{name}" for name in names]
     return "".join(
         f'<link rel="preload" href="{html.escape(u)}" as="fetch" crossorigin="anonymous">'
         for u in urls

@@ -119,19 +119,32 @@ def test_boundaries_best_encoding_is_made_once_and_read_by_the_other_workers(
     "query",
     ["", "level=county&metric=funds_cny", "level=prefecture", "level=county&recipient=650000"],
 )
-def test_the_page_preloads_the_boundaries_its_first_map_fetches(data, client, query) -> None:
+def test_the_page_preloads_the_boundaries_its_first_map_fetches(
+    data, client, query, monkeypatch
+) -> None:
     """The page's HTML names the boundary files of its first view (#7): exactly those the
     map's figure fetches, so none is fetched twice or in vain."""
     import re
 
+    fig = cb.base_map_figure(View(data, cb.filters_from_url(query)))  # makes its files
+    fetched = {t["geojson"].split("#")[0] for t in fig["data"] if isinstance(t.get("geojson"), str)}
     page = client.get(f"/?{query}").get_data(as_text=True)
     head = page.split("</head>")[0]
     preloaded = re.findall(r'<link rel="preload" href="([^"]+)" as="fetch" crossorigin', head)
-    fig = cb.base_map_figure(View(data, cb.filters_from_url(query)))
-    fetched = {t["geojson"].split("#")[0] for t in fig["data"] if isinstance(t.get("geojson"), str)}
     assert preloaded and sorted(preloaded) == sorted(fetched)
     assert "preload" not in client.get("/import").get_data(as_text=True)
     assert "preload" not in client.get("/?level=county&recipient=999999").get_data(as_text=True)
+    # a view whose files are not made yet: no preload, and the page does not make them
+    from components import geo_assets
+
+    def not_on_the_page(*args):
+        raise AssertionError("the page made a boundary file")
+
+    made = {k: v for k, v in geo_assets._made.items() if k != ("county", "540000")}
+    monkeypatch.setattr(geo_assets, "_made", made)
+    monkeypatch.setattr(geo_assets, "asset", not_on_the_page)
+    page = client.get("/?level=county&recipient=540000").get_data(as_text=True)
+    assert "<html" in page and "preload" not in page
 
 
 def _patch_ops(patch: dash.Patch) -> list[dict]:
