@@ -235,26 +235,29 @@ def _serve_view_csv(app: dash.Dash, state: AtlasState) -> None:
 
 
 def _warm(data: AtlasData) -> None:
+    from components import layout
     from components.callbacks import map_outputs
+    from components.geo_assets import OVERLAYS, asset, overlay_asset
     from twinning import i18n
+    from twinning.filters import LEVELS
     from twinning.query import Filters
     from twinning.view import View
 
-    # the default view first (both languages), then the other levels a link may open
+    # the national boundaries' files first (a page preloads only files already made), the
+    # default view (both languages), then the other levels a link may open
+    for level in LEVELS:
+        asset(level, None)
+    for overlay in OVERLAYS:
+        overlay_asset(overlay)
     first = i18n.normalize_lang(settings.get("TWINNING_LANG"))
     langs = (first, "en" if first == "zh" else "zh")
     for lang in langs:
         map_outputs(View(data, Filters(lang=lang)), None)
     # the rest of a first view that costs a worker once: the page (the places' index,
-    # the catalogs), the series (plotly's template) and the context layers' files
-    from components import layout
-    from components.geo_assets import OVERLAYS, overlay_asset
-
+    # the catalogs) and the series (plotly's template)
     for lang in langs:
         layout.atlas_page(data, Filters(lang=lang))
         View(data, Filters(lang=lang)).series()
-    for overlay in OVERLAYS:
-        overlay_asset(overlay)
     # the default view's reconciled headline totals (seconds at a million figures, #10):
     # for a large store, once, in a child process that leaves them in the shared cache (a
     # worker that worked them out kept ~150 MB more at 10 M figures, #7)
