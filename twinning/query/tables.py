@@ -327,11 +327,15 @@ def _rows_sql(
 ) -> tuple[str, dict[str, Any]]:
     cond, params = _base(filters, kind)
     cond += _filter_sql(kind, filter_model, params)
-    sql = f"SELECT * FROM {kind} WHERE {cond} ORDER BY {_order_sql(kind, sort_model)}"
-    if limit is not None:
-        sql += " LIMIT :limit OFFSET :offset"
-        params.update(limit=int(limit), offset=int(offset))
-    return sql, params
+    order = _order_sql(kind, sort_model)
+    if limit is None:
+        return f"SELECT * FROM {kind} WHERE {cond} ORDER BY {order}", params
+    # one page: the rows' ids first, then the page's rows by id (a "late row lookup"): the
+    # sort carries (key, id) instead of whole rows, so a page deep in a sorted table of
+    # 420,000 figures takes 1.7-2.0 s instead of 4.3 s (#7)
+    params.update(limit=int(limit), offset=int(offset))
+    page = f"SELECT id FROM {kind} WHERE {cond} ORDER BY {order} LIMIT :limit OFFSET :offset"
+    return f"SELECT * FROM {kind} WHERE id IN ({page}) ORDER BY {order}", params
 
 
 def table_rows(
