@@ -424,6 +424,23 @@ def test_a_sorted_page_is_the_same_read_through_the_table_or_by_index(data, col)
     assert not tables._scan_better(data, "figures", total, by_value)
 
 
+def test_a_page_past_the_end_of_the_view_reads_no_rows(data, monkeypatch) -> None:
+    """Rows past the view's count are not looked for (#7): finding none took a scan to
+    the end of the view."""
+    from twinning.query import tables
+
+    f = agg.Filters(metric="funds_cny")
+    total = tables.table_count(data, f, "figures")
+    assert len(tables.table_page(data, f, "figures", total - 1, total + 99).rows) == 1
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("read rows past the end")
+
+    monkeypatch.setattr(data, "columns", no_read)
+    page = tables.table_page(data, f, "figures", total, total + 100)
+    assert page.rows == [] and page.total == total
+
+
 def test_a_grid_text_filter_narrows_the_rows(data) -> None:
     everything = _rows(data, "pairings")["rowCount"]
     model = {"donor_province": {"filterType": "text", "type": "contains", "filter": "上海"}}

@@ -528,6 +528,8 @@ def table_page(
     limit = max(0, min(int(end) - start, PAGE_MAX))
     seconds = settings.get_float("TWINNING_TABLE_SECONDS")
     total = table_count(data, filters, kind, filter_model, seconds)
+    if start >= total or not limit:  # past the end: no rows to look for (a scan to the end
+        return TablePage(rows=[], total=total)  # of the view to find none, 0.2 s at 1 M)
     scan = _scan_better(data, kind, total, sort_model)
     sql, params = _rows_sql(filters, kind, start, limit, sort_model, filter_model, scan)
     raw = data.columns(sql, params, seconds=seconds)
