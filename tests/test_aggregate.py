@@ -308,6 +308,40 @@ def test_pairings_in_force_skips_rows_without_start(data):
     assert by_year[2012] == 4
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_pairings_in_force_counts_each_year_as_the_pairings_say(seed):
+    """In force in a year: started by it and not ended before it (no end: still in force),
+    counted in one pass (#7); checked against counting every year and pairing."""
+    import random
+
+    from twinning.query import views
+
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(rng.randint(1, 60)):
+        start = rng.randint(1990, 2024)
+        rows.append((start, rng.choice([None, rng.randint(start - 2, 2030)])))
+
+    class Rows:
+        def rows(self, sql, params):
+            return rows
+
+    now = 2026
+    year_from = rng.choice([None, rng.randint(1985, 2020)])
+    year_to = rng.choice([None, rng.randint(1995, 2030)])
+    if year_from and year_to and year_from > year_to:
+        year_from, year_to = year_to, year_from
+    f = Filters(year_from=year_from, year_to=year_to)
+    got = views._in_force(Rows(), f, now)
+    lo = year_from or min(s for s, _ in rows)
+    hi = year_to or now
+    want = {
+        y: sum(1 for s, e in rows if s <= y <= (e if e is not None else now))
+        for y in range(lo, hi + 1)
+    }
+    assert dict(zip(got["year"], got["n"], strict=True)) == want
+
+
 def test_place_donors_and_flows(data):
     pdn = agg.place_donors(data, Filters(level="county"))
     by = dict(zip(pdn.places["adcode"], pdn.places["donors"], strict=True))

@@ -36,6 +36,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
+from itertools import accumulate
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -713,11 +714,16 @@ def _in_force(data: AtlasData, filters: Filters, now: int) -> pd.DataFrame:
         return pd.DataFrame({"year": [], "n": []})
     lo = int(filters.year_from or min(r[0] for r in rows))
     hi = int(filters.year_to or now)
-    # pairings are few (thousands): count per year without a row per (pairing, year)
+    # one pass over the pairings: +1 in a pairing's first year in range, -1 after its last
+    # (a count per year and pairing was years x pairings steps: ~10 ms a view at 1 M, #7)
     years = list(range(lo, hi + 1))
-    counts = [
-        sum(1 for s, e in rows if s <= y and (e if e is not None else now) >= y) for y in years
-    ]
+    steps = [0] * (len(years) + 1)
+    for s, e in rows:
+        first, last = max(int(s), lo), min(int(e) if e is not None else now, hi)
+        if first <= last:
+            steps[first - lo] += 1
+            steps[last - lo + 1] -= 1
+    counts = list(accumulate(steps[:-1]))
     return pd.DataFrame({"year": years, "n": counts})
 
 
