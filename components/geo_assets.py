@@ -170,8 +170,9 @@ def prepare_best(levels: tuple[str, ...] = LEVELS) -> None:
     one compresses and the others read its files, and a restart compresses nothing: four
     workers each compressing the county map took both cores for seconds after a start,
     when the first visitors came (#7)."""
-    found = [asset(level, None) for level in levels] + [overlay_asset(o) for o in OVERLAYS]
-    found = [a for a in found if a is not None and a.name not in _best_br]
+    current = [asset(level, None) for level in levels] + [overlay_asset(o) for o in OVERLAYS]
+    current = [a for a in current if a is not None]
+    found = [a for a in current if a.name not in _best_br]
     folder = best_dir()
     if folder is None:
         for a in found:
@@ -198,6 +199,11 @@ def prepare_best(levels: tuple[str, ...] = LEVELS) -> None:
                 except OSError:
                     tmp.unlink(missing_ok=True)
             _keep_best(a.name, packed)
+        if set(levels) == set(LEVELS):  # boundaries rebuilt since: their old files go
+            keep = {f"{a.name}.br" for a in current}
+            for old in folder.glob("*.br"):
+                if old.name not in keep:
+                    old.unlink(missing_ok=True)
 
 
 def best_dir() -> Path | None:

@@ -104,6 +104,13 @@ def test_boundaries_best_encoding_is_made_once_and_read_by_the_other_workers(
     geo_assets.prepare_best(("province",))  # a second worker: reads
     assert brotli.decompress(geo_assets._best_br[province.name]) == province.body
 
+    stale = tmp_path / "geo-br" / "county-0000000000000000.json.br"  # boundaries of old
+    stale.write_bytes(b"x")
+    quick = lambda body: brotli.compress(body, quality=1)  # noqa: E731 - the test's, fast
+    monkeypatch.setattr(geo_assets, "_compress_best", quick)
+    geo_assets.prepare_best()  # every level: files of boundaries that are no more go
+    kept = {p.name for p in (tmp_path / "geo-br").glob("*.br")}
+    assert stale.name not in kept and f"{province.name}.br" in kept
     (tmp_path / "geo-br" / f"{province.name}.br").write_bytes(brotli.compress(b"{}"))
     monkeypatch.setattr(geo_assets, "_best_br", {})
     monkeypatch.undo()  # the real compressor, the default folder ...
