@@ -315,9 +315,15 @@ def measure(
             res["errors"].append(f"recording {rec['signature']} does not fit app {sig}")
         html = client.request("GET", "/")
         res["html_wire_bytes"] = len(html.raw)
-        session.open_page(BASE_QUERY)
         t0 = time.perf_counter()
+        # the layout's request names the page: it may bring the page and its first map
+        page = session.open_page(BASE_QUERY)
         first = replay_chain(session, steps["first_view"])
+        first.seconds += page.seconds
+        first.wire_bytes += len(page.raw)
+        first.per_callback.insert(
+            0, ("GET /_dash-layout", page.seconds, len(page.raw), len(page.body))
+        )
         res["first_view_server_s"] = first.seconds
         res["first_view_wall_s"] = time.perf_counter() - t0
         res["first_view_wire_bytes"] = first.wire_bytes

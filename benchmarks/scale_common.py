@@ -227,8 +227,10 @@ class Client:
         if self.conn.sock is not None:
             self.conn.sock.settimeout(seconds)
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> Response:
-        headers = {"Accept-Encoding": self.accept}
+    def request(
+        self, method: str, path: str, body: bytes | None = None, extra: dict | None = None
+    ) -> Response:
+        headers = {"Accept-Encoding": self.accept, **(extra or {})}
         if body is not None:
             headers["Content-Type"] = "application/json"
         t0 = time.perf_counter()
@@ -403,18 +405,23 @@ class DashSession:
             self.absorb_response(resp.json())
         return resp
 
-    def load_layout(self) -> Any:
-        resp = self.client.request("GET", "/_dash-layout")
+    def load_layout(self, location: str | None = None) -> Response:
+        """The layout, as the page asks for it: naming its address (``location``, as
+        assets/page_location.js does), the page and its first map come with it."""
+        extra = {"X-Atlas-Location": location} if location else None
+        resp = self.client.request("GET", "/_dash-layout", extra=extra)
         tree = resp.json()
         self.absorb_tree(tree)
         return resp
 
-    def open_page(self, query: str) -> None:
-        """What the browser has before the first callback: the URL and the root layout."""
-        self.load_layout()
+    def open_page(self, query: str) -> Response:
+        """What the browser has before the first callback: the URL and the layout of the
+        page at ``/{query}`` (its answer returned: part of the first view's time)."""
+        resp = self.load_layout("/" + query)
         self.set("url", "pathname", "/")
         self.set("url", "search", query)
         self.set("url", "href", f"http://{HOST}:{self.client.port}/{query}")
+        return resp
 
 
 @dataclass

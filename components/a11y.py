@@ -110,11 +110,18 @@ def place_search(lang: str) -> html.Div:
 
 
 def described_chart(
-    chart: Any, title_id: str, summary_id: str, name: str, lang: str, key: str | None = None
+    chart: Any,
+    title_id: str,
+    summary_id: str,
+    name: str,
+    lang: str,
+    key: str | None = None,
+    summary: str | None = None,
 ) -> Any:
     """A chart as a figure for assistive technology: named by its title, described by its
     text alternative (shown under "In words"), with a link to the table of its numbers.
-    ``key`` is a line of legend in words (what the map's line patterns mean)."""
+    ``key`` is a line of legend in words (what the map's line patterns mean); ``summary``
+    the text alternative when the page is built with its chart (else a callback sets it)."""
     return html.Div(
         [
             html.Div(
@@ -126,7 +133,7 @@ def described_chart(
             html.Details(
                 [
                     html.Summary(i18n.t("a11y.in_words", lang)),
-                    html.P(id=summary_id, className="chart-summary"),
+                    html.P(summary, id=summary_id, className="chart-summary"),
                 ],
                 className="chart-words",
             ),

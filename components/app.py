@@ -52,7 +52,6 @@ def create_app(store: Any = None) -> dash.Dash:
         export_controls,
         geo_assets,
         import_page,
-        layout,
         share,
         tours,
     )
@@ -79,7 +78,7 @@ def create_app(store: Any = None) -> dash.Dash:
     _fast_json()
     _serve_topojson(app)
     geo_assets.register(app)
-    app.layout = layout.root_layout
+    app.layout = lambda: callbacks.serve_layout(state.data())  # per page load
     callbacks.register(app, state)
     a11y.register(app, state)
     share.register(app, state)  # share menu, /embed, offline HTML (#9)

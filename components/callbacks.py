@@ -13,9 +13,10 @@ from typing import Any
 
 import dash
 from dash import Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from components import coverage, geo_assets, ids, layout, playback
-from components.a11y import announcement
+from components.a11y import announce_key, announcement
 from components.projects_panel import project_section
 from twinning import i18n, settings
 from twinning import query as agg
@@ -140,6 +141,83 @@ def map_outputs(view: View, previous_key: list | None) -> tuple[Any, list, str, 
                 target = target[part]
             target[parts[-1]] = value
     return patch, key, title, note
+
+
+def map_view_outputs(view: View, previous_key: list | None, announced: Any) -> tuple:
+    """What the map's callback sets for a view: (figure or Patch, structure key, title,
+    note, back button's style, text alternative, headline cards, announcement, its key,
+    the view's key)."""
+    fig, key, title, note = map_outputs(view, previous_key)
+    back = {"display": "inline-block"} if view.filters.recipient else {"display": "none"}
+    said, said_key = announcement(view.data, view.filters, announced)
+    summary, cards = view.map_summary(), headline_cards(view)
+    return fig, key, title, note, back, summary, cards, said, said_key, view.view_key()
+
+
+def first_map(view: View) -> dict[str, Any]:
+    """The map, its words and the headline numbers of a page's first view, for the page
+    itself (``layout.atlas_page``): the map's callback then finds the view shown and has
+    nothing to send. Nothing is announced on load (the store starts at this view)."""
+    fig, key, title, note, back, summary, cards, *_said, shown = map_view_outputs(
+        view, None, announce_key(view.filters)
+    )
+    return {"figure": fig, "key": key, "title": title, "note": note, "back": back,
+            "summary": summary, "headlines": cards, "view": shown}  # fmt: skip
+
+
+# The page's own address, sent by assets/page_location.js with the request for the layout
+LOCATION_HEADER = "X-Atlas-Location"
+
+
+def requested_location() -> str | None:
+    """The address (path and query) the layout's request names, or None: not in a request,
+    no header (an older page, a client without scripts' help), or not a path."""
+    import flask
+
+    if not flask.has_request_context():
+        return None
+    value = flask.request.headers.get(LOCATION_HEADER, "")
+    if not value.startswith("/") or len(value) > 8192:
+        return None
+    return value
+
+
+def page_for(data: agg.AtlasData, pathname: Any, search: Any, first: bool = False) -> Any:
+    """The page an address names: the import page or the atlas (with its first map when
+    ``first``)."""
+    filters = filters_from_url(search)
+    path = pathname if isinstance(pathname, str) else "/"
+    if path.rstrip("/").endswith("/import"):
+        return layout.import_shell(filters)
+    return layout.atlas_page(data, filters, first_map(View(data, filters)) if first else None)
+
+
+def location_key(pathname: Any, search: Any) -> str:
+    """An address as the browser's ``location.pathname + location.search``."""
+    path = pathname if isinstance(pathname, str) else "/"
+    return path + (search if isinstance(search, str) else "")
+
+
+def serve_layout(data: agg.AtlasData) -> Any:
+    """The layout for one page load. When its request names the page's address, the page
+    comes with it, its map already drawn from the first answer: the page's first view
+    waits for no callback (#7: two round trips, ``render_page`` and the map's, were on
+    its critical path). Otherwise the shell, filled by ``render_page``."""
+    import flask
+
+    if flask.has_request_context():
+
+        @flask.after_this_request
+        def _vary(response: flask.Response) -> flask.Response:
+            response.vary.add(LOCATION_HEADER)  # a shared cache keeps one page per address
+            return response
+
+    where = requested_location()
+    if where is None:
+        return layout.root_layout()
+    path, mark, query = where.partition("?")
+    search = mark + query
+    return layout.root_layout(page_for(data, path, search, first=True), location_key(path, search))
 
 
 def series_outputs(view: View) -> Any:
@@ -623,15 +701,16 @@ def register(app: dash.Dash, state: Any) -> None:
 
     @app.callback(
         Output(ids.PAGE, "children"),
+        Output(ids.PAGE_SHOWN, "data"),
         Input(ids.URL, "pathname"),
         State(ids.URL, "search"),
+        State(ids.PAGE_SHOWN, "data"),
     )
-    def render_page(pathname: str | None, search: str | None):
-        filters = filters_from_url(search)
-        path = pathname if isinstance(pathname, str) else "/"
-        if path.rstrip("/").endswith("/import"):
-            return layout.import_shell(filters)
-        return layout.atlas_page(state.data(), filters)
+    def render_page(pathname: str | None, search: str | None, shown: str | None):
+        here = location_key(pathname, search)
+        if shown == here:  # the layout came with this page
+            raise PreventUpdate
+        return page_for(state.data(), pathname, search), here
 
     @app.callback(
         Output(ids.FILTERS, "data"),
@@ -676,31 +755,21 @@ def register(app: dash.Dash, state: Any) -> None:
         Output(ids.HEADLINES, "children"),
         Output(ids.ANNOUNCE, "children"),
         Output(ids.ANNOUNCED, "data"),
+        Output(ids.MAP_VIEW, "data"),
         Input(ids.FILTERS, "data"),
         State(ids.MAP_KEY, "data"),
         State(ids.ANNOUNCED, "data"),
+        State(ids.MAP_VIEW, "data"),
     )
-    def update_map(filters_dict, previous_key, announced):
+    def update_map(filters_dict, previous_key, announced, shown):
         # The map, its words, the headline numbers and the live region's announcement of
         # a change come from one callback, from one worker's numbers: as callbacks of their
         # own they ran on other workers and worked the same numbers out again (#7). The
         # announcement store starts at the first view's key: nothing is said on load.
         view = current(filters_dict)
-        data, filters = view.data, view.filters
-        fig, key, title, note = map_outputs(view, previous_key)
-        back = {"display": "inline-block"} if filters.recipient else {"display": "none"}
-        said, said_key = announcement(data, filters, announced)
-        return (
-            fig,
-            key,
-            title,
-            note,
-            back,
-            view.map_summary(),
-            headline_cards(view),
-            said,
-            said_key,
-        )
+        if shown is not None and shown == view.view_key():
+            raise PreventUpdate  # the page shows this view (it came with it, #7)
+        return map_view_outputs(view, previous_key, announced)
 
     @app.callback(
         Output(ids.SERIES, "figure"),

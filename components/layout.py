@@ -30,15 +30,18 @@ def graph_config(filename: str) -> dict[str, Any]:
     }
 
 
-def root_layout() -> html.Div:
-    """Called by Dash per page load: the router shell. The page is filled by a callback
-    from the URL, so a permalink opens exactly the view it names."""
+def root_layout(page: Any = None, shown: str | None = None) -> html.Div:
+    """The router shell, per page load. ``page`` is the page for the address ``shown``
+    when the layout's request named it (components/callbacks.py ``serve_layout``);
+    without it a callback fills the page from the URL, so a permalink opens exactly the
+    view it names either way."""
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.NAV_SINK),
             dcc.Store(id=ids.RESET_SINK),
-            html.Div(id=ids.PAGE, className="page"),
+            dcc.Store(id=ids.PAGE_SHOWN, data=shown),
+            html.Div(page, id=ids.PAGE, className="page"),
         ]
     )
 
@@ -358,8 +361,15 @@ def table_grid(kind: str, lang: str) -> dag.AgGrid:
     )
 
 
-def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
+def atlas_page(
+    data: agg.AtlasData, filters: agg.Filters, first: dict[str, Any] | None = None
+) -> html.Div:
+    """The atlas. ``first``: the map, its words and the headline numbers of this view
+    (components/callbacks.py ``first_map``), drawn with the page instead of after the
+    callbacks' round trips; without it the map's callback fills them."""
     lang = filters.lang
+    first = first or {}
+    graph_figure = {"figure": first["figure"]} if "figure" in first else {}
     from components import export_controls, playback, share, tours
 
     return html.Div(
@@ -371,7 +381,8 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
             share.stage_qr(lang),  # the link's QR code over the presenter's stage (#9)
             dcc.Store(id=ids.FILTERS, data=filters.as_dict()),
             dcc.Store(id=ids.PLACE, data=filters.place),
-            dcc.Store(id=ids.MAP_KEY, data=None),
+            dcc.Store(id=ids.MAP_KEY, data=first.get("key")),
+            dcc.Store(id=ids.MAP_VIEW, data=first.get("view")),
             tours.draft_store(),  # the tour being collected, kept in the browser (#9)
             # the filters the tables were last loaded for (reload only when they change)
             dcc.Store(id=ids.TABLE_FILTERS, data=filters.as_dict()),
@@ -382,21 +393,27 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                     html.Main(
                         className="main",
                         children=[
-                            html.Section(id=ids.HEADLINES, className="headlines"),
+                            html.Section(
+                                first.get("headlines"), id=ids.HEADLINES, className="headlines"
+                            ),
                             html.Section(
                                 id=ids.MAP_CARD,
                                 className="card map-card",
                                 children=[
                                     html.Div(
                                         [
-                                            html.H2(id=ids.MAP_TITLE, className="card-title"),
+                                            html.H2(
+                                                first.get("title"),
+                                                id=ids.MAP_TITLE,
+                                                className="card-title",
+                                            ),
                                             *playback.stage_parts(filters),
                                             html.Button(
                                                 i18n.t("back_to_china", lang),
                                                 id=ids.BACK,
                                                 className="button ghost",
                                                 n_clicks=0,
-                                                style={"display": "none"},
+                                                style=first.get("back", {"display": "none"}),
                                             ),
                                             export_controls.layout(lang),
                                             share.menu(lang),  # link, embed, QR (#9)
@@ -412,6 +429,7 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                                 config=graph_config("twinning-atlas-map"),
                                                 className="map-graph",
                                                 clear_on_unhover=True,
+                                                **graph_figure,
                                             ),
                                             type="circle",
                                             delay_show=400,
@@ -421,8 +439,9 @@ def atlas_page(data: agg.AtlasData, filters: agg.Filters) -> html.Div:
                                         i18n.t("a11y.map_label", lang),
                                         lang,
                                         key=i18n.t("a11y.line_key", lang),
+                                        summary=first.get("summary"),
                                     ),
-                                    html.P(id=ids.MAP_NOTE, className="note"),
+                                    html.P(first.get("note"), id=ids.MAP_NOTE, className="note"),
                                     html.P(id=ids.SOURCE_LINE, className="source-line"),
                                 ],
                             ),

@@ -697,6 +697,7 @@ def _map_request(filters: agg.Filters) -> dict:
             (ids.HEADLINES, "children"),
             (ids.ANNOUNCE, "children"),
             (ids.ANNOUNCED, "data"),
+            (ids.MAP_VIEW, "data"),
         )
     ]
     return {
@@ -706,6 +707,7 @@ def _map_request(filters: agg.Filters) -> dict:
         "state": [
             {"id": ids.MAP_KEY, "property": "data", "value": None},
             {"id": ids.ANNOUNCED, "property": "data", "value": None},
+            {"id": ids.MAP_VIEW, "property": "data", "value": None},
         ],
         "changedPropIds": [f"{ids.FILTERS}.data"],
     }
@@ -755,3 +757,98 @@ def test_a_click_on_an_xpcc_division_opens_it_and_a_label_is_no_place(data) -> N
     drawn = [d for _k, _label, d in xpcc["customdata"] if d]
     assert drawn and all("兵团" not in d for d in drawn)  # 第十四师, the hover says the rest
     assert len(xpcc["textposition"]) == len(xpcc["customdata"])
+
+
+def _find(node, component_id: str):
+    """The component with ``component_id`` in a layout's JSON, or None."""
+    if isinstance(node, dict):
+        props = node.get("props")
+        if isinstance(props, dict) and props.get("id") == component_id:
+            return node
+        return next((f for v in node.values() if (f := _find(v, component_id)) is not None), None)
+    if isinstance(node, list):
+        return next((f for v in node if (f := _find(v, component_id)) is not None), None)
+    return None
+
+
+def test_the_layout_comes_with_the_page_and_first_map_of_the_address_it_names(data, client):
+    # assets/page_location.js names the page's address on the layout's request: the
+    # page comes built, its map, words and headline numbers in it (#7); without the
+    # header, the shell that render_page fills
+    shell = client.get("/_dash-layout").get_json()
+    assert _find(shell, ids.PAGE)["props"].get("children") is None
+    assert _find(shell, ids.PAGE_SHOWN)["props"]["data"] is None
+    where = "/?level=county&metric=funds_cny&lang=en"
+    r = client.get("/_dash-layout", headers={cb.LOCATION_HEADER: where})
+    assert "X-Atlas-Location" in r.headers["Vary"]
+    page = r.get_json()
+    assert _find(page, ids.PAGE_SHOWN)["props"]["data"] == where
+    filters = cb.filters_from_url(where[1:])  # its query
+    assert filters.level == "county"
+    view = View(data, filters)
+    _fig, key, title, note = cb.map_outputs(view, None)
+    answer = _post_map(client, filters, None).get_json()["response"]  # the callback's
+    assert _find(page, ids.MAP)["props"]["figure"] == answer[ids.MAP]["figure"]
+    assert _find(page, ids.MAP_KEY)["props"]["data"] == key
+    assert _find(page, ids.MAP_VIEW)["props"]["data"] == view.view_key()
+    assert _find(page, ids.MAP_TITLE)["props"]["children"] == title
+    assert _find(page, ids.MAP_NOTE)["props"]["children"] == note
+    assert _find(page, ids.MAP_SUMMARY)["props"]["children"] == view.map_summary()
+    assert _find(page, ids.HEADLINES)["props"]["children"] == answer[ids.HEADLINES]["children"]
+    assert _find(page, ids.FILTERS)["props"]["data"] == filters.as_dict()
+    # the import page by its path; a header that is no path is not read
+    imp = client.get("/_dash-layout", headers={cb.LOCATION_HEADER: "/import?lang=en"})
+    assert _find(imp.get_json(), ids.MAP) is None
+    assert _find(imp.get_json(), ids.PAGE_SHOWN)["props"]["data"] == "/import?lang=en"
+    for bad in ("http://elsewhere/", "level=county", "/" + "x" * 9000):
+        odd = client.get("/_dash-layout", headers={cb.LOCATION_HEADER: bad}).get_json()
+        assert _find(odd, ids.PAGE)["props"].get("children") is None
+
+
+def _post_map(client, filters: agg.Filters, shown, key=None):
+    body = _map_request(filters)
+    body["state"][0]["value"] = key
+    body["state"][2]["value"] = shown
+    return client.post("/_dash-update-component", json=body)
+
+
+def test_the_map_callback_sends_nothing_for_the_view_the_page_shows(data, client) -> None:
+    filters = agg.Filters(lang="en", level="county", metric="funds_cny")
+    view = View(data, filters)
+    assert _post_map(client, filters, view.view_key()).status_code == 204
+    # another view (or none shown yet): the answer, with the key of the view it shows
+    r = _post_map(client, filters, None)
+    assert r.status_code == 200
+    assert r.get_json()["response"][ids.MAP_VIEW]["data"] == view.view_key()
+    other = replace(filters, metric="projects")
+    r = _post_map(client, other, view.view_key(), key=view.map_key())
+    assert r.status_code == 200
+    answer = r.get_json()["response"]
+    assert answer[ids.MAP_VIEW]["data"] == View(data, other).view_key() != view.view_key()
+    assert "operations" in answer[ids.MAP]["figure"]  # values only: a patch
+    # the key changes with every part of the view and with the data's version
+    assert View(data, replace(filters, lang="zh")).view_key() != view.view_key()
+    assert View(data, replace(filters, place="520100")).view_key() != view.view_key()
+
+
+def test_render_page_keeps_the_page_the_layout_came_with(client) -> None:
+    outputs = [{"id": ids.PAGE, "property": "children"},
+               {"id": ids.PAGE_SHOWN, "property": "data"}]  # fmt: skip
+
+    def post(pathname: str, search: str, shown):
+        return client.post("/_dash-update-component", json={
+            "output": f"..{ids.PAGE}.children...{ids.PAGE_SHOWN}.data..",
+            "outputs": outputs,
+            "inputs": [{"id": ids.URL, "property": "pathname", "value": pathname}],
+            "state": [{"id": ids.URL, "property": "search", "value": search},
+                      {"id": ids.PAGE_SHOWN, "property": "data", "value": shown}],
+            "changedPropIds": [f"{ids.URL}.pathname"],
+        })  # fmt: skip
+
+    assert post("/", "?lang=en", "/?lang=en").status_code == 204
+    # navigated elsewhere (the import page and back): built, and the new address kept
+    r = post("/import", "?lang=en", "/?lang=en")
+    assert r.status_code == 200
+    assert r.get_json()["response"][ids.PAGE_SHOWN]["data"] == "/import?lang=en"
+    r = post("/", "", None)
+    assert r.status_code == 200 and r.get_json()["response"][ids.PAGE]["children"]

@@ -126,7 +126,7 @@ def _body(app, output: str, values: dict | None = None, changed: list | None = N
 
 
 def _page(app, pathname=None, search=None) -> dict:
-    return _body(app, "page.children", {"url.pathname": pathname, "url.search": search})
+    return _body(app, "..page.children", {"url.pathname": pathname, "url.search": search})
 
 
 @pytest.mark.parametrize(

@@ -83,15 +83,22 @@ def test_gunicorn_workers_answer_the_page_and_its_callbacks(server) -> None:
     assert b'rel="preload"' in page and b"/geo/county-" in page
     status, layout = _get(server + "/_dash-layout")
     assert status == 200 and json.loads(layout)
+    output = "..page.children...page-shown-store.data.."
     status, deps = _get(server + "/_dash-dependencies")
-    assert status == 200 and any(d["output"] == "page.children" for d in json.loads(deps))
+    assert status == 200 and any(d["output"] == output for d in json.loads(deps))
     # every worker answers (several requests spread over both), each a callback's answer
     body = json.dumps(
         {
-            "output": "page.children",
-            "outputs": {"id": "page", "property": "children"},
+            "output": output,
+            "outputs": [
+                {"id": "page", "property": "children"},
+                {"id": "page-shown-store", "property": "data"},
+            ],
             "inputs": [{"id": "url", "property": "pathname", "value": "/"}],
-            "state": [{"id": "url", "property": "search", "value": "?lang=en"}],
+            "state": [
+                {"id": "url", "property": "search", "value": "?lang=en"},
+                {"id": "page-shown-store", "property": "data", "value": None},
+            ],
             "changedPropIds": ["url.pathname"],
         }
     ).encode()

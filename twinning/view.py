@@ -28,6 +28,7 @@ No dash here.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 import weakref
@@ -184,6 +185,13 @@ class View:
         from twinning.figures import MapFigureKey
 
         return MapFigureKey.of(self.filters, self.data.version).as_list()
+
+    def view_key(self) -> str:
+        """The whole view at this data version (every filter, the language, the place, the
+        presenter's stage): a screen that shows this key has nothing to update. A short
+        hash: it travels with every change."""
+        text = f"{self.data.version}|{json.dumps(self.filters.as_dict(), sort_keys=True)}"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def locations(self) -> tuple[str, ...]:
         from twinning.figures.geojson import level_locations

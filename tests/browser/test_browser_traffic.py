@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browser_harness import BrowserPage, attach_log, drawn_locations, wait_map_drawn
+from browser_harness import (
+    BrowserPage,
+    attach_log,
+    drawn_locations,
+    set_control,
+    wait_map_drawn,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -76,3 +82,46 @@ def test_boundaries_are_downloaded_once_then_come_from_the_cache(
         bp.log.assert_clean()  # nothing beyond the server, no console error
     finally:
         context.close()
+
+
+def test_the_first_view_comes_with_the_page_and_a_change_still_updates_it(atlas_page):
+    # The layout's request names the page's address (assets/page_location.js): the page
+    # comes with its map, title and headline numbers, and the map's callback, finding the
+    # view shown, sends nothing (#7). A filter change then updates the map as before.
+    page = atlas_page.page
+    layout_headers: list[dict[str, str]] = []
+    answers: list[tuple[str, int, str]] = []
+
+    def on_response(r: Any) -> None:
+        if r.url.split("?")[0].endswith("/_dash-layout"):
+            layout_headers.append(r.request.headers)
+        elif "/_dash-update-component" in r.url:
+            output = (r.request.post_data_json or {}).get("output", "")
+            answers.append((output, r.status, r.text() if r.status == 200 else ""))
+
+    page.on("response", on_response)
+    atlas_page.open("/", level="county", metric="funds_cny", lang="en")
+    wait_map_drawn(page)
+    atlas_page.settle()
+    assert layout_headers and layout_headers[0].get("x-atlas-location") == (
+        "/?level=county&metric=funds_cny&lang=en"
+    )
+    maps = [(status, text) for output, status, text in answers if "map-graph.figure" in output]
+    assert [status for status, _ in maps] == [204], answers  # asked once, nothing to send
+    pages = [status for output, status, _ in answers if output.startswith("..page.children")]
+    assert pages == [204]  # the page came with the layout
+    title = page.locator("#map-title").inner_text()
+    assert "Funds" in title or "funds" in title
+    assert page.locator("#headlines").inner_text().strip()
+
+    answers.clear()
+    gd = "document.querySelector('#map-graph .js-plotly-plot')"
+    before = page.evaluate(f"() => {gd}.data.find(t => t.name === 'places').z.slice()")
+    set_control(page, "metric-select", "projects")
+    atlas_page.settle()
+    maps = [(status, text) for output, status, text in answers if "map-graph.figure" in output]
+    assert [status for status, _ in maps] == [200] and '"operations"' in maps[0][1]
+    after = page.evaluate(f"() => {gd}.data.find(t => t.name === 'places').z.slice()")
+    assert after != before
+    assert "Projects" in page.locator("#map-title").inner_text()
+    atlas_page.log.assert_clean()
