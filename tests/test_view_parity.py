@@ -9,6 +9,7 @@ drilled province included.
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 
@@ -85,3 +86,41 @@ def test_screen_and_export_draw_the_same_series_and_words(data, filters: agg.Fil
     assert exported.title("map").startswith(title) and exported.map_note() == note
     # the numbers behind the cards are the ones the export words, worked out in full
     assert view.headlines() == exported.headlines(complete=True)
+
+
+def _drawn(fig: dict) -> dict:
+    """What plotly.js makes of a figure once every default is applied (kaleido runs
+    plotly.js), without the template itself and the random trace uids."""
+    import kaleido
+
+    from twinning.render import configure_offline
+
+    # plotly's full_figure_for_development, offline: the shipped base map, no MathJax
+    out = kaleido.calc_fig_sync(
+        fig, opts={"format": "json"}, topojson=configure_offline(), kopts={"mathjax": False}
+    )
+    full = json.loads(out)
+    full["layout"].pop("template", None)
+    for trace in full["data"]:
+        trace.pop("uid", None)
+    return full
+
+
+def test_a_figure_with_its_template_cut_is_drawn_as_with_the_whole_template(data) -> None:
+    # the template keeps only the figure's own trace types and subplots (#7): plotly.js
+    # applies every default as before (the series: bars and lines; the map: geo traces)
+    import plotly.io as pio
+
+    from twinning.figures.template import slim_template
+
+    whole = pio.templates[pio.templates.default].to_plotly_json()
+    series = View(data, agg.Filters(lang="en")).series()
+    base = View(data, agg.Filters(lang="en", level="province", metric="funds_cny")).map()
+    for fig in (series, base):
+        cut = fig["layout"]["template"]
+        kinds = {t.get("type", "scatter") for t in fig["data"]}
+        assert set(cut["data"]) <= kinds < set(whole["data"]) | {"scattergeo"}
+        assert len(json.dumps(cut)) < len(json.dumps(whole)) / 2
+        as_before = {**fig, "layout": {**fig["layout"], "template": whole}}
+        assert _drawn(fig) == _drawn(as_before)
+        assert slim_template(as_before)["layout"]["template"] == cut

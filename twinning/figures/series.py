@@ -23,6 +23,7 @@ from twinning import i18n
 from twinning import query as agg
 from twinning.figures import palette
 from twinning.figures.markup import esc as _esc
+from twinning.figures.template import slim_template
 from twinning.query.atlas import missing
 
 YEARLY_COLOUR = palette.PRIMARY
@@ -235,7 +236,7 @@ def series_dict(
         ann["font"] = {**ann.get("font", {}), "size": font_size + 1}
         ann.update(x=0, xanchor="left")
     _add_cursor(fig, cursor, font_size)
-    return {"data": fig.data, "layout": fig.layout}
+    return slim_template({"data": fig.data, "layout": fig.layout})
 
 
 class _Grid:
