@@ -407,7 +407,7 @@ class DashSession:
 
     def load_layout(self, location: str | None = None) -> Response:
         """The layout, as the page asks for it: naming its address (``location``, as
-        assets/page_location.js does), the page and its first map come with it."""
+        assets/first_view.js does), the page and its first map come with it."""
         extra = {"X-Atlas-Location": location} if location else None
         resp = self.client.request("GET", "/_dash-layout", extra=extra)
         tree = resp.json()

@@ -165,7 +165,7 @@ def first_map(view: View) -> dict[str, Any]:
             "summary": summary, "headlines": cards, "view": shown}  # fmt: skip
 
 
-# The page's own address, sent by assets/page_location.js with the request for the layout
+# The page's own address, sent by assets/first_view.js with the request for the layout
 LOCATION_HEADER = "X-Atlas-Location"
 
 

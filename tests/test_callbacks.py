@@ -772,7 +772,7 @@ def _find(node, component_id: str):
 
 
 def test_the_layout_comes_with_the_page_and_first_map_of_the_address_it_names(data, client):
-    # assets/page_location.js names the page's address on the layout's request: the
+    # assets/first_view.js names the page's address on the layout's request: the
     # page comes built, its map, words and headline numbers in it (#7); without the
     # header, the shell that render_page fills
     shell = client.get("/_dash-layout").get_json()

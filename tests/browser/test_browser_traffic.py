@@ -84,8 +84,20 @@ def test_boundaries_are_downloaded_once_then_come_from_the_cache(
         context.close()
 
 
+# When the map first says it has drawn (plotly_afterplot), in ms since navigation start.
+AFTERPLOT_JS = """(() => {
+  const hook = () => {
+    const gd = document.querySelector('#map-graph .js-plotly-plot');
+    if (gd && gd.on) {
+      gd.on('plotly_afterplot', () => { window.__afterplotAt ??= performance.now(); });
+    } else requestAnimationFrame(hook);
+  };
+  requestAnimationFrame(hook);
+})();"""
+
+
 def test_the_first_view_comes_with_the_page_and_a_change_still_updates_it(atlas_page):
-    # The layout's request names the page's address (assets/page_location.js): the page
+    # The layout's request names the page's address (assets/first_view.js): the page
     # comes with its map, title and headline numbers, and the map's callback, finding the
     # view shown, sends nothing (#7). A filter change then updates the map as before.
     page = atlas_page.page
@@ -100,9 +112,18 @@ def test_the_first_view_comes_with_the_page_and_a_change_still_updates_it(atlas_
             answers.append((output, r.status, r.text() if r.status == 200 else ""))
 
     page.on("response", on_response)
+    page.add_init_script(AFTERPLOT_JS)
     atlas_page.open("/", level="county", metric="funds_cny", lang="en")
     wait_map_drawn(page)
     atlas_page.settle()
+    # while the map drew, the page's callbacks waited (assets/first_view.js): the first
+    # was sent after the map's first drawing
+    drawn_at = page.evaluate("window.__afterplotAt")
+    sent = page.evaluate(
+        """() => performance.getEntriesByType('resource')
+        .filter(e => e.name.includes('/_dash-update-component')).map(e => e.startTime)"""
+    )
+    assert drawn_at and sent and min(sent) >= drawn_at, (drawn_at, sent)
     assert layout_headers and layout_headers[0].get("x-atlas-location") == (
         "/?level=county&metric=funds_cny&lang=en"
     )
@@ -124,4 +145,19 @@ def test_the_first_view_comes_with_the_page_and_a_change_still_updates_it(atlas_
     after = page.evaluate(f"() => {gd}.data.find(t => t.name === 'places').z.slice()")
     assert after != before
     assert "Projects" in page.locator("#map-title").inner_text()
+    atlas_page.log.assert_clean()
+
+
+def test_the_polyfill_leaves_the_browsers_own_string_and_number_parsing(atlas_page):
+    # Dash's Babel polyfill replaces trim, parseInt and parseFloat with slower versions;
+    # the page puts the browser's own back (components/app.py _keep_native_trim, #7)
+    atlas_page.open("/", lang="en")
+    atlas_page.page.wait_for_function("() => window.dash_clientside !== undefined")
+    kept = atlas_page.page.evaluate(
+        """() => { const k = window.__atlasNative;
+        return k && [String.prototype.trim === k.trim, parseInt === k.parseInt,
+                     parseFloat === k.parseFloat, Number.parseInt === k.parseInt,
+                     '  x '.trim(), parseInt(' 12px'), parseFloat(' 1.5e3 ')]; }"""
+    )
+    assert kept == [True, True, True, True, "x", 12, 1500]
     atlas_page.log.assert_clean()
