@@ -135,6 +135,8 @@ class Server:
             *self.extra_args,
             "app:server",
         ]
+        if self.log_path:
+            Path(self.log_path).parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
@@ -317,12 +319,17 @@ def name_of(body: dict[str, Any]) -> str:
     return ", ".join(sorted(f"{i}.{p}" for i, p in outputs_of(body)))
 
 
+def inputs_of(body: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(cid(i["id"]), i["property"]) for i in _items(body, ("inputs",))}
+
+
 def waves(chain: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Requests grouped as the browser sends them: a request waits for every earlier one
-    whose outputs it reads (input or state); a wave's requests go out together."""
+    """Requests grouped as the browser sends them: Dash's renderer holds a callback back
+    while an earlier one that outputs one of its inputs is pending (its state it reads
+    as it is when it sends); a wave's requests go out together."""
     level: list[int] = []
     for i, body in enumerate(chain):
-        reads = reads_of(body)
+        reads = inputs_of(body)
         deps = [level[j] + 1 for j in range(i) if outputs_of(chain[j]) & reads]
         level.append(max(deps, default=0))
     out: list[list[dict[str, Any]]] = [[] for _ in range(max(level, default=-1) + 1)]
@@ -399,7 +406,10 @@ class DashSession:
 
     def post(self, body: dict[str, Any]) -> Response:
         """Fill and send one recorded callback request; absorb what it answers."""
-        filled = self.fill(body)
+        return self.send(self.fill(body))
+
+    def send(self, filled: dict[str, Any]) -> Response:
+        """Send a filled callback request; absorb what it answers."""
         resp = self.client.request("POST", UPDATE_URL, json.dumps(filled).encode())
         if resp.status == 200:
             self.absorb_response(resp.json())
@@ -439,9 +449,12 @@ def replay_chain(session: DashSession, chain: list[dict[str, Any]]) -> ChainResu
     res = ChainResult(0.0, 0.0, 0, 0)
     for wave in waves(chain):
         slowest = 0.0
-        for body in wave:
+        # a wave's requests go out together: each reads the page as it was before any
+        # of their answers
+        filled = [session.fill(body) for body in wave]
+        for body, ready in zip(wave, filled, strict=True):
             try:
-                r = session.post(body)
+                r = session.send(ready)
             except (TimeoutError, OSError) as exc:
                 res.errors.append(f"{name_of(body)}: {exc!r}")
                 continue
