@@ -166,23 +166,11 @@ def _keep_native_trim(app: dash.Dash) -> None:
     ~150 ms of the ~1.2 s a county map took to draw (#7). A script before the polyfill
     keeps the originals; ``assets/polyfill_trim.js``, after it, puts them back. Only
     U+180E at a string's ends is then treated as browsers treat it."""
-    import flask
-
     body = (
         "window.__atlasNative={trim:String.prototype.trim,parseInt:window.parseInt,"
         "parseFloat:window.parseFloat};"
     )
-
-    def native_script() -> flask.Response:
-        response = flask.Response(body, mimetype="application/javascript")
-        response.cache_control.public = True
-        response.cache_control.max_age = 86400
-        return response
-
-    app.server.add_url_rule(
-        app.config.routes_pathname_prefix + NATIVE_SCRIPT, "atlas_native_trim", native_script
-    )
-    tag = f'<script src="{app.config.requests_pathname_prefix}{NATIVE_SCRIPT}"></script>'
+    tag = f'<script src="{_script_route(app, NATIVE_SCRIPT, body)}"></script>'
     original = app.interpolate_index
 
     def interpolate_index(**kwargs: Any) -> str:
@@ -201,8 +189,6 @@ def _serve_topojson(app: dash.Dash) -> None:
     critical path, twice: map and inset). plotly.js reads ``window.PlotlyGeoAssets``
     before it fetches. The JSON stays in assets/vendor/ for exports.
     """
-    import flask
-
     from twinning.paths import ASSETS_DIR
 
     source = ASSETS_DIR / "vendor" / "world_110m.json"
@@ -210,20 +196,24 @@ def _serve_topojson(app: dash.Dash) -> None:
         "window.PlotlyGeoAssets=window.PlotlyGeoAssets||{topojson:{}};"
         f"window.PlotlyGeoAssets.topojson.world_110m={source.read_text(encoding='utf-8')};"
     )
+    src = _script_route(app, TOPOJSON_SCRIPT, body)
+    app.config.external_scripts = [*app.config.external_scripts, {"src": src}]
 
-    def topojson_script() -> flask.Response:
+
+def _script_route(app: dash.Dash, path: str, body: str) -> str:
+    """Serve ``body`` as a script at ``path`` (under the app's prefix), cacheable for a
+    day; returns the URL a page loads it from."""
+    import flask
+
+    def script() -> flask.Response:
         response = flask.Response(body, mimetype="application/javascript")
         response.cache_control.public = True
         response.cache_control.max_age = 86400
         return response
 
-    app.server.add_url_rule(
-        app.config.routes_pathname_prefix + TOPOJSON_SCRIPT, "atlas_topojson", topojson_script
-    )
-    app.config.external_scripts = [
-        *app.config.external_scripts,
-        {"src": app.config.requests_pathname_prefix + TOPOJSON_SCRIPT},
-    ]
+    endpoint = "atlas_script_" + path.rsplit("/", 1)[-1].replace(".", "_")
+    app.server.add_url_rule(app.config.routes_pathname_prefix + path, endpoint, script)
+    return app.config.requests_pathname_prefix + path
 
 
 def _serve_view_csv(app: dash.Dash, state: AtlasState) -> None:
