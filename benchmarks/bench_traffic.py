@@ -61,17 +61,29 @@ def map_request(filters: dict[str, Any], previous_key: Any) -> dict[str, Any]:
     from components import ids
 
     outputs = [
-        {"id": ids.MAP, "property": "figure"},
-        {"id": ids.MAP_KEY, "property": "data"},
-        {"id": ids.MAP_TITLE, "property": "children"},
-        {"id": ids.MAP_NOTE, "property": "children"},
-        {"id": ids.BACK, "property": "style"},
+        {"id": i, "property": p}
+        for i, p in (
+            (ids.MAP, "figure"),
+            (ids.MAP_KEY, "data"),
+            (ids.MAP_TITLE, "children"),
+            (ids.MAP_NOTE, "children"),
+            (ids.BACK, "style"),
+            (ids.MAP_SUMMARY, "children"),
+            (ids.HEADLINES, "children"),
+            (ids.ANNOUNCE, "children"),
+            (ids.ANNOUNCED, "data"),
+            (ids.MAP_VIEW, "data"),
+        )
     ]
     return {
         "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
         "outputs": outputs,
         "inputs": [{"id": ids.FILTERS, "property": "data", "value": filters}],
-        "state": [{"id": ids.MAP_KEY, "property": "data", "value": previous_key}],
+        "state": [
+            {"id": ids.MAP_KEY, "property": "data", "value": previous_key},
+            {"id": ids.ANNOUNCED, "property": "data", "value": None},
+            {"id": ids.MAP_VIEW, "property": "data", "value": None},
+        ],
         "changedPropIds": [f"{ids.FILTERS}.data"],
     }
 
