@@ -200,9 +200,9 @@ def location_key(pathname: Any, search: Any) -> str:
 
 def serve_layout(data: agg.AtlasData) -> Any:
     """The layout for one page load. When its request names the page's address, the page
-    comes with it, its map already drawn from the first answer: the page's first view
-    waits for no callback (#7: two round trips, ``render_page`` and the map's, were on
-    its critical path). Otherwise the shell, filled by ``render_page``."""
+    comes with it, its first map and headline numbers in it: the first view waits for no
+    callback (#7: two round trips, ``render_page``'s and the map's, were on its critical
+    path). Otherwise the shell, filled by ``render_page``."""
     import flask
 
     if flask.has_request_context():

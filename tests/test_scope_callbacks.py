@@ -68,9 +68,16 @@ def test_scope_in_the_url_outlines_the_members_and_a_patch_carries_it(data) -> N
     ops = patch.to_plotly_json()["operations"]
     z_ops = [op for op in ops if op["location"] == ["data", meta["scope"], "z"]]
     assert len(z_ops) == 1 and sum(1 for z in z_ops[0]["params"]["value"] if z) == 7
-    # without scope=, nothing is outlined
-    none = plain_fig["data"][meta["scope"]]["z"]
-    assert not any(none)
+    assert trace["visible"] is True
+    visible_ops = [op for op in ops if op["location"] == ["data", meta["scope"], "visible"]]
+    assert [op["params"]["value"] for op in visible_ops] == [True]
+    # without scope=, nothing is outlined: the layer is hidden (plotly makes no path for
+    # its 34 or 2,875 places), in a whole figure and in a patch back from a scope
+    none = plain_fig["data"][meta["scope"]]
+    assert not any(none["z"]) and none["visible"] is False
+    back = cb.map_outputs(View(data, plain), key)[0].to_plotly_json()["operations"]
+    assert {"location": ["data", meta["scope"], "visible"], "operation": "Assign",
+            "params": {"value": False}} in back  # fmt: skip
 
 
 def test_a_division_in_a_scope_is_a_point_labelled_as_a_division(data) -> None:

@@ -1128,7 +1128,10 @@ def trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, dic
     if "no_data" in meta:
         updates[meta["no_data"]] = {"z": values["no_data"]["z"]}
     if "scope" in meta:  # a figure about several places, outlined (issue #10)
-        updates[meta["scope"]] = {"z": values["scope"]["z"]}
+        z = values["scope"]["z"]
+        # hidden while it outlines nothing: plotly makes an (empty) path for each of a
+        # visible layer's places, 2,875 at county level, a fifth of the map's drawing (#7)
+        updates[meta["scope"]] = {"z": z, "visible": any(v is not None for v in z)}
         updates[meta["scope_points"]] = dict(values["scope_points"])
     if "xpcc_points" in meta:  # the XPCC divisions paired in view, at their seats
         updates[meta["xpcc_points"]] = dict(values["xpcc_points"])
