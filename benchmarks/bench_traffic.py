@@ -58,34 +58,9 @@ def dumps(obj: Any) -> bytes:
 
 
 def map_request(filters: dict[str, Any], previous_key: Any) -> dict[str, Any]:
-    from components import ids
+    from components.callbacks import map_request as request
 
-    outputs = [
-        {"id": i, "property": p}
-        for i, p in (
-            (ids.MAP, "figure"),
-            (ids.MAP_KEY, "data"),
-            (ids.MAP_TITLE, "children"),
-            (ids.MAP_NOTE, "children"),
-            (ids.BACK, "style"),
-            (ids.MAP_SUMMARY, "children"),
-            (ids.HEADLINES, "children"),
-            (ids.ANNOUNCE, "children"),
-            (ids.ANNOUNCED, "data"),
-            (ids.MAP_VIEW, "data"),
-        )
-    ]
-    return {
-        "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
-        "outputs": outputs,
-        "inputs": [{"id": ids.FILTERS, "property": "data", "value": filters}],
-        "state": [
-            {"id": ids.MAP_KEY, "property": "data", "value": previous_key},
-            {"id": ids.ANNOUNCED, "property": "data", "value": None},
-            {"id": ids.MAP_VIEW, "property": "data", "value": None},
-        ],
-        "changedPropIds": [f"{ids.FILTERS}.data"],
-    }
+    return request(filters, (previous_key, None, None))
 
 
 def post(client: Any, body: dict[str, Any]) -> tuple[dict[str, Any], int]:

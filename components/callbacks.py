@@ -143,6 +143,39 @@ def map_outputs(view: View, previous_key: list | None) -> tuple[Any, list, str, 
     return patch, key, title, note
 
 
+# The map's callback (``update_map``): what it sets, in the order ``map_view_outputs``
+# returns them, and what it reads besides the filters. Tests and benchmarks build its
+# requests from these.
+MAP_OUTPUTS = (
+    (ids.MAP, "figure"),
+    (ids.MAP_KEY, "data"),
+    (ids.MAP_TITLE, "children"),
+    (ids.MAP_NOTE, "children"),
+    (ids.BACK, "style"),
+    (ids.MAP_SUMMARY, "children"),
+    (ids.HEADLINES, "children"),
+    (ids.ANNOUNCE, "children"),
+    (ids.ANNOUNCED, "data"),
+    (ids.MAP_VIEW, "data"),
+)
+MAP_STATE = ((ids.MAP_KEY, "data"), (ids.ANNOUNCED, "data"), (ids.MAP_VIEW, "data"))
+
+
+def map_request(filters: dict[str, Any], state: tuple = (None, None, None)) -> dict[str, Any]:
+    """The body a browser posts for the map's callback: ``filters`` (``Filters.as_dict``)
+    and the values of ``MAP_STATE`` (none: a first view)."""
+    outputs = [{"id": i, "property": p} for i, p in MAP_OUTPUTS]
+    return {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in MAP_OUTPUTS) + "..",
+        "outputs": outputs,
+        "inputs": [{"id": ids.FILTERS, "property": "data", "value": filters}],
+        "state": [
+            {"id": i, "property": p, "value": v} for (i, p), v in zip(MAP_STATE, state, strict=True)
+        ],
+        "changedPropIds": [f"{ids.FILTERS}.data"],
+    }
+
+
 def map_view_outputs(view: View, previous_key: list | None, announced: Any) -> tuple:
     """What the map's callback sets for a view: (figure or Patch, structure key, title,
     note, back button's style, text alternative, headline cards, announcement, its key,
@@ -746,20 +779,9 @@ def register(app: dash.Dash, state: Any) -> None:
         )
 
     @app.callback(
-        Output(ids.MAP, "figure"),
-        Output(ids.MAP_KEY, "data"),
-        Output(ids.MAP_TITLE, "children"),
-        Output(ids.MAP_NOTE, "children"),
-        Output(ids.BACK, "style"),
-        Output(ids.MAP_SUMMARY, "children"),
-        Output(ids.HEADLINES, "children"),
-        Output(ids.ANNOUNCE, "children"),
-        Output(ids.ANNOUNCED, "data"),
-        Output(ids.MAP_VIEW, "data"),
+        *(Output(i, p) for i, p in MAP_OUTPUTS),
         Input(ids.FILTERS, "data"),
-        State(ids.MAP_KEY, "data"),
-        State(ids.ANNOUNCED, "data"),
-        State(ids.MAP_VIEW, "data"),
+        *(State(i, p) for i, p in MAP_STATE),
     )
     def update_map(filters_dict, previous_key, announced, shown):
         # The map, its words, the headline numbers and the live region's announcement of

@@ -685,32 +685,7 @@ def test_boundaries_are_served_once_cacheable_and_compressed(data, client) -> No
 
 def _map_request(filters: agg.Filters) -> dict:
     """The body a browser posts for the map's callback on ``filters`` (a first view)."""
-    outputs = [
-        {"id": i, "property": p}
-        for i, p in (
-            (ids.MAP, "figure"),
-            (ids.MAP_KEY, "data"),
-            (ids.MAP_TITLE, "children"),
-            (ids.MAP_NOTE, "children"),
-            (ids.BACK, "style"),
-            (ids.MAP_SUMMARY, "children"),
-            (ids.HEADLINES, "children"),
-            (ids.ANNOUNCE, "children"),
-            (ids.ANNOUNCED, "data"),
-            (ids.MAP_VIEW, "data"),
-        )
-    ]
-    return {
-        "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
-        "outputs": outputs,
-        "inputs": [{"id": ids.FILTERS, "property": "data", "value": filters.as_dict()}],
-        "state": [
-            {"id": ids.MAP_KEY, "property": "data", "value": None},
-            {"id": ids.ANNOUNCED, "property": "data", "value": None},
-            {"id": ids.MAP_VIEW, "property": "data", "value": None},
-        ],
-        "changedPropIds": [f"{ids.FILTERS}.data"],
-    }
+    return cb.map_request(filters.as_dict())
 
 
 def test_callback_responses_and_scripts_are_compressed(client) -> None:
@@ -806,9 +781,7 @@ def test_the_layout_comes_with_the_page_and_first_map_of_the_address_it_names(da
 
 
 def _post_map(client, filters: agg.Filters, shown, key=None):
-    body = _map_request(filters)
-    body["state"][0]["value"] = key
-    body["state"][2]["value"] = shown
+    body = cb.map_request(filters.as_dict(), (key, None, shown))
     return client.post("/_dash-update-component", json=body)
 
 
