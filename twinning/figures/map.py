@@ -1130,7 +1130,7 @@ def trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, dic
     if "scope" in meta:  # a figure about several places, outlined (issue #10)
         z = values["scope"]["z"]
         # hidden while it outlines nothing: plotly makes an (empty) path for each of a
-        # visible layer's places, 2,875 at county level, a fifth of the map's drawing (#7)
+        # visible layer's places, 2,875 at county level, a third of the map's paths (#7)
         updates[meta["scope"]] = {"z": z, "visible": any(v is not None for v in z)}
         updates[meta["scope_points"]] = dict(values["scope_points"])
     if "xpcc_points" in meta:  # the XPCC divisions paired in view, at their seats
