@@ -311,10 +311,6 @@ def outputs_of(body: dict[str, Any]) -> set[tuple[str, str]]:
     return {(cid(o["id"]), o["property"]) for o in _items(body, ("outputs",))}
 
 
-def reads_of(body: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(cid(i["id"]), i["property"]) for i in _items(body, ("inputs", "state"))}
-
-
 def name_of(body: dict[str, Any]) -> str:
     return ", ".join(sorted(f"{i}.{p}" for i, p in outputs_of(body)))
 

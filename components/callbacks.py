@@ -245,12 +245,11 @@ def serve_layout(data: agg.AtlasData) -> Any:
             response.vary.add(LOCATION_HEADER)  # a shared cache keeps one page per address
             return response
 
-    where = requested_location()
+    where = requested_location()  # already as ``location_key`` writes an address
     if where is None:
         return layout.root_layout()
     path, mark, query = where.partition("?")
-    search = mark + query
-    return layout.root_layout(page_for(data, path, search, first=True), location_key(path, search))
+    return layout.root_layout(page_for(data, path, mark + query, first=True), where)
 
 
 def series_outputs(view: View) -> Any:
