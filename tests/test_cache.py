@@ -66,6 +66,28 @@ def _slow_square(root: str, n: int, counter: str) -> int:
     return shared.get_or_compute("square", compute)
 
 
+def test_the_lock_files_are_made_with_the_namespace_not_by_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = _shared(tmp_path)
+    locks = sorted(p.name for p in cache.locks.iterdir() if not p.name.startswith("."))
+    assert len(locks) == cache_mod.LOCK_STRIPES
+    made = []  # for each lock file opened: whether it was made by the opening
+    real_open = cache_mod.os.open
+
+    def watched(path, *args):
+        if Path(path).parent == cache.locks:
+            made.append(not Path(path).exists())
+        return real_open(path, *args)
+
+    monkeypatch.setattr(cache_mod.os, "open", watched)
+    for i in range(20):
+        assert cache.get_or_compute(f"k{i}", lambda i=i: i) == i
+    assert len(made) == 20 and not any(made)  # every flight opened a lock file that was there
+    _shared(tmp_path)  # the same namespace again: nothing made twice
+    assert len(made) == 20
+
+
 def test_one_computation_in_flight_across_processes(tmp_path: Path) -> None:
     counter = tmp_path / "computed"
     counter.touch()

@@ -495,3 +495,22 @@ def test_the_embedded_headlines_say_what_the_atlas_says(store_data):
         for h in agg.headlines(store_data, f):
             assert items[h.key] == headline_words(h, lang)
         assert items["headline_funds"][0].startswith("至少" if lang == "zh" else "at least")
+
+
+def test_headlines_are_worked_out_once_for_every_metric_and_level(store_data, monkeypatch):
+    # the headline numbers count a view's rows: a change of the map's metric or level
+    # shows the same ones without working them (and their reconciled totals) out again
+    from twinning.query import views
+
+    first = agg.headlines(store_data, Filters(year_from=2001, year_to=2019))
+    calls = []
+    real = views._headlines
+    monkeypatch.setattr(views, "_headlines", lambda *a: calls.append(a) or real(*a))
+    for metric, level in (("projects", "county"), ("people_lifted", "prefecture")):
+        again = agg.headlines(
+            store_data, Filters(year_from=2001, year_to=2019, metric=metric, level=level)
+        )
+        assert again == first
+    assert calls == []
+    agg.headlines(store_data, Filters(year_from=2002, year_to=2019))  # other rows: worked out
+    assert len(calls) == 1

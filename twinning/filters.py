@@ -202,6 +202,12 @@ class Filters:
         """The parts that change what is computed (lang, place, present, play do not)."""
         return replace(self, lang="zh", place=None, present=False, play=False)
 
+    def rows_key(self) -> Filters:
+        """The parts that choose a view's rows: ``cache_key`` without the map's level, its
+        metric and its flows. Totals of a view's rows (the headline numbers, reconciled
+        totals) are the same for every metric and level shown: one answer for them all."""
+        return replace(self.cache_key(), metric=None, level="province", flows=True)
+
     def timeless(self) -> Filters:
         """This view over all years: what the series draws under its cursor at ``year``."""
         return replace(self, year=None, year_from=None, year_to=None, mode="year", play=False)

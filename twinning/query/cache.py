@@ -51,7 +51,9 @@ log = logging.getLogger(__name__)
 DEFAULT_ITEMS = 2000  # answers on disk per namespace
 DEFAULT_MAX_MB = 32  # a larger pickled answer stays in the worker that computed it
 DEFAULT_WAIT_SECONDS = 20.0  # how long a worker waits for another's computation
-LOCK_STRIPES = 4096  # lock files per namespace (keys share them by hash)
+# lock files per namespace (keys share them by hash), made with the namespace: made as
+# keys first used them, a new file each took 0.07-0.7 ms of a request on this disk (#7)
+LOCK_STRIPES = 256
 PRUNE_EVERY = 32  # writes between two looks at the number of answers on disk
 STALE_SECONDS = 3600  # another namespace untouched this long is removed
 MB = 2**20
@@ -167,6 +169,7 @@ class SharedCache:
         self.dir = self.root / namespace
         self.locks = self.root / f"{namespace}.locks"
         self.locks.mkdir(parents=True, exist_ok=True)
+        self._make_lock_files()
         # no threshold for cachelib: it keeps a count file up to date on every write (two
         # more file writes each) and, when full, reads every file's header to remove one;
         # ``_prune`` removes the oldest fifth at once, looking every PRUNE_EVERY writes
@@ -203,6 +206,15 @@ class SharedCache:
         except OSError:
             log.warning("no shared cache in %s; each worker keeps its own", root, exc_info=True)
             return None
+
+    def _make_lock_files(self) -> None:
+        """Every stripe's lock file, once per namespace (a marker says they are there)."""
+        ready = self.locks / ".ready"
+        if ready.exists():
+            return
+        for stripe in range(LOCK_STRIPES):
+            os.close(os.open(self.locks / f"{stripe:04x}", os.O_RDWR | os.O_CREAT, 0o600))
+        ready.touch()
 
     def _prune_other_namespaces(self) -> None:
         """Remove the folders of other data versions (or code) nobody wrote to lately."""

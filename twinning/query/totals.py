@@ -37,7 +37,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from typing import Any, NamedTuple
 
 from twinning.filters import FROM_MEMORY, Filters
@@ -203,11 +202,7 @@ def candidate_scopes(
 def _total_key(filters: Filters, metric: str) -> tuple:
     # the map level, the metric on the map and the flows do not change it: one answer for
     # every view with the same rows
-    return (
-        "reconciled",
-        replace(filters.cache_key(), metric=None, level="province", flows=True),
-        metric,
-    )
+    return ("reconciled", filters.rows_key(), metric)
 
 
 def reconciled_total(data: AtlasData, filters: Filters, metric: str) -> Reconciled:

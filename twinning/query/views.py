@@ -430,9 +430,11 @@ def headlines(data: AtlasData, filters: Filters, *, complete: bool = False) -> l
     view. On screen a reconciled total that takes longer than RECONCILE_WAIT_SECONDS is
     left out (``at_least`` None: the plain sum and its caveat) until it is ready;
     ``complete`` (exports) waits for it."""
-    key = ("headlines", filters.cache_key(), complete)
+    # the same numbers whatever the map's metric and level: a metric change reuses them
+    rows = filters.rows_key()
+    key = ("headlines", rows, complete)
     wait = None if complete else RECONCILE_WAIT_SECONDS
-    out = data.cached(key, lambda: _headlines(data, filters, wait))
+    out = data.cached(key, lambda: _headlines(data, rows, wait))
     limit = settings.get_int("TWINNING_RECONCILE_SCREEN_FIGURES")
     out = [_with_ready(data, filters, h) for h in out]  # totals worked out since (an export)
     if any(
@@ -488,7 +490,7 @@ def reconciled_soon(
 
         return _reconcile_pool.submit(run)
 
-    key = ("reconciled-soon", replace(f.cache_key(), level="province", flows=True), metric)
+    key = ("reconciled-soon", f.rows_key(), metric)
     future = data.cached(key, start)
     if future is None:  # the queue was full: try again on a later request
         data.forget(key)
