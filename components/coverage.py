@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
 
-from components import ids
 from twinning import i18n
 from twinning import query as agg
 from twinning.query.coverage import NO_PROGRAM, SEVERAL, Coverage, coverage
@@ -20,6 +19,7 @@ from twinning.query.coverage import NO_PROGRAM, SEVERAL, Coverage, coverage
 COVERAGE = "coverage"  # the card's body
 DETAILS = "coverage-details"
 OPEN = "coverage-open"  # whether the card is open: assets/details_open.js sets it
+VIEW = "coverage-view"  # the filters, handed on only while the card is open (gates.py)
 LEVELS = (1, 3, 10)  # shade classes: 1, 2-3, 4-10, more
 
 
@@ -36,6 +36,7 @@ def card(lang: str) -> html.Section:
                 id=DETAILS,
             ),
             dcc.Store(id=OPEN, data=False),
+            dcc.Store(id=VIEW),
         ],
     )
 
@@ -152,6 +153,17 @@ def coverage_outputs(data: agg.AtlasData, filters: agg.Filters, is_open: Any) ->
 
 
 def register(app: Any, state: Any) -> None:
-    @app.callback(Output(COVERAGE, "children"), Input(ids.FILTERS, "data"), Input(OPEN, "data"))
+    from components.gates import gate
+
+    gate(app, VIEW, OPEN)
+
+    # closed, the card keeps what it showed (inside the closed <details>: not seen) and
+    # asks nothing; opened, the gate hands the current view on
+    @app.callback(
+        Output(COVERAGE, "children"),
+        Input(VIEW, "data"),
+        State(OPEN, "data"),
+        prevent_initial_call=True,
+    )
     def update_coverage(filters_dict, is_open):
         return coverage_outputs(state.data(), agg.Filters.from_dict(filters_dict), is_open)

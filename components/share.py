@@ -14,9 +14,9 @@ from dataclasses import replace
 from typing import Any
 
 import dash
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 
-from components import ids
 from twinning import embed, i18n
 from twinning import query as agg
 from twinning.qr import qr_svg_data_uri
@@ -32,6 +32,7 @@ SHARE_HEIGHT = "share-height"
 SHARE_IFRAME = "share-iframe"
 SHARE_QR = "share-qr"
 SHARE_HTML = "share-html"
+SHARE_VIEW = "share-view"  # the filters, handed on only while the menu is open (gates.py)
 SHARE_OPEN = "share-open"  # whether the menu is open: assets/details_open.js sets it
 STAGE_QR_BUTTON = "stage-qr-button"  # presenter mode: shows the link's QR code on the stage
 STAGE_QR = "stage-qr"
@@ -66,6 +67,7 @@ def menu(lang: str) -> html.Details:
         children=[
             html.Summary(tr("share", lang), className="button ghost share-button"),
             dcc.Store(id=SHARE_OPEN, data=False),
+            dcc.Store(id=SHARE_VIEW),
             html.Div(
                 className="share-panel",
                 children=[
@@ -278,19 +280,29 @@ def register(app: dash.Dash, state: Any) -> None:
         routes + OFFLINE_HTML_PATH.lstrip("/"), "atlas_offline_html", offline_view
     )
 
+    from components.gates import gate
+
+    # the links while the menu is open or the presenter's stage may show its QR code:
+    # closed, a filter change asks nothing (the menu's fields keep the last view's links,
+    # not seen; opening it hands the current view on)
+    gate(app, SHARE_VIEW, SHARE_OPEN, on_stage=True)
+
     @app.callback(
         Output(SHARE_LINK, "value"),
         Output(SHARE_IFRAME, "value"),
         Output(SHARE_QR, "src"),
         Output(SHARE_HTML, "href"),
         Output(STAGE_QR_IMG, "src"),
-        Input(ids.FILTERS, "data"),
+        Input(SHARE_VIEW, "data"),
         Input(SHARE_CHART, "value"),
         Input(SHARE_WIDTH, "value"),
         Input(SHARE_HEIGHT, "value"),
-        Input(SHARE_OPEN, "data"),
+        State(SHARE_OPEN, "data"),
+        prevent_initial_call=True,
     )
     def update_share(filters_dict, chart, width, height, is_open):
+        if not isinstance(filters_dict, dict):
+            raise PreventUpdate  # the menu's fields changed before it ever opened
         filters = agg.Filters.from_dict(filters_dict)
         base = request_base(prefix)
         # the QR code while the menu is open, and always on the presenter's stage

@@ -161,3 +161,40 @@ def test_the_polyfill_leaves_the_browsers_own_string_and_number_parsing(atlas_pa
     )
     assert kept == [True, True, True, True, "x", 12, 1500]
     atlas_page.log.assert_clean()
+
+
+def test_closed_panels_ask_nothing_on_a_filter_change_and_fill_when_opened(atlas_page):
+    # The coverage card and the Share menu show nothing while closed; a filter change then
+    # sends no request for them (components/gates.py, #7). Opened, each shows the view of
+    # the moment, not the one the page started with.
+    page = atlas_page.page
+    outputs: list[str] = []
+    page.on(
+        "request",
+        lambda r: "/_dash-update-component" in r.url
+        and outputs.append((r.post_data_json or {}).get("output", "")),
+    )
+    atlas_page.open("/", level="county", metric="funds_cny", lang="en")
+    wait_map_drawn(page)
+    atlas_page.settle()
+    outputs.clear()
+    set_control(page, "metric-select", "projects")
+    atlas_page.settle()
+    assert any("map-graph.figure" in o for o in outputs), outputs  # the change was sent
+    assert not [o for o in outputs if "coverage" in o or "share-link" in o], outputs
+
+    page.locator("#share-menu > summary").click()
+    page.wait_for_function(
+        "() => document.getElementById('share-link').value.includes('metric=projects')"
+    )
+    assert [o for o in outputs if "share-link" in o]
+    page.locator("#coverage-details > summary").click()
+    page.wait_for_selector("#coverage table", timeout=15_000)
+    # open, they follow the next change
+    set_control(page, "metric-select", "people_lifted")
+    page.wait_for_function(
+        "() => document.getElementById('share-link').value.includes('metric=people_lifted')"
+    )
+    atlas_page.settle()
+    assert page.locator("#coverage table").count() == 2
+    atlas_page.log.assert_clean()
