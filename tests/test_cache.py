@@ -70,6 +70,10 @@ def test_the_lock_files_are_made_with_the_namespace_not_by_requests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = _shared(tmp_path)
+    for _ in range(200):  # made in the background
+        if (cache.locks / ".ready").exists():
+            break
+        time.sleep(0.05)
     locks = sorted(p.name for p in cache.locks.iterdir() if not p.name.startswith("."))
     assert len(locks) == cache_mod.LOCK_STRIPES
     made = []  # for each lock file opened: whether it was made by the opening
