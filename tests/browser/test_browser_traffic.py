@@ -171,8 +171,10 @@ def test_closed_panels_ask_nothing_on_a_filter_change_and_fill_when_opened(atlas
     outputs: list[str] = []
     page.on(
         "request",
-        lambda r: "/_dash-update-component" in r.url
-        and outputs.append((r.post_data_json or {}).get("output", "")),
+        lambda r: (
+            "/_dash-update-component" in r.url
+            and outputs.append((r.post_data_json or {}).get("output", ""))
+        ),
     )
     atlas_page.open("/", level="county", metric="funds_cny", lang="en")
     wait_map_drawn(page)
