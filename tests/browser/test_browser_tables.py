@@ -10,6 +10,7 @@ import pytest
 from browser_harness import set_control, wait_map_drawn
 
 from components import ids
+from components.layout import GRID_BLOCK_ROWS
 from twinning import i18n
 
 pytestmark = pytest.mark.browser
@@ -61,10 +62,11 @@ def test_figures_grid_pages_from_the_server_and_reloads_on_a_filter_change(atlas
     requests = _record_row_requests(atlas_page, ids.TABLE_FIGURES)
     _open_figures(atlas_page, lang="en")
 
-    # the first block only: rows 0-100 of more than 200
-    assert requests and requests[0]["startRow"] == 0 and requests[0]["endRow"] == 100
+    # the first block only: rows 0-40 of more than 200
+    block = GRID_BLOCK_ROWS
+    assert requests and requests[0]["startRow"] == 0 and requests[0]["endRow"] == block
     first = _grid_state(page, ids.TABLE_FIGURES)
-    assert first["count"] > 200 and len(first["rows"]) == 100
+    assert first["count"] > 200 and len(first["rows"]) == block
     headers = page.evaluate(
         "id => window.dash_ag_grid.getApi(id).getColumnDefs().map(c => c.headerName)",
         ids.TABLE_FIGURES,
@@ -73,20 +75,20 @@ def test_figures_grid_pages_from_the_server_and_reloads_on_a_filter_change(atlas
     assert page.locator(f"#{ids.TABLE_FIGURES} .ag-header-cell-text").first.inner_text() == (
         "Metric"
     )
-    assert page.locator(f"#{ids.TABLE_FIGURES} .ag-row").count() < 100  # drawn: what shows
+    assert page.locator(f"#{ids.TABLE_FIGURES} .ag-row").count() < block  # drawn: what shows
 
     # scrolling down asks for a later block
     page.locator(f"#{ids.TABLE_FIGURES} .ag-body-viewport").evaluate(
         "el => { el.scrollTop = el.scrollHeight; }"
     )
     page.wait_for_function(
-        """id => { let later = false;
+        """([id, block]) => { let later = false;
                    window.dash_ag_grid.getApi(id).forEachNode(
-                       n => { if (n.rowIndex >= 100 && n.data) later = true; });
+                       n => { if (n.rowIndex >= block && n.data) later = true; });
                    return later; }""",
-        arg=ids.TABLE_FIGURES,
+        arg=[ids.TABLE_FIGURES, block],
     )
-    assert any(r["startRow"] >= 100 for r in requests)
+    assert any(r["startRow"] >= block for r in requests)
 
     # a filter change: the grid drops its blocks and asks again from the first row
     asked = len(requests)
