@@ -625,6 +625,12 @@ def test_a_change_between_main_metrics_keeps_the_series(data) -> None:
         return sum(1 for k in f["layout"] if k.startswith("yaxis"))
 
     assert key3 != key and rows(other) == rows(fig) + 1
+    # nor does the map's level, its flows or a figure outlined on it change the series
+    for change in ({"level": "county"}, {"flows": False}, {"level": "prefecture", "scope": 3}):
+        moved = View(data, agg.Filters(lang="en", metric="funds_cny", **change))
+        kept, key4 = cb.series_step_outputs(moved, key)
+        assert key4 == key and isinstance(kept, dash.Patch), change
+        assert moved.series() == fig and moved.series_summary() == people.series_summary()
 
 
 def test_series_keeps_period_figures_as_periods(data) -> None:

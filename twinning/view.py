@@ -251,8 +251,9 @@ class View:
     def _series_filters(self) -> agg.Filters:
         """The filters the series depends on: it shows the main metrics, and the chosen
         one only when it is another, so a change between main metrics keeps the series
-        (the same figure, key and words: the browser keeps what it has, #7)."""
-        f = self.filters
+        (the same figure, key and words: the browser keeps what it has, #7); nor do the
+        map's level, its flows or an outlined figure (``scope``) change it."""
+        f = replace(self.filters, level="province", flows=True, scope=None)
         return replace(f, metric=None) if f.metric in agg.MAIN_METRICS else f
 
     def series(self) -> dict[str, Any]:
