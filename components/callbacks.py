@@ -685,13 +685,28 @@ function (value, clicks) {
 """
 
 
+# The filters each table's rows do not depend on: a change of only these keeps the
+# table's blocks (no request). The map's level, flows, outlined figure and selected place,
+# the stage and the playback choose no rows; the pairings have no metric (a metric or a
+# level change sent a block of pairings nobody's view had changed, #7).
+GRID_IGNORES: dict[str, tuple[str, ...]] = {
+    ids.TABLE_PAIRINGS: ("metric", "level", "flows", "scope", "place", "present", "play"),
+    ids.TABLE_FIGURES: ("level", "flows", "scope", "place", "present", "play"),
+}
+
 RELOAD_GRIDS_JS = """
 function (filters, playing, shown) {
     const nu = window.dash_clientside.no_update;
     // while the years play the tables wait: they catch up once, on pause (#9)
     if (playing) { return nu; }
     if (JSON.stringify(filters) === JSON.stringify(shown)) { return nu; }
-    for (const id of GRIDS) {
+    const rows = (f, ignore) => {
+        if (!f) { return ""; }
+        const kept = Object.keys(f).filter(k => !ignore.includes(k)).sort();
+        return JSON.stringify(kept.map(k => [k, f[k]]));
+    };
+    for (const [id, ignore] of Object.entries(IGNORES)) {
+        if (rows(filters, ignore) === rows(shown, ignore)) { continue; }  // the same rows
         let api = null;
         try { api = window.dash_ag_grid.getApi(id); } catch (e) { api = null; }
         if (api && !api.isDestroyed()) {
@@ -701,7 +716,7 @@ function (filters, playing, shown) {
     }
     return filters;
 }
-""".replace("GRIDS", json.dumps([ids.TABLE_PAIRINGS, ids.TABLE_FIGURES]))
+""".replace("IGNORES", json.dumps(GRID_IGNORES))
 
 
 def xlsx_outputs(view: View, prefix: str = "/") -> tuple[Any, Any]:

@@ -831,3 +831,31 @@ def test_render_page_keeps_the_page_the_layout_came_with(client) -> None:
     assert r.get_json()["response"][ids.PAGE_SHOWN]["data"] == "/import?lang=en"
     r = post("/", "", None)
     assert r.status_code == 200 and r.get_json()["response"][ids.PAGE]["children"]
+
+
+def test_a_table_keeps_its_rows_for_a_change_of_what_they_do_not_depend_on(data) -> None:
+    # The browser keeps a grid's blocks when only filters in GRID_IGNORES change
+    # (RELOAD_GRIDS_JS): each of them must leave the rows and the count as they were.
+    from components import ids
+
+    base = agg.Filters(lang="en", metric="funds_cny", year_from=2000, year_to=2020)
+    other = {
+        "metric": "projects",
+        "level": "county",
+        "flows": False,
+        "scope": 7,
+        "place": "530000",
+        "present": True,
+        "play": True,
+    }
+    request = {"startRow": 0, "endRow": 200, "sortModel": [], "filterModel": {}}
+    for grid, kind in ((ids.TABLE_PAIRINGS, "pairings"), (ids.TABLE_FIGURES, "figures")):
+        before = cb.grid_rows(View(data, base), kind, request)
+        assert before["rowData"], kind
+        for name in cb.GRID_IGNORES[grid]:
+            after = cb.grid_rows(View(data, replace(base, **{name: other[name]})), kind, request)
+            assert after == before, (kind, name)
+    # and the figures' table does depend on the metric: it is not ignored there
+    projects = cb.grid_rows(View(data, replace(base, metric="projects")), "figures", request)
+    assert projects != cb.grid_rows(View(data, base), "figures", request)
+    assert "metric" not in cb.GRID_IGNORES[ids.TABLE_FIGURES]

@@ -163,3 +163,33 @@ def test_source_cells_are_links_to_http_addresses_only(atlas_page):
     csv_href = page.get_attribute(f"#{ids.DOWNLOAD_CSV}", "href")
     assert csv_href.startswith("/download/view.csv?") and "lang=en" in csv_href
     atlas_page.log.assert_clean()
+
+
+def test_pairings_grid_keeps_its_rows_when_only_the_metric_or_level_changes(atlas_page):
+    # the pairings have no metric and no map level: such a change leaves their grid as it
+    # is (no request, #7); a change of the years asks again from the first row
+    page = atlas_page.page
+    requests = _record_row_requests(atlas_page, ids.TABLE_PAIRINGS)
+    atlas_page.open("/", lang="en", metric="funds_cny")
+    wait_map_drawn(page)
+    atlas_page.settle()
+    page.locator(f"#{ids.TABLE_PAIRINGS} .ag-row .ag-cell").first.wait_for()
+    shown = _grid_state(page, ids.TABLE_PAIRINGS)
+    asked = len(requests)
+    set_control(page, ids.METRIC, "projects")
+    atlas_page.settle()
+    set_control(page, ids.LEVEL, "prefecture")
+    atlas_page.settle()
+    assert atlas_page.query().get("metric") == "projects"
+    assert atlas_page.query().get("level") == "prefecture"
+    assert requests[asked:] == []
+    assert _grid_state(page, ids.TABLE_PAIRINGS) == shown
+    set_control(page, ids.YEARS, (2010, 2015))
+    atlas_page.settle()
+    again = requests[asked:]
+    assert again and again[0]["startRow"] == 0, again
+    page.wait_for_function(
+        "([id, n]) => window.dash_ag_grid.getApi(id).getDisplayedRowCount() < n",
+        arg=[ids.TABLE_PAIRINGS, shown["count"]],
+    )
+    atlas_page.log.assert_clean()
