@@ -7,6 +7,7 @@ reference store where the rule is about the shipped boundaries.
 from __future__ import annotations
 
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -348,3 +349,40 @@ def test_the_series_grid_is_make_subplots_grid(rows) -> None:
         subplot_titles=list(titles),
     ).to_plotly_json()["layout"]
     assert json.loads(fseries._grid_layout(titles)) == expected
+
+
+def test_a_flow_is_its_two_ends_with_the_arrowhead_turned_along_its_arc():
+    # plotly draws the great circle between two geo points itself: a flow sends its two
+    # ends, and its arrowhead is turned to the bearing the arc arrives with (#7)
+    assert fmap.arrival_bearing(100.0, 30.0, 100.0, 40.0) == 0  # due north
+    assert fmap.arrival_bearing(100.0, 40.0, 100.0, 30.0) == -180  # due south
+    assert fmap.arrival_bearing(100.0, 0.0, 110.0, 0.0) == 90  # east along the equator
+    assert fmap.arrival_bearing(110.0, 0.0, 100.0, 0.0) == -90
+    # Shanghai to Kashgar: westward, and the great circle arrives heading south of west
+    kashgar = fmap.arrival_bearing(121.47, 31.23, 75.99, 39.47) % 360
+    assert 240 < kashgar < 270
+    # the tangent at the end, as the old vertex at 92 % of the arc pointed (to a degree or
+    # two: that was a chord)
+    (lon, _), (lat, _) = fmap._great_circle(121.47, 31.23, 75.99, 39.47, (0.999, 1.0))
+    dx = (75.99 - lon) * math.cos(math.radians(39.47))
+    chord = math.degrees(math.atan2(dx, 39.47 - lat)) % 360
+    assert abs(kashgar - chord) <= 2
+
+    data = make_data()
+    fig = fmap.map_figure(
+        data, agg.Filters(lang="en", level="county"), "/geo/county-0.json", ("653125",)
+    ).to_plotly_json()
+    lines = [fig["data"][i] for i in fig["layout"]["meta"]["flows"]]
+    lines = [t for t in lines if t.get("mode") == "lines+markers" and t["lon"]]
+    assert lines
+    for t in lines:
+        n = len(t["lon"])
+        assert n % 3 == 0 and t["lon"][2::3] == [None] * (n // 3)  # start, end, gap
+        assert t["marker"]["angleref"] == "north"
+        assert len(t["marker"]["angle"]) == len(t["marker"]["size"]) == n
+        for i in range(0, n, 3):
+            assert t["marker"]["size"][i] == 0 and t["marker"]["size"][i + 1] > 0
+            bearing = fmap.arrival_bearing(
+                t["lon"][i], t["lat"][i], t["lon"][i + 1], t["lat"][i + 1]
+            )
+            assert abs((t["marker"]["angle"][i + 1] - bearing + 180) % 360 - 180) <= 1
