@@ -166,12 +166,13 @@ def test_a_table_page_too_slow_to_fetch_ends_the_table_there_and_says_why(
     store, monkeypatch
 ) -> None:
     from components import callbacks as cb
+    from components.layout import GRID_BLOCK_ROWS
 
     data = query.AtlasData.from_store(store)
     response, note = cb.grid_outputs(
         View(data, query.Filters(lang="en")), "figures", {"startRow": 0}
     )
-    assert len(response["rowData"]) == 100 and not note
+    assert len(response["rowData"]) == GRID_BLOCK_ROWS and not note  # a block by default
 
     def too_slow(*_a, **_k):
         raise query.QueryTooSlow(8)

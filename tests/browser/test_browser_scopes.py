@@ -75,6 +75,18 @@ def test_a_group_figure_in_the_table_links_to_the_outline_of_its_members(atlas_p
     bp.page.locator(f"#{ids.TABLE_TABS} .tab", has_text=i18n.t("table_figures", "en")).click()
     bp.page.locator(f"#{ids.TABLE_FIGURES} .ag-row .ag-cell").first.wait_for()
     bp.settle()
+    # scrolled down block by block (as a reader would) until a group figure has come
+    bp.page.wait_for_function(
+        """id => { const api = window.dash_ag_grid.getApi(id); let hit = false, last = -1;
+                   api.forEachNode(n => { if (!n.data) return;
+                     last = Math.max(last, n.rowIndex); if (n.data.scope_id) hit = true; });
+                   if (!hit && last >= 0 && last + 1 < api.getDisplayedRowCount())
+                     api.ensureIndexVisible(last + 1, 'bottom');
+                   return hit; }""",
+        arg=ids.TABLE_FIGURES,
+        timeout=30_000,
+    )
+    bp.settle()
     shown = bp.page.evaluate(
         """id => { const api = window.dash_ag_grid.getApi(id); let hit = null, plain = 0;
                    api.forEachNode(n => {
