@@ -352,7 +352,7 @@ def arrival_bearing(lon1: float, lat1: float, lon2: float, lat2: float) -> int:
     Plotly draws a line between two geo points as the great circle itself, so a flow
     needs only its two ends; its arrowhead is turned to this bearing (``angleref``
     "north"). It used to point from a vertex at 92 % of the arc, two more numbers per
-    flow: of the 400 flows of a county change at 10 M figures, ~1.4 KB (#7)."""
+    flow: for the 400 flows of a county change at 10 M figures, ~1.0 KB (#7)."""
     f1, f2 = math.radians(lat1), math.radians(lat2)
     dl = math.radians(lon1 - lon2)
     # the bearing from the end back to the start, turned round
@@ -402,9 +402,8 @@ def _flow_values(
     arrowheads' sizes and bearings; then one slot per programme of hover points.
 
     The lines carry no text: a hover text on every vertex of a county map's flows was most
-    of the bytes of a filter change. Each flow has one
-    hover point instead, on its arc's middle vertex, with its text and its recipient (a
-    click there opens the recipient)."""
+    of the bytes of a filter change. Each flow has one hover point instead, on its arc's
+    middle, with its text and its recipient (a click there opens the recipient)."""
     lang = filters.lang
     slots: list[dict[str, Any]] = [
         {"lon": [], "lat": [], "marker": {"size": [], "angle": []}}
