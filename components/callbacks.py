@@ -23,6 +23,7 @@ from twinning import query as agg
 from twinning.figures.describe import headline_words
 from twinning.figures.map import trace_updates
 from twinning.figures.series import cursor_patch
+from twinning.filters import MAP_ONLY, UNCOMPUTED
 from twinning.groups import XPCC_PREFIX
 from twinning.query import scopes
 from twinning.sources import short_source, short_url
@@ -686,12 +687,12 @@ function (value, clicks) {
 
 
 # The filters each table's rows do not depend on: a change of only these keeps the
-# table's blocks (no request). The map's level, flows, outlined figure and selected place,
-# the stage and the playback choose no rows; the pairings have no metric (a metric or a
-# level change sent a block of pairings nobody's view had changed, #7).
+# table's blocks (no request). What only the map's drawing depends on and what changes
+# nothing worked out choose no rows; the pairings have no metric (a metric or a level
+# change sent a block of pairings nobody's view had changed, #7).
 GRID_IGNORES: dict[str, tuple[str, ...]] = {
-    ids.TABLE_PAIRINGS: ("metric", "level", "flows", "scope", "place", "present", "play"),
-    ids.TABLE_FIGURES: ("level", "flows", "scope", "place", "present", "play"),
+    ids.TABLE_PAIRINGS: ("metric", *MAP_ONLY, *UNCOMPUTED),
+    ids.TABLE_FIGURES: (*MAP_ONLY, *UNCOMPUTED),
 }
 
 RELOAD_GRIDS_JS = """

@@ -7,7 +7,8 @@ shared link is user input and must always open (a bad value falls back to the de
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
+from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
@@ -199,18 +200,37 @@ class Filters:
         return _years_in_order(replace(base, **values))
 
     def cache_key(self) -> Filters:
-        """The parts that change what is computed (lang, place, present, play do not)."""
-        return replace(self, lang="zh", place=None, present=False, play=False)
+        """The parts that change what is computed (lang and ``UNCOMPUTED`` do not)."""
+        return replace(self, lang="zh", **_defaults(UNCOMPUTED))
+
+    def without_map(self) -> Filters:
+        """This view without what only the map's drawing depends on (``MAP_ONLY``): what
+        the series, the tables and the totals of its rows are worked out from."""
+        return replace(self, **_defaults(MAP_ONLY))
 
     def rows_key(self) -> Filters:
-        """The parts that choose a view's rows: ``cache_key`` without the map's level, its
-        metric and its flows. Totals of a view's rows (the headline numbers, reconciled
-        totals) are the same for every metric and level shown: one answer for them all."""
-        return replace(self.cache_key(), metric=None, level="province", flows=True)
+        """The parts that choose a view's rows: ``cache_key`` without ``MAP_ONLY`` and the
+        metric. Totals of a view's rows (the headline numbers, reconciled totals) are the
+        same for every metric and level shown: one answer for them all."""
+        return replace(self.without_map().cache_key(), metric=None)
 
     def timeless(self) -> Filters:
         """This view over all years: what the series draws under its cursor at ``year``."""
         return replace(self, year=None, year_from=None, year_to=None, mode="year", play=False)
+
+
+# The fields of a view that only say how the map draws it (its level, its flow lines, a
+# figure outlined on it): no row of a table, a total or the series depends on them (#7).
+MAP_ONLY: tuple[str, ...] = ("level", "flows", "scope")
+# The fields that change nothing worked out: the place whose detail is open, the
+# presenter's stage, the playback's running.
+UNCOMPUTED: tuple[str, ...] = ("place", "present", "play")
+
+
+@lru_cache(maxsize=8)
+def _defaults(names: tuple[str, ...]) -> dict[str, Any]:
+    """The default values of Filters' fields ``names``."""
+    return {f.name: f.default for f in fields(Filters) if f.name in names}
 
 
 def _years_in_order(filters: Filters) -> Filters:

@@ -253,7 +253,7 @@ class View:
         one only when it is another, so a change between main metrics keeps the series
         (the same figure, key and words: the browser keeps what it has, #7); nor do the
         map's level, its flows or an outlined figure (``scope``) change it."""
-        f = replace(self.filters, level="province", flows=True, scope=None)
+        f = self.filters.without_map()
         return replace(f, metric=None) if f.metric in agg.MAIN_METRICS else f
 
     def series(self) -> dict[str, Any]:
