@@ -14,7 +14,8 @@ copy of the store, and the script measures:
       every one a state no earlier request had (no cache answers): the server time of
       the change (its callbacks one after another), p50 and p95, and per callback;
   (d) bytes on the wire of a county-level filter change with ``Accept-Encoding: br,
-      gzip`` (the callback responses as received);
+      gzip`` (the callback responses' bodies as received; their status lines and
+      headers, never compressed, beside them);
   (e) one table page: the figures grid's block of rows (``getRowsRequest``), random
       offsets and sorts; the old app has no pages: its table callback sends every row;
   (f) the CSV of the national view with every metric (about as many rows as the store
@@ -356,7 +357,7 @@ def measure(
             if not chain:
                 res["errors"].append(f"no recorded requests for a {kind} change")
                 continue
-            samples, crit, wire, body = [], [], [], []
+            samples, crit, wire, body, head = [], [], [], [], []
             deadline = time.perf_counter() + args.kind_budget
             slowest: list[tuple[float, dict[str, Any], list]] = []
             for _ in range(args.reps):
@@ -369,6 +370,7 @@ def measure(
                 crit.append(r.critical)
                 wire.append(r.wire_bytes)
                 body.append(r.body_bytes)
+                head.append(r.head_bytes)
                 for name, secs, w, b in r.per_callback:
                     res["callbacks"].setdefault(name, []).append((secs, w, b))
                 if time.perf_counter() > deadline:
@@ -382,6 +384,7 @@ def measure(
                 "critical_p95_s": pct(crit, 95),
                 "wire_median": statistics.median(wire),
                 "body_median": statistics.median(body),
+                "head_median": statistics.median(head),
             }
             slowest.sort(key=lambda x: -x[0])
             c = res["changes"][kind]
@@ -396,7 +399,8 @@ def measure(
             log(
                 f"  (c) {kind:<10} n={c['n']:<3} p50 {ms(c['p50_s']):>9}  p95 {ms(c['p95_s']):>9}"
                 f"   browser waits p95 {ms(c['critical_p95_s']):>9}"
-                f"   (d) {kb(c['wire_median'])} on the wire ({kb(c['body_median'])} raw)"
+                f"   (d) {kb(c['wire_median'])} on the wire + {kb(c['head_median'])} headers"
+                f" ({kb(c['body_median'])} raw)"
             )
         log("      slowest changes (state: callbacks over 50 ms):")
         for kind, c in res["changes"].items():

@@ -196,6 +196,13 @@ class Response:
     def body(self) -> bytes:
         return decode(self.raw, self.headers.get("content-encoding", ""))
 
+    @property
+    def head_bytes(self) -> int:
+        """The status line and headers as HTTP/1.1 sends them (never compressed)."""
+        return len(f"HTTP/1.1 {self.status} OK\r\n\r\n") + sum(
+            len(k) + len(v) + 4 for k, v in self.headers.items()
+        )
+
     def json(self) -> Any:
         return json.loads(self.body) if self.raw else None
 
@@ -434,10 +441,11 @@ class DashSession:
 class ChainResult:
     seconds: float  # sum of the requests' times (the server's work, one at a time)
     critical: float  # sum over waves of the slowest request (what a browser waits)
-    wire_bytes: int
-    body_bytes: int
+    wire_bytes: int  # the answers' bodies as sent (compressed)
+    body_bytes: int  # the same, decompressed
     per_callback: list[tuple[str, float, int, int]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    head_bytes: int = 0  # the answers' status lines and headers
 
 
 def replay_chain(session: DashSession, chain: list[dict[str, Any]]) -> ChainResult:
@@ -460,6 +468,7 @@ def replay_chain(session: DashSession, chain: list[dict[str, Any]]) -> ChainResu
             slowest = max(slowest, r.seconds)
             res.wire_bytes += len(r.raw)
             res.body_bytes += len(r.body)
+            res.head_bytes += r.head_bytes
             res.per_callback.append((name_of(body), r.seconds, len(r.raw), len(r.body)))
         res.critical += slowest
     return res
