@@ -21,6 +21,7 @@ from components.projects_panel import project_section
 from twinning import i18n, settings
 from twinning import query as agg
 from twinning.figures.describe import headline_words
+from twinning.figures.diff import DELETE
 from twinning.figures.map import trace_updates
 from twinning.figures.series import cursor_patch
 from twinning.filters import MAP_ONLY, UNCOMPUTED
@@ -257,19 +258,37 @@ def series_outputs(view: View) -> Any:
     return view.series()
 
 
-def series_step_outputs(view: View, previous_key: str | None) -> tuple[Any, str]:
-    """(figure or Patch, key): the same series as the browser holds -> a ``dash.Patch``
-    that moves the year cursor (a few numbers), else the whole figure."""
-    key = view.series_key()
-    if previous_key != key:
-        return view.series(), key
-    meta = view.with_filters(view.filters.timeless()).series()["layout"]["meta"]
+def series_step_outputs(view: View, shown: Any) -> tuple[Any, dict[str, Any]]:
+    """(figure or Patch, state to keep) for the series the browser holds (``shown``, the
+    state kept with it, ``View.series_state``): the same series -> a ``dash.Patch`` that
+    moves the year cursor (a few numbers); another series whose figure this worker or the
+    shared cache still has -> a Patch of what differs from it and the cursor; else the
+    whole figure."""
+    state = view.series_state()
+    same = isinstance(shown, dict) and shown.get("key") == state["key"]
+    changes = None if same else view.series_changes(shown)
+    if not same and changes is None:
+        return view.series(), state
     patch = dash.Patch()
+    _assign(patch, changes or [])
+    meta = view.with_filters(view.filters.timeless()).series()["layout"]["meta"]
     for part, items in cursor_patch(meta, view.filters.year).items():
         for index, props in items.items():
             for prop, value in props.items():
                 patch["layout"][part][index][prop] = value
-    return patch, key
+    return patch, state
+
+
+def _assign(patch: dash.Patch, changes: list[tuple[tuple, Any]]) -> None:
+    """Make ``twinning.figures.diff`` changes on a ``dash.Patch``."""
+    for path, value in changes:
+        target = patch
+        for part in path[:-1]:
+            target = target[part]
+        if value is DELETE:
+            del target[path[-1]]
+        else:
+            target[path[-1]] = value
 
 
 def source_line(view: View, limit: int = 4) -> list:
@@ -815,10 +834,10 @@ def register(app: dash.Dash, state: Any) -> None:
         Input(ids.FILTERS, "data"),
         State(ids.SERIES_KEY, "data"),
     )
-    def update_series(filters_dict, previous_key):
+    def update_series(filters_dict, shown):
         view = current(filters_dict)
-        fig, key = series_step_outputs(view, previous_key)
-        return fig, key, view.series_summary()
+        fig, state = series_step_outputs(view, shown)
+        return fig, state, view.series_summary()
 
     @app.callback(
         Output(ids.SOURCE_LINE, "children"),

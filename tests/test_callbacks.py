@@ -5,11 +5,13 @@ from __future__ import annotations
 import gzip
 import json
 from dataclasses import replace
+from typing import Any
 
 import dash
 import pandas as pd
 import plotly.io as pio
 import pytest
+from plotly.io.json import to_json_plotly
 
 from components import callbacks as cb
 from components import ids
@@ -610,27 +612,92 @@ def test_the_csv_button_streams_the_view_from_the_server(reference_store, data) 
     assert href == "/atlas/download/view.csv" + agg.Filters.from_query(query).to_query_string()
 
 
+def applied(figure: dict, patch: dash.Patch) -> dict:
+    """``figure`` as the browser holds it after ``patch`` (Dash's Assign and Delete)."""
+    out = as_json(figure)
+    for op in patch.to_plotly_json()["operations"]:
+        *path, last = op["location"]
+        target = out
+        for part in path:
+            target = target[part]
+        if op["operation"] == "Assign":
+            target[last] = as_json(op["params"]["value"])
+        else:
+            assert op["operation"] == "Delete", op
+            del target[last]
+    return out
+
+
+def as_json(value: Any) -> Any:
+    """``value`` as the browser reads it (plotly's JSON encoding)."""
+    return json.loads(to_json_plotly(value))
+
+
 def test_a_change_between_main_metrics_keeps_the_series(data) -> None:
     # the series shows funds, projects and people whatever main metric the map shows: the
     # browser keeps it (a patch of the cursor), and another metric adds its row (#7)
-    fig, key = cb.series_step_outputs(View(data, agg.Filters(lang="en", metric="funds_cny")), None)
+    fig, state = cb.series_step_outputs(
+        View(data, agg.Filters(lang="en", metric="funds_cny")), None
+    )
     people = View(data, agg.Filters(lang="en", metric="people_lifted"))
-    same, key2 = cb.series_step_outputs(people, key)
-    assert key2 == key and isinstance(same, dash.Patch)
+    same, state2 = cb.series_step_outputs(people, state)
+    assert state2["key"] == state["key"] and isinstance(same, dash.Patch)
     assert people.series() == fig
     villages = View(data, agg.Filters(lang="en", metric="villages_supported"))
-    other, key3 = cb.series_step_outputs(villages, key)
+    other, state3 = cb.series_step_outputs(villages, state)
 
     def rows(f: dict) -> int:
         return sum(1 for k in f["layout"] if k.startswith("yaxis"))
 
-    assert key3 != key and rows(other) == rows(fig) + 1
+    # sent as what differs from the figure the browser holds: the figure it then holds is
+    # the new series, with one row more
+    assert state3["key"] != state["key"] and isinstance(other, dash.Patch)
+    assert applied(fig, other) == as_json(villages.series())
+    assert rows(villages.series()) == rows(fig) + 1
     # nor does the map's level, its flows or a figure outlined on it change the series
     for change in ({"level": "county"}, {"flows": False}, {"level": "prefecture", "scope": 3}):
         moved = View(data, agg.Filters(lang="en", metric="funds_cny", **change))
-        kept, key4 = cb.series_step_outputs(moved, key)
-        assert key4 == key and isinstance(kept, dash.Patch), change
+        kept, state4 = cb.series_step_outputs(moved, state)
+        assert state4["key"] == state["key"] and isinstance(kept, dash.Patch), change
         assert moved.series() == fig and moved.series_summary() == people.series_summary()
+
+
+def test_another_series_is_sent_as_what_differs_when_the_one_shown_is_known(data) -> None:
+    # a programme or donor change: the series the browser holds is known (this worker
+    # worked it out), so only what differs travels; the figure the browser then holds is
+    # the new series exactly, cursor included (#7)
+    before = View(data, agg.Filters(lang="zh", metric="funds_cny", year=2010))
+    fig, state = cb.series_step_outputs(before, None)
+    for change in (
+        {"programs": ("east_west_cooperation",)},
+        {"donor": "310000", "year": 2015},
+        {"year": None},
+    ):
+        after = View(data, replace(before.filters, **change))
+        patch, new_state = cb.series_step_outputs(after, state)
+        assert isinstance(patch, dash.Patch), change
+        assert applied(fig, patch) == as_json(after.series()), change
+        raw = len(to_json_plotly(patch.to_plotly_json()["operations"]))
+        assert raw < len(to_json_plotly(after.series())), change
+        # and from the state it keeps, a change back is a patch as well
+        back, _ = cb.series_step_outputs(before, new_state)
+        assert applied(applied(fig, patch), back) == as_json(before.series()), change
+    # not known here (another data version, a forged state, none): the whole figure
+    for shown in (
+        {**state, "key": "0" * 16},
+        {"key": state["key"], "view": "funds"},
+        {"key": state["key"]},
+        state["key"],
+        None,
+    ):
+        whole, _ = cb.series_step_outputs(View(data, agg.Filters(lang="zh", donor="310000")), shown)
+        assert isinstance(whole, dict) and "data" in whole, shown
+    # nor is a series worked out again only to be compared: one not in a cache is not used
+    never = View(data, agg.Filters(lang="en", donor="440000", year_from=1999, programs=("other",)))
+    whole, _ = cb.series_step_outputs(
+        View(data, agg.Filters(lang="en", donor="320000")), never.series_state()
+    )
+    assert isinstance(whole, dict)
 
 
 def test_series_keeps_period_figures_as_periods(data) -> None:

@@ -175,8 +175,10 @@ class View:
         return self.filters.lang
 
     def _cached(self, part: str, build: Callable[[], Any], *extra: Any) -> Any:
-        key = (part, self.filters.cache_key(), self.filters.lang, *extra)
-        return self.data.cached(key, build)
+        return self.data.cached(self._part_key(part, *extra), build)
+
+    def _part_key(self, part: str, *extra: Any) -> tuple:
+        return (part, self.filters.cache_key(), self.filters.lang, *extra)
 
     # -- the map --------------------------------------------------------------------
 
@@ -270,6 +272,34 @@ class View:
         f = self._series_filters()
         text = f"{self.data.version}|{f.timeless().cache_key()!r}|{f.lang}|{f.present}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def series_state(self) -> dict[str, Any]:
+        """What the screen keeps of the series it shows: its key, and the filters it was
+        drawn for (the next change is sent as what differs from that figure)."""
+        shown, default = self._series_filters().as_dict(), agg.Filters().as_dict()
+        view = {k: v for k, v in shown.items() if k == "lang" or v != default[k]}
+        return {"key": self.series_key(), "view": view}
+
+    def series_changes(self, shown: Any) -> list[tuple[tuple, Any]] | None:
+        """What turns the series of ``shown`` (a ``series_state`` the screen kept) into
+        this one (``twinning.figures.diff``), or None when that series is not known here:
+        not in this worker's or the shared cache (it is never worked out again for this),
+        of another data version, or ``shown`` is not a state this atlas wrote."""
+        from twinning.figures.diff import figure_changes
+
+        if not isinstance(shown, dict) or not isinstance(shown.get("view"), dict):
+            return None
+        try:
+            before = self.with_filters(agg.Filters.from_dict(shown["view"]))
+        except (TypeError, ValueError):
+            return None
+        if before.series_key() != shown.get("key"):
+            return None
+        f = before._series_filters()
+        old = self.data.peek(before.with_filters(f)._part_key("series", f.present))
+        if old is None:
+            return None
+        return figure_changes(old, self.series())
 
     def series_summary(self) -> str:
         from twinning.figures.describe import series_summary

@@ -203,3 +203,39 @@ def test_closed_panels_ask_nothing_on_a_filter_change_and_fill_when_opened(atlas
     atlas_page.settle()
     assert page.locator("#coverage table").count() == 2
     atlas_page.log.assert_clean()
+
+
+SERIES_JS = """() => { const gd = document.querySelector('#series-graph .js-plotly-plot');
+    return JSON.parse(JSON.stringify({data: gd.data, annotations: gd.layout.annotations,
+                                      shapes: gd.layout.shapes})); }"""
+
+
+def test_another_series_comes_as_what_differs_and_draws_as_the_whole_would(atlas_page):
+    # A programme change redraws the series: the answer is what differs from the figure
+    # the browser holds (#7); the series it then draws is the one a fresh page of that
+    # view draws from the whole figure
+    page = atlas_page.page
+    atlas_page.open("/", lang="en", metric="funds_cny", year=2010)
+    wait_map_drawn(page)
+    atlas_page.settle()
+    answers: list[tuple[str, str]] = []
+
+    def on_response(r: Any) -> None:
+        if "/_dash-update-component" in r.url and r.status == 200:
+            answers.append(((r.request.post_data_json or {}).get("output", ""), r.text()))
+
+    page.on("response", on_response)
+    set_control(page, "program-select", ["counterpart_support_xinjiang"])
+    atlas_page.settle()
+    series = [text for output, text in answers if "series-graph.figure" in output]
+    assert len(series) == 1 and '"operations"' in series[0], series
+    patched = page.evaluate(SERIES_JS)
+    page.remove_listener("response", on_response)
+    atlas_page.open("/", lang="en", metric="funds_cny", year=2010,
+                    program="counterpart_support_xinjiang")  # fmt: skip
+    wait_map_drawn(page)
+    atlas_page.settle()
+    fresh = page.evaluate(SERIES_JS)
+    assert [t.get("name") for t in patched["data"]] == [t.get("name") for t in fresh["data"]]
+    assert patched == fresh
+    atlas_page.log.assert_clean()
