@@ -123,11 +123,16 @@ def base_map_figure(view: View) -> dict[str, Any]:
     return view.map_base(geo_assets.SERVED)
 
 
-def map_outputs(view: View, previous_key: list | None) -> tuple[Any, list, str, str]:
+def map_outputs(
+    view: View, previous_key: list | None, shown: Any = None
+) -> tuple[Any, list, str, str]:
     """(figure or Patch, structure key, title, note) for a view.
 
     Same structure as what the browser holds -> a ``dash.Patch`` that changes values only;
-    the boundaries are never resent on a filter change."""
+    the boundaries are never resent on a filter change. When the values of the view the
+    browser shows (``shown``, its ``View.view_state``) are still in a cache, only those
+    that differ from them (a programme's flows that stay empty, a legend entry that stays
+    hidden, the no-data layer of a metric with the same places are not sent again)."""
     key = view.map_key()
     values = view.map_values()
     title, note = values["title"], values["note"]
@@ -135,8 +140,12 @@ def map_outputs(view: View, previous_key: list | None) -> tuple[Any, list, str, 
         return view.map(geo_assets.SERVED), key, title, note
     patch = dash.Patch()
     meta = base_map_figure(view)["layout"]["meta"]
+    before = view.map_values_shown(shown)
+    had = trace_updates(meta, before) if before is not None else {}
     for idx, props in trace_updates(meta, values).items():
         for prop, value in props.items():
+            if idx in had and prop in had[idx] and had[idx][prop] == value:
+                continue  # the browser has it
             target = patch["data"][idx]
             parts = prop.split(".")
             for part in parts[:-1]:
@@ -178,15 +187,18 @@ def map_request(filters: dict[str, Any], state: tuple = (None, None, None)) -> d
     }
 
 
-def map_view_outputs(view: View, previous_key: list | None, announced: Any) -> tuple:
+def map_view_outputs(
+    view: View, previous_key: list | None, announced: Any, shown: Any = None
+) -> tuple:
     """What the map's callback sets for a view: (figure or Patch, structure key, title,
     note, back button's style, text alternative, headline cards, announcement, its key,
-    the view's key)."""
-    fig, key, title, note = map_outputs(view, previous_key)
+    the view's state ``View.view_state``); ``shown``: the state of the view the browser
+    shows."""
+    fig, key, title, note = map_outputs(view, previous_key, shown)
     back = {"display": "inline-block"} if view.filters.recipient else {"display": "none"}
     said, said_key = announcement(view.data, view.filters, announced)
     summary, cards = view.map_summary(), headline_cards(view)
-    return fig, key, title, note, back, summary, cards, said, said_key, view.view_key()
+    return fig, key, title, note, back, summary, cards, said, said_key, view.view_state()
 
 
 def first_map(view: View) -> dict[str, Any]:
@@ -823,9 +835,9 @@ def register(app: dash.Dash, state: Any) -> None:
         # own they ran on other workers and worked the same numbers out again (#7). The
         # announcement store starts at the first view's key: nothing is said on load.
         view = current(filters_dict)
-        if shown is not None and shown == view.view_key():
+        if isinstance(shown, dict) and shown.get("key") == view.view_key():
             raise PreventUpdate  # the page shows this view (it came with it, #7)
-        return map_view_outputs(view, previous_key, announced)
+        return map_view_outputs(view, previous_key, announced, shown)
 
     @app.callback(
         Output(ids.SERIES, "figure"),

@@ -838,7 +838,7 @@ def test_the_layout_comes_with_the_page_and_first_map_of_the_address_it_names(da
     answer = _post_map(client, filters, None).get_json()["response"]  # the callback's
     assert _find(page, ids.MAP)["props"]["figure"] == answer[ids.MAP]["figure"]
     assert _find(page, ids.MAP_KEY)["props"]["data"] == key
-    assert _find(page, ids.MAP_VIEW)["props"]["data"] == view.view_key()
+    assert _find(page, ids.MAP_VIEW)["props"]["data"] == view.view_state()
     assert _find(page, ids.MAP_TITLE)["props"]["children"] == title
     assert _find(page, ids.MAP_NOTE)["props"]["children"] == note
     assert _find(page, ids.MAP_SUMMARY)["props"]["children"] == view.map_summary()
@@ -861,20 +861,60 @@ def _post_map(client, filters: agg.Filters, shown, key=None):
 def test_the_map_callback_sends_nothing_for_the_view_the_page_shows(data, client) -> None:
     filters = agg.Filters(lang="en", level="county", metric="funds_cny")
     view = View(data, filters)
-    assert _post_map(client, filters, view.view_key()).status_code == 204
-    # another view (or none shown yet): the answer, with the key of the view it shows
+    assert view.view_state()["key"] == view.view_key()
+    assert _post_map(client, filters, view.view_state()).status_code == 204
+    # another view (or none shown yet): the answer, with the state of the view it shows
     r = _post_map(client, filters, None)
     assert r.status_code == 200
-    assert r.get_json()["response"][ids.MAP_VIEW]["data"] == view.view_key()
+    assert r.get_json()["response"][ids.MAP_VIEW]["data"] == view.view_state()
     other = replace(filters, metric="projects")
-    r = _post_map(client, other, view.view_key(), key=view.map_key())
+    r = _post_map(client, other, view.view_state(), key=view.map_key())
     assert r.status_code == 200
     answer = r.get_json()["response"]
-    assert answer[ids.MAP_VIEW]["data"] == View(data, other).view_key() != view.view_key()
+    assert answer[ids.MAP_VIEW]["data"] == View(data, other).view_state() != view.view_state()
     assert "operations" in answer[ids.MAP]["figure"]  # values only: a patch
     # the key changes with every part of the view and with the data's version
     assert View(data, replace(filters, lang="zh")).view_key() != view.view_key()
     assert View(data, replace(filters, place="520100")).view_key() != view.view_key()
+
+
+def test_a_map_change_sends_only_the_values_that_differ_from_those_shown(data) -> None:
+    # the values of the view the browser shows are in the cache: what stays the same (a
+    # programme's flows that stay empty, a hidden legend entry) is not sent again, and the
+    # map the browser then holds is the new view's (#7)
+    shown = View(data, agg.Filters(lang="en", level="county", metric="funds_cny"))
+    whole, key, *_ = cb.map_outputs(shown, None)
+    for change in (
+        {"metric": "projects"},
+        {"programs": ("east_west_cooperation",)},
+        {"year_from": 2010, "year_to": 2015},
+        {"donor": "310000"},
+    ):
+        view = View(data, replace(shown.filters, **change))
+        patch, same_key, *_ = cb.map_outputs(view, key, shown.view_state())
+        every, *_ = cb.map_outputs(view, key, None)  # no values known: all of them
+        assert same_key == key and isinstance(patch, dash.Patch), change
+        sent, all_ops = patch.to_plotly_json()["operations"], every.to_plotly_json()["operations"]
+        assert 0 < len(sent) < len(all_ops), change
+        assert (
+            applied(whole, patch)
+            == applied(whole, every)
+            == as_json(view.map(cb.geo_assets.SERVED))
+        )
+    # a state of another data version, a forged one, or one whose values are not in a
+    # cache: every value is sent
+    view = View(data, replace(shown.filters, metric="projects"))
+    every, *_ = cb.map_outputs(view, key, None)
+    n_all = len(every.to_plotly_json()["operations"])
+    never = View(data, agg.Filters(lang="en", level="county", metric="projects", year_from=1993))
+    for state in (
+        {**shown.view_state(), "key": "0" * 16},
+        {"key": shown.view_key(), "view": "funds"},
+        shown.view_key(),
+        never.view_state(),
+    ):
+        patch, *_ = cb.map_outputs(view, key, state)
+        assert len(patch.to_plotly_json()["operations"]) == n_all, state
 
 
 def test_render_page_keeps_the_page_the_layout_came_with(client) -> None:

@@ -276,9 +276,30 @@ class View:
     def series_state(self) -> dict[str, Any]:
         """What the screen keeps of the series it shows: its key, and the filters it was
         drawn for (the next change is sent as what differs from that figure)."""
-        shown, default = self._series_filters().as_dict(), agg.Filters().as_dict()
-        view = {k: v for k, v in shown.items() if k == "lang" or v != default[k]}
-        return {"key": self.series_key(), "view": view}
+        return {"key": self.series_key(), "view": _kept(self._series_filters())}
+
+    def view_state(self) -> dict[str, Any]:
+        """What the screen keeps of the map's view: its key (``view_key``) and its
+        filters (the next change of the map's values sends only those that differ)."""
+        return {"key": self.view_key(), "view": _kept(self.filters)}
+
+    def _shown(self, shown: Any, key: Callable[[View], str]) -> View | None:
+        """The view of a state the screen kept (``series_state``, ``view_state``), or None
+        when it is of another data version or not a state this atlas wrote: its key must
+        be the one ``key`` gives its filters."""
+        if not isinstance(shown, dict) or not isinstance(shown.get("view"), dict):
+            return None
+        before = self.with_filters(agg.Filters.from_dict(shown["view"]))
+        return before if key(before) == shown.get("key") else None
+
+    def map_values_shown(self, shown: Any) -> dict[str, Any] | None:
+        """The map's values of the view the screen shows (its ``view_state``) if this
+        worker or the shared cache still has them (never worked out again for this), and
+        if that view has this one's structure (the same figure, other values)."""
+        before = self._shown(shown, View.view_key)
+        if before is None or before.map_key() != self.map_key():
+            return None
+        return self.data.peek(before._part_key("map-values"))
 
     def series_changes(self, shown: Any) -> list[tuple[tuple, Any]] | None:
         """What turns the series of ``shown`` (a ``series_state`` the screen kept) into
@@ -287,13 +308,8 @@ class View:
         of another data version, or ``shown`` is not a state this atlas wrote."""
         from twinning.figures.diff import figure_changes
 
-        if not isinstance(shown, dict) or not isinstance(shown.get("view"), dict):
-            return None
-        try:
-            before = self.with_filters(agg.Filters.from_dict(shown["view"]))
-        except (TypeError, ValueError):
-            return None
-        if before.series_key() != shown.get("key"):
+        before = self._shown(shown, View.series_key)
+        if before is None:
             return None
         f = before._series_filters()
         old = self.data.peek(before.with_filters(f)._part_key("series", f.present))
@@ -480,3 +496,9 @@ __all__ = [
     "View",
     "current_data",
 ]
+
+
+def _kept(filters: agg.Filters) -> dict[str, Any]:
+    """``filters`` as a screen keeps them: the language and what is not the default."""
+    shown, default = filters.as_dict(), agg.Filters().as_dict()
+    return {k: v for k, v in shown.items() if k == "lang" or v != default[k]}
