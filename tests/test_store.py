@@ -209,6 +209,11 @@ def _old_store(url: str, version: int) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
         metadata.create_all(conn)
+        conn.exec_driver_sql("DROP INDEX ix_figures_shown")  # v7 lacks it (#7)
+        if version == 7:
+            _stamp_old(conn, version)
+            engine.dispose()
+            return
         conn.exec_driver_sql("DROP INDEX ix_figures_spans_donor")  # v6 lacks it (#7)
         if version == 6:
             _stamp_old(conn, version)
@@ -281,7 +286,7 @@ def _stamp_old(conn, version: int) -> None:
     )
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 4, 5, 6, 7])
 def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: int) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     _old_store(url, version)
@@ -317,8 +322,8 @@ def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: in
             assert sorted(members) == ["540300", "540400"]
             indexes = {i["name"] for i in inspect(conn).get_indexes("figures")}
             assert {"ix_figures_donor_side", "ix_figures_donor_side_unit"} <= indexes
-            # v7 (#7): a donor's period figures by index
-            assert "ix_figures_spans_donor" in indexes
+            # v7, v8 (#7): a donor's period figures and a metric's shown figures by index
+            assert {"ix_figures_spans_donor", "ix_figures_shown"} <= indexes
             # v6 (#9): the presenter's tours, empty
             assert {"tours", "tour_stops"} <= set(inspect(conn).get_table_names())
             assert conn.exec_driver_sql("SELECT COUNT(*) FROM tours").scalar() == 0
@@ -329,8 +334,8 @@ def test_older_store_is_upgraded_without_losing_rows(tmp_path: Path, version: in
 def test_an_index_only_upgrade_neither_re_seeds_nor_derives_again(
     tmp_path: Path, monkeypatch
 ) -> None:
-    """v6 -> v7 adds an index: the reference batch and the derived rows stay (a store of
-    10 M figures derived again for 20 minutes for it), the index is there (#7)."""
+    """v6 -> v8 adds two indexes: the reference batch and the derived rows stay (a store
+    of 10 M figures derived again for 20 minutes for it), the indexes are there (#7)."""
     from twinning.store import derive
 
     url = f"sqlite:///{tmp_path / 'v6.sqlite'}"
@@ -338,6 +343,7 @@ def test_an_index_only_upgrade_neither_re_seeds_nor_derives_again(
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP INDEX ix_figures_spans_donor")
+        conn.exec_driver_sql("DROP INDEX ix_figures_shown")
         conn.exec_driver_sql("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
         batch = conn.exec_driver_sql("SELECT id FROM batches WHERE kind = 'reference'").scalar()
     engine.dispose()
@@ -351,13 +357,13 @@ def test_an_index_only_upgrade_neither_re_seeds_nor_derives_again(
         with opened.engine.connect() as conn:
             assert migrate_mod.stored_version(conn) == SCHEMA_VERSION
             indexes = {i["name"] for i in inspect(conn).get_indexes("figures")}
-            assert "ix_figures_spans_donor" in indexes
+            assert {"ix_figures_spans_donor", "ix_figures_shown"} <= indexes
             again = conn.exec_driver_sql("SELECT id FROM batches WHERE kind = 'reference'").scalar()
         assert again == batch
     finally:
         opened.dispose()
     assert migrate_mod.needs_derive(5, 7) and migrate_mod.needs_derive(None, 7)
-    assert not migrate_mod.needs_derive(6, 7)
+    assert not migrate_mod.needs_derive(6, 7) and not migrate_mod.needs_derive(6, 8)
 
 
 def test_newer_store_is_refused(tmp_path: Path) -> None:

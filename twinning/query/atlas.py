@@ -346,6 +346,14 @@ class AtlasData:
         if skey is not None:
             self.shared.delete(skey)
 
+    def all_active(self) -> bool:
+        """No batch is undone at this data version: every stored row is in view, and a
+        query need not look up each row's batch (``where(..., all_active=True)``)."""
+        return self.cached(
+            ("all_active",),
+            lambda: not self.rows("SELECT 1 FROM batches WHERE undone_at IS NOT NULL LIMIT 1"),
+        )
+
     def peek(self, key: Any) -> Any:
         """A memoised answer if there is one (this worker's, or one another worker stored),
         else None (nothing is computed)."""
@@ -399,17 +407,20 @@ def where(
     *,
     recipient: bool = True,
     prefix: str = "",
+    all_active: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """SQL conditions (joined with AND) and parameters for the rows a view takes.
 
     ``kind`` names the relation: ``pairings`` and ``figures`` rows of active batches, or
     ``totals`` (``figure_totals``, already active only). Figures never include context
     figures. ``recipient=False`` leaves out the drilled province (the detail panel).
+    ``all_active``: the caller knows no batch is undone (``AtlasData.all_active``), so no
+    row's batch is looked up.
     """
     t = prefix
     clauses: list[str] = []
     params: dict[str, Any] = {}
-    if kind != "totals":
+    if kind != "totals" and not all_active:
         clauses.append(f"{t}{ACTIVE}")
     if kind != "pairings":
         clauses.append(f"NOT {t}is_context")

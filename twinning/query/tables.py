@@ -209,10 +209,13 @@ def source_counts(
 # ---------------------------------------------------------------------------------------
 
 
-def _base(f: Filters, kind: str) -> tuple[str, dict[str, Any]]:
+def _base(f: Filters, kind: str, all_active: bool = False) -> tuple[str, dict[str, Any]]:
+    """A table's rows in view. With ``all_active`` (no batch undone) no row's batch is
+    looked up: a page of the figures in id order then reads only ``ix_figures_shown``
+    (10 M figures, a page 3.1 M rows deep: 2.9 s -> 0.2 s, #7)."""
     if kind not in TABLE_KINDS:
         raise ValueError(f"unknown table {kind!r}; expected one of {TABLE_KINDS}")
-    cond, params = where(f, kind)  # type: ignore[arg-type]
+    cond, params = where(f, kind, all_active=all_active)  # type: ignore[arg-type]
     if kind == "figures" and f.metric:
         cond += " AND metric = :metric"
         params["metric"] = f.metric
@@ -310,7 +313,7 @@ def table_count(
                 f"SELECT COALESCE(SUM(n_rows), 0) FROM figure_totals WHERE {cond}", params
             )[0][0]
         )
-    cond, params = _base(filters, kind)
+    cond, params = _base(filters, kind, data.all_active())
     cond += _filter_sql(kind, filter_model, params)
     return int(
         data.rows(f"SELECT COUNT(*) FROM {kind} WHERE {cond}", params, seconds=seconds)[0][0]
@@ -325,8 +328,10 @@ def _rows_sql(
     sort_model: Any,
     filter_model: Mapping[str, Any] | None,
     scan: bool = False,
+    all_active: bool = False,
+    shown_index: bool = False,
 ) -> tuple[str, dict[str, Any]]:
-    cond, params = _base(filters, kind)
+    cond, params = _base(filters, kind, all_active)
     cond += _filter_sql(kind, filter_model, params)
     order = _order_sql(kind, sort_model)
     if limit is None:
@@ -335,7 +340,11 @@ def _rows_sql(
     # sort carries (key, id) instead of whole rows, so a page deep in a sorted table of
     # 420,000 figures takes 1.7-2.0 s instead of 4.3 s (#7)
     params.update(limit=int(limit), offset=int(offset))
-    source = f"{kind} NOT INDEXED" if scan else kind  # SQLite only (``_scan_better``)
+    source = kind  # SQLite only: ``_scan_better``, ``_shown_index_better``
+    if scan:
+        source = f"{kind} NOT INDEXED"
+    elif shown_index:
+        source = f"{kind} INDEXED BY ix_figures_shown"
     page = f"SELECT id FROM {source} WHERE {cond} ORDER BY {order} LIMIT :limit OFFSET :offset"
     return f"SELECT * FROM {kind} WHERE id IN ({page}) ORDER BY {order}", params
 
@@ -360,6 +369,21 @@ def _scan_better(data: AtlasData, kind: str, rows_in_view: int, sort_model: Any)
     return rows_in_view > SCAN_SHARE * data.cached(("stored_rows", kind), stored)
 
 
+def _shown_index_better(data: AtlasData, kind: str, filters: Filters, sort_model: Any) -> bool:
+    """Whether a page of a metric's figures in id order reads ``ix_figures_shown`` (a
+    metric's figures that are not background, in id order). SQLite weighs it the same as
+    the metric's index, which holds background figures too and so makes it look each row
+    up: at 10 M figures a page 3.1 M rows deep took 2.9 s that way, 0.2 s by this one
+    (no batch undone: nothing else to look up). A drilled province has an index of its own."""
+    return (
+        data.engine.dialect.name == "sqlite"
+        and kind == "figures"
+        and bool(filters.metric)
+        and not filters.recipient
+        and _order_sql(kind, sort_model) == "id"
+    )
+
+
 def table_rows(
     data: AtlasData,
     filters: Filters,
@@ -372,7 +396,9 @@ def table_rows(
 ) -> pd.DataFrame:
     """Stored rows of a table in view, in order, one slice (all when ``limit`` is None);
     with ``seconds``, ``QueryTooSlow`` past that time."""
-    sql, params = _rows_sql(filters, kind, offset, limit, sort_model, filter_model)
+    sql, params = _rows_sql(
+        filters, kind, offset, limit, sort_model, filter_model, all_active=data.all_active()
+    )
     return data.frame(sql, params, seconds=seconds)
 
 
@@ -531,7 +557,11 @@ def table_page(
     if start >= total or not limit:  # past the end: no rows to look for (a scan to the end
         return TablePage(rows=[], total=total)  # of the view to find none, 0.2 s at 1 M)
     scan = _scan_better(data, kind, total, sort_model)
-    sql, params = _rows_sql(filters, kind, start, limit, sort_model, filter_model, scan)
+    shown_index = _shown_index_better(data, kind, filters, sort_model)
+    sql, params = _rows_sql(
+        filters, kind, start, limit, sort_model, filter_model, scan, data.all_active(),
+        shown_index,
+    )  # fmt: skip
     raw = data.columns(sql, params, seconds=seconds)
     rows = _records(display_columns(data, kind, raw, filters.lang))
     if kind == "figures" and "scope_group" in raw:
@@ -594,7 +624,7 @@ def iter_csv(data: AtlasData, filters: Filters, chunk_rows: int = CHUNK_ROWS) ->
 
 def _chunks(data: AtlasData, filters: Filters, kind: str, chunk_rows: int) -> Iterator[Columns]:
     """Rows in id order, a chunk at a time (keyset paging: no growing OFFSET), as columns."""
-    cond, params = _base(filters, kind)
+    cond, params = _base(filters, kind, data.all_active())
     last = -1
     while True:
         params.update(last=last, limit=chunk_rows)

@@ -14,6 +14,7 @@ A store records its version in ``meta`` (key ``schema_version``). Versions:
 - 5: ``figures.project`` and ``figures.part`` (registers, issue #11).
 - 6: the tables ``tours`` and ``tour_stops`` (presenter tours, issue #9).
 - 7: the index ``ix_figures_spans_donor`` (a donor's period figures, issue #7).
+- 8: the index ``ix_figures_shown`` (table pages of a metric's figures, issue #7).
 
 Each step is idempotent (it checks before it adds) and runs inside the caller's
 transaction, so a failed upgrade leaves the store as it was. To change a table: edit
@@ -116,6 +117,13 @@ def _to_v7(conn: Connection) -> None:
             index.create(conn, checkfirst=True)
 
 
+def _to_v8(conn: Connection) -> None:
+    """Table pages of a metric's figures by index (issue #7): one new index."""
+    for index in metadata.tables["figures"].indexes:
+        if index.name == "ix_figures_shown":
+            index.create(conn, checkfirst=True)
+
+
 # version reached -> step from the version before it
 STEPS: dict[int, Callable[[Connection], None]] = {
     1: _to_v1,
@@ -125,12 +133,13 @@ STEPS: dict[int, Callable[[Connection], None]] = {
     5: _to_v5,
     6: _to_v6,
     7: _to_v7,
+    8: _to_v8,
 }
 assert max(STEPS) == SCHEMA_VERSION, "add a migration step when SCHEMA_VERSION changes"
 
 # Steps that add an index and change no row: the store's derived columns and summaries
 # stay as they are (at 10 M figures deriving them again took 20 minutes; the index, one).
-INDEX_ONLY: frozenset[int] = frozenset({7})
+INDEX_ONLY: frozenset[int] = frozenset({7, 8})
 
 # The last schema version that changed what seeding the reference data writes: the
 # reference batch's fingerprint names it, so an index-only step does not re-seed.

@@ -21,7 +21,7 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 7  # 7: ix_figures_spans_donor (a donor's period figures, #7); see migrate.py
+SCHEMA_VERSION = 8  # 8: ix_figures_shown (table pages of a metric, #7); see migrate.py
 
 metadata = MetaData()
 
@@ -171,6 +171,12 @@ Index(
     sqlite_where=_SPANS,
     postgresql_where=_SPANS,
 )
+
+# The figures a table shows (never background figures), of one metric, in id order: a
+# table page deep into the 4.2 M figures of a metric reads these index entries only, not
+# each row before it (10 M figures: 1.2-2.9 s -> well under a second, #7)
+_SHOWN = text("NOT is_context")
+Index("ix_figures_shown", figures.c.metric, sqlite_where=_SHOWN, postgresql_where=_SHOWN)
 
 # The places a figure is about, one row per (figure, side, member), for the figures whose
 # scope is not their one recipient_adcode / donor_adcode: groups, lists, XPCC divisions,
