@@ -277,13 +277,17 @@ def series_step_outputs(view: View, shown: Any) -> tuple[Any, dict[str, Any]]:
     shared cache still has -> a Patch of what differs from it and the cursor; else the
     whole figure."""
     state = view.series_state()
-    same = isinstance(shown, dict) and shown.get("key") == state["key"]
-    changes = None if same else view.series_changes(shown)
-    if not same and changes is None:
-        return view.series(), state
     patch = dash.Patch()
-    _assign(patch, changes or [])
-    meta = view.with_filters(view.filters.timeless()).series()["layout"]["meta"]
+    if isinstance(shown, dict) and shown.get("key") == state["key"]:
+        meta = view.with_filters(view.filters.timeless()).series()["layout"]["meta"]
+    else:
+        changes = view.series_changes(shown)
+        if changes is None:
+            return view.series(), state
+        _assign(patch, changes)
+        # the cursor as well, whatever the browser's is: the new figure's own (a timeless
+        # series worked out only for its indexes cost a whole series under load, #7)
+        meta = view.series()["layout"]["meta"]
     for part, items in cursor_patch(meta, view.filters.year).items():
         for index, props in items.items():
             for prop, value in props.items():

@@ -662,7 +662,9 @@ def test_a_change_between_main_metrics_keeps_the_series(data) -> None:
         assert moved.series() == fig and moved.series_summary() == people.series_summary()
 
 
-def test_another_series_is_sent_as_what_differs_when_the_one_shown_is_known(data) -> None:
+def test_another_series_is_sent_as_what_differs_when_the_one_shown_is_known(
+    data, monkeypatch
+) -> None:
     # a programme or donor change: the series the browser holds is known (this worker
     # worked it out), so only what differs travels; the figure the browser then holds is
     # the new series exactly, cursor included (#7)
@@ -682,6 +684,17 @@ def test_another_series_is_sent_as_what_differs_when_the_one_shown_is_known(data
         # and from the state it keeps, a change back is a patch as well
         back, _ = cb.series_step_outputs(before, new_state)
         assert applied(applied(fig, patch), back) == as_json(before.series()), change
+    # a new series of a single year works out that series only (not also the one over all
+    # years, for the cursor's place in it: a whole series more under load, #7)
+    import twinning.figures as figures
+
+    built = []
+    real = figures.series_dict
+    monkeypatch.setattr(figures, "series_dict", lambda *a, **k: built.append(a[1]) or real(*a, **k))
+    later = View(data, replace(before.filters, year=2012, donor="440000"))
+    patch, _ = cb.series_step_outputs(later, state)
+    assert isinstance(patch, dash.Patch) and len(built) == 1 and built[0].year == 2012
+    assert applied(fig, patch) == as_json(later.series())
     # not known here (another data version, a forged state, none): the whole figure
     for shown in (
         {**state, "key": "0" * 16},
