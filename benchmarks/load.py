@@ -458,14 +458,18 @@ class ThrowawayPostgres:
 def shared_cache_size(folder: Path) -> str:
     """The answers the workers share (twinning.query.cache) beside the store's copy: how
     many, how big (their lock files left out); "none" for a tree without it."""
-    files = [
-        p
-        for p in (folder.rglob("*") if folder.is_dir() else [])
-        if p.is_file() and not p.parent.name.endswith(".locks")
-    ]
-    if not files:
+    sizes = []
+    for p in folder.rglob("*") if folder.is_dir() else []:
+        if p.parent.name.endswith(".locks"):
+            continue
+        try:  # a worker may be writing (or have just replaced) a file as we look
+            if p.is_file():
+                sizes.append(p.stat().st_size)
+        except FileNotFoundError:
+            continue
+    if not sizes:
         return "none"
-    return f"{len(files):,} answers, {sum(p.stat().st_size for p in files) / 1e6:,.1f} MB"
+    return f"{len(sizes):,} answers, {sum(sizes) / 1e6:,.1f} MB"
 
 
 def main(argv: list[str] | None = None) -> int:
