@@ -21,7 +21,7 @@ from components.projects_panel import project_section
 from twinning import i18n, settings
 from twinning import query as agg
 from twinning.figures.describe import headline_words
-from twinning.figures.diff import DELETE
+from twinning.figures.diff import apply_changes
 from twinning.figures.map import trace_updates
 from twinning.figures.series import cursor_patch
 from twinning.filters import MAP_ONLY, UNCOMPUTED
@@ -284,7 +284,7 @@ def series_step_outputs(view: View, shown: Any) -> tuple[Any, dict[str, Any]]:
         changes = view.series_changes(shown)
         if changes is None:
             return view.series(), state
-        _assign(patch, changes)
+        apply_changes(patch, changes)  # a Patch records them as operations
         # the cursor as well, whatever the browser's is: the new figure's own (a timeless
         # series worked out only for its indexes cost a whole series under load, #7)
         meta = view.series()["layout"]["meta"]
@@ -293,18 +293,6 @@ def series_step_outputs(view: View, shown: Any) -> tuple[Any, dict[str, Any]]:
             for prop, value in props.items():
                 patch["layout"][part][index][prop] = value
     return patch, state
-
-
-def _assign(patch: dash.Patch, changes: list[tuple[tuple, Any]]) -> None:
-    """Make ``twinning.figures.diff`` changes on a ``dash.Patch``."""
-    for path, value in changes:
-        target = patch
-        for part in path[:-1]:
-            target = target[part]
-        if value is DELETE:
-            del target[path[-1]]
-        else:
-            target[path[-1]] = value
 
 
 def source_line(view: View, limit: int = 4) -> list:

@@ -31,8 +31,9 @@ def figure_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple
     return out
 
 
-def apply_changes(figure: dict[str, Any], changes: list[tuple[Path, Any]]) -> dict[str, Any]:
-    """``figure`` with ``changes`` made in place (what the browser does with them)."""
+def apply_changes(figure: Any, changes: list[tuple[Path, Any]]) -> Any:
+    """``figure`` with ``changes`` made in place (what the browser does with them). Any
+    nested container will do: on a ``dash.Patch`` they become its operations."""
     for path, value in changes:
         target: Any = figure
         for part in path[:-1]:
