@@ -886,6 +886,16 @@ def test_the_map_callback_sends_nothing_for_the_view_the_page_shows(data, client
     answer = r.get_json()["response"]
     assert answer[ids.MAP_VIEW]["data"] == View(data, other).view_state() != view.view_state()
     assert "operations" in answer[ids.MAP]["figure"]  # values only: a patch
+    # a forged state (any JSON a client sends) is not one this atlas wrote: every value
+    for forged in (
+        {"key": view.view_key(), "view": {"programs": ["x"] * 5000, "year": "abc"}},
+        {"key": ["a"], "view": {"lang": {"en": 1}, "level": 7}},
+        [view.view_key()],
+        12,
+    ):
+        r = _post_map(client, other, forged, key=view.map_key())
+        assert r.status_code == 200, forged
+        assert r.get_json()["response"][ids.MAP_VIEW]["data"] == View(data, other).view_state()
     # the key changes with every part of the view and with the data's version
     assert View(data, replace(filters, lang="zh")).view_key() != view.view_key()
     assert View(data, replace(filters, place="520100")).view_key() != view.view_key()
