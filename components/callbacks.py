@@ -142,15 +142,13 @@ def map_outputs(
     meta = base_map_figure(view)["layout"]["meta"]
     before = view.map_values_shown(shown)
     had = trace_updates(meta, before) if before is not None else {}
-    for idx, props in trace_updates(meta, values).items():
-        for prop, value in props.items():
-            if idx in had and prop in had[idx] and had[idx][prop] == value:
-                continue  # the browser has it
-            target = patch["data"][idx]
-            parts = prop.split(".")
-            for part in parts[:-1]:
-                target = target[part]
-            target[parts[-1]] = value
+    changes = [
+        (("data", idx, *prop.split(".")), value)
+        for idx, props in trace_updates(meta, values).items()
+        for prop, value in props.items()
+        if not (idx in had and prop in had[idx] and had[idx][prop] == value)  # it has it
+    ]
+    apply_changes(patch, changes)
     return patch, key, title, note
 
 

@@ -123,6 +123,11 @@ INLINE = Boundaries("inline", _inline_geojson)
 # ---------------------------------------------------------------------------------------
 
 
+# the data's cache keeps a view's map values under this part name (``map_values``; the
+# values of the view a screen shows are looked up there, ``map_values_shown``)
+MAP_VALUES = "map-values"
+
+
 @dataclass(frozen=True)
 class View:
     """Everything a renderer of one view needs, worked out once (see the module's text)."""
@@ -204,8 +209,9 @@ class View:
         """What a filter change sets on the map: numbers, the title and the note."""
         from twinning.figures import map_patch_values
 
-        return self._cached(
-            "map-values", lambda: map_patch_values(self.data, self.filters, self.locations())
+        return self.data.cached(
+            self._part_key(MAP_VALUES),
+            lambda: map_patch_values(self.data, self.filters, self.locations()),
         )
 
     def map_base(self, boundaries: Boundaries = INLINE) -> dict[str, Any]:
@@ -263,8 +269,12 @@ class View:
         from twinning.figures import series_dict
 
         f = self._series_filters()
-        view = self.with_filters(f)
-        return view._cached("series", lambda: series_dict(self.data, f), f.present)
+        return self.data.cached(self._series_part_key(), lambda: series_dict(self.data, f))
+
+    def _series_part_key(self) -> tuple:
+        """Where the data's cache keeps this view's series (``series``)."""
+        f = self._series_filters()
+        return self.with_filters(f)._part_key("series", f.present)
 
     def series_key(self) -> str:
         """What fixes the series apart from its cursor: a step of the playback keeps it.
@@ -299,7 +309,7 @@ class View:
         before = self._shown(shown, View.view_key)
         if before is None or before.map_key() != self.map_key():
             return None
-        return self.data.peek(before._part_key("map-values"))
+        return self.data.peek(before._part_key(MAP_VALUES))
 
     def series_changes(self, shown: Any) -> list[tuple[tuple, Any]] | None:
         """What turns the series of ``shown`` (a ``series_state`` the screen kept) into
@@ -311,8 +321,7 @@ class View:
         before = self._shown(shown, View.series_key)
         if before is None:
             return None
-        f = before._series_filters()
-        old = self.data.peek(before.with_filters(f)._part_key("series", f.present))
+        old = self.data.peek(before._series_part_key())
         if old is None:
             return None
         return figure_changes(old, self.series())
