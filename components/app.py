@@ -7,6 +7,7 @@ store's ``data_version()`` so records imported while the app runs appear on the 
 from __future__ import annotations
 
 import argparse
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -53,6 +54,7 @@ def create_app(store: Any = None) -> dash.Dash:
         geo_assets,
         import_page,
         share,
+        static_encodings,
         tours,
     )
     from components.security import (
@@ -75,9 +77,10 @@ def create_app(store: Any = None) -> dash.Dash:
         settings.get_int("TWINNING_MAX_UPLOAD_MB") * 1.5 * 1024 * 1024
     )
     _compress(app)
+    static_encodings.register(app)  # after flask-compress: runs before it
     _fast_json()
     _serve_topojson(app)
-    _keep_native_trim(app)
+    _drop_polyfill(app)
     geo_assets.register(app)
     app.layout = lambda: callbacks.serve_layout(state.data())  # per page load
     callbacks.register(app, state)
@@ -155,26 +158,22 @@ def _fast_json() -> None:
     pio.json.config.default_engine = "json"
 
 
-NATIVE_SCRIPT = "_atlas/native_trim.js"
+# Dash's first script: @babel/polyfill 7 (core-js 2 and regenerator-runtime), ~90 KB.
+POLYFILL_TAG = re.compile(r'<script src="[^"]*/deps/polyfill@[^"]*"></script>\s*')
 
 
-def _keep_native_trim(app: dash.Dash) -> None:
-    """Keep the browser's own ``String.prototype.trim``, ``parseInt`` and ``parseFloat``.
-    The Babel polyfill Dash loads first replaces them in every current browser (core-js 2
-    counts U+180E as a space, which Unicode no longer does) with versions that trim by two
-    regular-expression replaces first, and plotly.js calls them for each place it draws:
-    ~150 ms of the ~1.2 s a county map took to draw (#7). A script before the polyfill
-    keeps the originals; ``assets/polyfill_trim.js``, after it, puts them back. Only
-    U+180E at a string's ends is then treated as browsers treat it."""
-    body = (
-        "window.__atlasNative={trim:String.prototype.trim,parseInt:window.parseInt,"
-        "parseFloat:window.parseFloat};"
-    )
-    tag = f'<script src="{_script_route(app, NATIVE_SCRIPT, body)}"></script>'
+def _drop_polyfill(app: dash.Dash) -> None:
+    """Leave out the Babel polyfill Dash puts first on the page. Every browser the atlas
+    supports has what core-js 2 adds, and the polyfill cost the first view ~0.25 s of the
+    main thread to run, then replaced the browser's own ``String.prototype.trim``,
+    ``parseInt`` and ``parseFloat`` with slower ones that plotly.js calls for each place
+    it draws (#7). What Dash's renderer and dcc still need of it, ``regeneratorRuntime``
+    (one generator function each), comes from ``assets/vendor/regenerator-runtime.js``,
+    which the page loads before them."""
     original = app.interpolate_index
 
     def interpolate_index(**kwargs: Any) -> str:
-        kwargs["scripts"] = tag + kwargs.get("scripts", "")
+        kwargs["scripts"] = POLYFILL_TAG.sub("", kwargs.get("scripts", ""), count=1)
         return original(**kwargs)
 
     app.interpolate_index = interpolate_index  # type: ignore[method-assign]

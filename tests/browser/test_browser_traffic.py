@@ -14,6 +14,9 @@ from browser_harness import (
     wait_map_drawn,
 )
 
+from components import ids
+from twinning import i18n
+
 pytestmark = pytest.mark.browser
 
 # Resource Timing: transferSize is 0 for a response taken from the HTTP cache (a 304 would
@@ -151,18 +154,53 @@ def test_the_first_view_comes_with_the_page_and_a_change_still_updates_it(atlas_
     atlas_page.log.assert_clean()
 
 
-def test_the_polyfill_leaves_the_browsers_own_string_and_number_parsing(atlas_page):
-    # Dash's Babel polyfill replaces trim, parseInt and parseFloat with slower versions;
-    # the page puts the browser's own back (components/app.py _keep_native_trim, #7)
+def test_the_page_runs_without_the_babel_polyfill_on_the_browsers_own_functions(atlas_page):
+    # Dash's Babel polyfill is left out (components/app.py _drop_polyfill, #7): no request
+    # for it, the browser's own trim/parseInt/parseFloat/Promise, and the renderer's one
+    # generator runs on regenerator-runtime (the page draws, clean console)
     atlas_page.open("/", lang="en")
-    atlas_page.page.wait_for_function("() => window.dash_clientside !== undefined")
-    kept = atlas_page.page.evaluate(
-        """() => { const k = window.__atlasNative;
-        return k && [String.prototype.trim === k.trim, parseInt === k.parseInt,
-                     parseFloat === k.parseFloat, Number.parseInt === k.parseInt,
-                     '  x '.trim(), parseInt(' 12px'), parseFloat(' 1.5e3 ')]; }"""
+    wait_map_drawn(atlas_page.page)
+    atlas_page.settle()
+    assert not [u for u in atlas_page.log.requests if "polyfill" in u]
+    assert any("regenerator-runtime" in u for u in atlas_page.log.requests)
+    native = atlas_page.page.evaluate(
+        """() => [String.prototype.trim, parseInt, parseFloat, Number.parseInt, Promise,
+                  Array.prototype.includes, Object.assign]
+                 .map(f => Function.prototype.toString.call(f).includes('[native code]'))
+                 .concat([typeof regeneratorRuntime, '  x '.trim(), parseInt(' 12px')])"""
     )
-    assert kept == [True, True, True, True, "x", 12, 1500]
+    assert native == [True] * 7 + ["object", "x", 12]
+    atlas_page.log.assert_clean()
+
+
+def test_the_tables_come_after_the_map_and_without_a_scroll(atlas_page):
+    # The page starts with empty table slots; once the map has drawn and the page is
+    # idle it asks for the grids (assets/tables_later.js, layout.table_slot, #7): no
+    # grid is started and no ag-grid chunk fetched while the map draws, and the table
+    # fills without the reader scrolling to it.
+    page = atlas_page.page
+    page.add_init_script(
+        """(() => { window.__order = [];
+        new MutationObserver(() => {
+          const gd = document.querySelector('#map-graph .js-plotly-plot');
+          if (gd && gd.on && !gd.__t) { gd.__t = 1;
+            gd.on('plotly_afterplot', () => window.__order.push(['map',
+              !!document.querySelector('.ag-root-wrapper')])); }
+          if (document.querySelector('.ag-root-wrapper') && !window.__grid) {
+            window.__grid = 1; window.__order.push(['grid']); }
+        }).observe(document, {childList: true, subtree: true}); })()"""
+    )
+    atlas_page.open("/", level="county", metric="funds_cny", lang="en")
+    wait_map_drawn(page)
+    grid = page.locator(f"#{ids.TABLE_PAIRINGS} .ag-row .ag-cell").first
+    grid.wait_for(timeout=15_000)
+    assert page.evaluate("window.scrollY") == 0  # nobody scrolled to it
+    order = page.evaluate("window.__order")
+    assert order[0] == ["map", False] and ["grid"] in order, order
+    assert order.index(["grid"]) > 0
+    loading = i18n.t("table_loading", "en")
+    assert page.locator(f"#{ids.TABLE_SLOT['pairings']}").get_attribute("aria-busy") == "false"
+    assert loading not in page.locator(f"#{ids.TABLE_CARD}").inner_text()
     atlas_page.log.assert_clean()
 
 

@@ -139,6 +139,34 @@ def cache_root(url: Any) -> Path | None:
     return VAR_DIR / "cache"
 
 
+def cache_folder(name: str) -> Path | None:
+    """``name/`` in the shared cache's folder of the default store (made if missing), or
+    None where there is none that can be written (then each process keeps its own)."""
+    root = cache_root(None)
+    if root is None:
+        return None
+    folder = root / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """``data`` to ``path`` through a file of this process beside it, replaced in one step:
+    a reader (another worker) sees the whole file or none. False if it could not be
+    written (the caller keeps its bytes in memory)."""
+    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return False
+
+
 def store_identity(url: Any) -> str:
     """The store, as a key: its URL without the password, and a SQLite file's inode (a
     store made anew in the same place starts from the same data version)."""
