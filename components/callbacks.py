@@ -708,9 +708,12 @@ function (value, clicks) {
 
 
 # The filters each table's rows do not depend on: a change of only these keeps the
-# table's blocks (no request). What only the map's drawing depends on and what changes
-# nothing worked out choose no rows; the pairings have no metric (a metric or a level
-# change sent a block of pairings nobody's view had changed, #7).
+# table's blocks (no request). A change the rows do depend on reloads a grid at once when
+# the table is on (or near) the screen, else when it comes near it (#7: most changes are
+# made looking at the map, and each sent a block of rows nobody saw). What only the map's
+# drawing depends on and what changes nothing worked out choose no rows; the pairings
+# have no metric (a metric or a level change sent a block of pairings nobody's view had
+# changed, #7).
 GRID_IGNORES: dict[str, tuple[str, ...]] = {
     ids.TABLE_PAIRINGS: ("metric", *MAP_ONLY, *UNCOMPUTED),
     ids.TABLE_FIGURES: (*MAP_ONLY, *UNCOMPUTED),
@@ -729,16 +732,22 @@ function (filters, playing, shown) {
     };
     for (const [id, ignore] of Object.entries(IGNORES)) {
         if (rows(filters, ignore) === rows(shown, ignore)) { continue; }  // the same rows
-        let api = null;
-        try { api = window.dash_ag_grid.getApi(id); } catch (e) { api = null; }
-        if (api && !api.isDestroyed()) {
-            api.ensureIndexVisible(0, "top");
-            api.purgeInfiniteCache();  // asks for its blocks again, from the first row
-        }
+        // asks again from the first row, now or once the table is near (tables_later.js)
+        window.atlasTables.reload(id);
     }
     return filters;
 }
 """.replace("IGNORES", json.dumps(GRID_IGNORES))
+
+
+def table_grids(mount: Any, filters_dict: Any) -> tuple[Any, Any, Any, Any]:
+    """The two grids for their slots, in the page's language, when the page asks
+    (``mount`` true); nothing otherwise."""
+    if mount is not True:
+        return no_update, no_update, no_update, no_update
+    lang = agg.Filters.from_dict(filters_dict).lang
+    grids = [[layout.table_grid(k, lang), layout.table_status(k)] for k in ("pairings", "figures")]
+    return grids[0], grids[1], "false", "false"
 
 
 def xlsx_outputs(view: View, prefix: str = "/") -> tuple[Any, Any]:
@@ -857,6 +866,19 @@ def register(app: dash.Dash, state: Any) -> None:
     playback.register(app)
     coverage.register(app, state)  # where data is and is not (#10)
 
+    @app.callback(
+        Output(ids.TABLE_SLOT["pairings"], "children"),
+        Output(ids.TABLE_SLOT["figures"], "children"),
+        Output(ids.TABLE_SLOT["pairings"], "aria-busy"),
+        Output(ids.TABLE_SLOT["figures"], "aria-busy"),
+        Input(ids.TABLES_MOUNT, "data"),
+        State(ids.FILTERS, "data"),
+        prevent_initial_call=True,
+    )
+    def mount_tables(mount, filters_dict):
+        # the grids, once the page asks for them (layout.table_slot, #7)
+        return table_grids(mount, filters_dict)
+
     # Each grid asks for one block of rows at a time (infinite row model).
     for kind, grid in (("pairings", ids.TABLE_PAIRINGS), ("figures", ids.TABLE_FIGURES)):
 
@@ -958,6 +980,7 @@ __all__ = [
     "series_step_outputs",
     "source_line",
     "source_parts",
+    "table_grids",
     "url_outputs",
     "xlsx_outputs",
 ]

@@ -20,7 +20,6 @@ import gzip
 import hashlib
 import html
 import logging
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -182,6 +181,8 @@ def prepare_best(levels: tuple[str, ...] = LEVELS) -> None:
 
     import brotli
 
+    from twinning.query.cache import write_atomic
+
     with open(folder / ".lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # one worker compresses; the others wait, then read
         for a in found:
@@ -192,12 +193,7 @@ def prepare_best(levels: tuple[str, ...] = LEVELS) -> None:
                     raise OSError(f"{path} does not hold {a.name}")
             except (OSError, brotli.error):
                 packed = _compress_best(a.body)
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                try:
-                    tmp.write_bytes(packed)
-                    os.replace(tmp, path)
-                except OSError:
-                    tmp.unlink(missing_ok=True)
+                write_atomic(path, packed)
             _keep_best(a.name, packed)
         if set(levels) == set(LEVELS):  # boundaries rebuilt since: their old files go
             keep = {f"{a.name}.br" for a in current}
@@ -209,17 +205,9 @@ def prepare_best(levels: tuple[str, ...] = LEVELS) -> None:
 def best_dir() -> Path | None:
     """Where the best encodings are kept (``geo-br/`` in the shared cache's folder), or
     None where there is no folder that can be written (then each process compresses)."""
-    from twinning.query.cache import cache_root
+    from twinning.query.cache import cache_folder
 
-    root = cache_root(None)
-    if root is None:
-        return None
-    folder = root / "geo-br"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return folder if os.access(folder, os.W_OK) else None
+    return cache_folder("geo-br")
 
 
 def _compress_best(body: bytes) -> bytes:

@@ -39,6 +39,10 @@ TABLE_FIGURES = "table-figures"
 # a table page that could not be fetched in time says so here
 TABLE_STATUS = {"pairings": "table-pairings-status", "figures": "table-figures-status"}
 TABLE_TABS = "table-tabs"
+# where each grid goes once the page puts the tables in (assets/tables_later.js), and the
+# store that page sets then
+TABLE_SLOT = {"pairings": "table-pairings-slot", "figures": "table-figures-slot"}
+TABLES_MOUNT = "tables-mount"
 TABLE_FILTERS = "table-filters-store"
 DOWNLOAD_CSV = "download-csv-button"
 DOWNLOAD_XLSX = "download-xlsx-button"

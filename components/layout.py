@@ -342,6 +342,22 @@ def table_status(kind: str) -> html.P:
     return html.P(id=ids.TABLE_STATUS[kind], role="alert", className="table-status")
 
 
+def table_slot(kind: str, lang: str) -> html.Div:
+    """Where a table's grid goes. The page starts without the grids: dash-ag-grid took
+    ~0.3-0.5 s of a cold page's main thread to start them, before plotly could draw the
+    map above them. ``assets/tables_later.js`` asks for them (``ids.TABLES_MOUNT``) once
+    the map has drawn and the page is idle, or sooner when the table comes near the screen;
+    the callback ``mount_tables`` answers with ``table_grid`` and ``table_status``
+    (inserted with the grid, so Dash sends no first request for its rows before the
+    grid asks, #7)."""
+    return html.Div(
+        html.P(i18n.t("table_loading", lang), className="muted"),
+        id=ids.TABLE_SLOT[kind],
+        className="table-slot",
+        **{"aria-busy": "true"},
+    )
+
+
 def table_grid(kind: str, lang: str) -> dag.AgGrid:
     """One table as a grid on the infinite row model: the browser asks the server for a
     block of rows at a time (``getRowsRequest``), sorted and filtered in SQL."""
@@ -389,6 +405,7 @@ def atlas_page(
             tours.draft_store(),  # the tour being collected, kept in the browser (#9)
             # the filters the tables were last loaded for (reload only when they change)
             dcc.Store(id=ids.TABLE_FILTERS, data=filters.as_dict()),
+            dcc.Store(id=ids.TABLES_MOUNT, data=False),  # set by assets/tables_later.js
             html.Div(
                 className="body",
                 children=[
@@ -500,16 +517,14 @@ def atlas_page(
                                                         label=i18n.t("table_pairings", lang),
                                                         value="pairings",
                                                         children=[
-                                                            table_grid("pairings", lang),
-                                                            table_status("pairings"),
+                                                            table_slot("pairings", lang),
                                                         ],
                                                     ),
                                                     dcc.Tab(
                                                         label=i18n.t("table_figures", lang),
                                                         value="figures",
                                                         children=[
-                                                            table_grid("figures", lang),
-                                                            table_status("figures"),
+                                                            table_slot("figures", lang),
                                                         ],
                                                     ),
                                                 ],

@@ -989,3 +989,33 @@ def test_a_table_keeps_its_rows_for_a_change_of_what_they_do_not_depend_on(data)
     projects = cb.grid_rows(View(data, replace(base, metric="projects")), "figures", request)
     assert projects != cb.grid_rows(View(data, base), "figures", request)
     assert "metric" not in cb.GRID_IGNORES[ids.TABLE_FIGURES]
+
+
+def test_the_page_starts_without_its_grids_and_gets_them_when_it_asks(data) -> None:
+    # the grids are put in once the page asks (assets/tables_later.js sets the store,
+    # the callback answers with table_grids): the first view's map waits for no grid (#7)
+    import plotly
+
+    built = cb.layout.atlas_page(data, agg.Filters(lang="zh"))
+    page = json.loads(json.dumps(built, cls=plotly.utils.PlotlyJSONEncoder))
+    assert _find(page, ids.TABLE_PAIRINGS) is None and _find(page, ids.TABLE_FIGURES) is None
+    assert _find(page, ids.TABLES_MOUNT)["props"]["data"] is False
+    for kind in ("pairings", "figures"):
+        slot = _find(page, ids.TABLE_SLOT[kind])["props"]
+        assert slot["aria-busy"] == "true"
+        assert i18n.t("table_loading", "zh") in json.dumps(slot, ensure_ascii=False)
+    assert cb.table_grids(False, {"lang": "zh"}) == (dash.no_update,) * 4
+    assert cb.table_grids(None, {"lang": "zh"}) == (dash.no_update,) * 4
+    pairings, figures, *busy = cb.table_grids(True, agg.Filters(lang="en").as_dict())
+    assert busy == ["false", "false"]
+    for (grid, status), grid_id, kind in (
+        (pairings, ids.TABLE_PAIRINGS, "pairings"),
+        (figures, ids.TABLE_FIGURES, "figures"),
+    ):
+        assert grid.id == grid_id and grid.rowModelType == "infinite"
+        assert status.id == ids.TABLE_STATUS[kind]  # inserted with its grid (no first call)
+    # in the page's language
+    english = [c["headerName"] for c in figures[0].columnDefs]
+    chinese = [c["headerName"] for c in cb.table_grids(True, {"lang": "zh"})[1][0].columnDefs]
+    assert i18n.t("table_figures", "en") != i18n.t("table_figures", "zh")
+    assert len(english) == len(chinese) and set(english).isdisjoint(chinese)

@@ -47,6 +47,24 @@ def _grid_state(page, grid: str) -> dict:
     )
 
 
+def _wait_rows(page, grid: str) -> None:
+    """Until the grid holds rows of data (not its loading row)."""
+    page.wait_for_function(
+        """id => { let api = null;  // no grid yet: the page puts it in once idle
+                   try { api = window.dash_ag_grid.getApi(id); } catch (e) { return false; }
+                   let rows = 0; api.forEachNode(n => { if (n.data) rows += 1; });
+                   return rows > 0; }""",
+        arg=grid,
+    )
+
+
+def _scroll_to_table(bp) -> None:
+    """Bring the tables into sight; a grid marked stale then asks for its rows."""
+    bp.page.locator(f"#{ids.TABLE_CARD}").scroll_into_view_if_needed()
+    bp.page.wait_for_function("() => window.atlasTables.inView()")
+    bp.settle()
+
+
 def _open_figures(bp, **params) -> None:
     bp.open("/", **params)
     wait_map_drawn(bp.page)
@@ -54,6 +72,7 @@ def _open_figures(bp, **params) -> None:
     label = i18n.t("table_figures", params.get("lang", "zh"))
     bp.page.locator(f"#{ids.TABLE_TABS} .tab", has_text=label).click()
     bp.page.locator(f"#{ids.TABLE_FIGURES} .ag-row .ag-cell").first.wait_for()
+    _wait_rows(bp.page, ids.TABLE_FIGURES)
     bp.settle()
 
 
@@ -90,11 +109,16 @@ def test_figures_grid_pages_from_the_server_and_reloads_on_a_filter_change(atlas
     )
     assert any(r["startRow"] >= block for r in requests)
 
-    # a filter change: the grid drops its blocks and asks again from the first row
+    # a filter change made with the table out of sight: the grid waits (#7) ...
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_function("() => !window.atlasTables.inView()")
     asked = len(requests)
     set_control(page, ids.METRIC, "funds_cny")
     atlas_page.settle()
     assert atlas_page.query().get("metric") == "funds_cny"
+    assert requests[asked:] == []
+    # ... and, once the table is in sight, drops its blocks and asks from the first row
+    _scroll_to_table(atlas_page)
     again = requests[asked:]
     assert again and again[0]["startRow"] == 0, again
     funds = i18n.metric_label("funds_cny", "en")
@@ -149,7 +173,7 @@ def test_source_cells_are_links_to_http_addresses_only(atlas_page):
     page = atlas_page.page
     atlas_page.open("/", lang="en")
     wait_map_drawn(page)
-    page.locator(f"#{ids.TABLE_PAIRINGS} .ag-row .ag-cell").first.wait_for()
+    _wait_rows(page, ids.TABLE_PAIRINGS)
     atlas_page.settle()
     page.evaluate(
         "id => window.dash_ag_grid.getApi(id).ensureColumnVisible('source')", ids.TABLE_PAIRINGS
@@ -173,7 +197,7 @@ def test_pairings_grid_keeps_its_rows_when_only_the_metric_or_level_changes(atla
     atlas_page.open("/", lang="en", metric="funds_cny")
     wait_map_drawn(page)
     atlas_page.settle()
-    page.locator(f"#{ids.TABLE_PAIRINGS} .ag-row .ag-cell").first.wait_for()
+    _wait_rows(page, ids.TABLE_PAIRINGS)
     shown = _grid_state(page, ids.TABLE_PAIRINGS)
     asked = len(requests)
     set_control(page, ids.METRIC, "projects")
@@ -186,6 +210,8 @@ def test_pairings_grid_keeps_its_rows_when_only_the_metric_or_level_changes(atla
     assert _grid_state(page, ids.TABLE_PAIRINGS) == shown
     set_control(page, ids.YEARS, (2010, 2015))
     atlas_page.settle()
+    assert requests[asked:] == []  # the table is out of sight: its grid waits (#7)
+    _scroll_to_table(atlas_page)
     again = requests[asked:]
     assert again and again[0]["startRow"] == 0, again
     page.wait_for_function(
