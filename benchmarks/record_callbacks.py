@@ -99,6 +99,11 @@ def record(origin: str) -> dict[str, Any]:
         bp.open("/", **QUERY)
         page.wait_for_function(MAP_DRAWN_JS, polling="raf", timeout=120_000)
         bp.settle(timeout_ms=120_000)
+        if page.locator("#table-pairings-slot").count():
+            # the grids come once the map has drawn (assets/tables_later.js): the first
+            # view ends with the pairings' first block, not in the next step's requests
+            page.locator("#table-pairings .ag-row").first.wait_for(timeout=120_000)
+            bp.settle(timeout_ms=120_000)
         steps["first_view"] = list(posts)
         for kind, control, value in STEPS:
             posts.clear()

@@ -45,6 +45,9 @@ CONTROLS = {
     "donor": ("donor-select", "value"),
 }
 FILTERS_STORE = ("filters-store", "data")
+# Props the page's own scripts set (dash_clientside.set_props), never a server answer: a
+# request keeps the value the browser sent (the tables' grids asked for, a panel opened).
+SET_IN_BROWSER = {("tables-mount", "data"), ("coverage-open", "data"), ("share-open", "data")}
 
 
 # --------------------------------------------------------------------------- processes
@@ -403,7 +406,7 @@ class DashSession:
         new = copy.deepcopy(body)
         for item in _items(new, ("inputs", "state")):
             key = (cid(item["id"]), item["property"])
-            if key in self.props:
+            if key in self.props and key not in SET_IN_BROWSER:
                 item["value"] = self.props[key]
         return new
 
