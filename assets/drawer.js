@@ -62,8 +62,12 @@
   var NARROW = 700;
   function fitLegend(gd) {
     var lg = gd && gd.layout && gd.layout.legend;
-    if (!lg || lg.orientation !== "h" || !window.Plotly) return;
-    var narrow = gd.clientWidth < NARROW;
+    var full = gd && gd._fullLayout;
+    if (!lg || lg.orientation !== "h" || !window.Plotly || !full || !full.width) return;
+    // plotly's own width of the graph, not gd.clientWidth: reading the page's layout here,
+    // inside plotly's draw, made the browser lay the whole page out once more (~30 ms of a
+    // cold first view, #7)
+    var narrow = full.width < NARROW;
     var update = {};
     if (lg.title && lg.title.side !== (narrow ? "top left" : "left")) {
       update["legend.title.side"] = narrow ? "top left" : "left";

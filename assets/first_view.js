@@ -1,5 +1,8 @@
 /* The page's first view (#7).
  *
+ * 0. The page's head asked for the layout and the callbacks' list already (an inline
+ *    script, components/app.py _early_requests): Dash's renderer gets those answers, once
+ *    each; one that failed is asked for again here.
  * 1. The request for the layout names the page's address. Dash's renderer asks for
  *    /_dash-layout without it; with it the server sends the page of this URL with its
  *    first map, title, notes and headline numbers in it (components/callbacks.py
@@ -9,12 +12,18 @@
  *    at once they took the browser's one main thread from plotly while it drew the
  *    map's ~2,900 places. A page without the map (the import page, or a shell that a
  *    callback fills) holds nothing; later requests are never held.
+ * 3. The scripts of the component libraries no first view draws (dash-ag-grid's tables;
+ *    window.__atlasLater, from the page's head: components/app.py DEFERRED_LIBRARIES) are
+ *    loaded once the map has drawn and the browser is idle, at once on a page without
+ *    the map, and always before an answer (the layout, a callback's) that puts one of
+ *    their components on the page reaches Dash's renderer, which would not know it.
  */
 (function () {
   "use strict";
   var fetch0 = window.fetch;
   if (!fetch0) { return; }
   var HOLD_MS = 2500;
+  var LATEST_MS = 4000;
   var holding = null;  // a promise while the first callbacks wait; null before and after
   var done = false;
 
@@ -24,7 +33,10 @@
     var gd = document.querySelector("#map-graph .js-plotly-plot");
     if (gd && gd.on && !gd.__atlasFirstView) {
       gd.__atlasFirstView = true;
-      gd.on("plotly_afterplot", function () { drawn = true; });
+      gd.on("plotly_afterplot", function () {
+        drawn = true;
+        whenIdle(loadIdle);
+      });
     }
     return false;
   }
@@ -32,7 +44,7 @@
   function hold() {
     if (done) { return null; }
     if (holding) { return holding; }
-    if (!document.getElementById("map-card")) { done = true; return null; }
+    if (!document.getElementById("map-card")) { done = true; loadIdle(); return null; }
     var started = Date.now();
     holding = new Promise(function (resolve) {
       (function poll() {
@@ -52,17 +64,99 @@
     var url = typeof input === "string" ? input : (input && input.url) || "";
     var path = url.split("?")[0];
     var self = this;
+    var early = takeEarly(path);
+    if (early) {
+      return early.then(function (response) {
+        return response && response.ok ? response : fetch0.call(self, input, withLocation(path, init));
+      }).then(afterLater);
+    }
     if (/\/_dash-layout$/.test(path)) {
-      init = Object.assign({}, init);
-      var headers = new Headers(init.headers || {});
-      headers.set("X-Atlas-Location", window.location.pathname + window.location.search);
-      init.headers = headers;
-    } else if (/\/_dash-update-component$/.test(path)) {
+      return fetch0.call(this, input, withLocation(path, init)).then(afterLater);
+    }
+    if (/\/_dash-update-component$/.test(path)) {
       var wait = hold();
       if (wait) {
-        return wait.then(function () { return fetch0.call(self, input, init); });
+        return wait.then(function () { return fetch0.call(self, input, init); }).then(afterLater);
       }
+      return fetch0.call(this, input, init).then(afterLater);
     }
     return fetch0.call(this, input, init);
   };
+
+  // --- 3. the scripts that come later -------------------------------------------------
+  var later = window.__atlasLater || {};
+  var libraries = Object.keys(later);
+  var loading = {};  // library -> a promise once asked for
+
+  // the libraries named (all when none is), each loaded once
+  function loadLater(names) {
+    return Promise.all((names || libraries).map(function (lib) {
+      if (!loading[lib]) {
+        loading[lib] = later[lib].src.reduce(function (previous, src) {  // in order
+          return previous.then(function () {
+            return new Promise(function (resolve) {
+              var script = document.createElement("script");
+              script.src = src;
+              script.async = false;
+              // a script that fails: Dash reports the component it cannot draw, as before
+              script.onload = script.onerror = function () { resolve(); };
+              document.head.appendChild(script);
+            });
+          });
+        }, Promise.resolve());
+      }
+      return loading[lib];
+    }));
+  }
+
+  // what a page loads once its map has drawn (or without one): the libraries marked so
+  function loadIdle() {
+    return loadLater(libraries.filter(function (lib) { return later[lib].idle; }));
+  }
+  // whatever the map does (an error, a page that never draws it): loaded by then
+  window.setTimeout(function () { whenIdle(loadIdle); }, LATEST_MS);
+
+  function whenIdle(fn) {
+    if (window.requestIdleCallback) {
+      window.requestIdleCallback(fn, { timeout: 1000 });
+    } else {
+      window.setTimeout(fn, 50);
+    }
+  }
+
+  function missing() {
+    return libraries.filter(function (lib) { return !window[lib]; });
+  }
+
+  // an answer that names a component of a library still to come waits for its scripts
+  function afterLater(response) {
+    var absent = missing();
+    if (!response || !absent.length) { return response; }
+    return response.clone().text().then(function (text) {
+      var needed = absent.filter(function (lib) {
+        return text.indexOf('"namespace":"' + lib + '"') !== -1
+          || text.indexOf('"namespace": "' + lib + '"') !== -1;
+      });
+      return needed.length ? loadLater(needed).then(function () { return response; }) : response;
+    }, function () { return response; });
+  }
+
+  // the answers the page's head asked for (components/app.py _early_layout), once each
+  function takeEarly(path) {
+    var early = window.__atlasEarly;
+    var name = path.slice(path.lastIndexOf("/") + 1);
+    if (!early || !early[name]) { return null; }
+    var promise = early[name];
+    early[name] = null;
+    return promise;
+  }
+
+  function withLocation(path, init) {
+    if (!/\/_dash-layout$/.test(path)) { return init; }
+    init = Object.assign({}, init);
+    var headers = new Headers(init.headers || {});
+    headers.set("X-Atlas-Location", window.location.pathname + window.location.search);
+    init.headers = headers;
+    return init;
+  }
 })();

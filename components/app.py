@@ -7,6 +7,7 @@ store's ``data_version()`` so records imported while the app runs appear on the 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import threading
 import time
@@ -81,6 +82,7 @@ def create_app(store: Any = None) -> dash.Dash:
     _fast_json()
     _serve_topojson(app)
     _drop_polyfill(app)
+    _early_requests(app)
     geo_assets.register(app)
     app.layout = lambda: callbacks.serve_layout(state.data())  # per page load
     callbacks.register(app, state)
@@ -174,6 +176,69 @@ def _drop_polyfill(app: dash.Dash) -> None:
 
     def interpolate_index(**kwargs: Any) -> str:
         kwargs["scripts"] = POLYFILL_TAG.sub("", kwargs.get("scripts", ""), count=1)
+        return original(**kwargs)
+
+    app.interpolate_index = interpolate_index  # type: ignore[method-assign]
+
+
+# The page asks for its layout (and the callbacks' list) from its first line, while the
+# browser still fetches and runs the scripts; assets/first_view.js hands Dash's renderer
+# these answers when it asks, instead of asking then (#7). The location header is the one
+# first_view.js would send (callbacks.LOCATION_HEADER). ``__atlasLater`` lists the scripts
+# the page loads later (DEFERRED_LIBRARIES).
+EARLY_SCRIPT = (
+    "(function(){{window.__atlasLater={later};if(!window.fetch)return;"
+    "var o={{method:'GET',credentials:'same-origin',headers:{{'Accept':'application/json',"
+    "'Content-Type':'application/json','{header}':location.pathname+location.search}}}};"
+    "function f(u){{return window.fetch(u,o).catch(function(){{return null;}});}}"
+    "window.__atlasEarly={{'_dash-layout':f({prefix}+'_dash-layout'),"
+    "'_dash-dependencies':f({prefix}+'_dash-dependencies')}};}})();"
+)
+# Component libraries no first view draws: their scripts leave the page's list and
+# assets/first_view.js loads them when an answer (the layout, a callback's) puts one of
+# their components on the page, and those marked True here also once the map has drawn
+# and the browser is idle. dash-ag-grid's 1.3 MB took ~80 ms of a cold first view's main
+# thread, for tables that come after the map (assets/tables_later.js); Dash adds
+# dash_table's bundle, which the atlas never draws.
+DEFERRED_LIBRARIES = {"dash_ag_grid": True, "dash_table": False}
+_DEFERRED_TAG = re.compile(
+    r'<script src="(?P<src>[^"]*/_dash-component-suites/(?:dash/)?(?P<lib>'
+    + "|".join(DEFERRED_LIBRARIES)
+    + r')/[^"]*)"></script>\s*'
+)
+
+
+def _early_requests(app: dash.Dash) -> None:
+    """Start the page's requests for its layout and its callbacks' list in the page's head,
+    an inline script with the response's CSP nonce, so that the server works out the first
+    view while the browser loads the scripts: Dash's renderer asks only once they have run
+    (~0.3–0.9 s into a cold load), then waited for the answer. assets/first_view.js gives
+    the renderer these responses, once each; a failed one is asked for again. The scripts
+    of DEFERRED_LIBRARIES are taken off the page and named to first_view.js instead."""
+    from components.callbacks import LOCATION_HEADER
+    from components.security import csp_nonce
+
+    prefix = json.dumps(app.config.requests_pathname_prefix)
+    original = app.interpolate_index
+
+    def interpolate_index(**kwargs: Any) -> str:
+        later: dict[str, dict[str, Any]] = {}
+
+        def defer(match: re.Match[str]) -> str:
+            lib = match["lib"]
+            later.setdefault(lib, {"src": [], "idle": DEFERRED_LIBRARIES[lib]})
+            later[lib]["src"].append(match["src"])
+            return ""
+
+        kwargs["scripts"] = _DEFERRED_TAG.sub(defer, kwargs.get("scripts", ""))
+        body = EARLY_SCRIPT.format(
+            prefix=prefix,
+            header=LOCATION_HEADER,
+            later=json.dumps(later).replace("</", "<\\/"),
+        )
+        nonce = csp_nonce()
+        attr = f' nonce="{nonce}"' if nonce else ""
+        kwargs["metas"] = kwargs.get("metas", "") + f"<script{attr}>{body}</script>"
         return original(**kwargs)
 
     app.interpolate_index = interpolate_index  # type: ignore[method-assign]

@@ -97,3 +97,39 @@ def test_a_script_asked_for_while_the_first_page_is_served_is_there(reference_st
     go_on.set()
     page_thread.join(10)
     assert answers == {"page": 200, "script": 200}
+
+
+def test_the_page_asks_for_its_layout_in_its_head_and_names_the_scripts_it_loads_later(
+    reference_store,
+):
+    """The page's head starts the requests for the layout and the callbacks' list (run by
+    the response's CSP nonce, no other inline script allowed for it); the scripts of the
+    libraries no first view draws are not on the page but named for assets/first_view.js,
+    and each still answers at its address."""
+    from components.app import DEFERRED_LIBRARIES, create_app
+
+    client = create_app(reference_store).server.test_client()
+    response = client.get("/?level=county")
+    page = response.get_data(as_text=True)
+    head = page.split("</head>", 1)[0]
+    early = re.search(
+        r'<script nonce="([^"]+)">(\(function\(\)\{window\.__atlasLater=.*?)</script>', head
+    )
+    assert early, "no early requests in the page's head"
+    nonce, body = early.groups()
+    assert f"'nonce-{nonce}'" in response.headers["Content-Security-Policy"]
+    assert "'_dash-layout'" in body and "'_dash-dependencies'" in body
+    assert "'X-Atlas-Location':location.pathname+location.search" in body
+    later = json.loads(re.search(r"window\.__atlasLater=(\{.*?\});if", body).group(1))
+    assert set(later) == set(DEFERRED_LIBRARIES)
+    assert {lib: entry["idle"] for lib, entry in later.items()} == DEFERRED_LIBRARIES
+    on_page = re.findall(r'<script src="([^"]+)"', page)
+    for lib, entry in later.items():
+        assert entry["src"] and not [s for s in on_page if f"/{lib}/" in s]
+        for src in entry["src"]:
+            assert client.get(src).status_code == 200
+    # the other libraries stay, in Dash's order
+    assert [s for s in on_page if "dash_renderer" in s or "dash_core_components." in s]
+    # a second page gets a nonce of its own
+    again = client.get("/").get_data(as_text=True)
+    assert re.search(r'<script nonce="([^"]+)">', again).group(1) != nonce

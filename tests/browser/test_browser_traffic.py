@@ -3,6 +3,7 @@ cacheable asset, compressed, and a second visit or a second tab takes them from 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -170,6 +171,76 @@ def test_the_page_runs_without_the_babel_polyfill_on_the_browsers_own_functions(
                  .concat([typeof regeneratorRuntime, '  x '.trim(), parseInt(' 12px')])"""
     )
     assert native == [True] * 7 + ["object", "x", 12]
+    atlas_page.log.assert_clean()
+
+
+def test_the_page_asks_for_its_layout_from_its_head_once_and_grids_come_later(atlas_page):
+    # The page's head asks for the layout and the callbacks' list (components/app.py
+    # _early_requests, #7): each is asked for once, with the page's address, before any
+    # script of the page has run; dash-ag-grid and dash_table are not among the page's
+    # scripts: ag-grid's comes after the map has drawn, before the tables need it.
+    page = atlas_page.page
+    asked: list[tuple[str, str | None]] = []
+    page.on(
+        "request",
+        lambda r: (
+            r.url.split("?")[0].endswith(("/_dash-layout", "/_dash-dependencies"))
+            and asked.append(
+                (r.url.split("?")[0].rsplit("/", 1)[1], r.headers.get("x-atlas-location"))
+            )
+        ),
+    )
+    response = atlas_page.open("/", level="county", metric="funds_cny", lang="en")
+    page_scripts = " ".join(re.findall(r'<script src="([^"]+)"', response.text()))
+    assert "dash_ag_grid" not in page_scripts and "dash_table" not in page_scripts
+    assert "dash_renderer" in page_scripts and "plotly-atlas" in page_scripts
+    wait_map_drawn(page)
+    # asked for before the page's scripts had run (they block the parser: domInteractive)
+    before = page.evaluate(
+        """() => { const nav = performance.getEntriesByType('navigation')[0];
+             return performance.getEntriesByType('resource')
+               .filter(r => /_dash-(layout|dependencies)$/.test(r.name))
+               .map(r => r.startTime < nav.domInteractive); }"""
+    )
+    assert before == [True, True], before
+    grid = page.locator(f"#{ids.TABLE_PAIRINGS} .ag-row .ag-cell").first
+    grid.wait_for(timeout=15_000)
+    atlas_page.settle()
+    names = sorted(a[0] for a in asked)
+    assert names == ["_dash-dependencies", "_dash-layout"], asked
+    layout_ask = next(a for a in asked if a[0] == "_dash-layout")
+    assert layout_ask[1] == "/?level=county&metric=funds_cny&lang=en"
+    scripts = [u for u in atlas_page.log.requests if "dash_ag_grid/dash_ag_grid" in u]
+    assert len(scripts) == 1 and page.evaluate("() => typeof window.dash_ag_grid") == "object"
+    assert not [u for u in atlas_page.log.requests if "dash_table" in u]  # never drawn
+    atlas_page.log.assert_clean()
+
+
+def test_an_answer_with_a_grid_waits_for_the_grids_script(atlas_page):
+    # The import page comes in a callback's answer (the nav link, no reload) and holds
+    # grids; while ag-grid's script has not arrived (held here), the answer waits for it
+    # instead of reaching Dash's renderer, which would not know the component and say so
+    # in the console (assets/first_view.js afterLater)
+    page = atlas_page.page
+    held: list = []
+    released = [False]
+    page.route(
+        "**/dash_ag_grid/**",
+        lambda route: route.continue_() if released[0] else held.append(route),
+    )
+    atlas_page.open("/", lang="en")
+    page.locator(".nav-link", has_text=i18n.t("nav_import", "en")).click()
+    page.wait_for_url("**/import?lang=en")
+    page.wait_for_timeout(1000)
+    assert held, "ag-grid's script was never asked for"
+    state = "() => [typeof window.dash_ag_grid, !!document.querySelector('.import-main')]"
+    assert page.evaluate(state) == ["undefined", False]  # the page waits with its answer
+    released[0] = True
+    for route in held:
+        route.continue_()
+    page.locator(".import-main").wait_for(timeout=15_000)
+    assert page.evaluate(state) == ["object", True]
+    atlas_page.settle()
     atlas_page.log.assert_clean()
 
 
