@@ -91,3 +91,39 @@ def test_the_coverage_card_fills_when_it_is_opened(atlas_page):
     assert page.locator("#coverage table").count() == 2
     assert "Tibet" in page.locator("#coverage").inner_text()
     atlas_page.log.assert_clean()
+
+
+def test_the_bundles_colour_caches_draw_every_colour_as_plotly_does(atlas_page):
+    # assets/vendor/plotly-atlas.min.js parses each colour string once (a patch of
+    # plotly.js, tools/plotly-bundle/build.js, #7): the same strings drawn again, in other
+    # spellings and with alpha, come out as they did the first time and as CSS reads them
+    atlas_page.open("/")
+    wait_map_drawn(atlas_page.page)
+    colours = ["red", "#FF0000", "rgba(0, 128, 255, 0.5)", "hsl(120, 100%, 25%)", "#abc"]
+    drawn = atlas_page.page.evaluate(
+        """async colours => {
+            const out = [];
+            for (let round = 0; round < 2; round++) {
+                const div = document.createElement('div');
+                div.style.width = '400px'; div.style.height = '300px';
+                document.body.appendChild(div);
+                await Plotly.newPlot(div, [{type: 'bar', x: colours.map((_, i) => i),
+                    y: colours.map(() => 1), marker: {color: colours,
+                    line: {color: colours, width: 2}}}]);
+                out.push([...div.querySelectorAll('.point path')].map(p =>
+                    [p.style.fill, p.style.fillOpacity, p.style.stroke, p.style.strokeOpacity]));
+                Plotly.purge(div); div.remove();
+            }
+            return out;
+        }""",
+        colours,
+    )
+    expected = [
+        ["rgb(255, 0, 0)", "1", "rgb(255, 0, 0)", "1"],
+        ["rgb(255, 0, 0)", "1", "rgb(255, 0, 0)", "1"],
+        ["rgb(0, 128, 255)", "0.5", "rgb(0, 128, 255)", "0.5"],
+        ["rgb(0, 128, 0)", "1", "rgb(0, 128, 0)", "1"],
+        ["rgb(170, 187, 204)", "1", "rgb(170, 187, 204)", "1"],
+    ]
+    assert drawn == [expected, expected]
+    atlas_page.log.assert_clean()

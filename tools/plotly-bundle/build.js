@@ -13,11 +13,11 @@ const version = require('plotly.js/package.json').version;
 // or the build fails: a new plotly.js is checked by hand, not patched blindly).
 //
 // Colours parsed once per colour string (#7). plotly.js 4 parses a colour string with
-// culori each time it is used: styling the map's ~2,900 places parsed the same few
-// strings ~12,000 times (stroke, fill, opacity), ~50 ms of a cold first view. The cache
-// holds the parsed colour and hands out a copy (callers may change what they get);
-// strings that are not colours are not kept (each use still warns), nor are more than
-// 2,048 strings.
+// culori each time it is used: styling the map's ~2,900 places parsed and formatted the
+// same few strings ~12,000 times (stroke, fill, opacity), ~50 ms of a cold first view.
+// The caches hold the parsed colour (handing out a copy: callers may change what they
+// get) and the rgb() string; strings that are not colours are not kept (each use still
+// warns), nor are more than 2,048 strings in each.
 const PATCHES = [
     {
         file: /plotly\.js[\\/]src[\\/]components[\\/]color[\\/]index\.js$/,
@@ -36,6 +36,21 @@ const PATCHES = [
                     '    return { ...c };\n' +
                     '};\n\n' +
                     'const parse = (cstr, silent) => {\n    const c = toColorCached(cstr);',
+            ],
+            [
+                'const rgb = (cstr) => formatRgb({ ...parse(cstr), alpha: 1 });',
+                'const rgbStrings = new Map();\n' +
+                    'const rgb = (cstr) => {\n' +
+                    '    let out = typeof cstr === "string" ? rgbStrings.get(cstr) : undefined;\n' +
+                    '    if (out === undefined) {\n' +
+                    '        out = formatRgb({ ...parse(cstr), alpha: 1 });\n' +
+                    '        if (typeof cstr === "string" && toColorCached(cstr) !== undefined) {\n' +
+                    '            if (rgbStrings.size >= 2048) rgbStrings.clear();\n' +
+                    '            rgbStrings.set(cstr, out);\n' +
+                    '        }\n' +
+                    '    }\n' +
+                    '    return out;\n' +
+                    '};',
             ],
         ],
     },
