@@ -54,6 +54,7 @@ def create_app(store: Any = None) -> dash.Dash:
         export_controls,
         geo_assets,
         import_page,
+        layout_cache,
         share,
         static_encodings,
         tours,
@@ -77,6 +78,7 @@ def create_app(store: Any = None) -> dash.Dash:
     app.server.config["MAX_CONTENT_LENGTH"] = int(
         settings.get_int("TWINNING_MAX_UPLOAD_MB") * 1.5 * 1024 * 1024
     )
+    app.layout_cache = layout_cache.register(app, state)  # before flask-compress: after it
     _compress(app)
     static_encodings.register(app)  # after flask-compress: runs before it
     _fast_json()
