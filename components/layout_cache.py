@@ -7,9 +7,10 @@ it took a worker 20–35 ms for a county view (more at 10 M figures, and several
 while the worker also sent the page's scripts): on a cold page that answer arrived after
 the scripts had run, on the first view's critical path. The same address on the same data
 gets the same bytes, so a worker keeps the last ``MAX_ENTRIES`` answers (at most
-``MAX_BYTES`` in all) as sent: body and headers, per ``Accept-Encoding``. A new data
-version (an import, an undo) is another key; nothing is kept for an answer with a cookie
-or another status than 200.
+``MAX_BYTES`` in all) as sent: body and headers, per ``Accept-Encoding``, and leaves them
+in the shared cache of the data version (``twinning.query.cache``), where the server's
+other workers find them. A new data version (an import, an undo) is another key; nothing
+is kept for an answer with a cookie or another status than 200.
 
 Registered before flask-compress, so its ``after_request`` runs after it and keeps what was
 sent; a kept answer still passes the others (security headers, Server-Timing).
@@ -76,11 +77,18 @@ def register(app: Any, state: Any, cache: LayoutCache | None = None) -> LayoutCa
         request = flask.request
         if request.path != path or request.method != "GET":
             return None
+        flask.g.atlas_layout_data = data = state.data()
         return (
-            state.data().version,
+            data.version,
             request.headers.get(LOCATION_HEADER, ""),
             request.headers.get("Accept-Encoding", ""),
         )
+
+    def shared_key(k: tuple) -> tuple[Any, str | None]:
+        shared = getattr(flask.g.get("atlas_layout_data"), "shared", None)
+        if shared is None:  # its namespace is the data version already
+            return None, None
+        return shared, shared.key_text(("layout-answer", *k[1:]))
 
     @app.server.before_request
     def _kept_layout() -> flask.Response | None:
@@ -90,6 +98,12 @@ def register(app: Any, state: Any, cache: LayoutCache | None = None) -> LayoutCa
             return None
         flask.g.atlas_layout_key = k
         hit = cache.get(k)
+        if hit is None:  # another worker's answer
+            shared, skey = shared_key(k)
+            found = shared.get(skey) if skey else None
+            if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], bytes):
+                hit = found
+                cache.put(k, *hit)
         if hit is None:
             return None
         flask.g.atlas_layout_hit = True
@@ -109,7 +123,11 @@ def register(app: Any, state: Any, cache: LayoutCache | None = None) -> LayoutCa
         if "Set-Cookie" in response.headers:
             return response
         headers = [(n, v) for n, v in response.headers.items() if n.lower() not in _FRESH]
-        cache.put(k, response.get_data(), headers)
+        body = response.get_data()
+        cache.put(k, body, headers)
+        shared, skey = shared_key(k)
+        if skey:
+            shared.set(skey, (body, headers))
         return response
 
     return cache

@@ -130,3 +130,20 @@ def test_the_cache_is_bounded_by_entries_and_bytes():
     assert sum(len(cache.get(k)[0]) for k in list(cache._items)) <= 100
     cache.put(("v", "big", "br"), b"z" * 101, [])  # larger than the whole: not kept
     assert cache.get(("v", "big", "br")) is None
+
+
+def test_another_worker_finds_the_answer_in_the_shared_cache(store, made, monkeypatch, tmp_path):
+    # two apps on one store with the shared cache on (the test run turns it off): two
+    # workers of one server
+    from components.app import create_app
+
+    monkeypatch.setenv("TWINNING_CACHE_DIR", str(tmp_path / "cache"))
+    first, second = create_app(store), create_app(store)
+    assert first.atlas_state.data().shared is not None
+    made.clear()  # Dash checks each app's layout as it sets up: no request, no address
+    one = _layout(first.server.test_client(), COUNTY)
+    two = _layout(second.server.test_client(), COUNTY)
+    assert made == [COUNTY]  # worked out by the first worker only
+    assert two.get_data() == one.get_data()
+    assert two.headers["Content-Encoding"] == "br" and two.headers["Vary"] == one.headers["Vary"]
+    assert len(second.layout_cache) == 1  # and kept by the second from then on
