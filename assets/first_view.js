@@ -141,7 +141,7 @@
     }, function () { return response; });
   }
 
-  // the answers the page's head asked for (components/app.py _early_layout), once each
+  // the answers the page's head asked for (components/app.py _early_requests), once each
   function takeEarly(path) {
     var early = window.__atlasEarly;
     var name = path.slice(path.lastIndexOf("/") + 1);

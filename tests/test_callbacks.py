@@ -124,6 +124,51 @@ def test_boundaries_best_encoding_is_made_once_and_read_by_the_other_workers(
     assert brotli.decompress(stored) == province.body
 
 
+def test_a_request_before_the_workers_own_best_encoding_reads_anothers_file(
+    tmp_path, monkeypatch
+) -> None:
+    """A worker asked for boundaries before its warm-up's prepare_best has run sends the
+    best encoding another worker left in the shared folder, without compressing; a file
+    that holds something else is never sent, and the quick encoding goes instead (#7)."""
+    import threading
+
+    import brotli
+
+    from components import geo_assets
+
+    for thread in threading.enumerate():
+        if thread.name == "atlas-warm":
+            thread.join()
+    monkeypatch.setenv("TWINNING_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(geo_assets, "_best_br", {})
+    monkeypatch.setattr(geo_assets, "_not_there", set())
+    monkeypatch.setattr(geo_assets, "_compress_best", lambda body: brotli.compress(body, quality=1))
+    geo_assets.prepare_best(("province",))  # the first worker
+    province = geo_assets.asset("province", None)
+    left = (tmp_path / "geo-br" / f"{province.name}.br").read_bytes()
+
+    def no_quick(name: str, body: bytes) -> bytes:
+        raise AssertionError("compressed although another worker's file was there")
+
+    monkeypatch.setattr(geo_assets, "_best_br", {})  # a second worker, still warming up
+    monkeypatch.setattr(geo_assets, "_brotli_quick", no_quick)
+    assert geo_assets._brotli(province) == left
+    assert geo_assets._best_br[province.name] == left  # read once, kept
+
+    (tmp_path / "geo-br" / f"{province.name}.br").write_bytes(brotli.compress(b"{}"))
+    monkeypatch.setattr(geo_assets, "_best_br", {})  # a third, the file now not its asset
+    quick: list[str] = []
+    monkeypatch.setattr(
+        geo_assets,
+        "_brotli_quick",
+        lambda name, body: quick.append(name) or brotli.compress(body, quality=1),
+    )
+    sent = geo_assets._brotli(province)
+    assert brotli.decompress(sent) == province.body and quick == [province.name]
+    geo_assets._brotli(province)  # the bad file is not read again on every request
+    assert province.name in geo_assets._not_there and len(quick) == 2
+
+
 @pytest.mark.parametrize(
     "query",
     ["", "level=county&metric=funds_cny", "level=prefecture", "level=county&recipient=650000"],
