@@ -127,3 +127,41 @@ def test_the_bundles_colour_caches_draw_every_colour_as_plotly_does(atlas_page):
     ]
     assert drawn == [expected, expected]
     atlas_page.log.assert_clean()
+
+
+def test_hovering_places_names_each_one_with_the_hover_polygons_made_on_demand(atlas_page):
+    # The bundle makes a place's hover polygons when a hover first needs them, not while
+    # the map draws (tools/plotly-bundle/build.js, #7): hovering a county, another, then
+    # the first again names each (plotly's own hit test on those polygons)
+    page = atlas_page.page
+    atlas_page.open("/", level="county", lang="en", flows=0)  # no flow line over a place
+    wait_map_drawn(page)
+    atlas_page.settle()
+    names = []
+    for code in ("652824", "542526", "652824"):  # Ruoqiang (Xinjiang), Gêrzê (Tibet)
+        point = page.evaluate(
+            """loc => {
+                 const p = [...document.querySelectorAll(
+                     '#map-graph .geolayer > g[class="geo geo"] path.choroplethlocation')]
+                   .find(p => String((p.__data__ || {}).loc) === loc);
+                 const b = p.getBBox(), m = p.getScreenCTM();
+                 for (let i = 6; i < 19; i++) for (let j = 6; j < 19; j++) {
+                   const pt = new DOMPoint(b.x + b.width * i / 24, b.y + b.height * j / 24);
+                   if (p.isPointInFill(pt)) { const s = pt.matrixTransform(m); return [s.x, s.y]; }
+                 }
+                 return null; }""",
+            code,
+        )
+        assert point is not None, code
+        page.mouse.move(0, 0)
+        page.wait_for_timeout(100)
+        page.mouse.move(*point)
+        page.locator("#map-graph .hoverlayer .hovertext").first.wait_for(timeout=5_000)
+        names.append(
+            page.evaluate(
+                "() => document.querySelector('#map-graph .hoverlayer .hovertext text').textContent"
+            )
+        )
+    assert names[0] == names[2] and names[0] != names[1], names
+    assert "Ruoqiang" in names[0] and "Gêrzê" in names[1], names
+    atlas_page.log.assert_clean()

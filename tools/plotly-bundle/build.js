@@ -19,6 +19,35 @@ const version = require('plotly.js/package.json').version;
 // get) and the rgb() string; strings that are not colours are not kept (each use still
 // warns), nor are more than 2,048 strings in each.
 const PATCHES = [
+    // A place's hover polygons made when a hover first asks for them, not for each of the
+    // map's ~2,900 places while it draws (#7): ~45 ms of a cold first view, moved to the
+    // first hover over the map. Hover (choropleth/hover.js) is their only reader.
+    {
+        file: /plotly\.js[\\/]src[\\/]traces[\\/]choropleth[\\/]plot\.js$/,
+        edits: [
+            [
+                'calcPt._polygons = geoUtils.feature2polygons(feature);',
+                'lazyPolygons(calcPt, feature);',
+            ],
+            [
+                'function calcGeoJSON(calcTrace, fullLayout) {',
+                'function lazyPolygons(pt, feature) {\n' +
+                    '    var polygons;\n' +
+                    '    Object.defineProperty(pt, "_polygons", {\n' +
+                    '        configurable: true,\n' +
+                    '        enumerable: false,\n' +
+                    '        get: function () {\n' +
+                    '            return polygons || (polygons = geoUtils.feature2polygons(feature));\n' +
+                    '        },\n' +
+                    '        set: function (v) {\n' +
+                    '            polygons = v;\n' +
+                    '        }\n' +
+                    '    });\n' +
+                    '}\n\n' +
+                    'function calcGeoJSON(calcTrace, fullLayout) {',
+            ],
+        ],
+    },
     {
         file: /plotly\.js[\\/]src[\\/]components[\\/]color[\\/]index\.js$/,
         edits: [
