@@ -22,9 +22,15 @@ const PATCHES = [
     // A place's hover polygons made when a hover first asks for them, not for each of the
     // map's ~2,900 places while it draws (#7): ~45 ms of a cold first view, moved to the
     // first hover over the map. Hover (choropleth/hover.js) is their only reader.
+    // And each place's bounding box only for a map framed by `fitbounds` (the only reader
+    // of the extremes they make; the atlas frames its maps by lon/lat ranges): ~30 ms.
     {
         file: /plotly\.js[\\/]src[\\/]traces[\\/]choropleth[\\/]plot\.js$/,
         edits: [
+            [
+                '            if (!bboxGeojson) {\n                const bboxFeature = geoUtils.computeBbox(feature);',
+                '            if (!bboxGeojson && geoLayout.fitbounds) {\n                const bboxFeature = geoUtils.computeBbox(feature);',
+            ],
             [
                 'calcPt._polygons = geoUtils.feature2polygons(feature);',
                 'lazyPolygons(calcPt, feature);',
