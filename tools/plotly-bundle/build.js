@@ -11,13 +11,6 @@ const version = require('plotly.js/package.json').version;
 
 // Patches of plotly.js's source, made as the bundle is built (each must match exactly once,
 // or the build fails: a new plotly.js is checked by hand, not patched blindly).
-//
-// Colours parsed once per colour string (#7). plotly.js 4 parses a colour string with
-// culori each time it is used: styling the map's ~2,900 places parsed and formatted the
-// same few strings ~12,000 times (stroke, fill, opacity), ~50 ms of a cold first view.
-// The caches hold the parsed colour (handing out a copy: callers may change what they
-// get) and the rgb() string; strings that are not colours are not kept (each use still
-// warns), nor are more than 2,048 strings in each.
 const PATCHES = [
     // A place's hover polygons made when a hover first asks for them, not for each of the
     // map's ~2,900 places while it draws (#7): ~45 ms of a cold first view, moved to the
@@ -54,6 +47,12 @@ const PATCHES = [
             ],
         ],
     },
+    // Colours parsed once per colour string (#7). plotly.js 4 parses a colour string with
+    // culori each time it is used: styling the map's ~2,900 places parsed and formatted the
+    // same few strings ~12,000 times (stroke, fill, opacity), ~50 ms of a cold first view.
+    // The caches hold the parsed colour (handing out a copy: callers may change what they
+    // get) and the rgb() string; strings that are not colours are not kept (each use still
+    // warns), nor are more than 2,048 strings in each.
     {
         file: /plotly\.js[\\/]src[\\/]components[\\/]color[\\/]index\.js$/,
         edits: [
