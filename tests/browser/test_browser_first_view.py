@@ -165,3 +165,56 @@ def test_hovering_places_names_each_one_with_the_hover_polygons_made_on_demand(a
     assert names[0] == names[2] and names[0] != names[1], names
     assert "Ruoqiang" in names[0] and "Gêrzê" in names[1], names
     atlas_page.log.assert_clean()
+
+
+def test_choropleth_places_are_styled_as_plotly_styles_them(atlas_page):
+    # The bundle styles a choropleth's places with one style attribute each (a patch,
+    # tools/plotly-bundle/build.js, #7): fill from the colour scale, the line's colour,
+    # opacity and width, the trace's opacity; per-place line colours and widths; a restyle
+    # of z recolours; a selection's dimming still comes on top
+    atlas_page.open("/")
+    wait_map_drawn(atlas_page.page)
+    got = atlas_page.page.evaluate(
+        """async () => {
+            const feature = (id, x) => ({type: 'Feature', id: id, properties: {},
+              geometry: {type: 'Polygon', coordinates: [[[x, 0], [x + 1, 0], [x + 1, 1],
+                                                          [x, 1], [x, 0]]]}});
+            const geojson = {type: 'FeatureCollection',
+                             features: ['a', 'b', 'c'].map((id, i) => feature(id, i * 2))};
+            const div = document.createElement('div');
+            div.style.width = '500px'; div.style.height = '300px';
+            document.body.appendChild(div);
+            const read = () => [...div.querySelectorAll('path.choroplethlocation')].map(p =>
+              [p.getAttribute('fill'), p.style.stroke, p.style.strokeOpacity,
+               p.style.strokeWidth, p.style.strokeDasharray, p.style.opacity]);
+            await Plotly.newPlot(div, [{type: 'choropleth', geojson: geojson,
+              locations: ['a', 'b', 'c'], z: [0, 5, 10], zmin: 0, zmax: 10,
+              colorscale: [[0, 'rgb(0,0,0)'], [1, 'rgb(200,100,50)']], showscale: false,
+              marker: {opacity: 0.8, line: {color: 'rgba(10, 20, 30, 0.5)', width: 2}}}],
+              {geo: {fitbounds: 'locations', visible: false}});
+            const first = read();
+            await Plotly.restyle(div, {z: [[10, 0, 5]],
+                                       'marker.line.color': [['red', 'blue', 'red']],
+                                       'marker.line.width': [[1, 3, 1]]});
+            const second = read();
+            await Plotly.restyle(div, {selectedpoints: [[0]]});
+            const selected = [...div.querySelectorAll('path.choroplethlocation')]
+              .map(p => p.style.opacity);
+            Plotly.purge(div); div.remove();
+            return [first, second, selected];
+        }"""
+    )
+    first, second, selected = got
+    line = ["rgb(10, 20, 30)", "0.5", "2px", "", "0.8"]
+    assert first == [
+        ["rgb(0, 0, 0)", *line],
+        ["rgb(100, 50, 25)", *line],
+        ["rgb(200, 100, 50)", *line],
+    ]
+    assert second == [
+        ["rgb(200, 100, 50)", "rgb(255, 0, 0)", "1", "1px", "", "0.8"],
+        ["rgb(0, 0, 0)", "rgb(0, 0, 255)", "1", "3px", "", "0.8"],
+        ["rgb(100, 50, 25)", "rgb(255, 0, 0)", "1", "1px", "", "0.8"],
+    ]
+    assert selected[0] != selected[1] and selected[1] == selected[2]  # the others dimmed
+    atlas_page.log.assert_clean()

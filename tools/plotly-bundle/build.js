@@ -12,6 +12,54 @@ const version = require('plotly.js/package.json').version;
 // Patches of plotly.js's source, made as the bundle is built (each must match exactly once,
 // or the build fails: a new plotly.js is checked by hand, not patched blindly).
 const PATCHES = [
+    // A choropleth's places styled with one style attribute each, from strings made once
+    // per colour, line and z (#7): plotly.js set five style properties and worked out the
+    // colour scale for each of the map's ~2,900 places (~40 ms of a cold first view). The
+    // properties are those plotly.js sets (stroke, stroke-opacity, stroke-dasharray when
+    // dashed, stroke-width, opacity when given); the selection's style comes after, as
+    // before.
+    {
+        file: /plotly\.js[\\/]src[\\/]traces[\\/]choropleth[\\/]style\.js$/,
+        edits: [
+            [
+                "    locs.each(function(d) {\n" +
+                    "        d3.select(this)\n" +
+                    "            .attr('fill', sclFunc(d.z))\n" +
+                    "            .call(Color.stroke, d.mlc || markerLine.color)\n" +
+                    "            .call(Drawing.dashLine, '', d.mlw || markerLine.width || 0)\n" +
+                    "            .style('opacity', marker.opacity);\n" +
+                    '    });\n',
+                '    var fills = new Map();\n' +
+                    '    var styles = new Map();\n' +
+                    '    var fillOf = function(z) {\n' +
+                    '        var fill = fills.get(z);\n' +
+                    '        if(fill === undefined) fills.set(z, (fill = sclFunc(z)));\n' +
+                    '        return fill;\n' +
+                    '    };\n' +
+                    '    var styleOf = function(lineColor, lineWidth) {\n' +
+                    "        var key = lineColor + '|' + lineWidth;\n" +
+                    '        var text = styles.get(key);\n' +
+                    '        if(text !== undefined) return text;\n' +
+                    '        var width = +lineWidth || 0;\n' +
+                    "        var dash = Drawing.dashStyle('', width);\n" +
+                    '        // as Color.stroke: a missing colour is black, opaque\n' +
+                    '        var alpha = lineColor ? Color.opacity(lineColor) : 1;\n' +
+                    "        var parts = ['stroke: ' + Color.rgb(lineColor), 'stroke-opacity: ' + alpha];\n" +
+                    "        if(dash) parts.push('stroke-dasharray: ' + dash);\n" +
+                    "        parts.push('stroke-width: ' + width + 'px');\n" +
+                    "        if(marker.opacity !== undefined && marker.opacity !== null && marker.opacity !== '') {\n" +
+                    "            parts.push('opacity: ' + marker.opacity);\n" +
+                    '        }\n' +
+                    "        styles.set(key, (text = parts.join('; ')));\n" +
+                    '        return text;\n' +
+                    '    };\n' +
+                    '    locs.each(function(d) {\n' +
+                    "        this.setAttribute('fill', fillOf(d.z));\n" +
+                    "        this.setAttribute('style', styleOf(d.mlc || markerLine.color, d.mlw || markerLine.width || 0));\n" +
+                    '    });\n',
+            ],
+        ],
+    },
     // A place's hover polygons made when a hover first asks for them, not for each of the
     // map's ~2,900 places while it draws (#7): ~45 ms of a cold first view, moved to the
     // first hover over the map. Hover (choropleth/hover.js) is their only reader.
