@@ -178,18 +178,25 @@ def _read_best(a: GeoAsset) -> bytes | None:
     folder = best_dir()
     if folder is None:
         return None
-    import brotli
-
-    try:
-        packed = (folder / f"{a.name}.br").read_bytes()
-        if brotli.decompress(packed) != a.body:
-            raise OSError("not this asset")
-    except (OSError, brotli.error):
+    packed = _stored_best(folder, a)
+    if packed is None:
         with _lock:
             _not_there.add(a.name)
         return None
     _keep_best(a.name, packed)
     return packed
+
+
+def _stored_best(folder: Path, a: GeoAsset) -> bytes | None:
+    """The best encoding of ``a`` kept in ``folder``; None if there is none or the file
+    holds something else (boundaries of old, a file cut short)."""
+    import brotli
+
+    try:
+        packed = (folder / f"{a.name}.br").read_bytes()
+        return packed if brotli.decompress(packed) == a.body else None
+    except (OSError, brotli.error):
+        return None
 
 
 def prepare_best(levels: tuple[str, ...] = LEVELS) -> None:
@@ -210,21 +217,15 @@ def prepare_best(levels: tuple[str, ...] = LEVELS) -> None:
         return
     import fcntl
 
-    import brotli
-
     from twinning.query.cache import write_atomic
 
     with open(folder / ".lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # one worker compresses; the others wait, then read
         for a in found:
-            path = folder / f"{a.name}.br"
-            try:
-                packed = path.read_bytes()
-                if brotli.decompress(packed) != a.body:  # not ours: never serve it
-                    raise OSError(f"{path} does not hold {a.name}")
-            except (OSError, brotli.error):
+            packed = _stored_best(folder, a)  # a file that is not ours is never served
+            if packed is None:
                 packed = _compress_best(a.body)
-                write_atomic(path, packed)
+                write_atomic(folder / f"{a.name}.br", packed)
             _keep_best(a.name, packed)
         if set(levels) == set(LEVELS):  # boundaries rebuilt since: their old files go
             keep = {f"{a.name}.br" for a in current}
