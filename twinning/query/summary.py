@@ -214,10 +214,21 @@ def sources_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.sources.parquet")
 
 
+def _quoted(path: Path) -> str:
+    """A path inside a single-quoted SQL string."""
+    return str(path).replace("'", "''")
+
+
+def native_path(path: Path) -> Path:
+    """The DuckDB database that holds a summary snapshot and its sources as tables."""
+    return path.with_name(f"{path.stem}.duckdb")
+
+
 def write_snapshot(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path:
     """Write ``figure_totals`` to ``path`` and the sources beside it (``sources_path``),
     each atomically: a reader sees all or nothing. The sources come first, so a reader
-    that finds the summary finds them too."""
+    that finds the summary finds them too; then both as DuckDB's own tables
+    (``write_native``)."""
     write_sources(engine, path, chunk_rows)
     _write_parquet(
         engine,
@@ -226,8 +237,48 @@ def write_snapshot(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path
         f"SELECT {', '.join(_TYPES)} FROM figure_totals ORDER BY metric",
         chunk_rows,
     )
+    write_native(path)
     _prune(path)
     return path
+
+
+# The native tables' order: a view's conditions name a metric (always), often a programme
+# or a donor; DuckDB skips the row groups whose ranges rule them out.
+_NATIVE_ORDER = "metric, program, donor_key, r_province"
+
+
+def write_native(path: Path) -> Path:
+    """The summary snapshot ``path`` and its sources as tables of one DuckDB database
+    (``native_path``), written atomically. DuckDB sums its own compressed columns about
+    twice as fast as it reads Parquet: at 1 M figures a view's headline sums took 14 ms
+    from Parquet and 6 ms from the table, its series 4.6 and 1.9 ms, its map 7.1 and
+    3.0 ms; in a load of 50 users those queries were 42 % of the workers' CPU (#7). The
+    workers open the file read-only (many processes may), each with DuckDB's own bounded
+    buffer (``memory_limit``); the Parquet files stay the snapshot's record."""
+    import duckdb
+
+    target = native_path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".duckdb.tmp")
+    os.close(fd)
+    os.unlink(tmp)  # DuckDB makes its own file
+    try:
+        con = duckdb.connect(tmp, config={"threads": 1, "memory_limit": "256MB"})
+        try:
+            for table, source in (("figure_totals", path), ("figure_sources", sources_path(path))):
+                escaped = _quoted(source)
+                con.execute(
+                    f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{escaped}') "
+                    f"ORDER BY {_NATIVE_ORDER}"
+                )
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, target)
+    finally:
+        for leftover in (tmp, tmp + ".wal"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+    return target
 
 
 def write_sources(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path:
@@ -291,6 +342,7 @@ def _prune(current: Path) -> None:
     for old in [
         *current.parent.glob(f"{prefix}-*.parquet"),
         *current.parent.glob(f"{prefix}-*.parquet.lock"),
+        *current.parent.glob(f"{prefix}-*.duckdb"),
     ]:
         if not old.name.startswith(current.stem + "."):
             with contextlib.suppress(OSError):  # another worker removed it first
@@ -309,7 +361,13 @@ def refresh_snapshot(store: Any) -> Path | None:
         path = snapshot_path(engine, version)
         if path is None or not wants_snapshot(engine):
             return None
-        return path if path.exists() else write_snapshot(engine, path)
+        if not path.exists():
+            return write_snapshot(engine, path)
+        if not sources_path(path).exists():
+            write_sources(engine, path)
+        if not native_path(path).exists():
+            write_native(path)
+        return path
     except Exception:
         log.exception("summary snapshot not written after a write")
         return None
@@ -352,6 +410,10 @@ def wants_snapshot(engine: Engine) -> bool:
     return least <= 0 or _holds(engine, "figure_totals", least)
 
 
+# one thread and a small buffer: a worker's memory must not grow with the store
+_DUCK_CONFIG = {"threads": 1, "memory_limit": "128MB"}
+
+
 class Summary:
     """Runs the aggregate queries of a view on ``figure_totals``."""
 
@@ -361,6 +423,7 @@ class Summary:
         path = snapshot_path(engine, version)
         self.path = path if path is not None and wants_snapshot(engine) else None
         self._duck: Any = None
+        self._native = False  # the connection reads native_path's tables
         self._sources = False  # the figure_sources view is attached
         self._lock = threading.Lock()
         self._figures = False  # the figure_rows view is attached
@@ -369,6 +432,8 @@ class Summary:
             self._build_in_background(self.path)
         elif self.path is not None and not sources_path(self.path).exists():
             self._build_in_background(self.path, sources_only=True)
+        elif self.path is not None and not native_path(self.path).exists():
+            self._build_in_background(self.path, native_only=True)
         elif self.path is not None:
             self._figures_in_background(self.path)
 
@@ -376,7 +441,17 @@ class Summary:
     def engine_name(self) -> str:
         return "duckdb" if self._connection() is not None else "sql"
 
-    def _build_in_background(self, path: Path, sources_only: bool = False) -> None:
+    @property
+    def snapshot_form(self) -> str | None:
+        """What DuckDB reads: ``tables`` (the native database, ``write_native``),
+        ``parquet`` (until that is written), or None (the store's SQL answers)."""
+        if self._connection() is None:
+            return None
+        return "tables" if self._native else "parquet"
+
+    def _build_in_background(
+        self, path: Path, sources_only: bool = False, native_only: bool = False
+    ) -> None:
         with _BUILD_LOCK:
             if path in _BUILDING:
                 return
@@ -385,8 +460,17 @@ class Summary:
         def build() -> None:
             try:
                 with _one_builder(path) as mine:
-                    if mine and not (sources_path(path) if sources_only else path).exists():
-                        (write_sources if sources_only else write_snapshot)(self.engine, path)
+                    if not mine:
+                        pass
+                    elif native_only:
+                        if not native_path(path).exists():
+                            write_native(path)
+                    elif sources_only:
+                        if not sources_path(path).exists():
+                            write_sources(self.engine, path)
+                            write_native(path)
+                    elif not path.exists():
+                        write_snapshot(self.engine, path)
             except Exception:  # the SQL path keeps answering
                 log.exception("summary snapshot %s not written", path)
             finally:
@@ -432,6 +516,9 @@ class Summary:
             write_snapshot(self.engine, self.path)
         elif not sources_path(self.path).exists():
             write_sources(self.engine, self.path)
+            write_native(self.path)
+        elif not native_path(self.path).exists():
+            write_native(self.path)
         figures = figures_path(self.path)
         if not figures.exists() and wants_figures(self.engine):
             with _one_builder(figures, wait=True):  # after a writer at it now, if any
@@ -445,10 +532,13 @@ class Summary:
         if con is None:
             return False
         with self._lock:
+            con = self._duck  # the connection now (it may have changed since)
+            if self._native:
+                return True  # a table of the database
             if not self._sources and self.path is not None:
                 found = sources_path(self.path)
                 if found.exists():
-                    escaped = str(found).replace("'", "''")
+                    escaped = _quoted(found)
                     con.execute(
                         "CREATE OR REPLACE VIEW figure_sources AS "
                         f"SELECT * FROM read_parquet('{escaped}')"
@@ -464,8 +554,9 @@ class Summary:
             return False
         found = figures_path(self.path)
         with self._lock:
+            con = self._duck  # the connection now (it may have changed since)
             if not self._figures and found.exists():
-                escaped = str(found).replace("'", "''")
+                escaped = _quoted(found)
                 con.execute(
                     f"CREATE OR REPLACE VIEW figure_rows AS SELECT * FROM read_parquet('{escaped}')"
                 )
@@ -506,7 +597,7 @@ class Summary:
         if self.path is None:
             return None
         with self._lock:
-            if self._duck is not None:
+            if self._native or (self._duck is not None and not native_path(self.path).exists()):
                 return self._duck
             if not self.path.exists():
                 return None
@@ -515,11 +606,22 @@ class Summary:
             except ImportError:  # pragma: no cover - duckdb is a dependency
                 self.path = None
                 return None
-            # one thread and a small buffer: a worker's memory must not grow with the store
-            con = duckdb.connect(config={"threads": 1, "memory_limit": "128MB"})
-            escaped = str(self.path).replace("'", "''")
-            con.execute(f"CREATE VIEW figure_totals AS SELECT * FROM read_parquet('{escaped}')")
-            self._duck = con
+            con = duckdb.connect(config=_DUCK_CONFIG)
+            native = native_path(self.path)
+            try:  # the tables of the native database, read-only (many processes may)
+                con.execute(f"ATTACH '{_quoted(native)}' AS snapshot (READ_ONLY)")
+                for table in ("figure_totals", "figure_sources"):
+                    con.execute(f"CREATE VIEW {table} AS SELECT * FROM snapshot.{table}")
+                self._native = True
+            except duckdb.Error:  # not (yet) there: the Parquet snapshot
+                con.close()
+                con = duckdb.connect(config=_DUCK_CONFIG)
+                con.execute(
+                    "CREATE VIEW figure_totals AS "
+                    f"SELECT * FROM read_parquet('{_quoted(self.path)}')"
+                )
+            self._duck = con  # a connection left behind closes with its last cursor
+            self._sources = self._figures = False
             return con
 
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
