@@ -388,12 +388,18 @@ def _shown_index_better(data: AtlasData, kind: str, filters: Filters, sort_model
 
 
 # A sorted page of a view holding at least this many figures comes from the figure rows'
-# snapshot (DuckDB) when there is one, if it ends within the first SNAPSHOT_SORT_TOP rows:
-# DuckDB keeps the top rows of a sort in a heap up to ~10,000 (at 10 M figures a page
-# ~0.2 s, a few MB); deeper it sorts them all (1.3-1.6 s, and ~100 MB its worker then
-# keeps), so deeper pages stay in SQL, bounded by TWINNING_TABLE_SECONDS.
+# snapshot (DuckDB) when there is one. Within the first SNAPSHOT_SORT_TOP rows DuckDB keeps
+# the top rows of the sort in a heap (at 10 M figures a page ~0.2 s, a few MB); deeper it
+# would sort them all (1.3-1.6 s, and ~100 MB its worker then keeps), so a deeper page is
+# found by counting (``_counted_page``): the view's rows per sort key, in the sort's order
+# (at most SORT_GROUPS_MAX keys, else SQL pages it, bounded by TWINNING_TABLE_SECONDS),
+# then, inside the key that holds the page, its rows in id order: directly when it holds
+# at most SORT_GROUP_ROWS, else by blocks of SORT_BLOCK_IDS ids counted the same way.
 SNAPSHOT_SORT_ROWS = 50_000
 SNAPSHOT_SORT_TOP = 10_000
+SORT_GROUPS_MAX = 100_000
+SORT_GROUP_ROWS = 16_384
+SORT_BLOCK_IDS = 4_096
 
 
 def _snapshot_sorts(
@@ -413,7 +419,7 @@ def _snapshot_sorts(
     not: such a page stays in SQL, where the same words find the same rows)."""
     from twinning.query.summary import FIGURE_ROW_COLUMNS
 
-    if kind != "figures" or rows_in_view < SNAPSHOT_SORT_ROWS or end > SNAPSHOT_SORT_TOP:
+    if kind != "figures" or rows_in_view < SNAPSHOT_SORT_ROWS:
         return False
     order = _order_sql(kind, sort_model)
     if order == "id" or order.startswith("value "):
@@ -442,24 +448,156 @@ def _sorted_from_snapshot(
     sort_model: Any,
     filter_model: Mapping[str, Any] | None,
     seconds: float | None,
-) -> dict[str, list[Any]]:
+) -> dict[str, list[Any]] | None:
     """One sorted page: its figures' ids in order from DuckDB (the snapshot holds the
-    active figures of this data version only), then their rows from the store."""
+    active figures of this data version only), then their rows from the store. None when
+    the page is deep and the view has too many sort keys to count (SQL pages it)."""
     cond, params = _base(filters, "figures", all_active=True)
     cond += _filter_sql("figures", filter_model, params)
     order = _order_sql("figures", sort_model)
-    params.update(limit=int(limit), offset=int(start))
-    ids = data.summary.ids(
-        f"SELECT id FROM figure_rows WHERE {cond} ORDER BY {order} LIMIT :limit OFFSET :offset",
-        params,
-        seconds,
-    )
+    if start + limit <= SNAPSHOT_SORT_TOP:
+        params.update(limit=int(limit), offset=int(start))
+        ids = data.summary.ids(
+            f"SELECT id FROM figure_rows WHERE {cond} ORDER BY {order} LIMIT :limit OFFSET :offset",
+            params,
+            seconds,
+        )
+    else:
+        found = _counted_page(data, cond, params, sort_model, start, limit, seconds)
+        if found is None:
+            return None
+        ids = found
     keys = {f"id{i}": v for i, v in enumerate(ids)}
     names = ", ".join(f":{k}" for k in keys) or "NULL"
     raw = data.columns(f"SELECT * FROM figures WHERE id IN ({names})", keys, seconds=seconds)
     where = {fid: i for i, fid in enumerate(raw.get("id", []))}
     picked = [where[fid] for fid in ids if fid in where]
     return {k: [v[i] for i in picked] for k, v in raw.items()}
+
+
+def _sort_keys(kind: str, sort_model: Any) -> list[str]:
+    """The columns a sort model orders by, each once, in its order."""
+    columns = {c.id: c for c in COLUMNS[kind]}
+    keys: list[str] = []
+    for item in sort_model if isinstance(sort_model, list) else []:
+        col = columns.get(str(item.get("colId"))) if isinstance(item, Mapping) else None
+        if col is not None and col.sql is not None and col.sql not in keys:
+            keys.append(col.sql)
+    return keys
+
+
+def _counted_page(
+    data: AtlasData,
+    cond: str,
+    params: dict[str, Any],
+    sort_model: Any,
+    start: int,
+    limit: int,
+    seconds: float | None,
+) -> list[int] | None:
+    """The ids of rows ``start`` to ``start + limit`` of the figure rows' snapshot under
+    ``cond`` in the order of ``sort_model`` (then id), without sorting the rows before
+    them: the rows per sort key are counted in the sort's order (once per view and sort,
+    kept with the data version), which says the key(s) the page falls in and how deep
+    into each; inside a key the rows go in id order (``_ids_in_group``). None when the
+    view has more than SORT_GROUPS_MAX keys."""
+    keys = _sort_keys("figures", sort_model)
+    head = _order_sql("figures", sort_model).removesuffix("id").rstrip(", ")
+    if not keys or not head:
+        return None
+    listed = ", ".join(keys)
+
+    def count_groups() -> list[tuple[tuple[Any, ...], int]] | None:
+        found = data.summary.rows(
+            f"SELECT {listed}, COUNT(*) FROM figure_rows WHERE {cond} GROUP BY {listed} "
+            f"ORDER BY {head} LIMIT {SORT_GROUPS_MAX + 1}",
+            params,
+        )
+        if len(found) > SORT_GROUPS_MAX:
+            return None
+        return [(tuple(row[:-1]), int(row[-1])) for row in found]
+
+    groups = data.cached(("sorted_groups", cond, tuple(sorted(params.items())), head), count_groups)
+    if groups is None:
+        return None
+    ids: list[int] = []
+    before = 0  # rows in the groups passed
+    for values, n in groups:
+        if before + n > start + len(ids):
+            skip = start + len(ids) - before
+            take = min(limit - len(ids), n - skip)
+            ids += _ids_in_group(data, cond, params, dict(zip(keys, values, strict=True)), n,
+                                 skip, take, seconds)  # fmt: skip
+            if len(ids) >= limit:
+                break
+        before += n
+    return ids
+
+
+def _ids_in_group(
+    data: AtlasData,
+    cond: str,
+    params: dict[str, Any],
+    values: dict[str, Any],
+    n: int,
+    skip: int,
+    take: int,
+    seconds: float | None,
+) -> list[int]:
+    """``take`` ids after the first ``skip`` (in id order) of the rows under ``cond``
+    whose sort columns hold ``values`` (``n`` rows). A key of many rows is counted by
+    blocks of SORT_BLOCK_IDS ids first, so no query keeps more than a block's rows in its
+    heap (the snapshot is in metric and id order: DuckDB reads only the block's row
+    groups)."""
+    params = dict(params)
+    clauses = [cond]
+    for i, (column, value) in enumerate(values.items()):
+        if value is None:
+            clauses.append(f"{column} IS NULL")
+        else:
+            params[f"sortkey{i}"] = value
+            clauses.append(f"{column} = :sortkey{i}")
+    group = " AND ".join(clauses)
+    if n <= SORT_GROUP_ROWS:
+        params.update(limit=int(take), offset=int(skip))
+        return data.summary.ids(
+            f"SELECT id FROM figure_rows WHERE {group} ORDER BY id LIMIT :limit OFFSET :offset",
+            params,
+            seconds,
+        )
+    params["block"] = SORT_BLOCK_IDS
+    blocks = data.cached(
+        ("sorted_blocks", group, tuple(sorted(params.items()))),
+        lambda: [
+            (int(b), int(m))
+            for b, m in data.summary.rows(
+                f"SELECT id // :block AS b, COUNT(*) FROM figure_rows WHERE {group} "
+                "GROUP BY b ORDER BY b",
+                params,
+            )
+        ],
+    )
+    del params["block"]
+    ids: list[int] = []
+    before = 0
+    for block, m in blocks:
+        if before + m > skip + len(ids):
+            params.update(
+                limit=min(take - len(ids), m - (skip + len(ids) - before)),
+                offset=skip + len(ids) - before,
+                low=block * SORT_BLOCK_IDS,
+                high=(block + 1) * SORT_BLOCK_IDS - 1,
+            )
+            ids += data.summary.ids(
+                f"SELECT id FROM figure_rows WHERE {group} AND id BETWEEN :low AND :high "
+                "ORDER BY id LIMIT :limit OFFSET :offset",
+                params,
+                seconds,
+            )
+            if len(ids) >= take:
+                break
+        before += m
+    return ids
 
 
 def table_rows(
