@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     from twinning.store import open_store
 
     args = sys.argv[1:] if argv is None else argv
+    with contextlib.suppress(OSError):
+        os.nice(10)  # behind the workers' requests: a page waits for none of this
     store: Any = open_store()
     try:
         data = AtlasData.from_store(store)
