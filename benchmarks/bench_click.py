@@ -159,16 +159,17 @@ def watch_callbacks(bp: Any) -> dict[str, Any]:
     return w
 
 
-def settle(server: Any, timeout: float) -> float:
-    """Seconds until no process below the server runs one of the atlas's background
-    children (``twinning.query.warm``, ``twinning.query.summary``), at most ``timeout``:
+def settle(server: Any, timeout: float, quiet: float = 10.0) -> float:
+    """Seconds until no process below the server has run one of the atlas's background
+    children (``twinning.query.warm``, ``twinning.query.summary``) for ``quiet`` seconds
+    (a worker's thread writes the next file between two children), at most ``timeout``:
     a cold browser then meets the server as visitors do after its first minutes."""
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < timeout:
-        if not any(m in cmd for cmd in _descendants(server.proc.pid) for m in BACKGROUND_CHILDREN):
-            break
+    t0 = last_busy = time.perf_counter()
+    while (now := time.perf_counter()) - t0 < timeout and now - last_busy < quiet:
+        if any(m in cmd for cmd in _descendants(server.proc.pid) for m in BACKGROUND_CHILDREN):
+            last_busy = now
         time.sleep(0.5)
-    return time.perf_counter() - t0
+    return last_busy - t0
 
 
 def _descendants(pid: int) -> list[str]:
@@ -392,7 +393,7 @@ def measure(spec: str, browser: Any, args: argparse.Namespace) -> dict[str, Any]
                 res["settle_s"] = settle(server, args.settle)
                 log(f"  the server's one-off work for a new data version (its children: the "
                     f"default view's reconciled totals, the figure rows' snapshot) done "
-                    f"{res['settle_s']:,.1f} s after that")  # fmt: skip
+                    f"{res['settle_s']:,.1f} s after that (none for 10 s then)")  # fmt: skip
             res["loads"] = []
             for i in range(args.loads):
                 load = first_view(browser, origin, args.timeout)
