@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html
+import json
 import logging
 import re
 import threading
@@ -114,6 +115,12 @@ def overlay_asset(overlay: str) -> GeoAsset | None:
     return made
 
 
+def again(url: str) -> str:
+    """The name a figure's later layers give a boundaries file its first layer names
+    ``url`` (``use_urls``)."""
+    return f"{url}#2"
+
+
 def use_urls(fig: dict[str, Any]) -> None:
     """Swap the context layers' inline GeoJSON in a plain figure dict for their URLs (the
     screen figure only: they are the same in every view, so the browser keeps them).
@@ -130,7 +137,7 @@ def use_urls(fig: dict[str, Any]) -> None:
         url = trace.get("geojson")
         if isinstance(url, str):
             if url in seen:
-                data[i] = {**trace, "geojson": f"{url}#{len(seen) + 1}"}
+                data[i] = {**trace, "geojson": again(url)}
             seen.add(url)
             continue
         if trace.get("name") in OVERLAYS and isinstance(trace.get("geojson"), dict):
@@ -345,7 +352,43 @@ def preload_links(search: str) -> str:
     if not all(names):
         return ""
     urls = [f"{_state['prefix']}{ROUTE}{name}" for name in names]
-    return "".join(
+    links = "".join(
         f'<link rel="preload" href="{html.escape(u)}" as="fetch" crossorigin="anonymous">'
         for u in urls
     )
+    # every name the first figure gives each file: the level's places are two layers
+    keys = [[urls[0], [urls[0], again(urls[0])]], *[[u, [u]] for u in urls[1:]]]
+    return links + _parsed_early(keys)
+
+
+# Each preloaded file handed to plotly.js's own store of boundaries
+# (``window.PlotlyGeoAssets``, under every name the figure gives it), which plotly.js reads
+# before it fetches anything: the text as soon as it arrives, parsed (once for all its
+# names) when plotly.js first reads it, so the page's scripts do not wait for the parse.
+# Without it plotly.js asked for the files only once it plotted, the second layer's after
+# the first (the HTTP cache hands one at a time), and parsed the county file twice: on a
+# cold reference load the map's drawing waited ~0.1 s with the main thread idle (#7). A
+# name plotly.js asked for first is left to it (its own fetch is under way); a file that
+# does not parse reads as missing, and plotly.js fetches it itself.
+_PARSE_EARLY = (
+    "(function(){{if(!window.fetch||!Object.defineProperty)return;"
+    "var A=window.PlotlyGeoAssets=window.PlotlyGeoAssets||{{topojson:{{}}}};"
+    "function put(n,v){{Object.defineProperty(A,n,{{value:v,writable:true,"
+    "configurable:true,enumerable:true}});}}"
+    "{keys}.forEach(function(k){{window.fetch(k[0],{{credentials:'same-origin'}})"
+    ".then(function(r){{return r.ok?r.text():null;}}).then(function(t){{if(t===null)return;"
+    "var d;function get(){{if(d===undefined){{try{{d=JSON.parse(t);}}catch(e){{d=null;}}"
+    "t=null;}}return d;}}"
+    "k[1].forEach(function(n){{if(A[n]===undefined)Object.defineProperty(A,n,{{get:get,"
+    "set:function(v){{put(n,v);}},configurable:true,enumerable:true}});}});}})"
+    ".catch(function(){{}});}});}})();"
+)
+
+
+def _parsed_early(keys: list[list[Any]]) -> str:
+    from components.security import csp_nonce
+
+    nonce = csp_nonce()
+    attr = f' nonce="{nonce}"' if nonce else ""
+    body = _PARSE_EARLY.format(keys=json.dumps(keys).replace("</", "<\\/"))
+    return f"<script{attr}>{body}</script>"

@@ -133,3 +133,21 @@ def test_the_page_asks_for_its_layout_in_its_head_and_names_the_scripts_it_loads
     # a second page gets a nonce of its own
     again = client.get("/").get_data(as_text=True)
     assert re.search(r'<script nonce="([^"]+)">', again).group(1) != nonce
+
+
+def test_the_page_preloads_the_chunks_of_the_components_its_first_view_draws(
+    reference_store,
+) -> None:
+    """dcc asks for its dropdown, slider and graph chunks only when React first renders
+    one; the atlas page preloads them (#7), each an address dcc serves, and the import
+    page, which draws no map, does not."""
+    from components.app import FIRST_VIEW_CHUNKS, create_app
+
+    client = create_app(reference_store).server.test_client()
+    head = client.get("/?level=county").get_data(as_text=True).split("</head>", 1)[0]
+    chunks = re.findall(r'<link rel="preload" as="script" href="([^"]+)">', head)
+    assert [c.rsplit("/", 1)[-1] for c in chunks] == list(FIRST_VIEW_CHUNKS)
+    for chunk in chunks:
+        answer = client.get(chunk)
+        assert answer.status_code == 200 and b"webpackChunk" in answer.get_data()
+    assert 'as="script"' not in client.get("/import").get_data(as_text=True)

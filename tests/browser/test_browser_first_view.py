@@ -78,6 +78,42 @@ def test_page_uses_the_atlas_plotly_bundle_and_preloaded_base_map(atlas_page):
     atlas_page.log.assert_clean()
 
 
+def test_plotly_draws_the_first_map_from_the_boundaries_the_page_handed_it(atlas_page):
+    """The page's head hands each preloaded boundaries file to plotly.js's store under
+    every name the figure gives it (#7): plotly.js asks the network for none (an XHR of
+    its own per layer, the second county layer after the first, ~0.1 s of a cold load),
+    each file travels once, every county is drawn and the dcc chunks the first view
+    draws came from their preloads, each asked for once."""
+    import threading
+
+    for thread in threading.enumerate():  # a page preloads only files already made
+        if thread.name == "atlas-warm":
+            thread.join(120)
+    atlas_page.open("/", level="county")
+    wait_map_drawn(atlas_page.page)
+    atlas_page.settle()
+    page = atlas_page.page
+    entries = page.evaluate(
+        """() => performance.getEntriesByType('resource').map(
+            r => [new URL(r.name).pathname + new URL(r.name).hash, r.initiatorType])"""
+    )
+    geo = [(path, kind) for path, kind in entries if "/geo/" in path]
+    assert geo and all(kind == "link" for _path, kind in geo), geo
+    assert len({path for path, _kind in geo}) == len(geo)
+    handed = page.evaluate(
+        """() => { const gd = document.querySelector('#map-graph .js-plotly-plot');
+            return gd.data.filter(t => typeof t.geojson === 'string').map(
+                t => [t.geojson, typeof window.PlotlyGeoAssets[t.geojson]]); }"""
+    )
+    assert len(handed) >= 3 and all(kind == "object" for _name, kind in handed), handed
+    assert any("#" in name for name, _kind in handed)  # the second county layer's name
+    chunks = [path for path, _kind in entries if "/dcc/async-" in path]
+    assert sorted(c.rsplit("/", 1)[-1] for c in chunks) == sorted(
+        ["async-dropdown.js", "async-slider.js", "async-graph.js"]
+    ), chunks
+    atlas_page.log.assert_clean()
+
+
 def test_the_coverage_card_fills_when_it_is_opened(atlas_page):
     """The card is worked out only while open (#7): closed it is empty; a click on its
     title opens it and its tables come; closed again, it stays as it was."""

@@ -218,6 +218,10 @@ def _metric_values(
             "x": 0.0,
             "xanchor": "left",
             "thickness": 14,
+            # its labels sit inside the map, never past the page: plotly.js's default
+            # ("hide past div") measured each label after the ~2,900 places were drawn,
+            # forcing the page's layout (~50 ms of a cold first view, #7)
+            "ticklabeloverflow": "allow",
         },
         "_note": i18n.t("map_note_metric", lang, n_coarse=pv.n_coarse)
         + year_note(filters, pv.n_period, pv.n_cumulative),
