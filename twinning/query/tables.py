@@ -769,6 +769,14 @@ def table_page(
     start = max(0, int(start))
     limit = max(0, min(int(end) - start, PAGE_MAX))
     seconds = settings.get_float("TWINNING_TABLE_SECONDS")
+    if kind == "figures" and filters.metric and isinstance(sort_model, list):
+        # one metric in view: a sort by it is no order at all, and the page the id order's
+        # (an index walk: 1.38 M rows deep at 10 M figures 0.5-1.0 s as a sort, #7)
+        sort_model = [
+            item
+            for item in sort_model
+            if not (isinstance(item, Mapping) and item.get("colId") == "metric")
+        ]
     total = table_count(data, filters, kind, filter_model, seconds)
     if start >= total or not limit:  # past the end: no rows to look for (a scan to the end
         return TablePage(rows=[], total=total)  # of the view to find none, 0.2 s at 1 M)
