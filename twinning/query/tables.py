@@ -412,11 +412,12 @@ def _snapshot_sorts(
     metric_fixed: bool = False,
 ) -> bool:
     """Whether a page of the figures (ending at row ``end``) is sorted by DuckDB over the
-    figure rows' snapshot (``twinning.query.summary.write_figures``): a page among the
-    first ``SNAPSHOT_SORT_TOP`` rows of a large view sorted by a column other than its id
-    or value (those walk an index in order), every sort and filter on a column the
-    snapshot holds, and no text filter (SQLite's LIKE ignores ASCII case, DuckDB's does
-    not: such a page stays in SQL, where the same words find the same rows)."""
+    figure rows' snapshot (``twinning.query.summary.write_figures``): a page of a large
+    view sorted by a column other than its id or value (those walk an index in order;
+    past ``SNAPSHOT_SORT_TOP`` rows the page is counted), every sort and filter on a
+    column the snapshot holds, and no text filter (SQLite's LIKE ignores ASCII case,
+    DuckDB's does not: such a page stays in SQL, where the same words find the same
+    rows)."""
     from twinning.query.summary import FIGURE_ROW_COLUMNS
 
     if kind != "figures" or rows_in_view < SNAPSHOT_SORT_ROWS:
