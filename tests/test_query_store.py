@@ -424,6 +424,29 @@ def test_one_process_at_a_time_writes_a_snapshot(store) -> None:
         assert again, "the lock is given back"
 
 
+def _figure_rows_and_sql(
+    store, tmp_path, monkeypatch
+) -> tuple[query.AtlasData, query.AtlasData, list[str]]:
+    """A store with an undone batch and an active one; its data paging through the figure
+    rows' snapshot (every DuckDB query of ids recorded in the list), and the same data
+    paging in the store's SQL only, as on PostgreSQL."""
+    src = tmp_path / "long.csv"
+    shutil.copy(DATA / "good_long.csv", src)
+    result = run_import(src, store, user="test")
+    undo_batch(store, result.batch_id, user="test")  # its rows stay stored, undone
+    run_import(src, store, user="test")  # and again, active
+    data = query.AtlasData.from_store(store)
+    assert data.summary.wait() and data.summary.has_figures()
+    asked: list[str] = []
+    real_ids = data.summary.ids
+    monkeypatch.setattr(
+        data.summary, "ids", lambda sql, *a, **k: asked.append(sql) or real_ids(sql, *a, **k)
+    )
+    sql_only = query.AtlasData.from_store(store)
+    sql_only.summary.has_figures = lambda: False  # the store's SQL, as on PostgreSQL
+    return data, sql_only, asked
+
+
 def test_sorted_pages_from_the_figure_rows_snapshot_are_the_stores_pages(
     store, tmp_path, monkeypatch
 ) -> None:
@@ -436,21 +459,8 @@ def test_sorted_pages_from_the_figure_rows_snapshot_are_the_stores_pages(
 
     monkeypatch.setattr(summary_mod, "FIGURES_SNAPSHOT_MIN", 1)
     monkeypatch.setattr(tables, "SNAPSHOT_SORT_ROWS", 0)
-    src = tmp_path / "long.csv"
-    shutil.copy(DATA / "good_long.csv", src)
-    result = run_import(src, store, user="test")
-    undo_batch(store, result.batch_id, user="test")  # its rows stay stored, undone
-    run_import(src, store, user="test")  # and again, active
-    data = query.AtlasData.from_store(store)
-    assert data.summary.wait() and data.summary.has_figures()
+    data, sql_only, asked = _figure_rows_and_sql(store, tmp_path, monkeypatch)
     assert summary_mod.figures_path(data.summary.path).exists()
-    asked: list[str] = []
-    real_ids = data.summary.ids
-    monkeypatch.setattr(
-        data.summary, "ids", lambda sql, *a, **k: asked.append(sql) or real_ids(sql, *a, **k)
-    )
-    sql_only = query.AtlasData.from_store(store)
-    sql_only.summary.has_figures = lambda: False  # the store's SQL, as on PostgreSQL
 
     views_ = [
         query.Filters(lang="en"),
@@ -528,19 +538,7 @@ def test_deep_sorted_pages_are_counted_not_sorted_and_are_the_stores_pages(
     monkeypatch.setattr(tables, "SNAPSHOT_SORT_TOP", 0)  # every page is deep
     monkeypatch.setattr(tables, "SORT_GROUP_ROWS", 5)  # keys of more rows: by blocks
     monkeypatch.setattr(tables, "SORT_BLOCK_IDS", 8)
-    src = tmp_path / "long.csv"
-    shutil.copy(DATA / "good_long.csv", src)
-    undo_batch(store, run_import(src, store, user="test").batch_id, user="test")
-    run_import(src, store, user="test")
-    data = query.AtlasData.from_store(store)
-    assert data.summary.wait() and data.summary.has_figures()
-    asked: list[str] = []
-    real_ids = data.summary.ids
-    monkeypatch.setattr(
-        data.summary, "ids", lambda sql, *a, **k: asked.append(sql) or real_ids(sql, *a, **k)
-    )
-    sql_only = query.AtlasData.from_store(store)
-    sql_only.summary.has_figures = lambda: False  # the store's SQL, as on PostgreSQL
+    data, sql_only, asked = _figure_rows_and_sql(store, tmp_path, monkeypatch)
 
     sorts = [
         [{"colId": "confidence", "sort": "asc"}],
