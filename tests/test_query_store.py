@@ -393,6 +393,15 @@ def test_duckdb_sums_the_summary_from_its_own_tables_as_from_the_parquet_files(s
     later = query.Filters(metric="funds_cny", level="province", year_from=2000)
     assert _summed(parquet, later) == _summed(sql, later)
 
+    # a database DuckDB cannot read (cut short, another version's format): the Parquet
+    # files answer, and the worker does not try the file again on every query
+    native.write_bytes(b"not a duckdb file")
+    broken = query.AtlasData.from_store(store)
+    con = broken.summary._connection()
+    assert broken.summary.snapshot_form == "parquet"
+    assert _summed(broken, later) == _summed(sql, later)
+    assert broken.summary._connection() is con
+
 
 def test_a_summary_snapshot_without_its_sources_gets_them(store) -> None:
     """A snapshot written before the sources existed: the sources are written beside it

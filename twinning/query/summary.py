@@ -424,6 +424,7 @@ class Summary:
         self.path = path if path is not None and wants_snapshot(engine) else None
         self._duck: Any = None
         self._native = False  # the connection reads native_path's tables
+        self._native_bad = False  # native_path is there but DuckDB could not attach it
         self._sources = False  # the figure_sources view is attached
         self._lock = threading.Lock()
         self._figures = False  # the figure_rows view is attached
@@ -597,7 +598,9 @@ class Summary:
         if self.path is None:
             return None
         with self._lock:
-            if self._native or (self._duck is not None and not native_path(self.path).exists()):
+            if self._duck is not None and (
+                self._native or self._native_bad or not native_path(self.path).exists()
+            ):
                 return self._duck
             if not self.path.exists():
                 return None
@@ -613,7 +616,10 @@ class Summary:
                 for table in ("figure_totals", "figure_sources"):
                     con.execute(f"CREATE VIEW {table} AS SELECT * FROM snapshot.{table}")
                 self._native = True
-            except duckdb.Error:  # not (yet) there: the Parquet snapshot
+            except duckdb.Error:  # not (yet) there, or unreadable: the Parquet snapshot
+                self._native_bad = native.exists()  # not tried again on every query
+                if self._native_bad:
+                    log.warning("summary tables %s not readable: Parquet instead", native)
                 con.close()
                 con = duckdb.connect(config=_DUCK_CONFIG)
                 con.execute(
