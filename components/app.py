@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import threading
 import time
@@ -18,6 +19,8 @@ import dash
 
 from twinning import settings
 from twinning.query import AtlasData
+
+log = logging.getLogger(__name__)
 
 ASSETS_URL_PATH = "assets"
 
@@ -109,7 +112,7 @@ def create_app(store: Any = None) -> dash.Dash:
     # Prepare the data now and the default national map in the background, so the first
     # visitor does not wait for either.
     data = state.data()
-    threading.Thread(target=_warm, args=(data,), daemon=True, name="atlas-warm").start()
+    threading.Thread(target=_warm, args=(data, app), daemon=True, name="atlas-warm").start()
     return app
 
 
@@ -345,7 +348,7 @@ def _serve_view_csv(app: dash.Dash, state: AtlasState) -> None:
     )
 
 
-def _warm(data: AtlasData) -> None:
+def _warm(data: AtlasData, app: dash.Dash | None = None) -> None:
     from components import layout
     from components.callbacks import map_outputs
     from components.geo_assets import OVERLAYS, asset, overlay_asset
@@ -369,6 +372,8 @@ def _warm(data: AtlasData) -> None:
     for lang in langs:
         layout.atlas_page(data, Filters(lang=lang))
         View(data, Filters(lang=lang)).series()
+    if app is not None:
+        warm_static(app)
     # the default view's reconciled headline totals (seconds at a million figures, #10):
     # for a large store, once, in a child process that leaves them in the shared cache (a
     # worker that worked them out kept ~150 MB more at 10 M figures, #7)
@@ -382,6 +387,43 @@ def _warm(data: AtlasData) -> None:
     from components.geo_assets import prepare_best
 
     prepare_best()
+
+
+_PAGE_FILES = re.compile(
+    r'<(?:script src|link rel="stylesheet" href|link rel="preload" as="script" href)='
+    r'"(?P<url>[^"]+)"'
+)
+
+
+def warm_static(app: dash.Dash) -> list[str]:
+    """Ask this worker, in-process, for every script and style sheet of the atlas page
+    (those it loads later too) with brotli, so that its first visitor's page gets their
+    kept encodings (``components.static_encodings``): each worker of a new process
+    otherwise read each file, and checked the shared folder's best encoding by
+    decompressing it, while that visitor's ~38 requests queued (#7). Returns the addresses
+    asked for."""
+    import html as html_text
+
+    client = app.server.test_client()
+    try:
+        page = client.get(app.config.requests_pathname_prefix).get_data(as_text=True)
+    except Exception:  # the warm-up never fails the app
+        log.warning("the page's files were not warmed", exc_info=True)
+        return []
+    urls = [html_text.unescape(m["url"]) for m in _PAGE_FILES.finditer(page)]
+    later = re.search(r"window\.__atlasLater=(\{.*?\});", page)
+    if later:
+        urls += [src for lib in json.loads(later[1]).values() for src in lib["src"]]
+    asked = []
+    for url in dict.fromkeys(urls):
+        if not url.startswith("/") or url.startswith("//"):
+            continue
+        try:
+            client.get(url, headers={"Accept-Encoding": "br"})
+            asked.append(url)
+        except Exception:
+            log.warning("static file %s not warmed", url, exc_info=True)
+    return asked
 
 
 def _assets_folder():

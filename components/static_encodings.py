@@ -129,13 +129,17 @@ def _queue_best(digest: str, body: bytes) -> None:
 
 def _final(digest: str, coding: str) -> bytes | None:
     """The encoding of ``digest`` in ``coding`` kept in memory, if it is the one to send
-    from now on (brotli's best; any gzip), else None."""
+    from now on (brotli's best; any gzip; the quick brotli where no best is ever made:
+    no shared folder), else None."""
     with _lock:
         found = _kept.get((digest, coding))
-        if found is None or not (found[1] or coding != "br"):
-            return None
-        _kept.move_to_end((digest, coding))
+        if found is not None:
+            _kept.move_to_end((digest, coding))
+    if found is None:
+        return None
+    if found[1] or coding != "br" or _best_file(digest) is None:
         return found[0]
+    return None
 
 
 def encoded(digest: str, body: bytes, coding: str) -> bytes:

@@ -151,3 +151,27 @@ def test_the_page_preloads_the_chunks_of_the_components_its_first_view_draws(
         answer = client.get(chunk)
         assert answer.status_code == 200 and b"webpackChunk" in answer.get_data()
     assert 'as="script"' not in client.get("/import").get_data(as_text=True)
+
+
+def test_a_worker_warms_the_pages_files_so_that_its_first_visitor_waits_for_no_read(
+    reference_store, monkeypatch
+) -> None:
+    """A worker's warm-up asks itself for every script and style sheet of the page (the
+    deferred libraries' and dcc's first chunks too) with brotli (#7): its first visitor's
+    ~38 requests are then answered from the kept encodings, no file read."""
+    from werkzeug.wsgi import FileWrapper
+
+    from components.app import create_app, warm_static
+
+    app = create_app(reference_store)
+    asked = warm_static(app)
+    for part in ("plotly-atlas.min.js", "dash_ag_grid", "async-graph.js", "style.css"):
+        assert any(part in url for url in asked), (part, asked)
+    reads: list[int] = []
+    real_next = FileWrapper.__next__
+    monkeypatch.setattr(FileWrapper, "__next__", lambda self: reads.append(1) or real_next(self))
+    client = app.server.test_client()
+    for url in asked:
+        answer = client.get(url, headers={"Accept-Encoding": "br"})
+        assert answer.status_code == 200 and answer.headers["Content-Encoding"] == "br", url
+    assert not reads
