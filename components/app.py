@@ -405,8 +405,11 @@ def warm_static(app: dash.Dash) -> list[str]:
     import html as html_text
 
     client = app.server.test_client()
+    # the page names its files as a browser asks for them (behind a proxy, under
+    # requests_pathname_prefix); the app itself serves them under routes_pathname_prefix
+    outside, inside = app.config.requests_pathname_prefix, app.config.routes_pathname_prefix
     try:
-        page = client.get(app.config.requests_pathname_prefix).get_data(as_text=True)
+        page = client.get(inside).get_data(as_text=True)
     except Exception:  # the warm-up never fails the app
         log.warning("the page's files were not warmed", exc_info=True)
         return []
@@ -415,9 +418,10 @@ def warm_static(app: dash.Dash) -> list[str]:
     if later:
         urls += [src for lib in json.loads(later[1]).values() for src in lib["src"]]
     asked = []
-    for url in dict.fromkeys(urls):
-        if not url.startswith("/") or url.startswith("//"):
-            continue
+    for named in dict.fromkeys(urls):
+        if not named.startswith(outside) or named.startswith("//"):
+            continue  # another host's (none on an offline page)
+        url = inside + named[len(outside) :]
         try:
             client.get(url, headers={"Accept-Encoding": "br"})
             asked.append(url)
