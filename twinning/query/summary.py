@@ -349,6 +349,24 @@ def _prune(current: Path) -> None:
                 old.unlink()
 
 
+def _whole(path: Path) -> bool:
+    """The snapshot at ``path`` has all its files: the summary, its sources, the tables."""
+    return path.exists() and sources_path(path).exists() and native_path(path).exists()
+
+
+def complete_snapshot(engine: Engine, path: Path) -> Path:
+    """Write what is missing of the snapshot at ``path``: all of it, or the sources of one
+    written before there were sources, or the tables of one written before there were
+    tables."""
+    if not path.exists():
+        return write_snapshot(engine, path)
+    if not sources_path(path).exists():
+        write_sources(engine, path)
+    if not native_path(path).exists():
+        write_native(path)
+    return path
+
+
 def refresh_snapshot(store: Any) -> Path | None:
     """After a write has committed: the summary's snapshot for the new data version, so
     the atlas answers from DuckDB at once (the app would otherwise build it in the
@@ -361,13 +379,7 @@ def refresh_snapshot(store: Any) -> Path | None:
         path = snapshot_path(engine, version)
         if path is None or not wants_snapshot(engine):
             return None
-        if not path.exists():
-            return write_snapshot(engine, path)
-        if not sources_path(path).exists():
-            write_sources(engine, path)
-        if not native_path(path).exists():
-            write_native(path)
-        return path
+        return complete_snapshot(engine, path)
     except Exception:
         log.exception("summary snapshot not written after a write")
         return None
@@ -429,12 +441,8 @@ class Summary:
         self._lock = threading.Lock()
         self._figures = False  # the figure_rows view is attached
         self._figures_unwanted = False  # too few figures for that snapshot
-        if self.path is not None and not self.path.exists():
+        if self.path is not None and not _whole(self.path):
             self._build_in_background(self.path)
-        elif self.path is not None and not sources_path(self.path).exists():
-            self._build_in_background(self.path, sources_only=True)
-        elif self.path is not None and not native_path(self.path).exists():
-            self._build_in_background(self.path, native_only=True)
         elif self.path is not None:
             self._figures_in_background(self.path)
 
@@ -450,9 +458,7 @@ class Summary:
             return None
         return "tables" if self._native else "parquet"
 
-    def _build_in_background(
-        self, path: Path, sources_only: bool = False, native_only: bool = False
-    ) -> None:
+    def _build_in_background(self, path: Path) -> None:
         with _BUILD_LOCK:
             if path in _BUILDING:
                 return
@@ -461,17 +467,8 @@ class Summary:
         def build() -> None:
             try:
                 with _one_builder(path) as mine:
-                    if not mine:
-                        pass
-                    elif native_only:
-                        if not native_path(path).exists():
-                            write_native(path)
-                    elif sources_only:
-                        if not sources_path(path).exists():
-                            write_sources(self.engine, path)
-                            write_native(path)
-                    elif not path.exists():
-                        write_snapshot(self.engine, path)
+                    if mine:  # (another process may have written it meanwhile)
+                        complete_snapshot(self.engine, path)
             except Exception:  # the SQL path keeps answering
                 log.exception("summary snapshot %s not written", path)
             finally:
@@ -513,13 +510,7 @@ class Summary:
         """Build the snapshot now if it is missing (tools, tests, benchmarks)."""
         if self.path is None:
             return False
-        if not self.path.exists():
-            write_snapshot(self.engine, self.path)
-        elif not sources_path(self.path).exists():
-            write_sources(self.engine, self.path)
-            write_native(self.path)
-        elif not native_path(self.path).exists():
-            write_native(self.path)
+        complete_snapshot(self.engine, self.path)
         figures = figures_path(self.path)
         if not figures.exists() and wants_figures(self.engine):
             with _one_builder(figures, wait=True):  # after a writer at it now, if any
