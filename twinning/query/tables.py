@@ -281,16 +281,21 @@ def _filter_sql(kind: str, model: Mapping[str, Any] | None, params: dict[str, An
     return "".join(f" AND {c}" for c in out)
 
 
-def _order_sql(kind: str, sort_model: Any) -> str:
+def _sorted_columns(kind: str, sort_model: Any) -> list[tuple[Column, str]]:
+    """The table's columns a grid's sort model names, in its order, with their direction
+    (``ASC`` or ``DESC``); items that name no stored column are left out."""
     columns = {c.id: c for c in COLUMNS[kind]}
-    parts = []
+    out = []
     for item in sort_model if isinstance(sort_model, list) else []:
-        if not isinstance(item, Mapping):
-            continue
-        col = columns.get(str(item.get("colId")))
-        if col is None or col.sql is None:
-            continue
-        direction = "DESC" if item.get("sort") == "desc" else "ASC"
+        col = columns.get(str(item.get("colId"))) if isinstance(item, Mapping) else None
+        if col is not None and col.sql is not None:
+            out.append((col, "DESC" if item.get("sort") == "desc" else "ASC"))
+    return out
+
+
+def _order_sql(kind: str, sort_model: Any) -> str:
+    parts = []
+    for col, direction in _sorted_columns(kind, sort_model):
         if col.not_null:
             parts.append(f"{col.sql} {direction}")
         else:  # NULLs last whichever way, on SQLite and PostgreSQL alike
@@ -405,19 +410,16 @@ SORT_BLOCK_IDS = 4_096
 def _snapshot_sorts(
     data: AtlasData,
     kind: str,
-    end: int,
     rows_in_view: int,
     sort_model: Any,
     filter_model: Mapping[str, Any] | None,
-    metric_fixed: bool = False,
 ) -> bool:
-    """Whether a page of the figures (ending at row ``end``) is sorted by DuckDB over the
-    figure rows' snapshot (``twinning.query.summary.write_figures``): a page of a large
-    view sorted by a column other than its id or value (those walk an index in order;
-    past ``SNAPSHOT_SORT_TOP`` rows the page is counted), every sort and filter on a
-    column the snapshot holds, and no text filter (SQLite's LIKE ignores ASCII case,
-    DuckDB's does not: such a page stays in SQL, where the same words find the same
-    rows)."""
+    """Whether a page of the figures is sorted by DuckDB over the figure rows' snapshot
+    (``twinning.query.summary.write_figures``): a page of a large view sorted by a column
+    other than its id or value (those walk an index in order; past ``SNAPSHOT_SORT_TOP``
+    rows the page is counted), every sort and filter on a column the snapshot holds, and
+    no text filter (SQLite's LIKE ignores ASCII case, DuckDB's does not: such a page stays
+    in SQL, where the same words find the same rows)."""
     from twinning.query.summary import FIGURE_ROW_COLUMNS
 
     if kind != "figures" or rows_in_view < SNAPSHOT_SORT_ROWS:
@@ -425,15 +427,9 @@ def _snapshot_sorts(
     order = _order_sql(kind, sort_model)
     if order == "id" or order.startswith("value "):
         return False
+    if any(col.sql not in FIGURE_ROW_COLUMNS for col, _ in _sorted_columns(kind, sort_model)):
+        return False
     columns = {c.id: c for c in COLUMNS[kind]}
-    sorted_on = set()
-    for item in sort_model if isinstance(sort_model, list) else []:
-        col = columns.get(str(item.get("colId"))) if isinstance(item, Mapping) else None
-        if col is not None and col.sql not in FIGURE_ROW_COLUMNS:
-            return False
-        sorted_on.add(col.sql if col is not None else None)
-    if metric_fixed and sorted_on <= {"metric", None}:
-        return False  # one metric in view: its order is the ids' (an index walk in SQL)
     for col_id in filter_model if isinstance(filter_model, Mapping) else {}:
         col = columns.get(str(col_id))
         if col is not None and (col.kind != "number" or col.sql not in FIGURE_ROW_COLUMNS):
@@ -476,15 +472,22 @@ def _sorted_from_snapshot(
     return {k: [v[i] for i in picked] for k, v in raw.items()}
 
 
-def _sort_keys(kind: str, sort_model: Any) -> list[str]:
-    """The columns a sort model orders by, each once, in its order."""
-    columns = {c.id: c for c in COLUMNS[kind]}
-    keys: list[str] = []
-    for item in sort_model if isinstance(sort_model, list) else []:
-        col = columns.get(str(item.get("colId"))) if isinstance(item, Mapping) else None
-        if col is not None and col.sql is not None and col.sql not in keys:
-            keys.append(col.sql)
-    return keys
+def _slices(
+    counted: Sequence[tuple[Any, int]], skip: int, take: int
+) -> Iterator[tuple[Any, int, int, int]]:
+    """For rows ``skip`` to ``skip + take`` of runs of rows counted in order, ``(key,
+    rows)``: each run that holds some of them, as (key, rows, how many of its rows come
+    before them, how many of them it holds)."""
+    before = 0  # rows in the runs passed
+    for key, rows in counted:
+        if take <= 0:
+            return
+        if before + rows > skip:
+            offset = skip - before
+            n = min(take, rows - offset)
+            yield key, rows, offset, n
+            skip, take = skip + n, take - n
+        before += rows
 
 
 def _counted_page(
@@ -502,7 +505,7 @@ def _counted_page(
     kept with the data version), which says the key(s) the page falls in and how deep
     into each; inside a key the rows go in id order (``_ids_in_group``). None when the
     view has more than SORT_GROUPS_MAX keys."""
-    keys = _sort_keys("figures", sort_model)
+    keys = list(dict.fromkeys(col.sql for col, _ in _sorted_columns("figures", sort_model)))
     head = _order_sql("figures", sort_model).removesuffix("id").rstrip(", ")
     if not keys or not head:
         return None
@@ -522,16 +525,9 @@ def _counted_page(
     if groups is None:
         return None
     ids: list[int] = []
-    before = 0  # rows in the groups passed
-    for values, n in groups:
-        if before + n > start + len(ids):
-            skip = start + len(ids) - before
-            take = min(limit - len(ids), n - skip)
-            ids += _ids_in_group(data, cond, params, dict(zip(keys, values, strict=True)), n,
-                                 skip, take, seconds)  # fmt: skip
-            if len(ids) >= limit:
-                break
-        before += n
+    for values, n, skip, take in _slices(groups, start, limit):
+        ids += _ids_in_group(data, cond, params, dict(zip(keys, values, strict=True)), n,
+                             skip, take, seconds)  # fmt: skip
     return ids
 
 
@@ -580,24 +576,19 @@ def _ids_in_group(
     )
     del params["block"]
     ids: list[int] = []
-    before = 0
-    for block, m in blocks:
-        if before + m > skip + len(ids):
-            params.update(
-                limit=min(take - len(ids), m - (skip + len(ids) - before)),
-                offset=skip + len(ids) - before,
-                low=block * SORT_BLOCK_IDS,
-                high=(block + 1) * SORT_BLOCK_IDS - 1,
-            )
-            ids += data.summary.ids(
-                f"SELECT id FROM figure_rows WHERE {group} AND id BETWEEN :low AND :high "
-                "ORDER BY id LIMIT :limit OFFSET :offset",
-                params,
-                seconds,
-            )
-            if len(ids) >= take:
-                break
-        before += m
+    for block, _rows, offset, n in _slices(blocks, skip, take):
+        params.update(
+            limit=n,
+            offset=offset,
+            low=block * SORT_BLOCK_IDS,
+            high=(block + 1) * SORT_BLOCK_IDS - 1,
+        )
+        ids += data.summary.ids(
+            f"SELECT id FROM figure_rows WHERE {group} AND id BETWEEN :low AND :high "
+            "ORDER BY id LIMIT :limit OFFSET :offset",
+            params,
+            seconds,
+        )
     return ids
 
 
@@ -782,9 +773,7 @@ def table_page(
     if start >= total or not limit:  # past the end: no rows to look for (a scan to the end
         return TablePage(rows=[], total=total)  # of the view to find none, 0.2 s at 1 M)
     raw = None
-    if _snapshot_sorts(
-        data, kind, start + limit, total, sort_model, filter_model, bool(filters.metric)
-    ):
+    if _snapshot_sorts(data, kind, total, sort_model, filter_model):
         try:
             raw = _sorted_from_snapshot(
                 data, filters, start, limit, sort_model, filter_model, seconds
