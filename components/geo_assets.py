@@ -197,13 +197,9 @@ def _read_best(a: GeoAsset) -> bytes | None:
 def _stored_best(folder: Path, a: GeoAsset) -> bytes | None:
     """The best encoding of ``a`` kept in ``folder``; None if there is none or the file
     holds something else (boundaries of old, a file cut short)."""
-    import brotli
+    from components.static_encodings import checked_brotli
 
-    try:
-        packed = (folder / f"{a.name}.br").read_bytes()
-        return packed if brotli.decompress(packed) == a.body else None
-    except (OSError, brotli.error):
-        return None
+    return checked_brotli(folder / f"{a.name}.br", a.body)
 
 
 def prepare_best(levels: tuple[str, ...] = LEVELS) -> None:

@@ -70,17 +70,21 @@ def _best_file(digest: str) -> Path | None:
     return None if folder is None else folder / f"{digest}.br"
 
 
-def _read_best(digest: str, body: bytes) -> bytes | None:
+def checked_brotli(path: Path, body: bytes) -> bytes | None:
+    """The brotli encoding kept in ``path`` if it holds ``body``; None if there is none or
+    it holds something else (another version, a file cut short): never served."""
     import brotli
 
-    path = _best_file(digest)
-    if path is None:
-        return None
     try:
         packed = path.read_bytes()
-        return packed if brotli.decompress(packed) == body else None  # never serve another
+        return packed if brotli.decompress(packed) == body else None
     except (OSError, brotli.error):
         return None
+
+
+def _read_best(digest: str, body: bytes) -> bytes | None:
+    path = _best_file(digest)
+    return None if path is None else checked_brotli(path, body)
 
 
 def _make_best(digest: str, body: bytes) -> None:
@@ -144,19 +148,18 @@ def _final(digest: str, coding: str) -> bytes | None:
 
 def encoded(digest: str, body: bytes, coding: str) -> bytes:
     """``body`` (whose sha256 is ``digest``) in ``coding`` ("br" or "gzip")."""
-    with _lock:
-        found = _kept.get((digest, coding))
-        if found is not None:
-            _kept.move_to_end((digest, coding))
-    if found is not None and (found[1] or coding != "br"):
-        return found[0]
+    final = _final(digest, coding)
+    if final is not None:
+        return final
     if coding == "br":
         best = _read_best(digest, body)  # made by another worker, or before a restart
         if best is not None:
             _keep((digest, "br"), best, True)
             return best
-        if found is not None:
-            return found[0]
+        with _lock:
+            quick = _kept.get((digest, "br"))
+        if quick is not None:  # until the best is made
+            return quick[0]
         import brotli
 
         packed = brotli.compress(body, quality=QUICK_BR)
