@@ -222,7 +222,9 @@ FIRST_VIEW_CHUNKS = ("async-dropdown.js", "async-slider.js", "async-graph.js")
 def _import_page() -> bool:
     import flask
 
-    return flask.has_request_context() and flask.request.path.rstrip("/").endswith("/import")
+    from components.callbacks import is_import_path
+
+    return flask.has_request_context() and is_import_path(flask.request.path)
 
 
 def _early_requests(app: dash.Dash) -> None:

@@ -227,12 +227,17 @@ def requested_location() -> str | None:
     return value
 
 
+def is_import_path(path: str) -> bool:
+    """The address's path names the import page (under any prefix)."""
+    return path.rstrip("/").endswith("/import")
+
+
 def page_for(data: agg.AtlasData, pathname: Any, search: Any, first: bool = False) -> Any:
     """The page an address names: the import page or the atlas (with its first map when
     ``first``)."""
     filters = filters_from_url(search)
     path = pathname if isinstance(pathname, str) else "/"
-    if path.rstrip("/").endswith("/import"):
+    if is_import_path(path):
         return layout.import_shell(filters)
     return layout.atlas_page(data, filters, first_map(View(data, filters)) if first else None)
 

@@ -318,7 +318,9 @@ def register(app: Any) -> None:
 
     def interpolate_index(**kwargs: Any) -> str:
         page = original(**kwargs)
-        if not flask.has_request_context() or flask.request.path.rstrip("/").endswith("/import"):
+        from components.callbacks import is_import_path
+
+        if not flask.has_request_context() or is_import_path(flask.request.path):
             return page
         links = preload_links(flask.request.query_string.decode("utf-8", "replace"))
         return page.replace("</head>", f"{links}</head>", 1) if links else page
