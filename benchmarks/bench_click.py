@@ -68,7 +68,7 @@ from browser_harness import (
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 from record_callbacks import _Origin, reference_store
-from scale_common import ROOT, UPDATE_URL, Server, kb, ms, pct
+from scale_common import ROOT, UPDATE_URL, Server, children, kb, ms, pct
 
 QUERY = {"level": "county", "metric": "funds_cny"}
 CONTROL = {"metric": "metric-select", "years": "year-range", "programme": "program-select",
@@ -173,27 +173,13 @@ def settle(server: Any, timeout: float, quiet: float = 10.0) -> float:
 
 
 def _descendants(pid: int) -> list[str]:
-    """The command lines of the processes below ``pid`` (Linux's /proc)."""
-    parents: dict[int, int] = {}
-    commands: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            stat = (entry / "stat").read_text()
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-            commands[int(entry.name)] = (
-                (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            )
-    below, found = {pid}, []
-    grew = True
-    while grew:
-        grew = False
-        for child, parent in parents.items():
-            if parent in below and child not in below:
-                below.add(child)
-                found.append(commands.get(child, ""))
-                grew = True
+    """The command lines of the processes below ``pid``."""
+    found, below = [], children(pid)
+    while below:
+        child = below.pop()
+        with contextlib.suppress(OSError):
+            found.append(Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        below += children(child)
     return found
 
 
