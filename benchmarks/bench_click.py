@@ -4,14 +4,18 @@
 For each store (``--store``, repeatable: ``reference`` is a fresh store of the reference
 data made in /tmp; default ``reference`` and ``var/bench/store-1m.sqlite``, copied to /tmp
 first), the app runs as in production, ``gunicorn -w 4`` on 127.0.0.1, and headless
-Chromium (the launch flags of tests/browser/browser_harness.py; every request beyond the
-server is blocked) measures:
+Chromium (the launch flags of tests/browser/browser_harness.py: no host name resolves but
+the loopback's; a request beyond the server is recorded as a problem) measures:
 
   (a) the first county view, cold browser: a new context each time (no cache) opens
       ``/?level=county&metric=funds_cny``; the time from navigation start until the map
       has drawn every county (as many county paths as the page's places traces hold
       values, checked against data/geo/county.parquet) and the headline numbers are
-      shown. Median and max of ``--loads``, after one warm-up load that is not counted
+      shown. The page's requests go out as a browser sends them: not through Playwright's
+      interception, which the browser tests use to block foreign requests and which held
+      each request of a cold page (~20-70 ms of a first view, measured); each load is
+      followed by one through it, reported apart (``--no-intercepted`` leaves it out).
+      Median and max of ``--loads``, after one warm-up load that is not counted
       (the server's first answers fill its caches; at 1 M figures the first use also
       writes the summary snapshot, which is awaited before measuring) and once the
       server's background children for the new data version have finished (the default
@@ -198,17 +202,22 @@ def wait_quiet(bp: Any, w: dict[str, Any], sent_before: int, timeout: float) -> 
     return False
 
 
-def open_page(browser: Any, origin: _Origin, timeout: float) -> tuple[Any, Any]:
-    """A new context (cold: no cache) with the watcher, on the county view."""
-    context, bp = new_browser_page(browser, origin)
+def open_page(
+    browser: Any, origin: _Origin, timeout: float, intercept: bool = False
+) -> tuple[Any, Any]:
+    """A new context (cold: no cache) with the watcher, on the county view; its requests
+    pass through Playwright only with ``intercept`` (browser_harness.new_browser_page)."""
+    context, bp = new_browser_page(browser, origin, intercept=intercept)
     bp.page.add_init_script(WATCH_JS)
     bp.page.set_default_timeout(timeout * 1000)
     return context, bp
 
 
-def first_view(browser: Any, origin: _Origin, timeout: float) -> dict[str, Any]:
+def first_view(
+    browser: Any, origin: _Origin, timeout: float, intercept: bool = False
+) -> dict[str, Any]:
     """One cold load of the county view: seconds from navigation start."""
-    context, bp = open_page(browser, origin, timeout)
+    context, bp = open_page(browser, origin, timeout, intercept)
     try:
         page = bp.page
         bp.open("/", **QUERY)
@@ -380,7 +389,7 @@ def measure(spec: str, browser: Any, args: argparse.Namespace) -> dict[str, Any]
                 log(f"  the server's one-off work for a new data version (its children: the "
                     f"default view's reconciled totals, the figure rows' snapshot) done "
                     f"{res['settle_s']:,.1f} s after that (none for 10 s then)")  # fmt: skip
-            res["loads"] = []
+            res["loads"], res["loads_intercepted"] = [], []
             for i in range(args.loads):
                 load = first_view(browser, origin, args.timeout)
                 res["loads"].append(load)
@@ -388,21 +397,28 @@ def measure(spec: str, browser: Any, args: argparse.Namespace) -> dict[str, Any]
                     f"{ms(load.get('headlines_s', NAN))} (callbacks answered "
                     f"{ms(load.get('callbacks_s', NAN))}), {load.get('counties', 0):,} "
                     f"counties  {'; '.join(load['problems'])}")  # fmt: skip
+                if args.intercepted:  # the same, every request held by Playwright
+                    held = first_view(browser, origin, args.timeout, intercept=True)
+                    res["loads_intercepted"].append(held)
+                    log(f"      through Playwright: {ms(held['seconds'] or NAN)}  "
+                        f"{'; '.join(held['problems'])}")  # fmt: skip
             try:
                 res["clicks"] = clicks(browser, origin, args.clicks, args.seed, args.timeout)
             except PlaywrightError as exc:  # the page for the clicks did not load
                 res["clicks"] = [{"kind": "page", "problems": [exc.message.splitlines()[0]]}]
         finally:
             server.stop()
-    views = [x["seconds"] for x in res["loads"] if x["seconds"] is not None] or [NAN]
-    res["first_view"] = {"median": statistics.median(views), "max": max(views)}
+    for key, loads in (("first_view", res["loads"]), ("intercepted", res["loads_intercepted"])):
+        views = [x["seconds"] for x in loads if x["seconds"] is not None] or [NAN]
+        res[key] = {"median": statistics.median(views), "max": max(views)}
     done = [c for c in res["clicks"] if "seconds" in c]
     res["click"] = {k: stats([c["seconds"] for c in done if c["kind"] == k]) for k in CONTROL}
     res["click"]["all"] = stats([c["seconds"] for c in done])
     res["map"] = stats([c["map_s"] for c in done if c.get("map_s") is not None])
     res["server_max"] = stats([c["server_max_s"] for c in done])
     res["wire_median"] = statistics.median([c["wire_bytes"] for c in done] or [0])
-    res["problems"] = [p for x in res["loads"] + res["clicks"] for p in x["problems"]]
+    loads = res["loads"] + res["loads_intercepted"]
+    res["problems"] = [p for x in loads + res["clicks"] for p in x["problems"]]
     for k, s in res["click"].items():
         log(f"  {k:<10} n={s['n']:<3} p50 {ms(s['p50']):>9}  p95 {ms(s['p95']):>9}  "
             f"max {ms(s['max']):>9}")  # fmt: skip
@@ -412,16 +428,21 @@ def measure(spec: str, browser: Any, args: argparse.Namespace) -> dict[str, Any]
 
 def print_table(results: list[dict[str, Any]], workers: int) -> None:
     log(f"\nA click, headless Chromium, gunicorn -w {workers}, loopback, {time.strftime('%F')}")
-    log(f"{'store':<12}{'figures':>12}{'first view med / max':>24}{'click p50 / p95':>21}"
-        f"{'max':>10}{'map p50':>10}{'server p50':>12}{'wire/click':>12}")  # fmt: skip
+    log(f"{'store':<12}{'figures':>12}{'first view med / max':>24}{'(Playwright)':>14}"
+        f"{'click p50 / p95':>21}{'max':>10}{'map p50':>10}{'server p50':>12}"
+        f"{'wire/click':>12}")  # fmt: skip
     for r in results:
         fv, c = r["first_view"], r["click"]["all"]
         log(
             f"{r['label']:<12}{r['figures']:>12,}{ms(fv['median']) + ' / ' + ms(fv['max']):>24}"
+            f"{ms(r['intercepted']['median']):>14}"
             f"{ms(c['p50']) + ' / ' + ms(c['p95']):>21}{ms(c['max']):>10}"
             f"{ms(r['map']['p50']):>10}{ms(r['server_max']['p50']):>12}"
             f"{kb(r['wire_median']):>12}"
         )
+    log("  first view: the page's requests as a browser sends them; (Playwright): the median")
+    log("  of the same loads, each one's requests held by Playwright's interception as the")
+    log("  browser tests do (--no-intercepted: not measured)")
     log("  click: from the input event to the last callback answer; map: until the map had")
     log("  its new figure; server: the slowest request's own time (Server-Timing);")
     log("  wire: compressed response bodies per click (median)")
@@ -446,6 +467,13 @@ def main(argv: list[str] | None = None) -> int:
         default=600.0,
         help="before the counted loads, wait up to this long for the server's children "
         "(the one-off work after a new data version) to finish; 0: measure at once",
+    )
+    parser.add_argument(
+        "--intercepted",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="after each cold load, one more with every request held by Playwright's "
+        "interception (as in the browser tests), reported apart",
     )
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)

@@ -58,6 +58,7 @@ def create_app(store: Any = None) -> dash.Dash:
         geo_assets,
         import_page,
         layout_cache,
+        page_bundle,
         share,
         static_encodings,
         tours,
@@ -87,6 +88,7 @@ def create_app(store: Any = None) -> dash.Dash:
     _fast_json()
     _serve_topojson(app)
     _drop_polyfill(app)
+    page_bundle.register(app)  # after the tags _early_requests leaves out are gone
     _early_requests(app)
     geo_assets.register(app)
     app.layout = lambda: callbacks.serve_layout(state.data())  # per page load
@@ -300,9 +302,13 @@ def _script_route(app: dash.Dash, path: str, body: str) -> str:
         response.cache_control.max_age = 86400
         return response
 
+    from components import page_bundle
+
     endpoint = "atlas_script_" + path.rsplit("/", 1)[-1].replace(".", "_")
     app.server.add_url_rule(app.config.routes_pathname_prefix + path, endpoint, script)
-    return app.config.requests_pathname_prefix + path
+    src = app.config.requests_pathname_prefix + path
+    page_bundle.own_script(src, body)  # the page loads it with its own small scripts
+    return src
 
 
 def _serve_view_csv(app: dash.Dash, state: AtlasState) -> None:

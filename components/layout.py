@@ -23,6 +23,16 @@ GRAPH_CONFIG_BASE: dict[str, Any] = {
 }
 
 
+# What a graph shows until its first figure arrives: nothing. Without a figure dcc.Graph
+# drew plotly's empty chart, axes from -1 to 6, which plotly measured label by label
+# (``ticklabeloverflow``, ~40 ms of a cold first view's one main thread, #7) and the
+# reader saw for a moment before the series came.
+BLANK_FIGURE: dict[str, Any] = {
+    "data": [],
+    "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}},
+}
+
+
 def graph_config(filename: str) -> dict[str, Any]:
     return {
         **GRAPH_CONFIG_BASE,
@@ -480,6 +490,7 @@ def atlas_page(
                                                 dcc.Graph(
                                                     id=ids.SERIES,
                                                     config=graph_config("twinning-atlas-series"),
+                                                    figure=BLANK_FIGURE,
                                                 ),
                                                 "series-title",
                                                 ids.SERIES_SUMMARY,

@@ -47,11 +47,14 @@ def test_base_map_is_served_as_a_script_plotly_reads_before_fetching(reference_s
 
     client = create_app(reference_store).server.test_client()
     page = client.get("/").get_data(as_text=True)
-    assert f'src="/{TOPOJSON_SCRIPT}"' in page
     response = client.get("/" + TOPOJSON_SCRIPT)
     assert response.status_code == 200
     assert response.mimetype == "application/javascript"
     body = response.get_data(as_text=True)
+    # the page loads it with its other small scripts, before plotly.js (page_bundle.py)
+    bundle = re.search(r'<script src="(/_atlas/page-[0-9a-f]+\.js)"></script>', page)
+    assert bundle and page.index(bundle[0]) < page.index("plotly-atlas.min.js")
+    assert f"/* /{TOPOJSON_SCRIPT} */\n{body}\n;\n" in client.get(bundle[1]).get_data(as_text=True)
     prefix = "window.PlotlyGeoAssets=window.PlotlyGeoAssets||{topojson:{}};"
     assign = "window.PlotlyGeoAssets.topojson.world_110m="
     assert body.startswith(prefix + assign) and body.endswith(";")
@@ -165,7 +168,7 @@ def test_a_worker_warms_the_pages_files_so_that_its_first_visitor_waits_for_no_r
 
     app = create_app(reference_store)
     asked = warm_static(app)
-    for part in ("plotly-atlas.min.js", "dash_ag_grid", "async-graph.js", "style.css"):
+    for part in ("plotly-atlas.min.js", "dash_ag_grid", "async-graph.js", "/_atlas/page-"):
         assert any(part in url for url in asked), (part, asked)
     reads: list[int] = []
     real_next = FileWrapper.__next__

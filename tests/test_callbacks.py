@@ -913,6 +913,11 @@ def test_the_layout_comes_with_the_page_and_first_map_of_the_address_it_names(da
     assert _find(page, ids.MAP_SUMMARY)["props"]["children"] == view.map_summary()
     assert _find(page, ids.HEADLINES)["props"]["children"] == answer[ids.HEADLINES]["children"]
     assert _find(page, ids.FILTERS)["props"]["data"] == filters.as_dict()
+    # the series comes by its callback once the map has drawn; until then its graph draws
+    # nothing, not plotly's empty chart with axes from -1 to 6 (measured label by label)
+    series = _find(page, ids.SERIES)["props"]["figure"]
+    assert series["data"] == []
+    assert series["layout"]["xaxis"]["visible"] is series["layout"]["yaxis"]["visible"] is False
     # the import page by its path; a header that is no path is not read
     imp = client.get("/_dash-layout", headers={cb.LOCATION_HEADER: "/import?lang=en"})
     assert _find(imp.get_json(), ids.MAP) is None

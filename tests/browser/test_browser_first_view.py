@@ -254,3 +254,70 @@ def test_choropleth_places_are_styled_as_plotly_styles_them(atlas_page):
     ]
     assert selected[0] != selected[1] and selected[1] == selected[2]  # the others dimmed
     atlas_page.log.assert_clean()
+
+
+# Four charts of one figure whose first and last tick labels stick out of the figure (wide
+# labels, no margins), as each ``ticklabeloverflow`` setting hides them; the labels'
+# display and how often the page measured a box while plotly drew it.
+TICK_LABELS_JS = """async () => {
+    const counted = {n: 0};
+    const real = Element.prototype.getBoundingClientRect;
+    Element.prototype.getBoundingClientRect = function () {
+        counted.n += 1; return real.apply(this, arguments); };
+    const div = document.createElement('div');
+    div.style.width = '600px'; div.style.height = '500px';
+    document.body.appendChild(div);
+    const x = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+    const label = v => 'a long label ' + v;
+    const settings = ['hide past div', 'hide past domain', 'allow', 'hide past div'];
+    const layout = {margin: {l: 0, r: 0, t: 0, b: 0}, showlegend: false};
+    const data = settings.map((s, i) => {
+        const n = i ? String(i + 1) : '';
+        layout['xaxis' + n] = {domain: [0.1 * i, 1 - 0.1 * i], anchor: 'y' + n,
+            ticklabeloverflow: s, tickvals: x, ticktext: x.map(label)};
+        layout['yaxis' + n] = {domain: [i / 4 + 0.02, (i + 1) / 4 - 0.02], anchor: 'x' + n,
+            ticklabeloverflow: s, ticks: 'outside'};
+        return {type: 'scatter', x: x, y: x.map(v => v * (i + 1)),
+                xaxis: 'x' + n, yaxis: 'y' + n};
+    });
+    counted.n = 0;
+    await Plotly.newPlot(div, data, layout);
+    const measured = counted.n;
+    Element.prototype.getBoundingClientRect = real;
+    const shown = [...div.querySelectorAll(
+        'g.xaxislayer-above > g > text, g.yaxislayer-above > g > text')].map(t =>
+        [t.parentNode.getAttribute('class') + ' ' + t.textContent,
+         t.style.display !== 'none']);
+    Plotly.purge(div); div.remove();
+    return [shown, measured];
+}"""
+
+
+def test_tick_labels_past_the_edge_are_hidden_as_plotly_hides_them(atlas_page):
+    """The bundle checks an axis's tick labels against the figure's edge once they are all
+    placed (tools/plotly-bundle/build.js, #7), where plotly.js checked every label again
+    after placing each one: the same labels are hidden as by plotly.js's own build of the
+    same version (the ``plotly`` package's), with fewer boxes measured (each of plotly.js's
+    checks between two labels placed made the browser lay the page out again)."""
+    import plotly.offline
+
+    atlas_page.open("/")
+    wait_map_drawn(atlas_page.page)
+    ours, ours_measured = atlas_page.page.evaluate(TICK_LABELS_JS)
+
+    page = atlas_page.page.context.new_page()
+    page.set_content("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body></body></html>")
+    page.add_script_tag(content=plotly.offline.get_plotlyjs())
+    theirs, theirs_measured = page.evaluate(TICK_LABELS_JS)
+    page.close()
+
+    assert ours == theirs
+    # the label past the figure's edge, and the one past its axis's domain, are hidden; none
+    # of "allow", nor of an axis whose labels all fit
+    assert [name for name, shown in ours if not shown] == [
+        "xtick a long label 8",
+        "x2tick a long label 8",
+    ]
+    assert len(ours) == 9 * 4 + 5 + 4 + 3 + 4
+    assert ours_measured < theirs_measured, (ours_measured, theirs_measured)
+    atlas_page.log.assert_clean()

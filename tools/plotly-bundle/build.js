@@ -3,7 +3,7 @@
 const path = require('path');
 const esbuild = require('esbuild');
 const { environmentPlugin } = require('esbuild-plugin-environment');
-const InlineCSSPlugin = require('esbuild-plugin-inline-css');
+const crypto = require('crypto');
 
 const fs = require('fs');
 
@@ -136,7 +136,68 @@ const PATCHES = [
             ],
         ],
     },
+    // A cartesian axis's tick labels checked against the edge of the figure once they are
+    // all placed (#7), where plotly.js checked every label again after placing each one
+    // (n labels: n x n measurements, each a layout of the page). The result is the same:
+    // a label's box is final once it is placed, and the last check saw every label placed.
+    // An empty chart's two axes cost ~40 ms of a cold first view; a series of four charts,
+    // ~50 ms of each redraw.
+    {
+        file: /plotly\.js[\\/]src[\\/]plots[\\/]cartesian[\\/]axes\.js$/,
+        edits: [
+            [
+                '    function positionLabels(s, angle) {\n        s.each(function(d) {',
+                '    function positionLabels(s, angle) {\n        var placedText = false;\n' +
+                    '        s.each(function(d) {',
+            ],
+            [
+                "                thisText.style('display', null); // visible\n\n" +
+                    '                if(ax._adjustTickLabelsOverflow) {\n' +
+                    '                    ax._adjustTickLabelsOverflow();\n' +
+                    '                }\n',
+                "                thisText.style('display', null); // visible\n" +
+                    '                placedText = true;\n',
+            ],
+            [
+                '                mathjaxGroup.attr(\'transform\', transform + strTranslate(mjShift, 0));\n' +
+                    '            }\n' +
+                    '        });\n' +
+                    '    }\n',
+                '                mathjaxGroup.attr(\'transform\', transform + strTranslate(mjShift, 0));\n' +
+                    '            }\n' +
+                    '        });\n' +
+                    '        if(placedText && ax._adjustTickLabelsOverflow) {\n' +
+                    '            ax._adjustTickLabelsOverflow();\n' +
+                    '        }\n' +
+                    '    }\n',
+            ],
+        ],
+    },
 ];
+
+// plotly.js's CSS, put in the page by the bundle as esbuild-plugin-inline-css does, but
+// with an id made from the file's path inside node_modules, not its absolute path: the
+// same bytes wherever the repository is checked out.
+const inlineCSSPlugin = {
+    name: 'atlas-inline-css',
+    setup(build) {
+        build.onLoad({ filter: /\.(css)$/ }, async (args) => {
+            const where = path.relative(__dirname, args.path).split(path.sep).join('/');
+            const id = crypto.createHash('sha256').update(where).digest('hex');
+            const css = await fs.promises.readFile(args.path, 'utf8');
+            const contents =
+                '(function(){\n' +
+                `    if (!document.getElementById('${id}')) {\n` +
+                "        var e = document.createElement('style');\n" +
+                `        e.id = '${id}';\n` +
+                `        e.textContent = ${JSON.stringify(css)};\n` +
+                '        document.head.appendChild(e);\n' +
+                '    }\n' +
+                '})();';
+            return { contents, loader: 'js' };
+        });
+    },
+};
 
 const patchPlugin = {
     name: 'atlas-patches',
@@ -172,7 +233,7 @@ esbuild
                 '(traces: scatter, bar, choropleth, scattergeo). ' +
                 'Copyright 2012-2026, Plotly, Inc. MIT licence: LICENSE.plotly.txt */',
         },
-        plugins: [patchPlugin, InlineCSSPlugin(), environmentPlugin({ NODE_DEBUG: false })],
+        plugins: [patchPlugin, inlineCSSPlugin, environmentPlugin({ NODE_DEBUG: false })],
         alias: { stream: 'stream-browserify' },
         define: { global: 'window', 'define.amd': 'false' },
         target: 'es2016',
