@@ -558,8 +558,15 @@ def test_deep_sorted_pages_are_counted_not_sorted_and_are_the_stores_pages(
         [{"colId": "metric", "sort": "asc"}, {"colId": "confidence", "sort": "desc"}],
     ]
     number = {"value": {"filterType": "number", "type": "greaterThan", "filter": 1}}
-    blocks = 0
-    for f in (query.Filters(lang="en"), query.Filters(lang="zh", year_from=2010)):
+    blocks = runs = unions = in_order = 0
+    views = (
+        (query.Filters(lang="en"), 12),
+        (query.Filters(lang="zh", year_from=2010), 2),
+        (query.Filters(lang="en", metric="funds_cny"), 12),  # a key's rows in the file's order
+    )
+    for f, run_keys in views:
+        # a page over up to SORT_RUN_KEYS keys of few rows: a part per key, else one read
+        monkeypatch.setattr(tables, "SORT_RUN_KEYS", run_keys)
         for sort in sorts:
             for grid_filter in (None, number):
                 total = tables.table_count(sql_only, f, "figures", grid_filter)
@@ -571,9 +578,23 @@ def test_deep_sorted_pages_are_counted_not_sorted_and_are_the_stores_pages(
                                              grid_filter)  # fmt: skip
                     assert fast == slow, (f, sort, grid_filter, start)
                 blocks += sum(" BETWEEN :low AND :high" in q for q in asked)
-                assert asked and not any("ORDER BY id" not in q for q in asked), asked[:3]
+                runs += sum(") OR (" in q for q in asked)
+                unions += sum(" UNION ALL " in q for q in asked)
+                streamed = [q for q in asked if "ORDER BY" not in q]
+                in_order += len(streamed)
+                assert not streamed or f.metric, streamed[:1]  # one metric's rows only
+                # each key's rows in id order, or a run of keys of few rows each in the
+                # sort's order (a heap of at most a key's rows and the page)
+                assert asked and not any(
+                    "ORDER BY id" not in q
+                    and not q.endswith(", id LIMIT :limit OFFSET :offset")
+                    and q not in streamed
+                    for q in asked
+                ), asked[:3]
                 asked.clear()
     assert blocks > 0  # keys of many rows were read block by block
+    assert runs > 0 and unions > 0  # a page over several keys of few rows: one query
+    assert in_order > 0  # one metric's key of many rows: in the file's order, no heap
     assert not [r.message for r in caplog.records if "snapshot failed" in r.message]
 
     # one metric in view: sorted by it, either way, the page is the id order's page
