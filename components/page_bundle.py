@@ -33,12 +33,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from components.static_encodings import IMMUTABLE
+
 SMALL_BYTES = 64 * 1024  # larger scripts keep their own tag (plotly.js: 1.5 MB)
 ROUTE = "_atlas/page-<name>"
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 _SCRIPT = re.compile(r'<script src="(?P<src>[^"]+)"></script>')
 _STYLE = re.compile(r'<link rel="stylesheet" href="(?P<src>[^"]+)">')
+_NAME = re.compile(r"[0-9a-f]{20}\.(?:js|css)")
+# rules a style sheet may only have at its start: such a sheet keeps its own tag
+_FIRST_ONLY = re.compile(r"@(?:import|charset)\b", re.IGNORECASE)
 
 _lock = threading.Lock()
 _own: dict[str, str] = {}  # address -> body of the scripts the app makes (own_script)
@@ -68,6 +72,8 @@ def register(app: Any) -> None:
     app.interpolate_index = interpolate_index
 
     def page_file(name: str) -> flask.Response:
+        if not _NAME.fullmatch(name):
+            flask.abort(404)
         with _lock:
             found = _bundles.get(name)
         if found is None:
@@ -92,7 +98,9 @@ def register(app: Any) -> None:
 def bundle_tags(app: Any, tags: str, pattern: re.Pattern[str], kind: str) -> str:
     """``tags`` (Dash's HTML for the page's scripts or styles) with the tags of the app's
     own small files replaced by one tag of their bundle, where the first of them was. A
-    tag that is not the app's own ends the run: what comes after it stays after it."""
+    tag that is not the app's own ends the run: what comes after it stays after it; so
+    does a style sheet of the app's own left out (the cascade keeps their order), where a
+    large script of its own comes after the bundle."""
     out: list[str] = []
     run: list[tuple[str, str]] = []  # (address, text) of the bundle being gathered
     held: list[str] = []  # the run's large files, which keep their own tags after it
@@ -115,7 +123,7 @@ def bundle_tags(app: Any, tags: str, pattern: re.Pattern[str], kind: str) -> str
         text, own_file = _own_text(app, match["src"])
         if text is not None:
             run.append((match["src"], text))
-        elif own_file:  # large: its tag stays, after the bundle
+        elif own_file and kind == "js":  # large: its tag stays, after the bundle
             held.append(match.group(0))
         else:
             flush()
@@ -141,7 +149,10 @@ def _own_text(app: Any, src: str) -> tuple[str | None, bool]:
     try:
         if path.stat().st_size > SMALL_BYTES:
             return None, True
-        return path.read_text(encoding="utf-8"), True
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".css" and _FIRST_ONLY.search(text):
+            return None, True
+        return text, True
     except (OSError, UnicodeDecodeError):
         return None, False
 

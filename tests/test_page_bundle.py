@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components import page_bundle
+from components import page_bundle, static_encodings
 
 TAG = re.compile(r'<script src="([^"]+)"></script>|<link rel="stylesheet" href="([^"]+)">')
 
@@ -75,7 +75,7 @@ def test_a_bundle_is_cached_for_a_year_and_answers_its_tag(app) -> None:
     src = next(t for t in _tags(page) if t.startswith("/_atlas/page-") and t.endswith(".js"))
     first = client.get(src, headers={"Accept-Encoding": "br"})
     assert first.status_code == 200
-    assert first.headers["Cache-Control"] == page_bundle.IMMUTABLE
+    assert first.headers["Cache-Control"] == static_encodings.IMMUTABLE
     assert first.headers["Content-Encoding"] == "br"
     assert first.mimetype == "application/javascript"
     again = client.get(
@@ -163,6 +163,30 @@ def test_only_the_apps_own_small_files_join_a_bundle_and_other_tags_keep_their_p
     ]
     body = app.server.test_client().get(out[1]).get_data(as_text=True)
     assert [p for p, _ in _parts(body)] == ["/assets/a.js", "/assets/b.js"]
+
+
+def test_a_style_sheet_that_must_come_first_keeps_its_own_tag(tmp_path) -> None:
+    """``@import`` and ``@charset`` count only at a sheet's start: such a sheet is not
+    bundled (it would land in the middle of the bundle) and keeps its place in the
+    cascade, between the sheets before and after it."""
+    folder = tmp_path / "assets"
+    folder.mkdir()
+    (folder / "a.css").write_text("a { color: red; }", encoding="utf-8")
+    (folder / "b.css").write_text('@import url("x.css");\nb { color: red; }', encoding="utf-8")
+    (folder / "c.css").write_text("c { color: red; }", encoding="utf-8")
+    (folder / "d.css").write_text("d { color: red; }", encoding="utf-8")
+    app = _small_app(folder)
+    tags = "\n".join(
+        f'<link rel="stylesheet" href="/assets/{n}.css?m=1">' for n in ("a", "b", "c", "d")
+    )
+    out = re.findall(
+        r'href="([^"]+)"', page_bundle.bundle_tags(app, tags, page_bundle._STYLE, "css")
+    )
+    assert out[:2] == ["/assets/a.css?m=1", "/assets/b.css?m=1"], out  # a alone: its own
+    assert len(out) == 3 and out[2].startswith("/_atlas/page-")
+    body = app.server.test_client().get(out[2]).get_data(as_text=True)
+    assert [p for p, _ in _parts(body)] == ["/assets/c.css", "/assets/d.css"]
+    assert app.server.test_client().get("/_atlas/page-index.js").status_code == 404  # no name
 
 
 def test_with_hot_reload_every_file_keeps_its_tag(app, monkeypatch) -> None:
