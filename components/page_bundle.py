@@ -48,6 +48,9 @@ _lock = threading.Lock()
 _own: dict[str, str] = {}  # address -> body of the scripts the app makes (own_script)
 _bundles: dict[str, tuple[bytes, str]] = {}  # file name -> (body, mimetype)
 _made: dict[tuple[str, ...], str] = {}  # the addresses bundled -> the bundle's address
+# an asset's address (with Dash's ?m=) -> its text, or None for a file of its own tag: read
+# once, not for every page
+_assets: dict[str, str | None] = {}
 
 
 def own_script(src: str, body: str) -> None:
@@ -146,15 +149,21 @@ def _own_text(app: Any, src: str) -> tuple[str | None, bool]:
     if parts.netloc or not parts.path.startswith(assets) or "m=" not in parts.query:
         return None, False
     path = Path(app.config.assets_folder) / parts.path[len(assets) :]
+    key = f"{path}?{parts.query}"
+    with _lock:
+        if key in _assets:
+            return _assets[key], True
     try:
-        if path.stat().st_size > SMALL_BYTES:
-            return None, True
-        text = path.read_text(encoding="utf-8")
-        if path.suffix == ".css" and _FIRST_ONLY.search(text):
-            return None, True
-        return text, True
+        text: str | None = None
+        if path.stat().st_size <= SMALL_BYTES:
+            text = path.read_text(encoding="utf-8")
+            if path.suffix == ".css" and _FIRST_ONLY.search(text):
+                text = None
     except (OSError, UnicodeDecodeError):
         return None, False
+    with _lock:
+        _assets[key] = text
+    return text, True
 
 
 def _tag_of(src: str, kind: str) -> str:

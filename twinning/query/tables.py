@@ -398,8 +398,10 @@ def _shown_index_better(data: AtlasData, kind: str, filters: Filters, sort_model
 # would sort them all (1.3-1.6 s, and ~100 MB its worker then keeps), so a deeper page is
 # found by counting (``_counted_page``): the view's rows per sort key, in the sort's order
 # (at most SORT_GROUPS_MAX keys, else SQL pages it, bounded by TWINNING_TABLE_SECONDS),
-# then, inside the key that holds the page, its rows in id order: directly when it holds
-# at most SORT_GROUP_ROWS, else by blocks of SORT_BLOCK_IDS ids counted the same way.
+# then, inside the key that holds the page, its rows in id order: for a view of one
+# metric in the snapshot's own order, else directly when it holds at most SORT_GROUP_ROWS
+# (a page's run of such keys in one query), else by blocks of SORT_BLOCK_IDS ids counted
+# the same way. A deep page of one metric in id order is read in the snapshot's order too.
 SNAPSHOT_SORT_ROWS = 50_000
 SNAPSHOT_SORT_TOP = 10_000
 SORT_GROUPS_MAX = 100_000
@@ -457,13 +459,8 @@ def _sorted_from_snapshot(
     cond, params = _base(filters, "figures", all_active=True)
     cond += _filter_sql("figures", filter_model, params)
     order = _order_sql("figures", sort_model)
-    if order == "id":  # one metric's rows: in the snapshot's order, no heap (_ids_in_group)
-        params.update(limit=int(limit), offset=int(start))
-        ids = data.summary.ids(
-            f"SELECT id FROM figure_rows WHERE {cond} LIMIT :limit OFFSET :offset",
-            params,
-            seconds,
-        )
+    if order == "id":  # one metric's rows (``deep_in_one_metric``)
+        ids = _ids_in_file_order(data, cond, params, start, limit, seconds)
     elif start + limit <= SNAPSHOT_SORT_TOP:
         params.update(limit=int(limit), offset=int(start))
         ids = data.summary.ids(
@@ -613,6 +610,25 @@ def _ids_in_small_groups(
     )
 
 
+def _ids_in_file_order(
+    data: AtlasData,
+    cond: str,
+    params: dict[str, Any],
+    skip: int,
+    take: int,
+    seconds: float | None,
+) -> list[int]:
+    """``take`` ids after the first ``skip`` of the snapshot's rows under ``cond``, in the
+    file's order: metric, then id, so the id order of rows of one metric. DuckDB keeps a
+    file's order for a query without ORDER BY (``preserve_insertion_order``, set in
+    ``summary._DUCK_CONFIG``) and passes over the first ``skip`` rows keeping none of them:
+    no sort, no heap, no index walk to the page."""
+    params = {**params, "limit": int(take), "offset": int(skip)}
+    return data.summary.ids(
+        f"SELECT id FROM figure_rows WHERE {cond} LIMIT :limit OFFSET :offset", params, seconds
+    )
+
+
 def _ids_in_group(
     data: AtlasData,
     cond: str,
@@ -626,22 +642,15 @@ def _ids_in_group(
     """``take`` ids after the first ``skip`` (in id order) of the rows under ``cond``
     whose sort columns hold ``values``, a key of more than SORT_GROUP_ROWS rows.
 
-    The snapshot is in metric and id order. Rows of one metric (``one_metric``) are then
-    read in the file's order, which DuckDB keeps without an ORDER BY (its
-    ``preserve_insertion_order``, on by default; one thread): it passes over the first
-    ``skip`` rows and keeps none of them. Else the key's rows are counted by blocks of
+    Rows of one metric (``one_metric``) are read in the file's order
+    (``_ids_in_file_order``). Else the key's rows are counted by blocks of
     SORT_BLOCK_IDS ids first, so that no query keeps more than a block's rows in its heap
     (DuckDB reads only the block's row groups). At 10 M figures, a key of 4.2 M rows: a
     first page in ~30 ms instead of ~90 ms of counting blocks (#7)."""
     params = dict(params)
     group = f"{cond} AND {_group_clause(values, params, 'sortkey')}"
     if one_metric:
-        params.update(limit=int(take), offset=int(skip))
-        return data.summary.ids(
-            f"SELECT id FROM figure_rows WHERE {group} LIMIT :limit OFFSET :offset",
-            params,
-            seconds,
-        )
+        return _ids_in_file_order(data, group, params, skip, take, seconds)
     params["block"] = SORT_BLOCK_IDS
     blocks = data.cached(
         ("sorted_blocks", group, tuple(sorted(params.items()))),
