@@ -73,14 +73,17 @@ def register(app: Any) -> None:
         return original(**kwargs)
 
     app.interpolate_index = interpolate_index
+    written = threading.Event()  # this process wrote a page for a bundle it did not know
 
     def page_file(name: str) -> flask.Response:
         if not _NAME.fullmatch(name):
             flask.abort(404)
         with _lock:
             found = _bundles.get(name)
-        if found is None:
-            # another worker wrote the page: write it here too (same files, same names)
+        if found is None and not written.is_set():
+            # another worker wrote the page: write it here too (same files, same names),
+            # once: a name still unknown then is no bundle of this app's
+            written.set()
             with app.server.test_request_context(app.config.routes_pathname_prefix):
                 app.index()
             with _lock:

@@ -85,16 +85,28 @@ def test_a_bundle_is_cached_for_a_year_and_answers_its_tag(app) -> None:
     assert client.get("/_atlas/page-0000000000000000000000.js").status_code == 404
 
 
-def test_a_worker_that_did_not_write_the_page_serves_its_bundles(app, monkeypatch) -> None:
+def test_a_worker_that_did_not_write_the_page_serves_its_bundles(
+    reference_store, monkeypatch
+) -> None:
     """A browser may ask another worker for the bundle than the one that wrote its page:
-    that worker makes the same files (same names) from its own page."""
+    that worker makes the same files (same names) from its own page, once; a name it
+    still does not know then is a 404, with no page written for it."""
+    from components.app import create_app
+
+    app = create_app(reference_store)
     client = app.server.test_client()
     page = client.get("/").get_data(as_text=True)
     srcs = [t for t in _tags(page) if t.startswith("/_atlas/page-")]
     bodies = [client.get(s).get_data() for s in srcs]
     monkeypatch.setattr(page_bundle, "_bundles", {})
     monkeypatch.setattr(page_bundle, "_made", {})
+    written: list[int] = []
+    index = app.index
+    monkeypatch.setattr(app, "index", lambda *a, **k: written.append(1) or index(*a, **k))
     assert [client.get(s).get_data() for s in srcs] == bodies
+    assert written == [1]
+    assert client.get("/_atlas/page-" + "0" * 20 + ".js").status_code == 404
+    assert written == [1]
 
 
 def _small_app(folder: Path):
