@@ -175,7 +175,7 @@ const PATCHES = [
     },
 ];
 
-// plotly.js's CSS, put in the page by the bundle as esbuild-plugin-inline-css does, but
+// plotly.js's CSS, put in the page by the bundle as esbuild-plugin-inline-css 0.0.1 did, but
 // with an id made from the file's path inside node_modules, not its absolute path: the
 // same bytes wherever the repository is checked out.
 const inlineCSSPlugin = {
