@@ -85,20 +85,20 @@ def test_a_bundle_is_cached_for_a_year_and_answers_its_tag(app) -> None:
     assert client.get("/_atlas/page-0000000000000000000000.js").status_code == 404
 
 
-def test_a_worker_that_did_not_write_the_page_serves_its_bundles(
-    reference_store, monkeypatch
-) -> None:
+def test_a_worker_that_did_not_write_the_page_serves_its_bundles(tmp_path, monkeypatch) -> None:
     """A browser may ask another worker for the bundle than the one that wrote its page:
     that worker makes the same files (same names) from its own page, once; a name it
     still does not know then is a 404, with no page written for it."""
-    from components.app import create_app
-
-    app = create_app(reference_store)
+    folder = tmp_path / "assets"
+    folder.mkdir()
+    for name in ("a.js", "b.js", "a.css", "b.css"):
+        (folder / name).write_text(f"/* {name} */", encoding="utf-8")
+    app = _small_app(folder)
     client = app.server.test_client()
-    page = client.get("/").get_data(as_text=True)
-    srcs = [t for t in _tags(page) if t.startswith("/_atlas/page-")]
+    srcs = [t for t in _tags(client.get("/").get_data(as_text=True)) if "/_atlas/page-" in t]
+    assert len(srcs) == 2
     bodies = [client.get(s).get_data() for s in srcs]
-    monkeypatch.setattr(page_bundle, "_bundles", {})
+    monkeypatch.setattr(page_bundle, "_bundles", {})  # as in a worker that wrote no page
     monkeypatch.setattr(page_bundle, "_made", {})
     written: list[int] = []
     index = app.index
