@@ -256,9 +256,9 @@ def test_choropleth_places_are_styled_as_plotly_styles_them(atlas_page):
     atlas_page.log.assert_clean()
 
 
-# Four charts of one figure whose first and last tick labels stick out of the figure (wide
-# labels, no margins), as each ``ticklabeloverflow`` setting hides them; the labels'
-# display and how often the page measured a box while plotly drew it.
+# Four charts of one figure with wide tick labels and no margins (the last x label sticks
+# out of the figure, or of its axis's domain), each with a ``ticklabeloverflow`` setting;
+# every label's display and how often the page measured a box while plotly drew it.
 TICK_LABELS_JS = """async () => {
     const counted = {n: 0};
     const real = Element.prototype.getBoundingClientRect;
