@@ -221,14 +221,6 @@ _DEFERRED_TAG = re.compile(
 FIRST_VIEW_CHUNKS = ("async-dropdown.js", "async-slider.js", "async-graph.js")
 
 
-def _import_page() -> bool:
-    import flask
-
-    from components.callbacks import is_import_path
-
-    return flask.has_request_context() and is_import_path(flask.request.path)
-
-
 def _early_requests(app: dash.Dash) -> None:
     """Start the page's requests for its layout and its callbacks' list in the page's head,
     an inline script with the response's CSP nonce, so that the server works out the first
@@ -236,8 +228,8 @@ def _early_requests(app: dash.Dash) -> None:
     (~0.3–0.9 s into a cold load), then waited for the answer. assets/first_view.js gives
     the renderer these responses, once each; a failed one is asked for again. The scripts
     of DEFERRED_LIBRARIES are taken off the page and named to first_view.js instead."""
-    from components.callbacks import LOCATION_HEADER
-    from components.security import csp_nonce
+    from components.callbacks import LOCATION_HEADER, import_page_requested
+    from components.security import inline_script
 
     prefix = json.dumps(app.config.requests_pathname_prefix)
     suites = app.config.requests_pathname_prefix + "_dash-component-suites/dash/dcc/"
@@ -258,10 +250,8 @@ def _early_requests(app: dash.Dash) -> None:
             header=LOCATION_HEADER,
             later=json.dumps(later).replace("</", "<\\/"),
         )
-        nonce = csp_nonce()
-        attr = f' nonce="{nonce}"' if nonce else ""
-        kwargs["metas"] = kwargs.get("metas", "") + f"<script{attr}>{body}</script>"
-        if not _import_page():
+        kwargs["metas"] = kwargs.get("metas", "") + inline_script(body)
+        if not import_page_requested():
             kwargs["metas"] += "".join(
                 f'<link rel="preload" as="script" href="{suites}{name}">'
                 for name in FIRST_VIEW_CHUNKS

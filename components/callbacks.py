@@ -232,6 +232,13 @@ def is_import_path(path: str) -> bool:
     return path.rstrip("/").endswith("/import")
 
 
+def import_page_requested() -> bool:
+    """The request being answered is for the import page (False outside a request)."""
+    import flask
+
+    return flask.has_request_context() and is_import_path(flask.request.path)
+
+
 def page_for(data: agg.AtlasData, pathname: Any, search: Any, first: bool = False) -> Any:
     """The page an address names: the import page or the atlas (with its first map when
     ``first``)."""

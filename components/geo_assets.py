@@ -318,9 +318,9 @@ def register(app: Any) -> None:
 
     def interpolate_index(**kwargs: Any) -> str:
         page = original(**kwargs)
-        from components.callbacks import is_import_path
+        from components.callbacks import import_page_requested
 
-        if not flask.has_request_context() or is_import_path(flask.request.path):
+        if not flask.has_request_context() or import_page_requested():
             return page
         links = preload_links(flask.request.query_string.decode("utf-8", "replace"))
         return page.replace("</head>", f"{links}</head>", 1) if links else page
@@ -384,9 +384,6 @@ _PARSE_EARLY = (
 
 
 def _parsed_early(keys: list[list[Any]]) -> str:
-    from components.security import csp_nonce
+    from components.security import inline_script
 
-    nonce = csp_nonce()
-    attr = f' nonce="{nonce}"' if nonce else ""
-    body = _PARSE_EARLY.format(keys=json.dumps(keys).replace("</", "<\\/"))
-    return f"<script{attr}>{body}</script>"
+    return inline_script(_PARSE_EARLY.format(keys=json.dumps(keys).replace("</", "<\\/")))

@@ -114,6 +114,13 @@ def trust_proxies(server: Any) -> None:
 EMBED_PREFIXES: tuple[str, ...] = ("/embed",)
 
 
+def inline_script(body: str) -> str:
+    """``body`` as an inline script of the page this response writes, with its nonce."""
+    nonce = csp_nonce()
+    attr = f' nonce="{nonce}"' if nonce else ""
+    return f"<script{attr}>{body}</script>"
+
+
 def csp_nonce() -> str:
     """This response's nonce for an inline ``<script nonce=...>`` of a page the server writes."""
     import secrets

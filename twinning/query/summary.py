@@ -424,7 +424,7 @@ def wants_snapshot(engine: Engine) -> bool:
 
 # one thread and a small buffer: a worker's memory must not grow with the store; a query
 # without ORDER BY gives the rows in the file's order (DuckDB's default, which the tables'
-# deep pages read one metric's rows by: tables._ids_in_group)
+# deep pages read one metric's rows by: tables._ids_in_file_order)
 _DUCK_CONFIG = {"threads": 1, "memory_limit": "128MB", "preserve_insertion_order": True}
 
 

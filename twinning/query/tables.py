@@ -453,9 +453,10 @@ def _sorted_from_snapshot(
     filter_model: Mapping[str, Any] | None,
     seconds: float | None,
 ) -> dict[str, list[Any]] | None:
-    """One sorted page: its figures' ids in order from DuckDB (the snapshot holds the
-    active figures of this data version only), then their rows from the store. None when
-    the page is deep and the view has too many sort keys to count (SQL pages it)."""
+    """One sorted page (or, past SNAPSHOT_SORT_TOP rows of one metric, a page in id order):
+    its figures' ids in order from DuckDB (the snapshot holds the active figures of this
+    data version only), then their rows from the store. None when the page is deep and the
+    view has too many sort keys to count (SQL pages it)."""
     cond, params = _base(filters, "figures", all_active=True)
     cond += _filter_sql("figures", filter_model, params)
     order = _order_sql("figures", sort_model)
