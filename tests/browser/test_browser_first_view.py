@@ -32,6 +32,16 @@ def test_county_level_draws_every_county(atlas_page, county_count):
         f"{len(drawn)} county shapes drawn, data/geo/county.parquet has {county_count}"
     )
     assert len(set(drawn)) == county_count, "some county drawn twice, another missing"
+    # and no path for a place a layer does not draw (a layer per place: no data, a value,
+    # a scope's outline): the county places' layers hold one path per county, no more
+    paths = atlas_page.page.evaluate(
+        """() => [...document.querySelectorAll(
+               '#map-graph .geolayer > g[class="geo geo"] .choroplethlayer > g.trace')]
+             .filter(g => g.__data__[0].trace.name !== 'neighbors')
+             .flatMap(g => [...g.querySelectorAll('path.choroplethlocation')])
+             .map(p => p.__data__.loc)"""
+    )
+    assert sorted(paths) == sorted(drawn), f"{len(paths)} paths for {len(drawn)} counties"
     atlas_page.log.assert_clean()
 
 
@@ -253,6 +263,55 @@ def test_choropleth_places_are_styled_as_plotly_styles_them(atlas_page):
         ["rgb(100, 50, 25)", "rgb(255, 0, 0)", "1", "1px", "", "0.8"],
     ]
     assert selected[0] != selected[1] and selected[1] == selected[2]  # the others dimmed
+    atlas_page.log.assert_clean()
+
+
+def test_choropleth_makes_a_path_only_for_each_place_it_draws(atlas_page):
+    # The bundle gives a choropleth an SVG path only for a location with a number and a
+    # boundary (a patch, tools/plotly-bundle/build.js, #7). A restyle that changes which
+    # places have a number moves the paths with them: each path draws its own place's
+    # boundary, in its own colour, and a location without one has no path.
+    atlas_page.open("/")
+    wait_map_drawn(atlas_page.page)
+    got = atlas_page.page.evaluate(
+        """async () => {
+            const feature = (id, x) => ({type: 'Feature', id: id, properties: {},
+              geometry: {type: 'Polygon', coordinates: [[[x, 0], [x, 1], [x + 1, 1],
+                                                          [x + 1, 0], [x, 0]]]}});
+            const geojson = {type: 'FeatureCollection',
+                             features: ['a', 'b', 'c', 'd'].map((id, i) => feature(id, i * 2))};
+            const div = document.createElement('div');
+            div.style.width = '500px'; div.style.height = '300px';
+            document.body.appendChild(div);
+            const read = () => [...div.querySelectorAll('path.choroplethlocation')].map(p =>
+              [p.__data__.loc, p.getAttribute('fill'), Math.round(p.getBBox().x)]);
+            await Plotly.newPlot(div, [{type: 'choropleth', geojson: geojson,
+              locations: ['a', 'b', 'c', 'd', 'nowhere'], z: [0, null, 10, 'x', 5],
+              zmin: 0, zmax: 10, showscale: false,
+              colorscale: [[0, 'rgb(0,0,0)'], [1, 'rgb(200,100,50)']]}],
+              {geo: {visible: false, lonaxis: {range: [-1, 8]}, lataxis: {range: [-1, 2]}},
+               margin: {l: 0, r: 0, t: 0, b: 0}});
+            const first = read();
+            await Plotly.restyle(div, {z: [[null, 10, 0, 5, 5]]});
+            const second = read();
+            await Plotly.restyle(div, {z: [[null, null, null, null, null]]});
+            const none = read();
+            Plotly.purge(div); div.remove();
+            return [first, second, none];
+        }"""
+    )
+    first, second, none = got
+    # four places a step apart: a path's box starts further right for each later place
+    assert [row[:2] for row in first] == [["a", "rgb(0, 0, 0)"], ["c", "rgb(200, 100, 50)"]]
+    assert [row[:2] for row in second] == [
+        ["b", "rgb(200, 100, 50)"],
+        ["c", "rgb(0, 0, 0)"],
+        ["d", "rgb(100, 50, 25)"],
+    ]
+    x = {loc: left for loc, _, left in first + second}
+    assert x["a"] < x["b"] < x["c"] < x["d"], x
+    assert first[1][2] == second[1][2]  # c drawn where it was, by another path
+    assert none == []
     atlas_page.log.assert_clean()
 
 

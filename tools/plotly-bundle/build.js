@@ -65,9 +65,30 @@ const PATCHES = [
     // first hover over the map. Hover (choropleth/hover.js) is their only reader.
     // And each place's bounding box only for a map framed by `fitbounds` (the only reader
     // of the extremes they make; the atlas frames its maps by lon/lat ranges): ~30 ms.
+    // And an SVG path only for a place the trace draws (a location with a number and a
+    // boundary), where plotly.js made one for every location and left those without a
+    // number empty: the atlas's map has three layers of the ~2,900 counties (no data, the
+    // values, a scope's outline), each place drawn in at most one, so ~5,800 of ~8,700
+    // paths were empty, each made, styled, laid out and given its `d` again on every
+    // redraw. Hover and selection read the trace's points, not the paths; a path's datum
+    // is still its point.
     {
         file: /plotly\.js[\\/]src[\\/]traces[\\/]choropleth[\\/]plot\.js$/,
         edits: [
+            [
+                "        var paths = sel.selectAll('path.choroplethlocation').data(Lib.identity);",
+                "        var paths = sel.selectAll('path.choroplethlocation').data(drawnPlaces);",
+            ],
+            [
+                'function plot(gd, geo, calcData) {',
+                '// the points with a boundary: calcGeoJSON gave one to each location with a number\n' +
+                    'function drawnPlaces(calcTrace) {\n' +
+                    '    return calcTrace.filter(function (pt) {\n' +
+                    '        return pt.geojson;\n' +
+                    '    });\n' +
+                    '}\n\n' +
+                    'function plot(gd, geo, calcData) {',
+            ],
             [
                 '            if (!bboxGeojson) {\n                const bboxFeature = geoUtils.computeBbox(feature);',
                 '            if (!bboxGeojson && geoLayout.fitbounds) {\n                const bboxFeature = geoUtils.computeBbox(feature);',
