@@ -391,6 +391,7 @@ def measure(
                 "critical_p50_s": pct(crit, 50),
                 "critical_p95_s": pct(crit, 95),
                 "wire_median": statistics.median(wire),
+                "wire_max": max(wire),
                 "body_median": statistics.median(body),
                 "head_median": statistics.median(head),
             }
@@ -407,8 +408,8 @@ def measure(
             log(
                 f"  (c) {kind:<10} n={c['n']:<3} p50 {ms(c['p50_s']):>9}  p95 {ms(c['p95_s']):>9}"
                 f"   browser waits p95 {ms(c['critical_p95_s']):>9}"
-                f"   (d) {kb(c['wire_median'])} on the wire + {kb(c['head_median'])} headers"
-                f" ({kb(c['body_median'])} raw)"
+                f"   (d) {kb(c['wire_median'])} on the wire (largest {kb(c['wire_max'])})"
+                f" + {kb(c['head_median'])} headers ({kb(c['body_median'])} raw)"
             )
         log("      slowest changes (state: callbacks over 50 ms):")
         for kind, c in res["changes"].items():

@@ -416,23 +416,27 @@ def _snapshot_sorts(
     rows_in_view: int,
     sort_model: Any,
     filter_model: Mapping[str, Any] | None,
-    deep_in_one_metric: bool = False,
+    deep: bool = False,
+    one_metric: bool = False,
 ) -> bool:
     """Whether a page of the figures is sorted by DuckDB over the figure rows' snapshot
     (``twinning.query.summary.write_figures``): a page of a large view sorted by a column
-    other than its id or value (those walk an index in order; past ``SNAPSHOT_SORT_TOP``
-    rows the page is counted), or in id order past SNAPSHOT_SORT_TOP rows of one metric
-    (``deep_in_one_metric``: the snapshot's order, read without a sort; SQLite walked its
-    index to the page, 0.1-0.2 s 3 M rows deep at 10 M figures), every sort and filter on a
-    column the snapshot holds, and no text filter (SQLite's LIKE ignores ASCII case,
-    DuckDB's does not: such a page stays in SQL, where the same words find the same
-    rows)."""
+    other than its id or value (past ``SNAPSHOT_SORT_TOP`` rows, ``deep``, the page is
+    counted); sorted by value past SNAPSHOT_SORT_TOP rows (SQLite walks the metric's index
+    in value order, fast for the first pages, then row by row to the page: 8 s and
+    refused 2.9 M rows deep at 10 M figures); in id order past SNAPSHOT_SORT_TOP rows of
+    ``one_metric`` (the snapshot's order, read without a sort; SQLite walked its index to
+    the page, 0.1-0.2 s 3 M rows deep at 10 M figures); every sort and filter on a column
+    the snapshot holds, and no text filter (SQLite's LIKE ignores ASCII case, DuckDB's
+    does not: such a page stays in SQL, where the same words find the same rows)."""
     from twinning.query.summary import FIGURE_ROW_COLUMNS
 
     if kind != "figures" or rows_in_view < SNAPSHOT_SORT_ROWS:
         return False
     order = _order_sql(kind, sort_model)
-    if (order == "id" and not deep_in_one_metric) or order.startswith("value "):
+    if order == "id" and not (deep and one_metric):
+        return False
+    if order.startswith("value ") and not deep:
         return False
     if any(col.sql not in FIGURE_ROW_COLUMNS for col, _ in _sorted_columns(kind, sort_model)):
         return False
@@ -460,7 +464,7 @@ def _sorted_from_snapshot(
     cond, params = _base(filters, "figures", all_active=True)
     cond += _filter_sql("figures", filter_model, params)
     order = _order_sql("figures", sort_model)
-    if order == "id":  # one metric's rows (``deep_in_one_metric``)
+    if order == "id":  # one metric's rows (``deep`` and ``one_metric``)
         ids = _ids_in_file_order(data, cond, params, start, limit, seconds)
     elif start + limit <= SNAPSHOT_SORT_TOP:
         params.update(limit=int(limit), offset=int(start))
@@ -519,6 +523,8 @@ def _counted_page(
     into each; inside a key the rows go in id order (``_ids_in_group`` for a key of many
     rows, ``_ids_in_small_groups`` for a run of keys of few). ``one_metric``: ``cond``
     holds one metric's rows. None when the view has more than SORT_GROUPS_MAX keys."""
+    if _bucket_column(sort_model) is not None:  # a number of many values: by buckets
+        return _bucketed_page(data, cond, params, sort_model, start, limit, seconds, one_metric)
     keys = list(dict.fromkeys(col.sql for col, _ in _sorted_columns("figures", sort_model)))
     head = _order_sql("figures", sort_model).removesuffix("id").rstrip(", ")
     if not keys or not head:
@@ -538,6 +544,24 @@ def _counted_page(
     groups = data.cached(("sorted_groups", cond, tuple(sorted(params.items())), head), count_groups)
     if groups is None:
         return None
+    return _ids_of_groups(data, cond, params, keys, head, groups, start, limit, seconds, one_metric)
+
+
+def _ids_of_groups(
+    data: AtlasData,
+    cond: str,
+    params: dict[str, Any],
+    keys: list[str],
+    head: str,
+    groups: Sequence[tuple[tuple[Any, ...], int]],
+    start: int,
+    limit: int,
+    seconds: float | None,
+    one_metric: bool,
+) -> list[int]:
+    """The ids of rows ``start`` to ``start + limit`` under ``cond`` in the sort ``head``
+    (then id), from the rows counted per sort key (``groups``: the values of ``keys`` and
+    their rows, in the sort's order)."""
     ids: list[int] = []
     small: list[tuple[dict[str, Any], int, int]] = []  # consecutive keys of few rows
 
@@ -553,6 +577,123 @@ def _counted_page(
             continue
         flush()
         ids += _ids_in_group(data, cond, params, named, skip, take, seconds, one_metric)
+    flush()
+    return ids
+
+
+# A sort by the value (at 10 M figures 450,000 values among a metric's 4.2 M figures, more
+# keys than SORT_GROUPS_MAX) counts the view's rows by buckets of the value's sign and
+# order of magnitude, BUCKETS_PER_DECADE to a decade (there: ~4,800 buckets of at most
+# ~3,000 rows; one read of the view, 0.1-0.3 s, kept with the data version); the page's
+# rows are then sorted inside its bucket(s), a heap of at most a bucket's rows (0.1-0.25 s
+# a page, where a sort of the view took 0.4-0.5 s and SQLite's index walk 8 s). A bucket
+# of more than BUCKET_SORT_ROWS rows (a value repeated many times) is counted by its
+# values, as a sort's keys are.
+BUCKETS_PER_DECADE = 1000
+BUCKET_SORT_ROWS = 65_536
+
+
+def _bucket_sql(column: str) -> str:
+    """A whole number that never decreases as ``column`` grows: 0 for zero, else its sign
+    and ``floor(log10(|x|) * BUCKETS_PER_DECADE)`` (larger magnitudes further from 0)."""
+    k = BUCKETS_PER_DECADE
+    return (
+        f"(CASE WHEN {column} > 0 THEN 1000000000 + CAST(floor(log10({column}) * {k}) AS BIGINT)"
+        f" WHEN {column} < 0 THEN -1000000000 - CAST(floor(log10(-{column}) * {k}) AS BIGINT)"
+        " ELSE 0 END)"
+    )
+
+
+def _bucket_column(sort_model: Any) -> tuple[str, str] | None:
+    """(column, direction) of a sort by one number column that is never NULL (the value),
+    which ``_bucketed_page`` pages; None for any other sort."""
+    cols = _sorted_columns("figures", sort_model)
+    if len(cols) != 1 or cols[0][0].kind != "number" or not cols[0][0].not_null:
+        return None
+    return cols[0][0].sql, cols[0][1]
+
+
+def _bucketed_page(
+    data: AtlasData,
+    cond: str,
+    params: dict[str, Any],
+    sort_model: Any,
+    start: int,
+    limit: int,
+    seconds: float | None,
+    one_metric: bool,
+) -> list[int] | None:
+    """The ids of rows ``start`` to ``start + limit`` under ``cond`` sorted by one number
+    column (then id), counted by buckets of ``_bucket_sql``; None for another sort (SQL
+    pages it). A bucket's rows are the view's rows between its smallest and largest
+    value (buckets never overlap: the bucket number never decreases as the value grows),
+    which DuckDB tests before the bucket number itself."""
+    found = _bucket_column(sort_model)
+    if found is None:
+        return None
+    column, direction = found
+    bucket = _bucket_sql(column)
+
+    def count_buckets() -> list[tuple[tuple[int, float, float], int]]:
+        return [
+            ((int(b), lo, hi), int(n))
+            for b, n, lo, hi in data.summary.rows(
+                f"SELECT {bucket} AS b, COUNT(*), MIN({column}), MAX({column}) "
+                f"FROM figure_rows WHERE {cond} GROUP BY b ORDER BY b {direction}",
+                params,
+            )
+        ]
+
+    buckets = data.cached(
+        ("sorted_buckets", cond, tuple(sorted(params.items())), column, direction), count_buckets
+    )
+    ids: list[int] = []
+    base, params = params, dict(params)
+    parts: list[str] = []  # buckets of few rows: sorted in one query
+    head = f"{column} {direction}"
+
+    def flush() -> None:
+        if parts:
+            ids.extend(
+                data.summary.ids(
+                    f"SELECT id FROM ({' UNION ALL '.join(parts)}) "
+                    f"ORDER BY part, k {direction}, id",
+                    params,
+                    seconds,
+                )
+            )
+            parts.clear()
+
+    def count_values(here: str, at: dict[str, Any]) -> list[tuple[tuple[Any, ...], int]] | None:
+        found = data.summary.rows(
+            f"SELECT {column}, COUNT(*) FROM figure_rows WHERE {here} GROUP BY {column} "
+            f"ORDER BY {head} LIMIT {SORT_GROUPS_MAX + 1}",
+            at,
+        )
+        return None if len(found) > SORT_GROUPS_MAX else [((v,), int(m)) for v, m in found]
+
+    for g, ((b, lo, hi), n, skip, take) in enumerate(_slices(buckets, start, limit)):
+        if n <= BUCKET_SORT_ROWS:
+            params.update(
+                {f"bucket{g}": b, f"low{g}": lo, f"high{g}": hi, f"take{g}": take, f"skip{g}": skip}
+            )
+            parts.append(
+                f"(SELECT id, {column} AS k, {g} AS part FROM figure_rows WHERE {cond} AND "
+                f"{column} BETWEEN :low{g} AND :high{g} AND {bucket} = :bucket{g} "
+                f"ORDER BY {head}, id LIMIT :take{g} OFFSET :skip{g})"
+            )
+            continue
+        flush()
+        # names of their own: ``_ids_in_group`` sets :low and :high to its block's ids
+        at = {**base, "vbucket": b, "vlow": lo, "vhigh": hi}
+        here = f"{cond} AND {column} BETWEEN :vlow AND :vhigh AND {bucket} = :vbucket"
+        key = ("sorted_groups", here, tuple(sorted(at.items())), head)
+        values = data.cached(key, lambda here=here, at=at: count_values(here, at))
+        if values is None:
+            return None
+        ids += _ids_of_groups(
+            data, here, at, [column], head, values, skip, take, seconds, one_metric
+        )
     flush()
     return ids
 
@@ -866,8 +1007,8 @@ def table_page(
     if start >= total or not limit:  # past the end: no rows to look for (a scan to the end
         return TablePage(rows=[], total=total)  # of the view to find none, 0.2 s at 1 M)
     raw = None
-    deep = bool(filters.metric) and start + limit > SNAPSHOT_SORT_TOP
-    if _snapshot_sorts(data, kind, total, sort_model, filter_model, deep):
+    deep = start + limit > SNAPSHOT_SORT_TOP
+    if _snapshot_sorts(data, kind, total, sort_model, filter_model, deep, bool(filters.metric)):
         try:
             raw = _sorted_from_snapshot(
                 data, filters, start, limit, sort_model, filter_model, seconds
