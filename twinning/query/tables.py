@@ -529,9 +529,20 @@ def _counted_page(
     head = _order_sql("figures", sort_model).removesuffix("id").rstrip(", ")
     if not keys or not head:
         return None
+    groups = _counted_keys(data, cond, params, keys, head)
+    if groups is None:
+        return None
+    return _ids_of_groups(data, cond, params, keys, head, groups, start, limit, seconds, one_metric)
+
+
+def _counted_keys(
+    data: AtlasData, cond: str, params: dict[str, Any], keys: list[str], head: str
+) -> list[tuple[tuple[Any, ...], int]] | None:
+    """The rows under ``cond`` per value of the sort columns ``keys``, in the sort's order
+    (``head``), kept with the data version; None past SORT_GROUPS_MAX values."""
     listed = ", ".join(keys)
 
-    def count_groups() -> list[tuple[tuple[Any, ...], int]] | None:
+    def count() -> list[tuple[tuple[Any, ...], int]] | None:
         found = data.summary.rows(
             f"SELECT {listed}, COUNT(*) FROM figure_rows WHERE {cond} GROUP BY {listed} "
             f"ORDER BY {head} LIMIT {SORT_GROUPS_MAX + 1}",
@@ -541,10 +552,7 @@ def _counted_page(
             return None
         return [(tuple(row[:-1]), int(row[-1])) for row in found]
 
-    groups = data.cached(("sorted_groups", cond, tuple(sorted(params.items())), head), count_groups)
-    if groups is None:
-        return None
-    return _ids_of_groups(data, cond, params, keys, head, groups, start, limit, seconds, one_metric)
+    return data.cached(("sorted_groups", cond, tuple(sorted(params.items())), head), count)
 
 
 def _ids_of_groups(
@@ -664,14 +672,6 @@ def _bucketed_page(
             )
             parts.clear()
 
-    def count_values(here: str, at: dict[str, Any]) -> list[tuple[tuple[Any, ...], int]] | None:
-        found = data.summary.rows(
-            f"SELECT {column}, COUNT(*) FROM figure_rows WHERE {here} GROUP BY {column} "
-            f"ORDER BY {head} LIMIT {SORT_GROUPS_MAX + 1}",
-            at,
-        )
-        return None if len(found) > SORT_GROUPS_MAX else [((v,), int(m)) for v, m in found]
-
     for g, ((b, lo, hi), n, skip, take) in enumerate(_slices(buckets, start, limit)):
         if n <= BUCKET_SORT_ROWS:
             params.update(
@@ -687,8 +687,7 @@ def _bucketed_page(
         # names of their own: ``_ids_in_group`` sets :low and :high to its block's ids
         at = {**base, "vbucket": b, "vlow": lo, "vhigh": hi}
         here = f"{cond} AND {column} BETWEEN :vlow AND :vhigh AND {bucket} = :vbucket"
-        key = ("sorted_groups", here, tuple(sorted(at.items())), head)
-        values = data.cached(key, lambda here=here, at=at: count_values(here, at))
+        values = _counted_keys(data, here, at, [column], head)
         if values is None:
             return None
         ids += _ids_of_groups(
