@@ -6,6 +6,7 @@ the atlas's caches are keyed on ``data_version``, which changes with every write
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -629,7 +630,7 @@ def test_deep_sorted_pages_are_counted_not_sorted_and_are_the_stores_pages(
 
 
 def test_deep_pages_sorted_by_value_are_counted_by_buckets_and_are_the_stores_pages(
-    store, tmp_path, monkeypatch
+    store, tmp_path, monkeypatch, caplog
 ) -> None:
     """A page deep into a sort by value (450,000 values among a metric's 4.2 M figures at
     10 M, too many to count one by one) is found by counting the view's rows per bucket of
@@ -644,30 +645,34 @@ def test_deep_pages_sorted_by_value_are_counted_by_buckets_and_are_the_stores_pa
     monkeypatch.setattr(summary_mod, "FIGURES_SNAPSHOT_MIN", 1)
     monkeypatch.setattr(tables, "SNAPSHOT_SORT_ROWS", 0)
     monkeypatch.setattr(tables, "SNAPSHOT_SORT_TOP", 15)  # deeper pages: counted
-    monkeypatch.setattr(tables, "BUCKETS_PER_DECADE", 2)  # wide buckets: several values
-    monkeypatch.setattr(tables, "BUCKET_SORT_ROWS", 4)  # more rows: counted by values
     monkeypatch.setattr(tables, "SORT_GROUP_ROWS", 2)  # a value of more rows: by blocks
     monkeypatch.setattr(tables, "SORT_BLOCK_IDS", 8)
     data, sql_only, asked = _figure_rows_and_sql(store, tmp_path, monkeypatch)
     number = {"value": {"filterType": "number", "type": "greaterThan", "filter": 1}}
     bucketed = counted = 0
-    for f in (query.Filters(lang="en"), query.Filters(lang="en", metric="funds_cny")):
-        for col in ("value", "value_raw"):
+    # wide buckets of several values, those of more than a few rows counted by values;
+    # pages over runs of buckets of both kinds
+    shapes = ((2, 4, 10), (5, 3, 23), (1, 6, 17))
+    views_ = (query.Filters(lang="en"), query.Filters(lang="en", metric="funds_cny"))
+    for (per_decade, bucket_rows, size), f in itertools.product(shapes, views_):
+        monkeypatch.setattr(tables, "BUCKETS_PER_DECADE", per_decade)
+        monkeypatch.setattr(tables, "BUCKET_SORT_ROWS", bucket_rows)
+        for col in ("value", "value_raw") if size == 10 else ("value",):
             for direction in ("asc", "desc"):
                 sort = [{"colId": col, "sort": direction}]
                 for grid_filter in (None, number):
                     total = tables.table_count(sql_only, f, "figures", grid_filter)
                     assert total > 20
-                    for start in range(0, total + 6, 6):
-                        fast = tables.table_page(data, f, "figures", start, start + 10, sort,
+                    for start in range(0, total + 6, 6 if size == 10 else size - 4):
+                        fast = tables.table_page(data, f, "figures", start, start + size, sort,
                                                  grid_filter)  # fmt: skip
-                        slow = tables.table_page(sql_only, f, "figures", start, start + 10,
+                        slow = tables.table_page(sql_only, f, "figures", start, start + size,
                                                  sort, grid_filter)  # fmt: skip
                         assert fast == slow, (f, sort, grid_filter, start)
                         # past the first rows DuckDB answered (no SQL fallback), and no
                         # query sorted the view's rows before the page: each sorts a
                         # bucket (``value BETWEEN``) or reads one value's rows in id order
-                        deep = start + 10 > tables.SNAPSHOT_SORT_TOP and start < total
+                        deep = start + size > tables.SNAPSHOT_SORT_TOP and start < total
                         assert bool(asked) == deep, (f, sort, start, asked[:2])
                         assert all(
                             "BETWEEN :low" in q or ":vlow" in q or "ORDER BY" not in q
@@ -677,6 +682,8 @@ def test_deep_pages_sorted_by_value_are_counted_by_buckets_and_are_the_stores_pa
                         counted += sum("BETWEEN :vlow AND :vhigh" in q for q in asked)
                         asked.clear()
     assert bucketed > 0 and counted > 0
+    # and none of them from SQL after DuckDB failed
+    assert not [r.message for r in caplog.records if "snapshot failed" in r.message]
     # the first SNAPSHOT_SORT_TOP rows: SQLite's index, no DuckDB
     assert tables.table_page(data, f, "figures", 0, 10, [{"colId": "value", "sort": "asc"}])
     assert not asked

@@ -653,11 +653,11 @@ def _bucketed_page(
         ]
 
     buckets = data.cached(
-        ("sorted_buckets", cond, tuple(sorted(params.items())), column, direction), count_buckets
+        ("sorted_buckets", cond, tuple(sorted(params.items())), bucket, direction), count_buckets
     )
     ids: list[int] = []
-    base, params = params, dict(params)
     parts: list[str] = []  # buckets of few rows: sorted in one query
+    named: dict[str, Any] = {}  # their parameters (DuckDB refuses one a query does not use)
     head = f"{column} {direction}"
 
     def flush() -> None:
@@ -666,15 +666,16 @@ def _bucketed_page(
                 data.summary.ids(
                     f"SELECT id FROM ({' UNION ALL '.join(parts)}) "
                     f"ORDER BY part, k {direction}, id",
-                    params,
+                    {**params, **named},
                     seconds,
                 )
             )
             parts.clear()
+            named.clear()
 
     for g, ((b, lo, hi), n, skip, take) in enumerate(_slices(buckets, start, limit)):
         if n <= BUCKET_SORT_ROWS:
-            params.update(
+            named.update(
                 {f"bucket{g}": b, f"low{g}": lo, f"high{g}": hi, f"take{g}": take, f"skip{g}": skip}
             )
             parts.append(
@@ -685,7 +686,7 @@ def _bucketed_page(
             continue
         flush()
         # names of their own: ``_ids_in_group`` sets :low and :high to its block's ids
-        at = {**base, "vbucket": b, "vlow": lo, "vhigh": hi}
+        at = {**params, "vbucket": b, "vlow": lo, "vhigh": hi}
         here = f"{cond} AND {column} BETWEEN :vlow AND :vhigh AND {bucket} = :vbucket"
         values = _counted_keys(data, here, at, [column], head)
         if values is None:
