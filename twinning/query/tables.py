@@ -523,8 +523,11 @@ def _counted_page(
     into each; inside a key the rows go in id order (``_ids_in_group`` for a key of many
     rows, ``_ids_in_small_groups`` for a run of keys of few). ``one_metric``: ``cond``
     holds one metric's rows. None when the view has more than SORT_GROUPS_MAX keys."""
-    if _bucket_column(sort_model) is not None:  # a number of many values: by buckets
-        return _bucketed_page(data, cond, params, sort_model, start, limit, seconds, one_metric)
+    by_value = _bucket_column(sort_model)
+    if by_value is not None:  # a number of many values: by buckets
+        column, direction = by_value
+        return _bucketed_page(data, cond, params, column, direction, start, limit, seconds,
+                              one_metric)  # fmt: skip
     keys = list(dict.fromkeys(col.sql for col, _ in _sorted_columns("figures", sort_model)))
     head = _order_sql("figures", sort_model).removesuffix("id").rstrip(", ")
     if not keys or not head:
@@ -625,21 +628,19 @@ def _bucketed_page(
     data: AtlasData,
     cond: str,
     params: dict[str, Any],
-    sort_model: Any,
+    column: str,
+    direction: str,
     start: int,
     limit: int,
     seconds: float | None,
     one_metric: bool,
 ) -> list[int] | None:
-    """The ids of rows ``start`` to ``start + limit`` under ``cond`` sorted by one number
-    column (then id), counted by buckets of ``_bucket_sql``; None for another sort (SQL
-    pages it). A bucket's rows are the view's rows between its smallest and largest
+    """The ids of rows ``start`` to ``start + limit`` under ``cond`` sorted by the number
+    ``column`` (``_bucket_column``) in ``direction``, then id, counted by buckets of
+    ``_bucket_sql``; None when a bucket of many rows holds more than SORT_GROUPS_MAX values
+    (SQL pages it). A bucket's rows are the view's rows between its smallest and largest
     value (buckets never overlap: the bucket number never decreases as the value grows),
     which DuckDB tests before the bucket number itself."""
-    found = _bucket_column(sort_model)
-    if found is None:
-        return None
-    column, direction = found
     bucket = _bucket_sql(column)
 
     def count_buckets() -> list[tuple[tuple[int, float, float], int]]:
