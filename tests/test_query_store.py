@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from twinning import query
 from twinning.imports.keep import run_import, undo_batch
-from twinning.query import views
+from twinning.query import totals, views
 from twinning.view import View
 
 DATA = Path(__file__).parent / "data" / "imports"
@@ -265,6 +265,7 @@ def test_a_slow_reconciled_total_does_not_hold_a_filter_change(store, monkeypatc
 
     monkeypatch.setattr(views, "reconciled_total", slow)
     monkeypatch.setattr(views, "RECONCILE_WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(totals, "RECONCILE_AT_ONCE_FIGURES", 0)  # none worked out at once
     data = query.AtlasData.from_store(store)
     f = query.Filters(lang="en", programs=("east_west_cooperation",))
     t0 = time.perf_counter()
@@ -282,6 +283,33 @@ def test_a_slow_reconciled_total_does_not_hold_a_filter_change(store, monkeypatc
     # an export of another view waits for its total
     g = query.Filters(lang="en", programs=("counterpart_support_xinjiang",))
     assert any("at least" in line for line in headline_lines(data, g))
+
+
+def test_a_view_of_few_figures_is_reconciled_at_once_not_on_the_thread(
+    store, monkeypatch
+) -> None:
+    """A view of few figures (the reference data's) gets its reconciled total on the click
+    itself, with no background thread to hand it to and wait for (#7: 5-8 ms a change);
+    a view of more than RECONCILE_AT_ONCE_FIGURES still goes to the thread."""
+    on_thread: list[str] = []
+    real = views.reconciled_soon
+
+    def soon(data, f, metric, wait=views.RECONCILE_WAIT_SECONDS):
+        on_thread.append(metric)
+        return real(data, f, metric, wait)
+
+    monkeypatch.setattr(views, "reconciled_soon", soon)
+    monkeypatch.setattr(views, "RECONCILE_WAIT_SECONDS", 0.0)  # no time to wait for one
+    f = query.Filters(lang="en", programs=("east_west_cooperation",))
+    data = query.AtlasData.from_store(store)
+    funds = next(h for h in query.headlines(data, f) if h.key == "headline_funds")
+    assert 0 < funds.n_figures <= totals.RECONCILE_AT_ONCE_FIGURES
+    assert funds.at_least is not None and funds.at_least <= funds.value
+    assert on_thread == []
+    monkeypatch.setattr(totals, "RECONCILE_AT_ONCE_FIGURES", funds.n_figures - 1)
+    data = query.AtlasData.from_store(store)
+    query.headlines(data, f)
+    assert "funds_cny" in on_thread
 
 
 def test_a_former_name_in_a_register_is_stored_at_todays_unit_with_a_note(store, tmp_path):

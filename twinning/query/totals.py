@@ -54,6 +54,10 @@ from twinning.query.reconcile import (
 # Up to this many counted figures of a metric in the store, its figures are reconciled one
 # by one; beyond, by the summary's boxes.
 RECONCILE_FIGURES_MAX = 20_000
+# A view of at most this many figures of a metric, reconciled figure by figure, is worked
+# out at once on a click (a few milliseconds): handing it to the background thread and
+# waiting for it cost more than the work (the reference data's map change: 5-8 ms, #7)
+RECONCILE_AT_ONCE_FIGURES = 1_000
 
 _ADCODE = re.compile(r"\d{6}")
 _BOX = (
@@ -214,6 +218,15 @@ def reconciled_total(data: AtlasData, filters: Filters, metric: str) -> Reconcil
 def reconciled_ready(data: AtlasData, filters: Filters, metric: str) -> Reconciled | None:
     """The reconciled total if this worker has already worked it out, else None."""
     return data.peek(_total_key(filters, metric))
+
+
+def quick_to_reconcile(data: AtlasData, metric: str, n_figures: int) -> bool:
+    """Whether a view's ``n_figures`` figures of ``metric`` are reconciled quickly enough
+    to be worked out at once on a click: few, and read figure by figure (a store of few
+    figures of the metric; the summary's boxes of a large store are read otherwise)."""
+    return n_figures <= RECONCILE_AT_ONCE_FIGURES and _stored(data, metric) <= (
+        RECONCILE_FIGURES_MAX
+    )
 
 
 def _stored(data: AtlasData, metric: str) -> int:

@@ -45,7 +45,7 @@ from twinning import i18n, settings
 from twinning.filters import MAIN_METRICS, Filters
 from twinning.query.atlas import ACTIVE, AtlasData, in_list, level_column, missing, where
 from twinning.query.reconcile import Reconciled
-from twinning.query.totals import reconciled_ready, reconciled_total
+from twinning.query.totals import quick_to_reconcile, reconciled_ready, reconciled_total
 
 log = logging.getLogger(__name__)
 
@@ -524,8 +524,15 @@ def _headlines(data: AtlasData, f: Filters, wait: float | None) -> list[Headline
         if not n:
             out.append(Headline(key, None, 0, metric_unit(data, metric)))
             continue
-        if wait is None or n <= settings.get_int("TWINNING_RECONCILE_SCREEN_FIGURES"):
-            total = reconciled_soon(data, f, metric, wait)
+        if wait is None:
+            total = reconciled_total(data, f, metric)
+        elif n <= settings.get_int("TWINNING_RECONCILE_SCREEN_FIGURES"):
+            quick = quick_to_reconcile(data, metric, n)  # then no thread to wait for
+            total = (
+                reconciled_total(data, f, metric)
+                if quick
+                else reconciled_soon(data, f, metric, wait)
+            )
         else:  # too many to work out on a click: the plain sum, unless already known
             total = reconciled_ready(data, f, metric)
         out.append(
