@@ -63,6 +63,7 @@ from scale_common import (
     Server,
     app_signature,
     find_recording,
+    follow_totals,
     kb,
     ms,
     name_of,
@@ -366,12 +367,18 @@ def measure(
                 res["errors"].append(f"no recorded requests for a {kind} change")
                 continue
             samples, crit, wire, body, head = [], [], [], [], []
+            follows: list[tuple[float, int]] = []
             deadline = time.perf_counter() + args.kind_budget
             slowest: list[tuple[float, dict[str, Any], list]] = []
             for _ in range(args.reps):
                 state = chooser.pick(kind)
                 apply_state(session, state)
                 r = replay_chain(session, chain)
+                # the reconciled totals that follow the map's answer, when it left some
+                # pending: after the map is drawn, counted apart
+                f = follow_totals(session)
+                if f is not None:
+                    follows.append((f.seconds, len(f.raw)))
                 slowest.append((r.seconds, state, r.per_callback))
                 res["errors"] += r.errors
                 samples.append(r.seconds)
@@ -394,6 +401,10 @@ def measure(
                 "wire_max": max(wire),
                 "body_median": statistics.median(body),
                 "head_median": statistics.median(head),
+                "follows": len(follows),
+                "follow_p50_s": pct([t for t, _ in follows], 50) if follows else None,
+                "follow_p95_s": pct([t for t, _ in follows], 95) if follows else None,
+                "follow_wire_max": max((w for _, w in follows), default=0),
             }
             slowest.sort(key=lambda x: -x[0])
             c = res["changes"][kind]
@@ -411,6 +422,12 @@ def measure(
                 f"   (d) {kb(c['wire_median'])} on the wire (largest {kb(c['wire_max'])})"
                 f" + {kb(c['head_median'])} headers ({kb(c['body_median'])} raw)"
             )
+            if follows:
+                log(
+                    f"      {'':<10} then the reconciled totals of {len(follows)} of"
+                    f" {c['n']} views: p50 {ms(c['follow_p50_s'])}, p95"
+                    f" {ms(c['follow_p95_s'])}, at most {kb(c['follow_wire_max'])}"
+                )
         log("      slowest changes (state: callbacks over 50 ms):")
         for kind, c in res["changes"].items():
             for x in c["slowest"][:2]:

@@ -166,6 +166,7 @@ MAP_OUTPUTS = (
     (ids.ANNOUNCE, "children"),
     (ids.ANNOUNCED, "data"),
     (ids.MAP_VIEW, "data"),
+    (ids.TOTALS_PENDING, "data"),
 )
 MAP_STATE = ((ids.MAP_KEY, "data"), (ids.ANNOUNCED, "data"), (ids.MAP_VIEW, "data"))
 
@@ -190,20 +191,48 @@ def map_view_outputs(
 ) -> tuple:
     """What the map's callback sets for a view: (figure or Patch, structure key, title,
     note, back button's style, text alternative, headline cards, announcement, its key,
-    the view's state ``View.view_state``); ``shown``: the state of the view the browser
-    shows."""
+    the view's state ``View.view_state``, and the view's key when some of its headline
+    totals are still being worked out: they follow, ``followed_totals``; else no update);
+    ``shown``: the state of the view the browser shows."""
     fig, key, title, note = map_outputs(view, previous_key, shown)
     back = {"display": "inline-block"} if view.filters.recipient else {"display": "none"}
     said, said_key = announcement(view.data, view.filters, announced)
-    summary, cards = view.map_summary(), headline_cards(view)
-    return fig, key, title, note, back, summary, cards, said, said_key, view.view_state()
+    heads = view.headlines()  # the cards' numbers: pending if these lack a total
+    summary, cards = view.map_summary(), headline_cards(view, heads)
+    state = view.view_state()
+    pending = state["key"] if agg.totals_pending(heads) else no_update
+    return fig, key, title, note, back, summary, cards, said, said_key, state, pending
+
+
+# A filter change waits this long, in all, for the reconciled headline totals it starts
+# (a view of many figures: a quarter to half a second at 10 M figures, #7); the map and
+# the plain sums answer, and the totals follow in a second request (``followed_totals``)
+# that waits up to RECONCILE_FOLLOW_SECONDS for them
+RECONCILE_CLICK_SECONDS = 0.05
+RECONCILE_FOLLOW_SECONDS = 2.0
+
+
+def followed_totals(view: View, pending: Any) -> dict[str, Any]:
+    """The headline cards and the map's text alternative of ``view`` once its reconciled
+    totals are worked out, with the view's key (the browser sets them only while it shows
+    that view: ``FOLLOW_TOTALS_JS``). Nothing if ``pending`` is not this view's key, or
+    if the totals are still not ready after RECONCILE_FOLLOW_SECONDS (the plain sums
+    and their caveat stay)."""
+    if not isinstance(pending, str) or pending != view.view_key():
+        raise PreventUpdate
+    with agg.reconcile_within(RECONCILE_FOLLOW_SECONDS):
+        heads = view.headlines()
+        if agg.totals_pending(heads):
+            raise PreventUpdate
+        summary = view.map_summary()
+    return {"key": pending, "headlines": headline_cards(view, heads), "summary": summary}
 
 
 def first_map(view: View) -> dict[str, Any]:
     """The map, its words and the headline numbers of a page's first view, for the page
     itself (``layout.atlas_page``): the map's callback then finds the view shown and has
     nothing to send. Nothing is announced on load (the store starts at this view)."""
-    fig, key, title, note, back, summary, cards, *_said, shown = map_view_outputs(
+    fig, key, title, note, back, summary, cards, *_said, shown, _pending = map_view_outputs(
         view, None, announce_key(view.filters)
     )
     return {"figure": fig, "key": key, "title": title, "note": note, "back": back,
@@ -339,10 +368,11 @@ def source_line(view: View, limit: int = 4) -> list:
     return out
 
 
-def headline_cards(view: View) -> list[html.Div]:
+def headline_cards(view: View, heads: list[agg.Headline] | None = None) -> list[html.Div]:
+    """The headline numbers as cards: ``heads``, or the view's."""
     lang = view.lang
     cards = []
-    for h in view.headlines():
+    for h in view.headlines() if heads is None else heads:
         # "at least X" with "N of M figures; sum of all M: Y" (issue #10); the words
         # around the number are set smaller, so the number stays the card's large type
         value, note = headline_words(h, lang)
@@ -731,6 +761,14 @@ GRID_IGNORES: dict[str, tuple[str, ...]] = {
     ids.TABLE_FIGURES: (*MAP_ONLY, *UNCOMPUTED),
 }
 
+FOLLOW_TOTALS_JS = """
+function (follow, shown) {
+    const nu = window.dash_clientside.no_update;
+    if (!follow || !shown || follow.key !== shown.key) { return [nu, nu]; }
+    return [follow.headlines, follow.summary];
+}
+"""
+
 RELOAD_GRIDS_JS = """
 function (filters, playing, shown) {
     const nu = window.dash_clientside.no_update;
@@ -848,7 +886,27 @@ def register(app: dash.Dash, state: Any) -> None:
         view = current(filters_dict)
         if isinstance(shown, dict) and shown.get("key") == view.view_key():
             raise PreventUpdate  # the page shows this view (it came with it, #7)
-        return map_view_outputs(view, previous_key, announced, shown)
+        with agg.reconcile_within(RECONCILE_CLICK_SECONDS):
+            return map_view_outputs(view, previous_key, announced, shown)
+
+    @app.callback(
+        Output(ids.TOTALS_FOLLOW, "data"),
+        Input(ids.TOTALS_PENDING, "data"),
+        State(ids.FILTERS, "data"),
+        prevent_initial_call=True,
+    )
+    def follow_totals(pending, filters_dict):
+        return followed_totals(current(filters_dict), pending)
+
+    # set only while the screen shows the view they are of: a later change has moved on
+    app.clientside_callback(
+        FOLLOW_TOTALS_JS,
+        Output(ids.HEADLINES, "children", allow_duplicate=True),
+        Output(ids.MAP_SUMMARY, "children", allow_duplicate=True),
+        Input(ids.TOTALS_FOLLOW, "data"),
+        State(ids.MAP_VIEW, "data"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(
         Output(ids.SERIES, "figure"),

@@ -26,6 +26,9 @@ FILTERS = "filters-store"
 MAP_KEY = "map-key-store"
 # the whole view the map, its words and the headlines show (#7)
 MAP_VIEW = "map-view-store"
+# a view whose headline totals ("at least X") follow the map's answer, and what follows
+TOTALS_PENDING = "totals-pending-store"
+TOTALS_FOLLOW = "totals-follow-store"
 MAP_TITLE = "map-title"
 MAP_NOTE = "map-note"
 BACK = "back-button"

@@ -412,6 +412,8 @@ def atlas_page(
             dcc.Store(id=ids.PLACE, data=filters.place),
             dcc.Store(id=ids.MAP_KEY, data=first.get("key")),
             dcc.Store(id=ids.MAP_VIEW, data=first.get("view")),
+            dcc.Store(id=ids.TOTALS_PENDING),  # the map's callback: totals to follow
+            dcc.Store(id=ids.TOTALS_FOLLOW),  # and, once worked out, what they change
             tours.draft_store(),  # the tour being collected, kept in the browser (#9)
             # the filters the tables were last loaded for (reload only when they change)
             dcc.Store(id=ids.TABLE_FILTERS, data=filters.as_dict()),

@@ -276,3 +276,65 @@ def test_hovering_a_flow_names_donor_and_recipient_and_a_click_opens_the_recipie
     atlas_page.settle()
     assert atlas_page.query().get("place") == target["recipient"]
     assert page.locator(f"#{ids.DETAIL}").inner_text().strip()
+
+
+def test_headline_totals_that_take_long_follow_the_map_and_only_onto_their_own_view(
+    browser, store, monkeypatch
+):
+    """At a large store a reconciled total ("at least X") takes a quarter to half a second
+    (#7): a filter change shows the map and the plain sums with their caveat at once, and
+    the reconciled totals replace them when a follow-up request has them. A follow-up of a
+    view the screen no longer shows is not set."""
+    import time
+
+    from browser_harness import LiveServer, new_browser_page
+
+    from components import ids
+    from components.app import create_app
+    from components.callbacks import filters_from_url
+    from twinning.query import totals, views
+    from twinning.view import View, current_data
+
+    real = views.reconciled_total
+
+    def slow(*args, **kwargs):
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(views, "reconciled_total", slow)
+    monkeypatch.setattr(totals, "RECONCILE_AT_ONCE_FIGURES", 0)  # every total on the thread
+    server = LiveServer(create_app(store).server)
+    context, bp = new_browser_page(browser, server)
+    try:
+        _open(bp, lang="en", metric="funds_cny")
+        funds = f"#{ids.HEADLINES} [data-key=headline_funds]"
+        note = f"#{ids.HEADLINES} #headline_funds-note"
+        assert "at least" in bp.page.inner_text(funds)  # the first view waits for them
+        set_control(bp.page, "year-range", (2015, 2020))
+        bp.page.wait_for_function(
+            "([sel]) => /sum of/.test(document.querySelector(sel).innerText)", arg=[note]
+        )
+        assert "at least" not in bp.page.inner_text(funds)  # the plain sum, for now
+        bp.page.wait_for_function(
+            "([sel]) => /at least/.test(document.querySelector(sel).innerText)",
+            arg=[funds],
+            timeout=10_000,
+        )
+        assert "at least" in (bp.page.text_content(f"#{ids.MAP_SUMMARY}") or "")
+        bp.settle()
+        shown = bp.page.inner_text(f"#{ids.HEADLINES}")
+        # what follows for another view (the screen moved on) is not set; for this one it is
+        search = "?" + bp.page.url.split("?", 1)[1]
+        key = View(current_data(store), filters_from_url(search)).view_key()
+        for follow_key, changes in (("0123456789abcdef", False), (key, True)):
+            bp.page.evaluate(
+                """([store, key]) => window.dash_clientside.set_props(store, {data: {
+                    key: key, headlines: "replaced", summary: "replaced"}})""",
+                [ids.TOTALS_FOLLOW, follow_key],
+            )
+            bp.page.wait_for_timeout(300)
+            now = bp.page.inner_text(f"#{ids.HEADLINES}")
+            assert (now == "replaced") is changes and (now == shown) is not changes, now
+    finally:
+        context.close()
+        server.stop()

@@ -52,10 +52,12 @@ from twinning.query.views import (
     place_values,
     program_options,
     recipient_province_options,
+    reconcile_within,
     series,
     series_metrics,
     source_count,
     source_tally,
+    totals_pending,
     year_bounds,
 )
 
@@ -101,6 +103,7 @@ __all__ = [
     "place_values",
     "program_options",
     "recipient_province_options",
+    "reconcile_within",
     "series",
     "series_metrics",
     "source_count",
@@ -110,6 +113,7 @@ __all__ = [
     "table_count",
     "table_page",
     "table_rows",
+    "totals_pending",
     "view_sources",
     "view_xlsx",
     "where",

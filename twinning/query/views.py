@@ -31,8 +31,12 @@ import logging
 import math
 import re
 import threading
+import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
@@ -433,18 +437,48 @@ def headlines(data: AtlasData, filters: Filters, *, complete: bool = False) -> l
     # the same numbers whatever the map's metric and level: a metric change reuses them
     rows = filters.rows_key()
     key = ("headlines", rows, complete)
-    wait = None if complete else RECONCILE_WAIT_SECONDS
-    out = data.cached(key, lambda: _headlines(data, rows, wait))
-    limit = settings.get_int("TWINNING_RECONCILE_SCREEN_FIGURES")
+    out = data.cached(key, lambda: _headlines(data, rows, None if complete else _screen_wait()))
     out = [_with_ready(data, filters, h) for h in out]  # totals worked out since (an export)
-    if any(
-        h.n_figures and h.at_least is None and h.n_figures <= limit
-        for h in out
-        if h.key in _RECONCILED_KEYS
-    ):
+    if totals_pending(out):
         data.forget(key)  # a total still being worked out: asked again next time
-    # (a view over the limit keeps its plain sums: the map's callback asks three times)
+    # (a view over the limit keeps its plain sums)
     return out
+
+
+def totals_pending(headlines: list[Headline]) -> bool:
+    """Whether some of these on-screen headline numbers still wait for their reconciled
+    total ("at least X"): being worked out in the background, a later request gets it
+    (a view over TWINNING_RECONCILE_SCREEN_FIGURES never does on screen: not pending)."""
+    limit = settings.get_int("TWINNING_RECONCILE_SCREEN_FIGURES")
+    return any(
+        h.n_figures and h.at_least is None and h.n_figures <= limit
+        for h in headlines
+        if h.key in _RECONCILED_KEYS
+    )
+
+
+# How long a request waits, in all, for reconciled totals it starts (``reconcile_within``);
+# outside one, each wait is RECONCILE_WAIT_SECONDS
+_DEADLINE: ContextVar[float | None] = ContextVar("reconcile_deadline", default=None)
+
+
+@contextmanager
+def reconcile_within(seconds: float) -> Iterator[None]:
+    """Inside this block the on-screen headline numbers wait at most ``seconds`` in all
+    for the reconciled totals they start (a filter change answers with the plain sums and
+    lets them follow, ``totals_pending``); the totals go on in the background."""
+    token = _DEADLINE.set(time.monotonic() + max(0.0, seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _screen_wait() -> float:
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return RECONCILE_WAIT_SECONDS
+    return max(0.0, deadline - time.monotonic())
 
 
 def _with_ready(data: AtlasData, filters: Filters, h: Headline) -> Headline:
@@ -527,6 +561,7 @@ def _headlines(data: AtlasData, f: Filters, wait: float | None) -> list[Headline
         if wait is None:
             total = reconciled_total(data, f, metric)
         elif n <= settings.get_int("TWINNING_RECONCILE_SCREEN_FIGURES"):
+            wait = min(wait, _screen_wait())  # a request's deadline holds for all three
             quick = quick_to_reconcile(data, metric, n)  # then no thread to wait for
             total = (
                 reconciled_total(data, f, metric)
