@@ -285,9 +285,7 @@ def test_a_slow_reconciled_total_does_not_hold_a_filter_change(store, monkeypatc
     assert any("at least" in line for line in headline_lines(data, g))
 
 
-def test_a_view_of_few_figures_is_reconciled_at_once_not_on_the_thread(
-    store, monkeypatch
-) -> None:
+def test_a_view_of_few_figures_is_reconciled_at_once_not_on_the_thread(store, monkeypatch) -> None:
     """A view of few figures (the reference data's) gets its reconciled total on the click
     itself, with no background thread to hand it to and wait for (#7: 5-8 ms a change);
     a view of more than RECONCILE_AT_ONCE_FIGURES still goes to the thread."""
