@@ -431,25 +431,44 @@ class Headline:
 def headlines(data: AtlasData, filters: Filters, *, complete: bool = False) -> list[Headline]:
     """Total funds, projects and people lifted (the reconciled total "at least X", with
     N of M figures and the plain sum Y), and counts of pairings, donors and recipients in
-    view. On screen a reconciled total that takes longer than RECONCILE_WAIT_SECONDS is
-    left out (``at_least`` None: the plain sum and its caveat) until it is ready;
-    ``complete`` (exports) waits for it."""
-    # the same numbers whatever the map's metric and level: a metric change reuses them
+    view. On screen a reconciled total that takes longer than RECONCILE_WAIT_SECONDS (or
+    what is left of a request's ``reconcile_within``) is left out (``at_least`` None: the
+    plain sum and its caveat) until it is ready; ``complete`` (exports) waits for it."""
+    # the same numbers whatever the map's metric and level: a metric change reuses them;
+    # the plain sums are kept, the reconciled totals asked for on every call (kept apart,
+    # and each worked out once: a call while one is worked out waits for it, or not)
     rows = filters.rows_key()
-    key = ("headlines", rows, complete)
-    out = data.cached(key, lambda: _headlines(data, rows, None if complete else _screen_wait()))
-    out = [_with_ready(data, filters, h) for h in out]  # totals worked out since (an export)
-    if totals_pending(out):
-        data.forget(key)  # a total still being worked out: asked again next time
-    # (a view over the limit keeps its plain sums)
-    return out
+    sums = data.cached(("headline-sums", rows), lambda: _headline_sums(data, rows))
+    return [_with_total(data, rows, h, complete) for h in sums]
+
+
+def _with_total(data: AtlasData, f: Filters, h: Headline, complete: bool) -> Headline:
+    """``h`` with its reconciled total: worked out (``complete``, or a view of few
+    figures), waited for while the request may wait, or already known."""
+    if h.key not in _RECONCILED_KEYS or not h.n_figures:
+        return h
+    metric = MAIN_METRICS[_RECONCILED_KEYS.index(h.key)]
+    n = h.n_figures
+    if complete or (n <= _screen_limit() and quick_to_reconcile(data, metric, n)):
+        total = reconciled_total(data, f, metric)  # (few figures: no thread to wait for)
+    elif n <= _screen_limit():
+        total = reconciled_soon(data, f, metric, _screen_wait())
+    else:  # too many to work out on a click: the plain sum, unless already known
+        total = reconciled_ready(data, f, metric)
+    if total is None:
+        return h
+    return replace(h, at_least=total.at_least, n_at_least=total.n_chosen)
+
+
+def _screen_limit() -> int:
+    return settings.get_int("TWINNING_RECONCILE_SCREEN_FIGURES")
 
 
 def totals_pending(headlines: list[Headline]) -> bool:
     """Whether some of these on-screen headline numbers still wait for their reconciled
     total ("at least X"): being worked out in the background, a later request gets it
     (a view over TWINNING_RECONCILE_SCREEN_FIGURES never does on screen: not pending)."""
-    limit = settings.get_int("TWINNING_RECONCILE_SCREEN_FIGURES")
+    limit = _screen_limit()
     return any(
         h.n_figures and h.at_least is None and h.n_figures <= limit
         for h in headlines
@@ -479,17 +498,6 @@ def _screen_wait() -> float:
     if deadline is None:
         return RECONCILE_WAIT_SECONDS
     return max(0.0, deadline - time.monotonic())
-
-
-def _with_ready(data: AtlasData, filters: Filters, h: Headline) -> Headline:
-    """``h`` with its reconciled total if this worker has it now and ``h`` has none."""
-    if h.key not in _RECONCILED_KEYS or not h.n_figures or h.at_least is not None:
-        return h
-    metric = MAIN_METRICS[_RECONCILED_KEYS.index(h.key)]
-    total = reconciled_ready(data, filters, metric)
-    if total is None:
-        return h
-    return replace(h, at_least=total.at_least, n_at_least=total.n_chosen)
 
 
 # The reconciled total of a view over millions of figures takes seconds (all of China at
@@ -542,7 +550,8 @@ def reconciled_soon(
 _RECONCILED_KEYS = ("headline_funds", "headline_projects", "headline_people")
 
 
-def _headlines(data: AtlasData, f: Filters, wait: float | None) -> list[Headline]:
+def _headline_sums(data: AtlasData, f: Filters) -> list[Headline]:
+    """The headline numbers of ``f``'s rows without their reconciled totals."""
     cond, params = where(f, "totals")
     sums = {
         str(m): (float(v), int(n))
@@ -555,31 +564,8 @@ def _headlines(data: AtlasData, f: Filters, wait: float | None) -> list[Headline
     out = []
     for metric, key in zip(MAIN_METRICS, _RECONCILED_KEYS, strict=True):
         value, n = sums.get(metric, (0.0, 0))
-        if not n:
-            out.append(Headline(key, None, 0, metric_unit(data, metric)))
-            continue
-        if wait is None:
-            total = reconciled_total(data, f, metric)
-        elif n <= settings.get_int("TWINNING_RECONCILE_SCREEN_FIGURES"):
-            wait = min(wait, _screen_wait())  # a request's deadline holds for all three
-            quick = quick_to_reconcile(data, metric, n)  # then no thread to wait for
-            total = (
-                reconciled_total(data, f, metric)
-                if quick
-                else reconciled_soon(data, f, metric, wait)
-            )
-        else:  # too many to work out on a click: the plain sum, unless already known
-            total = reconciled_ready(data, f, metric)
-        out.append(
-            Headline(
-                key,
-                value,
-                n,
-                metric_unit(data, metric),
-                at_least=total.at_least if total is not None else None,
-                n_at_least=total.n_chosen if total is not None else None,
-            )
-        )
+        unit = metric_unit(data, metric)
+        out.append(Headline(key, value if n else None, n, unit))
     cond, params = where(f, "pairings")
     n, donors, recipients = data.rows(
         f"SELECT COUNT(*), COUNT(DISTINCT donor_key), COUNT(DISTINCT recipient_adcode) "
