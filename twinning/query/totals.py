@@ -47,6 +47,7 @@ from twinning.query.reconcile import (
     Reconciled,
     Scope,
     confidence_tier,
+    courteous,
     place_path,
     reconcile,
 )
@@ -392,7 +393,7 @@ def box_candidates(data: AtlasData, f: Filters, metric: str) -> Columns:
     scopes = _ColumnScopes(data)
     out = Columns()
     memory_tier, plain_tier = confidence_tier(FROM_MEMORY), confidence_tier(None)
-    for dk, du, rp, rf, rc, start, end, memory, value, n in found:
+    for dk, du, rp, rf, rc, start, end, memory, value, n in courteous(found):
         texts = (_box_text(dk), _box_text(du), _box_text(rp), _box_text(rf), _box_text(rc))
         years = (_box_year(start), _box_year(end))
         memory = bool(memory)

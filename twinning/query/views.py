@@ -48,7 +48,7 @@ import pandas as pd
 from twinning import i18n, settings
 from twinning.filters import MAIN_METRICS, Filters
 from twinning.query.atlas import ACTIVE, AtlasData, in_list, level_column, missing, where
-from twinning.query.reconcile import Reconciled
+from twinning.query.reconcile import Reconciled, in_background
 from twinning.query.totals import quick_to_reconcile, reconciled_ready, reconciled_total
 
 log = logging.getLogger(__name__)
@@ -526,7 +526,8 @@ def reconciled_soon(
 
         def run() -> Reconciled:
             try:
-                return reconciled_total(data, f, metric)
+                with in_background():  # its loops let this worker's requests run
+                    return reconciled_total(data, f, metric)
             finally:
                 _reconcile_pending.release()
 
