@@ -805,3 +805,26 @@ def test_a_summary_snapshot_gets_its_figure_rows_from_a_child_process(store, mon
     with store.engine.connect() as conn:
         stored = conn.execute(text("SELECT COUNT(*) FROM figures WHERE NOT is_context")).scalar()
     assert data.summary.ids("SELECT COUNT(*) FROM figure_rows", {}) == [stored]
+
+
+def test_a_metric_change_keeps_the_flow_lines_and_reads_only_their_widths(store) -> None:
+    """The flow lines (programme, donor, start, recipient, pairings) do not depend on the
+    metric: a metric change reads no pairing again, only the new widths (#7)."""
+    from dataclasses import replace
+
+    data = query.AtlasData.from_store(store)
+    f = query.Filters(level="county", metric="funds_cny")
+    before = query.flows(data, f)
+    asked: list[str] = []
+    rows = data.rows
+    data.rows = lambda *a, **k: asked.append(a[0]) or rows(*a, **k)
+    after = query.flows(data, replace(f, metric="projects"))
+    assert not [q for q in asked if "FROM pairings" in q]
+
+    def line(x):
+        return (x.program, x.donor_key, x.donor_point, x.recipient, x.n_pairings)
+
+    assert before and [line(x) for x in after] == [line(x) for x in before]
+    assert [x.value for x in after] != [x.value for x in before]
+    fresh = query.AtlasData.from_store(store)  # worked out from nothing: the same flows
+    assert query.flows(fresh, replace(f, metric="projects")) == after
