@@ -236,3 +236,16 @@ def test_a_chart_over_the_tally_cap_cites_at_least_n_sources(reference_store, mo
     assert "Figures from at least " in describe.series_summary(data, f)
     zh = replace(f, lang="zh")
     assert "出自至少" in describe.map_summary(data, zh)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_headline_counts_its_figures_exactly_with_separators(lang):
+    """ "sum of 727594 reported figures" read as a code: counts carry thousands separators,
+    exact in both languages (not 1.75万), with the plain sum and with the reconciled total."""
+    plain = agg.Headline("headline_projects", 190_790.0, 17_472, "projects")
+    _value, note = describe.headline_words(plain, lang)
+    assert "17,472" in note and "17472" not in note
+    kept = replace(plain, at_least=61_929.0, n_at_least=2_626)
+    value, note = describe.headline_words(kept, lang)
+    assert "2,626" in note and "17,472" in note
+    assert i18n.format_value(61_929.0, "projects", lang) in value

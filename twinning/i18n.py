@@ -324,6 +324,14 @@ def format_number(value: float | int | None, lang: str) -> str:
     return _trim(v, 2)
 
 
+def format_count(n: int, lang: str) -> str:
+    """An exact count, with thousands separators (17,472 figures: not rounded to 1.75万
+    as ``format_number`` would in Chinese). ``lang``: every language the atlas speaks
+    writes the separator so (``_trim``)."""
+    normalize_lang(lang)
+    return _trim(float(n), 0)
+
+
 def format_money(value: float | None, lang: str) -> str:
     """Yuan: 9.03亿元 / 1,200万元 in Chinese; 903 million yuan / 9.03 billion yuan in English."""
     if is_missing(value):

@@ -165,13 +165,15 @@ def headline_words(h: agg.Headline, lang: str) -> tuple[str, str]:
     if not h.n_figures or h.value is None:
         return "—", i18n.t("headline_none", lang)
     total = i18n.format_value(h.value, h.unit, lang)
+    n = i18n.format_count(h.n_figures, lang)  # 17,472 figures, not 17472
     if h.at_least is None:  # a headline built without its reconciled total
         if h.n_figures > settings.get_int("TWINNING_RECONCILE_SCREEN_FIGURES"):
-            return total, i18n.t("headline_sum_of_large", lang, n=h.n_figures)
-        return total, i18n.t("headline_sum_of", lang, n=h.n_figures)
+            return total, i18n.t("headline_sum_of_large", lang, n=n)
+        return total, i18n.t("headline_sum_of", lang, n=n)
+    kept = i18n.format_count(h.n_at_least or 0, lang)
     return (
         i18n.t("headline_at_least", lang, value=i18n.format_value(h.at_least, h.unit, lang)),
-        i18n.t("headline_reconciled", lang, n=h.n_at_least or 0, m=h.n_figures, total=total),
+        i18n.t("headline_reconciled", lang, n=kept, m=n, total=total),
     )
 
 
