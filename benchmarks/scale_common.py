@@ -446,13 +446,13 @@ class DashSession:
 TOTALS_PENDING = ("totals-pending-store", "data")
 
 
-def follow_totals(session: DashSession) -> Response | None:
-    """The follow-up request of the totals the last change left pending (None: none)."""
+def totals_follow_body(session: DashSession) -> dict[str, Any] | None:
+    """The body of the follow-up request of the totals the last change left pending (None:
+    none pending); ``session.set(*TOTALS_PENDING, None)`` once it is sent."""
     pending = session.get(*TOTALS_PENDING)
     if not pending:
         return None
-    session.set(*TOTALS_PENDING, None)
-    body = {
+    return {
         "output": "totals-follow-store.data",
         "outputs": {"id": "totals-follow-store", "property": "data"},
         "inputs": [{"id": TOTALS_PENDING[0], "property": "data", "value": pending}],
@@ -460,6 +460,14 @@ def follow_totals(session: DashSession) -> Response | None:
                    "value": session.get(*FILTERS_STORE)}],
         "changedPropIds": [f"{TOTALS_PENDING[0]}.data"],
     }  # fmt: skip
+
+
+def follow_totals(session: DashSession) -> Response | None:
+    """The follow-up request of the totals the last change left pending (None: none)."""
+    body = totals_follow_body(session)
+    if body is None:
+        return None
+    session.set(*TOTALS_PENDING, None)
     return session.send(body)
 
 
