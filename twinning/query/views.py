@@ -517,8 +517,9 @@ def _screen_wait() -> float:
 
 
 # The reconciled total of a view over millions of figures takes seconds (all of China at
-# 10 M figures: ~11 s); a filter change waits for it this long, then answers with the plain
-# sum and its caveat while one background thread finishes it for the next request (its
+# 10 M figures: ~11 s); a page, an embed or a tour waits for it this long (a filter
+# change only what is left of its ``reconcile_within``), then answers with the plain sum
+# and its caveat while one background thread finishes it for the next request (its
 # answer is cached per data version and view). Views queued beyond RECONCILE_QUEUE are not
 # started: a client stepping through many views cannot keep a core busy for minutes.
 RECONCILE_WAIT_SECONDS = 2.0
