@@ -367,7 +367,7 @@ def measure(
                 res["errors"].append(f"no recorded requests for a {kind} change")
                 continue
             samples, crit, wire, body, head = [], [], [], [], []
-            follows: list[tuple[float, int]] = []
+            follows: list[tuple[float, int, int, float]] = []
             deadline = time.perf_counter() + args.kind_budget
             slowest: list[tuple[float, dict[str, Any], list]] = []
             for _ in range(args.reps):
@@ -378,7 +378,11 @@ def measure(
                 # pending: after the map is drawn, counted apart
                 f = follow_totals(session)
                 if f is not None:
-                    follows.append((f.seconds, len(f.raw)))
+                    answers, until = f
+                    follows.append(
+                        (until, sum(len(a.raw) for a in answers), len(answers),
+                         max(a.seconds for a in answers))
+                    )  # fmt: skip
                 slowest.append((r.seconds, state, r.per_callback))
                 res["errors"] += r.errors
                 samples.append(r.seconds)
@@ -402,9 +406,11 @@ def measure(
                 "body_median": statistics.median(body),
                 "head_median": statistics.median(head),
                 "follows": len(follows),
-                "follow_p50_s": pct([t for t, _ in follows], 50) if follows else None,
-                "follow_p95_s": pct([t for t, _ in follows], 95) if follows else None,
-                "follow_wire_max": max((w for _, w in follows), default=0),
+                "follow_p50_s": pct([x[0] for x in follows], 50) if follows else None,
+                "follow_p95_s": pct([x[0] for x in follows], 95) if follows else None,
+                "follow_wire_max": max((x[1] for x in follows), default=0),
+                "follow_asks_max": max((x[2] for x in follows), default=0),
+                "follow_ask_max_s": max((x[3] for x in follows), default=0.0),
             }
             slowest.sort(key=lambda x: -x[0])
             c = res["changes"][kind]
@@ -425,8 +431,9 @@ def measure(
             if follows:
                 log(
                     f"      {'':<10} then the reconciled totals of {len(follows)} of"
-                    f" {c['n']} views: p50 {ms(c['follow_p50_s'])}, p95"
-                    f" {ms(c['follow_p95_s'])}, at most {kb(c['follow_wire_max'])}"
+                    f" {c['n']} views, there after p50 {ms(c['follow_p50_s'])}, p95"
+                    f" {ms(c['follow_p95_s'])} (at most {c['follow_asks_max']} asks, the"
+                    f" slowest {ms(c['follow_ask_max_s'])}; at most {kb(c['follow_wire_max'])})"
                 )
         log("      slowest changes (state: callbacks over 50 ms):")
         for kind, c in res["changes"].items():

@@ -56,6 +56,7 @@ from record_callbacks import ensure_recording
 from scale_common import (
     ACCEPT_ENCODING,
     CONTROLS,
+    FOLLOW_PAUSE_S,
     HOST,
     ROOT,
     TOTALS_PENDING,
@@ -63,6 +64,7 @@ from scale_common import (
     Client,
     DashSession,
     Server,
+    asked_again,
     decode,
     find_recording,
     ms,
@@ -73,6 +75,7 @@ from scale_common import (
 )
 
 OUT = ROOT / "var" / "bench"
+FOLLOW_ASKS_MAX = 15  # components/callbacks.py FOLLOW_ASKS
 
 
 # --------------------------------------------------------------------------- HTTP (async)
@@ -197,7 +200,11 @@ class User:
             self.stats.cpu_by_callback.setdefault(name, []).append(timing.get("cpu", 0.0))
         if status == 200:
             try:
-                self.s.absorb_response(json.loads(decode(raw, headers.get("content-encoding", ""))))
+                payload = json.loads(decode(raw, headers.get("content-encoding", "")))
+                self.s.absorb_response(payload)
+                again = asked_again(payload)
+                if again is not None:  # totals not yet worked out: the page asks again
+                    self.s.set(*TOTALS_PENDING, again)
             except ValueError as exc:
                 self.stats.errors.append(f"{name}: bad JSON ({exc})")
         elif status != 204:
@@ -212,9 +219,18 @@ class User:
         # reconciled totals the map's answer left pending: the page asks for them after
         # the map is drawn (a request of the load, not of the change's time)
         follow = totals_follow_body(self.s)
-        if follow is not None:
-            self.s.set(*TOTALS_PENDING, None)
+        self.s.set(*TOTALS_PENDING, None)
+        for _ in range(FOLLOW_ASKS_MAX):
+            if follow is None:
+                break
             await self.post(follow, fill=False)
+            again = self.s.get(*TOTALS_PENDING)  # set by post when the answer says "not yet"
+            self.s.set(*TOTALS_PENDING, None)
+            if again is None:
+                break
+            await asyncio.sleep(FOLLOW_PAUSE_S)
+            follow = json.loads(json.dumps(follow))
+            follow["inputs"][0]["value"] = again
 
     def change(self, kind: str) -> None:
         r = self.rng

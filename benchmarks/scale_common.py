@@ -462,13 +462,40 @@ def totals_follow_body(session: DashSession) -> dict[str, Any] | None:
     }  # fmt: skip
 
 
-def follow_totals(session: DashSession) -> Response | None:
-    """The follow-up request of the totals the last change left pending (None: none)."""
+# the page's pause between two asks for totals not yet worked out (FOLLOW_PAUSE_MS)
+FOLLOW_PAUSE_S = 0.4
+
+
+def asked_again(payload: Any) -> Any:
+    """The pending value the page sends again when a follow-up answered "not yet" (the
+    view's key and the next ask's number), else None."""
+    if not isinstance(payload, dict):
+        return None
+    data = payload.get("response", {}).get("totals-follow-store", {}).get("data")
+    if isinstance(data, dict) and "ask" in data and "headlines" not in data:
+        return {"key": data.get("key"), "ask": data.get("ask")}
+    return None
+
+
+def follow_totals(session: DashSession) -> tuple[list[Response], float] | None:
+    """The follow-up requests of the totals the last change left pending, as the page
+    sends them (again after FOLLOW_PAUSE_S while they are not ready): the answers and the
+    seconds until the last (None: none pending)."""
     body = totals_follow_body(session)
     if body is None:
         return None
     session.set(*TOTALS_PENDING, None)
-    return session.send(body)
+    t0 = time.perf_counter()
+    answers = []
+    while True:
+        r = session.send(body)
+        answers.append(r)
+        again = asked_again(r.json()) if r.status == 200 else None
+        if again is None:
+            return answers, time.perf_counter() - t0
+        time.sleep(FOLLOW_PAUSE_S)
+        body = json.loads(json.dumps(body))
+        body["inputs"][0]["value"] = again
 
 
 @dataclass
