@@ -56,6 +56,7 @@ from record_callbacks import ensure_recording
 from scale_common import (
     ACCEPT_ENCODING,
     CONTROLS,
+    FOLLOW_ASKS,
     FOLLOW_PAUSE_S,
     HOST,
     ROOT,
@@ -64,18 +65,17 @@ from scale_common import (
     Client,
     DashSession,
     Server,
-    asked_again,
     decode,
     find_recording,
     ms,
     name_of,
+    next_ask,
     pct,
     totals_follow_body,
     waves,
 )
 
 OUT = ROOT / "var" / "bench"
-FOLLOW_ASKS_MAX = 15  # components/callbacks.py FOLLOW_ASKS
 
 
 # --------------------------------------------------------------------------- HTTP (async)
@@ -176,7 +176,9 @@ class User:
         grid = [b for b in self.steps.get("table", []) if "getRowsRequest" in json.dumps(b)]
         self.grid = grid[0] if grid else None
 
-    async def post(self, body: dict, fill: bool = True) -> None:
+    async def post(self, body: dict, fill: bool = True) -> Any:
+        """Send ``body`` (filled from the page's props unless ``fill`` is False); the
+        answer's JSON, absorbed into the page, or None."""
         filled = self.s.fill(body) if fill else body
         name = name_of(body)
         t0 = time.perf_counter()
@@ -202,9 +204,7 @@ class User:
             try:
                 payload = json.loads(decode(raw, headers.get("content-encoding", "")))
                 self.s.absorb_response(payload)
-                again = asked_again(payload)
-                if again is not None:  # totals not yet worked out: the page asks again
-                    self.s.set(*TOTALS_PENDING, again)
+                return payload
             except ValueError as exc:
                 self.stats.errors.append(f"{name}: bad JSON ({exc})")
         elif status != 204:
@@ -220,17 +220,12 @@ class User:
         # the map is drawn (a request of the load, not of the change's time)
         follow = totals_follow_body(self.s)
         self.s.set(*TOTALS_PENDING, None)
-        for _ in range(FOLLOW_ASKS_MAX):
+        for _ in range(FOLLOW_ASKS):
             if follow is None:
                 break
-            await self.post(follow, fill=False)
-            again = self.s.get(*TOTALS_PENDING)  # set by post when the answer says "not yet"
-            self.s.set(*TOTALS_PENDING, None)
-            if again is None:
-                break
-            await asyncio.sleep(FOLLOW_PAUSE_S)
-            follow = json.loads(json.dumps(follow))
-            follow["inputs"][0]["value"] = again
+            follow = next_ask(follow, await self.post(follow, fill=False))
+            if follow is not None:  # not yet worked out: the page asks again in a while
+                await asyncio.sleep(FOLLOW_PAUSE_S)
 
     def change(self, kind: str) -> None:
         r = self.rng

@@ -462,19 +462,23 @@ def totals_follow_body(session: DashSession) -> dict[str, Any] | None:
     }  # fmt: skip
 
 
-# the page's pause between two asks for totals not yet worked out (FOLLOW_PAUSE_MS)
+# the page's pause between two asks for totals not yet worked out (FOLLOW_PAUSE_MS), and
+# the most it asks (FOLLOW_ASKS: the server answers nothing past it)
 FOLLOW_PAUSE_S = 0.4
+FOLLOW_ASKS = 15
 
 
-def asked_again(payload: Any) -> Any:
-    """The pending value the page sends again when a follow-up answered "not yet" (the
-    view's key and the next ask's number), else None."""
+def next_ask(body: dict[str, Any], payload: Any) -> dict[str, Any] | None:
+    """The body the page sends again when the follow-up ``body`` was answered "not yet"
+    (``payload``: the view's key and the next ask's number), else None."""
     if not isinstance(payload, dict):
         return None
     data = payload.get("response", {}).get("totals-follow-store", {}).get("data")
-    if isinstance(data, dict) and "ask" in data and "headlines" not in data:
-        return {"key": data.get("key"), "ask": data.get("ask")}
-    return None
+    if not (isinstance(data, dict) and "ask" in data and "headlines" not in data):
+        return None
+    again = json.loads(json.dumps(body))
+    again["inputs"][0]["value"] = {"key": data.get("key"), "ask": data.get("ask")}
+    return again
 
 
 def follow_totals(session: DashSession) -> tuple[list[Response], float] | None:
@@ -487,15 +491,14 @@ def follow_totals(session: DashSession) -> tuple[list[Response], float] | None:
     session.set(*TOTALS_PENDING, None)
     t0 = time.perf_counter()
     answers = []
-    while True:
+    for _ in range(FOLLOW_ASKS):
         r = session.send(body)
         answers.append(r)
-        again = asked_again(r.json()) if r.status == 200 else None
-        if again is None:
-            return answers, time.perf_counter() - t0
+        body = next_ask(body, r.json()) if r.status == 200 else None
+        if body is None:
+            break
         time.sleep(FOLLOW_PAUSE_S)
-        body = json.loads(json.dumps(body))
-        body["inputs"][0]["value"] = again
+    return answers, time.perf_counter() - t0
 
 
 @dataclass

@@ -465,9 +465,10 @@ def _with_total(data: AtlasData, f: Filters, h: Headline, complete: bool) -> Hea
         return h
     metric = MAIN_METRICS[_RECONCILED_KEYS.index(h.key)]
     n = h.n_figures
-    if complete or (n <= _screen_limit() and quick_to_reconcile(data, metric, n)):
+    on_click = n <= _screen_limit()  # few enough to work out on a click
+    if complete or (on_click and quick_to_reconcile(data, metric, n)):
         total = reconciled_total(data, f, metric)  # (few figures: no thread to wait for)
-    elif n <= _screen_limit():
+    elif on_click:
         total = reconciled_soon(data, f, metric, _screen_wait())
     else:  # too many to work out on a click: the plain sum, unless already known
         total = reconciled_ready(data, f, metric)
