@@ -34,6 +34,9 @@ ACTIVE = "batch_id IN (SELECT id FROM batches WHERE undone_at IS NULL)"
 CACHE_SIZE = 256
 # cache keys (their first item) answered in-process only: see twinning.query.cache
 LOCAL_ONLY: frozenset[str] = frozenset({"reconciled-soon"})  # a Future of this worker
+# kept in the shared cache however quickly worked out: a reconciled total the warm-up
+# child leaves for every worker (each is asked for apart from the headlines' sums, #7)
+KEEP_QUICK: frozenset[str] = frozenset({"reconciled"})
 
 
 def frame_of(result: Any) -> pd.DataFrame:
@@ -379,7 +382,12 @@ class AtlasData:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         skey = self._shared_key(key)
-        value = compute() if skey is None else self.shared.get_or_compute(skey, compute)
+        kind = key[0] if isinstance(key, tuple) and key else key
+        value = (
+            compute()
+            if skey is None
+            else self.shared.get_or_compute(skey, compute, keep_quick=kind in KEEP_QUICK)
+        )
         self._remember(key, value)
         return value
 

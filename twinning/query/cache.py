@@ -378,8 +378,11 @@ class SharedCache:
         finally:
             os.close(fd)
 
-    def get_or_compute(self, skey: str, compute: Callable[[], Any]) -> Any:
-        """The stored answer, or one computation of it shared by every process."""
+    def get_or_compute(
+        self, skey: str, compute: Callable[[], Any], keep_quick: bool = False
+    ) -> Any:
+        """The stored answer, or one computation of it shared by every process
+        (``keep_quick``: stored however quickly it was computed)."""
         value = self.get(skey)
         if value is not MISSING:
             self.stats["hits"] += 1
@@ -392,7 +395,7 @@ class SharedCache:
                 return value
             started = time.perf_counter()
             value = compute()
-            if time.perf_counter() - started >= self.min_seconds:
+            if keep_quick or time.perf_counter() - started >= self.min_seconds:
                 self.set(skey, value)
             else:
                 self.stats["quick"] += 1
