@@ -222,15 +222,21 @@ def followed_totals(view: View, pending: Any) -> dict[str, Any]:
     totals are worked out, with the view's key (the browser sets them only while it shows
     that view: ``FOLLOW_TOTALS_JS``); while they are not, the key and the number of the
     next ask (the browser asks again). ``pending``: the view's key (the map's callback
-    set it), or ``{"key": …, "ask": n}`` (an ask again). Nothing for another view's key,
-    anything else, or past FOLLOW_ASKS asks (the plain sums and their caveat stay)."""
+    set it), or ``{"key": …, "ask": n}`` (an ask again). Nothing for anything else, or past
+    FOLLOW_ASKS asks (the plain sums and their caveat stay).
+
+    An ask always answers for the view the filters give now, under that view's key, even
+    when it names another: an ask of a view the page has left (its timer fired after the
+    next change) displaces the next view's ask in flight (Dash keeps only a callback's
+    latest request), and answering it for the view of now carries that view's chain on
+    instead of ending it (#7: two quick changes, the year slider's two thumbs)."""
     key, ask = pending, 0
     if isinstance(pending, dict) and set(pending) == {"key", "ask"}:
         key, ask = pending["key"], pending["ask"]
     if not isinstance(key, str) or type(ask) is not int or not 0 <= ask < FOLLOW_ASKS:
         raise PreventUpdate
     if key != view.view_key():
-        raise PreventUpdate
+        key, ask = view.view_key(), 0  # the view of now, its asks from the start
     with agg.reconcile_within(RECONCILE_FOLLOW_SECONDS):
         heads = view.headlines()
         if agg.totals_pending(heads):
