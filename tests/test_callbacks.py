@@ -248,7 +248,9 @@ def test_a_county_filter_change_sends_numbers_not_hover_strings(data, change) ->
     assert (meta["main"], "z") in touched and (meta["no_data"], "z") in touched
     for op in ops:
         where, prop, value = op["location"], op["location"][-1], op["params"].get("value")
-        assert "geojson" not in where and prop not in ("text", "locations")
+        assert "geojson" not in where and prop != "locations"
+        # names: only a flow's hover points carry them (who pairs with whom)
+        assert prop != "text" or where[1] in meta["flows"], where
         if where[1] in places and prop in ("z", "customdata"):
             assert _is_number_list(value), f"{prop} carries more than numbers"
         if where[1] in places and prop == "hovertext":
@@ -374,8 +376,9 @@ def test_a_click_on_nothing_in_particular_changes_nothing() -> None:
 
 
 def test_a_click_on_a_flow_opens_its_recipient_and_its_text_is_sent_once(data) -> None:
-    # lines are not hovered; each flow has one hover point on its arc carrying its text and
-    # its recipient, so a click there opens the place and no text is repeated per vertex
+    # lines are not hovered; each flow has one hover point on its arc carrying who pairs
+    # with whom and its numbers (recipient, pairing records, value), so a click there
+    # opens the place and no text is repeated per vertex; the words come from a template
     fig, *_ = cb.map_outputs(View(data, agg.Filters(lang="en")), None)
     flows = [fig["data"][i] for i in fig["layout"]["meta"]["flows"]]
     lines = [t for t in flows if t.get("mode") == "lines+markers" and t["lon"]]
@@ -385,11 +388,18 @@ def test_a_click_on_a_flow_opens_its_recipient_and_its_text_is_sent_once(data) -
     n_lines = sum(1 for t in lines for x in t["lon"] if x is None)  # one None ends each line
     assert sum(len(t["lon"]) for t in points) == n_lines
     for trace in points:
-        assert len(trace["customdata"]) == len(trace["lon"]) == len(trace["hovertext"])
-        assert all(len(c) == 6 and c.isdigit() for c in trace["customdata"])
-        assert all(" → " in h for h in trace["hovertext"])
-    code = points[0]["customdata"][0]
-    click = {"points": [{"lon": 1.0, "lat": 2.0, "customdata": code, "curveNumber": 40}]}
+        assert len(trace["customdata"]) == len(trace["lon"]) == len(trace["text"])
+        assert "hovertext" not in trace
+        assert all(len(c[0]) == 6 and c[0].isdigit() for c in trace["customdata"])
+        assert all(type(c[1]) is int and c[1] >= 1 for c in trace["customdata"])
+        assert all(len(c) == 2 or isinstance(c[2], int | float) for c in trace["customdata"])
+        assert all(" → " in h and "<" not in h for h in trace["text"])
+        templates = trace["hovertemplate"]
+        for template in templates if isinstance(templates, list) else [templates]:
+            assert "%{text}" in template and "%{customdata[1]}" in template
+    data_point = points[0]["customdata"][0]
+    code = data_point[0]
+    click = {"points": [{"lon": 1.0, "lat": 2.0, "customdata": data_point, "curveNumber": 40}]}
     assert cb.click_outputs(ids.MAP, click, agg.Filters()) == (code, "county", code)
 
 
@@ -669,7 +679,9 @@ def test_the_csv_button_streams_the_view_from_the_server(reference_store, data) 
 
 
 def applied(figure: dict, patch: dash.Patch) -> dict:
-    """``figure`` as the browser holds it after ``patch`` (Dash's Assign and Delete)."""
+    """``figure`` as the browser holds it after ``patch`` (Dash's Assign, Insert and
+    Delete: an Insert's location is the list, its index a parameter; a Delete of a list's
+    item moves those after it up)."""
     out = as_json(figure)
     for op in patch.to_plotly_json()["operations"]:
         *path, last = op["location"]
@@ -678,6 +690,8 @@ def applied(figure: dict, patch: dash.Patch) -> dict:
             target = target[part]
         if op["operation"] == "Assign":
             target[last] = as_json(op["params"]["value"])
+        elif op["operation"] == "Insert":
+            target[last].insert(op["params"]["index"], as_json(op["params"]["value"]))
         else:
             assert op["operation"] == "Delete", op
             del target[last]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import random
 
-from twinning.figures.diff import DELETE, apply_changes, figure_changes
+from twinning.figures.diff import DELETE, Insert, apply_changes, figure_changes
 
 
 def test_only_what_differs_is_named() -> None:
@@ -30,12 +30,51 @@ def test_only_what_differs_is_named() -> None:
     assert figure_changes(new, copy.deepcopy(new)) == []
 
 
-def test_a_list_of_another_length_is_set_whole() -> None:
+def test_a_list_of_another_length_keeps_its_items_and_sends_only_the_new_ones() -> None:
+    """A series that gains a panel (#7): its traces are inserted, the panels below it keep
+    their traces and change only the subplot they are drawn on; the panel a series drops is
+    deleted. Nothing else is sent again."""
+
+    def panel(name: str, axis: int) -> list[dict]:
+        out = []
+        for kind in ("period", "yearly", "cumulative"):
+            numbers = random.Random(name + kind)  # its own, on whichever panel
+            out.append({"name": f"{name} {kind}", "x": list(range(1990, 2026)),
+                        "y": [numbers.randint(0, 10**9) for _ in range(36)],
+                        "xaxis": f"x{axis}", "yaxis": f"y{axis}"})  # fmt: skip
+        return out
+
+    old = {"data": [*panel("funds", 1), *panel("projects", 2), *panel("people", 3)]}
+    new = {"data": [*panel("funds", 1), *panel("trained", 2), *panel("projects", 3)]}
+    changes = figure_changes(old, new)
+    assert apply_changes(copy.deepcopy(old), changes) == new
+    inserted = [value.item["name"] for _, value in changes if isinstance(value, Insert)]
+    assert inserted == ["trained period", "trained yearly", "trained cumulative"]
+    assert [path for path, value in changes if value is DELETE] == [("data", 9)] * 3  # people
+    moved = {path[-1] for path, value in changes if len(path) == 3}
+    assert moved == {"xaxis", "yaxis"}  # the projects panel: only where it is drawn
+    assert not any(path == ("data",) for path, _ in changes)  # never the whole list
+
+
+def test_a_list_is_set_whole_when_that_says_less() -> None:
     old = {"data": [{"x": [1]}], "layout": {"shapes": [{"x0": 1}]}}
-    new = {"data": [{"x": [1]}, {"x": [2]}], "layout": {"shapes": []}}
+    new = {"data": [{"x": [2]}, {"x": [3]}, {"x": [4]}], "layout": {"shapes": []}}
     changes = figure_changes(old, new)
     assert changes == [(("data",), new["data"]), (("layout", "shapes"), [])]
     assert apply_changes(copy.deepcopy(old), changes) == new
+
+
+def test_lists_of_items_added_dropped_and_moved_turn_into_each_other() -> None:
+    rng = random.Random(5)
+    pool = [{"name": n, "y": [i, i + 1]} for i, n in enumerate("abcdefghij")]
+    for _ in range(400):
+        old = [dict(x, xaxis=f"x{rng.randint(1, 3)}") for x in rng.sample(pool, rng.randint(1, 8))]
+        new = [dict(x, xaxis=f"x{rng.randint(1, 3)}") for x in rng.sample(pool, rng.randint(1, 8))]
+        for item in new:
+            if rng.random() < 0.2:
+                item["y"] = [9]
+        changes = figure_changes({"data": old}, {"data": new})
+        assert apply_changes(copy.deepcopy({"data": old}), changes) == {"data": new}
 
 
 def _random_figure(rng: random.Random, depth: int = 0) -> dict:

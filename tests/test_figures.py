@@ -93,7 +93,7 @@ def test_a_map_draws_the_largest_flows_and_says_how_many_of_how_many(
     assert len(every) > 5
     full = fmap.map_patch_values(data, f, ())
     hovers = lambda values: [  # noqa: E731 - one hover point per drawn flow
-        c for s in values["flows"] if "hovertext" in s for c in s["customdata"]
+        c[0] for s in values["flows"] if "hovertemplate" in s for c in s["customdata"]
     ]
     assert len(hovers(full)) == len(every)
 

@@ -101,8 +101,8 @@ def test_the_flow_to_the_14th_division_is_drawn_to_a_labelled_point(data) -> Non
     assert [(f.donor_key, f.n_pairings) for f in flows] == [("110000", 1)]
     fig = cb.map_outputs(View(data, filters), None)[0]
     meta = fig["layout"]["meta"]
-    hovers = [t for i, t in enumerate(fig["data"]) if i in meta["flows"] and t.get("hovertext")]
-    texts = [h for t in hovers for h in t["hovertext"]]
+    hovers = [t for i, t in enumerate(fig["data"]) if i in meta["flows"] and t.get("text")]
+    texts = [h for t in hovers for h in t["text"]]
     assert any("14th Division (XPCC)" in h and "Beijing" in h for h in texts)
     points = fig["data"][meta["xpcc_points"]]
     labels = [label for _key, label, _short in points["customdata"]]

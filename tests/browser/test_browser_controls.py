@@ -147,6 +147,43 @@ def test_changing_filters_updates_map_series_and_headlines_without_resending_bou
     atlas_page.log.assert_clean()
 
 
+def test_a_metric_that_adds_a_series_row_draws_the_series_the_server_would_send_whole(
+    atlas_page, atlas_store
+):
+    """A metric outside the series' main rows adds its row: the change travels as a patch
+    that inserts that row's traces and moves the rows below (#7), and the figure Dash's
+    renderer then holds is the series the server would have sent whole."""
+    from components.callbacks import filters_from_url
+    from twinning.view import View, current_data
+
+    _open(atlas_page, lang="en", metric="funds_cny")
+    responses = _record_callback_responses(atlas_page)
+    set_control(atlas_page.page, "metric-select", "villages_supported")
+    atlas_page.settle()
+    assert any(b'"Insert"' in body for body in responses), "the row was not inserted"
+    search = "?" + atlas_page.page.url.split("?", 1)[1]
+    expected = json.loads(
+        json.dumps(View(current_data(atlas_store), filters_from_url(search)).series(), default=str)
+    )
+    shown = atlas_page.page.evaluate(
+        """() => { const gd = document.querySelector('#series-graph .js-plotly-plot');
+             return {data: gd.data.map(t => ({name: t.name, xaxis: t.xaxis, yaxis: t.yaxis,
+                                              y: Array.from(t.y || [])})),
+                     layout: JSON.parse(JSON.stringify(gd.layout))}; }"""
+    )
+
+    def traces(fig: dict) -> list:
+        return [(t.get("name"), t.get("xaxis"), t.get("yaxis"), list(t.get("y") or []))
+                for t in fig["data"]]  # fmt: skip
+
+    def rows(fig: dict) -> list:
+        return sorted((k, v.get("domain")) for k, v in fig["layout"].items() if k[:5] == "yaxis")
+
+    assert traces(shown) == traces(expected)
+    assert rows(shown) == rows(expected)
+    atlas_page.log.assert_clean()
+
+
 def test_the_url_carries_the_view_and_reopening_it_restores_it(atlas_page, browser):
     from browser_harness import new_browser_page
 
@@ -263,7 +300,8 @@ def test_hovering_a_flow_names_donor_and_recipient_and_a_click_opens_the_recipie
              if (!pts.length) return null;
              const b = pts[0].getBoundingClientRect();
              return {x: b.x + b.width / 2, y: b.y + b.height / 2,
-                     text: tr.hovertext[0], recipient: tr.customdata[0]};
+                     text: tr.text[0], recipient: tr.customdata[0][0],
+                     valued: tr.customdata[0].length === 3};
            }"""
     )
     assert target is not None, "no hover point of a flow is drawn"
@@ -272,6 +310,12 @@ def test_hovering_a_flow_names_donor_and_recipient_and_a_click_opens_the_recipie
     label.first.wait_for(state="visible", timeout=10_000)
     shown = label.first.text_content() or ""
     assert " → " in shown, f"the flow's hover does not name donor and recipient: {shown!r}"
+    # built in the browser from its numbers by the trace's template: names, programme,
+    # pairing records and, for a flow with a figure, its value in words
+    assert target["text"].replace("&amp;", "&") in shown and "pairing record" in shown
+    assert "%{" not in shown and "NaN" not in shown and "undefined" not in shown, shown
+    if target["valued"]:
+        assert "Funds" in shown and "yuan" in shown, shown
     page.mouse.click(target["x"], target["y"])
     atlas_page.settle()
     assert atlas_page.query().get("place") == target["recipient"]

@@ -59,7 +59,8 @@ def test_shanghais_detail_shows_donor_side_figures_and_the_14th_division_is_draw
     assert ["xpcc:14", "14th Division (XPCC)", "14th Division"] in points["customdata"]
     label = bp.page.locator("#map-graph .scattergeo text", has_text="14th Division")
     assert label.count() == 1
-    hovers = [h or "" for t in figure["data"] if t.get("hovertext") for h in t["hovertext"]]
+    flows = [figure["data"][i] for i in figure["layout"]["meta"]["flows"]]
+    hovers = [h or "" for t in flows if t.get("text") for h in t["text"]]
     assert any("14th Division (XPCC)" in h and "Beijing" in h for h in hovers)
     bp.log.assert_clean()
 

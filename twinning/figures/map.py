@@ -407,16 +407,22 @@ def _flow_values(
 
     The lines carry no text: a hover text on every vertex of a county map's flows was most
     of the bytes of a filter change. Each flow has one hover point instead, on its arc's
-    middle, with its text and its recipient (a click there opens the recipient)."""
+    middle: its ``text`` is who pairs with whom, its ``customdata`` its recipient (a click
+    there opens it), its number of pairing records and its value in the view's hover unit;
+    the trace's ``hovertemplate`` builds the words around them in the browser (#7: a
+    change sent ~310 hover strings, a quarter of a county map's bytes). A flow with no
+    figure of the metric has no value and its own template (per point, when the view has
+    both kinds)."""
     lang = filters.lang
     slots: list[dict[str, Any]] = [
         {"lon": [], "lat": [], "marker": {"size": [], "angle": []}}
         for _ in range(len(programs) * len(WIDTH_CLASSES))
     ]
     hovers: list[dict[str, Any]] = [
-        {"lon": [], "lat": [], "hovertext": [], "customdata": [], "showlegend": False}
+        {"lon": [], "lat": [], "text": [], "customdata": [], "hovertemplate": "",
+         "showlegend": False}
         for _ in programs
-    ]
+    ]  # fmt: skip
     if not filters.flows:
         _legend_slots(slots, len(programs))
         return slots + hovers
@@ -426,6 +432,9 @@ def _flow_values(
     coords = data.place_points()
     width_metric = filters.metric or "funds_cny"
     unit = agg.metric_unit(data, width_metric)
+    divisor, decimals, suffix = hover_unit(known, unit, lang)
+    with_value, without = _flow_templates(programs, width_metric, decimals, suffix, lang)
+    valued: list[list[bool]] = [[] for _ in programs]
     for f in fl:
         if f.program not in programs:
             continue
@@ -438,23 +447,6 @@ def _flow_values(
         pi = programs.index(f.program)
         slot = slots[pi * len(WIDTH_CLASSES) + cls]
         (x1, y1), (x2, y2) = coords[f.donor_point], coords[f.recipient]
-        donor = agg.donor_label(data, f.donor_key, lang)
-        if f.donor_point != f.donor_key:
-            donor = data.place_label(f.donor_point, lang, fallback=donor)
-        label = i18n.t(
-            "hover_flow",
-            lang,
-            donor=esc(donor),
-            recipient=esc(data.place_label(f.recipient, lang)),
-        )
-        detail = f"{i18n.program_label(f.program, lang)} · " + i18n.t(
-            "hover_pairings", lang, n=f.n_pairings
-        )
-        if f.value:
-            detail += (
-                f"<br>{i18n.metric_label(width_metric, lang)}: "
-                f"{i18n.format_value(f.value, unit, lang)}"
-            )
         size = 7 + 2 * WIDTH_CLASSES[cls]
         slot["lon"].extend([round(x1, 2), round(x2, 2), None])
         slot["lat"].extend([round(y1, 2), round(y2, 2), None])
@@ -464,10 +456,50 @@ def _flow_values(
         hover = hovers[pi]
         hover["lon"].append(mid_lon)
         hover["lat"].append(mid_lat)
-        hover["hovertext"].append(f"<b>{label}</b><br>{detail}")
-        hover["customdata"].append(f.recipient)
+        hover["text"].append(_flow_label(data, f, lang))
+        if f.value:
+            hover["customdata"].append(
+                [f.recipient, f.n_pairings, round(f.value / divisor, decimals)]
+            )
+        else:
+            hover["customdata"].append([f.recipient, f.n_pairings])
+        valued[pi].append(bool(f.value))
+    for pi, hover in enumerate(hovers):
+        kinds = set(valued[pi])
+        if len(kinds) == 2:  # both kinds: each point its own (the same strings compress away)
+            hover["hovertemplate"] = [with_value[pi] if v else without[pi] for v in valued[pi]]
+        else:
+            hover["hovertemplate"] = without[pi] if kinds == {False} else with_value[pi]
     _legend_slots(slots, len(programs))
     return slots + hovers
+
+
+def _flow_label(data: agg.AtlasData, f: agg.Flow, lang: str) -> str:
+    """Who pairs with whom, as a flow's hover names them ("Shanghai → Kashgar"), escaped."""
+    donor = agg.donor_label(data, f.donor_key, lang)
+    if f.donor_point != f.donor_key:
+        donor = data.place_label(f.donor_point, lang, fallback=donor)
+    return i18n.t(
+        "hover_flow", lang, donor=esc(donor), recipient=esc(data.place_label(f.recipient, lang))
+    )
+
+
+def _flow_templates(
+    programs: list[str], metric: str, decimals: int, suffix: str, lang: str
+) -> tuple[list[str], list[str]]:
+    """Per programme, the hover template of a flow with a value of ``metric`` (in the
+    view's hover unit: ``hover_unit``) and of one with none."""
+    pairings = i18n.t("hover_pairings", lang, n="%{customdata[1]}")
+    metric_name = _template_text(i18n.metric_label(metric, lang))
+    value = f"%{{customdata[2]:,.{decimals}~f}}{_template_text(suffix)}"
+    with_value, without = [], []
+    for program in programs:
+        head = (
+            f"<b>%{{text}}</b><br>{_template_text(i18n.program_label(program, lang))} · {pairings}"
+        )
+        with_value.append(f"{head}<br>{metric_name}: {value}<extra></extra>")
+        without.append(f"{head}<extra></extra>")
+    return with_value, without
 
 
 def _legend_slots(slots: list[dict[str, Any]], n_programs: int) -> None:
@@ -912,9 +944,9 @@ def map_figure(
             go.Scattergeo(
                 lon=slot["lon"],
                 lat=slot["lat"],
-                hovertext=slot["hovertext"],
+                text=slot["text"],
                 customdata=slot["customdata"],
-                hovertemplate="%{hovertext}<extra></extra>",
+                hovertemplate=slot["hovertemplate"],
                 mode="markers",
                 marker={"size": 12, "opacity": 0, "color": palette.program_colour(program, pi)},
                 hoverlabel={"bgcolor": palette.program_colour(program, pi)},
@@ -1160,12 +1192,13 @@ def trace_updates(meta: dict[str, Any], values: dict[str, Any]) -> dict[int, dic
     if "xpcc_points" in meta:  # the XPCC divisions paired in view, at their seats
         updates[meta["xpcc_points"]] = dict(values["xpcc_points"])
     for idx, slot in zip(meta.get("flows", []), values["flows"], strict=False):
-        if "hovertext" in slot:  # a programme's hover points
+        if "hovertemplate" in slot:  # a programme's hover points
             updates[idx] = {
                 "lon": slot["lon"],
                 "lat": slot["lat"],
-                "hovertext": slot["hovertext"],
+                "text": slot["text"],
                 "customdata": slot["customdata"],
+                "hovertemplate": slot["hovertemplate"],
             }
         else:  # lines of a programme and width class
             updates[idx] = {
