@@ -162,4 +162,15 @@
       returnFocus = true;
     }
   });
+
+  // The place search lists the places in view when it takes focus (by Tab, a click, or
+  // focus given back after Esc), not with every filter change (#7): the server answers
+  // only when the list differs from the one the box holds.
+  document.addEventListener("focusin", function (event) {
+    var box = searchButton();
+    if (!box || !event.target || !box.contains(event.target)) return;
+    if (event.relatedTarget && box.contains(event.relatedTarget)) return;  // within the box
+    var dc = window.dash_clientside;
+    if (dc && dc.set_props) dc.set_props("place-search-ask-store", {data: Date.now()});
+  });
 })();

@@ -56,6 +56,8 @@ SERIES_NOTE = "series-note"
 # Accessibility (#13): the keyboard's way to a place, the charts' text alternatives, the
 # one polite live region, and the stores that drive focus and announcements.
 PLACE_SEARCH = "place-search"
+PLACE_SEARCH_ASK = "place-search-ask-store"  # the box took focus: list the places in view
+PLACE_SEARCH_LISTED = "place-search-listed-store"  # which list the box holds (a digest)
 MAP_CARD = "map-card"
 MAP_SUMMARY = "map-summary"
 SERIES_SUMMARY = "series-summary"

@@ -66,16 +66,30 @@ def test_a_place_opens_in_its_province_at_its_level():
 def test_search_box_options_follow_the_typed_text(reference_store):
     data = agg.AtlasData.from_store(reference_store)
     filters = agg.Filters(lang="en")
-    in_view = a11y.search_options(data, filters, None, "data")
-    assert in_view == a11y.place_options(data, filters)
-    typed = a11y.search_options(data, filters, "shache", "search_value")
-    assert typed[0]["value"] == SHACHE
-    # the box emptied after a choice: the list it was chosen from stays
-    assert a11y.search_options(data, filters, "", "search_value") is no_update
+    # the box took focus (nothing typed): the places in view, with the list's digest
+    in_view, listed = a11y.search_options(data, filters, None, "data")
+    assert in_view == a11y.place_options(data, filters) and in_view
+    assert listed == a11y.options_digest(in_view)
+    # focus again on the same view: the box holds that list, nothing is sent
+    assert a11y.search_options(data, filters, None, "data", listed) == (no_update, no_update)
+    # another view's places, at the next focus
+    other = agg.Filters(lang="en", programs=("counterpart_support_tibet",))
+    moved, moved_listed = a11y.search_options(data, other, None, "data", listed)
+    assert moved == a11y.place_options(data, other) and moved != in_view
+    assert moved_listed != listed
+    typed, typed_listed = a11y.search_options(data, filters, "shache", "search_value")
+    assert typed[0]["value"] == SHACHE and typed_listed == a11y.options_digest(typed)
+    # the box emptied after a choice: the list it was chosen from stays; a focus while
+    # text is typed keeps the typed text's list
+    assert a11y.search_options(data, filters, "", "search_value") == (no_update, no_update)
+    assert a11y.search_options(data, filters, "shache", "data") == (no_update, no_update)
     # a late answer to an earlier keystroke that finds the list already shown leaves the
     # open list (and the keyboard's place in it) alone; a different list replaces it
-    shown = [dict(o) for o in typed]
-    assert a11y.search_options(data, filters, "shache", "search_value", shown) is no_update
-    assert a11y.search_options(data, filters, "kashgar", "search_value", shown) != shown
+    assert a11y.search_options(data, filters, "shache", "search_value", typed_listed) == (
+        no_update,
+        no_update,
+    )
+    kashgar, _ = a11y.search_options(data, filters, "kashgar", "search_value", typed_listed)
+    assert kashgar != typed and kashgar
     place, search, focus, recipient, level = a11y.open_place(SHACHE, typed)
     assert (place, search, focus, recipient, level) == (SHACHE, None, SHACHE, "650000", "county")

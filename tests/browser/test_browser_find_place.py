@@ -6,7 +6,7 @@ lists its candidates, each with the places it lies in."""
 from __future__ import annotations
 
 import pytest
-from browser_harness import SCREENSHOT_DIR, wait_map_drawn
+from browser_harness import SCREENSHOT_DIR, set_control, wait_map_drawn
 
 from components import ids
 
@@ -95,5 +95,57 @@ def test_an_ambiguous_name_and_a_former_name_list_candidates(atlas_page):
         "540000",
         "prefecture",
         "540300",
+    )
+    bp.log.assert_clean()
+
+
+def test_with_nothing_typed_the_box_lists_the_places_in_view_when_it_takes_focus(
+    atlas_page, atlas_store
+):
+    """With nothing typed the search lists the places in view. The list is asked for when
+    the box takes focus, not sent with every filter change (#7: up to 48 KB a change for
+    a box nobody opened); a later view's places come at the next focus."""
+    from components.a11y import place_options
+    from components.callbacks import filters_from_url
+    from twinning.view import current_data
+
+    bp = atlas_page
+    bp.open("/", lang="en", level="county")
+    wait_map_drawn(bp.page)
+    bp.settle()
+    sent: list[bytes] = []
+
+    def on_response(response) -> None:
+        if "_dash-update-component" in response.url and response.status == 200:
+            sent.append(response.body())
+
+    bp.page.on("response", on_response)
+    set_control(bp.page, "year-range", (2010, 2015))
+    bp.settle()
+    assert sent, "the change sent nothing"
+    assert not any(b'"place-search"' in body for body in sent), "the list came with a change"
+
+    def expected() -> list[str]:
+        filters = filters_from_url("?" + bp.page.url.split("?", 1)[1])
+        return [o["label"] for o in place_options(current_data(atlas_store), filters)]
+
+    places = expected()
+    assert places
+    bp.page.click(f"#{ids.PLACE_SEARCH}")
+    bp.page.wait_for_function(
+        f"n => ({OPTIONS})().length > 0 && ({OPTIONS})()[0] === n", arg=places[0]
+    )
+    bp.settle()
+    assert bp.page.evaluate(OPTIONS)[: len(places)] == places[: len(bp.page.evaluate(OPTIONS))]
+    bp.page.keyboard.press("Escape")
+    bp.settle()
+    # another view: its places at the next focus
+    set_control(bp.page, "program-select", ["counterpart_support_tibet"])
+    bp.settle()
+    later = expected()
+    assert later != places
+    bp.page.click(f"#{ids.PLACE_SEARCH}")
+    bp.page.wait_for_function(
+        f"n => ({OPTIONS})().length > 0 && ({OPTIONS})()[0] === n", arg=later[0]
     )
     bp.log.assert_clean()
