@@ -732,6 +732,25 @@ def test_a_change_between_main_metrics_keeps_the_series(data) -> None:
         assert moved.series() == fig and moved.series_summary() == people.series_summary()
 
 
+def test_a_change_after_years_that_kept_the_series_is_still_sent_as_what_differs(data) -> None:
+    # the years' range does not change the series (a cursor at most): a change of the
+    # years keeps it, and the change after that is sent as what differs from it, not the
+    # whole series again (at 10 M figures the largest metric change's quarter, #7)
+    first = View(
+        data, agg.Filters(lang="en", metric="people_trained", year_from=2020, year_to=2024)
+    )
+    fig, state = cb.series_step_outputs(first, None)
+    years = View(data, replace(first.filters, year_from=2022, year_to=2026))
+    cursor, kept = cb.series_step_outputs(years, state)
+    assert kept["key"] == state["key"] and isinstance(cursor, dash.Patch)
+    held = applied(fig, cursor)
+    for metric in ("people_employed", "funds_cny"):
+        later = View(data, replace(years.filters, metric=metric, year_from=1996, year_to=2004))
+        patch, _ = cb.series_step_outputs(later, kept)
+        assert isinstance(patch, dash.Patch), metric
+        assert applied(held, patch) == as_json(later.series()), metric
+
+
 def test_another_series_is_sent_as_what_differs_when_the_one_shown_is_known(
     data, monkeypatch
 ) -> None:
