@@ -167,10 +167,12 @@ def search_options(
     typed: Any,
     triggered: str | None,
     listed: Any = None,
+    asked: Any = True,
 ) -> tuple[Any, Any]:
     """(options, digest) of the place search: what the gazetteer finds for the typed
     text, or with nothing typed the places in view. ``triggered``: ``"search_value"`` (a
-    keystroke) or ``"data"`` (the box took focus: ``PLACE_SEARCH_ASK``).
+    keystroke) or ``"data"`` (the box took focus: ``PLACE_SEARCH_ASK``, whose value
+    ``asked`` is empty when Dash calls the callback as the page is drawn: no list then).
 
     The places in view are listed when the box takes focus, not on every filter change:
     a view's list (up to the ~2,900 counties of a national county map, 48 KB, 8 KB
@@ -185,8 +187,8 @@ def search_options(
     text = typed.strip() if isinstance(typed, str) else ""
     if text and triggered == "search_value":
         found = place_search.options(text, filters.lang)
-    elif triggered == "search_value" or text:
-        return no_update, no_update  # emptied after a choice; a focus while typing
+    elif triggered == "search_value" or text or not asked:
+        return no_update, no_update  # emptied after a choice; a focus while typing; a page
     else:
         found = place_options(data, filters)
     digest = options_digest(found)
@@ -270,9 +272,9 @@ def register(app: dash.Dash, state: Any) -> None:
         State(ids.PLACE_SEARCH_LISTED, "data"),
         prevent_initial_call=True,
     )
-    def update_place_options(_asked, typed, filters_dict, listed):
+    def update_place_options(asked, typed, filters_dict, listed):
         trigger = (ctx.triggered[0]["prop_id"] if ctx.triggered else "").rsplit(".", 1)[-1]
-        return search_options(*current(filters_dict), typed, trigger, listed)
+        return search_options(*current(filters_dict), typed, trigger, listed, asked)
 
     @app.callback(
         Output(ids.PLACE, "data", allow_duplicate=True),

@@ -83,6 +83,8 @@ def test_search_box_options_follow_the_typed_text(reference_store):
     # text is typed keeps the typed text's list
     assert a11y.search_options(data, filters, "", "search_value") == (no_update, no_update)
     assert a11y.search_options(data, filters, "shache", "data") == (no_update, no_update)
+    # the page drawn (Dash calls the callback with the store empty): no list yet
+    assert a11y.search_options(data, filters, None, "data", None, None) == (no_update, no_update)
     # a late answer to an earlier keystroke that finds the list already shown leaves the
     # open list (and the keyboard's place in it) alone; a different list replaces it
     assert a11y.search_options(data, filters, "shache", "search_value", typed_listed) == (
