@@ -37,10 +37,16 @@ def _level_locations(filters: agg.Filters) -> frozenset[str]:
     return frozenset(level_locations(filters.level, filters.recipient))
 
 
-def places_in_view(data: agg.AtlasData, filters: agg.Filters) -> list[PlaceValue]:
+def places_in_view(data: agg.AtlasData, filters: agg.Filters) -> tuple[PlaceValue, ...]:
     """The places the map draws with a value, largest first: with a metric, its sum per
     place (> 0); without, the number of pairing records per recipient place. Only places
-    the map shows at its level (a drilled map: the province's)."""
+    the map shows at its level (a drilled map: the province's). Kept per view (shared:
+    never changed): a change's text alternative and announcement both read them (#7)."""
+    key = ("places-in-view", filters.cache_key(), filters.lang)
+    return data.cached(key, lambda: tuple(_places_in_view(data, filters)))
+
+
+def _places_in_view(data: agg.AtlasData, filters: agg.Filters) -> list[PlaceValue]:
     shown = _level_locations(filters)
     out: list[PlaceValue] = []
     if filters.metric:
