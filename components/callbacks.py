@@ -235,8 +235,9 @@ def followed_totals(view: View, pending: Any) -> dict[str, Any]:
         key, ask = pending["key"], pending["ask"]
     if not isinstance(key, str) or type(ask) is not int or not 0 <= ask < FOLLOW_ASKS:
         raise PreventUpdate
-    if key != view.view_key():
-        key, ask = view.view_key(), 0  # the view of now, its asks from the start
+    now = view.view_key()
+    if key != now:
+        key, ask = now, 0  # the view of now, its asks from the start
     with agg.reconcile_within(RECONCILE_FOLLOW_SECONDS):
         heads = view.headlines()
         if agg.totals_pending(heads):

@@ -328,7 +328,6 @@ def format_count(n: int, lang: str) -> str:
     """An exact count, with thousands separators (17,472 figures: not rounded to 1.75万
     as ``format_number`` would in Chinese). ``lang``: every language the atlas speaks
     writes the separator so (``_trim``)."""
-    normalize_lang(lang)
     return _trim(float(n), 0)
 
 
