@@ -100,6 +100,7 @@ def place_search(lang: str) -> html.Div:
             ),
             dcc.Dropdown(
                 id=ids.PLACE_SEARCH,
+                labels=i18n.dropdown_labels(lang),
                 options=[],
                 value=None,
                 searchable=True,

@@ -58,6 +58,7 @@ def layout(lang: str = "zh") -> html.Div:
         children=[
             dcc.Dropdown(
                 id=EXPORT_CHART,
+                labels=i18n.dropdown_labels(lang),
                 options=[
                     {"label": t("chart_map", lang), "value": "map"},
                     {"label": t("chart_series", lang), "value": "series"},
@@ -69,6 +70,7 @@ def layout(lang: str = "zh") -> html.Div:
             ),
             dcc.Dropdown(
                 id=EXPORT_FORMAT,
+                labels=i18n.dropdown_labels(lang),
                 options=[{"label": t(f"format_{k}", lang), "value": k} for k in FORMATS],
                 value="png",
                 clearable=False,

@@ -432,6 +432,7 @@ def _mapping_controls(mapping: list[dict], lang: str) -> list:
                 ),
                 dcc.Dropdown(
                     id={"type": "imp-map", "index": m["index"]},
+                    labels=i18n.dropdown_labels(lang),
                     options=opts,
                     value=m["field"],
                     clearable=False,

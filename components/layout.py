@@ -196,6 +196,7 @@ def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
                 i18n.t("metric", lang),
                 dcc.Dropdown(
                     id=ids.METRIC,
+                    labels=i18n.dropdown_labels(lang),
                     options=metric_opts,
                     value=filters.metric or "",
                     clearable=False,
@@ -206,6 +207,7 @@ def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
                 i18n.t("program", lang),
                 dcc.Dropdown(
                     id=ids.PROGRAM,
+                    labels=i18n.dropdown_labels(lang),
                     options=program_opts,
                     value=list(filters.programs),
                     multi=True,
@@ -216,6 +218,7 @@ def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
                 i18n.t("donor", lang),
                 dcc.Dropdown(
                     id=ids.DONOR,
+                    labels=i18n.dropdown_labels(lang),
                     options=donor_opts,
                     value=filters.donor,
                     placeholder=i18n.t("donor_all", lang),
@@ -225,6 +228,7 @@ def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
                 i18n.t("donor_unit", lang),
                 dcc.Dropdown(
                     id=ids.DONOR_UNIT,
+                    labels=i18n.dropdown_labels(lang),
                     options=unit_opts,
                     value=filters.donor_unit,
                     placeholder=i18n.t("donor_all", lang),
@@ -234,6 +238,7 @@ def filters_panel(data: agg.AtlasData, filters: agg.Filters) -> html.Aside:
                 i18n.t("recipient", lang),
                 dcc.Dropdown(
                     id=ids.RECIPIENT,
+                    labels=i18n.dropdown_labels(lang),
                     options=recipient_opts,
                     value=filters.recipient,
                     placeholder=i18n.t("recipient_all", lang),

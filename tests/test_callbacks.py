@@ -1199,3 +1199,21 @@ def test_a_change_answers_with_the_plain_sums_and_its_reconciled_totals_follow(
     # once worked out, a change to the view has nothing pending and waits for nothing
     r = _post_map(client, filters, None)
     assert ids.TOTALS_PENDING not in r.get_json()["response"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_dropdown_of_the_page_speaks_its_language(data, lang) -> None:
+    # Dash draws a dropdown's own words (its search box, Select All / Deselect All, "No
+    # options found") in English unless given its ``labels``: each dropdown of the atlas
+    # page carries them in the page's language
+    from dash import dcc
+
+    page = cb.layout.atlas_page(data, agg.Filters(lang=lang))
+    dropdowns = [c for c in page._traverse() if isinstance(c, dcc.Dropdown)]
+    assert len(dropdowns) >= 8  # the filters, the place search, the export menus
+    words = i18n.dropdown_labels(lang)
+    assert set(words) == set(i18n.DROPDOWN_KEYS) and "{num_selected}" in words["selected_count"]
+    for dropdown in dropdowns:
+        assert dropdown.labels == words, dropdown.id
+    if lang == "zh":
+        assert words["search"] == "搜索" and words["deselect_all"] == "取消全选"

@@ -91,6 +91,18 @@ UNIT_CODES: tuple[str, ...] = (
     "enterprises",
 )
 LEVEL_CODES: tuple[str, ...] = ("province", "prefecture", "county")
+# The words Dash's dropdowns draw themselves (their ``labels``): the search box of an open
+# list, a multi-select's Select All / Deselect All and count. English is Dash's default;
+# ``selected_count`` keeps its ``{num_selected}`` for the dropdown to fill.
+DROPDOWN_KEYS: tuple[str, ...] = (
+    "select_all",
+    "deselect_all",
+    "selected_count",
+    "search",
+    "clear_search",
+    "clear_selection",
+    "no_options_found",
+)
 # The words dash-ag-grid draws itself (its localeText keys): the tables' filter menus,
 # loading and empty states. English is the grid's own default.
 GRID_LOCALE_KEYS: tuple[str, ...] = (
@@ -186,6 +198,7 @@ QUALIFIERS = Vocabulary("qualifier", QUALIFIER_CODES)
 METRICS = Vocabulary("metric", METRIC_CODES)
 UNITS = Vocabulary("unit", UNIT_CODES)
 GRID_LOCALE = Vocabulary("grid", GRID_LOCALE_KEYS)
+DROPDOWN_WORDS = Vocabulary("dropdown", DROPDOWN_KEYS)
 DONORS = Vocabulary("donor", NAMED_DONORS)
 VOCABULARIES: tuple[Vocabulary, ...] = (
     PROGRAMS,
@@ -194,6 +207,7 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
     METRICS,
     UNITS,
     GRID_LOCALE,
+    DROPDOWN_WORDS,
     DONORS,
 )
 
@@ -261,6 +275,12 @@ def level_label(level: str, lang: str) -> str:
 def grid_locale(lang: str) -> dict[str, str]:
     """dash-ag-grid's ``localeText`` in ``lang``."""
     return {key: GRID_LOCALE.label(key, lang) or key for key in GRID_LOCALE_KEYS}
+
+
+def dropdown_labels(lang: str) -> dict[str, str]:
+    """A Dash dropdown's ``labels`` in ``lang`` (its search box, Select All ...): Dash
+    draws them in English whatever the page's language."""
+    return {key: DROPDOWN_WORDS.label(key, lang) or key for key in DROPDOWN_KEYS}
 
 
 def _prettify(code: str) -> str:

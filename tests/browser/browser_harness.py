@@ -18,6 +18,7 @@ Why this shape:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+from twinning import i18n
 
 README_TEST_COMMAND = "bash scripts/test.sh"
 
@@ -359,6 +362,12 @@ def make_stub_app() -> Any:
 # --------------------------------------------------------------------------- controls
 
 
+# a multi-select's "Deselect All", in whichever language the page speaks
+DESELECT_ALL = re.compile(
+    "|".join(re.escape(i18n.dropdown_labels(lang)["deselect_all"]) for lang in i18n.LANGS)
+)
+
+
 def set_control(page: Any, component_id: str, value: Any) -> None:
     """Set a Dash 4 control the way a user would: open the dropdown and click the
     option, click the radio, type the years into the range slider's boxes.
@@ -379,7 +388,7 @@ def set_control(page: Any, component_id: str, value: Any) -> None:
         root.click()
         content = page.locator(".dash-dropdown-content[data-state=open]")
         content.wait_for()
-        deselect = content.get_by_role("button", name="Deselect All")
+        deselect = content.get_by_role("button", name=DESELECT_ALL)
         if isinstance(value, list | tuple) and deselect.count():
             deselect.click()
         for v in values:

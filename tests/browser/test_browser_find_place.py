@@ -152,3 +152,27 @@ def test_with_nothing_typed_the_box_lists_the_places_in_view_when_it_takes_focus
         f"n => ({OPTIONS})().length > 0 && ({OPTIONS})()[0] === n", arg=later[0]
     )
     bp.log.assert_clean()
+
+
+def test_the_dropdowns_own_words_are_in_the_pages_language(atlas_page):
+    """Dash draws a dropdown's search box and a multi-select's Select All / Deselect All
+    in English whatever the page's language; the atlas gives them in Chinese on a Chinese
+    page."""
+    bp = atlas_page
+    bp.open("/", lang="zh")
+    wait_map_drawn(bp.page)
+    bp.settle()
+    bp.page.click(f"#{ids.PLACE_SEARCH}")
+    search = bp.page.locator(".dash-dropdown-content[data-state=open] .dash-dropdown-search")
+    search.wait_for()
+    assert search.get_attribute("placeholder") == "搜索"
+    bp.page.keyboard.press("Escape")
+    bp.settle()
+    bp.page.click(f"#{ids.PROGRAM}")
+    content = bp.page.locator(".dash-dropdown-content[data-state=open]")
+    content.wait_for()
+    text = content.inner_text()
+    assert ("全选" in text or "取消全选" in text) and "Select All" not in text, text
+    assert "Search" not in (content.locator("input").first.get_attribute("placeholder") or "")
+    bp.page.keyboard.press("Escape")
+    bp.log.assert_clean()
