@@ -468,24 +468,44 @@ def control_value(page: Any, component_id: str) -> Any:
 
 # --------------------------------------------------------------------------- the map
 
-# JS: true once the map's choropleths have drawn one path per location they were given a
-# value for (a null z is not drawn: the atlas draws each place in one of two layers, values
-# and no data); stamps window.__mapDrawnAt (ms since navigation start) the first time.
-MAP_DRAWN_JS = """() => {
+# JS: the locations an SVG path of a choropleth draws: its point's, or for a path of places
+# that all look alike (the atlas's plotly bundle draws them as one path,
+# tools/plotly-bundle/build.js) each of theirs
+PATH_LOCATIONS_JS = """p => !p.__data__ ? [] : p.__data__.locs ? p.__data__.locs.map(String)
+                  : p.__data__.loc != null ? [String(p.__data__.loc)] : []"""
+
+# JS (a CSS selector of a chart): how many places its choropleths draw, counted by location
+PLACES_DRAWN_JS = (
+    """sel => { const locations = """
+    + PATH_LOCATIONS_JS
+    + """;
+  return [...document.querySelectorAll(sel + ' path.choroplethlocation')]
+    .reduce((n, p) => n + locations(p).length, 0); }"""
+)
+
+# JS: true once the map's choropleths have drawn every location they were given a value
+# for (a null z is not drawn: the atlas draws each place in one of two layers, values and
+# no data); stamps window.__mapDrawnAt (ms since navigation start) the first time.
+MAP_DRAWN_JS = (
+    """() => {
   const gd = document.querySelector('#map-graph .js-plotly-plot');
   if (!gd || !gd.data) return false;
+  const locations = """
+    + PATH_LOCATIONS_JS
+    + """;
   const drawable = t => (t.locations || [])
       .filter((_, i) => t.z && typeof t.z[i] === 'number').length;
   const want = gd.data.filter(t => t.type === 'choropleth' && t.visible !== false)
                       .reduce((n, t) => n + drawable(t), 0);
   const got = [...gd.querySelectorAll('.choroplethlayer path.choroplethlocation')]
-      .filter(p => p.__data__ && p.__data__.loc != null).length;
+      .reduce((n, p) => n + locations(p).length, 0);
   if (want > 0 && got >= want) {
     window.__mapDrawnAt = window.__mapDrawnAt || performance.now();
     return true;
   }
   return false;
 }"""
+)
 
 
 def wait_map_drawn(page: Any, timeout_ms: float = 30_000) -> float:
@@ -506,12 +526,14 @@ def drawn_locations(
     main map, "geo2"... the insets), of the trace(s) named ``trace`` (None: all traces)."""
     names = [trace] if isinstance(trace, str) else (None if trace is None else list(trace))
     return page.evaluate(
-        """([sub, names]) => [...document.querySelectorAll(
+        """([sub, names]) => { const locations = """
+        + PATH_LOCATIONS_JS
+        + """;
+             return [...document.querySelectorAll(
                  '#map-graph .geolayer > g[class="geo ' + sub + '"] .choroplethlayer > g.trace')]
                .filter(g => names === null || names.includes(g.__data__[0].trace.name))
                .flatMap(g => [...g.querySelectorAll('path.choroplethlocation')])
-               .filter(p => p.__data__ && p.__data__.loc != null)  // null z: not drawn
-               .map(p => String(p.__data__.loc))""",
+               .flatMap(locations); }""",  # a null z has no path
         [subplot, names],
     )
 
@@ -525,29 +547,52 @@ def geo_subplots(page: Any) -> dict[str, int]:
     )
 
 
+# JS ([location, subplot]): a point on the screen inside the place as the map draws it, the
+# one nearest the centre of its bounding box (a concave place's centre may lie outside), or
+# null when it is not drawn. A place drawn in one path with others that look alike (the
+# bundle's patch) is measured on its own shape, projected as plotly projects it.
+PLACE_POINT_JS = (
+    """([loc, sub]) => {
+  const locations = """
+    + PATH_LOCATIONS_JS
+    + """;
+  const geo = document.querySelector('#map-graph .geolayer > g[class="geo ' + sub + '"]');
+  if (!geo) return null;
+  const drawn = [...geo.querySelectorAll('path.choroplethlocation')]
+    .find(p => locations(p).includes(loc));
+  if (!drawn) return null;
+  let p = drawn, temp = null;
+  if (drawn.__data__.locs) {
+    const pt = drawn.__data__.places.find(q => String(q.loc) === loc);
+    const gd = document.querySelector('#map-graph .js-plotly-plot');
+    const path = gd._fullLayout[sub]._subplot.projection.getPath();
+    temp = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    temp.setAttribute('d', path(pt.geojson));
+    drawn.parentNode.appendChild(temp);
+    p = temp;
+  }
+  const b = p.getBBox(), m = p.getScreenCTM();
+  let best = null, bestD = Infinity;
+  for (let i = 1; i < 24; i++) for (let j = 1; j < 24; j++) {
+    const pt = new DOMPoint(b.x + b.width * i / 24, b.y + b.height * j / 24);
+    if (!p.isPointInFill(pt)) continue;
+    const d = (i - 12) ** 2 + (j - 12) ** 2;
+    if (d < bestD) { bestD = d; best = pt.matrixTransform(m); }
+  }
+  if (temp) temp.remove();
+  return best ? [best.x, best.y] : null;
+}"""
+)
+
+
+def place_point(page: Any, location: str, subplot: str = "geo") -> list[float] | None:
+    """Where on the screen a user points at a place on the map (PLACE_POINT_JS)."""
+    return page.evaluate(PLACE_POINT_JS, [location, subplot])
+
+
 def click_location(page: Any, location: str, subplot: str = "geo") -> None:
     """Click inside a place on the map, as a user would (plotly does its own hit test)."""
-    point = page.evaluate(
-        """([loc, sub]) => {
-             const p = [...document.querySelectorAll(
-                 '#map-graph .geolayer > g[class="geo ' + sub + '"] path.choroplethlocation')]
-               .find(p => String((p.__data__ || {}).loc) === loc);
-             if (!p) return null;
-             // A point inside the shape (a concave place's bbox centre may lie outside),
-             // the one nearest the centre of its bounding box.
-             const b = p.getBBox(), m = p.getScreenCTM();
-             let best = null, bestD = Infinity;
-             for (let i = 1; i < 24; i++) for (let j = 1; j < 24; j++) {
-               const x = b.x + b.width * i / 24, y = b.y + b.height * j / 24;
-               const pt = new DOMPoint(x, y);
-               if (!p.isPointInFill(pt)) continue;
-               const d = (i - 12) ** 2 + (j - 12) ** 2;
-               if (d < bestD) { bestD = d; best = pt.matrixTransform(m); }
-             }
-             return best ? [best.x, best.y] : null;
-           }""",
-        [location, subplot],
-    )
+    point = place_point(page, location, subplot)
     assert point is not None, f"place {location} is not drawn on the map ({subplot})"
     page.mouse.move(*point)
     page.mouse.click(*point)

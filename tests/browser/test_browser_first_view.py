@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from browser_harness import drawn_locations, geo_subplots, wait_map_drawn
+from browser_harness import drawn_locations, geo_subplots, place_point, wait_map_drawn
 
 pytestmark = pytest.mark.browser
 
@@ -33,15 +33,19 @@ def test_county_level_draws_every_county(atlas_page, county_count):
     )
     assert len(set(drawn)) == county_count, "some county drawn twice, another missing"
     # and no path for a place a layer does not draw (a layer per place: no data, a value,
-    # a scope's outline): the county places' layers hold one path per county, no more
+    # a scope's outline): each path of the county places' layers draws its county, or the
+    # counties of a layer that all look alike (no data: one path of ~2,900 counties)
     paths = atlas_page.page.evaluate(
         """() => [...document.querySelectorAll(
                '#map-graph .geolayer > g[class="geo geo"] .choroplethlayer > g.trace')]
              .filter(g => g.__data__[0].trace.name !== 'neighbors')
              .flatMap(g => [...g.querySelectorAll('path.choroplethlocation')])
-             .map(p => p.__data__.loc)"""
+             .map(p => p.__data__.locs ? p.__data__.locs.length : p.__data__.loc)"""
     )
-    assert sorted(paths) == sorted(drawn), f"{len(paths)} paths for {len(drawn)} counties"
+    merged = [n for n in paths if isinstance(n, int)]
+    single = [loc for loc in paths if not isinstance(loc, int)]
+    assert len(single) + sum(merged) == len(drawn), f"{len(paths)} paths for {len(drawn)}"
+    assert len(paths) < county_count / 2, f"{len(paths)} paths: the no-data layer is not one"
     atlas_page.log.assert_clean()
 
 
@@ -185,19 +189,7 @@ def test_hovering_places_names_each_one_with_the_hover_polygons_made_on_demand(a
     atlas_page.settle()
     names = []
     for code in ("652824", "542526", "652824"):  # Ruoqiang (Xinjiang), Gêrzê (Tibet)
-        point = page.evaluate(
-            """loc => {
-                 const p = [...document.querySelectorAll(
-                     '#map-graph .geolayer > g[class="geo geo"] path.choroplethlocation')]
-                   .find(p => String((p.__data__ || {}).loc) === loc);
-                 const b = p.getBBox(), m = p.getScreenCTM();
-                 for (let i = 6; i < 19; i++) for (let j = 6; j < 19; j++) {
-                   const pt = new DOMPoint(b.x + b.width * i / 24, b.y + b.height * j / 24);
-                   if (p.isPointInFill(pt)) { const s = pt.matrixTransform(m); return [s.x, s.y]; }
-                 }
-                 return null; }""",
-            code,
-        )
+        point = place_point(page, code)  # both in the no-data layer's one path
         assert point is not None, code
         page.mouse.move(0, 0)
         page.wait_for_timeout(100)
@@ -312,6 +304,61 @@ def test_choropleth_makes_a_path_only_for_each_place_it_draws(atlas_page):
     assert x["a"] < x["b"] < x["c"] < x["d"], x
     assert first[1][2] == second[1][2]  # c drawn where it was, by another path
     assert none == []
+    atlas_page.log.assert_clean()
+
+
+def test_places_that_look_alike_are_drawn_as_one_path_and_hovered_one_by_one(atlas_page):
+    # The bundle draws a choropleth's places as one SVG path when they all look alike: one
+    # fill (the same z, or a scale of one colour), the trace's own line, no selection (a
+    # patch, tools/plotly-bundle/build.js, #7). The path's datum lists its places; hover
+    # still names each place; a restyle that sets them apart gives each its path again.
+    page = atlas_page.page
+    atlas_page.open("/")
+    wait_map_drawn(page)
+    page.evaluate(
+        """async () => {
+            const feature = (id, x) => ({type: 'Feature', id: id, properties: {},
+              geometry: {type: 'Polygon', coordinates: [[[x, 0], [x, 1], [x + 1, 1],
+                                                          [x + 1, 0], [x, 0]]]}});
+            const div = document.createElement('div');
+            div.id = 'alike';
+            div.style.cssText = 'position:fixed;left:0;top:0;width:600px;height:300px;z-index:99';
+            document.body.appendChild(div);
+            await Plotly.newPlot(div, [{type: 'choropleth', locations: ['a', 'b', 'c'],
+              geojson: {type: 'FeatureCollection',
+                        features: ['a', 'b', 'c'].map((id, i) => feature(id, i * 2))},
+              z: [1, 5, 9], zmin: 0, zmax: 10, showscale: false,
+              colorscale: [[0, 'rgb(10,20,30)'], [1, 'rgb(10,20,30)']],
+              hovertemplate: 'place %{location}<extra></extra>'}],
+              {geo: {visible: false, lonaxis: {range: [-1, 6]}, lataxis: {range: [-1, 2]}},
+               margin: {l: 0, r: 0, t: 0, b: 0}});
+        }"""
+    )
+    read = """() => [...document.querySelectorAll('#alike path.choroplethlocation')].map(p =>
+                [p.__data__.locs || p.__data__.loc, p.getAttribute('fill')])"""
+    assert page.evaluate(read) == [[["a", "b", "c"], "rgb(10, 20, 30)"]]
+    # hover over b's square (the middle of the three, in the middle of the figure)
+    page.mouse.move(300, 150)
+    label = page.locator("#alike .hoverlayer .hovertext")
+    label.first.wait_for(timeout=5_000)
+    assert label.first.text_content() == "place b"
+    restyles = [
+        # a scale of two colours: three fills, three paths
+        ({"colorscale": [[[0, "rgb(0,0,0)"], [1, "rgb(200,100,50)"]]]}, 3),
+        # one z on that scale: one fill again
+        ({"z": [[4, 4, 4]]}, 1),
+        # a line colour per place
+        ({"marker.line.color": [["red", "blue", "red"]]}, 3),
+    ]
+    for update, paths in restyles:
+        page.evaluate("u => Plotly.restyle('alike', u)", update)
+        got = page.evaluate(read)
+        assert len(got) == paths, (update, got)
+    page.evaluate("() => Plotly.restyle('alike', {'marker.line.color': null, z: [[4, 4, 4]]})")
+    assert len(page.evaluate(read)) == 1
+    page.evaluate("() => Plotly.restyle('alike', {selectedpoints: [[1]]})")  # a selection
+    assert [row[0] for row in page.evaluate(read)] == ["a", "b", "c"]
+    page.evaluate("() => { Plotly.purge('alike'); document.getElementById('alike').remove(); }")
     atlas_page.log.assert_clean()
 
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from browser_harness import PLACES_DRAWN_JS, wait_map_drawn
 from playwright.sync_api import expect
 from test_import_support import CORPUS, count
 
@@ -143,10 +144,8 @@ def test_pages_render_under_the_csp_without_violations(atlas_server, browser, pa
         if path.startswith("/import"):
             page.wait_for_selector("#imp-signin-btn")
         else:
-            expect(page.locator(".js-plotly-plot .choroplethlayer path").first).to_be_attached(
-                timeout=60_000
-            )
-            expect(page.locator(".js-plotly-plot .choroplethlayer path").nth(1000)).to_be_attached()
+            wait_map_drawn(page, 60_000)  # every county the map was given
+            assert page.evaluate(PLACES_DRAWN_JS, "#map-graph") > 2000
         page.wait_for_timeout(500)
         assert _csp_problems(page, console) == []
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from axe_harness import run_axe
-from browser_harness import SCREENSHOT_DIR
+from browser_harness import PLACES_DRAWN_JS, SCREENSHOT_DIR
 
 from twinning import i18n
 
@@ -231,10 +231,7 @@ def test_the_offline_tour_file_presents_from_disk_with_no_network(browser, atlas
         assert _counter(page) == "Stop 1 of 2" and "A note" in page.inner_text("#stop-1")
         page.keyboard.press("ArrowRight")
         _wait_stop(page, 2)
-        assert (
-            page.evaluate("document.querySelectorAll('#tour-map path.choroplethlocation').length")
-            > 50
-        )
+        assert page.evaluate(PLACES_DRAWN_JS, "#tour-map") > 50
         assert [u for u in asked if not u.startswith("file:")] == []
         assert errors == []
     finally:

@@ -77,15 +77,39 @@ const PATCHES = [
         edits: [
             [
                 "        var paths = sel.selectAll('path.choroplethlocation').data(Lib.identity);",
-                "        var paths = sel.selectAll('path.choroplethlocation').data(drawnPlaces);",
+                "        var paths = sel.selectAll('path.choroplethlocation').data(function (calcTrace) {\n" +
+                    '            return drawnPlaces(calcTrace, gd._fullLayout.dragmode);\n' +
+                    '        });',
             ],
             [
                 'function plot(gd, geo, calcData) {',
-                '// the points with a boundary: calcGeoJSON gave one to each location with a number\n' +
-                    'function drawnPlaces(calcTrace) {\n' +
-                    '    return calcTrace.filter(function (pt) {\n' +
+                '// the points with a boundary: calcGeoJSON gave one to each location with a number;\n' +
+                    '// places that all look alike are one path (their datum lists them)\n' +
+                    'function drawnPlaces(calcTrace, dragmode) {\n' +
+                    '    var pts = calcTrace.filter(function (pt) {\n' +
                     '        return pt.geojson;\n' +
                     '    });\n' +
+                    "    if (pts.length < 2 || dragmode === 'select' || dragmode === 'lasso') return pts;\n" +
+                    '    if (!lookAlike(calcTrace[0].trace, pts)) return pts;\n' +
+                    '    return [{\n' +
+                    "        geojson: { type: 'FeatureCollection', features: pts.map(function (pt) { return pt.geojson; }) },\n" +
+                    '        z: pts[0].z,\n' +
+                    '        locs: pts.map(function (pt) { return pt.loc; }),\n' +
+                    '        places: pts\n' +
+                    '    }];\n' +
+                    '}\n\n' +
+                    '// one fill (the same z, or a scale of one colour), the trace\'s own line and opacity,\n' +
+                    '// no selection (which styles places one by one) and no way to make one\n' +
+                    'function lookAlike(trace, pts) {\n' +
+                    '    var marker = trace.marker || {};\n' +
+                    '    var line = marker.line || {};\n' +
+                    '    if (trace.selectedpoints || Lib.isArrayOrTypedArray(line.color) ||\n' +
+                    '        Lib.isArrayOrTypedArray(line.width) || Lib.isArrayOrTypedArray(marker.opacity)) return false;\n' +
+                    '    var z0 = pts[0].z;\n' +
+                    '    var sameZ = pts.every(function (pt) { return pt.z === z0; });\n' +
+                    '    if (sameZ) return true;\n' +
+                    '    var scale = trace.colorscale || [];\n' +
+                    '    return scale.length > 0 && scale.every(function (stop) { return stop[1] === scale[0][1]; });\n' +
                     '}\n\n' +
                     'function plot(gd, geo, calcData) {',
             ],
@@ -96,6 +120,10 @@ const PATCHES = [
             [
                 'calcPt._polygons = geoUtils.feature2polygons(feature);',
                 'lazyPolygons(calcPt, feature);',
+            ],
+            [
+                'calcPt.ct = feature.properties.ct;',
+                'lazyCentroid(calcPt, feature);',
             ],
             [
                 'function calcGeoJSON(calcTrace, fullLayout) {',
@@ -112,7 +140,97 @@ const PATCHES = [
                     '        }\n' +
                     '    });\n' +
                     '}\n\n' +
+                    '// the centroid (hover\'s and selection\'s) read from the feature when first asked for\n' +
+                    'function lazyCentroid(pt, feature) {\n' +
+                    '    var ct;\n' +
+                    '    Object.defineProperty(pt, "ct", {\n' +
+                    '        configurable: true,\n' +
+                    '        enumerable: true,\n' +
+                    '        get: function () {\n' +
+                    '            return ct !== undefined ? ct : (ct = feature.properties.ct);\n' +
+                    '        },\n' +
+                    '        set: function (v) {\n' +
+                    '            ct = v;\n' +
+                    '        }\n' +
+                    '    });\n' +
+                    '}\n\n' +
                     'function calcGeoJSON(calcTrace, fullLayout) {',
+            ],
+        ],
+    },
+    // A place's centroid worked out when first read (#7): plotly.js worked out each
+    // location's centroid as it read a choropleth's GeoJSON, ~2,900 of them for the
+    // county map's no-data layer, where only hover and selection (one place at a time)
+    // read one. The warning of a place without area comes then.
+    {
+        file: /plotly\.js[\\/]src[\\/]lib[\\/]geo_location_utils\.js$/,
+        edits: [
+            [
+                '                fOut.properties.ct = findCentroid(fOut);\n' +
+                    '\n' +
+                    '                if (isNaN(fOut.properties.ct[0])) {\n' +
+                    '                    loggers.log(\n' +
+                    '                        [\n' +
+                    "                            'Location',\n" +
+                    '                            cdi.loc,\n' +
+                    "                            'has no polygon with positive area.',\n" +
+                    "                            'Its centroid could not be computed,',\n" +
+                    "                            'so hover and selection will not work for it.'\n" +
+                    "                        ].join(' ')\n" +
+                    '                    );\n' +
+                    '                }\n' +
+                    '\n',
+                '                lazyFeatureCentroid(fOut, cdi.loc);\n\n',
+            ],
+            [
+                'function findCentroid(feature) {',
+                'function lazyFeatureCentroid(fOut, loc) {\n' +
+                    '    var ct;\n' +
+                    "    Object.defineProperty(fOut.properties, 'ct', {\n" +
+                    '        configurable: true,\n' +
+                    '        enumerable: true,\n' +
+                    '        get: function () {\n' +
+                    '            if (ct !== undefined) return ct;\n' +
+                    '            ct = findCentroid(fOut);\n' +
+                    '            if (isNaN(ct[0])) {\n' +
+                    '                loggers.log(\n' +
+                    "                    ['Location', loc, 'has no polygon with positive area.',\n" +
+                    "                     'Its centroid could not be computed,',\n" +
+                    "                     'so hover and selection will not work for it.'].join(' ')\n" +
+                    '                );\n' +
+                    '            }\n' +
+                    '            return ct;\n' +
+                    '        },\n' +
+                    '        set: function (v) {\n' +
+                    '            ct = v;\n' +
+                    '        }\n' +
+                    '    });\n' +
+                    '}\n\n' +
+                    'function findCentroid(feature) {',
+            ],
+        ],
+    },
+    // A choropleth's places projected without d3-geo's adaptive resampling (#7), which
+    // follows each edge as a great-circle arc to a tenth of a pixel: for the county map's
+    // ~63,000 short edges it added ~30 points in all (each off the straight edge by well
+    // under a pixel) and cost ~35 ms of each draw, a third of the time spent projecting.
+    // Lines (flows, outlines) are still resampled: a flow's two ends make one long arc.
+    {
+        file: /plotly\.js[\\/]src[\\/]plots[\\/]geo[\\/]geo\.js$/,
+        edits: [
+            [
+                '    for (k in this.dataPaths) {\n' +
+                    "        this.dataPaths[k].attr('d', function (d) {\n" +
+                    '            return pathFn(d.geojson);\n' +
+                    '        });\n' +
+                    '    }\n',
+                '    for (k in this.dataPaths) {\n' +
+                    "        if (k === 'choropleth') projection.precision(0);\n" +
+                    "        this.dataPaths[k].attr('d', function (d) {\n" +
+                    '            return pathFn(d.geojson);\n' +
+                    '        });\n' +
+                    "        if (k === 'choropleth') projection.precision(constants.precision);\n" +
+                    '    }\n',
             ],
         ],
     },
