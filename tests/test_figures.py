@@ -141,6 +141,30 @@ def test_inset_layers_are_cut_to_the_inset():
     assert 0 < len(inset) < len(main) / 1.5, "the inset carries its corner, not all of China"
 
 
+def test_inset_land_is_simplified_below_a_pixel_and_keeps_its_area_and_islands():
+    # China's grey land in the inset is simplified at INSET_OUTLINE_TOLERANCE (a third of
+    # a pixel at the inset's scale): the coastal islets plotly.js clipped one by one drop
+    # out, the land keeps its area, and the islands layer on top keeps every island
+    import shapely
+
+    from twinning.figures import geojson as gj
+
+    overlays = fmap.load_overlays()
+    land = shapely.from_geojson(
+        json.dumps(overlays.inset_outline_geojson["features"][0]["geometry"])
+    )
+    full = gj._overlay("outline", fmap.INSET_CLIP, 0.0).geometry.iloc[0]
+    parts, full_parts = list(getattr(land, "geoms", [land])), list(full.geoms)
+    assert land.is_valid and len(parts) < len(full_parts) / 4, (len(parts), len(full_parts))
+    assert all(not p.exterior.is_ccw for p in parts)  # ccw: plotly fills the globe
+    assert abs(land.area - full.area) < full.area * 0.001
+    # the land stays where it was (what drops out is islets: their area is the 0.1 %)
+    assert full.buffer(fmap.INSET_OUTLINE_TOLERANCE * 1.01).contains(land)
+    islands = gj._overlay("islands", None, 0.0).geometry
+    lon, _lat = overlays.islands
+    assert sum(x is not None for x in lon) >= islands.count_coordinates().sum()
+
+
 def test_neighbours_are_coarse_but_valid_clockwise_polygons():
     from twinning.figures import geojson as gj
 

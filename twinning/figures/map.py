@@ -43,6 +43,11 @@ INSET_LAT = (2.5, 24.5)
 # what the inset's layers are cut to: its frame plus a margin, so nothing ends inside it
 INSET_CLIP = (INSET_LON[0] - 2, INSET_LAT[0] - 2, INSET_LON[1] + 2, INSET_LAT[1] + 2)
 NEIGHBOUR_TOLERANCE = 0.03  # degrees (~3 km): neighbours are context; islets drop out
+# China's grey land in the inset: at its ~7-15 px a degree, 0.02 degrees is under a third of
+# a pixel. Unsimplified it was ~1,070 polygons (coastal islets), which plotly.js clipped one
+# by one on the sphere: ~90 ms of each map's draw (#7). The islands themselves are drawn on
+# top, unsimplified (inset-islands, inset-island-points).
+INSET_OUTLINE_TOLERANCE = 0.02
 MAIN_TRACE = "places"  # the values layer
 NO_DATA_TRACE = "places-no-data"  # the places without a value in view
 SCOPE_TRACE = "scope"  # the members of the figure named by scope=<id> (issue #10)
@@ -97,7 +102,9 @@ def load_overlays() -> Overlays:
         # context only: a coarser outline of the neighbours keeps the figure small
         neighbors_geojson=gj.overlay_geojson("neighbors", tolerance=NEIGHBOUR_TOLERANCE),
         inset_neighbors=gj.overlay_lines("neighbors", clip=box),
-        inset_outline_geojson=gj.overlay_geojson("outline", clip=box),
+        inset_outline_geojson=gj.overlay_geojson(
+            "outline", clip=box, tolerance=INSET_OUTLINE_TOLERANCE
+        ),
     )
 
 
