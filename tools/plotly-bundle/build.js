@@ -123,7 +123,7 @@ const PATCHES = [
             ],
             [
                 'calcPt.ct = feature.properties.ct;',
-                'lazyCentroid(calcPt, feature);',
+                "geoUtils.lazyProperty(calcPt, 'ct', centroidOf, feature);",
             ],
             [
                 'function calcGeoJSON(calcTrace, fullLayout) {',
@@ -140,19 +140,9 @@ const PATCHES = [
                     '        }\n' +
                     '    });\n' +
                     '}\n\n' +
-                    '// the centroid (hover\'s and selection\'s) read from the feature when first asked for\n' +
-                    'function lazyCentroid(pt, feature) {\n' +
-                    '    var ct;\n' +
-                    '    Object.defineProperty(pt, "ct", {\n' +
-                    '        configurable: true,\n' +
-                    '        enumerable: true,\n' +
-                    '        get: function () {\n' +
-                    '            return ct !== undefined ? ct : (ct = feature.properties.ct);\n' +
-                    '        },\n' +
-                    '        set: function (v) {\n' +
-                    '            ct = v;\n' +
-                    '        }\n' +
-                    '    });\n' +
+                    '// a place\'s centroid, read by hover and selection (worked out then)\n' +
+                    'function centroidOf(feature) {\n' +
+                    '    return feature.properties.ct;\n' +
                     '}\n\n' +
                     'function calcGeoJSON(calcTrace, fullLayout) {',
             ],
@@ -180,33 +170,39 @@ const PATCHES = [
                     '                    );\n' +
                     '                }\n' +
                     '\n',
-                '                lazyFeatureCentroid(fOut, cdi.loc);\n\n',
+                "                lazyProperty(fOut.properties, 'ct', function () {\n" +
+                    '                    var ct = findCentroid(fOut);\n' +
+                    '                    if (isNaN(ct[0])) {\n' +
+                    '                        loggers.log(\n' +
+                    "                            ['Location', cdi.loc, 'has no polygon with positive area.',\n" +
+                    "                             'Its centroid could not be computed,',\n" +
+                    "                             'so hover and selection will not work for it.'].join(' ')\n" +
+                    '                        );\n' +
+                    '                    }\n' +
+                    '                    return ct;\n' +
+                    '                });\n\n',
             ],
             [
                 'function findCentroid(feature) {',
-                'function lazyFeatureCentroid(fOut, loc) {\n' +
-                    '    var ct;\n' +
-                    "    Object.defineProperty(fOut.properties, 'ct', {\n" +
+                '// obj[name] made by make(arg) when first read (and kept); a value set replaces it\n' +
+                    'function lazyProperty(obj, name, make, arg) {\n' +
+                    '    var value;\n' +
+                    '    Object.defineProperty(obj, name, {\n' +
                     '        configurable: true,\n' +
                     '        enumerable: true,\n' +
                     '        get: function () {\n' +
-                    '            if (ct !== undefined) return ct;\n' +
-                    '            ct = findCentroid(fOut);\n' +
-                    '            if (isNaN(ct[0])) {\n' +
-                    '                loggers.log(\n' +
-                    "                    ['Location', loc, 'has no polygon with positive area.',\n" +
-                    "                     'Its centroid could not be computed,',\n" +
-                    "                     'so hover and selection will not work for it.'].join(' ')\n" +
-                    '                );\n' +
-                    '            }\n' +
-                    '            return ct;\n' +
+                    '            return value !== undefined ? value : (value = make(arg));\n' +
                     '        },\n' +
                     '        set: function (v) {\n' +
-                    '            ct = v;\n' +
+                    '            value = v;\n' +
                     '        }\n' +
                     '    });\n' +
                     '}\n\n' +
                     'function findCentroid(feature) {',
+            ],
+            [
+                '    unwrapLonRange,\n    ANTIMERIDIAN_LON_SHIFT\n};',
+                '    unwrapLonRange,\n    ANTIMERIDIAN_LON_SHIFT,\n    lazyProperty\n};',
             ],
         ],
     },
