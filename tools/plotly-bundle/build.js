@@ -71,7 +71,11 @@ const PATCHES = [
     // values, a scope's outline), each place drawn in at most one, so ~5,800 of ~8,700
     // paths were empty, each made, styled, laid out and given its `d` again on every
     // redraw. Hover and selection read the trace's points, not the paths; a path's datum
-    // is still its point.
+    // is still its point. And places that all look alike (one fill: the same z or a scale
+    // of one colour; the trace's own line and opacity; no selection, no select or lasso
+    // drag) are one path, its datum listing them (`locs`, `places`): the county map's
+    // no-data layer was ~2,900 paths, each made, styled, laid out and painted (~60 ms of a
+    // draw); hover still names each place from the trace's points.
     {
         file: /plotly\.js[\\/]src[\\/]traces[\\/]choropleth[\\/]plot\.js$/,
         edits: [
