@@ -110,14 +110,17 @@ def _aligned(path: Path, old: Any, new: Any, out: list) -> None:
             if a != b:
                 _dicts((*path, i), a, b, in_place)
         ways.append(in_place)
-    ways.append(_matched(path, old, new))
+    old_ids, new_ids = [_identity(x) for x in old], [_identity(x) for x in new]
+    if old_ids != new_ids:  # the same items in the same places: aligned is item by item
+        ways.append(_matched(path, old, new, old_ids, new_ids))
     out.extend(min(reversed(ways), key=_size))  # of two the same, the later way
 
 
-def _matched(path: Path, old: Any, new: Any) -> list[tuple[Path, Any]]:
+def _matched(
+    path: Path, old: Any, new: Any, old_ids: list[str], new_ids: list[str]
+) -> list[tuple[Path, Any]]:
     out: list[tuple[Path, Any]] = []
-    matcher = SequenceMatcher(None, [_identity(x) for x in old], [_identity(x) for x in new],
-                              autojunk=False)  # fmt: skip
+    matcher = SequenceMatcher(None, old_ids, new_ids, autojunk=False)
     for _tag, i1, i2, j1, j2 in matcher.get_opcodes():
         # the list is new[:j1] before each block: its items are changed at j1 onwards
         common = min(i2 - i1, j2 - j1)
