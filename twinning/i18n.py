@@ -177,6 +177,10 @@ class Vocabulary(Mapping[str, dict[str, str]]):
             return None
         return catalog(normalize_lang(lang)).get(self.msgid(str(code)))
 
+    def words(self, lang: str) -> dict[str, str]:
+        """Every code's word in ``lang`` (the code itself where the catalog has none)."""
+        return {code: self.label(code, lang) or code for code in self.codes}
+
     def __getitem__(self, code: str) -> dict[str, str]:
         if code not in self._set:
             raise KeyError(code)
@@ -274,13 +278,13 @@ def level_label(level: str, lang: str) -> str:
 
 def grid_locale(lang: str) -> dict[str, str]:
     """dash-ag-grid's ``localeText`` in ``lang``."""
-    return {key: GRID_LOCALE.label(key, lang) or key for key in GRID_LOCALE_KEYS}
+    return GRID_LOCALE.words(lang)
 
 
 def dropdown_labels(lang: str) -> dict[str, str]:
     """A Dash dropdown's ``labels`` in ``lang`` (its search box, Select All ...): Dash
     draws them in English whatever the page's language."""
-    return {key: DROPDOWN_WORDS.label(key, lang) or key for key in DROPDOWN_KEYS}
+    return DROPDOWN_WORDS.words(lang)
 
 
 def _prettify(code: str) -> str:
