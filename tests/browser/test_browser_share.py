@@ -24,7 +24,8 @@ pytestmark = pytest.mark.browser
 
 HOST_PATH = "/__embed-host.html"  # served by the test itself (context.route), same origin
 
-FRAME_JS = """() => {
+FRAME_JS = (
+    """() => {
   const de = document.documentElement, box = e => e.getBoundingClientRect();
   const get = s => document.querySelector(s);
   const r = s => { const e = get(s); if (!e) return null; const b = box(e);
@@ -38,11 +39,13 @@ FRAME_JS = """() => {
     chart: r('#chart'), plot: r('#chart .main-svg'), title: r('.embed-title'),
     sources: r('.embed-sources'), meta: r('.embed-meta'),
     open: get('.embed-open') && get('.embed-open').getAttribute('href'),
-    shapes: [...document.querySelectorAll('#chart .choroplethlocation')]  // places drawn
-      .reduce((n, p) => n + (p.__data__ && p.__data__.locs ? p.__data__.locs.length : 1), 0),
+    shapes: ("""
+    + PLACES_DRAWN_JS
+    + """)('#chart'),  // places drawn
     headlines: document.querySelectorAll('.headline').length,
   };
 }"""
+)
 
 
 def _host(bp, src: str, width: int, height: int):
