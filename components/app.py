@@ -86,7 +86,6 @@ def create_app(store: Any = None) -> dash.Dash:
     _compress(app)
     static_encodings.register(app)  # after flask-compress: runs before it
     _fast_json()
-    _serve_topojson(app)
     _drop_polyfill(app)
     page_bundle.register(app)  # after the tags _early_requests leaves out are gone
     _early_requests(app)
@@ -259,46 +258,6 @@ def _early_requests(app: dash.Dash) -> None:
         return original(**kwargs)
 
     app.interpolate_index = interpolate_index  # type: ignore[method-assign]
-
-
-TOPOJSON_SCRIPT = "_atlas/world_110m.js"
-
-
-def _serve_topojson(app: dash.Dash) -> None:
-    """Hand plotly its base map with the page, as a script, instead of letting every geo
-    subplot fetch ``world_110m.json`` after plotly.js has loaded (a round trip on the
-    critical path, twice: map and inset). plotly.js reads ``window.PlotlyGeoAssets``
-    before it fetches. The JSON stays in assets/vendor/ for exports.
-    """
-    from twinning.paths import ASSETS_DIR
-
-    source = ASSETS_DIR / "vendor" / "world_110m.json"
-    body = (
-        "window.PlotlyGeoAssets=window.PlotlyGeoAssets||{topojson:{}};"
-        f"window.PlotlyGeoAssets.topojson.world_110m={source.read_text(encoding='utf-8')};"
-    )
-    src = _script_route(app, TOPOJSON_SCRIPT, body)
-    app.config.external_scripts = [*app.config.external_scripts, {"src": src}]
-
-
-def _script_route(app: dash.Dash, path: str, body: str) -> str:
-    """Serve ``body`` as a script at ``path`` (under the app's prefix), cacheable for a
-    day; returns the URL a page loads it from."""
-    import flask
-
-    def script() -> flask.Response:
-        response = flask.Response(body, mimetype="application/javascript")
-        response.cache_control.public = True
-        response.cache_control.max_age = 86400
-        return response
-
-    from components import page_bundle
-
-    endpoint = "atlas_script_" + path.rsplit("/", 1)[-1].replace(".", "_")
-    app.server.add_url_rule(app.config.routes_pathname_prefix + path, endpoint, script)
-    src = app.config.requests_pathname_prefix + path
-    page_bundle.own_script(src, body)  # the page loads it with its own small scripts
-    return src
 
 
 def _serve_view_csv(app: dash.Dash, state: AtlasState) -> None:

@@ -17,7 +17,8 @@ from twinning import query as agg
 GRAPH_CONFIG_BASE: dict[str, Any] = {
     "displaylogo": False,
     "scrollZoom": False,
-    # plotly's geo always loads world_110m.json: serve it from our own assets (offline).
+    # where a map needs plotly's base map (world_110m.json; the atlas's maps do not, see
+    # tools/plotly-bundle/build.js), plotly fetches it from our own assets (offline)
     "topojsonURL": "/assets/vendor/",
     "modeBarButtonsToRemove": ["select2d", "lasso2d"],
 }

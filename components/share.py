@@ -225,7 +225,6 @@ def request_base(prefix: str = "/") -> str:
 def embed_page(data: agg.AtlasData, query: str, prefix: str = "/") -> str:
     """The ``/embed`` document for a query string (``chart=`` and the view's parameters)."""
     from components import geo_assets
-    from components.app import TOPOJSON_SCRIPT
     from components.callbacks import filters_from_url
 
     chart = embed.chart_of(query)
@@ -241,10 +240,7 @@ def embed_page(data: agg.AtlasData, query: str, prefix: str = "/") -> str:
         chart,
         figure=figure,
         atlas_url=root + "/",
-        scripts=(
-            f"{root}/assets/vendor/plotly-atlas.min.js",
-            f"{root}/{TOPOJSON_SCRIPT}",
-        ),
+        scripts=(f"{root}/assets/vendor/plotly-atlas.min.js",),
     )
 
 

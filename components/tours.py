@@ -258,7 +258,6 @@ def _base(prefix: str) -> str:
 def tour_page(state: Any, tour_id: Any, args: Any, prefix: str = "/") -> tuple[str, int]:
     """(HTML, status) of ``/tour/<id>``."""
     from components import geo_assets, security
-    from components.app import TOPOJSON_SCRIPT
     from twinning import tour_page as page
 
     lang = i18n.normalize_lang(args.get("lang"))
@@ -287,7 +286,7 @@ def tour_page(state: Any, tour_id: Any, args: Any, prefix: str = "/") -> tuple[s
         tour,
         views,
         lang,
-        scripts=(f"{root}/assets/vendor/plotly-atlas.min.js", f"{root}/{TOPOJSON_SCRIPT}"),
+        scripts=(f"{root}/assets/vendor/plotly-atlas.min.js",),
         nonce=security.csp_nonce(),
         links=links,
         auto=auto,

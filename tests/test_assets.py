@@ -42,25 +42,22 @@ def test_every_trace_the_atlas_draws_is_in_the_bundle(reference_store, query):
     assert used <= BUNDLED_TRACES, f"not in the partial bundle: {used - BUNDLED_TRACES}"
 
 
-def test_base_map_is_served_as_a_script_plotly_reads_before_fetching(reference_store):
-    from components.app import TOPOJSON_SCRIPT, create_app
+def test_the_page_carries_no_base_map(reference_store):
+    """The atlas's maps draw their places from its own GeoJSON and show none of plotly's
+    base map (the bundle's patch: a 'geojson-id' choropleth no longer asks for it), so
+    neither the page nor its scripts carry world_110m (137 KB); the browser test
+    ``test_page_uses_the_atlas_plotly_bundle_and_no_base_map`` shows the map drawn
+    without it, never fetched."""
+    from components.app import create_app
 
     client = create_app(reference_store).server.test_client()
     page = client.get("/").get_data(as_text=True)
-    response = client.get("/" + TOPOJSON_SCRIPT)
-    assert response.status_code == 200
-    assert response.mimetype == "application/javascript"
-    body = response.get_data(as_text=True)
-    # the page loads it with its other small scripts, before plotly.js (page_bundle.py)
     bundle = re.search(r'<script src="(/_atlas/page-[0-9a-f]+\.js)"></script>', page)
-    assert bundle and page.index(bundle[0]) < page.index("plotly-atlas.min.js")
-    assert f"/* /{TOPOJSON_SCRIPT} */\n{body}\n;\n" in client.get(bundle[1]).get_data(as_text=True)
-    prefix = "window.PlotlyGeoAssets=window.PlotlyGeoAssets||{topojson:{}};"
-    assign = "window.PlotlyGeoAssets.topojson.world_110m="
-    assert body.startswith(prefix + assign) and body.endswith(";")
-    served = json.loads(body[len(prefix + assign) : -1])
-    shipped = json.loads((ASSETS_DIR / "vendor" / "world_110m.json").read_text("utf-8"))
-    assert served == shipped
+    assert bundle, "the page's own scripts are one bundle"
+    for text in (page, client.get(bundle[1]).get_data(as_text=True)):
+        assert "world_110m" not in text and '"arcs"' not in text
+    # where plotly.js would need it (a map showing land or coasts), it is in our assets
+    assert (ASSETS_DIR / "vendor" / "world_110m.json").is_file()
 
 
 def test_a_script_asked_for_while_the_first_page_is_served_is_there(reference_store, monkeypatch):

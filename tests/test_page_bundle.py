@@ -53,16 +53,11 @@ def test_the_page_loads_its_own_small_files_as_one_script_and_one_style_sheet(ap
     js = client.get(bundles[0]).get_data(as_text=True)
     parts = _parts(js)
     small = sorted(p.name for p in assets.glob("*.js"))
-    assert [Path(path).name for path, _ in parts] == [
-        "world_110m.js",
-        *small,
-        "regenerator-runtime.js",
-    ]
-    for path, text in parts[1:]:
+    assert [Path(path).name for path, _ in parts] == [*small, "regenerator-runtime.js"]
+    for path, text in parts:
         name = Path(path).name
         source = assets / name if name != "regenerator-runtime.js" else assets / "vendor" / name
         assert text == source.read_text(encoding="utf-8") + "\n;\n"
-    assert parts[0][1].startswith("window.PlotlyGeoAssets=")
     # Dash's order around the bundle: React before it, plotly.js then the renderer after it
     at = scripts.index(bundles[0])
     assert "react-dom" in scripts[at - 2] and "prop-types" in scripts[at - 1]

@@ -37,7 +37,6 @@ CHARTS: tuple[str, ...] = ("map", "series", "headlines", "table")
 TABLE_ROWS = 50  # rows an embedded table shows; the rest are one click away in the atlas
 SOURCES_IN_LINE = 3  # sources named in an embed's source line; the rest "+N more"
 PLOTLY_BUNDLE = ASSETS_DIR / "vendor" / "plotly-atlas.min.js"
-TOPOJSON = ASSETS_DIR / "vendor" / "world_110m.json"
 
 # This module's words are the catalog's "share.<key>" messages (twinning/locale).
 I18N_PREFIX = "share."
@@ -438,7 +437,6 @@ def offline_document(view: View) -> str:
         where = f"<code>{esc(atlas_href(filters, '/'))}</code>"
     when = data_date(data)
     plotly_js = PLOTLY_BUNDLE.read_text(encoding="utf-8")
-    topojson = TOPOJSON.read_text(encoding="utf-8")
     words_js = _script_safe(json.dumps(words, ensure_ascii=False))
     notes = "".join(f"<p>{esc(n)}</p>" for n in view.notes(None))
     follow = (
@@ -460,8 +458,6 @@ def offline_document(view: View) -> str:
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{esc(view.title('map'))} · {esc(i18n.t('title', lang))}</title>"
         f"<style>{OFFLINE_CSS}</style>"
-        "<script>window.PlotlyGeoAssets={topojson:{world_110m:"
-        f"{_script_safe(topojson)}}}}};</script>"
         f"<script>{_script_safe(plotly_js)}</script></head><body><main>"
         f"<p class='muted'>{esc(i18n.t('title', lang))} · {esc(tr('offline_kicker', lang))}</p>"
         f"<h1 id='map-title'>{esc(first['title'])}</h1>"

@@ -29,7 +29,6 @@ from twinning import query as agg
 from twinning.embed import (
     GRAPH_CONFIG,
     PLOTLY_BUNDLE,
-    TOPOJSON,
     _html_lang,
     _script_safe,
     data_date,
@@ -308,11 +307,7 @@ def tour_document(
     }
     nonce_attr = f' nonce="{esc(nonce)}"' if nonce else ""
     if offline:
-        head_scripts = (
-            "<script>window.PlotlyGeoAssets={topojson:{world_110m:"
-            f"{_script_safe(TOPOJSON.read_text(encoding='utf-8'))}}}}};</script>"
-            f"<script>{_script_safe(PLOTLY_BUNDLE.read_text(encoding='utf-8'))}</script>"
-        )
+        head_scripts = f"<script>{_script_safe(PLOTLY_BUNDLE.read_text(encoding='utf-8'))}</script>"
     else:
         head_scripts = "".join(f'<script src="{esc(s)}"></script>' for s in scripts)
     auto = auto if auto in INTERVALS else 0

@@ -210,6 +210,12 @@ const PATCHES = [
             ],
         ],
     },
+    // The world's base map (world_110m.json) fetched only for a map that uses it (#7):
+    // plotly.js asked for it whenever the first trace of a map had a locationmode, which
+    // every choropleth drawn from GeoJSON has ('geojson-id'), though it then reads its
+    // places from that GeoJSON and the atlas shows none of the base map's layers (land,
+    // coasts, countries: needsTopojson also asks for those). The page carried the 137 KB
+    // file for that alone. Every trace of the map is looked at, not the first one again.
     // A choropleth's places projected without d3-geo's adaptive resampling (#7), which
     // follows each edge as a great-circle arc to a tenth of a pixel: for the county map's
     // ~63,000 short edges it added ~30 points in all (each off the straight edge by well
@@ -218,6 +224,13 @@ const PATCHES = [
     {
         file: /plotly\.js[\\/]src[\\/]plots[\\/]geo[\\/]geo\.js$/,
         edits: [
+            [
+                '        if (trace.locationmode) {\n' + '            needsTopojson = true;\n' + '        }\n',
+                '        var located = geoCalcData[i][0].trace.locationmode;\n' +
+                    "        if (located && located !== 'geojson-id') {\n" +
+                    '            needsTopojson = true;\n' +
+                    '        }\n',
+            ],
             [
                 '    for (k in this.dataPaths) {\n' +
                     "        this.dataPaths[k].attr('d', function (d) {\n" +
