@@ -38,7 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.append(str(ROOT))  # a fallback: the editable install already provides it
 
 UPDATE_URL = "/_dash-update-component"
-OVERLAYS = ("neighbors", "inset-outline")  # components/geo_assets.OVERLAYS
 TARGET_BYTES = 20 * 1024  # compressed, a filter change at county level (issue #7)
 
 
@@ -128,13 +127,15 @@ def as_before_patch(response: dict[str, Any], meta: dict[str, Any], hover: list[
 
 def as_before_first(response: dict[str, Any], meta: dict[str, Any], hover: list[str]) -> Any:
     """The first figure as before: boundaries inline, hover strings, one layer."""
-    from components.geo_assets import asset, overlay_asset
+    from components.geo_assets import asset
+    from twinning.figures.map import CONTEXT_LAYERS, load_overlays
 
     old = copy.deepcopy(response)
     fig = old["response"]["map-graph"]["figure"]
+    shapes = load_overlays().shapes
     for trace in fig["data"]:
-        if isinstance(trace.get("geojson"), str) and trace.get("name") in OVERLAYS:
-            trace["geojson"] = json.loads(overlay_asset(trace["name"]).body)
+        if isinstance(trace.get("geojson"), str) and trace.get("name") in CONTEXT_LAYERS:
+            trace["geojson"] = shapes[trace["name"]]
     main = fig["data"][meta["main"]]
     main["geojson"] = json.loads(asset("county").body)
     zmin = main.get("zmin")
@@ -256,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         new_first = sizes(dumps(first))
         geo_sizes = {"raw": 0, "gzip": 0, "br": 0}
         served_geo = 0
-        for a in [asset("county"), *(overlay_asset(o) for o in OVERLAYS)]:
+        for a in [asset("county"), overlay_asset()]:
             for k, v in sizes(a.body).items():
                 geo_sizes[k] += v
             got = client.get(f"/geo/{a.name}", headers={"Accept-Encoding": "br, gzip"})

@@ -308,7 +308,7 @@ def _serve_view_csv(app: dash.Dash, state: AtlasState) -> None:
 def _warm(data: AtlasData, app: dash.Dash | None = None) -> None:
     from components import layout
     from components.callbacks import map_outputs
-    from components.geo_assets import OVERLAYS, asset, overlay_asset
+    from components.geo_assets import asset, overlay_asset
     from twinning import i18n
     from twinning.filters import LEVELS
     from twinning.query import Filters
@@ -318,8 +318,7 @@ def _warm(data: AtlasData, app: dash.Dash | None = None) -> None:
     # default view (both languages), then the other levels a link may open
     for level in LEVELS:
         asset(level, None)
-    for overlay in OVERLAYS:
-        overlay_asset(overlay)
+    overlay_asset()
     first = i18n.normalize_lang(settings.get("TWINNING_LANG"))
     langs = (first, "en" if first == "zh" else "zh")
     for lang in langs:

@@ -4,8 +4,9 @@ The screen map does not carry its GeoJSON inside the figure: the choropleth's ``
 is a URL such as ``/geo/county-3f9c0a1b2c3d4e5f.json`` and plotly.js fetches it. The name
 holds a hash of the content, so the response can be cached for a year (``immutable``):
 a second page view, a second tab or a level visited again never downloads it again, and
-a change of the boundaries changes the URL. The two context layers drawn as choropleths
-(the neighbouring countries, China's outline in the inset) are served the same way. The
+a change of the boundaries changes the URL. The context layers, drawn as choropleths
+(the neighbouring countries, China's outline, the inset's land, neighbours and islands:
+``twinning.figures.map.CONTEXT_LAYERS``), are served the same way, all in one file. The
 bytes are compressed once per process (gzip and brotli) and kept; a conditional request
 (``If-None-Match``) gets a 304.
 
@@ -38,11 +39,10 @@ _NAME = re.compile(
     r"^(?P<level>province|prefecture|county)(?:-(?P<province>\d{6}))?"
     rf"-(?P<hash>[0-9a-f]{{{HASH_CHARS}}})\.json$"
 )
-# the context layers drawn as choropleths (the map's trace names): the same in every view
-OVERLAYS = ("neighbors", "inset-outline")
-_OVERLAY_NAME = re.compile(
-    rf"^(?P<overlay>{'|'.join(OVERLAYS)})-(?P<hash>[0-9a-f]{{{HASH_CHARS}}})\.json$"
-)
+# the context layers (the map's trace names: twinning.figures.map.CONTEXT_LAYERS), the same
+# in every view, are one file: one request of a cold page, each layer's shapes by their ids
+OVERLAYS = "overlays"
+_OVERLAY_NAME = re.compile(rf"^{OVERLAYS}-(?P<hash>[0-9a-f]{{{HASH_CHARS}}})\.json$")
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 BROTLI_BEST = 11  # ~2.5 s for the national county map: done in the background at start
 BROTLI_QUICK = 9  # ~0.1 s: what a request gets before the best one is ready
@@ -97,21 +97,19 @@ def _asset_of(stem: str, obj: Any) -> GeoAsset:
     return GeoAsset(name=f"{stem}-{digest}.json", etag=digest, body=body)
 
 
-@lru_cache(maxsize=len(OVERLAYS))
-def overlay_asset(overlay: str) -> GeoAsset | None:
-    """A context layer's GeoJSON (neighbouring countries; China's outline in the inset),
-    exactly as ``twinning.figures.map.load_overlays`` gives it to the figure."""
+@lru_cache(maxsize=1)
+def overlay_asset() -> GeoAsset | None:
+    """The context layers' shapes in one GeoJSON: each layer's features exactly as
+    ``twinning.figures.map.load_overlays`` gives them to its trace (whose locations pick
+    its own ids out of the file). None if there are none."""
     from twinning.figures.map import load_overlays
 
-    overlays = load_overlays()
-    obj = {
-        "neighbors": overlays.neighbors_geojson,
-        "inset-outline": overlays.inset_outline_geojson,
-    }.get(overlay)
-    if obj is None:
+    shapes = load_overlays().shapes
+    if not shapes:
         return None
-    made = _asset_of(overlay, obj)
-    _made[(overlay, None)] = made.name
+    features = [f for layer in shapes.values() for f in layer["features"]]
+    made = _asset_of(OVERLAYS, {"type": "FeatureCollection", "features": features})
+    _made[(OVERLAYS, None)] = made.name
     return made
 
 
@@ -122,8 +120,9 @@ def again(url: str) -> str:
 
 
 def use_urls(fig: dict[str, Any]) -> None:
-    """Swap the context layers' inline GeoJSON in a plain figure dict for their URLs (the
-    screen figure only: they are the same in every view, so the browser keeps them).
+    """Swap the context layers' inline GeoJSON in a plain figure dict for the URL of the
+    file that holds them all (the screen figure only: they are the same in every view,
+    so the browser keeps them).
 
     The places are two layers on one URL. plotly.js fetches a URL once per page and makes
     a second trace with the same URL poll for it, giving up after 5 s: on a slow link the
@@ -131,19 +130,18 @@ def use_urls(fig: dict[str, Any]) -> None:
     fragment of its own (``#2``): a separate key for plotly.js, the same request for the
     browser (a fragment never reaches the server; the second read waits on the HTTP cache).
     """
+    from twinning.figures.map import CONTEXT_LAYERS
+
     data = fig["data"]
     seen: set[str] = set()
     for i, trace in enumerate(data):
         url = trace.get("geojson")
+        if trace.get("name") in CONTEXT_LAYERS and isinstance(url, dict):
+            a = overlay_asset()
+            url = None if a is None else f"{_state['prefix']}{ROUTE}{a.name}"
         if isinstance(url, str):
-            if url in seen:
-                data[i] = {**trace, "geojson": again(url)}
+            data[i] = {**trace, "geojson": again(url) if url in seen else url}
             seen.add(url)
-            continue
-        if trace.get("name") in OVERLAYS and isinstance(trace.get("geojson"), dict):
-            a = overlay_asset(trace["name"])
-            if a is not None:
-                data[i] = {**trace, "geojson": f"{_state['prefix']}{ROUTE}{a.name}"}
 
 
 # The screen's boundaries: by address, fetched once and cached by the browser; the base
@@ -210,7 +208,7 @@ def prepare_best(levels: tuple[str, ...] = LEVELS) -> None:
     one compresses and the others read its files, and a restart compresses nothing: four
     workers each compressing the county map took both cores for seconds after a start,
     when the first visitors came (#7)."""
-    current = [asset(level, None) for level in levels] + [overlay_asset(o) for o in OVERLAYS]
+    current = [asset(level, None) for level in levels] + [overlay_asset()]
     current = [a for a in current if a is not None]
     found = [a for a in current if a.name not in _best_br]
     folder = best_dir()
@@ -287,8 +285,7 @@ def register(app: Any) -> None:
         m = _NAME.match(name)
         if m and not (m["province"] and not _valid_province(m["province"])):
             return asset(m["level"], m["province"])
-        m = _OVERLAY_NAME.match(name)
-        return overlay_asset(m["overlay"]) if m else None
+        return overlay_asset() if _OVERLAY_NAME.match(name) else None
 
     def serve(name: str) -> flask.Response:
         a = find(name)
@@ -345,7 +342,7 @@ def preload_links(search: str) -> str:
         return ""
     wanted = [(filters.level, filters.recipient)]
     if not filters.recipient:  # a drilled-into province is drawn without them
-        wanted += [(overlay, None) for overlay in OVERLAYS]
+        wanted.append((OVERLAYS, None))
     names = [_made.get(key) for key in wanted]
     if not all(names):
         return ""
@@ -354,8 +351,8 @@ def preload_links(search: str) -> str:
         f'<link rel="preload" href="{html.escape(u)}" as="fetch" crossorigin="anonymous">'
         for u in urls
     )
-    # every name the first figure gives each file: the level's places are two layers
-    keys = [[urls[0], [urls[0], again(urls[0])]], *[[u, [u]] for u in urls[1:]]]
+    # every name the first figure gives each file: each holds several of its layers
+    keys = [[u, [u, again(u)]] for u in urls]
     return links + _parsed_early(keys)
 
 

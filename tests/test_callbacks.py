@@ -61,18 +61,34 @@ def test_on_screen_the_boundaries_are_a_url_in_exports_inline(data) -> None:
 
 
 def test_context_layers_are_assets_too_on_screen_only(data, client) -> None:
+    """On screen every context layer (CONTEXT_LAYERS: neighbours, outline, the inset's
+    land and islands) names one file of all their shapes, fetched once and cached; each
+    layer's locations are its own shapes in it, the same as an export carries inline. The
+    figure of a page carries none of their coordinates: its only long lines are the
+    inset's neighbours (kept as lines: see CONTEXT_LAYERS)."""
+    import brotli
+
+    from twinning.figures.map import CONTEXT_LAYERS
 
     filters = agg.Filters(lang="en", level="province")
     screen = {t["name"]: t for t in cb.base_map_figure(View(data, filters))["data"]}
     exported = {
         t["name"]: t for t in View.of("lang=en", data=data).figure("map").to_plotly_json()["data"]
     }
-    for name in ("neighbors", "inset-outline"):
-        url = screen[name]["geojson"]
-        assert url.startswith(f"/geo/{name}-"), url
-        assert isinstance(exported[name]["geojson"], dict)
-        served = client.get(url, headers={"Accept-Encoding": "br"})
-        assert served.status_code == 200 and served.headers["Content-Encoding"] == "br"
+    assert set(CONTEXT_LAYERS) <= set(screen)
+    urls = {screen[name]["geojson"].partition("#")[0] for name in CONTEXT_LAYERS}
+    assert len(urls) == 1 and urls.pop().startswith("/geo/overlays-"), urls
+    url = screen["neighbors"]["geojson"]
+    served = client.get(url, headers={"Accept-Encoding": "br"})
+    assert served.status_code == 200 and served.headers["Content-Encoding"] == "br"
+    by_id = {f["id"]: f for f in json.loads(brotli.decompress(served.get_data()))["features"]}
+    for name in CONTEXT_LAYERS:
+        inline = exported[name]["geojson"]
+        assert isinstance(inline, dict)
+        assert list(screen[name]["locations"]) == [f["id"] for f in inline["features"]]
+        assert [by_id[i] for i in screen[name]["locations"]] == inline["features"], name
+    long = [t["name"] for t in screen.values() if len(t.get("lon") or ()) > 1000]
+    assert long == ["inset-neighbors"], long
 
 
 def test_boundaries_best_encoding_is_made_once_and_read_by_the_other_workers(
@@ -95,7 +111,7 @@ def test_boundaries_best_encoding_is_made_once_and_read_by_the_other_workers(
     geo_assets.prepare_best(("province",))
     province = geo_assets.asset("province", None)
     files = {p.name for p in (tmp_path / "geo-br").glob("*.br")}
-    assert f"{province.name}.br" in files and len(files) == 1 + len(geo_assets.OVERLAYS)
+    assert files == {f"{province.name}.br", f"{geo_assets.overlay_asset().name}.br"}
     assert brotli.decompress(geo_assets._brotli(province)) == province.body
 
     def no_compressing(body: bytes) -> bytes:

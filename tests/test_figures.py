@@ -127,18 +127,44 @@ def test_no_data_label_has_room_below_the_lowest_tick():
     assert (lowest - no_data) / span >= 0.055
 
 
+def _coords(shapes: dict) -> list[tuple[float, float]]:
+    import shapely
+
+    out = []
+    for f in shapes["features"]:
+        geom = shapely.from_geojson(json.dumps(f["geometry"]))
+        out += [tuple(c) for c in shapely.get_coordinates(geom)]
+    return out
+
+
 def test_inset_layers_are_cut_to_the_inset():
-    overlays = fmap.load_overlays()
+    shapes = fmap.load_overlays().shapes
     x0, y0, x1, y1 = fmap.INSET_CLIP
-    lon, lat = overlays.inset_neighbors
+    lon, lat = fmap.load_overlays().inset_neighbors
     pts = [(x, y) for x, y in zip(lon, lat, strict=True) if x is not None]
     assert pts, "the inset shows the neighbours around the South China Sea"
     assert all(x0 - 1e-6 <= x <= x1 + 1e-6 and y0 - 1e-6 <= y <= y1 + 1e-6 for x, y in pts)
-    inset = json.dumps(overlays.inset_outline_geojson)
-    from twinning.figures import geojson as gj
-
-    main = json.dumps(gj.overlay_geojson("outline"))
+    inset = json.dumps(shapes["inset-outline"])
+    main = json.dumps(shapes["outline"])
     assert 0 < len(inset) < len(main) / 1.5, "the inset carries its corner, not all of China"
+
+
+def test_context_layers_are_clockwise_shapes_with_ids_of_their_own():
+    # drawn as choropleths (CONTEXT_LAYERS): a counter-clockwise exterior would make
+    # plotly.js fill and outline the rest of the globe; the layers share one file on
+    # screen, so no two layers share an id
+    import shapely
+
+    shapes = fmap.load_overlays().shapes
+    assert set(shapes) == set(fmap.CONTEXT_LAYERS)
+    ids = [f["id"] for layer in shapes.values() for f in layer["features"]]
+    assert len(ids) == len(set(ids))
+    for name, layer in shapes.items():
+        assert all(f["id"].startswith(name + "-") for f in layer["features"]), name
+        for f in layer["features"]:
+            geom = shapely.from_geojson(json.dumps(f["geometry"]))
+            parts = [p for p in getattr(geom, "geoms", [geom]) if p.area > 1e-6]
+            assert parts and not [p for p in parts if p.exterior.is_ccw], (name, f["id"])
 
 
 def test_inset_land_is_simplified_below_a_pixel_and_keeps_its_area_and_islands():
@@ -149,10 +175,8 @@ def test_inset_land_is_simplified_below_a_pixel_and_keeps_its_area_and_islands()
 
     from twinning.figures import geojson as gj
 
-    overlays = fmap.load_overlays()
-    land = shapely.from_geojson(
-        json.dumps(overlays.inset_outline_geojson["features"][0]["geometry"])
-    )
+    shapes = fmap.load_overlays().shapes
+    land = shapely.from_geojson(json.dumps(shapes["inset-outline"]["features"][0]["geometry"]))
     full = gj._overlay("outline", fmap.INSET_CLIP, 0.0).geometry.iloc[0]
     parts, full_parts = list(getattr(land, "geoms", [land])), list(full.geoms)
     assert land.is_valid and len(parts) < len(full_parts) / 4, (len(parts), len(full_parts))
@@ -161,8 +185,7 @@ def test_inset_land_is_simplified_below_a_pixel_and_keeps_its_area_and_islands()
     # the land stays where it was (what drops out is islets: their area is the 0.1 %)
     assert full.buffer(fmap.INSET_OUTLINE_TOLERANCE * 1.01).contains(land)
     islands = gj._overlay("islands", None, 0.0).geometry
-    lon, _lat = overlays.islands
-    assert sum(x is not None for x in lon) >= islands.count_coordinates().sum()
+    assert len(_coords(shapes["inset-islands"])) == islands.count_coordinates().sum()
 
 
 def test_neighbours_are_coarse_but_valid_clockwise_polygons():

@@ -38,7 +38,7 @@ def test_county_level_draws_every_county(atlas_page, county_count):
     paths = atlas_page.page.evaluate(
         """() => [...document.querySelectorAll(
                '#map-graph .geolayer > g[class="geo geo"] .choroplethlayer > g.trace')]
-             .filter(g => g.__data__[0].trace.name !== 'neighbors')
+             .filter(g => ['places', 'places-no-data', 'scope'].includes(g.__data__[0].trace.name))
              .flatMap(g => [...g.querySelectorAll('path.choroplethlocation')])
              .map(p => p.__data__.locs ? p.__data__.locs.length : p.__data__.loc)"""
     )

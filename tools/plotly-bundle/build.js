@@ -16,8 +16,9 @@ const PATCHES = [
     // per colour, line and z (#7): plotly.js set five style properties and worked out the
     // colour scale for each of the map's ~2,900 places (~40 ms of a cold first view). The
     // properties are those plotly.js sets (stroke, stroke-opacity, stroke-dasharray when
-    // dashed, stroke-width, opacity when given); the selection's style comes after, as
-    // before.
+    // dashed, stroke-width, opacity when given), and the miter limit plotly.js gives lines
+    // (2), for the outlines of China and its islands drawn as choropleths; the selection's
+    // style comes after, as before.
     {
         file: /plotly\.js[\\/]src[\\/]traces[\\/]choropleth[\\/]style\.js$/,
         edits: [
@@ -47,6 +48,9 @@ const PATCHES = [
                     "        var parts = ['stroke: ' + Color.rgb(lineColor), 'stroke-opacity: ' + alpha];\n" +
                     "        if(dash) parts.push('stroke-dasharray: ' + dash);\n" +
                     "        parts.push('stroke-width: ' + width + 'px');\n" +
+                    "        // corners cut as plotly.js cuts a line's (scatter/plot.js): a tiny island's\n" +
+                    "        // sharp ring would otherwise end in miters of up to 4 widths\n" +
+                    "        parts.push('stroke-miterlimit: 2');\n" +
                     "        if(marker.opacity !== undefined && marker.opacity !== null && marker.opacity !== '') {\n" +
                     "            parts.push('opacity: ' + marker.opacity);\n" +
                     '        }\n' +

@@ -20,8 +20,11 @@ def to_geojson(gdf: gpd.GeoDataFrame, decimals: int = 3) -> dict[str, Any]:
 
     Coordinates are rounded (3 decimals ~ 100 m, finer than the 0.05° simplification) to
     keep the figure small; properties are left out because hover text comes from the data.
+    Exteriors are clockwise once rounded (rounding can turn a sliver's ring round):
+    plotly.js fills, and outlines, the rest of the globe for a counter-clockwise one.
     """
     geoms = shapely.transform(np.asarray(gdf.geometry.values), lambda c: np.round(c, decimals))
+    geoms = shapely.orient_polygons(geoms, exterior_cw=True)
     features = [
         {"type": "Feature", "id": str(code), "properties": {}, "geometry": json.loads(g)}
         for code, g in zip(gdf["adcode"], shapely.to_geojson(geoms), strict=True)
@@ -139,14 +142,18 @@ def overlay_lines(kind: str, clip: BBox | None = None, tolerance: float = 0.0) -
     return ([], []) if gdf is None else line_coords(gdf)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def overlay_geojson(
-    kind: str, clip: BBox | None = None, tolerance: float = 0.0
+    kind: str, clip: BBox | None = None, tolerance: float = 0.0, name: str | None = None
 ) -> dict[str, Any] | None:
-    """An overlay as GeoJSON (for filled shapes such as the islands), cached."""
+    """An overlay as GeoJSON, cached: the map draws its context layers (outline,
+    neighbours, islands) as choropleths of these shapes. Each shape's id is
+    ``<name>-<i>`` (``name`` defaults to ``kind``), so the layers of one map, served
+    together in one file (``components.geo_assets``), keep their own ids. Exteriors are
+    clockwise (``to_geojson``), as cutting to a box may not leave them."""
     gdf = _overlay(kind, clip, tolerance)
     if gdf is None:
         return None
     gdf = gdf.reset_index(drop=True)
-    gdf = gdf.assign(adcode=[f"{kind}-{i}" for i in range(len(gdf))])
+    gdf = gdf.assign(adcode=[f"{name or kind}-{i}" for i in range(len(gdf))])
     return to_geojson(gdf)

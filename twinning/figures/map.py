@@ -21,7 +21,7 @@ the South China Sea islands and the dashed line come from the project's boundari
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -73,18 +73,36 @@ class MapFigureKey:
         return [self.lang, self.level, self.recipient, self.version, self.present]
 
 
+# The context layers drawn as choropleths of their shapes (no hover, never a value):
+# trace name -> (geo subplot, fill, line colour, line width). The same in every view, so
+# the screen fetches their shapes once, as one cacheable file (components/geo_assets.py),
+# instead of ~190 KB of coordinates in every page's figure; and plotly.js draws a
+# choropleth's shapes without the adaptive resampling it gives lines (#7). The inset's
+# neighbours stay lines (``Overlays.inset_neighbors``): cut to the inset's box, as shapes
+# their cut edges would be outlined along its frame.
+CONTEXT_LAYERS: dict[str, tuple[str, str, str, float]] = {
+    "neighbors": ("geo", palette.NEIGHBOUR, "#e2e4e8", 0.5),
+    "outline": ("geo", "rgba(0,0,0,0)", palette.OUTLINE, 1.1),
+    "inset-outline": ("geo2", palette.NO_DATA, palette.OUTLINE, 0.6),
+    "inset-islands": ("geo2", "rgba(0,0,0,0)", palette.OUTLINE, 0.6),
+}
+
+
+INSET_LINES = {  # the inset's layers drawn as lines
+    "inset-neighbors": {"color": "#9ca3af", "width": 0.5},
+    "inset-dashline": {"color": palette.OUTLINE, "width": 1.0},
+}
+
+
 @dataclass
 class Overlays:
-    """Lines (lon, lat lists with None breaks) and shapes from ``twinning.geo`` overlays."""
+    """Shapes (GeoJSON, by ``CONTEXT_LAYERS`` name) and lines (lon, lat lists with None
+    breaks) from ``twinning.geo`` overlays."""
 
-    outline: tuple[list, list] = ([], [])
+    shapes: dict[str, dict] = field(default_factory=dict)
     dashline: tuple[list, list] = ([], [])
-    islands: tuple[list, list] = ([], [])
     island_points: tuple[list, list] = ([], [])
-    neighbors_geojson: dict | None = None
-    # the inset's layers, cut to its box: it shows one corner of the map
     inset_neighbors: tuple[list, list] = ([], [])
-    inset_outline_geojson: dict | None = None
 
 
 @lru_cache(maxsize=1)
@@ -92,20 +110,48 @@ def load_overlays() -> Overlays:
     """The four overlays, read once (``twinning.geo.boundaries``) and kept."""
     from twinning.figures import geojson as gj
 
-    pts = _island_points()
     box = INSET_CLIP
-    return Overlays(
-        outline=gj.overlay_lines("outline"),
-        dashline=gj.overlay_lines("dashline"),
-        islands=gj.overlay_lines("islands"),
-        island_points=pts,
+    shapes = {
         # context only: a coarser outline of the neighbours keeps the figure small
-        neighbors_geojson=gj.overlay_geojson("neighbors", tolerance=NEIGHBOUR_TOLERANCE),
-        inset_neighbors=gj.overlay_lines("neighbors", clip=box),
-        inset_outline_geojson=gj.overlay_geojson(
-            "outline", clip=box, tolerance=INSET_OUTLINE_TOLERANCE
+        "neighbors": gj.overlay_geojson("neighbors", tolerance=NEIGHBOUR_TOLERANCE),
+        "outline": gj.overlay_geojson("outline"),
+        # the inset's layers, cut to its box: it shows one corner of the map
+        "inset-outline": gj.overlay_geojson(
+            "outline", clip=box, tolerance=INSET_OUTLINE_TOLERANCE, name="inset-outline"
         ),
+        "inset-islands": gj.overlay_geojson("islands", name="inset-islands"),
+    }
+    return Overlays(
+        shapes={k: v for k, v in shapes.items() if v and v["features"]},
+        dashline=gj.overlay_lines("dashline"),
+        island_points=_island_points(),
+        inset_neighbors=gj.overlay_lines("neighbors", clip=box),
     )
+
+
+def _context_layer(fig: go.Figure, overlays: Overlays, name: str) -> int | None:
+    """Add the context layer ``name`` (``CONTEXT_LAYERS``) if its shapes are there; its
+    trace's index."""
+    shapes = overlays.shapes.get(name)
+    if not shapes:
+        return None
+    geo, fill, line, width = CONTEXT_LAYERS[name]
+    feats = shapes["features"]
+    fig.add_trace(
+        go.Choropleth(
+            geojson=shapes,
+            locations=[f["id"] for f in feats],
+            z=[0] * len(feats),
+            colorscale=[[0, fill], [1, fill]],
+            showscale=False,
+            marker={"line": {"color": line, "width": width}},
+            hoverinfo="skip",
+            name=name,
+            geo=geo,
+            showlegend=False,
+        )
+    )
+    return len(fig.data) - 1
 
 
 def _island_points() -> tuple[list, list]:
@@ -793,22 +839,8 @@ def map_figure(
     meta: dict[str, Any] = {}
     font_size = 18 if filters.present else 13
 
-    if overlays.neighbors_geojson and not filters.recipient:
-        feats = overlays.neighbors_geojson["features"]
-        fig.add_trace(
-            go.Choropleth(
-                geojson=overlays.neighbors_geojson,
-                locations=[f["id"] for f in feats],
-                z=[0] * len(feats),
-                colorscale=[[0, palette.NEIGHBOUR], [1, palette.NEIGHBOUR]],
-                showscale=False,
-                marker={"line": {"color": "#e2e4e8", "width": 0.5}},
-                hoverinfo="skip",
-                name="neighbors",
-                geo="geo",
-                showlegend=False,
-            )
-        )
+    if not filters.recipient:
+        _context_layer(fig, overlays, "neighbors")
     main = values["main"]
     # place names: set once per structure, never sent again by a filter change
     names = [esc(data.place_label(code, lang)) for code in locations]
@@ -886,23 +918,21 @@ def map_figure(
         )
     )
     if not filters.recipient:
-        for kind, (lon, lat), style in (
-            ("outline", overlays.outline, {"color": palette.OUTLINE, "width": 1.1}),
-            ("dashline", overlays.dashline, {"color": palette.OUTLINE, "width": 1.0}),
-        ):
-            if lon:
-                fig.add_trace(
-                    go.Scattergeo(
-                        lon=lon,
-                        lat=lat,
-                        mode="lines",
-                        line=style,
-                        hoverinfo="skip",
-                        name=kind,
-                        geo="geo",
-                        showlegend=False,
-                    )
+        _context_layer(fig, overlays, "outline")
+        lon, lat = overlays.dashline
+        if lon:
+            fig.add_trace(
+                go.Scattergeo(
+                    lon=lon,
+                    lat=lat,
+                    mode="lines",
+                    line={"color": palette.OUTLINE, "width": 1.0},
+                    hoverinfo="skip",
+                    name="dashline",
+                    geo="geo",
+                    showlegend=False,
                 )
+            )
         meta["inset"] = _add_inset(fig, overlays)
 
     programs = agg.program_options(data)
@@ -1079,43 +1109,27 @@ def map_figure(
 def _add_inset(fig: go.Figure, overlays: Overlays) -> list[int]:
     """South China Sea inset (geo2): China's outline, neighbours, islands, dashed line."""
     indices = []
-    if overlays.inset_outline_geojson:
-        feats = overlays.inset_outline_geojson["features"]
-        indices.append(len(fig.data))
-        fig.add_trace(
-            go.Choropleth(
-                geojson=overlays.inset_outline_geojson,
-                locations=[f["id"] for f in feats],
-                z=[0] * len(feats),
-                colorscale=[[0, palette.NO_DATA], [1, palette.NO_DATA]],
-                showscale=False,
-                marker={"line": {"color": palette.OUTLINE, "width": 0.6}},
-                hoverinfo="skip",
-                name="inset-outline",
-                geo="geo2",
-                showlegend=False,
-            )
-        )
-    for name, (lon, lat), mode, style in (
-        ("inset-neighbors", overlays.inset_neighbors, "lines", {"color": "#9ca3af", "width": 0.5}),
-        ("inset-islands", overlays.islands, "lines", {"color": palette.OUTLINE, "width": 0.6}),
-        ("inset-dashline", overlays.dashline, "lines", {"color": palette.OUTLINE, "width": 1.0}),
-    ):
-        if not lon:
+    for name in ("inset-outline", "inset-neighbors", "inset-islands", "inset-dashline"):
+        if name in CONTEXT_LAYERS:
+            index = _context_layer(fig, overlays, name)
+            if index is not None:
+                indices.append(index)
             continue
-        indices.append(len(fig.data))
-        fig.add_trace(
-            go.Scattergeo(
-                lon=lon,
-                lat=lat,
-                mode=mode,
-                line=style,
-                hoverinfo="skip",
-                name=name,
-                geo="geo2",
-                showlegend=False,
+        lon, lat = overlays.inset_neighbors if name == "inset-neighbors" else overlays.dashline
+        if lon:
+            indices.append(len(fig.data))
+            fig.add_trace(
+                go.Scattergeo(
+                    lon=lon,
+                    lat=lat,
+                    mode="lines",
+                    line=INSET_LINES[name],
+                    hoverinfo="skip",
+                    name=name,
+                    geo="geo2",
+                    showlegend=False,
+                )
             )
-        )
     lon, lat = overlays.island_points
     if lon:
         indices.append(len(fig.data))
