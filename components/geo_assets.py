@@ -5,7 +5,7 @@ is a URL such as ``/geo/county-3f9c0a1b2c3d4e5f.json`` and plotly.js fetches it.
 holds a hash of the content, so the response can be cached for a year (``immutable``):
 a second page view, a second tab or a level visited again never downloads it again, and
 a change of the boundaries changes the URL. The context layers, drawn as choropleths
-(the neighbouring countries, China's outline, the inset's land, neighbours and islands:
+(the neighbouring countries, China's outline, the inset's land and islands:
 ``twinning.figures.map.CONTEXT_LAYERS``), are served the same way, all in one file. The
 bytes are compressed once per process (gzip and brotli) and kept; a conditional request
 (``If-None-Match``) gets a 304.
