@@ -77,7 +77,10 @@ def test_boundaries_are_downloaded_once_then_come_from_the_cache(
 
         # a second visit in the same browser: the same URL, from the cache
         again = _open_county_map(bp, metric="funds_cny")
-        assert sorted(e["name"] for e in again) == sorted(e["name"] for e in first)
+        # (a fragment is a layer's own name for a file: which names plotly.js asked for
+        # itself depends on whether the page handed it the file first, components/geo_assets)
+        files = {e["name"].split("#")[0] for e in first}
+        assert {e["name"].split("#")[0] for e in again} == files
         assert all(e["transfer"] == 0 for e in again), f"downloaded again: {again}"
         assert len(set(drawn_locations(bp.page))) == county_count
 
