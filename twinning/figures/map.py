@@ -88,12 +88,6 @@ CONTEXT_LAYERS: dict[str, tuple[str, str, str, float]] = {
 }
 
 
-INSET_LINES = {  # the inset's layers drawn as lines
-    "inset-neighbors": {"color": "#9ca3af", "width": 0.5},
-    "inset-dashline": {"color": palette.OUTLINE, "width": 1.0},
-}
-
-
 @dataclass
 class Overlays:
     """Shapes (GeoJSON, by ``CONTEXT_LAYERS`` name) and lines (lon, lat lists with None
@@ -919,20 +913,10 @@ def map_figure(
     )
     if not filters.recipient:
         _context_layer(fig, overlays, "outline")
-        lon, lat = overlays.dashline
-        if lon:
-            fig.add_trace(
-                go.Scattergeo(
-                    lon=lon,
-                    lat=lat,
-                    mode="lines",
-                    line={"color": palette.OUTLINE, "width": 1.0},
-                    hoverinfo="skip",
-                    name="dashline",
-                    geo="geo",
-                    showlegend=False,
-                )
-            )
+        _context_points(
+            fig, "dashline", overlays.dashline, "geo", mode="lines",
+            line={"color": palette.OUTLINE, "width": 1.0},
+        )  # fmt: skip
         meta["inset"] = _add_inset(fig, overlays)
 
     programs = agg.program_options(data)
@@ -1108,44 +1092,39 @@ def map_figure(
 
 def _add_inset(fig: go.Figure, overlays: Overlays) -> list[int]:
     """South China Sea inset (geo2): China's outline, neighbours, islands, dashed line."""
-    indices = []
-    for name in ("inset-outline", "inset-neighbors", "inset-islands", "inset-dashline"):
-        if name in CONTEXT_LAYERS:
-            index = _context_layer(fig, overlays, name)
-            if index is not None:
-                indices.append(index)
-            continue
-        lon, lat = overlays.inset_neighbors if name == "inset-neighbors" else overlays.dashline
-        if lon:
-            indices.append(len(fig.data))
-            fig.add_trace(
-                go.Scattergeo(
-                    lon=lon,
-                    lat=lat,
-                    mode="lines",
-                    line=INSET_LINES[name],
-                    hoverinfo="skip",
-                    name=name,
-                    geo="geo2",
-                    showlegend=False,
-                )
-            )
-    lon, lat = overlays.island_points
-    if lon:
-        indices.append(len(fig.data))
-        fig.add_trace(
-            go.Scattergeo(
-                lon=lon,
-                lat=lat,
-                mode="markers",
-                marker={"size": 3, "color": palette.OUTLINE},
-                hoverinfo="skip",
-                name="inset-island-points",
-                geo="geo2",
-                showlegend=False,
-            )
+    indices = [
+        _context_layer(fig, overlays, "inset-outline"),
+        _context_points(
+            fig, "inset-neighbors", overlays.inset_neighbors, "geo2", mode="lines",
+            line={"color": "#9ca3af", "width": 0.5},
+        ),
+        _context_layer(fig, overlays, "inset-islands"),
+        _context_points(
+            fig, "inset-dashline", overlays.dashline, "geo2", mode="lines",
+            line={"color": palette.OUTLINE, "width": 1.0},
+        ),
+        _context_points(
+            fig, "inset-island-points", overlays.island_points, "geo2", mode="markers",
+            marker={"size": 3, "color": palette.OUTLINE},
+        ),
+    ]  # fmt: skip
+    return [i for i in indices if i is not None]
+
+
+def _context_points(
+    fig: go.Figure, name: str, coords: tuple[list, list], geo: str, **style: Any
+) -> int | None:
+    """Add a context layer of lines or points (lon, lat lists; None breaks a line) if it
+    has any; its trace's index."""
+    lon, lat = coords
+    if not lon:
+        return None
+    fig.add_trace(
+        go.Scattergeo(
+            lon=lon, lat=lat, hoverinfo="skip", name=name, geo=geo, showlegend=False, **style
         )
-    return indices
+    )
+    return len(fig.data) - 1
 
 
 @lru_cache(maxsize=64)
