@@ -113,10 +113,15 @@ def overlay_asset() -> GeoAsset | None:
     return made
 
 
-def again(url: str) -> str:
-    """The name a figure's later layers give a boundaries file its first layer names
-    ``url`` (``use_urls``)."""
-    return f"{url}#2"
+# the most layers of one figure drawn from one file: the places' three (no data, values, a
+# scope's outline), the context's four (CONTEXT_LAYERS)
+LAYERS_PER_FILE = 6
+
+
+def again(url: str, n: int = 2) -> str:
+    """The name the ``n``-th layer of a figure drawn from one boundaries file gives it (the
+    first names it ``url``; ``use_urls``)."""
+    return f"{url}#{n}"
 
 
 def use_urls(fig: dict[str, Any]) -> None:
@@ -124,24 +129,25 @@ def use_urls(fig: dict[str, Any]) -> None:
     file that holds them all (the screen figure only: they are the same in every view,
     so the browser keeps them).
 
-    The places are two layers on one URL. plotly.js fetches a URL once per page and makes
-    a second trace with the same URL poll for it, giving up after 5 s: on a slow link the
-    county map would fail to draw. So every layer after the first names the file with a
-    fragment of its own (``#2``): a separate key for plotly.js, the same request for the
-    browser (a fragment never reaches the server; the second read waits on the HTTP cache).
+    Several layers are drawn from one file (the places' layers, the context's). plotly.js
+    fetches a URL once per page and makes another trace with the same URL poll for it,
+    giving up after 5 s: on a slow link a layer would fail to draw. So each layer after
+    the first names the file with a fragment of its own (``#2``, ``#3``...): a separate
+    key for plotly.js, the same request for the browser (a fragment never reaches the
+    server; a later read waits on the HTTP cache for the first).
     """
     from twinning.figures.map import CONTEXT_LAYERS
 
     data = fig["data"]
-    seen: set[str] = set()
+    uses: dict[str, int] = {}
     for i, trace in enumerate(data):
         url = trace.get("geojson")
         if trace.get("name") in CONTEXT_LAYERS and isinstance(url, dict):
             a = overlay_asset()
             url = None if a is None else f"{_state['prefix']}{ROUTE}{a.name}"
         if isinstance(url, str):
-            data[i] = {**trace, "geojson": again(url) if url in seen else url}
-            seen.add(url)
+            uses[url] = n = uses.get(url, 0) + 1
+            data[i] = {**trace, "geojson": url if n == 1 else again(url, n)}
 
 
 # The screen's boundaries: by address, fetched once and cached by the browser; the base
@@ -351,8 +357,8 @@ def preload_links(search: str) -> str:
         f'<link rel="preload" href="{html.escape(u)}" as="fetch" crossorigin="anonymous">'
         for u in urls
     )
-    # every name the first figure gives each file: each holds several of its layers
-    keys = [[u, [u, again(u)]] for u in urls]
+    # every name a figure may give each file: each holds several of its layers
+    keys = [[u, [u, *(again(u, n) for n in range(2, LAYERS_PER_FILE + 1))]] for u in urls]
     return links + _parsed_early(keys)
 
 

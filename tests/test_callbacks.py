@@ -91,6 +91,26 @@ def test_context_layers_are_assets_too_on_screen_only(data, client) -> None:
     assert long == ["inset-neighbors"], long
 
 
+def test_each_layer_drawn_from_one_file_names_it_its_own_way(data) -> None:
+    """plotly.js fetches a URL once and makes another trace of the same URL poll for it,
+    giving up after 5 s: each layer of a file has a name of its own (a fragment), and the
+    page hands plotly.js the file under every name a figure may give it."""
+    from components import geo_assets
+
+    for filters in (agg.Filters(lang="en", level="county"), agg.Filters(level="province")):
+        fig = cb.base_map_figure(View(data, filters))
+        names = [t["geojson"] for t in fig["data"] if isinstance(t.get("geojson"), str)]
+        assert len(names) == len(set(names)), names
+        files = {n.partition("#")[0] for n in names}
+        assert len(files) == 2  # the level's boundaries and the context's
+        for file in files:
+            layers = [n for n in names if n.partition("#")[0] == file]
+            assert len(layers) <= geo_assets.LAYERS_PER_FILE
+            assert layers[0] == file and layers[1:] == [
+                geo_assets.again(file, n) for n in range(2, len(layers) + 1)
+            ]
+
+
 def test_boundaries_best_encoding_is_made_once_and_read_by_the_other_workers(
     tmp_path, monkeypatch
 ) -> None:
