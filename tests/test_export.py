@@ -149,11 +149,27 @@ def test_export_is_set_up_offline(renderer, data):
     folder = Path(url2pathname(urlsplit(url).path))
     assert (folder / "world_110m.json").is_file()
     # the page kaleido renders in loads nothing from the internet (MathJax is off,
-    # plotly.js is the copy inside the plotly package)
+    # plotly.js is the atlas's own bundle, the screen's)
     import kaleido
 
-    page = kaleido.PageGenerator(mathjax=False).generate_index()
-    assert "http://" not in page and "https://" not in page
+    bundle = render.PLOTLY_BUNDLE.as_uri()
+    page = kaleido.PageGenerator(mathjax=False, plotly=bundle).generate_index()
+    assert "http://" not in page and "https://" not in page and bundle in page
+
+
+def test_an_export_is_drawn_by_the_screens_plotly_js(renderer, data):
+    """Exports draw with the atlas's plotly.js bundle, patches and all, as the screen
+    does: places that look alike are one path (the bundle's patch; plotly's own draws a
+    path for each), and the outlines of China's islets, drawn as shapes, end in no spikes
+    (the bundle's miter limit)."""
+    import re
+
+    view = View.of("lang=en&level=county&metric=funds_cny", data=data, today=TODAY)
+    svg = export.render_view_chart(view, "map", "svg", width=1000, height=760).decode()
+    paths = svg.count('class="choroplethlocation"')
+    counties = len(view.locations())
+    assert 0 < paths < counties / 4, (paths, counties)
+    assert re.search(r"stroke-miterlimit: ?2", svg)
 
 
 def test_threads_share_the_browser_and_get_their_own_images(renderer):

@@ -1,9 +1,12 @@
 """Offline rendering of figures to PNG, SVG and PDF with one long-lived headless Chromium.
 
-plotly's ``geo`` subplot loads ``world_110m.json`` from the project's ``assets/vendor/``
-folder (a ``file://`` URL), MathJax is off, and plotly.js is the copy shipped inside the
-plotly package. One browser (kaleido's) is kept alive for the process, because starting a
-browser per image costs seconds. Used by ``twinning.export`` (images, decks) and
+plotly.js is the atlas's own bundle (``assets/vendor/plotly-atlas.min.js``, the one the
+screen draws with), so an export draws what the screen draws, patches and all: the
+``plotly`` package's copy ended the outlines of tiny islets, drawn as shapes, in spikes
+(#7). A map that needs plotly's base map would load ``world_110m.json`` from the
+project's ``assets/vendor/`` folder (a ``file://`` URL; the atlas's maps do not); MathJax
+is off. One browser (kaleido's) is kept alive for the process, because starting a browser
+per image costs seconds. Used by ``twinning.export`` (images, decks) and
 ``twinning.animation`` (frames). No dash here.
 """
 
@@ -20,6 +23,7 @@ import plotly.graph_objects as go
 from twinning.paths import ASSETS_DIR
 
 TOPOJSON_FILE = "world_110m.json"
+PLOTLY_BUNDLE = ASSETS_DIR / "vendor" / "plotly-atlas.min.js"  # the screen's plotly.js
 
 
 class ExportError(ValueError):
@@ -85,7 +89,9 @@ class Renderer:
             thread.start()
 
             async def _open() -> Any:
-                k = kaleido.Kaleido(n=1, mathjax=False, timeout=self.timeout)
+                k = kaleido.Kaleido(
+                    n=1, mathjax=False, timeout=self.timeout, plotlyjs=PLOTLY_BUNDLE.as_uri()
+                )
                 await k.open()
                 return k
 
@@ -122,7 +128,7 @@ class Renderer:
     def render(
         self, fig: go.Figure | dict, fmt: str, width: int, height: int, scale: float
     ) -> bytes:
-        """Image bytes; offline (shipped topojson, no MathJax, plotly.js from plotly)."""
+        """Image bytes; offline (the atlas's plotly.js and base map, no MathJax)."""
         import kaleido
 
         topojson = configure_offline()
@@ -140,7 +146,10 @@ class Renderer:
                 self.stop()
         try:
             return kaleido.calc_fig_sync(
-                fig_dict, opts=opts, topojson=topojson, kopts={"mathjax": False}
+                fig_dict,
+                opts=opts,
+                topojson=topojson,
+                kopts={"mathjax": False, "plotlyjs": PLOTLY_BUNDLE.as_uri()},
             )
         except Exception as exc:
             raise ExportError(
