@@ -10,10 +10,10 @@ import pytest
 
 from components import callbacks
 from twinning import query as agg
-from twinning.paths import ASSETS_DIR
+from twinning.paths import ASSETS_DIR, PLOTLY_BUNDLE
 from twinning.view import View
 
-BUNDLE = ASSETS_DIR / "vendor" / "plotly-atlas.min.js"
+BUNDLE = PLOTLY_BUNDLE
 # tools/plotly-bundle/entry.js registers these (scatter comes with plotly.js's core)
 BUNDLED_TRACES = {"scatter", "bar", "choropleth", "scattergeo"}
 

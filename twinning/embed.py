@@ -29,14 +29,13 @@ from urllib.parse import urlsplit
 
 from twinning import i18n
 from twinning import query as agg
-from twinning.paths import ASSETS_DIR
+from twinning.paths import PLOTLY_BUNDLE
 from twinning.sources import short_source
 from twinning.view import INLINE, View
 
 CHARTS: tuple[str, ...] = ("map", "series", "headlines", "table")
 TABLE_ROWS = 50  # rows an embedded table shows; the rest are one click away in the atlas
 SOURCES_IN_LINE = 3  # sources named in an embed's source line; the rest "+N more"
-PLOTLY_BUNDLE = ASSETS_DIR / "vendor" / "plotly-atlas.min.js"
 
 # This module's words are the catalog's "share.<key>" messages (twinning/locale).
 I18N_PREFIX = "share."

@@ -20,10 +20,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from twinning.paths import ASSETS_DIR
+from twinning.paths import ASSETS_DIR, PLOTLY_BUNDLE
 
 TOPOJSON_FILE = "world_110m.json"
-PLOTLY_BUNDLE = ASSETS_DIR / "vendor" / "plotly-atlas.min.js"  # the screen's plotly.js
 
 
 class ExportError(ValueError):

@@ -224,7 +224,8 @@ const PATCHES = [
     // follows each edge as a great-circle arc to a tenth of a pixel: for the county map's
     // ~63,000 short edges it added ~30 points in all (each off the straight edge by well
     // under a pixel) and cost ~35 ms of each draw, a third of the time spent projecting.
-    // Lines (flows, outlines) are still resampled: a flow's two ends make one long arc.
+    // Lines (flows, the dashed line, the inset's neighbours) are still resampled: a flow's
+    // two ends make one long arc.
     {
         file: /plotly\.js[\\/]src[\\/]plots[\\/]geo[\\/]geo\.js$/,
         edits: [
