@@ -123,10 +123,37 @@ def test_plotly_draws_the_first_map_from_the_boundaries_the_page_handed_it(atlas
     )
     assert len(handed) >= 3 and all(kind == "object" for _name, kind in handed), handed
     assert any("#" in name for name, _kind in handed)  # the second county layer's name
-    chunks = [path for path, _kind in entries if "/dcc/async-" in path]
-    assert sorted(c.rsplit("/", 1)[-1] for c in chunks) == sorted(
-        ["async-dropdown.js", "async-slider.js", "async-graph.js"]
-    ), chunks
+    chunks = {path.rsplit("/", 1)[-1]: kind for path, kind in entries if "/dcc/async-" in path}
+    # the map's chunk from its preload; the dropdowns' and sliders', asked for by dcc as
+    # React first renders one, come after: the map no longer waits for their render
+    assert chunks == {"async-graph.js": "link", "async-dropdown.js": "script",
+                      "async-slider.js": "script"}, chunks  # fmt: skip
+    assert len([p for p, _k in entries if "/dcc/async-" in p]) == 3, entries
+    atlas_page.log.assert_clean()
+
+
+def test_nothing_moves_when_the_dropdowns_and_sliders_come_after_the_map(atlas_page):
+    """dcc draws its dropdowns and sliders from chunks a first view asks for after its map
+    (#7); until one comes, its place is kept (assets/style.css, a11y.css): held back until
+    the map has drawn, the filters, the place search and the map are where they are once
+    every control has come, to the pixel."""
+    page, held = atlas_page.page, []
+    page.route("**/dcc/async-{dropdown,slider}.js", lambda route: held.append(route))
+    page.set_viewport_size({"width": 1366, "height": 900})
+    atlas_page.open("/", level="county", lang="en")
+    wait_map_drawn(page)
+    boxes = """() => Object.fromEntries([...document.querySelectorAll(
+        '#filters-panel .field, .place-search, .export-controls, #map-graph, #playback')].map(
+        (e, i) => [(e.id || e.className) + ' ' + i, (r => [Math.round(r.top), Math.round(
+            r.height)])(e.getBoundingClientRect())]))"""
+    pending = page.evaluate(boxes)
+    assert page.locator(".dash-dropdown").count() == 0 and len(held) == 2, held
+    for route in held:
+        route.continue_()
+    page.wait_for_function("() => document.querySelectorAll('.dash-dropdown').length >= 8")
+    page.wait_for_selector("#year-range")
+    atlas_page.settle()
+    assert len(pending) >= 10 and page.evaluate(boxes) == pending
     atlas_page.log.assert_clean()
 
 
