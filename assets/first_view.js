@@ -11,7 +11,10 @@
  *    the series, tables, sources and lists they fill are below the map, and answered
  *    at once they took the browser's one main thread from plotly while it drew the
  *    map's ~2,900 places. A page without the map (the import page, or a shell that a
- *    callback fills) holds nothing; later requests are never held.
+ *    callback fills) holds nothing; later requests are never held. The other charts'
+ *    draws wait the same way: React mounts the time series (a blank chart until its
+ *    callback answers) with the map, and its draw took ~40 ms of the main thread before
+ *    the map was done; held, plotly.js draws it once the map has drawn, in order.
  * 3. The scripts of the component libraries no first view draws (dash-ag-grid's tables;
  *    window.__atlasLater, from the page's head: components/app.py DEFERRED_LIBRARIES) are
  *    loaded once the map has drawn and the browser is idle, at once on a page without
@@ -27,11 +30,14 @@
   var holding = null;  // a promise while the first callbacks wait; null before and after
   var done = false;
 
-  var drawn = false;  // set by the map's first "plotly_afterplot"
+  // set once the map's first Plotly.react is done (2, below), or without that wrapper by
+  // the map's first "plotly_afterplot"
+  var drawn = false;
+  var wrapped = false;
   function mapDrawn() {
     if (drawn) { return true; }
     var gd = document.querySelector("#map-graph .js-plotly-plot");
-    if (gd && gd.on && !gd.__atlasFirstView) {
+    if (!wrapped && gd && gd.on && !gd.__atlasFirstView) {
       gd.__atlasFirstView = true;
       gd.on("plotly_afterplot", function () {
         drawn = true;
@@ -47,11 +53,16 @@
     if (!document.getElementById("map-card")) { done = true; loadIdle(); return null; }
     var started = Date.now();
     holding = new Promise(function (resolve) {
+      release = function () {
+        done = true;
+        holding = null;
+        release = null;
+        resolve();
+      };
       (function poll() {
+        if (!release) { return; }
         if (mapDrawn() || Date.now() - started > HOLD_MS) {
-          done = true;
-          holding = null;
-          resolve();
+          release();
         } else {
           setTimeout(poll, 30);
         }
@@ -59,6 +70,41 @@
     });
     return holding;
   }
+  var release = null;  // ends the hold at once (the map's first draw done)
+
+  // 2. the charts other than the map drawn once the map's first draw is done (its
+  //    Plotly.react's promise: its "plotly_afterplot" can come before every layer is
+  //    drawn), or HOLD_MS has passed; each in the order asked for
+  document.addEventListener("DOMContentLoaded", function () {
+    var P = window.Plotly;
+    if (!P || !P.react) { return; }
+    var react0 = P.react;
+    var started = false;
+    wrapped = true;
+    P.react = function (gd) {
+      var el = typeof gd === "string" ? document.getElementById(gd) : gd;
+      var inMap = !!(el && el.closest && el.closest("#map-graph"));
+      if (inMap && !started) {
+        started = true;
+        var first = react0.apply(this, arguments);
+        var over = function () {  // once the browser has painted the map
+          afterPaint(function () {
+            drawn = true;
+            if (release) { release(); }
+            whenIdle(loadIdle);
+          });
+        };
+        Promise.resolve(first).then(over, over);
+        return first;
+      }
+      var wait = inMap ? null : hold();
+      if (wait) {
+        var self = this, args = arguments;
+        return wait.then(function () { return react0.apply(self, args); });
+      }
+      return react0.apply(this, arguments);
+    };
+  });
 
   window.fetch = function (input, init) {
     var url = typeof input === "string" ? input : (input && input.url) || "";
@@ -115,6 +161,11 @@
   }
   // whatever the map does (an error, a page that never draws it): loaded by then
   window.setTimeout(function () { whenIdle(loadIdle); }, LATEST_MS);
+
+  function afterPaint(fn) {
+    if (!window.requestAnimationFrame) { window.setTimeout(fn, 0); return; }
+    window.requestAnimationFrame(function () { window.setTimeout(fn, 0); });
+  }
 
   function whenIdle(fn) {
     if (window.requestIdleCallback) {

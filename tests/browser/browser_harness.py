@@ -508,6 +508,23 @@ MAP_DRAWN_JS = (
 )
 
 
+# Each Plotly.react call as ['start' | 'done', graph id, ms since navigation start] in
+# window.__plots: plotly.js's own, under assets/first_view.js's wrapper (an init script)
+PLOT_ORDER_JS = """(() => { window.__plots = []; let P;
+  Object.defineProperty(window, 'Plotly', {configurable: true, get() { return P; }, set(v) {
+    P = v;
+    const react = v.react;
+    v.react = function (gd, ...rest) {
+      const id = (gd && gd.parentElement && gd.parentElement.id) || '?';
+      window.__plots.push(['start', id, performance.now()]);
+      const r = react.call(this, gd, ...rest);
+      Promise.resolve(r).then(() => window.__plots.push(['done', id, performance.now()]));
+      return r;
+    };
+  } });
+})();"""
+
+
 def wait_map_drawn(page: Any, timeout_ms: float = 30_000) -> float:
     """Wait for the map to draw; return ms from navigation start to the first full draw."""
     page.wait_for_function(MAP_DRAWN_JS, polling="raf", timeout=timeout_ms)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from browser_harness import drawn_locations, geo_subplots, place_point, wait_map_drawn
+from browser_harness import (
+    PLOT_ORDER_JS,
+    drawn_locations,
+    geo_subplots,
+    place_point,
+    wait_map_drawn,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -455,4 +461,27 @@ def test_tick_labels_past_the_edge_are_hidden_as_plotly_hides_them(atlas_page):
     ]
     assert len(ours) == 9 * 4 + 5 + 4 + 3 + 4
     assert ours_measured < theirs_measured, (ours_measured, theirs_measured)
+    atlas_page.log.assert_clean()
+
+
+def test_the_other_charts_draw_once_the_map_has_drawn(atlas_page):
+    """React mounts the time series with the map, a blank chart until its callback answers;
+    plotly.js draws it only once the map has drawn (assets/first_view.js, #7), then its
+    figures, in that order."""
+    page = atlas_page.page
+    page.add_init_script(PLOT_ORDER_JS)
+    atlas_page.open("/", level="county", lang="en")
+    wait_map_drawn(page)
+    page.wait_for_function(
+        "() => window.__plots.filter(p => p[0] === 'done' && p[1] === 'series-graph').length >= 2"
+    )
+    atlas_page.settle()
+    plots = page.evaluate("window.__plots")
+    map_done = min(t for kind, graph, t in plots if kind == "done" and graph == "map-graph")
+    series = [t for kind, graph, t in plots if kind == "start" and graph == "series-graph"]
+    assert len(series) >= 2 and min(series) >= map_done, plots
+    assert page.evaluate("document.querySelector('#series-graph .js-plotly-plot').data.length")
+    assert page.locator(
+        "#series-graph .scatterlayer .trace, #series-graph .barlayer .trace"
+    ).count()
     atlas_page.log.assert_clean()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from browser_harness import (
+    PLOT_ORDER_JS,
     BrowserPage,
     attach_log,
     drawn_locations,
@@ -96,18 +97,6 @@ def test_boundaries_are_downloaded_once_then_come_from_the_cache(
         context.close()
 
 
-# When the map first says it has drawn (plotly_afterplot), in ms since navigation start.
-AFTERPLOT_JS = """(() => {
-  const hook = () => {
-    const gd = document.querySelector('#map-graph .js-plotly-plot');
-    if (gd && gd.on) {
-      gd.on('plotly_afterplot', () => { window.__afterplotAt ??= performance.now(); });
-    } else requestAnimationFrame(hook);
-  };
-  requestAnimationFrame(hook);
-})();"""
-
-
 def test_the_first_view_comes_with_the_page_and_a_change_still_updates_it(atlas_page):
     # The layout's request names the page's address (assets/first_view.js): the page
     # comes with its map, title and headline numbers, and the map's callback, finding the
@@ -124,13 +113,16 @@ def test_the_first_view_comes_with_the_page_and_a_change_still_updates_it(atlas_
             answers.append((output, r.status, r.text() if r.status == 200 else ""))
 
     page.on("response", on_response)
-    page.add_init_script(AFTERPLOT_JS)
+    page.add_init_script(PLOT_ORDER_JS)
     atlas_page.open("/", level="county", metric="funds_cny", lang="en")
     wait_map_drawn(page)
     atlas_page.settle()
     # while the map drew, the page's callbacks waited (assets/first_view.js): the first
-    # was sent after the map's first drawing
-    drawn_at = page.evaluate("window.__afterplotAt")
+    # was sent after the map's first drawing was done
+    plots = page.evaluate("window.__plots")
+    drawn_at = min(
+        (t for kind, graph, t in plots if (kind, graph) == ("done", "map-graph")), default=None
+    )
     sent = page.evaluate(
         """() => performance.getEntriesByType('resource')
         .filter(e => e.name.includes('/_dash-update-component')).map(e => e.startTime)"""
