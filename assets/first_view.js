@@ -76,6 +76,7 @@
   //    Plotly.react's promise: its "plotly_afterplot" can come before every layer is
   //    drawn), or HOLD_MS has passed; each in the order asked for
   document.addEventListener("DOMContentLoaded", function () {
+    graphInFirstRender();
     var P = window.Plotly;
     if (!P || !P.react) { return; }
     var react0 = P.react;
@@ -161,6 +162,29 @@
   }
   // whatever the map does (an error, a page that never draws it): loaded by then
   window.setTimeout(function () { whenIdle(loadIdle); }, LATEST_MS);
+
+  // 1b. dcc's Graph is a lazy component: React's first render left the map out, drew the
+  //     page, ran Dash's first callbacks' bookkeeping (~60 ms), then rendered the map once
+  //     its chunk had come. Its lazy part started here, on a page that preloads the chunk
+  //     (a first view with a map), resolves before that first render, which then draws
+  //     the map with the page. Anything not as expected: nothing is done (as before).
+  function graphInFirstRender() {
+    if (!document.querySelector('link[rel="preload"][href*="/dcc/async-graph"]')) { return; }
+    var lazy;
+    try {
+      var Graph = window.dash_core_components && window.dash_core_components.Graph;
+      var outer = new Graph({ id: "atlas-first-view", figure: {} }).render();
+      var inner = outer.type && outer.type.type;  // React.memo(function)
+      var suspense = typeof inner === "function" ? inner(outer.props) : null;
+      lazy = suspense && suspense.props && suspense.props.children && suspense.props.children.type;
+    } catch (e) {
+      return;
+    }
+    if (!lazy || typeof lazy._init !== "function" || !lazy._payload) { return; }
+    try {
+      lazy._init(lazy._payload);  // starts the chunk's import; throws it while it is pending
+    } catch (pending) { /* expected */ }
+  }
 
   function afterPaint(fn) {
     if (!window.requestAnimationFrame) { window.setTimeout(fn, 0); return; }

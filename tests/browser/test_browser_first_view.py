@@ -485,3 +485,28 @@ def test_the_other_charts_draw_once_the_map_has_drawn(atlas_page):
         "#series-graph .scatterlayer .trace, #series-graph .barlayer .trace"
     ).count()
     atlas_page.log.assert_clean()
+
+
+# every element with the map's id the page ever had (a MutationObserver from the start)
+MAP_NODES_JS = """(() => { window.__mapNodes = [];
+  new MutationObserver(records => { for (const r of records) for (const n of r.addedNodes) {
+    if (n.nodeType !== 1) continue;
+    for (const e of [n, ...n.querySelectorAll('#map-graph')])
+      if (e.id === 'map-graph' && !window.__mapNodes.includes(e)) window.__mapNodes.push(e);
+  } }).observe(document, {childList: true, subtree: true}); })();"""
+
+
+def test_the_map_is_drawn_in_reacts_first_render(atlas_page):
+    """dcc's Graph is a lazy component: React's first render put a placeholder in the map's
+    place and rendered the map only once its chunk had come, after Dash's first callbacks'
+    bookkeeping. assets/first_view.js starts its lazy part before that first render (#7):
+    the map's element is made once, no placeholder before it, and the map draws."""
+    page = atlas_page.page
+    page.add_init_script(MAP_NODES_JS)
+    atlas_page.open("/", level="county", lang="en")
+    wait_map_drawn(page)
+    atlas_page.settle()
+    nodes = page.evaluate("window.__mapNodes.map(e => [e.className, e.isConnected])")
+    assert nodes == [["dash-graph map-graph", True]], nodes
+    assert drawn_locations(page)
+    atlas_page.log.assert_clean()
