@@ -89,6 +89,7 @@ def create_app(store: Any = None) -> dash.Dash:
     _drop_polyfill(app)
     page_bundle.register(app)  # after the tags _early_requests leaves out are gone
     _early_requests(app)
+    _first_paint(app)
     geo_assets.register(app)
     app.layout = lambda: callbacks.serve_layout(state.data())  # per page load
     callbacks.register(app, state)
@@ -259,6 +260,40 @@ def _early_requests(app: dash.Dash) -> None:
                 for name in FIRST_VIEW_CHUNKS
             )
         return original(**kwargs)
+
+    app.interpolate_index = interpolate_index  # type: ignore[method-assign]
+
+
+# Dash's page says "Loading..." (in English) until React has rendered the layout, which on
+# a cold load is ~1 s: its scripts and the first map come first (#7). The page shows the
+# atlas's header instead, its title and subtitle in the page's language, drawn by the
+# page's own style sheet as soon as the HTML has come; React replaces it with the page.
+# A presenter's stage (present=1), dark and without that header, shows nothing until then.
+_DASH_LOADING = re.compile(r'<div class="_dash-loading">.*?</div>', re.S)
+
+
+def _first_paint(app: dash.Dash) -> None:
+    import html
+
+    import flask
+
+    from twinning import i18n
+
+    original = app.interpolate_index
+
+    def interpolate_index(**kwargs: Any) -> str:
+        args = flask.request.args if flask.has_request_context() else {}
+        lang = i18n.normalize_lang(args.get("lang") or settings.get("TWINNING_LANG"))
+        shell = (
+            ""
+            if args.get("present") == "1"
+            else '<div class="atlas first-paint" aria-busy="true"><header class="header">'
+            f'<div class="brand"><h1 class="title">{html.escape(i18n.t("title", lang))}</h1>'
+            f'<div class="subtitle">{html.escape(i18n.t("subtitle", lang))}</div>'
+            "</div></header></div>"
+        )
+        entry = _DASH_LOADING.sub(lambda _m: shell, kwargs.get("app_entry", ""), count=1)
+        return original(**{**kwargs, "app_entry": entry})
 
     app.interpolate_index = interpolate_index  # type: ignore[method-assign]
 

@@ -176,3 +176,28 @@ def test_a_worker_warms_the_pages_files_so_that_its_first_visitor_waits_for_no_r
         answer = client.get(url, headers={"Accept-Encoding": "br"})
         assert answer.status_code == 200 and answer.headers["Content-Encoding"] == "br", url
     assert not reads
+
+
+def test_before_its_scripts_have_run_the_page_shows_the_atlas_header_in_its_language(
+    reference_store,
+) -> None:
+    """Dash's page said "Loading..." (in English) until React rendered it, ~1 s into a cold
+    load; the page shows the atlas's header instead, title and subtitle in the page's
+    language (#7), and a presenter's stage shows nothing until then."""
+    from components.app import create_app
+    from twinning import i18n
+
+    client = create_app(reference_store).server.test_client()
+
+    def entry(path: str) -> str:
+        page = client.get(path).get_data(as_text=True)
+        return page.split('<div id="react-entry-point">', 1)[1].split("<footer>", 1)[0]
+
+    for lang in ("zh", "en"):
+        for path in (f"/?lang={lang}", f"/import?lang={lang}"):
+            shown = entry(path)
+            assert f'<h1 class="title">{i18n.t("title", lang)}</h1>' in shown, (path, shown)
+            assert i18n.t("subtitle", lang) in shown and 'aria-busy="true"' in shown
+            assert "Loading" not in shown
+    stage = entry("/?lang=en&present=1")
+    assert stage.strip() == "</div>", stage  # the entry point's own end: nothing in it
