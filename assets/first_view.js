@@ -6,7 +6,9 @@
  * 1. The request for the layout names the page's address. Dash's renderer asks for
  *    /_dash-layout without it; with it the server sends the page of this URL with its
  *    first map, title, notes and headline numbers in it (components/callbacks.py
- *    serve_layout), so the map waits for no callback.
+ *    serve_layout), so the map waits for no callback. dcc's Graph, a lazy component,
+ *    has its lazy part started at DOMContentLoaded (1b, below): React's first render
+ *    draws the map with the page instead of a placeholder first.
  * 2. While that map draws, the page's first callback requests wait (at most HOLD_MS):
  *    the series, tables, sources and lists they fill are below the map, and answered
  *    at once they took the browser's one main thread from plotly while it drew the
