@@ -277,16 +277,21 @@ def _first_paint(app: dash.Dash) -> None:
 
     import flask
 
+    from components.callbacks import filters_from_url
     from twinning import i18n
 
     original = app.interpolate_index
 
     def interpolate_index(**kwargs: Any) -> str:
-        args = flask.request.args if flask.has_request_context() else {}
-        lang = i18n.normalize_lang(args.get("lang") or settings.get("TWINNING_LANG"))
+        # the page's language and stage as its layout reads them (one parser of the URL)
+        in_request = flask.has_request_context()
+        filters = filters_from_url(
+            flask.request.query_string.decode("utf-8", "replace") if in_request else None
+        )
+        lang = filters.lang
         shell = (
             ""
-            if args.get("present") == "1"
+            if filters.present
             else '<div class="atlas first-paint" aria-busy="true"><header class="header">'
             f'<div class="brand"><h1 class="title">{html.escape(i18n.t("title", lang))}</h1>'
             f'<div class="subtitle">{html.escape(i18n.t("subtitle", lang))}</div>'

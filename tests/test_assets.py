@@ -199,5 +199,6 @@ def test_before_its_scripts_have_run_the_page_shows_the_atlas_header_in_its_lang
             assert f'<h1 class="title">{i18n.t("title", lang)}</h1>' in shown, (path, shown)
             assert i18n.t("subtitle", lang) in shown and 'aria-busy="true"' in shown
             assert "Loading" not in shown
-    stage = entry("/?lang=en&present=1")
-    assert stage.strip() == "</div>", stage  # the entry point's own end: nothing in it
+    for stage in ("/?lang=en&present=1", "/?present=true&lang=zh"):  # as the layout reads it
+        shown = entry(stage)
+        assert shown.strip() == "</div>", (stage, shown)  # the entry point's own end only
