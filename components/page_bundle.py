@@ -73,19 +73,26 @@ def register(app: Any) -> None:
         return original(**kwargs)
 
     app.interpolate_index = interpolate_index
-    written = threading.Event()  # this process wrote a page for a bundle it did not know
+    # this process wrote a page for a bundle it did not know; the lock is held while it
+    # writes: the page's other bundle, asked for at the same moment on another thread,
+    # waits for the page and is then found (it was a 404 on a cold page: the style sheet's
+    # request started the writing and the script's found it started, not done)
+    written: list[bool] = []
+    writing = threading.Lock()
 
     def page_file(name: str) -> flask.Response:
         if not _NAME.fullmatch(name):
             flask.abort(404)
         with _lock:
             found = _bundles.get(name)
-        if found is None and not written.is_set():
-            # another worker wrote the page: write it here too (same files, same names),
-            # once: a name still unknown then is no bundle of this app's
-            written.set()
-            with app.server.test_request_context(app.config.routes_pathname_prefix):
-                app.index()
+        if found is None:
+            with writing:
+                if not written:
+                    # another worker wrote the page: write it here too (same files, same
+                    # names), once: a name still unknown then is no bundle of this app's
+                    with app.server.test_request_context(app.config.routes_pathname_prefix):
+                        app.index()
+                    written.append(True)
             with _lock:
                 found = _bundles.get(name)
         if found is None:

@@ -104,6 +104,46 @@ def test_a_worker_that_did_not_write_the_page_serves_its_bundles(tmp_path, monke
     assert written == [1]
 
 
+def test_a_worker_asked_for_both_bundles_at_once_serves_both(tmp_path, monkeypatch) -> None:
+    """A cold page asks for its style sheet and its script at the same moment, on two of a
+    worker's threads: while the first request writes the page, the second waits for it
+    and is answered (it was a 404, and the page drew no map, in 3 of 30 cold loads of a
+    new server with two workers)."""
+    import threading
+    import time
+
+    folder = tmp_path / "assets"
+    folder.mkdir()
+    for name in ("a.js", "b.js", "a.css", "b.css"):
+        (folder / name).write_text(f"/* {name} */", encoding="utf-8")
+    app = _small_app(folder)
+    client = app.server.test_client()
+    srcs = [t for t in _tags(client.get("/").get_data(as_text=True)) if "/_atlas/page-" in t]
+    assert len(srcs) == 2
+    monkeypatch.setattr(page_bundle, "_bundles", {})  # as in a worker that wrote no page
+    monkeypatch.setattr(page_bundle, "_made", {})
+    index = app.index
+    started = threading.Event()
+
+    def slow_index(*args, **kwargs):
+        started.set()
+        time.sleep(0.3)  # the other request arrives while the page is being written
+        return index(*args, **kwargs)
+
+    monkeypatch.setattr(app, "index", slow_index)
+    statuses: dict[str, int] = {}
+
+    def ask(src: str) -> None:
+        statuses[src] = app.server.test_client().get(src).status_code
+
+    first = threading.Thread(target=ask, args=(srcs[0],))
+    first.start()
+    assert started.wait(5)
+    ask(srcs[1])
+    first.join(5)
+    assert statuses == {srcs[0]: 200, srcs[1]: 200}
+
+
 def _small_app(folder: Path):
     """A Dash app of its own on ``folder`` (an app's assets folder is set once)."""
     import dash
