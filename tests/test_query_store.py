@@ -828,3 +828,36 @@ def test_a_metric_change_keeps_the_flow_lines_and_reads_only_their_widths(store)
     assert [x.value for x in after] != [x.value for x in before]
     fresh = query.AtlasData.from_store(store)  # worked out from nothing: the same flows
     assert query.flows(fresh, replace(f, metric="projects")) == after
+
+
+def test_a_read_query_answers_the_same_sent_to_sqlite_as_it_is_as_through_text(store) -> None:
+    """``atlas.execute`` sends a read query on SQLite to the driver as it is (#7): every
+    kind of value the views bind (text, integers, floats, booleans, NULL, a list of
+    values) answers the same rows as through SQLAlchemy's ``text()``; a date, which
+    sqlite3 writes otherwise than SQLAlchemy, still goes through ``text()``."""
+    import datetime as dt
+
+    from sqlalchemy import event
+
+    from twinning.query.atlas import execute
+
+    sql = (
+        "SELECT id, metric, value FROM figures WHERE metric = :metric AND counted = :counted "
+        "AND value > :low AND batch_id IN (:b0, :b1) AND (:none IS NULL) ORDER BY id"
+    )
+    params = {"metric": "funds_cny", "counted": True, "low": 0.5, "b0": 1, "b1": 2, "none": None}
+    sent: list[str] = []
+    with store.engine.connect() as conn:
+        event.listen(
+            conn, "before_cursor_execute", lambda *a: a[2] != "BEGIN" and sent.append(a[2])
+        )
+        fast = [tuple(r) for r in execute(conn, sql, params)]
+        slow = [tuple(r) for r in conn.execute(text(sql), params)]
+        assert fast == slow and len(fast) > 5
+        assert sent[0] == sql  # the driver got the statement as written
+        dated = "SELECT COUNT(*) FROM batches WHERE created_at < :t"
+        t = dt.datetime(2099, 1, 1)
+        assert (
+            execute(conn, dated, {"t": t}).scalar() == conn.execute(text(dated), {"t": t}).scalar()
+        )
+        assert sent[-1] != dated  # through text(): SQLAlchemy's own form of the statement

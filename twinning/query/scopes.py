@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from twinning.filters import LEVELS
 
@@ -101,17 +101,17 @@ _COLUMNS = "id, recipient_adcode, donor_adcode, donor_key, scope_group, donor_si
 def _collect(
     conn: Connection, sql: str, params: dict[str, Any], out: dict[int, FigureScope]
 ) -> None:
-    rows = list(conn.execute(text(sql), params))
+    from twinning.query.atlas import execute
+
+    rows = list(execute(conn, sql, params))
     # the scope table holds only the figures given several places (or a division)
     listed = [int(r[0]) for r in rows if r[4] is not None]
     members: dict[tuple[int, str], set[str]] = {}
     for chunk in _chunks(listed):
         names = {f"s{i}": v for i, v in enumerate(chunk)}
         keys = ", ".join(f":{k}" for k in names)
-        for fid, side, member in conn.execute(
-            text(f"SELECT figure_id, side, member FROM figure_scopes WHERE figure_id IN ({keys})"),
-            names,
-        ):
+        sql = f"SELECT figure_id, side, member FROM figure_scopes WHERE figure_id IN ({keys})"
+        for fid, side, member in execute(conn, sql, names):
             members.setdefault((int(fid), str(side)), set()).add(str(member))
     for fid, recipient, donor_adcode, donor_key, group, donor_side in rows:
         fid = int(fid)

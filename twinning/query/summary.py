@@ -630,10 +630,10 @@ class Summary:
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         con = self._connection()
         if con is None:
-            from twinning.query.atlas import frame_of
+            from twinning.query.atlas import execute, frame_of
 
             with self.engine.connect() as conn:
-                return frame_of(conn.execute(text(sql), params or {}))
+                return frame_of(execute(conn, sql, params))
         # DuckDB's named parameters are $name; a cursor per call (thread-safe)
         cur = con.cursor()
         try:
@@ -647,8 +647,10 @@ class Summary:
         them cost more than DuckDB's answer (#7)."""
         con = self._connection()
         if con is None:
+            from twinning.query.atlas import execute
+
             with self.engine.connect() as conn:
-                return [tuple(row) for row in conn.execute(text(sql), params or {})]
+                return [tuple(row) for row in execute(conn, sql, params)]
         cur = con.cursor()
         try:  # NULL is None (a store cannot hold NaN: SQLite reads it as NULL)
             return cur.execute(_PARAM.sub(r"$\1", sql), params or {}).fetchall()
