@@ -36,6 +36,9 @@ def _isolated_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         # each AtlasData works its answers out itself, so a test's "nothing computed yet"
         # holds whatever ran before; tests/test_cache.py turns the shared cache on
         mp.setenv("TWINNING_CACHE_DIR", "off")
+        # the tests that turn it on share the small test stores' answers too;
+        # tests/test_cache.py checks the threshold that keeps small stores unshared
+        mp.setenv("TWINNING_CACHE_MIN_ROWS", "0")
         # the tests' small stores are summed by DuckDB as large ones are (the engine the
         # golden outputs and the snapshot tests are about); tests/test_query_store.py
         # checks the threshold that keeps small stores on SQL

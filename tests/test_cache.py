@@ -278,6 +278,29 @@ def test_no_shared_cache_in_memory_or_when_turned_off(
     assert AtlasData.from_store(store).shared is None
 
 
+def test_a_store_of_few_rows_is_not_shared_and_a_larger_one_is(
+    store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below TWINNING_CACHE_MIN_ROWS figures and pairings (the default: 1,000) each worker
+    works its views out itself (#7); a store with more of either shares them."""
+    from sqlalchemy import text
+
+    monkeypatch.delenv("TWINNING_CACHE_DIR", raising=False)
+    monkeypatch.delenv("TWINNING_CACHE_MIN_ROWS", raising=False)
+    with store.engine.connect() as conn:
+        figures, pairings = conn.execute(
+            text("SELECT (SELECT MAX(id) FROM figures), (SELECT MAX(id) FROM pairings)")
+        ).one()
+    assert 0 < figures < 1000 and 0 < pairings < 1000  # the reference data
+    assert AtlasData.from_store(store).shared is None
+    monkeypatch.setenv("TWINNING_CACHE_MIN_ROWS", str(max(figures, pairings)))
+    assert AtlasData.from_store(store).shared is not None  # one table has that many
+    monkeypatch.setenv("TWINNING_CACHE_MIN_ROWS", str(max(figures, pairings) + 1))
+    assert AtlasData.from_store(store).shared is None
+    monkeypatch.setenv("TWINNING_CACHE_MIN_ROWS", "0")
+    assert AtlasData.from_store(store).shared is not None
+
+
 def test_cached_answers_pickle_back_equal() -> None:
     """What the views cache is plain data: frames, dataclasses, dicts (round trip)."""
     from twinning.query.views import Headline

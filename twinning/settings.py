@@ -228,6 +228,13 @@ SETTINGS: dict[str, Setting] = {
             "shared file costs more than working them out again.",
         ),
         Setting(
+            "TWINNING_CACHE_MIN_ROWS",
+            "1000",
+            "A store of fewer figures and fewer pairings than this is not shared: each worker "
+            "works its views out itself, in a few milliseconds, where reading and locking the "
+            "shared files cost more (0: share every store's answers).",
+        ),
+        Setting(
             "TWINNING_CACHE_WAIT_SECONDS",
             "20",
             "How long a worker waits for another that is computing the same view before "
