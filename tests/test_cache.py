@@ -278,11 +278,13 @@ def test_no_shared_cache_in_memory_or_when_turned_off(
     assert AtlasData.from_store(store).shared is None
 
 
-def test_a_store_of_few_rows_is_not_shared_and_a_larger_one_is(
+def test_a_store_of_few_rows_keeps_its_answers_in_each_worker(
     store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Below TWINNING_CACHE_MIN_ROWS figures and pairings (the default: 1,000) each worker
-    works its views out itself (#7); a store with more of either shares them."""
+    works its views out itself (#7); a store with more of either shares them. The shared
+    cache is there all the same, for what is dear to make at any size (the page's layout
+    answers, components/layout_cache.py)."""
     from sqlalchemy import text
 
     monkeypatch.delenv("TWINNING_CACHE_DIR", raising=False)
@@ -292,13 +294,25 @@ def test_a_store_of_few_rows_is_not_shared_and_a_larger_one_is(
             text("SELECT (SELECT MAX(id) FROM figures), (SELECT MAX(id) FROM pairings)")
         ).one()
     assert 0 < figures < 1000 and 0 < pairings < 1000  # the reference data
-    assert AtlasData.from_store(store).shared is None
-    monkeypatch.setenv("TWINNING_CACHE_MIN_ROWS", str(max(figures, pairings)))
-    assert AtlasData.from_store(store).shared is not None  # one table has that many
-    monkeypatch.setenv("TWINNING_CACHE_MIN_ROWS", str(max(figures, pairings) + 1))
-    assert AtlasData.from_store(store).shared is None
-    monkeypatch.setenv("TWINNING_CACHE_MIN_ROWS", "0")
-    assert AtlasData.from_store(store).shared is not None
+
+    def workings(limit: str | None) -> int:
+        """How many of two workers (two AtlasData) work one view out."""
+        if limit is not None:
+            monkeypatch.setenv("TWINNING_CACHE_MIN_ROWS", limit)
+        one, two = AtlasData.from_store(store), AtlasData.from_store(store)
+        assert one.shared is not None
+        one.shared.files.clear()
+        calls: list[int] = []
+        key = ("view", Filters(metric="people_trained"))
+        one.cached(key, lambda: calls.append(1) or {"answer": 1})
+        two.cached(key, lambda: calls.append(1) or {"answer": 1})
+        return len(calls)
+
+    monkeypatch.setenv("TWINNING_CACHE_MIN_MS", "0")  # share even an answer this quick
+    assert workings(None) == 2  # the default: each its own
+    assert workings(str(max(figures, pairings))) == 1  # one table has that many: shared
+    assert workings(str(max(figures, pairings) + 1)) == 2
+    assert workings("0") == 1
 
 
 def test_cached_answers_pickle_back_equal() -> None:

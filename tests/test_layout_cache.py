@@ -132,12 +132,17 @@ def test_the_cache_is_bounded_by_entries_and_bytes():
     assert cache.get(("v", "big", "br")) is None
 
 
-def test_another_worker_finds_the_answer_in_the_shared_cache(store, made, monkeypatch, tmp_path):
+@pytest.mark.parametrize("min_rows", ["0", "1000"])
+def test_another_worker_finds_the_answer_in_the_shared_cache(
+    store, made, monkeypatch, tmp_path, min_rows
+):
     # two apps on one store with the shared cache on (the test run turns it off): two
-    # workers of one server
+    # workers of one server; a store of few rows (TWINNING_CACHE_MIN_ROWS: the views'
+    # answers stay in each worker) shares its layout answers all the same
     from components.app import create_app
 
     monkeypatch.setenv("TWINNING_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TWINNING_CACHE_MIN_ROWS", min_rows)
     first, second = create_app(store), create_app(store)
     assert first.atlas_state.data().shared is not None
     made.clear()  # Dash checks each app's layout as it sets up: no request, no address

@@ -160,6 +160,10 @@ class AtlasData:
     # answers shared with the server's other workers (twinning.query.cache); None: this
     # process only (a store in memory, TWINNING_CACHE_DIR=off, or not made by from_store)
     shared: Any = field(default=None, repr=False)
+    # whether ``cached`` answers go through ``shared``: not for a store of few rows
+    # (``few_rows``), whose views are quicker to work out than the shared files to read;
+    # the page's layout answers (components/layout_cache.py) are shared all the same
+    share_answers: bool = field(default=True, repr=False)
 
     @property
     def summary(self) -> Any:
@@ -181,11 +185,12 @@ class AtlasData:
         from twinning.query.cache import SharedCache
 
         version = store.data_version()
-        shared = (
-            None if few_rows(store.engine) else SharedCache.for_store(store.engine.url, version)
-        )
         return cls(
-            engine=store.engine, places=prepare_places(places), version=version, shared=shared
+            engine=store.engine,
+            places=prepare_places(places),
+            version=version,
+            shared=SharedCache.for_store(store.engine.url, version),
+            share_answers=not few_rows(store.engine),
         )
 
     @classmethod
@@ -421,7 +426,7 @@ class AtlasData:
     def _shared_key(self, key: Any) -> str | None:
         """The shared cache's key for ``key``, or None: no shared cache, or a key that has
         no text form that is the same in every process, or one kept in-process."""
-        if self.shared is None:
+        if self.shared is None or not self.share_answers:
             return None
         kind = key[0] if isinstance(key, tuple) and key else key
         if isinstance(kind, str) and kind in LOCAL_ONLY:
