@@ -305,7 +305,7 @@ class AtlasData:
         self, sql: str, params: dict[str, Any] | None = None, *, seconds: float | None = None
     ) -> list[Any]:
         with self.engine.connect() as conn, _deadline(conn, seconds):
-            return list(execute(conn, sql, params))
+            return execute(conn, sql, params).fetchall()  # one call, not a row at a time
 
     # -- places ---------------------------------------------------------------------------
     def place_row(self, adcode: str | None, level: str | None = None) -> dict[str, Any] | None:

@@ -103,7 +103,7 @@ def _collect(
 ) -> None:
     from twinning.query.atlas import execute
 
-    rows = list(execute(conn, sql, params))
+    rows = execute(conn, sql, params).fetchall()
     # the scope table holds only the figures given several places (or a division)
     listed = [int(r[0]) for r in rows if r[4] is not None]
     members: dict[tuple[int, str], set[str]] = {}

@@ -650,7 +650,7 @@ class Summary:
             from twinning.query.atlas import execute
 
             with self.engine.connect() as conn:
-                return [tuple(row) for row in execute(conn, sql, params)]
+                return [tuple(row) for row in execute(conn, sql, params).fetchall()]
         cur = con.cursor()
         try:  # NULL is None (a store cannot hold NaN: SQLite reads it as NULL)
             return cur.execute(_PARAM.sub(r"$\1", sql), params or {}).fetchall()
