@@ -84,14 +84,8 @@ def test_a_worker_that_did_not_write_the_page_serves_its_bundles(tmp_path, monke
     """A browser may ask another worker for the bundle than the one that wrote its page:
     that worker makes the same files (same names) from its own page, once; a name it
     still does not know then is a 404, with no page written for it."""
-    folder = tmp_path / "assets"
-    folder.mkdir()
-    for name in ("a.js", "b.js", "a.css", "b.css"):
-        (folder / name).write_text(f"/* {name} */", encoding="utf-8")
-    app = _small_app(folder)
+    app, srcs = _app_with_bundles(tmp_path)
     client = app.server.test_client()
-    srcs = [t for t in _tags(client.get("/").get_data(as_text=True)) if "/_atlas/page-" in t]
-    assert len(srcs) == 2
     bodies = [client.get(s).get_data() for s in srcs]
     monkeypatch.setattr(page_bundle, "_bundles", {})  # as in a worker that wrote no page
     monkeypatch.setattr(page_bundle, "_made", {})
@@ -112,14 +106,7 @@ def test_a_worker_asked_for_both_bundles_at_once_serves_both(tmp_path, monkeypat
     import threading
     import time
 
-    folder = tmp_path / "assets"
-    folder.mkdir()
-    for name in ("a.js", "b.js", "a.css", "b.css"):
-        (folder / name).write_text(f"/* {name} */", encoding="utf-8")
-    app = _small_app(folder)
-    client = app.server.test_client()
-    srcs = [t for t in _tags(client.get("/").get_data(as_text=True)) if "/_atlas/page-" in t]
-    assert len(srcs) == 2
+    app, srcs = _app_with_bundles(tmp_path)
     monkeypatch.setattr(page_bundle, "_bundles", {})  # as in a worker that wrote no page
     monkeypatch.setattr(page_bundle, "_made", {})
     index = app.index
@@ -142,6 +129,20 @@ def test_a_worker_asked_for_both_bundles_at_once_serves_both(tmp_path, monkeypat
     ask(srcs[1])
     first.join(5)
     assert statuses == {srcs[0]: 200, srcs[1]: 200}
+
+
+def _app_with_bundles(tmp_path: Path):
+    """A small app whose page has two bundles (a script and a style sheet): the app and
+    the bundles' addresses, the page written once."""
+    folder = tmp_path / "assets"
+    folder.mkdir()
+    for name in ("a.js", "b.js", "a.css", "b.css"):
+        (folder / name).write_text(f"/* {name} */", encoding="utf-8")
+    app = _small_app(folder)
+    page = app.server.test_client().get("/").get_data(as_text=True)
+    srcs = [t for t in _tags(page) if "/_atlas/page-" in t]
+    assert len(srcs) == 2
+    return app, srcs
 
 
 def _small_app(folder: Path):
