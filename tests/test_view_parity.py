@@ -124,3 +124,32 @@ def test_a_figure_with_its_template_cut_is_drawn_as_with_the_whole_template(data
         as_before = {**fig, "layout": {**fig["layout"], "template": whole}}
         assert _drawn(fig) == _drawn(as_before)
         assert slim_template(as_before)["layout"]["template"] == cut
+
+
+def test_a_figure_turned_into_a_dict_without_a_copy_is_the_figures_json(data) -> None:
+    """``figure_dict`` (the map's structure, built to be dropped, #7) gives what
+    ``to_plotly_json`` gives, numeric arrays as typed arrays and frames included."""
+    import numpy as np
+    import plotly.graph_objects as go
+
+    from twinning.figures import map_figure
+    from twinning.figures.map import load_overlays
+    from twinning.figures.template import figure_dict
+    from twinning.view import INLINE
+
+    f = agg.Filters(level="county", metric="funds_cny")
+    view = View(data, f)
+
+    def build() -> go.Figure:
+        geo = INLINE.geojson(f.level, f.recipient)
+        return map_figure(data, f, geo, view.locations(), load_overlays())
+
+    assert figure_dict(build()) == build().to_plotly_json()
+    fig = go.Figure(
+        go.Scatter(x=np.arange(5.0), y=np.array([1, 2, 3, 4, 5])),
+        frames=[go.Frame(data=[go.Scatter(y=np.array([5.0, 4, 3]))], name="a")],
+    )
+    assert json.dumps(figure_dict(go.Figure(fig)), sort_keys=True) == json.dumps(
+        go.Figure(fig).to_plotly_json(), sort_keys=True
+    )
+    assert "bdata" in json.dumps(figure_dict(go.Figure(fig)))  # typed arrays, as plotly's

@@ -220,14 +220,14 @@ class View:
         get copies with their values set (``map``)."""
         from twinning.figures import MapFigureKey, map_figure
         from twinning.figures.map import frame_drilled, load_overlays
-        from twinning.figures.template import slim_template
+        from twinning.figures.template import figure_dict, slim_template
 
         f = self.filters
 
         def build() -> dict[str, Any]:
             geojson = boundaries.geojson(f.level, f.recipient)
             fig = map_figure(self.data, f, geojson, self.locations(), load_overlays())
-            out = slim_template(fig.to_plotly_json())
+            out = slim_template(figure_dict(fig))  # the figure is dropped: no copy
             boundaries.finish(out)
             return frame_drilled(out, f.recipient)
 
