@@ -228,7 +228,8 @@ def test_an_answer_with_a_grid_waits_for_the_grids_script(atlas_page):
         "**/dash_ag_grid/**",
         lambda route: route.continue_() if released[0] else held.append(route),
     )
-    atlas_page.open("/", lang="en")
+    # not until "load": the script, asked for before it, would hold the load event
+    atlas_page.open("/", wait_until="domcontentloaded", lang="en")
     page.locator(".nav-link", has_text=i18n.t("nav_import", "en")).click()
     page.wait_for_url("**/import?lang=en")
     page.wait_for_timeout(1000)
