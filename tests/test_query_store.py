@@ -857,7 +857,6 @@ def test_a_read_query_answers_the_same_sent_to_sqlite_as_it_is_as_through_text(s
         assert sent[0] == sql  # the driver got the statement as written
         dated = "SELECT COUNT(*) FROM batches WHERE created_at < :t"
         t = dt.datetime(2099, 1, 1)
-        assert (
-            execute(conn, dated, {"t": t}).scalar() == conn.execute(text(dated), {"t": t}).scalar()
-        )
+        counted = execute(conn, dated, {"t": t}).scalar()
         assert sent[-1] != dated  # through text(): SQLAlchemy's own form of the statement
+        assert counted == conn.execute(text(dated), {"t": t}).scalar() > 0

@@ -117,10 +117,6 @@ def test_the_atlas_allocates_arrow_memory_through_malloc() -> None:
     """Arrow's own pool (mimalloc) kept what the boundaries' and snapshots' reads used: a
     worker held ~50 MB more after its first views (#7). Importing the app chooses the
     system allocator, unless the environment names another pool."""
-    import os
-    import subprocess
-    import sys
-
     code = "import components.app, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
     env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
     root = Path(__file__).resolve().parents[1]
