@@ -103,10 +103,13 @@ _SOURCE_DIMENSIONS = (
 
 # The rows a figures table pages through when sorted by a column other than its id or
 # value (#7): one row per figure of an active batch that is not background, with the
-# columns a view's conditions, the grid's number filters and its sorts read; not the
-# quotes (long text: sorted and filtered in SQL). At 10 M figures SQLite sorted a metric's
-# 4.2 M figures by confidence in 2.5-4.2 s for each page; DuckDB reads the sort keys of
-# only that metric's row groups (the file is in metric order).
+# columns a view's conditions, the grid's number filters and its sorts read. At 10 M
+# figures SQLite sorted a metric's 4.2 M figures by confidence in 2.5-4.2 s for each page;
+# DuckDB reads the sort keys of only that metric's row groups (the file is in metric
+# order). The quotes (long text) are not copied: ``quote_rank`` is a quote's place among
+# the store's quotes in the store's own order (1 for the first; NULL for no quote), so a
+# sort by it is the store's sort by the quote (3.1-3.6 s a page in SQLite at 10 M
+# figures); the view over the file calls it ``quote``. Text filters stay in SQL.
 _FIGURE_TYPES = {
     "id": "int64",
     "metric": "string",
@@ -125,16 +128,19 @@ _FIGURE_TYPES = {
     "unit": "string",
     "source": "string",
     "unresolved_reason": "string",
+    "quote_rank": "int64",
 }
-FIGURE_ROW_COLUMNS = frozenset(_FIGURE_TYPES)
+# The columns a query over ``figure_rows`` can name (its quote is the quote's rank).
+FIGURE_ROW_COLUMNS = frozenset({*_FIGURE_TYPES, "quote"}) - {"quote_rank"}
 # Stores with fewer figures than this get no such snapshot: SQLite sorts them in
 # milliseconds (1 M figures, a metric's 420,000: ~0.3 s).
 FIGURES_SNAPSHOT_MIN = 200_000
 
 
 def figures_path(path: Path) -> Path:
-    """The figure rows' snapshot that goes with a summary snapshot."""
-    return path.with_name(f"{path.stem}.figures.parquet")
+    """The figure rows' snapshot that goes with a summary snapshot (named apart from the
+    files of code before ``quote_rank``, which lack it: those are written again)."""
+    return path.with_name(f"{path.stem}.figure-rows.parquet")
 
 
 def wants_figures(engine: Engine) -> bool:
@@ -159,12 +165,21 @@ def write_figures(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path:
     """The figure rows' snapshot of a summary snapshot (``figures_path``), atomically."""
     from twinning.query.atlas import ACTIVE
 
+    columns = ", ".join(f"f.{c}" for c in _FIGURE_TYPES if c != "quote_rank")
+    # the quotes' ranks by the store's own ORDER BY (its collation): the same order as a
+    # sort of the store by the quote; each figure finds its quote's rank by the join
+    ranked = (
+        "SELECT quote, DENSE_RANK() OVER (ORDER BY quote) AS quote_rank "
+        "FROM (SELECT DISTINCT quote FROM figures WHERE quote IS NOT NULL) AS q"
+    )
+    active = ACTIVE.replace("batch_id", "f.batch_id")
     return _write_parquet(
         engine,
         figures_path(path),
         _FIGURE_TYPES,
-        f"SELECT {', '.join(_FIGURE_TYPES)} FROM figures WHERE {ACTIVE} AND NOT is_context "
-        "ORDER BY metric, id",
+        f"WITH ranked AS ({ranked}) SELECT {columns}, ranked.quote_rank FROM figures AS f "
+        f"LEFT JOIN ranked ON ranked.quote = f.quote WHERE {active} AND NOT f.is_context "
+        "ORDER BY f.metric, f.id",
         chunk_rows,
     )
 
@@ -551,8 +566,9 @@ class Summary:
             con = self._duck  # the connection now (it may have changed since)
             if not self._figures and found.exists():
                 escaped = _quoted(found)
-                con.execute(
-                    f"CREATE OR REPLACE VIEW figure_rows AS SELECT * FROM read_parquet('{escaped}')"
+                con.execute(  # a sort by the quote is a sort by its rank
+                    "CREATE OR REPLACE VIEW figure_rows AS SELECT *, quote_rank AS quote "
+                    f"FROM read_parquet('{escaped}')"
                 )
                 # the file's footer read once, not by every query: a table page's query
                 # over a few row groups took ~9 ms, ~5 of them reading it (#7); the file

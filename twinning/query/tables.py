@@ -427,8 +427,9 @@ def _snapshot_sorts(
     refused 2.9 M rows deep at 10 M figures); in id order past SNAPSHOT_SORT_TOP rows of
     ``one_metric`` (the snapshot's order, read without a sort; SQLite walked its index to
     the page, 0.1-0.2 s 3 M rows deep at 10 M figures); every sort and filter on a column
-    the snapshot holds, and no text filter (SQLite's LIKE ignores ASCII case, DuckDB's
-    does not: such a page stays in SQL, where the same words find the same rows)."""
+    the snapshot holds (the quote: by its rank), and no text filter (SQLite's LIKE ignores
+    ASCII case, DuckDB's does not: such a page stays in SQL, where the same words find the
+    same rows)."""
     from twinning.query.summary import FIGURE_ROW_COLUMNS
 
     if kind != "figures" or rows_in_view < SNAPSHOT_SORT_ROWS:
@@ -600,28 +601,39 @@ def _ids_of_groups(
 # a page, where a sort of the view took 0.4-0.5 s and SQLite's index walk 8 s). A bucket
 # of more than BUCKET_SORT_ROWS rows (a value repeated many times) is counted by its
 # values, as a sort's keys are.
+# A sort by the quote is one by its rank in the snapshot (``summary._FIGURE_TYPES``): as
+# many keys as distinct quotes (a register that quotes its documents row by row: millions),
+# so bucketed as the value is, its figures without a quote (NULL) in a bucket of their own,
+# last either way as SQL puts them.
 BUCKETS_PER_DECADE = 1000
 BUCKET_SORT_ROWS = 65_536
+RANKED_IN_SNAPSHOT = frozenset({"quote"})
 
 
 def _bucket_sql(column: str) -> str:
     """A whole number that never decreases as ``column`` grows: 0 for zero, else its sign
-    and ``floor(log10(|x|) * BUCKETS_PER_DECADE)`` (larger magnitudes further from 0)."""
+    and ``floor(log10(|x|) * BUCKETS_PER_DECADE)`` (larger magnitudes further from 0);
+    NULL for NULL."""
     k = BUCKETS_PER_DECADE
     return (
-        f"(CASE WHEN {column} > 0 THEN 1000000000 + CAST(floor(log10({column}) * {k}) AS BIGINT)"
+        f"(CASE WHEN {column} IS NULL THEN NULL"
+        f" WHEN {column} > 0 THEN 1000000000 + CAST(floor(log10({column}) * {k}) AS BIGINT)"
         f" WHEN {column} < 0 THEN -1000000000 - CAST(floor(log10(-{column}) * {k}) AS BIGINT)"
         " ELSE 0 END)"
     )
 
 
 def _bucket_column(sort_model: Any) -> tuple[str, str] | None:
-    """(column, direction) of a sort by one number column that is never NULL (the value),
-    which ``_bucketed_page`` pages; None for any other sort."""
+    """(column, direction) of a sort by one column the snapshot holds as a number of many
+    values (the value; the quote, by its rank), which ``_bucketed_page`` pages; None for
+    any other sort."""
     cols = _sorted_columns("figures", sort_model)
-    if len(cols) != 1 or cols[0][0].kind != "number" or not cols[0][0].not_null:
+    if len(cols) != 1:
         return None
-    return cols[0][0].sql, cols[0][1]
+    col, direction = cols[0]
+    if not ((col.kind == "number" and col.not_null) or col.sql in RANKED_IN_SNAPSHOT):
+        return None
+    return col.sql, direction
 
 
 def _bucketed_page(
@@ -640,15 +652,16 @@ def _bucketed_page(
     ``_bucket_sql``; None when a bucket of many rows holds more than SORT_GROUPS_MAX values
     (SQL pages it). A bucket's rows are the view's rows between its smallest and largest
     value (buckets never overlap: the bucket number never decreases as the value grows),
-    which DuckDB tests before the bucket number itself."""
+    which DuckDB tests before the bucket number itself. Rows whose ``column`` is NULL are
+    one bucket, after the others in either direction."""
     bucket = _bucket_sql(column)
 
-    def count_buckets() -> list[tuple[tuple[int, float, float], int]]:
+    def count_buckets() -> list[tuple[tuple[int | None, float, float], int]]:
         return [
-            ((int(b), lo, hi), int(n))
+            ((None if b is None else int(b), lo, hi), int(n))
             for b, n, lo, hi in data.summary.rows(
                 f"SELECT {bucket} AS b, COUNT(*), MIN({column}), MAX({column}) "
-                f"FROM figure_rows WHERE {cond} GROUP BY b ORDER BY b {direction}",
+                f"FROM figure_rows WHERE {cond} GROUP BY b ORDER BY (b IS NULL), b {direction}",
                 params,
             )
         ]
@@ -676,19 +689,24 @@ def _bucketed_page(
 
     for g, ((b, lo, hi), n, skip, take) in enumerate(_slices(buckets, start, limit)):
         if n <= BUCKET_SORT_ROWS:
-            named.update(
-                {f"bucket{g}": b, f"low{g}": lo, f"high{g}": hi, f"take{g}": take, f"skip{g}": skip}
-            )
+            named.update({f"take{g}": take, f"skip{g}": skip})
+            if b is None:
+                inside = f"{column} IS NULL"
+            else:
+                named.update({f"bucket{g}": b, f"low{g}": lo, f"high{g}": hi})
+                inside = f"{column} BETWEEN :low{g} AND :high{g} AND {bucket} = :bucket{g}"
             parts.append(
                 f"(SELECT id, {column} AS k, {g} AS part FROM figure_rows WHERE {cond} AND "
-                f"{column} BETWEEN :low{g} AND :high{g} AND {bucket} = :bucket{g} "
-                f"ORDER BY {head}, id LIMIT :take{g} OFFSET :skip{g})"
+                f"{inside} ORDER BY {head}, id LIMIT :take{g} OFFSET :skip{g})"
             )
             continue
         flush()
         # names of their own: ``_ids_in_group`` sets :low and :high to its block's ids
-        at = {**params, "vbucket": b, "vlow": lo, "vhigh": hi}
-        here = f"{cond} AND {column} BETWEEN :vlow AND :vhigh AND {bucket} = :vbucket"
+        if b is None:
+            at, here = dict(params), f"{cond} AND {column} IS NULL"
+        else:
+            at = {**params, "vbucket": b, "vlow": lo, "vhigh": hi}
+            here = f"{cond} AND {column} BETWEEN :vlow AND :vhigh AND {bucket} = :vbucket"
         values = _counted_keys(data, here, at, [column], head)
         if values is None:
             return None
