@@ -466,7 +466,7 @@ def test_one_process_at_a_time_writes_a_snapshot(store) -> None:
 
 
 def _figure_rows_and_sql(
-    store, tmp_path, monkeypatch
+    store, tmp_path, monkeypatch, changes: tuple[str, ...] = ()
 ) -> tuple[query.AtlasData, query.AtlasData, list[str]]:
     """A store with an undone batch and an active one; its data paging through the figure
     rows' snapshot (every DuckDB query of ids recorded in the list), and the same data
@@ -484,6 +484,8 @@ def _figure_rows_and_sql(
             conn.execute(
                 text("UPDATE figures SET quote = :q WHERE id % 11 = :i"), {"q": quote, "i": i}
             )
+        for sql in changes:  # a test's own
+            conn.execute(text(sql))
     data = query.AtlasData.from_store(store)
     assert data.summary.wait() and data.summary.has_figures()
     asked: list[str] = []
@@ -540,16 +542,16 @@ def test_sorted_pages_from_the_figure_rows_snapshot_are_the_stores_pages(
         sort = [{"colId": "confidence", "sort": "desc"}, {"colId": "recipient", "sort": "asc"}]
         fast = tables.table_page(data, f, "figures", 0, 50, sort, number)
         assert fast == tables.table_page(sql_only, f, "figures", 0, 50, sort, number)
-        checked += fast.total > 0
+        checked += 1 + (fast.total > 0)  # its count, and its page
     by_duckdb = len(asked)
     assert by_duckdb == checked > 100
-    # a text filter: SQL
-    text_filter = {"recipient": {"filterType": "text", "type": "contains", "filter": "a"}}
+    # a text filter on the quote (the snapshot holds its rank): SQL
+    text_filter = {"quote": {"filterType": "text", "type": "contains", "filter": "a"}}
     sort = [{"colId": "confidence", "sort": "asc"}]
     f = query.Filters(lang="en")
     page = tables.table_page(data, f, "figures", 0, 20, sort, text_filter)
     assert page == tables.table_page(sql_only, f, "figures", 0, 20, sort, text_filter)
-    assert len(asked) == by_duckdb
+    assert page.rows and len(asked) == by_duckdb
     # past the rows DuckDB keeps in a heap (it would sort them all, and its worker keep
     # the memory): counted, not sorted (``test_deep_sorted_pages_are_counted...``)
     monkeypatch.setattr(tables, "SNAPSHOT_SORT_TOP", 40)
@@ -569,6 +571,96 @@ def test_sorted_pages_from_the_figure_rows_snapshot_are_the_stores_pages(
     sort = [{"colId": "donor", "sort": "desc"}]
     page = tables.table_page(data, f, "figures", 3, 40, sort)
     assert page == tables.table_page(sql_only, f, "figures", 3, 40, sort) and page.rows
+
+
+def test_text_filters_over_the_figure_rows_snapshot_find_the_rows_sqlite_finds(
+    store, tmp_path, monkeypatch, caplog
+) -> None:
+    """A grid's text filter on a large view is counted and paged by DuckDB over the figure
+    rows' snapshot (at 10 M figures SQLite looked through the view for its rows and was
+    refused after 8 s, #7), in any order and at any depth, however few rows it leaves;
+    and finds the rows SQLite's LIKE finds: the case of ASCII letters ignored, of other
+    letters not ('É' is not 'é'), '%', '_' and '!' taken as they are typed."""
+    from twinning.query import summary as summary_mod
+    from twinning.query import tables
+
+    monkeypatch.setattr(summary_mod, "FIGURES_SNAPSHOT_MIN", 1)
+    monkeypatch.setattr(tables, "SNAPSHOT_SORT_ROWS", 0)
+    monkeypatch.setattr(tables, "SNAPSHOT_SORT_TOP", 25)  # deeper pages: counted
+    names = (  # of either case, and É, beside the reference's
+        "UPDATE figures SET recipient = 'Éa Shanghai_x' WHERE id % 13 = 1",
+        "UPDATE figures SET recipient = 'éA shanghai%x' WHERE id % 13 = 2",
+        "UPDATE figures SET recipient = 'ea SHANGHAI!x' WHERE id % 13 = 3",
+        # lowered to ASCII by DuckDB (KELVIN SIGN, I WITH DOT ABOVE), not by SQLite
+        "UPDATE figures SET recipient = '\u212aashi \u0130stanbul' WHERE id % 13 = 4",
+        "UPDATE figures SET recipient = 'Kashi Istanbul ａ' WHERE id % 13 = 5",
+    )
+    data, sql_only, asked = _figure_rows_and_sql(store, tmp_path, monkeypatch, names)
+
+    def flt(col: str, op: str, value: str) -> dict:
+        return {col: {"filterType": "text", "type": op, "filter": value}}
+
+    filters_ = [
+        flt("recipient", "contains", "shanghai"),
+        flt("recipient", "contains", "É"),
+        flt("recipient", "startsWith", "ÉA"),
+        flt("recipient", "contains", "_x"),
+        flt("recipient", "contains", "%"),
+        flt("recipient", "endsWith", "!X"),
+        flt("recipient", "notContains", "a"),
+        flt("recipient", "contains", "县"),
+        flt("recipient", "contains", "k"),
+        flt("recipient", "startsWith", "\u212a"),
+        flt("recipient", "contains", "istanbul"),
+        flt("recipient", "contains", "\u0130"),
+        flt("recipient", "contains", "éa s"),
+        flt("recipient", "endsWith", "Ａ"),
+        flt("recipient", "endsWith", "l ａ"),
+        flt("unit", "equals", "CNY"),
+        flt("unit", "notEqual", "CNY"),
+        flt("unit", "contains", "cny ("),
+        flt("source", "startsWith", "HTTP://"),
+        flt("source", "contains", "000_3"),
+        flt("note", "contains", "a"),
+        flt("donor", "contains", "上海"),
+        {**flt("source", "contains", "txt"), **flt("unit", "startsWith", "c")},
+        {**flt("recipient", "contains", "a"), "value": {"type": "greaterThan", "filter": 5}},
+    ]
+    sorts = ([], [{"colId": "confidence", "sort": "desc"}], [{"colId": "value", "sort": "asc"}],
+             [{"colId": "quote", "sort": "desc"}])  # fmt: skip
+    views_ = (query.Filters(lang="en"), query.Filters(lang="zh", metric="funds_cny"))
+    found = 0
+    for f, grid_filter, sort in itertools.product(views_, filters_, sorts):
+        total = tables.table_count(sql_only, f, "figures", grid_filter)
+        asked.clear()
+        assert tables.table_count(data, f, "figures", grid_filter) == total, (f, grid_filter)
+        if not sort:  # the first time: counted by DuckDB, then kept
+            assert asked and "COUNT(*) FROM figure_rows" in asked[0]
+        found += total > 0
+        for start in (0, 9, 20, max(0, total - 4)):
+            asked.clear()
+            fast = tables.table_page(data, f, "figures", start, start + 10, sort, grid_filter)
+            assert bool(asked) == (start < total), (f, grid_filter, sort, start)  # DuckDB's
+            slow = tables.table_page(sql_only, f, "figures", start, start + 10, sort, grid_filter)
+            assert fast == slow, (f, grid_filter, sort, start)
+    assert found > len(filters_)  # filters that find rows, in both views
+    # every count and page from DuckDB, none from SQL after DuckDB failed
+    assert not [r.message for r in caplog.records if "snapshot failed" in r.message]
+
+
+def test_duckdb_lowers_to_ascii_only_the_letters_the_text_filters_know() -> None:
+    """The text filters over the snapshot (``tables._duck_like``) trust DuckDB's lower()
+    to turn no character outside ASCII into an ASCII one but those it names, and every
+    character into one character: asked of every code point."""
+    import duckdb
+
+    from twinning.query import tables
+
+    con = duckdb.connect()
+    points = "FROM range(128, 1114112) t(cp) WHERE cp NOT BETWEEN 55296 AND 57343"
+    to_ascii = con.execute(f"SELECT cp {points} AND ascii(lower(chr(cp::INT))) < 128").fetchall()
+    assert sorted(chr(cp) for (cp,) in to_ascii) == sorted(tables.LOWERED_TO_ASCII)
+    assert not con.execute(f"SELECT cp {points} AND length(lower(chr(cp::INT))) <> 1").fetchall()
 
 
 def test_deep_sorted_pages_are_counted_not_sorted_and_are_the_stores_pages(
@@ -621,6 +713,7 @@ def test_deep_sorted_pages_are_counted_not_sorted_and_are_the_stores_pages(
                 blocks += sum(" BETWEEN :low AND :high" in q for q in asked)
                 runs += sum(") OR (" in q for q in asked)
                 unions += sum(" UNION ALL " in q for q in asked)
+                asked[:] = [q for q in asked if not q.startswith("SELECT COUNT(*)")]  # filtered
                 streamed = [q for q in asked if "ORDER BY" not in q]
                 in_order += len(streamed)
                 assert not streamed or f.metric, streamed[:1]  # one metric's rows only
@@ -714,6 +807,8 @@ def test_deep_pages_sorted_by_value_are_counted_by_buckets_and_are_the_stores_pa
                         # past the first rows DuckDB answered (no SQL fallback), and no
                         # query sorted the view's rows before the page: each sorts a
                         # bucket (``value BETWEEN``) or reads one value's rows in id order
+                        # a grid filter's rows are counted by DuckDB too
+                        asked[:] = [q for q in asked if not q.startswith("SELECT COUNT(*)")]
                         deep = start + size > tables.SNAPSHOT_SORT_TOP and start < total
                         # the first rows by value: SQLite's index; by the quote: a heap
                         duckdb = deep or (col == "quote" and start < total)

@@ -247,8 +247,78 @@ def _like_escape(value: str) -> str:
     return value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
-def _filter_sql(kind: str, model: Mapping[str, Any] | None, params: dict[str, Any]) -> str:
-    """AND-ed conditions for a dash-ag-grid filter model; unknown parts are ignored."""
+# Characters DuckDB's lower() turns into ASCII letters: KELVIN SIGN -> k, LATIN CAPITAL I
+# WITH DOT ABOVE -> i (a test asks DuckDB for every such character).
+LOWERED_TO_ASCII = ("\u212a", "\u0130")
+
+
+def _cased(ch: str) -> bool:
+    return ch.lower() != ch or ch.upper() != ch or ch.title() != ch
+
+
+def _like_regex(pattern: str) -> str:
+    """SQLite's LIKE ``pattern`` (escaped with '!') as a whole-text regular expression:
+    '%' any run of characters, '_' one character, ASCII letters of either case."""
+    out = ["(?s)"]
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == "!":
+            ch = next(chars, "!")
+        elif ch == "%":
+            out.append(".*")
+            continue
+        elif ch == "_":
+            out.append(".")
+            continue
+        if ch.isascii() and ch.isalpha():
+            out.append(f"[{ch.lower()}{ch.upper()}]")
+        else:
+            out.append(re.escape(ch))
+    return "".join(out)
+
+
+def _duck_like(column: str, op: str, pattern: str, name: str, params: dict[str, Any]) -> str:
+    """SQLite's ``column LIKE pattern ESCAPE '!'`` (or NOT LIKE) on DuckDB, the same rows.
+    SQLite's LIKE ignores the case of ASCII letters only; DuckDB's LIKE that of none, its
+    ILIKE and lower() that of every letter ('É' is not 'é' to SQLite). A pattern without
+    an ASCII letter is matched as it is. Else ``lower(column) LIKE lower(pattern)`` finds
+    the rows (DuckDB reads a column's distinct values once: ~60 ms over 4.2 M rows where a
+    regular expression took ~0.4 s and an ASCII-only fold by translate() 3-4 s) and more
+    only where a letter other than ASCII is lowered: on either side, the regular
+    expression of the pattern (``_like_regex``) decides; in the column, only for the
+    characters lowered to ASCII (``LOWERED_TO_ASCII``), which are rare."""
+    negate = op.startswith("NOT")
+    if not any(ch.isascii() and ch.isalpha() for ch in pattern):
+        found = f"{column} LIKE :{name} ESCAPE '!'"
+        params[name] = pattern
+    else:
+        params[name] = pattern  # lowered by DuckDB, as the column is
+        params[f"{name}re"] = _like_regex(pattern)
+        exact = f"regexp_full_match({column}, :{name}re)"
+        if not any(_cased(ch) for ch in pattern if not ch.isascii()):
+            plain = " AND ".join(f"NOT contains({column}, '{ch}')" for ch in LOWERED_TO_ASCII)
+            exact = f"({plain} OR {exact})"
+        found = f"lower({column}) LIKE lower(:{name}) ESCAPE '!' AND {exact}"
+    return f"NOT ({found})" if negate else f"({found})"
+
+
+def _text_filtered(kind: str, model: Mapping[str, Any] | None) -> bool:
+    """Whether a grid's filter model has a condition on a text column."""
+    if not isinstance(model, Mapping):
+        return False
+    columns = {c.id: c for c in COLUMNS[kind]}
+    return any(
+        _filter_sql(kind, {col_id: spec}, {})
+        for col_id, spec in model.items()
+        if str(col_id) in columns and columns[str(col_id)].kind != "number"
+    )
+
+
+def _filter_sql(
+    kind: str, model: Mapping[str, Any] | None, params: dict[str, Any], duck: bool = False
+) -> str:
+    """AND-ed conditions for a dash-ag-grid filter model; unknown parts are ignored.
+    ``duck``: for DuckDB over the figure rows' snapshot, matching the rows SQLite's do."""
     if not isinstance(model, Mapping):
         return ""
     columns = {c.id: c for c in COLUMNS[kind]}
@@ -274,6 +344,9 @@ def _filter_sql(kind: str, model: Mapping[str, Any] | None, params: dict[str, An
             text_value = str(value)[:200]
             if "LIKE" in sql_op:
                 text_value = pattern.format(_like_escape(text_value))
+                if duck:
+                    out.append(_duck_like(col.sql, sql_op, text_value, name, params))
+                    continue
                 out.append(f"{col.sql} {sql_op} :{name} ESCAPE '!'")
             else:
                 out.append(f"{col.sql} {sql_op} :{name}")
@@ -310,7 +383,8 @@ def table_count(
     filter_model: Mapping[str, Any] | None = None,
     seconds: float | None = None,
 ) -> int:
-    """Rows of a table in view (the figures' count comes from the summary table)."""
+    """Rows of a table in view (the figures' count comes from the summary table; under a
+    grid filter, of a large view, from the figure rows' snapshot when it can)."""
     if kind == "figures" and not _filter_sql(kind, filter_model, {}):
         cond, params = where(filters, "totals")
         if filters.metric:
@@ -321,6 +395,22 @@ def table_count(
                 f"SELECT COALESCE(SUM(n_rows), 0) FROM figure_totals WHERE {cond}", params
             )[0][0]
         )
+    if kind == "figures" and _snapshot_sorts(
+        data, kind, table_count(data, filters, kind), None, filter_model, any_order=True
+    ):
+        cond, params = _base(filters, kind, all_active=True)
+        cond += _filter_sql(kind, filter_model, params, duck=True)
+        try:  # kept: each page of the view asks again
+            return data.cached(
+                ("filtered_count", cond, tuple(sorted(params.items()))),
+                lambda: data.summary.ids(
+                    f"SELECT COUNT(*) FROM figure_rows WHERE {cond}", params, seconds
+                )[0],
+            )
+        except QueryTooSlow:
+            raise
+        except Exception:  # DuckDB out of memory, a file gone with its version: SQL counts
+            log.warning("a count from the figure rows' snapshot failed", exc_info=True)
     cond, params = _base(filters, kind, data.all_active())
     cond += _filter_sql(kind, filter_model, params)
     return int(
@@ -418,6 +508,7 @@ def _snapshot_sorts(
     filter_model: Mapping[str, Any] | None,
     deep: bool = False,
     one_metric: bool = False,
+    any_order: bool = False,
 ) -> bool:
     """Whether a page of the figures is sorted by DuckDB over the figure rows' snapshot
     (``twinning.query.summary.write_figures``): a page of a large view sorted by a column
@@ -427,25 +518,34 @@ def _snapshot_sorts(
     refused 2.9 M rows deep at 10 M figures); in id order past SNAPSHOT_SORT_TOP rows of
     ``one_metric`` (the snapshot's order, read without a sort; SQLite walked its index to
     the page, 0.1-0.2 s 3 M rows deep at 10 M figures); every sort and filter on a column
-    the snapshot holds (the quote: by its rank), and no text filter (SQLite's LIKE ignores
-    ASCII case, DuckDB's does not: such a page stays in SQL, where the same words find the
-    same rows)."""
+    the snapshot holds (the quote: by its rank; a filter on the quote stays in SQL). A
+    grid filter on a view of ``rows_in_view`` rows, however few it leaves, is counted
+    here; and under a text filter (``any_order``, as for a count) a page in any order is
+    read here: SQL would look through the view for its rows (at 10 M figures: refused
+    after 8 s, #7). Under a number filter SQL keeps the first pages of a sort by value
+    (an index walk) and of the id order."""
     from twinning.query.summary import FIGURE_ROW_COLUMNS
 
     if kind != "figures" or rows_in_view < SNAPSHOT_SORT_ROWS:
         return False
-    order = _order_sql(kind, sort_model)
-    if order == "id" and not (deep and one_metric):
+    columns = {c.id: c for c in COLUMNS[kind]}
+    grid_filter = [
+        columns[str(col_id)]
+        for col_id in (filter_model if isinstance(filter_model, Mapping) else {})
+        if str(col_id) in columns and columns[str(col_id)].sql is not None
+    ]
+    if any(
+        col.sql not in FIGURE_ROW_COLUMNS or col.sql in RANKED_IN_SNAPSHOT for col in grid_filter
+    ):
         return False
-    if order.startswith("value ") and not deep:
-        return False
+    if not (any_order and grid_filter):
+        order = _order_sql(kind, sort_model)
+        if order == "id" and not (deep and one_metric):
+            return False
+        if order.startswith("value ") and not deep:
+            return False
     if any(col.sql not in FIGURE_ROW_COLUMNS for col, _ in _sorted_columns(kind, sort_model)):
         return False
-    columns = {c.id: c for c in COLUMNS[kind]}
-    for col_id in filter_model if isinstance(filter_model, Mapping) else {}:
-        col = columns.get(str(col_id))
-        if col is not None and (col.kind != "number" or col.sql not in FIGURE_ROW_COLUMNS):
-            return False
     return data.summary.has_figures()
 
 
@@ -463,10 +563,12 @@ def _sorted_from_snapshot(
     data version only), then their rows from the store. None when the page is deep and the
     view has too many sort keys to count (SQL pages it)."""
     cond, params = _base(filters, "figures", all_active=True)
-    cond += _filter_sql("figures", filter_model, params)
+    cond += _filter_sql("figures", filter_model, params, duck=True)
     order = _order_sql("figures", sort_model)
-    if order == "id":  # one metric's rows (``deep`` and ``one_metric``)
+    if order == "id" and filters.metric:  # one metric's rows: the file's order
         ids = _ids_in_file_order(data, cond, params, start, limit, seconds)
+    elif order == "id" and start + limit > SNAPSHOT_SORT_TOP:  # deep, under a text filter
+        ids = _ids_in_group(data, cond, params, {}, start, limit, seconds)
     elif start + limit <= SNAPSHOT_SORT_TOP:
         params.update(limit=int(limit), offset=int(start))
         ids = data.summary.ids(
@@ -801,7 +903,8 @@ def _ids_in_group(
     one_metric: bool = False,
 ) -> list[int]:
     """``take`` ids after the first ``skip`` (in id order) of the rows under ``cond``
-    whose sort columns hold ``values``, a key of more than SORT_GROUP_ROWS rows.
+    whose sort columns hold ``values``, a key of more than SORT_GROUP_ROWS rows (no
+    ``values``: all of them, a view in id order).
 
     Rows of one metric (``one_metric``) are read in the file's order
     (``_ids_in_file_order``). Else the key's rows are counted by blocks of
@@ -809,7 +912,7 @@ def _ids_in_group(
     (DuckDB reads only the block's row groups). At 10 M figures, a key of 4.2 M rows: a
     first page in ~30 ms instead of ~90 ms of counting blocks (#7)."""
     params = dict(params)
-    group = f"{cond} AND {_group_clause(values, params, 'sortkey')}"
+    group = f"{cond} AND {_group_clause(values, params, 'sortkey')}" if values else cond
     if one_metric:
         return _ids_in_file_order(data, group, params, skip, take, seconds)
     params["block"] = SORT_BLOCK_IDS
@@ -1027,7 +1130,11 @@ def table_page(
         return TablePage(rows=[], total=total)  # of the view to find none, 0.2 s at 1 M)
     raw = None
     deep = start + limit > SNAPSHOT_SORT_TOP
-    if _snapshot_sorts(data, kind, total, sort_model, filter_model, deep, bool(filters.metric)):
+    texts = kind == "figures" and _text_filtered(kind, filter_model)
+    in_view = table_count(data, filters, kind) if texts else total  # what SQL looks through
+    if _snapshot_sorts(
+        data, kind, in_view, sort_model, filter_model, deep, bool(filters.metric), texts
+    ):
         try:
             raw = _sorted_from_snapshot(
                 data, filters, start, limit, sort_model, filter_model, seconds
