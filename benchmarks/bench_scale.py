@@ -537,7 +537,9 @@ def table_pages(
     session: DashSession, steps: dict[str, Any], res: dict[str, Any], args: argparse.Namespace
 ) -> dict[str, Any]:
     """Pages of the figures grid at the first view's filters: the first block, a deep
-    offset, a click on a column header (sorted, first block), sorted and deep. Each kind
+    offset, a click on a column header (sorted, first block), sorted and deep, a text typed
+    into a column's filter (a recipient, a donor or a source that contains it: filtered,
+    first block; and sorted, a block deep). Each kind
     ``--reps`` / 4 times; a page not answered within ``--page-timeout`` ends the part
     (the worker is then still busy with it: the caller restarts the server)."""
     grid = [b for b in steps.get("table", []) if "getRowsRequest" in json.dumps(b["inputs"])]
@@ -571,16 +573,24 @@ def table_pages(
         out["rows_in_view"] = total
         times_all, wire = [], []
         n = max(2, args.reps // 4)
-        for part in ("first block", "deep offset", "sorted, first block", "sorted, deep offset"):
+        for part in PAGE_PARTS:
             times = []
             for _ in range(n):
                 start = rng.randrange(0, max(1, total), 100) if "deep" in part and total else 0
                 sort = []
                 if part.startswith("sorted") and sortable:
                     sort = [{"colId": rng.choice(sortable), "sort": rng.choice(("asc", "desc"))}]
+                grid_filter = {}
+                if part.startswith("filtered"):
+                    col, typed = rng.choice(TYPED)
+                    grid_filter = {col: {"filterType": "text", "type": "contains", "filter": typed}}
+                    if "sorted" in part and sortable:
+                        sort = [{"colId": rng.choice(sortable), "sort": "desc"}]
+                        start = 2000
                 what = f"{part}: rows {start}-{start + 100}, sort {sort or 'none'}"
+                what += f", filter {grid_filter}" if grid_filter else ""
                 try:
-                    r = session.post(_rows_request(template, start, start + 100, sort))
+                    r = session.post(_rows_request(template, start, start + 100, sort, grid_filter))
                 except (TimeoutError, OSError):
                     out["timed_out"] = what
                     log(f"  (e) {what}: no answer within {args.page_timeout:.0f} s")
@@ -614,7 +624,18 @@ def table_pages(
     return out
 
 
-def _rows_request(template: dict[str, Any], start: int, end: int, sort: list) -> dict[str, Any]:
+# What a user types into a column's filter: words that find many rows, few and none.
+TYPED = (("recipient", "县"), ("recipient", "自治"), ("donor", "shanghai"), ("donor", "市"),
+         ("source", "SEED"), ("recipient", "no such place"))  # fmt: skip
+PAGE_PARTS = (
+    "first block", "deep offset", "sorted, first block", "sorted, deep offset",
+    "filtered, first block", "filtered and sorted, 2,000 rows deep",
+)  # fmt: skip
+
+
+def _rows_request(
+    template: dict[str, Any], start: int, end: int, sort: list, grid_filter: dict | None = None
+) -> dict[str, Any]:
     body = json.loads(json.dumps(template))
     for item in body["inputs"]:
         if item.get("property") == "getRowsRequest":
@@ -623,7 +644,7 @@ def _rows_request(template: dict[str, Any], start: int, end: int, sort: list) ->
                 "startRow": start,
                 "endRow": end,
                 "sortModel": sort,
-                "filterModel": {},
+                "filterModel": grid_filter or {},
             }
     return body
 
@@ -746,6 +767,8 @@ def rows_of(res: dict[str, Any]) -> list[tuple[str, str]]:
             ("deep offset", "deep"),
             ("sorted, first block", "sorted"),
             ("sorted, deep offset", "sorted+deep"),
+            ("filtered, first block", "text filter"),
+            ("filtered and sorted, 2,000 rows deep", "text filter, sorted"),
         ):
             part = t.get("parts", {}).get(name)
             timed_out = (t.get("timed_out") or "").startswith(name + ":")

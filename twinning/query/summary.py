@@ -103,13 +103,14 @@ _SOURCE_DIMENSIONS = (
 
 # The rows a figures table pages through when sorted by a column other than its id or
 # value (#7): one row per figure of an active batch that is not background, with the
-# columns a view's conditions, the grid's number filters and its sorts read. At 10 M
+# columns a view's conditions, the grid's filters and its sorts read. At 10 M
 # figures SQLite sorted a metric's 4.2 M figures by confidence in 2.5-4.2 s for each page;
 # DuckDB reads the sort keys of only that metric's row groups (the file is in metric
 # order). The quotes (long text) are not copied: ``quote_rank`` is a quote's place among
 # the store's quotes in the store's own order (1 for the first; NULL for no quote), so a
 # sort by it is the store's sort by the quote (3.1-3.6 s a page in SQLite at 10 M
-# figures); the view over the file calls it ``quote``. Text filters stay in SQL.
+# figures); the view over the file calls it ``quote``. A text filter on the quote stays
+# in SQL.
 _FIGURE_TYPES = {
     "id": "int64",
     "metric": "string",
