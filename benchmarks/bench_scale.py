@@ -503,22 +503,29 @@ def wait_figure_rows(url: str, limit: float) -> float | None:
     """Seconds until the figure rows' snapshot beside the store exists, when one is being
     written (its lock file is there); None when none comes."""
 
+    names = ("figure-rows.parquet", "figures.parquet")  # the code of 2026-12-06 on, before
+
     def none_coming(folder: Path, _waited: float) -> bool:
-        return not any(folder.glob("*.figures.parquet.lock"))
+        return not any(any(folder.glob(f"*.{name}.lock")) for name in names)
 
-    return _wait_beside(url, "figures.parquet", limit, none_coming)
+    return _wait_beside(url, names, limit, none_coming)
 
 
-def _wait_beside(url: str, suffix: str, limit: float, none_coming: Any) -> float | None:
-    """Seconds until ``summary/<store>-*.<suffix>`` exists beside a SQLite store; None if
-    ``none_coming(folder, seconds waited)`` says so first, or after ``limit``."""
+def _wait_beside(
+    url: str, suffixes: str | tuple[str, ...], limit: float, none_coming: Any
+) -> float | None:
+    """Seconds until ``summary/<store>-*.<suffix>`` exists beside a SQLite store (one of
+    ``suffixes``); None if ``none_coming(folder, seconds waited)`` says so first, or after
+    ``limit``."""
+    if isinstance(suffixes, str):
+        suffixes = (suffixes,)
     if not url.startswith("sqlite:///"):
         return None
     store = Path(url.removeprefix("sqlite:///"))
     folder = store.parent / "summary"
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < limit:
-        if any(folder.glob(f"{store.stem}-*.{suffix}")):
+        if any(any(folder.glob(f"{store.stem}-*.{suffix}")) for suffix in suffixes):
             return time.perf_counter() - t0
         if none_coming(folder, time.perf_counter() - t0):
             return None
