@@ -522,13 +522,19 @@ def _flow_values(
 
 
 def _flow_label(data: agg.AtlasData, f: agg.Flow, lang: str) -> str:
-    """Who pairs with whom, as a flow's hover names them ("Shanghai → Kashgar"), escaped."""
-    donor = agg.donor_label(data, f.donor_key, lang)
-    if f.donor_point != f.donor_key:
-        donor = data.place_label(f.donor_point, lang, fallback=donor)
-    return i18n.t(
-        "hover_flow", lang, donor=esc(donor), recipient=esc(data.place_label(f.recipient, lang))
-    )
+    """Who pairs with whom, as a flow's hover names them ("Shanghai → Kashgar"), escaped;
+    kept with the data (the same few hundred lines in every view of a level: at 10 M
+    figures ~12 ms of each filter change's map worked them out again, #7)."""
+    memo = data.__dict__.setdefault("_flow_labels", {})
+    key = (lang, f.donor_key, f.donor_point, f.recipient)
+    label = memo.get(key)
+    if label is None:
+        donor = agg.donor_label(data, f.donor_key, lang)
+        if f.donor_point != f.donor_key:
+            donor = data.place_label(f.donor_point, lang, fallback=donor)
+        recipient = data.place_label(f.recipient, lang)
+        label = memo[key] = i18n.t("hover_flow", lang, donor=esc(donor), recipient=esc(recipient))
+    return label
 
 
 def _flow_templates(
