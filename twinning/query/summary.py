@@ -174,7 +174,7 @@ def write_figures(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path:
         "FROM (SELECT DISTINCT quote FROM figures WHERE quote IS NOT NULL) AS q"
     )
     active = ACTIVE.replace("batch_id", "f.batch_id")
-    return _write_parquet(
+    written = _write_parquet(
         engine,
         figures_path(path),
         _FIGURE_TYPES,
@@ -183,6 +183,9 @@ def write_figures(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path:
         "ORDER BY f.metric, f.id",
         chunk_rows,
     )
+    with contextlib.suppress(OSError):  # the same rows as code before the ranks wrote them
+        path.with_name(f"{path.stem}.figures.parquet").unlink(missing_ok=True)
+    return written
 
 
 FIGURES_CHILD_SECONDS = 3600
