@@ -119,6 +119,7 @@ GRID_LOCALE_KEYS: tuple[str, ...] = (
     "greaterThanOrEqual",
     "loadingOoo",
     "noRowsToShow",
+    "noMatchingRows",  # a grid filter that leaves no row
     "page",
     "to",
     "of",
