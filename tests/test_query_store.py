@@ -504,8 +504,8 @@ def test_sorted_pages_from_the_figure_rows_snapshot_are_the_stores_pages(
     """A large view sorted by a column other than its id or value is paged by DuckDB over
     the figure rows' snapshot (#7: 2.5-4.2 s a page at 10 M figures in SQLite). Every such
     page is the page SQLite gives, whatever the sort, filters, offset or undone batches;
-    sorted by the quote, by its rank in the store's order (the quotes are not copied);
-    text filters stay in SQL."""
+    sorted by the quote, by its rank in the store's order (the quotes are not copied); a
+    text filter on the quote stays in SQL."""
     from twinning.query import summary as summary_mod
     from twinning.query import tables
 
@@ -771,9 +771,8 @@ def test_deep_pages_sorted_by_value_are_counted_by_buckets_and_are_the_stores_pa
     many rows (a value repeated) is counted by its values. So is a sort by the quote (by
     its rank: as many values as distinct quotes), its figures without one last. SQLite
     walked its index row by row to the page: 8 s and refused 2.9 M rows deep at 10 M
-    figures (#7). Every page,
-    either way, at every depth, with or without a grid filter, is the page SQLite gives;
-    the first pages still walk SQLite's index."""
+    figures (#7). Every page, either way, at every depth, with or without a grid filter,
+    is the page SQLite gives; the first pages by value still walk SQLite's index."""
     from twinning.query import summary as summary_mod
     from twinning.query import tables
 
