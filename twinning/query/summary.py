@@ -166,21 +166,20 @@ def write_figures(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path:
     """The figure rows' snapshot of a summary snapshot (``figures_path``), atomically."""
     from twinning.query.atlas import ACTIVE
 
-    columns = ", ".join(f"f.{c}" for c in _FIGURE_TYPES if c != "quote_rank")
     # the quotes' ranks by the store's own ORDER BY (its collation): the same order as a
-    # sort of the store by the quote; each figure finds its quote's rank by the join
+    # sort of the store by the quote; each figure finds its quote's rank by the join (the
+    # ranks' only other column is ``quote``: every other name is the figures')
     ranked = (
         "SELECT quote, DENSE_RANK() OVER (ORDER BY quote) AS quote_rank "
         "FROM (SELECT DISTINCT quote FROM figures WHERE quote IS NOT NULL) AS q"
     )
-    active = ACTIVE.replace("batch_id", "f.batch_id")
     written = _write_parquet(
         engine,
         figures_path(path),
         _FIGURE_TYPES,
-        f"WITH ranked AS ({ranked}) SELECT {columns}, ranked.quote_rank FROM figures AS f "
-        f"LEFT JOIN ranked ON ranked.quote = f.quote WHERE {active} AND NOT f.is_context "
-        "ORDER BY f.metric, f.id",
+        f"WITH ranked AS ({ranked}) SELECT {', '.join(_FIGURE_TYPES)} FROM figures "
+        f"LEFT JOIN ranked ON ranked.quote = figures.quote WHERE {ACTIVE} AND NOT is_context "
+        "ORDER BY metric, id",
         chunk_rows,
     )
     with contextlib.suppress(OSError):  # the same rows as code before the ranks wrote them
