@@ -537,3 +537,13 @@ def test_headlines_are_worked_out_once_for_every_metric_and_level(store_data, mo
     assert calls == [] and totals == []
     agg.headlines(store_data, Filters(year_from=2002, year_to=2019))  # other rows: worked out
     assert len(calls) == 1 and totals
+
+
+def test_a_view_keeps_the_reconciled_numbers_not_the_figures_kept(store_data):
+    # what a view caches (and a worker reads from the shared cache on its first change) is
+    # X, N of M and Y; the keys of what was kept and left out stay with the reconciliation
+    full = totals._reconciled(store_data, Filters(), "funds_cny")
+    kept = totals.reconciled_total(store_data, Filters(), "funds_cny")
+    assert kept == full.total()
+    assert (kept.at_least, kept.n_chosen, kept.n_figures) == (full.at_least, 5, 7)
+    assert full.chosen and not hasattr(kept, "chosen") and not hasattr(kept, "excluded")

@@ -236,7 +236,7 @@ def test_scopes_detail_outline_and_coverage_on_postgres(pg_url: str, reference_s
 def test_reconciled_headline_totals_are_the_same_on_postgres(pg_url: str, reference_store) -> None:
     """The reconciled totals (#10) read the figures and the summary alike on both."""
     from twinning import query
-    from twinning.query.totals import reconciled_total
+    from twinning.query.totals import _reconciled
 
     store = open_store(pg_url)
     try:
@@ -244,7 +244,7 @@ def test_reconciled_headline_totals_are_the_same_on_postgres(pg_url: str, refere
         lite = query.AtlasData.from_store(reference_store)
         for f in (query.Filters(), query.Filters(recipient="650000"), query.Filters(year=2015)):
             for metric in query.MAIN_METRICS:
-                a, b = reconciled_total(pg, f, metric), reconciled_total(lite, f, metric)
+                a, b = _reconciled(pg, f, metric), _reconciled(lite, f, metric)
                 assert a.chosen == b.chosen and a.n_figures == b.n_figures, (f, metric)
                 assert a.at_least == pytest.approx(b.at_least), (f, metric)
     finally:

@@ -45,6 +45,7 @@ from twinning.query.reconcile import (
     Columns,
     Path,
     Reconciled,
+    ReconciledTotal,
     Scope,
     confidence_tier,
     courteous,
@@ -210,13 +211,14 @@ def _total_key(filters: Filters, metric: str) -> tuple:
     return ("reconciled", filters.rows_key(), metric)
 
 
-def reconciled_total(data: AtlasData, filters: Filters, metric: str) -> Reconciled:
-    """ "At least X" for ``metric`` in the view of ``filters``, with N of M and Y."""
+def reconciled_total(data: AtlasData, filters: Filters, metric: str) -> ReconciledTotal:
+    """ "At least X" for ``metric`` in the view of ``filters``, with N of M and Y (kept
+    per view; the figures kept and left out are ``_reconciled``'s, not kept)."""
     key = _total_key(filters, metric)
-    return data.cached(key, lambda: _reconciled(data, key[1], metric))
+    return data.cached(key, lambda: _reconciled(data, key[1], metric).total())
 
 
-def reconciled_ready(data: AtlasData, filters: Filters, metric: str) -> Reconciled | None:
+def reconciled_ready(data: AtlasData, filters: Filters, metric: str) -> ReconciledTotal | None:
     """The reconciled total if this worker has already worked it out, else None."""
     return data.peek(_total_key(filters, metric))
 

@@ -48,7 +48,7 @@ import pandas as pd
 from twinning import i18n, settings
 from twinning.filters import MAIN_METRICS, Filters
 from twinning.query.atlas import ACTIVE, AtlasData, in_list, level_column, missing, where
-from twinning.query.reconcile import Reconciled, in_background
+from twinning.query.reconcile import ReconciledTotal, in_background
 from twinning.query.totals import quick_to_reconcile, reconciled_ready, reconciled_total
 
 log = logging.getLogger(__name__)
@@ -531,7 +531,7 @@ _reconcile_pending = threading.BoundedSemaphore(RECONCILE_QUEUE)
 
 def reconciled_soon(
     data: AtlasData, f: Filters, metric: str, wait: float | None = RECONCILE_WAIT_SECONDS
-) -> Reconciled | None:
+) -> ReconciledTotal | None:
     """``reconciled_total`` if it is ready within ``wait`` seconds (None: however long it
     takes), else None (it goes on in the background, bounded, and a later request of the
     view gets it)."""
@@ -542,7 +542,7 @@ def reconciled_soon(
         if not _reconcile_pending.acquire(blocking=False):
             return None
 
-        def run() -> Reconciled:
+        def run() -> ReconciledTotal:
             try:
                 with in_background():  # its loops let this worker's requests run
                     return reconciled_total(data, f, metric)
