@@ -31,6 +31,11 @@ def on_starting(server):
     # the workers forked from it start with them, instead of each importing them again,
     # about a second of a start on two cores (#7)
     import components.app  # noqa: F401
+    from components import idle_gc
+
+    # ...and keeps them out of the workers' garbage collections' sight, as CPython's
+    # documentation of gc.freeze suggests before a fork (components/idle_gc.py)
+    idle_gc.freeze_before_fork()
 
     if child.wait() != 0:
         raise SystemExit(f"the store could not be opened (exit status {child.returncode})")

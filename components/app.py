@@ -56,6 +56,7 @@ def create_app(store: Any = None) -> dash.Dash:
         callbacks,
         export_controls,
         geo_assets,
+        idle_gc,
         import_page,
         layout_cache,
         page_bundle,
@@ -111,6 +112,9 @@ def create_app(store: Any = None) -> dash.Dash:
     # now, before any request can come in.
     with app.server.test_request_context(app.config.routes_pathname_prefix):
         app._setup_server()
+    # Python's full garbage collections while no request waits: after the app is built,
+    # what lives as long as the process is out of their sight (components/idle_gc.py)
+    idle_gc.register(app.server)
     # Prepare the data now and the default national map in the background, so the first
     # visitor does not wait for either.
     data = state.data()
@@ -353,6 +357,7 @@ def _warm(data: AtlasData, app: dash.Dash | None = None) -> None:
     from components.callbacks import map_outputs
     from components.geo_assets import asset, overlay_asset
     from twinning import i18n
+    from twinning.figures.geojson import level_locations
     from twinning.filters import LEVELS
     from twinning.query import Filters
     from twinning.view import View
@@ -361,6 +366,10 @@ def _warm(data: AtlasData, app: dash.Dash | None = None) -> None:
     # default view (both languages), then the other levels a link may open
     for level in LEVELS:
         asset(level, None)
+        # the places each level's map draws, read from its boundaries (and geopandas,
+        # imported on first use): a view's text alternative and announcement need them,
+        # and a worker's first filter change paid for both (~140 ms)
+        level_locations(level)
     overlay_asset()
     first = i18n.normalize_lang(settings.get("TWINNING_LANG"))
     langs = (first, "en" if first == "zh" else "zh")

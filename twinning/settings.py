@@ -235,6 +235,13 @@ SETTINGS: dict[str, Setting] = {
             "shared files cost more (0: share every store's answers).",
         ),
         Setting(
+            "TWINNING_GC_IDLE_MS",
+            "200",
+            "Python's full garbage collections run in a worker that has had no request for "
+            "this long (one that is never idle still collects, about ten times less often "
+            "than Python would); 0: Python's own schedule, inside whichever request runs.",
+        ),
+        Setting(
             "TWINNING_CACHE_WAIT_SECONDS",
             "20",
             "How long a worker waits for another that is computing the same view before "
