@@ -14,9 +14,10 @@ Here, as CPython's documentation of ``gc.freeze`` suggests for servers that fork
   nothing refers to them;
 - Python's own full collections are turned off, and a thread of the worker runs one when
   the worker has had no request for ``TWINNING_GC_IDLE_MS`` and enough younger
-  collections have happened since the last (Python's own count, ``FULL_EVERY``). A worker
-  that is never idle still collects after ``FORCE_AFTER`` of them, so what cycles of
-  objects leave behind is bounded as before (about ten times later, no more).
+  collections have happened since the last (Python's own count, ``FULL_EVERY``), and no
+  more than ``SHARE`` of its time. A worker that is never idle still collects after
+  ``FORCE_AFTER`` of them, so what cycles of objects leave behind is bounded as before
+  (about ten times later, no more).
 Young objects are still collected as usual, within the request (under a millisecond).
 """
 
@@ -36,6 +37,10 @@ FORCE_AFTER = 100
 # Python's own full collections never come (they would after this many)
 NEVER = 1_000_000_000
 POLL_SECONDS = 0.05
+# at most this share of a worker's time in idle collections: after one that took d
+# seconds the next waits d / SHARE (Python's own rule, a full collection only once the
+# objects that survived since the last are a quarter of the rest, cannot be read)
+SHARE = 0.05
 
 
 class IdleCollector:
@@ -51,6 +56,7 @@ class IdleCollector:
         self.last_end = time.monotonic()
         self.collections = 0  # full ones run by this collector (idle or forced)
         self.forced = 0
+        self.not_before = 0.0  # no idle collection before (time.monotonic())
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -68,10 +74,10 @@ class IdleCollector:
     def due(self, pending: int, now: float) -> bool:
         """Whether to collect, ``pending`` collections of the middle generation after the
         last full one: ``full_every`` of them and the worker idle for ``idle_s``, or
-        ``force_after`` of them, idle or not."""
+        ``force_after`` of them, idle or not; idle ones at most ``SHARE`` of the time."""
         if pending >= self.force_after:
             return True
-        if pending < self.full_every:
+        if pending < self.full_every or now < self.not_before:
             return False
         with self._lock:
             return self.in_flight == 0 and now - self.last_end >= self.idle_s
@@ -81,7 +87,10 @@ class IdleCollector:
         pending = gc.get_count()[2]
         if not self.due(pending, time.monotonic()):
             return False
+        started = time.monotonic()
         gc.collect()
+        ended = time.monotonic()
+        self.not_before = ended + (ended - started) / SHARE
         self.collections += 1
         self.forced += pending >= self.force_after
         return True

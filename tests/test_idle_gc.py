@@ -50,6 +50,18 @@ def test_due_waits_for_enough_young_collections_and_an_idle_worker() -> None:
     c.end()
     assert not c.due(50, c.last_end)  # just ended
     assert c.due(50, c.last_end + 0.2)
+    c.not_before = c.last_end + 5  # the last one took 0.25 s: idle ones wait 5 s
+    assert not c.due(50, c.last_end + 1) and c.due(50, c.last_end + 5)
+    assert c.due(100, c.last_end + 1)  # forced ones do not wait
+
+
+def test_idle_collections_take_at_most_their_share_of_time(no_auto_gc) -> None:
+    c = idle_gc.IdleCollector(idle_s=0.0, full_every=0, force_after=10**9)
+    c.last_end -= 1
+    assert c.collect_if_due()
+    took = c.not_before - time.monotonic()
+    assert 0 < took <= 1 / idle_gc.SHARE  # a collection here takes well under a second
+    assert not c.collect_if_due()  # the next idle one waits
 
 
 def test_collect_if_due_frees_cycles_only_when_idle(no_auto_gc) -> None:
