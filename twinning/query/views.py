@@ -396,30 +396,31 @@ def _lines(data: AtlasData, f: Filters) -> list[tuple[str, str, str, str, int]]:
     """(programme, donor key, the line's start, recipient, pairings) of each flow line at
     the map level, in (programme, donor, recipient) order."""
     col = level_column(f.level)
+    # an XPCC division has no place at a level below the province: a line to its point
+    # (issue #10); rows without a programme, donor or place draw no line. NULL is None
+    # here (a driver's row, not a frame's NaN)
+    place = col if f.level == "province" else f"COALESCE({col}, recipient_division)"
     cond, params = where(f, "pairings")
     pairings = data.rows(
-        f"SELECT program, donor_key, {col} AS place, donor_adcode, donor_province_adcode, "
-        f"recipient_division FROM pairings WHERE {cond} ORDER BY id",
+        f"SELECT program, donor_key, {place} AS place, donor_adcode, donor_province_adcode "
+        f"FROM pairings WHERE {cond} AND program IS NOT NULL AND donor_key IS NOT NULL "
+        f"AND {place} IS NOT NULL ORDER BY id",
         params,
     )
     groups: dict[tuple[str, str, str], list[tuple[Any, Any]]] = {}
-    for program, donor_key, place, unit, province, division in pairings:
-        if missing(place) and f.level != "province":  # an XPCC division: a line to its point
-            place = division  # (issue #10)
-        if missing(program) or missing(donor_key) or missing(place):
-            continue
-        key = (str(program), str(donor_key), str(place))
+    for program, donor_key, where_to, unit, province in pairings:
+        key = (str(program), str(donor_key), str(where_to))
         groups.setdefault(key, []).append((unit, province))
     if not groups:
         return []
     coords = data.place_points()
     out: list[tuple[str, str, str, str, int]] = []
     for (program, donor_key, recipient), rows in sorted(groups.items()):
-        provinces = [pr for _, pr in rows if not missing(pr)]
+        provinces = [pr for _, pr in rows if pr is not None]
         if f.level == "province":
             points = provinces
         else:
-            points = [u for u, _ in rows if not missing(u)] or provinces
+            points = [u for u, _ in rows if u is not None] or provinces
         point_code = next((str(c) for c in points if str(c) in coords), None)
         if point_code is None or recipient not in coords or point_code == recipient:
             continue
