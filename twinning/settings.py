@@ -235,6 +235,12 @@ SETTINGS: dict[str, Setting] = {
             "shared files cost more (0: share every store's answers).",
         ),
         Setting(
+            "TWINNING_DUCKDB_THREADS",
+            "2",
+            "Threads each worker's DuckDB may use for one query of the summary and figure "
+            "snapshots (its buffer stays 128 MB whatever the number).",
+        ),
+        Setting(
             "TWINNING_GC_IDLE_MS",
             "200",
             "Python's full garbage collections run in a worker that has had no request for "
