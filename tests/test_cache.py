@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import tempfile
 import threading
 import time
 from concurrent.futures import Future
+from dataclasses import FrozenInstanceError, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import pytest
@@ -391,3 +394,78 @@ def test_an_answer_quicker_than_the_floor_stays_in_its_worker(tmp_path: Path) ->
     assert one.get_or_compute("slow", slow) == 3
     assert two.get_or_compute("slow", lambda: 4) == 3  # shared
     assert one.stats["quick"] == 1
+
+
+# -- answers written as columns (cache.pack / unpack) ------------------------------------
+
+
+class _Point(NamedTuple):
+    code: str
+    value: float | None
+
+
+@dataclass(frozen=True)
+class _Place:
+    code: str
+    n: int
+
+
+@dataclass(frozen=True)
+class _Values:
+    rows: tuple[_Point, ...]
+    unit: str | None
+
+
+class _Annotated(_Point):  # a NamedTuple subclass that may carry more than its values
+    pass
+
+
+def _roundtrip(value):
+    shared = SharedCache(Path(tempfile.mkdtemp()), "ns")
+    assert shared.set("k", value)
+    return shared.get("k")
+
+
+def test_rows_of_one_class_are_written_as_columns_and_read_back_equal() -> None:
+    points = [_Point(f"{i:06d}", i * 1.5 if i % 7 else None) for i in range(200)]
+    places = tuple(_Place(f"{i:06d}", i) for i in range(50))
+    values = _Values(tuple(points), "yuan")
+    for value in (points, places, values):
+        packed = cache_mod.pack(value)
+        assert type(packed) is not type(value)  # written as columns
+        back = _roundtrip(value)
+        assert back == value and type(back) is type(value)
+        assert [type(x) for x in getattr(back, "rows", back)] == [
+            type(x) for x in getattr(value, "rows", value)
+        ]
+    # an object read back is a whole object of its class: frozen, with its fields
+    place = _roundtrip(places)[3]
+    assert place == _Place("000003", 3) and hash(place) == hash(_Place("000003", 3))
+    with pytest.raises(FrozenInstanceError):
+        place.n = 4  # type: ignore[misc]
+
+
+def test_what_columns_would_lose_is_written_as_it_is() -> None:
+    few = [_Point("1", 1.0)] * (cache_mod.PACK_MIN - 1)
+    mixed = [_Point("1", 1.0)] * 20 + [("1", 1.0)]
+    extra = [_Place(str(i), i) for i in range(20)]
+    object.__setattr__(extra[5], "note", "kept")  # an attribute beyond the fields
+    subclassed = [_Annotated("1", 1.0) for _ in range(20)]
+    for value in (few, mixed, extra, subclassed, {"a": [1, 2]}, "text"):
+        assert cache_mod.pack(value) is value
+        assert _roundtrip(value) == value
+    assert _roundtrip(extra)[5].note == "kept"
+
+
+def test_a_view_s_answers_read_back_from_the_shared_cache_are_its_own(reference_store) -> None:
+    from twinning import query as agg
+
+    data = agg.AtlasData.from_store(reference_store)
+    f = agg.Filters(level="county", metric="funds_cny")
+    for answer in (
+        agg.place_values(data, f),
+        agg.flows(data, f),
+        agg.views._cells(data, f, "funds_cny"),
+    ):
+        back = _roundtrip(answer)
+        assert back == answer and type(back) is type(answer)

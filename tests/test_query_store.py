@@ -505,7 +505,7 @@ def test_sorted_pages_from_the_figure_rows_snapshot_are_the_stores_pages(
     the figure rows' snapshot (#7: 2.5-4.2 s a page at 10 M figures in SQLite). Every such
     page is the page SQLite gives, whatever the sort, filters, offset or undone batches;
     sorted by the quote, by its rank in the store's order (the quotes are not copied); a
-    text filter on the quote stays in SQL."""
+    text filter on the quote finds the ranks of the quotes it matches in their own file."""
     from twinning.query import summary as summary_mod
     from twinning.query import tables
 
@@ -545,13 +545,26 @@ def test_sorted_pages_from_the_figure_rows_snapshot_are_the_stores_pages(
         checked += 1 + (fast.total > 0)  # its count, and its page
     by_duckdb = len(asked)
     assert by_duckdb == checked > 100
-    # a text filter on the quote (the snapshot holds its rank): SQL
+    # a text filter on the quote (the snapshot holds its rank): over the quotes' file,
+    # SQL for a snapshot written before it had one
     text_filter = {"quote": {"filterType": "text", "type": "contains", "filter": "a"}}
     sort = [{"colId": "confidence", "sort": "asc"}]
     f = query.Filters(lang="en")
     page = tables.table_page(data, f, "figures", 0, 20, sort, text_filter)
     assert page == tables.table_page(sql_only, f, "figures", 0, 20, sort, text_filter)
-    assert page.rows and len(asked) == by_duckdb
+    assert page.rows and len(asked) > by_duckdb and "figure_quotes" in asked[-1]
+    by_duckdb = len(asked)
+    older = query.AtlasData.from_store(store)
+    summary_mod.quotes_path(older.summary.path).rename(tmp_path / "quotes.parquet")
+    older_asked: list[str] = []
+    real_ids = older.summary.ids
+    monkeypatch.setattr(
+        older.summary, "ids", lambda sql, *a, **k: older_asked.append(sql) or real_ids(sql, *a, **k)
+    )
+    assert older.summary.has_figures() and not older.summary.has_quotes()
+    assert tables.table_page(older, f, "figures", 0, 20, sort, text_filter) == page
+    assert not older_asked
+    (tmp_path / "quotes.parquet").rename(summary_mod.quotes_path(older.summary.path))
     # past the rows DuckDB keeps in a heap (it would sort them all, and its worker keep
     # the memory): counted, not sorted (``test_deep_sorted_pages_are_counted...``)
     monkeypatch.setattr(tables, "SNAPSHOT_SORT_TOP", 40)
@@ -623,6 +636,15 @@ def test_text_filters_over_the_figure_rows_snapshot_find_the_rows_sqlite_finds(
         flt("source", "contains", "000_3"),
         flt("note", "contains", "a"),
         flt("donor", "contains", "上海"),
+        # the quotes (the snapshot holds their ranks; their text is in a file of its own)
+        flt("quote", "contains", "ab"),
+        flt("quote", "equals", "ABC"),
+        flt("quote", "notEqual", "abc"),
+        flt("quote", "notContains", "a"),
+        flt("quote", "startsWith", "É"),
+        flt("quote", "contains", "_"),
+        flt("quote", "contains", "年"),
+        {**flt("quote", "contains", "a"), **flt("recipient", "contains", "shanghai")},
         {**flt("source", "contains", "txt"), **flt("unit", "startsWith", "c")},
         {**flt("recipient", "contains", "a"), "value": {"type": "greaterThan", "filter": 5}},
     ]

@@ -109,8 +109,10 @@ _SOURCE_DIMENSIONS = (
 # order). The quotes (long text) are not copied: ``quote_rank`` is a quote's place among
 # the store's quotes in the store's own order (1 for the first; NULL for no quote), so a
 # sort by it is the store's sort by the quote (3.1-3.6 s a page in SQLite at 10 M
-# figures); the view over the file calls it ``quote``. A text filter on the quote stays
-# in SQL.
+# figures); the view over the file calls it ``quote``. Each distinct quote's text is
+# written once, beside its rank (``quotes_path``): a grid's text filter on the quote
+# finds the ranks of the quotes it matches there (at 10 M figures SQL looked through the
+# view and was refused after 8 s).
 _FIGURE_TYPES = {
     "id": "int64",
     "metric": "string",
@@ -136,6 +138,15 @@ FIGURE_ROW_COLUMNS = frozenset({*_FIGURE_TYPES, "quote"}) - {"quote_rank"}
 # Stores with fewer figures than this get no such snapshot: SQLite sorts them in
 # milliseconds (1 M figures, a metric's 420,000: ~0.3 s).
 FIGURES_SNAPSHOT_MIN = 200_000
+
+
+_QUOTE_TYPES = {"quote_rank": "int64", "quote": "string"}
+
+
+def quotes_path(path: Path) -> Path:
+    """The distinct quotes, each with its rank, of a figure rows' snapshot (written just
+    before it: a snapshot of code before it has none, and a filter on the quote uses SQL)."""
+    return path.with_name(f"{path.stem}.quotes.parquet")
 
 
 def figures_path(path: Path) -> Path:
@@ -167,21 +178,47 @@ def write_figures(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path:
     from twinning.query.atlas import ACTIVE
 
     # the quotes' ranks by the store's own ORDER BY (its collation): the same order as a
-    # sort of the store by the quote; each figure finds its quote's rank by the join (the
-    # ranks' only other column is ``quote``: every other name is the figures')
-    ranked = (
-        "SELECT quote, DENSE_RANK() OVER (ORDER BY quote) AS quote_rank "
-        "FROM (SELECT DISTINCT quote FROM figures WHERE quote IS NOT NULL) AS q"
-    )
-    written = _write_parquet(
-        engine,
-        figures_path(path),
-        _FIGURE_TYPES,
-        f"WITH ranked AS ({ranked}) SELECT {', '.join(_FIGURE_TYPES)} FROM figures "
-        f"LEFT JOIN ranked ON ranked.quote = figures.quote WHERE {ACTIVE} AND NOT is_context "
-        "ORDER BY metric, id",
-        chunk_rows,
-    )
+    # sort of the store by the quote, in a table of this connection's own (TEMP), indexed
+    # by the text; written out as the quotes' file, and each figure finds its quote's rank
+    # by the join (the ranks' only other column is ``quote``: every other name is the
+    # figures')
+    temp = "pg_temp" if engine.dialect.name == "postgresql" else "temp"
+    drop = f"DROP TABLE IF EXISTS {temp}.quote_ranks"  # never a table of the store
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(drop)  # a pooled connection may have one left
+        cursor.execute(
+            "CREATE TEMP TABLE quote_ranks AS "
+            "SELECT quote, DENSE_RANK() OVER (ORDER BY quote) AS quote_rank "
+            "FROM (SELECT DISTINCT quote FROM figures WHERE quote IS NOT NULL) AS q"
+        )
+        cursor.execute("CREATE INDEX ix_quote_ranks ON quote_ranks (quote)")
+        cursor.close()
+        _write_parquet(
+            engine,
+            quotes_path(path),
+            _QUOTE_TYPES,
+            "SELECT quote_rank, quote FROM quote_ranks ORDER BY quote_rank",
+            chunk_rows,
+            raw=raw,
+        )
+        written = _write_parquet(
+            engine,
+            figures_path(path),
+            _FIGURE_TYPES,
+            f"SELECT {', '.join(_FIGURE_TYPES)} FROM figures LEFT JOIN quote_ranks AS ranked "
+            f"ON ranked.quote = figures.quote WHERE {ACTIVE} AND NOT is_context "
+            "ORDER BY metric, id",
+            chunk_rows,
+            raw=raw,
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            cursor = raw.cursor()
+            cursor.execute(drop)
+            cursor.close()
+        raw.close()
     with contextlib.suppress(OSError):  # the same rows as code before the ranks wrote them
         path.with_name(f"{path.stem}.figures.parquet").unlink(missing_ok=True)
     return written
@@ -314,7 +351,12 @@ def write_sources(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path:
 
 
 def _write_parquet(
-    engine: Engine, path: Path, types: dict[str, str], sql: str, chunk_rows: int
+    engine: Engine,
+    path: Path,
+    types: dict[str, str],
+    sql: str,
+    chunk_rows: int,
+    raw: Any = None,
 ) -> Path:
     """The rows of ``sql`` (columns in the order of ``types``) to ``path``, atomically.
 
@@ -327,7 +369,9 @@ def _write_parquet(
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
-    raw = engine.raw_connection()
+    own = raw is None  # else the caller's connection (its TEMP tables), left open
+    if own:
+        raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         cursor.execute(sql)
@@ -347,7 +391,8 @@ def _write_parquet(
         cursor.close()
         os.replace(tmp, path)
     finally:
-        raw.close()
+        if own:
+            raw.close()
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
@@ -468,6 +513,7 @@ class Summary:
         self._sources = False  # the figure_sources view is attached
         self._lock = threading.Lock()
         self._figures = False  # the figure_rows view is attached
+        self._quotes = False  # and the figure_quotes view beside it
         self._figures_unwanted = False  # too few figures for that snapshot
         if self.path is not None and not _whole(self.path):
             self._build_in_background(self.path)
@@ -585,11 +631,23 @@ class Summary:
                 # over a few row groups took ~9 ms, ~5 of them reading it (#7); the file
                 # never changes (its name is the data version's)
                 con.execute("SET GLOBAL parquet_metadata_cache = true")
+                quotes = quotes_path(self.path)
+                if quotes.exists():
+                    con.execute(
+                        "CREATE OR REPLACE VIEW figure_quotes AS "
+                        f"SELECT * FROM read_parquet('{_quoted(quotes)}')"
+                    )
+                    self._quotes = True
                 self._figures = True
             if self._figures:
                 return True
         self._figures_in_background(self.path)
         return False
+
+    def has_quotes(self) -> bool:
+        """DuckDB answers over ``figure_quotes`` too (the distinct quotes' text, by rank,
+        written with the figure rows' snapshot)."""
+        return self.has_figures() and self._quotes
 
     def ids(
         self, sql: str, params: dict[str, Any] | None = None, seconds: float | None = None
@@ -651,7 +709,7 @@ class Summary:
                     f"SELECT * FROM read_parquet('{_quoted(self.path)}')"
                 )
             self._duck = con  # a connection left behind closes with its last cursor
-            self._sources = self._figures = False
+            self._sources = self._figures = self._quotes = False
             return con
 
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:

@@ -342,15 +342,25 @@ def _filter_sql(
         elif op in _TEXT_OPS and isinstance(value, (str, int, float)):
             sql_op, pattern = _TEXT_OPS[op]
             text_value = str(value)[:200]
+            # over the snapshot a ranked column's text is in its own file: the condition
+            # on the text there, the ranks it leaves here (a row without one, NULL, is
+            # matched by neither side, as in SQL)
+            ranked = duck and col.sql in RANKED_IN_SNAPSHOT
+            column = f"ranked.{col.sql}" if ranked else col.sql
             if "LIKE" in sql_op:
                 text_value = pattern.format(_like_escape(text_value))
                 if duck:
-                    out.append(_duck_like(col.sql, sql_op, text_value, name, params))
-                    continue
-                out.append(f"{col.sql} {sql_op} :{name} ESCAPE '!'")
+                    found = _duck_like(column, sql_op, text_value, name, params)
+                else:
+                    found = f"{column} {sql_op} :{name} ESCAPE '!'"
+                    params[name] = text_value
             else:
-                out.append(f"{col.sql} {sql_op} :{name}")
-            params[name] = text_value
+                found = f"{column} {sql_op} :{name}"
+                params[name] = text_value
+            if ranked:
+                view, rank = RANKED_TEXT[col.sql]
+                found = f"{col.sql} IN (SELECT ranked.{rank} FROM {view} AS ranked WHERE {found})"
+            out.append(found)
     return "".join(f" AND {c}" for c in out)
 
 
@@ -523,7 +533,7 @@ def _snapshot_sorts(
     refused 2.9 M rows deep at 10 M figures); in id order past SNAPSHOT_SORT_TOP rows of
     ``one_metric`` (the snapshot's order, read without a sort; SQLite walked its index to
     the page, 0.1-0.2 s 3 M rows deep at 10 M figures); every sort and filter on a column
-    the snapshot holds (the quote: by its rank; a filter on the quote stays in SQL). A
+    the snapshot holds (the quote: by its rank, a filter on it over the quotes' text). A
     grid filter on a view of ``rows_in_view`` rows, however few it leaves, is counted
     here; and under a text filter (``any_order``, as for a count) a page in any order is
     read here: SQL would look through the view for its rows (at 10 M figures: refused
@@ -539,10 +549,12 @@ def _snapshot_sorts(
         for col_id in (filter_model if isinstance(filter_model, Mapping) else {})
         if str(col_id) in columns and columns[str(col_id)].sql is not None
     ]
-    if any(
-        col.sql not in FIGURE_ROW_COLUMNS or col.sql in RANKED_IN_SNAPSHOT for col in grid_filter
-    ):
+    if any(col.sql not in FIGURE_ROW_COLUMNS for col in grid_filter):
         return False
+    if any(col.sql in RANKED_IN_SNAPSHOT for col in grid_filter) and not (
+        data.summary.has_quotes()
+    ):
+        return False  # a snapshot without the quotes' text
     if not (any_order and grid_filter):
         order = _order_sql(kind, sort_model)
         if order == "id" and not (deep and one_metric):
@@ -570,7 +582,10 @@ def _sorted_from_snapshot(
     cond, params = _base(filters, "figures", all_active=True)
     cond += _filter_sql("figures", filter_model, params, duck=True)
     order = _order_sql("figures", sort_model)
-    if order == "id" and filters.metric:  # one metric's rows: the file's order
+    # one metric's rows are read in the file's order, unless a filter joins the quotes'
+    # file (DuckDB keeps a file's order through filters, not through a join)
+    one_metric = bool(filters.metric) and _file_order_kept(cond)
+    if order == "id" and one_metric:
         ids = _ids_in_file_order(data, cond, params, start, limit, seconds)
     elif order == "id" and start + limit > SNAPSHOT_SORT_TOP:  # deep, under a text filter
         ids = _ids_in_group(data, cond, params, {}, start, limit, seconds)
@@ -583,7 +598,7 @@ def _sorted_from_snapshot(
         )
     else:
         found = _counted_page(
-            data, cond, params, sort_model, start, limit, seconds, one_metric=bool(filters.metric)
+            data, cond, params, sort_model, start, limit, seconds, one_metric=one_metric
         )
         if found is None:
             return None
@@ -715,6 +730,8 @@ def _ids_of_groups(
 BUCKETS_PER_DECADE = 1000
 BUCKET_SORT_ROWS = 65_536
 RANKED_IN_SNAPSHOT = frozenset({"quote"})
+# where a ranked column's text is, over the snapshot: (view, rank column)
+RANKED_TEXT = {"quote": ("figure_quotes", "quote_rank")}
 
 
 def _bucket_sql(column: str) -> str:
@@ -876,6 +893,13 @@ def _ids_in_small_groups(
         params,
         seconds,
     )
+
+
+def _file_order_kept(cond: str) -> bool:
+    """Whether DuckDB gives the snapshot's rows under ``cond`` in the file's order without
+    an ORDER BY: not when ``cond`` joins the text of a ranked column (``RANKED_TEXT``): a
+    join's rows came grouped by quote."""
+    return not any(f" FROM {view} " in cond for view, _rank in RANKED_TEXT.values())
 
 
 def _ids_in_file_order(
