@@ -503,7 +503,8 @@ def wait_figure_rows(url: str, limit: float) -> float | None:
     """Seconds until the figure rows' snapshot beside the store exists, when one is being
     written (its lock file is there); None when none comes."""
 
-    names = ("figure-rows.parquet", "figures.parquet")  # the code of 2026-12-06 on, before
+    # the code of 2026-12-06 04:00 on, of 00:10, before
+    names = ("figure-rows-2.parquet", "figure-rows.parquet", "figures.parquet")
 
     def none_coming(folder: Path, _waited: float) -> bool:
         return not any(any(folder.glob(f"*.{name}.lock")) for name in names)

@@ -929,14 +929,17 @@ def test_a_summary_snapshot_gets_its_figure_rows_from_a_child_process(store, mon
     summary_mod.write_snapshot(store.engine, path)
     figures = summary_mod.figures_path(path)
     assert not figures.exists()
-    older = path.with_name(f"{path.stem}.figures.parquet")  # code before the quotes' ranks
-    older.write_bytes(b"PAR1")
+    # the files of code before the quotes' ranks, and before the quotes' own file
+    olders = [path.with_name(f"{path.stem}.{n}.parquet") for n in ("figures", "figure-rows")]
+    for older in olders:
+        older.write_bytes(b"PAR1")
     data = query.AtlasData.from_store(store)
     deadline = time.monotonic() + 120
     while not data.summary.has_figures() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert figures.exists() and data.summary.has_figures()
-    assert not older.exists()  # its rows, without the ranks: gone
+    assert not any(older.exists() for older in olders)  # their rows: gone
+    assert summary_mod.quotes_path(path).exists() and data.summary.has_quotes()
     with store.engine.connect() as conn:
         stored = conn.execute(text("SELECT COUNT(*) FROM figures WHERE NOT is_context")).scalar()
     assert data.summary.ids("SELECT COUNT(*) FROM figure_rows", {}) == [stored]

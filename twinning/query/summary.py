@@ -145,14 +145,19 @@ _QUOTE_TYPES = {"quote_rank": "int64", "quote": "string"}
 
 def quotes_path(path: Path) -> Path:
     """The distinct quotes, each with its rank, of a figure rows' snapshot (written just
-    before it: a snapshot of code before it has none, and a filter on the quote uses SQL)."""
+    before it, from the same ranks)."""
     return path.with_name(f"{path.stem}.quotes.parquet")
+
+
+# The figure rows' files of earlier code, written again under the name of this one's:
+# without ``quote_rank`` (``figures``), without the quotes' file beside them (``figure-rows``)
+_FIGURES_BEFORE = ("figures", "figure-rows")
 
 
 def figures_path(path: Path) -> Path:
     """The figure rows' snapshot that goes with a summary snapshot (named apart from the
-    files of code before ``quote_rank``, which lack it: those are written again)."""
-    return path.with_name(f"{path.stem}.figure-rows.parquet")
+    files of earlier code, ``_FIGURES_BEFORE``: those are written again)."""
+    return path.with_name(f"{path.stem}.figure-rows-2.parquet")
 
 
 def wants_figures(engine: Engine) -> bool:
@@ -219,8 +224,9 @@ def write_figures(engine: Engine, path: Path, chunk_rows: int = 50_000) -> Path:
             cursor.execute(drop)
             cursor.close()
         raw.close()
-    with contextlib.suppress(OSError):  # the same rows as code before the ranks wrote them
-        path.with_name(f"{path.stem}.figures.parquet").unlink(missing_ok=True)
+    for before in _FIGURES_BEFORE:  # the same rows as earlier code wrote them
+        with contextlib.suppress(OSError):
+            path.with_name(f"{path.stem}.{before}.parquet").unlink(missing_ok=True)
     return written
 
 
