@@ -32,7 +32,7 @@ from twinning import settings
 
 # Python's default: a full collection after ten collections of the middle generation
 FULL_EVERY = 10
-# a worker that is never idle collects after this many, within a request
+# a worker that is never idle collects after this many, while its requests run
 FORCE_AFTER = 100
 # Python's own full collections never come (they would after this many)
 NEVER = 1_000_000_000
