@@ -547,3 +547,31 @@ def test_a_view_keeps_the_reconciled_numbers_not_the_figures_kept(store_data):
     assert kept == full.total()
     assert (kept.at_least, kept.n_chosen, kept.n_figures) == (full.at_least, 5, 7)
     assert full.chosen and not hasattr(kept, "chosen") and not hasattr(kept, "excluded")
+
+
+def test_a_figure_s_places_are_read_once_per_data_version(store_data, monkeypatch):
+    # the reconciled totals of every change read their figures' places (groups, lists,
+    # divisions): a figure's places do not change with the view, so each is read once
+    from twinning.query import scopes
+
+    store_data.__dict__.pop("_figure_scopes", None)  # what other tests' views kept
+    asked: list[list[int]] = []
+    real = scopes.figure_scopes
+    monkeypatch.setattr(
+        scopes, "figure_scopes", lambda d, ids: asked.append(list(ids)) or real(d, ids)
+    )
+    first = totals._reconciled(store_data, Filters(), "funds_cny").total()
+    assert asked
+    n = sum(map(len, asked))
+    again = totals._reconciled(store_data, Filters(year_from=2008, year_to=2020), "funds_cny")
+    assert sum(map(len, asked)) == n  # the same figures: none read again
+    assert again.at_least <= first.at_least
+    ids = [fid for fid in asked[0][:3]]
+    assert totals._kept_scopes(store_data, ids) == {
+        fid: s for fid, s in real(store_data, ids).items()
+    }
+    # past the bound the kept places are let go, and the totals are the same
+    monkeypatch.setattr(totals, "SCOPES_KEPT", 2)
+    store_data.__dict__.pop("_figure_scopes")
+    assert totals._reconciled(store_data, Filters(), "funds_cny").total() == first
+    assert len(store_data.__dict__["_figure_scopes"]) <= len(asked[0])
