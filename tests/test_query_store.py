@@ -552,7 +552,20 @@ def test_sorted_pages_from_the_figure_rows_snapshot_are_the_stores_pages(
     f = query.Filters(lang="en")
     page = tables.table_page(data, f, "figures", 0, 20, sort, text_filter)
     assert page == tables.table_page(sql_only, f, "figures", 0, 20, sort, text_filter)
-    assert page.rows and len(asked) > by_duckdb and "figure_quotes" in asked[-1]
+    assert page.rows and len(asked) > by_duckdb and "kept_" in asked[-1]
+    # the ranks it leaves are kept: another page reads no quote again; too many to keep,
+    # the filter's own query over the quotes' file answers
+    kept = dict(data.summary._kept)
+    assert list(kept.values()) == [True]
+    later = tables.table_page(data, f, "figures", 20, 40, sort, text_filter)
+    assert later == tables.table_page(sql_only, f, "figures", 20, 40, sort, text_filter)
+    assert dict(data.summary._kept) == kept
+    monkeypatch.setattr(summary_mod, "KEPT_MATCH_ROWS", 0)
+    other = {"quote": {"filterType": "text", "type": "contains", "filter": "b"}}
+    page_b = tables.table_page(data, f, "figures", 0, 20, sort, other)
+    assert page_b == tables.table_page(sql_only, f, "figures", 0, 20, sort, other)
+    assert "figure_quotes" in asked[-1] and False in data.summary._kept.values()
+    monkeypatch.setattr(summary_mod, "KEPT_MATCH_ROWS", 2_000_000)
     by_duckdb = len(asked)
     older = query.AtlasData.from_store(store)
     summary_mod.quotes_path(older.summary.path).rename(tmp_path / "quotes.parquet")
@@ -666,6 +679,11 @@ def test_text_filters_over_the_figure_rows_snapshot_find_the_rows_sqlite_finds(
             slow = tables.table_page(sql_only, f, "figures", start, start + 10, sort, grid_filter)
             assert fast == slow, (f, grid_filter, sort, start)
     assert found > len(filters_)  # filters that find rows, in both views
+    # the quote filters' ranks: at most KEPT_MATCHES tables kept, the oldest dropped
+    tables_kept = data.summary.rows(
+        "SELECT COUNT(*) FROM duckdb_tables() WHERE table_name LIKE 'kept_%'", {}
+    )[0][0]
+    assert len(data.summary._kept) == summary_mod.KEPT_MATCHES == tables_kept
     # every count and page from DuckDB, none from SQL after DuckDB failed
     assert not [r.message for r in caplog.records if "snapshot failed" in r.message]
 

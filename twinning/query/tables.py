@@ -315,10 +315,16 @@ def _text_filtered(kind: str, model: Mapping[str, Any] | None) -> bool:
 
 
 def _filter_sql(
-    kind: str, model: Mapping[str, Any] | None, params: dict[str, Any], duck: bool = False
+    kind: str,
+    model: Mapping[str, Any] | None,
+    params: dict[str, Any],
+    duck: bool = False,
+    summary: Any = None,
 ) -> str:
     """AND-ed conditions for a dash-ag-grid filter model; unknown parts are ignored.
-    ``duck``: for DuckDB over the figure rows' snapshot, matching the rows SQLite's do."""
+    ``duck``: for DuckDB over the figure rows' snapshot, matching the rows SQLite's do;
+    there a filter on the quote's text keeps its ranks in ``summary``'s table, when it can
+    (``Summary.kept_matches``)."""
     if not isinstance(model, Mapping):
         return ""
     columns = {c.id: c for c in COLUMNS[kind]}
@@ -359,7 +365,14 @@ def _filter_sql(
                 params[name] = text_value
             if ranked:
                 view, rank = RANKED_TEXT[col.sql]
-                found = f"{col.sql} IN (SELECT ranked.{rank} FROM {view} AS ranked WHERE {found})"
+                inner = f"SELECT ranked.{rank} FROM {view} AS ranked WHERE {found}"
+                own = {k: params[k] for k in (name, f"{name}re") if k in params}
+                kept = summary.kept_matches(inner, own) if summary is not None else None
+                if kept is not None:  # its parameters are the kept table's now
+                    inner = f"SELECT kept.{rank} FROM {kept} AS kept"
+                    for k in own:
+                        del params[k]
+                found = f"{col.sql} IN ({inner})"
             out.append(found)
     return "".join(f" AND {c}" for c in out)
 
@@ -414,7 +427,7 @@ def table_count(
         data, kind, table_count(data, filters, kind), None, filter_model, any_order=True
     ):
         cond, params = _base(filters, kind, all_active=True)
-        cond += _filter_sql(kind, filter_model, params, duck=True)
+        cond += _filter_sql(kind, filter_model, params, duck=True, summary=data.summary)
         try:  # kept: each page of the view asks again
             return data.cached(
                 ("filtered_count", cond, tuple(sorted(params.items()))),
@@ -580,7 +593,7 @@ def _sorted_from_snapshot(
     data version only), then their rows from the store. None when the page is deep and the
     view has too many sort keys to count (SQL pages it)."""
     cond, params = _base(filters, "figures", all_active=True)
-    cond += _filter_sql("figures", filter_model, params, duck=True)
+    cond += _filter_sql("figures", filter_model, params, duck=True, summary=data.summary)
     order = _order_sql("figures", sort_model)
     # one metric's rows are read in the file's order, unless a filter joins the quotes'
     # file (DuckDB keeps a file's order through filters, not through a join)
@@ -897,9 +910,9 @@ def _ids_in_small_groups(
 
 def _file_order_kept(cond: str) -> bool:
     """Whether DuckDB gives the snapshot's rows under ``cond`` in the file's order without
-    an ORDER BY: not when ``cond`` joins the text of a ranked column (``RANKED_TEXT``): a
-    join's rows came grouped by quote."""
-    return not any(f" FROM {view} " in cond for view, _rank in RANKED_TEXT.values())
+    an ORDER BY: not when ``cond`` joins the ranks a filter on a ranked column's text
+    leaves (``RANKED_TEXT``): a join's rows came grouped by quote."""
+    return not any(f".{rank} FROM " in cond for _view, rank in RANKED_TEXT.values())
 
 
 def _ids_in_file_order(
