@@ -508,7 +508,8 @@ def _duck_config() -> dict[str, Any]:
 
 # A grid's text filter on the quote: the ranks it leaves, kept per filter (``kept_matches``)
 KEPT_MATCHES = 8
-KEPT_MATCH_ROWS = 2_000_000  # 16 MB of DuckDB's 128 MB buffer at most
+KEPT_MATCH_ROWS = 2_000_000  # a filter's ranks kept: 16 MB
+KEPT_ROWS_TOTAL = 4_000_000  # all filters' ranks kept: 32 MB of DuckDB's 128 MB buffer
 
 
 class Summary:
@@ -526,7 +527,8 @@ class Summary:
         self._lock = threading.Lock()
         self._figures = False  # the figure_rows view is attached
         self._quotes = False  # and the figure_quotes view beside it
-        self._kept: OrderedDict[str, bool] = OrderedDict()  # kept_matches' tables
+        # kept_matches' tables and their rows (-1: too many to keep, none made)
+        self._kept: OrderedDict[str, int] = OrderedDict()
         self._figures_unwanted = False  # too few figures for that snapshot
         if self.path is not None and not _whole(self.path):
             self._build_in_background(self.path)
@@ -668,7 +670,8 @@ class Summary:
         count and every page of one filter read the quotes' text once, where each scanned
         it again (at 10 M figures quoting 8 M distinct texts, ~0.5 s a page). None when it
         holds more than KEPT_MATCH_ROWS ranks or cannot be made (the caller asks ``sql``
-        itself). At most KEPT_MATCHES tables, the least recently used dropped."""
+        itself). At most KEPT_MATCHES tables of KEPT_ROWS_TOTAL ranks in all, the least
+        recently used dropped."""
         con = self._connection()
         if con is None:
             return None
@@ -677,37 +680,41 @@ class Summary:
         with self._lock:
             if name in self._kept:
                 self._kept.move_to_end(name)
-                return name if self._kept[name] else None
+                return name if self._kept[name] >= 0 else None
             con = self._duck
         cur = con.cursor()
+        n = -1
         try:
             duck_sql = _PARAM.sub(r"$\1", sql)  # DuckDB's named parameters are $name
             most = KEPT_MATCH_ROWS + 1
             cur.execute(f"CREATE TABLE IF NOT EXISTS {name} AS {duck_sql} LIMIT {most}", params)
-            (n,) = cur.execute(f"SELECT COUNT(*) FROM {name}").fetchone()
-            usable = n <= KEPT_MATCH_ROWS
-            if not usable:
-                cur.execute(f"DROP TABLE IF EXISTS {name}")
-        except Exception:  # DuckDB out of memory: the filter's own query
+        except Exception:  # out of memory, or another thread made it at the same moment
             log.warning("a text filter's matches were not kept", exc_info=True)
-            with contextlib.suppress(Exception):
+        try:
+            (n,) = cur.execute(f"SELECT COUNT(*) FROM {name}").fetchone()
+            if n > KEPT_MATCH_ROWS:
                 cur.execute(f"DROP TABLE IF EXISTS {name}")
-            usable = False
+                n = -1
+        except Exception:  # not made
+            n = -1
         finally:
             cur.close()
         dropped: list[str] = []
         with self._lock:
-            self._kept[name] = usable
-            while len(self._kept) > KEPT_MATCHES:
-                old, made = self._kept.popitem(last=False)
-                if made:
+            self._kept[name] = n
+            self._kept.move_to_end(name)
+            while len(self._kept) > KEPT_MATCHES or (
+                sum(max(0, k) for k in self._kept.values()) > KEPT_ROWS_TOTAL
+            ):
+                old, rows = self._kept.popitem(last=False)
+                if rows >= 0:
                     dropped.append(old)
         for old in dropped:
             with contextlib.suppress(Exception):
                 dropper = con.cursor()
                 dropper.execute(f"DROP TABLE IF EXISTS {old}")
                 dropper.close()
-        return name if usable else None
+        return name if n >= 0 and name in self._kept else None
 
     def ids(
         self, sql: str, params: dict[str, Any] | None = None, seconds: float | None = None
