@@ -41,6 +41,13 @@ log = logging.getLogger(__name__)
 
 _BOOLEAN = ("is_context", "from_memory", "resolved")
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def _duck_sql(sql: str) -> str:
+    """``sql`` with its ``:name`` parameters written as DuckDB's ``$name``."""
+    return _PARAM.sub(r"$\1", sql)
+
+
 _BUILDING: set[Path] = set()
 _BUILD_LOCK = threading.Lock()
 
@@ -685,9 +692,10 @@ class Summary:
         cur = con.cursor()
         n = -1
         try:
-            duck_sql = _PARAM.sub(r"$\1", sql)  # DuckDB's named parameters are $name
             most = KEPT_MATCH_ROWS + 1
-            cur.execute(f"CREATE TABLE IF NOT EXISTS {name} AS {duck_sql} LIMIT {most}", params)
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {name} AS {_duck_sql(sql)} LIMIT {most}", params
+            )
         except Exception:  # out of memory, or another thread made it at the same moment
             log.warning("a text filter's matches were not kept", exc_info=True)
         try:
@@ -732,7 +740,7 @@ class Summary:
             if timer is not None:
                 timer.start()
             try:
-                found = cur.execute(_PARAM.sub(r"$\1", sql), params or {}).fetchall()
+                found = cur.execute(_duck_sql(sql), params or {}).fetchall()
             except Exception as exc:  # duckdb.InterruptException
                 if timer is not None and not timer.is_alive() and "nterrupt" in repr(exc):
                     raise QueryTooSlow(seconds or 0) from exc
@@ -789,7 +797,7 @@ class Summary:
         # DuckDB's named parameters are $name; a cursor per call (thread-safe)
         cur = con.cursor()
         try:
-            return cur.execute(_PARAM.sub(r"$\1", sql), params or {}).df()
+            return cur.execute(_duck_sql(sql), params or {}).df()
         finally:
             cur.close()
 
@@ -805,7 +813,7 @@ class Summary:
                 return [tuple(row) for row in execute(conn, sql, params).fetchall()]
         cur = con.cursor()
         try:  # NULL is None (a store cannot hold NaN: SQLite reads it as NULL)
-            return cur.execute(_PARAM.sub(r"$\1", sql), params or {}).fetchall()
+            return cur.execute(_duck_sql(sql), params or {}).fetchall()
         finally:
             cur.close()
 
