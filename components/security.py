@@ -216,12 +216,21 @@ def register_headers(app: Any) -> None:
     def _security_headers(response: flask.Response) -> flask.Response:
         path = flask.request.path
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        # werkzeug's setdefault looks a missing header up by raising and catching an
+        # HTTP exception: five of them on every callback's answer (#7)
+        have = {name.lower() for name, _value in headers.items()}
+
+        def setdefault(name: str, value: str) -> None:
+            if name.lower() not in have:
+                headers.add(name, value)
+                have.add(name.lower())
+
+        setdefault("X-Content-Type-Options", "nosniff")
+        setdefault("Referrer-Policy", "same-origin")
+        setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if response.mimetype == "application/json":
-            headers.setdefault("Content-Security-Policy", DATA_POLICY)
-            headers.setdefault("X-Frame-Options", "DENY")
+            setdefault("Content-Security-Policy", DATA_POLICY)
+            setdefault("X-Frame-Options", "DENY")
             return response
         allowed = script_hashes()
         if (
@@ -231,11 +240,10 @@ def register_headers(app: Any) -> None:
             and not response.direct_passthrough
         ):
             allowed = allowed + inline_script_hashes(response.get_data(as_text=True))
-        headers.setdefault(
-            "Content-Security-Policy", content_security_policy(allowed, path, prefix)
-        )
+        if "content-security-policy" not in have:
+            setdefault("Content-Security-Policy", content_security_policy(allowed, path, prefix))
         if not is_embed(path, prefix):
-            headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+            setdefault("X-Frame-Options", "SAMEORIGIN")
         return response
 
 

@@ -163,6 +163,34 @@ def test_a_query_past_its_time_bound_is_stopped_and_the_connection_serves_again(
     assert data.rows("SELECT 1", seconds=5)[0][0] == 1
 
 
+def test_reads_on_sqlite_skip_sqlalchemy_but_answer_and_fail_as_before(store) -> None:
+    """A read goes to the pooled driver connection without a transaction of SQLAlchemy's
+    (#7): the same rows and columns, a bad query still raises SQLAlchemy's error naming
+    the statement, and the connection then serves again."""
+    from sqlalchemy.exc import OperationalError
+
+    from twinning.query.atlas import read_sqlite
+
+    data = query.AtlasData.from_store(store)
+    sql = "SELECT metric, COUNT(*) AS n FROM figures WHERE metric = :m GROUP BY metric"
+    keys, rows = read_sqlite(data.engine, sql, {"m": "funds_cny"})
+    assert keys == ["metric", "n"] and rows == [("funds_cny", rows[0][1])] and rows[0][1] > 0
+    with data.engine.connect() as conn:  # SQLAlchemy's own answer
+        assert [tuple(r) for r in conn.execute(text(sql), {"m": "funds_cny"})] == rows
+    assert data.frame(sql, {"m": "funds_cny"}).to_dict("records") == [
+        {"metric": "funds_cny", "n": rows[0][1]}
+    ]
+    assert data.columns(sql, {"m": "nothing"}) == {"metric": [], "n": []}
+    with pytest.raises(OperationalError, match="no such table"):
+        data.rows("SELECT * FROM no_such_table")
+    assert data.rows("SELECT COUNT(*) FROM figures")[0][0] == 256
+    # values sqlite3 binds otherwise than SQLAlchemy (a date) go through SQLAlchemy
+    import datetime as dt
+
+    assert read_sqlite(data.engine, "SELECT :d", {"d": dt.date(2020, 1, 2)}) is None
+    assert data.rows("SELECT :d", {"d": dt.date(2020, 1, 2)})[0][0] == "2020-01-02"
+
+
 def test_a_table_page_too_slow_to_fetch_ends_the_table_there_and_says_why(
     store, monkeypatch
 ) -> None:

@@ -201,18 +201,18 @@ class Filters:
 
     def cache_key(self) -> Filters:
         """The parts that change what is computed (lang and ``UNCOMPUTED`` do not)."""
-        return replace(self, lang="zh", **_defaults(UNCOMPUTED))
+        return _derived("cache_key", self)
 
     def without_map(self) -> Filters:
         """This view without what only the map's drawing depends on (``MAP_ONLY``): what
         the series, the tables and the totals of its rows are worked out from."""
-        return replace(self, **_defaults(MAP_ONLY))
+        return _derived("without_map", self)
 
     def rows_key(self) -> Filters:
         """The parts that choose a view's rows: ``cache_key`` without ``MAP_ONLY`` and the
         metric. Totals of a view's rows (the headline numbers, reconciled totals) are the
         same for every metric and level shown: one answer for them all."""
-        return replace(self.without_map().cache_key(), metric=None)
+        return _derived("rows_key", self)
 
     def timeless(self) -> Filters:
         """This view over all years: what the series draws under its cursor at ``year``."""
@@ -231,6 +231,34 @@ UNCOMPUTED: tuple[str, ...] = ("place", "present", "play")
 def _defaults(names: tuple[str, ...]) -> dict[str, Any]:
     """The default values of Filters' fields ``names``."""
     return {f.name: f.default for f in fields(Filters) if f.name in names}
+
+
+# Filters derived from a view's (``cache_key``, ``without_map``, ``rows_key``), kept: a
+# filter change's callbacks ask for them some sixty times, each a ``dataclasses.replace``
+# of ~25 fields (#7). Bounded; cleared when full.
+_DERIVED: dict[tuple[str, Filters], Filters] = {}
+_DERIVED_MAX = 4096
+
+
+def _derive(kind: str, f: Filters) -> Filters:
+    if kind == "cache_key":
+        return replace(f, lang="zh", **_defaults(UNCOMPUTED))
+    if kind == "without_map":
+        return replace(f, **_defaults(MAP_ONLY))
+    return replace(f.without_map().cache_key(), metric=None)  # rows_key
+
+
+def _derived(kind: str, f: Filters) -> Filters:
+    key = (kind, f)
+    try:
+        found = _DERIVED.get(key)
+    except TypeError:  # a field given a list (unhashable): worked out each time
+        return _derive(kind, f)
+    if found is None:
+        if len(_DERIVED) >= _DERIVED_MAX:
+            _DERIVED.clear()
+        found = _DERIVED[key] = _derive(kind, f)
+    return found
 
 
 def _years_in_order(filters: Filters) -> Filters:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 LANGS: tuple[str, ...] = ("zh", "en")
@@ -239,6 +239,8 @@ def is_missing(x: object) -> bool:
 
 def normalize_lang(lang: str | None) -> str:
     """Return 'zh' or 'en'; anything else falls back to the default (URLs are user input)."""
+    if lang == "zh" or lang == "en":  # nearly every call: a view's own language (#7)
+        return lang
     if lang and str(lang).lower()[:2] in LANGS:
         return str(lang).lower()[:2]
     return DEFAULT_LANG
@@ -307,7 +309,13 @@ def unit_kind(unit: str | None) -> str:
 def _base_unit(unit: str | None) -> str:
     if not unit:
         return ""
-    return re.sub(r"\s*\(.*\)\s*$", "", str(unit)).strip().lower()
+    return _base_of(str(unit))
+
+
+@lru_cache(maxsize=1024)
+def _base_of(unit: str) -> str:
+    # a store's units are few; a series' hover texts ask for each point's (#7)
+    return re.sub(r"\s*\(.*\)\s*$", "", unit).strip().lower()
 
 
 def unit_label(unit: str | None, lang: str) -> str:

@@ -13,6 +13,7 @@ No dash here: these are plain functions, tested as such (tests/test_describe.py)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from twinning import i18n, settings
 from twinning import query as agg
@@ -34,7 +35,12 @@ class PlaceValue:
 def _level_locations(filters: agg.Filters) -> frozenset[str]:
     from twinning.figures.geojson import level_locations
 
-    return frozenset(level_locations(filters.level, filters.recipient))
+    return _as_set(level_locations(filters.level, filters.recipient))
+
+
+@lru_cache(maxsize=64)
+def _as_set(locations: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(locations)
 
 
 def places_in_view(data: agg.AtlasData, filters: agg.Filters) -> tuple[PlaceValue, ...]:

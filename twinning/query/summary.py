@@ -790,8 +790,11 @@ class Summary:
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         con = self._connection()
         if con is None:
-            from twinning.query.atlas import execute, frame_of
+            from twinning.query.atlas import execute, frame_of, read_sqlite
 
+            fast = read_sqlite(self.engine, sql, params)
+            if fast is not None:
+                return pd.DataFrame(fast[1], columns=fast[0])
             with self.engine.connect() as conn:
                 return frame_of(execute(conn, sql, params))
         # DuckDB's named parameters are $name; a cursor per call (thread-safe)
@@ -807,8 +810,11 @@ class Summary:
         them cost more than DuckDB's answer (#7)."""
         con = self._connection()
         if con is None:
-            from twinning.query.atlas import execute
+            from twinning.query.atlas import execute, read_sqlite
 
+            fast = read_sqlite(self.engine, sql, params)
+            if fast is not None:
+                return fast[1]
             with self.engine.connect() as conn:
                 return [tuple(row) for row in execute(conn, sql, params).fetchall()]
         cur = con.cursor()
