@@ -388,12 +388,20 @@ def _warm(data: AtlasData, app: dash.Dash | None = None) -> None:
     from twinning.query.warm import warm_default_headlines
 
     warm_default_headlines(data)
+    # what a link may open later, and the boundaries' best brotli encoding (seconds of a
+    # core): each step once the worker has had no request for a moment, the encoding at
+    # the lowest CPU priority. Done while visitors clicked, on a new version's first start
+    # they made every change twice as slow for ~10 s (#7)
+    from components.idle_gc import lower_priority, wait_quiet
+
     for level in ("county", "prefecture"):
         for lang in langs:
+            wait_quiet()
             map_outputs(View(data, Filters(lang=lang, level=level)), None)
-    # the boundaries' best brotli encoding, slow (seconds), after the figures
     from components.geo_assets import prepare_best
 
+    wait_quiet()
+    lower_priority()  # the warm-up's last step: its thread ends with it
     prepare_best()
 
 

@@ -19,10 +19,15 @@ Here, as CPython's documentation of ``gc.freeze`` suggests for servers that fork
   ``FORCE_AFTER`` of them, so what cycles of objects leave behind is bounded as before
   (about ten times later, no more).
 Young objects are still collected as usual, within the request (under a millisecond).
+
+Other background work that can wait (``wait_quiet``, ``lower_priority``): the later steps
+of a worker's warm-up and the best brotli encodings of its files start between requests,
+the encodings at the lowest CPU priority.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 import time
@@ -43,24 +48,13 @@ POLL_SECONDS = 0.05
 SHARE = 0.05
 
 
-class IdleCollector:
-    """Counts the requests in flight; its thread collects when none has been for ``idle_s``."""
+class Activity:
+    """The worker's requests in flight, and when the last one ended."""
 
-    def __init__(
-        self, idle_s: float, full_every: int = FULL_EVERY, force_after: int = FORCE_AFTER
-    ) -> None:
-        self.idle_s = idle_s
-        self.full_every = full_every
-        self.force_after = force_after
+    def __init__(self) -> None:
         self.in_flight = 0
         self.last_end = time.monotonic()
-        self.collections = 0  # full ones run by this collector (idle or forced)
-        self.forced = 0
-        self.not_before = 0.0  # no idle collection before (time.monotonic())
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._thresholds: tuple[int, int, int] | None = None
 
     def begin(self) -> None:
         with self._lock:
@@ -70,6 +64,29 @@ class IdleCollector:
         with self._lock:
             self.in_flight -= 1
             self.last_end = time.monotonic()
+
+    def quiet_for(self, now: float) -> float:
+        """Seconds without a request at ``now`` (0 while one runs)."""
+        with self._lock:
+            return 0.0 if self.in_flight else max(0.0, now - self.last_end)
+
+
+class IdleCollector(Activity):
+    """Counts the requests in flight; its thread collects when none has been for ``idle_s``."""
+
+    def __init__(
+        self, idle_s: float, full_every: int = FULL_EVERY, force_after: int = FORCE_AFTER
+    ) -> None:
+        super().__init__()
+        self.idle_s = idle_s
+        self.full_every = full_every
+        self.force_after = force_after
+        self.collections = 0  # full ones run by this collector (idle or forced)
+        self.forced = 0
+        self.not_before = 0.0  # no idle collection before (time.monotonic())
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._thresholds: tuple[int, int, int] | None = None
 
     def due(self, pending: int, now: float) -> bool:
         """Whether to collect, ``pending`` collections of the middle generation after the
@@ -121,6 +138,45 @@ class IdleCollector:
 
 _collector: IdleCollector | None = None
 _collector_lock = threading.Lock()
+# the requests of this process's app, whichever counts them (the collector, or this)
+_activity: Activity | None = None
+
+
+# Background work that can wait (a warm-up's later steps, files compressed at brotli's
+# best): after the first start of a new version, such work (~10 s of both cores at the
+# reference data) made a worker's filter changes twice as slow while it ran (#7).
+QUIET_SECONDS = 0.2  # it starts a step once no request has run for this long
+QUIET_LIMIT_SECONDS = 30.0  # a worker never quiet still gets it done
+
+
+def wait_quiet(quiet_s: float = QUIET_SECONDS, limit_s: float = QUIET_LIMIT_SECONDS) -> bool:
+    """Wait until this worker has had no request for ``quiet_s`` (at most ``limit_s``),
+    before a step of background work; False if the limit came first. At once where no
+    app counts requests (a command line, a test)."""
+    activity = _activity
+    if activity is None:
+        return True
+    deadline = time.monotonic() + limit_s
+    while True:
+        now = time.monotonic()
+        quiet = activity.quiet_for(now)
+        if quiet >= quiet_s:
+            return True
+        if now >= deadline:
+            return False
+        time.sleep(min(max(quiet_s - quiet, POLL_SECONDS), deadline - now))
+
+
+def lower_priority() -> None:
+    """The calling thread at the lowest CPU priority (Linux: a thread's own nice value;
+    elsewhere nothing): what it computes outside the GIL (brotli's best compression)
+    takes a core only while the requests' threads leave it."""
+    import os
+
+    if threading.current_thread() is threading.main_thread():
+        return  # never the process's own thread (a command line, a test run)
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 def freeze_long_lived() -> None:
@@ -148,15 +204,17 @@ def register(server: Any) -> IdleCollector | None:
     TWINNING_GC_IDLE_MS is 0 (Python's own schedule)."""
     import flask
 
-    global _collector
-    if not enabled():
-        return None
+    global _collector, _activity
     with _collector_lock:
-        if _collector is None:
+        if enabled() and _collector is None:
             freeze_long_lived()
             _collector = IdleCollector(settings.get_float("TWINNING_GC_IDLE_MS") / 1000)
             _collector.start()
-        collector = _collector
+        if _collector is not None:
+            _activity = _collector
+        elif _activity is None:
+            _activity = Activity()  # background work still waits for quiet moments
+        collector, returned = _activity, _collector
 
     @server.before_request
     def _request_begins() -> None:
@@ -169,4 +227,4 @@ def register(server: Any) -> IdleCollector | None:
         if flask.g.pop("atlas_gc_counted", False):
             collector.end()
 
-    return collector
+    return returned

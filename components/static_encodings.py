@@ -107,9 +107,13 @@ def _make_best(digest: str, body: bytes) -> None:
 
 
 def _run_jobs() -> None:
+    from components.idle_gc import lower_priority, wait_quiet
+
+    lower_priority()  # brotli's best takes seconds of a core: only what requests leave
     while True:
         digest, body = _jobs.get()
         try:
+            wait_quiet()  # and between requests (#7)
             _make_best(digest, body)
         except Exception:  # a file not compressed best is still served quick
             log.warning("no best encoding for a static file", exc_info=True)

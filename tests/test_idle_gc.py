@@ -157,3 +157,42 @@ def test_gunicorn_master_freezes_before_its_fork(monkeypatch) -> None:
     monkeypatch.setenv("TWINNING_GC_IDLE_MS", "200")
     idle_gc.freeze_before_fork()
     assert frozen == [1]
+
+
+def test_background_work_waits_for_a_moment_without_requests(monkeypatch) -> None:
+    activity = idle_gc.Activity()
+    monkeypatch.setattr(idle_gc, "_activity", activity)
+    activity.last_end -= 1.0  # the last request ended a second ago
+    t0 = time.monotonic()
+    assert idle_gc.wait_quiet(0.2, 5.0) and time.monotonic() - t0 < 0.1
+    activity.begin()  # a request runs: the work waits, at most its limit
+    t0 = time.monotonic()
+    assert not idle_gc.wait_quiet(0.05, 0.3)
+    assert 0.25 <= time.monotonic() - t0 < 2.0
+    activity.end()  # it ended just now: the work starts once it has been quiet a while
+    t0 = time.monotonic()
+    assert idle_gc.wait_quiet(0.15, 5.0)
+    assert 0.1 <= time.monotonic() - t0 < 2.0
+    monkeypatch.setattr(idle_gc, "_activity", None)  # no app counts requests
+    assert idle_gc.wait_quiet(10.0, 10.0)
+
+
+def test_background_threads_run_at_the_lowest_priority_never_the_main_one() -> None:
+    import os
+    import threading
+
+    if not hasattr(os, "getpriority") or not hasattr(threading, "get_native_id"):
+        pytest.skip("thread priorities are Linux's")
+    main_before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    idle_gc.lower_priority()
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_before
+    seen = []
+
+    def work() -> None:
+        idle_gc.lower_priority()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert seen == [19]
