@@ -593,6 +593,23 @@ def test_sorted_pages_from_the_figure_rows_snapshot_are_the_stores_pages(
     page_b = tables.table_page(data, f, "figures", 0, 20, sort, other)
     assert page_b == tables.table_page(sql_only, f, "figures", 0, 20, sort, other)
     assert "figure_quotes" in asked[-1] and -1 in data.summary._kept.values()
+    # a filter that leaves more ranks than are kept, but few are left out: those are
+    # kept, and the figures are those whose rank is not among them
+    quotes = data.summary.rows("SELECT quote FROM figure_quotes", {})
+    found_in = {t: sum(t in q for (q,) in quotes) for t in ("e", "a", "o", "的", "年", "1")}
+    rare = min((t for t in found_in if found_in[t]), key=lambda t: found_in[t])
+    left_out = found_in[rare]  # the quotes that do contain it
+    assert len(quotes) - left_out > left_out > 0, found_in
+    monkeypatch.setattr(summary_mod, "KEPT_MATCH_ROWS", left_out)
+    wide = {"quote": {"filterType": "text", "type": "notContains", "filter": rare}}
+    for start, sort_ in ((0, sort), (15, sort), (0, [{"colId": "quote", "sort": "desc"}])):
+        page_w = tables.table_page(data, f, "figures", start, start + 20, sort_, wide)
+        assert page_w == tables.table_page(sql_only, f, "figures", start, start + 20, sort_, wide)
+        assert page_w.rows and "NOT IN (SELECT kept." in asked[-1]
+    assert tables.table_count(data, f, "figures", wide) == tables.table_count(
+        sql_only, f, "figures", wide
+    )
+    assert left_out in data.summary._kept.values() and len(data.summary._inverse) == 1
     monkeypatch.setattr(summary_mod, "KEPT_MATCH_ROWS", 2_000_000)
     by_duckdb = len(asked)
     older = query.AtlasData.from_store(store)

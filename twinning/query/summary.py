@@ -536,6 +536,7 @@ class Summary:
         self._quotes = False  # and the figure_quotes view beside it
         # kept_matches' tables and their rows (-1: too many to keep, none made)
         self._kept: OrderedDict[str, int] = OrderedDict()
+        self._inverse: set[str] = set()  # those of them that hold the ranks not left
         self._figures_unwanted = False  # too few figures for that snapshot
         if self.path is not None and not _whole(self.path):
             self._build_in_background(self.path)
@@ -671,12 +672,17 @@ class Summary:
         written with the figure rows' snapshot)."""
         return self.has_figures() and self._quotes
 
-    def kept_matches(self, sql: str, params: dict[str, Any]) -> str | None:
+    def kept_matches(
+        self, sql: str, params: dict[str, Any], inverse: str | None = None
+    ) -> tuple[str, bool] | None:
         """A table of this worker's DuckDB holding the one column of ``sql`` (the ranks a
         grid's text filter leaves of the quotes' file), made on first use and kept: the
         count and every page of one filter read the quotes' text once, where each scanned
-        it again (at 10 M figures quoting 8 M distinct texts, ~0.5 s a page). None when it
-        holds more than KEPT_MATCH_ROWS ranks or cannot be made (the caller asks ``sql``
+        it again (at 10 M figures quoting 8 M distinct texts, ~0.5 s a page). When ``sql``
+        leaves more than KEPT_MATCH_ROWS ranks, the ranks of ``inverse`` (those it does
+        not leave) are kept instead if they are few enough: a filter that finds most
+        quotes ("县") is then a NOT IN. Returns (table, whether it holds the inverse), or
+        None when neither fits or the table cannot be made (the caller asks ``sql``
         itself). At most KEPT_MATCHES tables of KEPT_ROWS_TOTAL ranks in all, the least
         recently used dropped."""
         con = self._connection()
@@ -687,17 +693,54 @@ class Summary:
         with self._lock:
             if name in self._kept:
                 self._kept.move_to_end(name)
-                return name if self._kept[name] >= 0 else None
+                return (name, name in self._inverse) if self._kept[name] >= 0 else None
             con = self._duck
+        n, negated = self._keep_ranks(con, name, sql, params), False
+        if n < 0 and inverse is not None:
+            n, negated = self._keep_ranks(con, name, inverse, params), True
+        dropped: list[str] = []
+        with self._lock:
+            self._kept[name] = n
+            if negated and n >= 0:
+                self._inverse.add(name)
+            self._kept.move_to_end(name)
+            while len(self._kept) > KEPT_MATCHES or (
+                sum(max(0, k) for k in self._kept.values()) > KEPT_ROWS_TOTAL
+            ):
+                old, rows = self._kept.popitem(last=False)
+                self._inverse.discard(old)
+                if rows >= 0:
+                    dropped.append(old)
+        for old in dropped:
+            with contextlib.suppress(Exception):
+                dropper = con.cursor()
+                dropper.execute(f"DROP TABLE IF EXISTS {old}")
+                dropper.close()
+        with self._lock:
+            if n >= 0 and name in self._kept:
+                return name, name in self._inverse
+        return None
+
+    @staticmethod
+    def _keep_ranks(con: Any, name: str, sql: str, params: dict[str, Any]) -> int:
+        """Rows of ``sql`` kept in table ``name`` (its rows), or -1 when there are more
+        than KEPT_MATCH_ROWS or it could not be made (no table left behind), or it took
+        longer than a table's query may (TWINNING_TABLE_SECONDS: stopped)."""
         cur = con.cursor()
-        n = -1
+        bound = settings.get_float("TWINNING_TABLE_SECONDS")
+        timer = threading.Timer(bound, cur.interrupt) if bound > 0 else None
         try:
             most = KEPT_MATCH_ROWS + 1
+            if timer is not None:
+                timer.start()
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {name} AS {_duck_sql(sql)} LIMIT {most}", params
             )
-        except Exception:  # out of memory, or another thread made it at the same moment
+        except Exception:  # out of memory, stopped, or another thread made it just then
             log.warning("a text filter's matches were not kept", exc_info=True)
+        finally:
+            if timer is not None:
+                timer.cancel()
         try:
             (n,) = cur.execute(f"SELECT COUNT(*) FROM {name}").fetchone()
             if n > KEPT_MATCH_ROWS:
@@ -707,22 +750,7 @@ class Summary:
             n = -1
         finally:
             cur.close()
-        dropped: list[str] = []
-        with self._lock:
-            self._kept[name] = n
-            self._kept.move_to_end(name)
-            while len(self._kept) > KEPT_MATCHES or (
-                sum(max(0, k) for k in self._kept.values()) > KEPT_ROWS_TOTAL
-            ):
-                old, rows = self._kept.popitem(last=False)
-                if rows >= 0:
-                    dropped.append(old)
-        for old in dropped:
-            with contextlib.suppress(Exception):
-                dropper = con.cursor()
-                dropper.execute(f"DROP TABLE IF EXISTS {old}")
-                dropper.close()
-        return name if n >= 0 and name in self._kept else None
+        return int(n)
 
     def ids(
         self, sql: str, params: dict[str, Any] | None = None, seconds: float | None = None

@@ -366,13 +366,18 @@ def _filter_sql(
             if ranked:
                 view, rank = RANKED_TEXT[col.sql]
                 inner = f"SELECT ranked.{rank} FROM {view} AS ranked WHERE {found}"
+                # the ranks it does not leave (a text it cannot tell: NULL, among them)
+                inverse = f"SELECT ranked.{rank} FROM {view} AS ranked WHERE ({found}) IS NOT TRUE"
                 own = {k: params[k] for k in (name, f"{name}re") if k in params}
-                kept = summary.kept_matches(inner, own) if summary is not None else None
+                kept = summary.kept_matches(inner, own, inverse) if summary is not None else None
+                negated = False
                 if kept is not None:  # its parameters are the kept table's now
-                    inner = f"SELECT kept.{rank} FROM {kept} AS kept"
+                    table, negated = kept
+                    inner = f"SELECT kept.{rank} FROM {table} AS kept"
                     for k in own:
                         del params[k]
-                found = f"{col.sql} IN ({inner})"
+                # a row without a rank (NULL) is in neither: NOT IN leaves it out too
+                found = f"{col.sql} {'NOT IN' if negated else 'IN'} ({inner})"
             out.append(found)
     return "".join(f" AND {c}" for c in out)
 
