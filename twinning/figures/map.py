@@ -196,18 +196,18 @@ def _nice_ticks(lo: float, hi: float, log: bool) -> list[float]:
     return [float(x) for x in np.linspace(lo, hi, 5)]
 
 
-_INDEXES: dict[int, tuple[tuple[str, ...], dict[str, int]]] = {}
+_INDEXES: dict[int, tuple[tuple[str, ...], dict[str, tuple[int, ...]]]] = {}
 
 
-def _location_index(locations: tuple[str, ...]) -> dict[str, int]:
-    """{place: its position in ``locations``}, kept per tuple (a level's few)."""
+def _location_index(locations: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+    """{place: its positions in ``locations``}, kept per tuple (a level's few)."""
     found = _INDEXES.get(id(locations))
     if found is None or found[0] is not locations:
         if len(_INDEXES) >= 64:
             _INDEXES.clear()
-        index: dict[str, int] = {}
+        index: dict[str, tuple[int, ...]] = {}
         for i, code in enumerate(locations):
-            index.setdefault(code, i)
+            index[code] = (*index.get(code, ()), i)
         found = _INDEXES[id(locations)] = (locations, index)
     return found[1]
 
@@ -248,12 +248,12 @@ def _metric_values(
     no_data: list[int | None] = [0] * n_places
     at = _location_index(locations)
     for code, (v, n) in by_code.items():
-        i = at.get(code)
-        if i is None or not v > 0:
+        if not v > 0:
             continue
-        z[i] = round(step(math.log10(v) if log else v))
-        custom[i] = [round(v / divisor, decimals), n]
-        no_data[i] = None
+        for i in at.get(code, ()):
+            z[i] = round(step(math.log10(v) if log else v))
+            custom[i] = [round(v / divisor, decimals), n]
+            no_data[i] = None
     ticks = _nice_ticks(lo, hi, log)
     ticktext = [i18n.format_value(10**x if log else x, pv.unit, lang) for x in ticks]
     figures = i18n.t("hover_figures", lang, n="%{customdata[1]}")
