@@ -433,3 +433,25 @@ def test_a_flow_is_its_two_ends_with_the_arrowhead_turned_along_its_arc():
                 t["lon"][i], t["lat"][i], t["lon"][i + 1], t["lat"][i + 1]
             )
             assert abs((t["marker"]["angle"][i + 1] - bearing + 180) % 360 - 180) <= 1
+
+
+def test_a_maps_values_sit_at_every_position_of_their_place_and_nowhere_else():
+    """A metric's z, customdata and no-data layer are laid out by the level's places: each
+    place with a value at each of its positions (a place listed twice: both), every other
+    place in the no-data layer (#7: filled from the values, not by walking the places)."""
+    data = make_data()
+    filters = agg.Filters(lang="en", level="county", metric="funds_cny")
+    shown = {r.adcode: r.value for r in agg.place_values(data, filters).rows if r.value > 0}
+    assert shown, "the test data has county funds"
+    some = sorted(shown)[0]
+    locations = (some, "999999", *sorted(shown), some, "000000")
+    main = fmap.map_patch_values(data, filters, locations)
+    again = tuple(list(locations))  # another tuple of the same places: the same values
+    assert fmap.map_patch_values(data, filters, again) == main
+    z, custom, no_data = main["main"]["z"], main["main"]["customdata"], main["no_data"]["z"]
+    for i, code in enumerate(locations):
+        if code in shown:
+            assert z[i] is not None and custom[i] is not None and no_data[i] is None, code
+            assert custom[i] == custom[locations.index(code)]  # both positions alike
+        else:
+            assert z[i] is None and custom[i] is None and no_data[i] == 0, code
