@@ -1061,3 +1061,25 @@ def test_a_read_query_answers_the_same_sent_to_sqlite_as_it_is_as_through_text(s
         counted = execute(conn, dated, {"t": t}).scalar()
         assert sent[-1] != dated  # through text(): SQLAlchemy's own form of the statement
         assert counted == conn.execute(text(dated), {"t": t}).scalar() > 0
+
+
+def test_a_text_filters_kept_ranks_are_made_within_a_tables_time_bound(monkeypatch) -> None:
+    """The table of a text filter's ranks (``Summary.kept_matches``) is made by a query
+    stopped past TWINNING_TABLE_SECONDS, as a table's other queries are: then it is not
+    kept, nothing is left behind, and the connection serves again."""
+    import time
+
+    import duckdb
+
+    from twinning.query.summary import Summary
+
+    monkeypatch.setenv("TWINNING_TABLE_SECONDS", "0.2")
+    con = duckdb.connect()
+    slow = "SELECT i FROM range(100000000000) AS t(i) WHERE hash(i) = 0"
+    t0 = time.perf_counter()
+    assert Summary._keep_ranks(con, "kept_slow", slow, {}) == -1
+    assert time.perf_counter() - t0 < 5, "the query ran on past its bound"
+    assert not con.execute(
+        "SELECT * FROM duckdb_tables() WHERE table_name = 'kept_slow'"
+    ).fetchall()
+    assert Summary._keep_ranks(con, "kept_quick", "SELECT i FROM range(3) AS t(i)", {}) == 3
