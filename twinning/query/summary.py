@@ -690,14 +690,18 @@ class Summary:
             return None
         key = hashlib.sha256(f"{sql}|{sorted(params.items())!r}".encode()).hexdigest()[:24]
         name = f"kept_{key}"
+        # the inverse in a table of its own name: a thread making the same filter's table
+        # at the same moment never takes one for the other
+        table = {False: name, True: f"{name}_not"}
         with self._lock:
             if name in self._kept:
                 self._kept.move_to_end(name)
-                return (name, name in self._inverse) if self._kept[name] >= 0 else None
+                negated = name in self._inverse
+                return (table[negated], negated) if self._kept[name] >= 0 else None
             con = self._duck
-        n, negated = self._keep_ranks(con, name, sql, params), False
+        n, negated = self._keep_ranks(con, table[False], sql, params), False
         if n < 0 and inverse is not None:
-            n, negated = self._keep_ranks(con, name, inverse, params), True
+            n, negated = self._keep_ranks(con, table[True], inverse, params), True
         dropped: list[str] = []
         with self._lock:
             self._kept[name] = n
@@ -708,9 +712,9 @@ class Summary:
                 sum(max(0, k) for k in self._kept.values()) > KEPT_ROWS_TOTAL
             ):
                 old, rows = self._kept.popitem(last=False)
-                self._inverse.discard(old)
                 if rows >= 0:
-                    dropped.append(old)
+                    dropped.append(f"{old}_not" if old in self._inverse else old)
+                self._inverse.discard(old)
         for old in dropped:
             with contextlib.suppress(Exception):
                 dropper = con.cursor()
@@ -718,7 +722,8 @@ class Summary:
                 dropper.close()
         with self._lock:
             if n >= 0 and name in self._kept:
-                return name, name in self._inverse
+                negated = name in self._inverse
+                return table[negated], negated
         return None
 
     @staticmethod
