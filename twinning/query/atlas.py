@@ -39,12 +39,6 @@ LOCAL_ONLY: frozenset[str] = frozenset({"reconciled-soon"})  # a Future of this 
 KEEP_QUICK: frozenset[str] = frozenset({"reconciled"})
 
 
-def frame_of(result: Any) -> pd.DataFrame:
-    """A query's rows as a frame. Rows go in as plain tuples: pandas probes each SQLAlchemy
-    ``Row`` for attributes it lacks, an exception apiece (5x slower for every frame)."""
-    return pd.DataFrame([tuple(r) for r in result.fetchall()], columns=list(result.keys()))
-
-
 def missing(value: Any) -> bool:
     """None, NaN or pd.NA: what a frame holds where a cell is empty."""
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
@@ -150,6 +144,21 @@ def read_sqlite(
                 dbapi.set_progress_handler(None, 0)
     finally:
         raw.close()
+
+
+def read(
+    engine: Engine, sql: str, params: dict[str, Any] | None = None, seconds: float | None = None
+) -> tuple[list[str], list[tuple]]:
+    """(column names, rows as plain tuples) of a read query ``sql`` (named ``:params``),
+    stopped past ``seconds`` (``QueryTooSlow``): on SQLite through ``read_sqlite``, else
+    through a connection of SQLAlchemy's. Rows are tuples, not SQLAlchemy's ``Row``s: pandas
+    probes each ``Row`` for attributes it lacks, an exception apiece (5x slower a frame)."""
+    fast = read_sqlite(engine, sql, params, seconds)
+    if fast is not None:
+        return fast
+    with engine.connect() as conn, _deadline(conn, seconds):
+        result = execute(conn, sql, params)
+        return list(result.keys()), [tuple(row) for row in result.fetchall()]
 
 
 @contextmanager
@@ -332,35 +341,22 @@ class AtlasData:
     ) -> pd.DataFrame:
         """Rows of ``sql`` as a frame (columns as the query names them); with ``seconds``,
         stopped past that time (``QueryTooSlow``)."""
-        fast = read_sqlite(self.engine, sql, params, seconds)
-        if fast is not None:
-            return pd.DataFrame(fast[1], columns=fast[0])
-        with self.engine.connect() as conn, _deadline(conn, seconds):
-            return frame_of(execute(conn, sql, params))
+        keys, found = read(self.engine, sql, params, seconds)
+        return pd.DataFrame(found, columns=keys)
 
     def columns(
         self, sql: str, params: dict[str, Any] | None = None, *, seconds: float | None = None
     ) -> dict[str, list[Any]]:
         """Rows of ``sql`` as one list per column (every column, even with no rows)."""
-        fast = read_sqlite(self.engine, sql, params, seconds)
-        if fast is not None:
-            keys, found = fast
-        else:
-            with self.engine.connect() as conn, _deadline(conn, seconds):
-                result = execute(conn, sql, params)
-                keys = list(result.keys())
-                found = result.fetchall()
+        keys, found = read(self.engine, sql, params, seconds)
         values = list(zip(*found, strict=True)) if found else [() for _ in keys]
         return {k: list(v) for k, v in zip(keys, values, strict=True)}
 
     def rows(
         self, sql: str, params: dict[str, Any] | None = None, *, seconds: float | None = None
-    ) -> list[Any]:
-        fast = read_sqlite(self.engine, sql, params, seconds)
-        if fast is not None:
-            return fast[1]
-        with self.engine.connect() as conn, _deadline(conn, seconds):
-            return execute(conn, sql, params).fetchall()  # one call, not a row at a time
+    ) -> list[tuple]:
+        """Rows of ``sql`` as tuples (fetched in one call, not a row at a time)."""
+        return read(self.engine, sql, params, seconds)[1]
 
     # -- places ---------------------------------------------------------------------------
     def place_row(self, adcode: str | None, level: str | None = None) -> dict[str, Any] | None:

@@ -519,6 +519,13 @@ KEPT_MATCH_ROWS = 2_000_000  # a filter's ranks kept: 16 MB
 KEPT_ROWS_TOTAL = 4_000_000  # all filters' ranks kept: 32 MB of DuckDB's 128 MB buffer
 
 
+def _inverse_table(name: str) -> str:
+    """The table of the ranks a kept filter ``name`` does not leave: a name of its own, so
+    that a thread making the same filter's table at the same moment never takes one for
+    the other."""
+    return f"{name}_not"
+
+
 class Summary:
     """Runs the aggregate queries of a view on ``figure_totals``."""
 
@@ -690,9 +697,7 @@ class Summary:
             return None
         key = hashlib.sha256(f"{sql}|{sorted(params.items())!r}".encode()).hexdigest()[:24]
         name = f"kept_{key}"
-        # the inverse in a table of its own name: a thread making the same filter's table
-        # at the same moment never takes one for the other
-        table = {False: name, True: f"{name}_not"}
+        table = {False: name, True: _inverse_table(name)}
         with self._lock:
             if name in self._kept:
                 self._kept.move_to_end(name)
@@ -713,7 +718,7 @@ class Summary:
             ):
                 old, rows = self._kept.popitem(last=False)
                 if rows >= 0:
-                    dropped.append(f"{old}_not" if old in self._inverse else old)
+                    dropped.append(_inverse_table(old) if old in self._inverse else old)
                 self._inverse.discard(old)
         for old in dropped:
             with contextlib.suppress(Exception):
@@ -823,13 +828,10 @@ class Summary:
     def frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         con = self._connection()
         if con is None:
-            from twinning.query.atlas import execute, frame_of, read_sqlite
+            from twinning.query.atlas import read
 
-            fast = read_sqlite(self.engine, sql, params)
-            if fast is not None:
-                return pd.DataFrame(fast[1], columns=fast[0])
-            with self.engine.connect() as conn:
-                return frame_of(execute(conn, sql, params))
+            keys, found = read(self.engine, sql, params)
+            return pd.DataFrame(found, columns=keys)
         # DuckDB's named parameters are $name; a cursor per call (thread-safe)
         cur = con.cursor()
         try:
@@ -843,13 +845,9 @@ class Summary:
         them cost more than DuckDB's answer (#7)."""
         con = self._connection()
         if con is None:
-            from twinning.query.atlas import execute, read_sqlite
+            from twinning.query.atlas import read
 
-            fast = read_sqlite(self.engine, sql, params)
-            if fast is not None:
-                return fast[1]
-            with self.engine.connect() as conn:
-                return [tuple(row) for row in execute(conn, sql, params).fetchall()]
+            return read(self.engine, sql, params)[1]
         cur = con.cursor()
         try:  # NULL is None (a store cannot hold NaN: SQLite reads it as NULL)
             return cur.execute(_duck_sql(sql), params or {}).fetchall()

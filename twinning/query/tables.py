@@ -365,9 +365,10 @@ def _filter_sql(
                 params[name] = text_value
             if ranked:
                 view, rank = RANKED_TEXT[col.sql]
-                inner = f"SELECT ranked.{rank} FROM {view} AS ranked WHERE {found}"
+                ranks = f"SELECT ranked.{rank} FROM {view} AS ranked WHERE"
+                inner = f"{ranks} {found}"
                 # the ranks it does not leave (a text it cannot tell: NULL, among them)
-                inverse = f"SELECT ranked.{rank} FROM {view} AS ranked WHERE ({found}) IS NOT TRUE"
+                inverse = f"{ranks} ({found}) IS NOT TRUE"
                 own = {k: params[k] for k in (name, f"{name}re") if k in params}
                 kept = summary.kept_matches(inner, own, inverse) if summary is not None else None
                 negated = False
