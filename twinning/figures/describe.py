@@ -12,12 +12,13 @@ No dash here: these are plain functions, tested as such (tests/test_describe.py)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Any
 
 from twinning import i18n, settings
 from twinning import query as agg
-from twinning.figures.map import map_title, years_label
+from twinning.figures.map import location_index, map_title, years_label
 
 TOP = 3  # how many of the largest values a text alternative names
 
@@ -32,15 +33,11 @@ class PlaceValue:
     unit: str | None
 
 
-def _level_locations(filters: agg.Filters) -> frozenset[str]:
+def _level_locations(filters: agg.Filters) -> Mapping[str, Any]:
+    """The places the map of ``filters`` draws (look one up with ``in``)."""
     from twinning.figures.geojson import level_locations
 
-    return _as_set(level_locations(filters.level, filters.recipient))
-
-
-@lru_cache(maxsize=64)
-def _as_set(locations: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(locations)
+    return location_index(level_locations(filters.level, filters.recipient))
 
 
 def places_in_view(data: agg.AtlasData, filters: agg.Filters) -> tuple[PlaceValue, ...]:

@@ -199,8 +199,9 @@ def _nice_ticks(lo: float, hi: float, log: bool) -> list[float]:
 _INDEXES: dict[int, tuple[tuple[str, ...], dict[str, tuple[int, ...]]]] = {}
 
 
-def _location_index(locations: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
-    """{place: its positions in ``locations``}, kept per tuple (a level's few)."""
+def location_index(locations: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+    """{place: its positions in ``locations``}, kept per tuple (a level's few): where a
+    map's values go, and whether it draws a place (``in``)."""
     found = _INDEXES.get(id(locations))
     if found is None or found[0] is not locations:
         if len(_INDEXES) >= 64:
@@ -246,7 +247,7 @@ def _metric_values(
     z: list[float | None] = [None] * n_places
     custom: list[list[float] | None] = [None] * n_places
     no_data: list[int | None] = [0] * n_places
-    at = _location_index(locations)
+    at = location_index(locations)
     for code, (v, n) in by_code.items():
         if not v > 0:
             continue
