@@ -665,6 +665,10 @@ def test_text_filters_over_the_figure_rows_snapshot_find_the_rows_sqlite_finds(
         # lowered to ASCII by DuckDB (KELVIN SIGN, I WITH DOT ABOVE), not by SQLite
         "UPDATE figures SET recipient = '\u212aashi \u0130stanbul' WHERE id % 13 = 4",
         "UPDATE figures SET recipient = 'Kashi Istanbul ａ' WHERE id % 13 = 5",
+        # quotes with the characters LIKE and a regular expression treat apart
+        "UPDATE figures SET quote = 'Ka%b!' || char(10) || 'c.*' WHERE id % 17 = 6",
+        "UPDATE figures SET quote = '\u212aelvin [k] É' WHERE id % 17 = 7",
+        "UPDATE figures SET quote = 'kelvin (K) é' WHERE id % 17 = 8",
     )
     data, sql_only, asked = _figure_rows_and_sql(store, tmp_path, monkeypatch, names)
 
@@ -702,6 +706,18 @@ def test_text_filters_over_the_figure_rows_snapshot_find_the_rows_sqlite_finds(
         flt("quote", "startsWith", "É"),
         flt("quote", "contains", "_"),
         flt("quote", "contains", "年"),
+        flt("quote", "contains", "BC"),
+        flt("quote", "endsWith", "C"),
+        flt("quote", "startsWith", "a"),
+        flt("quote", "startsWith", "\u212a"),
+        flt("quote", "contains", "k"),
+        flt("quote", "contains", "%b!\nC."),
+        flt("quote", "endsWith", ".*"),
+        flt("quote", "contains", "[K]"),
+        flt("quote", "notContains", "(k)"),
+        flt("quote", "endsWith", "é"),
+        flt("quote", "startsWith", "年"),
+        flt("quote", "endsWith", "元"),
         {**flt("quote", "contains", "a"), **flt("recipient", "contains", "shanghai")},
         {**flt("source", "contains", "txt"), **flt("unit", "startsWith", "c")},
         {**flt("recipient", "contains", "a"), "value": {"type": "greaterThan", "filter": 5}},
@@ -715,7 +731,7 @@ def test_text_filters_over_the_figure_rows_snapshot_find_the_rows_sqlite_finds(
         asked.clear()
         assert tables.table_count(data, f, "figures", grid_filter) == total, (f, grid_filter)
         if not sort:  # the first time: counted by DuckDB, then kept
-            assert asked and "COUNT(*) FROM figure_rows" in asked[0]
+            assert asked and "COUNT(*) FROM figure_rows" in asked[0], (f, grid_filter)
         found += total > 0
         for start in (0, 9, 20, max(0, total - 4)):
             asked.clear()

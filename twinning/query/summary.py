@@ -741,6 +741,10 @@ class Summary:
         timer = threading.Timer(bound, cur.interrupt) if bound > 0 else None
         try:
             most = KEPT_MATCH_ROWS + 1
+            # the ranks are a set: kept in any order, LIMIT stops the threads' scans as
+            # soon as there are too many, without keeping the file's order (over 8 M
+            # distinct quotes 1.07 -> 0.55 s; this cursor's own setting, #7)
+            cur.execute("SET SESSION preserve_insertion_order = false")
             if timer is not None:
                 timer.start()
             cur.execute(

@@ -302,6 +302,30 @@ def _duck_like(column: str, op: str, pattern: str, name: str, params: dict[str, 
     return f"NOT ({found})" if negate else f"({found})"
 
 
+def _ranked_match(column: str, op: str, value: str, name: str, params: dict[str, Any]) -> str:
+    """SQLite's LIKE of a grid's ``op`` ("contains", "notContains", "startsWith",
+    "endsWith") and ``value`` on DuckDB, the same rows, for a column of distinct texts (the
+    quotes' file, one row per text: no dictionary of a few values for lower() to work on).
+    Without an ASCII letter in ``value`` a text function (contains, starts_with, suffix);
+    with one, a search by a regular expression whose ASCII letters are of either case, as
+    SQLite's LIKE folds them and no other letter. Over 8 M distinct quotes (#7): ~0.47 /
+    0.71 s where LIKE with ESCAPE took 0.55 s and lower() ... LIKE 1.5 s."""
+    negate = op == "notContains"
+    if not any(ch.isascii() and ch.isalpha() for ch in value):
+        function = {"startsWith": "starts_with", "endsWith": "suffix"}.get(op, "contains")
+        params[name] = value
+        found = f"{function}({column}, :{name})"
+    else:
+        body = "".join(
+            f"[{ch.lower()}{ch.upper()}]" if ch.isascii() and ch.isalpha() else re.escape(ch)
+            for ch in value
+        )
+        anchored = {"startsWith": rf"\A{body}", "endsWith": rf"{body}\z"}.get(op, body)
+        params[name] = f"(?s){anchored}"
+        found = f"regexp_matches({column}, :{name})"
+    return f"NOT ({found})" if negate else f"({found})"
+
+
 def _text_filtered(kind: str, model: Mapping[str, Any] | None) -> bool:
     """Whether a grid's filter model has a condition on a text column."""
     if not isinstance(model, Mapping):
@@ -353,7 +377,9 @@ def _filter_sql(
             # matched by neither side, as in SQL)
             ranked = duck and col.sql in RANKED_IN_SNAPSHOT
             column = f"ranked.{col.sql}" if ranked else col.sql
-            if "LIKE" in sql_op:
+            if "LIKE" in sql_op and ranked:
+                found = _ranked_match(column, op, text_value, name, params)
+            elif "LIKE" in sql_op:
                 text_value = pattern.format(_like_escape(text_value))
                 if duck:
                     found = _duck_like(column, sql_op, text_value, name, params)
