@@ -232,18 +232,28 @@ BROWSER_QUIET = {"window_s": 0.25, "ticks": 2, "max_s": 5.0}
 
 
 def _browser_cpu_ticks(executable: str) -> int:
-    """Clock ticks of CPU (user + system) used so far by the browser's processes."""
-    name = Path(executable).name.encode()
-    ticks, below = 0, children(os.getpid())
-    while below:
-        pid = below.pop()
-        below += children(pid)
+    """Clock ticks of CPU (user + system) used so far by the browser's processes (one
+    pass over /proc: each process's parent and ticks)."""
+    name = Path(executable).name
+    parent: dict[int, int] = {}
+    used: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            pid = int(stat.parent.name)
+            parent[pid], used[pid] = int(fields[1]), int(fields[11]) + int(fields[12])
+    below = {os.getpid()}
+    changed = True
+    while changed:  # every process below this one
+        grown = {pid for pid, ppid in parent.items() if ppid in below} - below
+        below |= grown
+        changed = bool(grown)
+    ticks = 0
+    for pid in below - {os.getpid()}:
+        with contextlib.suppress(OSError, IndexError):
             program = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
-            if Path(program.decode(errors="replace")).name.encode() != name:
-                continue
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            if Path(program.decode(errors="replace")).name == name:
+                ticks += used[pid]
     return ticks
 
 
