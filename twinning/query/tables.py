@@ -256,6 +256,17 @@ def _cased(ch: str) -> bool:
     return ch.lower() != ch or ch.upper() != ch or ch.title() != ch
 
 
+def _ascii_letter(ch: str) -> bool:
+    """A letter whose case SQLite's LIKE ignores (ASCII only)."""
+    return ch.isascii() and ch.isalpha()
+
+
+def _char_regex(ch: str) -> str:
+    """One character of a LIKE pattern as SQLite matches it: an ASCII letter of either
+    case, any other character as it is."""
+    return f"[{ch.lower()}{ch.upper()}]" if _ascii_letter(ch) else re.escape(ch)
+
+
 def _like_regex(pattern: str) -> str:
     """SQLite's LIKE ``pattern`` (escaped with '!') as a whole-text regular expression:
     '%' any run of characters, '_' one character, ASCII letters of either case."""
@@ -270,10 +281,7 @@ def _like_regex(pattern: str) -> str:
         elif ch == "_":
             out.append(".")
             continue
-        if ch.isascii() and ch.isalpha():
-            out.append(f"[{ch.lower()}{ch.upper()}]")
-        else:
-            out.append(re.escape(ch))
+        out.append(_char_regex(ch))
     return "".join(out)
 
 
@@ -288,7 +296,7 @@ def _duck_like(column: str, op: str, pattern: str, name: str, params: dict[str, 
     expression of the pattern (``_like_regex``) decides; in the column, only for the
     characters lowered to ASCII (``LOWERED_TO_ASCII``), which are rare."""
     negate = op.startswith("NOT")
-    if not any(ch.isascii() and ch.isalpha() for ch in pattern):
+    if not any(_ascii_letter(ch) for ch in pattern):
         found = f"{column} LIKE :{name} ESCAPE '!'"
         params[name] = pattern
     else:
@@ -311,15 +319,12 @@ def _ranked_match(column: str, op: str, value: str, name: str, params: dict[str,
     SQLite's LIKE folds them and no other letter. Over 8 M distinct quotes (#7): ~0.47 /
     0.71 s where LIKE with ESCAPE took 0.55 s and lower() ... LIKE 1.5 s."""
     negate = op == "notContains"
-    if not any(ch.isascii() and ch.isalpha() for ch in value):
+    if not any(_ascii_letter(ch) for ch in value):
         function = {"startsWith": "starts_with", "endsWith": "suffix"}.get(op, "contains")
         params[name] = value
         found = f"{function}({column}, :{name})"
     else:
-        body = "".join(
-            f"[{ch.lower()}{ch.upper()}]" if ch.isascii() and ch.isalpha() else re.escape(ch)
-            for ch in value
-        )
+        body = "".join(_char_regex(ch) for ch in value)
         anchored = {"startsWith": rf"\A{body}", "endsWith": rf"{body}\z"}.get(op, body)
         params[name] = f"(?s){anchored}"
         found = f"regexp_matches({column}, :{name})"
@@ -395,7 +400,7 @@ def _filter_sql(
                 inner = f"{ranks} {found}"
                 # the ranks it does not leave (a text it cannot tell: NULL, among them)
                 inverse = f"{ranks} ({found}) IS NOT TRUE"
-                own = {k: params[k] for k in (name, f"{name}re") if k in params}
+                own = {name: params[name]}  # the one parameter of the ranks' condition
                 kept = summary.kept_matches(inner, own, inverse) if summary is not None else None
                 negated = False
                 if kept is not None:  # its parameters are the kept table's now
