@@ -492,7 +492,10 @@ def grid_outputs(view: View, kind: str, request: Any) -> tuple[dict[str, Any], s
     for row in rows:
         if "source" in row:
             row["source"] = source_parts(row["source"])
-    return {"rowData": rows, "rowCount": page.total}, ""
+    # a total not known yet: -1, AG Grid's "unknown" (it asks for the next block on
+    # scrolling, and learns the total with a later page)
+    total = -1 if page.total is None else page.total
+    return {"rowData": rows, "rowCount": total}, ""
 
 
 def _sources(source: str | None, lang: str) -> list:

@@ -658,6 +658,9 @@ def test_text_filters_over_the_figure_rows_snapshot_find_the_rows_sqlite_finds(
     monkeypatch.setattr(summary_mod, "FIGURES_SNAPSHOT_MIN", 1)
     monkeypatch.setattr(tables, "SNAPSHOT_SORT_ROWS", 0)
     monkeypatch.setattr(tables, "SNAPSHOT_SORT_TOP", 25)  # deeper pages: counted
+    # every page from DuckDB: not walked in SQL before its count (the walk's own test,
+    # ``test_a_quote_filters_first_pages_come_before_its_count``)
+    monkeypatch.setattr(tables, "TEXT_WALK_SECONDS", 0)
     names = (  # of either case, and É, beside the reference's
         "UPDATE figures SET recipient = 'Éa Shanghai_x' WHERE id % 13 = 1",
         "UPDATE figures SET recipient = 'éA shanghai%x' WHERE id % 13 = 2",
@@ -747,6 +750,120 @@ def test_text_filters_over_the_figure_rows_snapshot_find_the_rows_sqlite_finds(
     assert len(data.summary._kept) == summary_mod.KEPT_MATCHES == tables_kept
     # every count and page from DuckDB, none from SQL after DuckDB failed
     assert not [r.message for r in caplog.records if "snapshot failed" in r.message]
+
+
+def test_a_quote_filters_first_pages_come_before_its_count(store, tmp_path, monkeypatch) -> None:
+    """A grid's text filter on the quote of a large view is counted over the quotes' file,
+    one read of every distinct quote's text (~0.5 s at 8 M of them, #7). Its pages in id
+    order, or one metric's by value, are walked in SQL first, within TEXT_WALK_SECONDS:
+    the page SQLite gives, its total not known yet (the grid's rowCount -1: AG Grid's
+    "unknown"), the count made in the background; once made, the pages and the total
+    come from the kept ranks. A walk that reaches the view's end knows the total; one not
+    done in time, or a page in another order, is counted first, as before."""
+    import threading
+    from collections import OrderedDict
+
+    from components import callbacks as cb
+    from twinning.query import summary as summary_mod
+    from twinning.query import tables
+
+    monkeypatch.setattr(summary_mod, "FIGURES_SNAPSHOT_MIN", 1)
+    monkeypatch.setattr(tables, "SNAPSHOT_SORT_ROWS", 0)
+    monkeypatch.setattr(tables, "_AHEAD", OrderedDict())
+    data, sql_only, asked = _figure_rows_and_sql(store, tmp_path, monkeypatch)
+    # the count in the background waits for the test's word
+    gate = threading.Event()
+    real_count = tables.table_count
+
+    def held_count(*args, **kwargs):
+        if threading.current_thread().name == "table-count":
+            assert gate.wait(30)
+        return real_count(*args, **kwargs)
+
+    monkeypatch.setattr(tables, "table_count", held_count)
+    walks: list[float | None] = []
+    real_columns = data.columns
+
+    def columns(sql, params=None, *, seconds=None):
+        walks.append(seconds) if seconds == tables.TEXT_WALK_SECONDS else None
+        return real_columns(sql, params, seconds=seconds)
+
+    monkeypatch.setattr(data, "columns", columns)
+
+    def flt(op: str, value: str) -> dict:
+        return {"quote": {"filterType": "text", "type": op, "filter": value}}
+
+    def key(f, model) -> tuple:
+        return tables._count_key(data, f, "figures", model)
+
+    f = query.Filters(lang="en")
+    many = flt("contains", "a")  # abc, ABC, Abd, éa, a b, a_b
+    total = tables.table_count(sql_only, f, "figures", many)
+    assert total > 40
+    for start in (0, 10, 25):
+        asked.clear()
+        page = tables.table_page(data, f, "figures", start, start + 10, [], many)
+        assert page.total is None and not asked  # walked in SQL, not counted
+        slow = tables.table_page(sql_only, f, "figures", start, start + 10, [], many)
+        assert page.rows == slow.rows
+    counting = tables._counting(key(f, many))
+    assert counting is not None and not counting.is_set()  # one count, in the background
+    request = {"startRow": 0, "endRow": 10, "filterModel": many}
+    response, note = cb.grid_outputs(View(data, f), "figures", request)
+    assert response["rowCount"] == -1 and len(response["rowData"]) == 10 and not note
+    gate.set()
+    assert counting.wait(30)
+    asked.clear()
+    walks.clear()
+    page = tables.table_page(data, f, "figures", 10, 20, [], many)
+    assert page == tables.table_page(sql_only, f, "figures", 10, 20, [], many)
+    assert page.total == total and not walks and "kept_" in asked[-1]  # the kept ranks
+    response, _ = cb.grid_outputs(View(data, f), "figures", request)
+    assert response["rowCount"] == total
+
+    # one metric sorted by value: the index's order, walked too
+    funds = query.Filters(lang="zh", metric="funds_cny")
+    by_value = [{"colId": "value", "sort": "desc"}]
+    page = tables.table_page(data, funds, "figures", 0, 5, by_value, many)
+    assert page.total is None
+    assert page.rows == tables.table_page(sql_only, funds, "figures", 0, 5, by_value, many).rows
+    # a walk to the view's end: its total known, no count made
+    few = flt("startsWith", "Z")
+    walks.clear()
+    page = tables.table_page(data, f, "figures", 0, 1000, [], few)
+    assert page == tables.table_page(sql_only, f, "figures", 0, 1000, [], few)
+    assert 0 < page.total < 1000 and walks and tables._counting(key(f, few)) is None
+    # another order: counted first, as before
+    asked.clear()
+    walks.clear()
+    sort = [{"colId": "confidence", "sort": "asc"}]
+    other = flt("contains", "b")
+    page = tables.table_page(data, f, "figures", 0, 10, sort, other)
+    assert page == tables.table_page(sql_only, f, "figures", 0, 10, sort, other)
+    assert page.total and not walks and asked
+
+    # a walk not done in time: counted, as before, and the next pages are not walked
+    def too_slow(sql, params=None, *, seconds=None):
+        if seconds == tables.TEXT_WALK_SECONDS:
+            walks.append(seconds)
+            raise query.QueryTooSlow(seconds)
+        return real_columns(sql, params, seconds=seconds)
+
+    monkeypatch.setattr(data, "columns", too_slow)
+    rare = flt("contains", "_")
+    walks.clear()
+    page = tables.table_page(data, f, "figures", 0, 3, [], rare)
+    assert page == tables.table_page(sql_only, f, "figures", 0, 3, [], rare) and page.total
+    assert walks == [tables.TEXT_WALK_SECONDS] and tables._counting(key(f, rare)).is_set()
+    page = tables.table_page(data, f, "figures", 3, 6, [], rare)
+    assert page == tables.table_page(sql_only, f, "figures", 3, 6, [], rare)
+    assert walks == [tables.TEXT_WALK_SECONDS]  # not walked again
+    # a walk past the view's end finds no row: the count says where the view ends
+    monkeypatch.setattr(data, "columns", columns)
+    letter = flt("endsWith", "d")
+    end = tables.table_count(sql_only, f, "figures", letter)
+    page = tables.table_page(data, f, "figures", end + 50, end + 60, [], letter)
+    assert page.rows == [] and page.total == end
 
 
 def test_duckdb_lowers_to_ascii_only_the_letters_the_text_filters_know() -> None:

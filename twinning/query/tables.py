@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -1176,7 +1179,7 @@ def figures_table(data: AtlasData, filters: Filters, limit: int | None = None) -
 @dataclass(frozen=True)
 class TablePage:
     rows: list[dict[str, Any]]  # by column id
-    total: int  # rows in view, all pages
+    total: int | None  # rows in view, all pages; None: not known yet (``_walked_page``)
 
 
 def table_page(
@@ -1204,7 +1207,24 @@ def table_page(
             for item in sort_model
             if not (isinstance(item, Mapping) and item.get("colId") == "metric")
         ]
+    counted_here = None
+    if limit and _walks(data, filters, kind, sort_model, filter_model):
+        key = _count_key(data, filters, kind, filter_model)
+        counted = _counting(key)
+        if counted is None or not counted.is_set():
+            # the walk first, then the count: side by side on two cores the count's two
+            # DuckDB threads slowed a walk of one figure in 3,000 past its time
+            walked = _walked_page(data, filters, kind, start, limit, sort_model, filter_model)
+            if walked is not None:
+                if walked.total is None and counted is None:
+                    _count_ahead(key, data, filters, kind, filter_model, seconds)
+                return walked
+            if counted is not None:  # its count under way: wait for it, not scan again
+                counted.wait()
+        counted_here = key if counted is None else None
     total = table_count(data, filters, kind, filter_model, seconds)
+    if counted_here is not None:  # its next pages are not walked
+        _count_ahead(counted_here, data, filters, kind, filter_model, seconds, done=True)
     if start >= total or not limit:  # past the end: no rows to look for (a scan to the end
         return TablePage(rows=[], total=total)  # of the view to find none, 0.2 s at 1 M)
     raw = None
@@ -1230,13 +1250,151 @@ def table_page(
             shown_index,
         )  # fmt: skip
         raw = data.columns(sql, params, seconds=seconds)
+    return TablePage(rows=_page_rows(data, filters, kind, raw), total=total)
+
+
+def _page_rows(
+    data: AtlasData, filters: Filters, kind: str, raw: dict[str, list[Any]]
+) -> list[dict[str, Any]]:
+    """A page's rows as the grid shows them, from the store's rows ``raw``."""
     rows = _records(display_columns(data, kind, raw, filters.lang))
     if kind == "figures" and "scope_group" in raw:
         # a figure about several places together: its id, so the table can outline its
         # members on the map (``scope=<id>``, issue #10), as the detail panel does
         for row, group, fid in zip(rows, raw["scope_group"], raw["id"], strict=True):
             row["scope_id"] = int(fid) if isinstance(group, str) and group else None
-    return TablePage(rows=rows, total=total)
+    return rows
+
+
+# A grid's text filter on the quote, over a view large enough to be counted over the
+# figure rows' snapshot, is counted over the quotes' file (``Summary.kept_matches``): one
+# read of every distinct quote's text, ~0.5 s at 8 M of them (#7). Its pages need not wait
+# for that count. SQL walks the view in the page's order and stops at the page's last
+# row, given TEXT_WALK_SECONDS (a filter that finds most quotes: ~2 ms at 10 M figures;
+# one in 3,000 figures: ~0.2 s); the page says that its total is not known yet (the grid
+# scrolls on: AG Grid's infinite row model asks for the next block, and learns the total
+# with a later page), and the count is made in the background, at most COUNTS_AHEAD at a
+# time in a worker. A walk that does not end in time, or a page in another order (SQLite
+# would sort the whole view), waits for the count as before.
+TEXT_WALK_SECONDS = 0.15
+COUNTS_AHEAD = 2
+_AHEAD_KEPT = 64  # views whose count in the background is remembered (done or under way)
+_AHEAD: OrderedDict[tuple[Any, ...], threading.Event] = OrderedDict()
+_AHEAD_LOCK = threading.Lock()
+
+
+def _quote_filtered(kind: str, model: Mapping[str, Any] | None) -> bool:
+    """Whether a grid's filter model has a text condition on a column whose text is in a
+    file of its own in the figure rows' snapshot (the quote)."""
+    if not isinstance(model, Mapping):
+        return False
+    columns = {c.id: c for c in COLUMNS[kind]}
+    return any(
+        columns[str(col_id)].sql in RANKED_IN_SNAPSHOT and _filter_sql(kind, {col_id: spec}, {})
+        for col_id, spec in model.items()
+        if str(col_id) in columns
+    )
+
+
+def _walks(
+    data: AtlasData,
+    filters: Filters,
+    kind: str,
+    sort_model: Any,
+    filter_model: Mapping[str, Any] | None,
+) -> bool:
+    """Whether a page may be walked in SQL before its view's count is known: a text filter
+    on the quote, counted over the quotes' file, and a page in the order SQL reads without
+    sorting the view (id order, or one metric by value: an index walk)."""
+    if kind != "figures" or TEXT_WALK_SECONDS <= 0 or not _quote_filtered(kind, filter_model):
+        return False
+    order = _order_sql(kind, sort_model)
+    if order != "id" and not (order.startswith("value ") and filters.metric):
+        return False
+    in_view = table_count(data, filters, kind)
+    return _snapshot_sorts(data, kind, in_view, None, filter_model, any_order=True)
+
+
+def _walked_page(
+    data: AtlasData,
+    filters: Filters,
+    kind: str,
+    start: int,
+    limit: int,
+    sort_model: Any,
+    filter_model: Mapping[str, Any] | None,
+) -> TablePage | None:
+    """Rows ``start`` to ``start + limit`` found by SQL within TEXT_WALK_SECONDS, the total
+    not known (None) unless the walk reached the view's end; None when it did not end in
+    time, or found no row past ``start`` (the view may end before it: the count says)."""
+    shown_index = _shown_index_better(data, kind, filters, sort_model)
+    sql, params = _rows_sql(
+        filters, kind, start, limit, sort_model, filter_model, False, data.all_active(),
+        shown_index,
+    )  # fmt: skip
+    try:
+        raw = data.columns(sql, params, seconds=TEXT_WALK_SECONDS)
+    except QueryTooSlow:
+        return None
+    found = len(raw.get("id", []))
+    if not found and start:
+        return None
+    total = start + found if found < limit else None
+    return TablePage(rows=_page_rows(data, filters, kind, raw), total=total)
+
+
+def _count_key(
+    data: AtlasData, filters: Filters, kind: str, filter_model: Mapping[str, Any] | None
+) -> tuple[Any, ...]:
+    model = json.dumps(filter_model, sort_keys=True, default=str)
+    return (id(data), data.version, repr(filters), kind, model)
+
+
+def _counting(key: tuple[Any, ...]) -> threading.Event | None:
+    """The event of a view's count in the background (set when made), if there is one."""
+    with _AHEAD_LOCK:
+        if key in _AHEAD:
+            _AHEAD.move_to_end(key)
+        return _AHEAD.get(key)
+
+
+def _count_ahead(
+    key: tuple[Any, ...],
+    data: AtlasData,
+    filters: Filters,
+    kind: str,
+    filter_model: Mapping[str, Any] | None,
+    seconds: float | None,
+    done: bool = False,
+) -> threading.Event | None:
+    """The event set when a view's count is made (its kept ranks and count then answer its
+    pages): the count under way or made, else one started in the background now, unless
+    COUNTS_AHEAD counts are under way (None). ``done``: the count was made by the caller."""
+    counted = threading.Event()
+    with _AHEAD_LOCK:
+        if key in _AHEAD:
+            _AHEAD.move_to_end(key)
+            return _AHEAD[key]
+        if done:
+            counted.set()
+        elif sum(not e.is_set() for e in _AHEAD.values()) >= COUNTS_AHEAD:
+            return None
+        _AHEAD[key] = counted
+        while len(_AHEAD) > _AHEAD_KEPT:
+            _AHEAD.popitem(last=False)
+    if done:
+        return counted
+
+    def count() -> None:
+        try:
+            table_count(data, filters, kind, filter_model, seconds)
+        except Exception:  # too slow, or failed: a page asking again counts (and says so)
+            log.info("a table's count in the background failed", exc_info=True)
+        finally:
+            counted.set()
+
+    threading.Thread(target=count, name="table-count", daemon=True).start()
+    return counted
 
 
 # ---------------------------------------------------------------------------------------
