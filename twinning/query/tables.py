@@ -1207,24 +1207,15 @@ def table_page(
             for item in sort_model
             if not (isinstance(item, Mapping) and item.get("colId") == "metric")
         ]
-    counted_here = None
+    walk = None
     if limit and _walks(data, filters, kind, sort_model, filter_model):
-        key = _count_key(data, filters, kind, filter_model)
-        counted = _counting(key)
-        if counted is None or not counted.is_set():
-            # the walk first, then the count: side by side on two cores the count's two
-            # DuckDB threads slowed a walk of one figure in 3,000 past its time
-            walked = _walked_page(data, filters, kind, start, limit, sort_model, filter_model)
-            if walked is not None:
-                if walked.total is None and counted is None:
-                    _count_ahead(key, data, filters, kind, filter_model, seconds)
-                return walked
-            if counted is not None:  # its count under way: wait for it, not scan again
-                counted.wait()
-        counted_here = key if counted is None else None
+        walk = _Walk(data, filters, kind, filter_model, seconds)
+        walked = walk.page(start, limit, sort_model)
+        if walked is not None:
+            return walked
     total = table_count(data, filters, kind, filter_model, seconds)
-    if counted_here is not None:  # its next pages are not walked
-        _count_ahead(counted_here, data, filters, kind, filter_model, seconds, done=True)
+    if walk is not None:
+        walk.counted()
     if start >= total or not limit:  # past the end: no rows to look for (a scan to the end
         return TablePage(rows=[], total=total)  # of the view to find none, 0.2 s at 1 M)
     raw = None
@@ -1271,15 +1262,18 @@ def _page_rows(
 # read of every distinct quote's text, ~0.5 s at 8 M of them (#7). Its pages need not wait
 # for that count. SQL walks the view in the page's order and stops at the page's last
 # row, given TEXT_WALK_SECONDS (a filter that finds most quotes: ~2 ms at 10 M figures;
-# one in 3,000 figures: ~0.2 s); the page says that its total is not known yet (the grid
+# one in 3,000 figures: ~40 ms); the page says that its total is not known yet (the grid
 # scrolls on: AG Grid's infinite row model asks for the next block, and learns the total
 # with a later page), and the count is made in the background, at most COUNTS_AHEAD at a
-# time in a worker. A walk that does not end in time, or a page in another order (SQLite
-# would sort the whole view), waits for the count as before.
+# time in a worker. Once counted, a page is still walked when it can be (a filter that
+# finds too many quotes to keep their ranks, and too few to keep the others', scans them
+# again for each page: ~0.7 s). A walk that does not end in time (its view's later pages
+# are not walked), or a page in another order (SQLite would sort the whole view), waits
+# for the count, then is paged as before.
 TEXT_WALK_SECONDS = 0.15
 COUNTS_AHEAD = 2
 _AHEAD_KEPT = 64  # views whose count in the background is remembered (done or under way)
-_AHEAD: OrderedDict[tuple[Any, ...], threading.Event] = OrderedDict()
+_AHEAD: OrderedDict[tuple[Any, ...], _Counting] = OrderedDict()
 _AHEAD_LOCK = threading.Lock()
 
 
@@ -1343,58 +1337,98 @@ def _walked_page(
     return TablePage(rows=_page_rows(data, filters, kind, raw), total=total)
 
 
-def _count_key(
-    data: AtlasData, filters: Filters, kind: str, filter_model: Mapping[str, Any] | None
-) -> tuple[Any, ...]:
-    model = json.dumps(filter_model, sort_keys=True, default=str)
-    return (id(data), data.version, repr(filters), kind, model)
+@dataclass
+class _Counting:
+    """A view's count: ``made`` is set once it is (in the background or by a page), and
+    the first row whose page SQL did not walk in time (its later pages are not walked)."""
+
+    made: threading.Event
+    walk_ends: int | None = None
 
 
-def _counting(key: tuple[Any, ...]) -> threading.Event | None:
-    """The event of a view's count in the background (set when made), if there is one."""
-    with _AHEAD_LOCK:
-        if key in _AHEAD:
-            _AHEAD.move_to_end(key)
-        return _AHEAD.get(key)
+class _Walk:
+    """The pages of one view under a text filter on the quote (``_walks``), before and
+    after its count is made."""
 
+    def __init__(
+        self,
+        data: AtlasData,
+        filters: Filters,
+        kind: str,
+        filter_model: Mapping[str, Any] | None,
+        seconds: float | None,
+    ) -> None:
+        self.data, self.filters, self.kind = data, filters, kind
+        self.filter_model, self.seconds = filter_model, seconds
+        self.walk_ends: int | None = None  # where this page's walk did not end in time
+        model = json.dumps(filter_model, sort_keys=True, default=str)
+        self.key = (id(data), data.version, repr(filters), kind, model)
+        with _AHEAD_LOCK:
+            self.state = _AHEAD.get(self.key)
+            if self.state is not None:
+                _AHEAD.move_to_end(self.key)
 
-def _count_ahead(
-    key: tuple[Any, ...],
-    data: AtlasData,
-    filters: Filters,
-    kind: str,
-    filter_model: Mapping[str, Any] | None,
-    seconds: float | None,
-    done: bool = False,
-) -> threading.Event | None:
-    """The event set when a view's count is made (its kept ranks and count then answer its
-    pages): the count under way or made, else one started in the background now, unless
-    COUNTS_AHEAD counts are under way (None). ``done``: the count was made by the caller."""
-    counted = threading.Event()
-    with _AHEAD_LOCK:
-        if key in _AHEAD:
-            _AHEAD.move_to_end(key)
-            return _AHEAD[key]
-        if done:
-            counted.set()
-        elif sum(not e.is_set() for e in _AHEAD.values()) >= COUNTS_AHEAD:
-            return None
-        _AHEAD[key] = counted
+    def page(self, start: int, limit: int, sort_model: Any) -> TablePage | None:
+        """The page walked in SQL (with the total once counted), or None: the caller
+        counts (after the count under way, if one is), then pages as before."""
+        state = self.state
+        total = None
+        if state is not None and state.made.is_set():  # counted: kept, quick to ask
+            total = table_count(self.data, self.filters, self.kind, self.filter_model,
+                                self.seconds)  # fmt: skip
+            if start >= total:
+                return TablePage(rows=[], total=total)
+        if state is None or state.walk_ends is None or start < state.walk_ends:
+            walked = _walked_page(self.data, self.filters, self.kind, start, limit,
+                                  sort_model, self.filter_model)  # fmt: skip
+            if walked is not None:
+                if total is not None:
+                    return TablePage(rows=walked.rows, total=total)
+                if walked.total is None and state is None:
+                    # the walk first, then the count: side by side on two cores the
+                    # count's two DuckDB threads slowed a walk past its time
+                    self._count_ahead()
+                return walked
+            self.walk_ends = start
+            if state is not None:
+                with _AHEAD_LOCK:
+                    state.walk_ends = start
+        if state is not None:  # its count under way: wait for it, not scan again
+            state.made.wait()
+        return None
+
+    def counted(self) -> None:
+        """The count was made by the caller: this view's pages know it from now on."""
+        with _AHEAD_LOCK:
+            if self.key not in _AHEAD:
+                _AHEAD[self.key] = _Counting(threading.Event(), self.walk_ends)
+                self._bound()
+            _AHEAD[self.key].made.set()
+
+    @staticmethod
+    def _bound() -> None:
         while len(_AHEAD) > _AHEAD_KEPT:
             _AHEAD.popitem(last=False)
-    if done:
-        return counted
 
-    def count() -> None:
-        try:
-            table_count(data, filters, kind, filter_model, seconds)
-        except Exception:  # too slow, or failed: a page asking again counts (and says so)
-            log.info("a table's count in the background failed", exc_info=True)
-        finally:
-            counted.set()
+    def _count_ahead(self) -> None:
+        """Count the view in the background (its kept ranks and count then answer its
+        pages), unless COUNTS_AHEAD counts are under way."""
+        with _AHEAD_LOCK:
+            running = sum(not c.made.is_set() for c in _AHEAD.values())
+            if self.key in _AHEAD or running >= COUNTS_AHEAD:
+                return
+            state = _AHEAD[self.key] = self.state = _Counting(threading.Event())
+            self._bound()
 
-    threading.Thread(target=count, name="table-count", daemon=True).start()
-    return counted
+        def count() -> None:
+            try:
+                table_count(self.data, self.filters, self.kind, self.filter_model, self.seconds)
+            except Exception:  # too slow, or failed: a page asking again counts (and says so)
+                log.info("a table's count in the background failed", exc_info=True)
+            finally:
+                state.made.set()
+
+        threading.Thread(target=count, name="table-count", daemon=True).start()
 
 
 # ---------------------------------------------------------------------------------------
