@@ -661,6 +661,11 @@ def test_text_filters_over_the_figure_rows_snapshot_find_the_rows_sqlite_finds(
     # every page from DuckDB: not walked in SQL before its count (the walk's own test,
     # ``test_a_quote_filters_first_pages_come_before_its_count``)
     monkeypatch.setattr(tables, "TEXT_WALK_SECONDS", 0)
+    # the quotes in blocks of 3, each block's pairs of characters in a bitmap: a filter
+    # on the quote reads only the blocks that may hold it, whatever share of them
+    monkeypatch.setattr(summary_mod, "QUOTE_BLOCK_ROWS", 3)
+    monkeypatch.setattr(summary_mod, "QUOTE_BLOCKS_SHARE", 1.0)
+    monkeypatch.setattr(summary_mod, "QUOTE_RANGES_MAX", 10_000)
     names = (  # of either case, and É, beside the reference's
         "UPDATE figures SET recipient = 'Éa Shanghai_x' WHERE id % 13 = 1",
         "UPDATE figures SET recipient = 'éA shanghai%x' WHERE id % 13 = 2",
@@ -674,6 +679,11 @@ def test_text_filters_over_the_figure_rows_snapshot_find_the_rows_sqlite_finds(
         "UPDATE figures SET quote = 'kelvin (K) é' WHERE id % 17 = 8",
     )
     data, sql_only, asked = _figure_rows_and_sql(store, tmp_path, monkeypatch, names)
+    path = data.summary.path  # the bitmaps again, of blocks of 3 (a child wrote them)
+    summary_mod._write_quote_grams(
+        summary_mod.quotes_path(path), summary_mod.quote_grams_path(path)
+    )
+    data.summary._grams = None
 
     def flt(col: str, op: str, value: str) -> dict:
         return {col: {"filterType": "text", "type": op, "filter": value}}
@@ -743,6 +753,11 @@ def test_text_filters_over_the_figure_rows_snapshot_find_the_rows_sqlite_finds(
             slow = tables.table_page(sql_only, f, "figures", start, start + 10, sort, grid_filter)
             assert fast == slow, (f, grid_filter, sort, start)
     assert found > len(filters_)  # filters that find rows, in both views
+    # ... and the quotes' blocks were pruned: some values can be in a few blocks only
+    blocks = {v: data.summary.quote_blocks(v) for v in ("ab", "BC", "[K]", "(k) é", "%b!\nC.")}
+    everything = len(blocks["ab"][1][0])
+    assert everything > 10 and all(0 < len(b[0]) < everything for b in blocks.values())
+    assert data.summary.quote_ranges("no such quote") == []
     # the quote filters' ranks: at most KEPT_MATCHES tables kept, the oldest dropped
     tables_kept = data.summary.rows(
         "SELECT COUNT(*) FROM duckdb_tables() WHERE table_name LIKE 'kept_%'", {}
@@ -861,12 +876,74 @@ def test_a_quote_filters_first_pages_come_before_its_count(store, tmp_path, monk
     page = tables.table_page(data, f, "figures", 3, 6, [], rare)
     assert page == tables.table_page(sql_only, f, "figures", 3, 6, [], rare)
     assert walks == [tables.TEXT_WALK_SECONDS]  # not walked again
+    # a value the quotes' bitmaps say no quote holds: counted first (no quote read), not
+    # walked through the whole view for rows it does not hold
+    monkeypatch.setattr(data, "columns", columns)
+    walks.clear()
+    page = tables.table_page(data, f, "figures", 0, 10, [], flt("contains", "zq"))
+    assert page == tables.TablePage(rows=[], total=0) and not walks
     # a walk past the view's end finds no row: the count says where the view ends
     monkeypatch.setattr(data, "columns", columns)
     letter = flt("endsWith", "d")
     end = tables.table_count(sql_only, f, "figures", letter)
     page = tables.table_page(data, f, "figures", end + 50, end + 60, [], letter)
     assert page.rows == [] and page.total == end
+
+
+def test_the_quotes_blocks_bitmaps_hold_every_pair_of_characters_of_their_quotes(
+    tmp_path, monkeypatch
+) -> None:
+    """The bitmaps a text filter on the quote prunes by (``Summary.quote_ranges``) are
+    written by DuckDB and read with the pairs Python makes of a typed value: for every
+    quote, whatever its characters (ASCII of either case, KELVIN SIGN, combining marks,
+    joiners, astral characters, newlines), its block's bitmap has every pair's bit, and
+    a value a block's quotes hold is never left out of its ranges."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from twinning.query import summary as summary_mod
+
+    monkeypatch.setattr(summary_mod, "QUOTE_BLOCK_ROWS", 4)
+    quotes = [
+        "资金2901560万元",
+        "Shanghai AID",
+        "\u212aelvin [k] É",
+        "e\u0301x",
+        "a\U0001f468\u200d\U0001f469b",
+        "line\r\nbreak",
+        "\U00010000\ud7ff",
+        "x",
+        "",
+        "ÄÖÜ äöü ǅ",
+        "第88页: 资金",
+        "%_!.*",
+    ] + [f"填充 {i}" for i in range(9)]
+    path = tmp_path / "q.parquet"
+    pq.write_table(
+        pa.table({"quote_rank": pa.array(range(1, len(quotes) + 1), pa.int64()),
+                  "quote": quotes}),
+        path,
+    )  # fmt: skip
+    out = summary_mod._write_quote_grams(path, tmp_path / "g.parquet")
+    first, last, packed = summary_mod._read_quote_grams(out)
+    assert len(first) == 6 and list(first[:2]) == [1, 5]  # blocks of 4 ranks
+
+    def has(block: int, bit: int) -> bool:
+        return bool((packed[block, bit >> 3] >> (7 - (bit & 7))) & 1)
+
+    for rank, quote in enumerate(quotes, start=1):
+        bits = summary_mod.quote_gram_bits(quote)
+        assert (0 < len(bits) <= len(quote) - 1) if len(quote) > 1 else not bits
+        block = next(i for i in range(len(first)) if first[i] <= rank <= last[i]) if bits else 0
+        assert all(has(block, bit) for bit in bits), quote
+    assert summary_mod.quote_gram_bits("x") == [] and summary_mod.quote_gram_bits("") == []
+    # ASCII capitals as small letters, and no other letter
+    assert summary_mod.quote_gram_bits("AID") == summary_mod.quote_gram_bits("aid")
+    assert summary_mod.quote_gram_bits("ÉA") != summary_mod.quote_gram_bits("éa")
+    assert summary_mod.quote_gram_bits("\u212aa") != summary_mod.quote_gram_bits("ka")
+    # a file of other bitmaps (another size) is not used
+    monkeypatch.setattr(summary_mod, "QUOTE_GRAM_BITS", 1024)
+    assert summary_mod._read_quote_grams(out) is False
 
 
 def test_duckdb_lowers_to_ascii_only_the_letters_the_text_filters_know() -> None:

@@ -313,14 +313,25 @@ def _duck_like(column: str, op: str, pattern: str, name: str, params: dict[str, 
     return f"NOT ({found})" if negate else f"({found})"
 
 
-def _ranked_match(column: str, op: str, value: str, name: str, params: dict[str, Any]) -> str:
+def _ranked_match(
+    column: str,
+    op: str,
+    value: str,
+    name: str,
+    params: dict[str, Any],
+    ranges: tuple[str, list[tuple[int, int]]] | None = None,
+) -> str:
     """SQLite's LIKE of a grid's ``op`` ("contains", "notContains", "startsWith",
     "endsWith") and ``value`` on DuckDB, the same rows, for a column of distinct texts (the
     quotes' file, one row per text: no dictionary of a few values for lower() to work on).
     Without an ASCII letter in ``value`` a text function (contains, starts_with, suffix);
     with one, a search by a regular expression whose ASCII letters are of either case, as
     SQLite's LIKE folds them and no other letter. Over 8 M distinct quotes (#7): ~0.47 /
-    0.71 s where LIKE with ESCAPE took 0.55 s and lower() ... LIKE 1.5 s."""
+    0.71 s where LIKE with ESCAPE took 0.55 s and lower() ... LIKE 1.5 s.
+
+    ``ranges``: (the rank's column, the runs of ranks that may hold ``value``,
+    ``Summary.quote_ranges``): the text is read in those only (DuckDB skips the quotes'
+    other row groups); none: no text holds it."""
     negate = op == "notContains"
     if not any(_ascii_letter(ch) for ch in value):
         function = {"startsWith": "starts_with", "endsWith": "suffix"}.get(op, "contains")
@@ -331,6 +342,10 @@ def _ranked_match(column: str, op: str, value: str, name: str, params: dict[str,
         anchored = {"startsWith": rf"\A{body}", "endsWith": rf"{body}\z"}.get(op, body)
         params[name] = f"(?s){anchored}"
         found = f"regexp_matches({column}, :{name})"
+    if ranges is not None:
+        rank, runs = ranges
+        within = " OR ".join(f"{rank} BETWEEN {int(a)} AND {int(b)}" for a, b in runs)
+        found = f"({within or 'FALSE'}) AND {found}"
     return f"NOT ({found})" if negate else f"({found})"
 
 
@@ -386,7 +401,10 @@ def _filter_sql(
             ranked = duck and col.sql in RANKED_IN_SNAPSHOT
             column = f"ranked.{col.sql}" if ranked else col.sql
             if "LIKE" in sql_op and ranked:
-                found = _ranked_match(column, op, text_value, name, params)
+                view, rank = RANKED_TEXT[col.sql]
+                runs = summary.quote_ranges(text_value) if summary is not None else None
+                ranges = (f"ranked.{rank}", runs) if runs is not None else None
+                found = _ranked_match(column, op, text_value, name, params, ranges)
             elif "LIKE" in sql_op:
                 text_value = pattern.format(_like_escape(text_value))
                 if duck:
@@ -1271,6 +1289,9 @@ def _page_rows(
 # are not walked), or a page in another order (SQLite would sort the whole view), waits
 # for the count, then is paged as before.
 TEXT_WALK_SECONDS = 0.15
+# A filter whose quotes can be in at most this share of the quotes' blocks is counted
+# first (``_quickly_counted``).
+QUOTE_COUNT_FIRST_SHARE = 0.05
 COUNTS_AHEAD = 2
 _AHEAD_KEPT = 64  # views whose count in the background is remembered (done or under way)
 _AHEAD: OrderedDict[tuple[Any, ...], _Counting] = OrderedDict()
@@ -1306,7 +1327,30 @@ def _walks(
     if order != "id" and not (order.startswith("value ") and filters.metric):
         return False
     in_view = table_count(data, filters, kind)
-    return _snapshot_sorts(data, kind, in_view, None, filter_model, any_order=True)
+    if not _snapshot_sorts(data, kind, in_view, None, filter_model, any_order=True):
+        return False
+    return not _quickly_counted(data, filter_model)
+
+
+def _quickly_counted(data: AtlasData, model: Mapping[str, Any] | None) -> bool:
+    """Whether a condition of the grid's filter model on the quote leaves so few of the
+    quotes' blocks to read (``Summary.quote_blocks``; at most QUOTE_COUNT_FIRST_SHARE of
+    them, or none) that the count is quicker than a walk that would look through the view
+    for rows it hardly holds (a walk that finds none takes all of TEXT_WALK_SECONDS)."""
+    columns = {c.id: c for c in COLUMNS["figures"]}
+    for col_id, spec in (model if isinstance(model, Mapping) else {}).items():
+        col = columns.get(str(col_id))
+        if col is None or col.sql not in RANKED_IN_SNAPSHOT or not isinstance(spec, Mapping):
+            continue
+        value = spec.get("filter")
+        if spec.get("type") not in ("contains", "startsWith", "endsWith") or not isinstance(
+            value, (str, int, float)
+        ):
+            continue
+        found = data.summary.quote_blocks(str(value)[:200])
+        if found is not None and len(found[0]) <= QUOTE_COUNT_FIRST_SHARE * len(found[1][0]):
+            return True
+    return False
 
 
 def _walked_page(
