@@ -503,8 +503,11 @@ def wait_figure_rows(url: str, limit: float) -> float | None:
     """Seconds until the figure rows' snapshot beside the store exists, when one is being
     written (its lock file is there); None when none comes."""
 
-    # the code of 2026-12-06 04:00 on, of 00:10, before
-    names = ("figure-rows-2.parquet", "figure-rows.parquet", "figures.parquet")
+    # the code of 2026-12-06 11:10 on, of 04:00, of 00:10, before
+    names = (
+        "figure-rows-3.parquet", "figure-rows-2.parquet", "figure-rows.parquet",
+        "figures.parquet",
+    )  # fmt: skip
 
     def none_coming(folder: Path, _waited: float) -> bool:
         return not any(any(folder.glob(f"*.{name}.lock")) for name in names)

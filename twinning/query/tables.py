@@ -401,9 +401,9 @@ def _filter_sql(
             ranked = duck and col.sql in RANKED_IN_SNAPSHOT
             column = f"ranked.{col.sql}" if ranked else col.sql
             if "LIKE" in sql_op and ranked:
-                view, rank = RANKED_TEXT[col.sql]
+                # only the quotes' blocks that may hold it are read (``quote_ranges``)
                 runs = summary.quote_ranges(text_value) if summary is not None else None
-                ranges = (f"ranked.{rank}", runs) if runs is not None else None
+                ranges = (f"ranked.{RANKED_TEXT[col.sql][1]}", runs) if runs is not None else None
                 found = _ranked_match(column, op, text_value, name, params, ranges)
             elif "LIKE" in sql_op:
                 text_value = pattern.format(_like_escape(text_value))
