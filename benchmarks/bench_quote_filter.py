@@ -8,7 +8,8 @@ two ways alternated in fresh processes:
 - ``before``: the page waits for the filter's count, which reads every distinct quote's
   text (``TEXT_WALK_SECONDS = 0``, no pruning by the quotes' bitmaps): the code before;
 - ``now``: the page walked in SQL first (its total then not known yet: the grid's
-  rowCount -1), a value the bitmaps say few blocks can hold counted first.
+  rowCount one more than its rows), a value the bitmaps say few blocks can hold counted
+  first.
 
 Printed for each filter: the first page of 40 rows (the grid's block), whether it knew
 the total, and the next page asked 1 s later (a visitor scrolling), medians of ``--runs``.

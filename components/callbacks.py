@@ -492,9 +492,12 @@ def grid_outputs(view: View, kind: str, request: Any) -> tuple[dict[str, Any], s
     for row in rows:
         if "source" in row:
             row["source"] = source_parts(row["source"])
-    # a total not known yet: -1, AG Grid's "unknown" (it asks for the next block on
-    # scrolling, and learns the total with a later page)
-    total = -1 if page.total is None else page.total
+    # a total not known yet (``tables._Walk``): one row more than the rows so far, which
+    # the grid shows loading at the end, and asks for with the next block once it comes
+    # into view, as AG Grid does for an unknown total (-1); the next block's response
+    # says more. Not -1 itself: after a response of no rows dash-ag-grid sets the grid's
+    # row count from the response first, and -1 left the grid empty.
+    total = start + len(rows) + 1 if page.total is None else page.total
     return {"rowData": rows, "rowCount": total}, ""
 
 

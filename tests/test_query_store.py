@@ -771,10 +771,11 @@ def test_a_quote_filters_first_pages_come_before_its_count(store, tmp_path, monk
     """A grid's text filter on the quote of a large view is counted over the quotes' file,
     one read of every distinct quote's text (~0.5 s at 8 M of them, #7). Its pages in id
     order, or one metric's by value, are walked in SQL first, within TEXT_WALK_SECONDS:
-    the page SQLite gives, its total not known yet (the grid's rowCount -1: AG Grid's
-    "unknown"), the count made in the background; once made, the pages say the total. A
-    walk that reaches the view's end knows the total; one not done in time (the view's
-    later pages are not walked), or a page in another order, is counted first, as before."""
+    the page SQLite gives, its total not known yet (the grid's rowCount one more than
+    its rows: a loading row), the count made in the background; once made, the pages say
+    the total. A walk that reaches the view's end knows the total; one not done in time
+    (the view's later pages are not walked), or a page in another order, is counted
+    first, as before."""
     import threading
     from collections import OrderedDict
 
@@ -825,7 +826,8 @@ def test_a_quote_filters_first_pages_come_before_its_count(store, tmp_path, monk
     assert not made.is_set()  # one count, in the background
     request = {"startRow": 0, "endRow": 10, "filterModel": many}
     response, note = cb.grid_outputs(View(data, f), "figures", request)
-    assert response["rowCount"] == -1 and len(response["rowData"]) == 10 and not note
+    # one row more than it holds: the grid shows a loading row, and asks on
+    assert response["rowCount"] == 11 and len(response["rowData"]) == 10 and not note
     gate.set()
     assert made.wait(30) and any("kept_" in q for q in asked)  # its ranks kept
     # counted: the total known, the page still walked (a filter that finds too many

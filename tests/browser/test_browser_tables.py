@@ -219,3 +219,82 @@ def test_pairings_grid_keeps_its_rows_when_only_the_metric_or_level_changes(atla
         arg=[ids.TABLE_PAIRINGS, shown["count"]],
     )
     atlas_page.log.assert_clean()
+
+
+def test_a_quote_filter_shows_its_rows_before_its_count_and_after_none(
+    browser, store, tmp_path, monkeypatch
+):
+    """A text filter on the quote of a large view shows its first rows before its count is
+    made (#7: at 10 M figures quoting 8 M distinct texts the count reads them all): the
+    grid is told one row more than it holds, shows it loading at the end, and learns the
+    total from the next block once scrolled there. Also right after a filter that found
+    no row (dash-ag-grid then sets the grid's row count from the response first: an
+    "unknown" -1 there left the grid empty)."""
+    import threading
+
+    from browser_harness import LiveServer, new_browser_page
+    from test_query_store import _figure_rows_and_sql
+
+    from components.app import create_app
+    from twinning.filters import Filters
+    from twinning.query import summary as summary_mod
+    from twinning.query import tables
+
+    # a large view, as far as the tables go: counted and paged over the snapshot
+    monkeypatch.setattr(summary_mod, "FIGURES_SNAPSHOT_MIN", 1)
+    monkeypatch.setattr(tables, "SNAPSHOT_SORT_ROWS", 0)
+    _data, sql_only, _asked = _figure_rows_and_sql(store, tmp_path, monkeypatch)
+    gate = threading.Event()  # the count in the background waits for the test's word
+    real_count = tables.table_count
+
+    def held_count(*args, **kwargs):
+        if threading.current_thread().name == "table-count":
+            assert gate.wait(60)
+        return real_count(*args, **kwargs)
+
+    monkeypatch.setattr(tables, "table_count", held_count)
+    server = LiveServer(create_app(store).server)
+    context, bp = new_browser_page(browser, server)
+    try:
+        page = bp.page
+        _open_figures(bp, lang="en")
+
+        def filtered(value: str) -> None:
+            page.evaluate(
+                """([id, v]) => window.dash_ag_grid.getApi(id).setFilterModel(
+                       {quote: {filterType: 'text', type: 'contains', filter: v}})""",
+                [ids.TABLE_FIGURES, value],
+            )
+
+        def shown(value: str) -> dict:
+            page.wait_for_function(
+                """([id, v]) => { const api = window.dash_ag_grid.getApi(id);
+                       const m = api.getFilterModel().quote; if (!m || m.filter !== v) return false;
+                       const rows = []; api.forEachNode(n => { if (n.data) rows.push(n.data); });
+                       return api.getDisplayedRowCount() === 0 || (rows.length > 0
+                           && rows.every(r => (r.quote || '').toLowerCase().includes(v))); }""",
+                arg=[ids.TABLE_FIGURES, value],
+            )
+            return _grid_state(page, ids.TABLE_FIGURES)
+
+        filtered("zq")
+        assert shown("zq")["count"] == 0  # none found: the grid says so
+        model = {"quote": {"filterType": "text", "type": "contains", "filter": "a"}}
+        total = tables.table_count(sql_only, Filters(lang="en"), "figures", model)
+        assert total > GRID_BLOCK_ROWS + 1
+        filtered("a")
+        first = shown("a")
+        assert len(first["rows"]) == GRID_BLOCK_ROWS and first["count"] == GRID_BLOCK_ROWS + 1
+        gate.set()  # counted; scrolled to the loading row, the grid asks on and learns it
+        page.locator(f"#{ids.TABLE_FIGURES} .ag-body-viewport").evaluate(
+            "el => { el.scrollTop = el.scrollHeight; }"
+        )
+        page.wait_for_function(
+            "([id, n]) => window.dash_ag_grid.getApi(id).getDisplayedRowCount() === n",
+            arg=[ids.TABLE_FIGURES, total],
+        )
+        bp.log.assert_clean()
+    finally:
+        gate.set()
+        context.close()
+        server.stop()
