@@ -935,17 +935,23 @@ def test_the_quotes_blocks_bitmaps_hold_every_pair_of_characters_of_their_quotes
 
     for rank, quote in enumerate(quotes, start=1):
         bits = summary_mod.quote_gram_bits(quote)
-        assert (0 < len(bits) <= len(quote) - 1) if len(quote) > 1 else not bits
+        assert (0 < len(bits) <= max(1, len(quote) - 1)) if quote else not bits
         block = next(i for i in range(len(first)) if first[i] <= rank <= last[i]) if bits else 0
         assert all(has(block, bit) for bit in bits), quote
-    assert summary_mod.quote_gram_bits("x") == [] and summary_mod.quote_gram_bits("") == []
+    assert summary_mod.quote_gram_bits("") == []  # says nothing
+    assert len(summary_mod.quote_gram_bits("x")) == 1  # a character on its own
+    assert summary_mod.quote_gram_bits("x")[0] not in summary_mod.quote_gram_bits("xy")
     # ASCII capitals as small letters, and no other letter
     assert summary_mod.quote_gram_bits("AID") == summary_mod.quote_gram_bits("aid")
     assert summary_mod.quote_gram_bits("ÉA") != summary_mod.quote_gram_bits("éa")
     assert summary_mod.quote_gram_bits("\u212aa") != summary_mod.quote_gram_bits("ka")
-    # a file of other bitmaps (another size) is not used
+    # a file of other bitmaps (another size, or format) is not used
     monkeypatch.setattr(summary_mod, "QUOTE_GRAM_BITS", 1024)
     assert summary_mod._read_quote_grams(out) is False
+    monkeypatch.undo()
+    table = pq.read_table(out)
+    pq.write_table(table.replace_schema_metadata({}), tmp_path / "older.parquet")
+    assert summary_mod._read_quote_grams(tmp_path / "older.parquet") is False
 
 
 def test_duckdb_lowers_to_ascii_only_the_letters_the_text_filters_know() -> None:

@@ -185,20 +185,29 @@ def _folded(code: int) -> int:
 
 
 def quote_gram_bits(value: str) -> list[int]:
-    """The bits of ``value``'s pairs of adjacent characters in a block's bitmap (none for
-    a value of fewer than two): code points ``a`` then ``b``, an ASCII capital as its
-    small letter, as ``(a * 31337 + b) % QUOTE_GRAM_BITS``; the same as
-    ``_write_quote_grams`` computes in DuckDB for every quote."""
+    """The bits of ``value`` in a block's bitmap: of each pair of adjacent characters,
+    code points ``a`` then ``b`` (an ASCII capital as its small letter), ``(a * 31337 +
+    b) % QUOTE_GRAM_BITS``; of a value of one character, its own, as a pair with a code
+    point past Unicode's last (``_LONE``); none for an empty value. The same as
+    ``_write_quote_grams`` computes in DuckDB for every quote (its pairs and characters)."""
     codes = [_folded(ord(ch)) for ch in value]
+    if len(codes) == 1:
+        codes.append(_LONE)
     return sorted({(a * 31337 + b) % QUOTE_GRAM_BITS for a, b in itertools.pairwise(codes)})
+
+
+_LONE = 0x110000  # past the last code point: a character on its own
+# what a bitmaps' file holds (its metadata): another is not read (``_read_quote_grams``)
+_GRAMS_FORMAT = f"pairs and characters, 31337, {QUOTE_GRAM_BITS} bits, 1"
 
 
 def _write_quote_grams(quotes: Path, out: Path) -> Path:
     """The bitmaps of the quotes' blocks (``QUOTE_BLOCK_ROWS`` ranks each) to ``out``,
-    atomically: one row per block with a quote of two characters or more, its first and
+    atomically: one row per block with a quote of one character or more, its first and
     last rank and its bitmap, packed (bit ``h`` is byte ``h // 8``'s bit ``7 - h % 8``).
-    The pairs as ``quote_gram_bits`` makes them (DuckDB splits a text into code points,
-    as Python does: a test asks it of combining marks, joiners, astral characters)."""
+    The pairs and characters as ``quote_gram_bits`` makes them (DuckDB splits a text into
+    code points, as Python does: a test asks it of combining marks, joiners, astral
+    characters)."""
     import duckdb
     import numpy as np
     import pyarrow as pa
@@ -209,8 +218,9 @@ def _write_quote_grams(quotes: Path, out: Path) -> Path:
         f"list_transform(string_split(quote, ''), lambda c: {fold.format(x='unicode(c)::BIGINT')})"
     )
     pairs = (
-        "unnest(list_transform(range(1, len(codes)), "
-        f"lambda i: (codes[i] * 31337 + codes[i + 1]) % {QUOTE_GRAM_BITS}))"
+        "unnest(list_concat(list_transform(range(1, len(codes)), "
+        f"lambda i: (codes[i] * 31337 + codes[i + 1]) % {QUOTE_GRAM_BITS}), "
+        f"list_transform(codes, lambda a: (a * 31337 + {_LONE}) % {QUOTE_GRAM_BITS})))"
     )
     con = duckdb.connect(config=_duck_config())
     try:
@@ -234,6 +244,7 @@ def _write_quote_grams(quotes: Path, out: Path) -> Path:
             "bits": pa.array(packed, pa.binary()),
         }
     )
+    table = table.replace_schema_metadata({"twinning.quote_grams": _GRAMS_FORMAT})
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
     os.close(fd)
     try:
@@ -247,14 +258,16 @@ def _write_quote_grams(quotes: Path, out: Path) -> Path:
 
 def _read_quote_grams(path: Path) -> tuple[Any, Any, Any] | bool:
     """``_write_quote_grams``' file as (first ranks, last ranks, bitmaps: one row of
-    QUOTE_GRAM_BITS / 8 bytes a block); False when its bitmaps are not of that size."""
+    QUOTE_GRAM_BITS / 8 bytes a block); False when it was written otherwise (its format,
+    ``_GRAMS_FORMAT``, or its bitmaps' size)."""
     import numpy as np
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
+    written = (table.schema.metadata or {}).get(b"twinning.quote_grams", b"").decode()
     size = QUOTE_GRAM_BITS // 8
     bits = table.column("bits").to_pylist()
-    if any(len(b) != size for b in bits):
+    if written != _GRAMS_FORMAT or any(len(b) != size for b in bits):
         return False
     packed = np.frombuffer(b"".join(bits), dtype=np.uint8).reshape(len(bits), size)
     first = table.column("first_rank").to_numpy()
@@ -796,7 +809,7 @@ class Summary:
         it (their bitmaps have the bit of each of its pairs of characters,
         ``QUOTE_BLOCK_ROWS``), as (first, last) ranks, in order; none when no block can.
         None when that leaves out too little to matter (QUOTE_BLOCKS_SHARE,
-        QUOTE_RANGES_MAX), says nothing (a value of one character), or the snapshot has
+        QUOTE_RANGES_MAX), says nothing (an empty value), or the snapshot has
         no bitmaps (written before them, or not readable)."""
         found = self.quote_blocks(value)
         if found is None:
@@ -817,7 +830,7 @@ class Summary:
     def quote_blocks(self, value: str) -> tuple[list[int], tuple[Any, Any]] | None:
         """The blocks of quotes that may hold ``value`` (their places in order), with
         every block's first and last rank; None when nothing is known (no bitmaps, or
-        a value of one character)."""
+        an empty value)."""
         bits = quote_gram_bits(value)[:QUOTE_GRAM_PAIRS_MAX]
         grams = self._quote_grams() if bits and self.has_quotes() else None
         if grams is None:
