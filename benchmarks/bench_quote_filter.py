@@ -41,6 +41,8 @@ FILTERS = (
     "contains:1995年对口支援工作总结 第112页",
     "contains:Ab",
     "contains:no such quote",
+    "contains:元",
+    "contains:县",
 )
 BLOCK = 40  # the grid's block of rows (components.layout.GRID_BLOCK_ROWS)
 
