@@ -12,7 +12,8 @@ two ways alternated in fresh processes:
   first.
 
 Printed for each filter: the first page of 40 rows (the grid's block), whether it knew
-the total, and the next page asked 1 s later (a visitor scrolling), medians of ``--runs``.
+the total, and the next page asked 1 s later (a visitor scrolling), medians of ``--runs``;
+in id order, or sorted by ``--sort colId:desc``.
 
 Run: ``.venv/bin/python benchmarks/bench_quote_filter.py \
       --store var/bench/store-10m-quotes.sqlite --runs 2``
@@ -47,7 +48,7 @@ FILTERS = (
 BLOCK = 40  # the grid's block of rows (components.layout.GRID_BLOCK_ROWS)
 
 
-def child(url: str, way: str, specs: list[str]) -> None:
+def child(url: str, way: str, specs: list[str], sort: list[dict] | None) -> None:
     """One process, one way: each filter's first and next page, as JSON lines."""
     sys.path.insert(0, str(ROOT))
     from twinning.filters import Filters
@@ -66,11 +67,11 @@ def child(url: str, way: str, specs: list[str]) -> None:
         op, value = spec.split(":", 1)
         model = {"quote": {"filterType": "text", "type": op, "filter": value}}
         started = time.perf_counter()
-        first = tables.table_page(data, view, "figures", 0, BLOCK, None, model)
+        first = tables.table_page(data, view, "figures", 0, BLOCK, sort, model)
         first_s = time.perf_counter() - started
         time.sleep(1.0)
         started = time.perf_counter()
-        later = tables.table_page(data, view, "figures", BLOCK, 2 * BLOCK, None, model)
+        later = tables.table_page(data, view, "figures", BLOCK, 2 * BLOCK, sort, model)
         next_s = time.perf_counter() - started
         line = {"filter": spec, "first_ms": first_s * 1000, "known": first.total is not None,
                 "next_ms": next_s * 1000, "total": later.total}  # fmt: skip
@@ -82,12 +83,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", required=True, help="a SQLite file or a database URL")
     parser.add_argument("--runs", type=int, default=2, help="processes of each way")
     parser.add_argument("--filters", default=",".join(FILTERS), help="op:value,...")
+    parser.add_argument("--sort", default="", help="the grid's sort, colId:asc|desc")
     parser.add_argument("--child", choices=("before", "now"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    sort = None
+    if args.sort:
+        col, _, direction = args.sort.partition(":")
+        sort = [{"colId": col, "sort": direction or "asc"}]
     url = args.store if "://" in args.store else f"sqlite:///{Path(args.store).resolve()}"
     specs = args.filters.split(",")
     if args.child:
-        child(url, args.child, specs)
+        child(url, args.child, specs, sort)
         return 0
     env = {**os.environ, "TWINNING_CACHE_DIR": os.environ.get(
         "TWINNING_CACHE_DIR", str(ROOT / "var" / "bench" / "cache"))}  # fmt: skip
@@ -96,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         for way in ("before", "now") if run % 2 == 0 else ("now", "before"):
             out = subprocess.run(
                 [sys.executable, __file__, "--store", url, "--filters", args.filters,
-                 "--child", way],
+                 "--sort", args.sort, "--child", way],
                 check=True, capture_output=True, text=True, env=env,
             )  # fmt: skip
             for line in out.stdout.splitlines():

@@ -539,6 +539,7 @@ def test_sorted_pages_from_the_figure_rows_snapshot_are_the_stores_pages(
 
     monkeypatch.setattr(summary_mod, "FIGURES_SNAPSHOT_MIN", 1)
     monkeypatch.setattr(tables, "SNAPSHOT_SORT_ROWS", 0)
+    monkeypatch.setattr(tables, "TEXT_WALK_SECONDS", 0)  # a quote filter counted first
     data, sql_only, asked = _figure_rows_and_sql(store, tmp_path, monkeypatch)
     assert summary_mod.figures_path(data.summary.path).exists()
 
@@ -853,14 +854,40 @@ def test_a_quote_filters_first_pages_come_before_its_count(store, tmp_path, monk
     page = tables.table_page(data, f, "figures", 0, 1000, [], few)
     assert page == tables.table_page(sql_only, f, "figures", 0, 1000, [], few)
     assert 0 < page.total < 1000 and walks and counting(f, few) is None
-    # another order: counted first, as before
-    asked.clear()
-    walks.clear()
-    sort = [{"colId": "confidence", "sort": "asc"}]
+    # another order: the snapshot's first rows in that order, those whose quote holds it
+    # (the store says, by id), in that order; the total once the view ends within them
+    monkeypatch.setattr(tables, "SORTED_WALK_ROWS", (25, 10_000))
     other = flt("contains", "b")
-    page = tables.table_page(data, f, "figures", 0, 10, sort, other)
-    assert page == tables.table_page(sql_only, f, "figures", 0, 10, sort, other)
-    assert page.total and not walks and asked
+    totals: list[int | None] = []
+    for sort in (
+        [{"colId": "confidence", "sort": "asc"}],
+        [{"colId": "quote", "sort": "desc"}],
+        [{"colId": "recipient", "sort": "desc"}, {"colId": "source", "sort": "asc"}],
+    ):
+        asked.clear()
+        for start in (0, 5):
+            page = tables.table_page(data, f, "figures", start, start + 5, sort, other)
+            slow = tables.table_page(sql_only, f, "figures", start, start + 5, sort, other)
+            # counted in the background after the first: then with its total
+            assert page.rows == slow.rows and page.total in (None, slow.total), (sort, start)
+            totals.append(page.total)
+
+        sorted_ = [q for q in asked if "ORDER BY" in q]  # (the count's are the background's)
+        assert sorted_ and all(
+            q.endswith(("LIMIT 25", "LIMIT 10000")) and "kept" not in q for q in sorted_
+        )
+        # more rows than the first 25 hold: the next, up to the view's end (its total)
+        asked.clear()
+        page = tables.table_page(data, f, "figures", 0, 1000, sort, other)
+        assert page == tables.table_page(sql_only, f, "figures", 0, 1000, sort, other)
+        assert [q[-11:] for q in asked if "ORDER BY" in q] == ["LIMIT 10000"]
+    assert totals[0] is None  # the first page: before its count
+    # past the rows a sorted page's walk looks at: counted first, as before
+    asked.clear()
+    monkeypatch.setattr(tables, "SORTED_WALK_ROWS", (3,))
+    page = tables.table_page(data, f, "figures", 0, 10, sort, flt("contains", "bd"))
+    assert page == tables.table_page(sql_only, f, "figures", 0, 10, sort, flt("contains", "bd"))
+    assert page.total is not None and "kept_" in asked[-1]
 
     # a walk not done in time: counted, as before, and the next pages are not walked
     def too_slow(sql, params=None, *, seconds=None):

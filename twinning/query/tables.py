@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -674,12 +675,7 @@ def _sorted_from_snapshot(
         if found is None:
             return None
         ids = found
-    keys = {f"id{i}": v for i, v in enumerate(ids)}
-    names = ", ".join(f":{k}" for k in keys) or "NULL"
-    raw = data.columns(f"SELECT * FROM figures WHERE id IN ({names})", keys, seconds=seconds)
-    where = {fid: i for i, fid in enumerate(raw.get("id", []))}
-    picked = [where[fid] for fid in ids if fid in where]
-    return {k: [v[i] for i in picked] for k, v in raw.items()}
+    return _rows_by_ids(data, ids, seconds)
 
 
 def _slices(
@@ -1226,9 +1222,10 @@ def table_page(
             if not (isinstance(item, Mapping) and item.get("colId") == "metric")
         ]
     walk = None
-    if limit and _walks(data, filters, kind, sort_model, filter_model):
+    how = _walks(data, filters, kind, start, limit, sort_model, filter_model) if limit else None
+    if how is not None:
         walk = _Walk(data, filters, kind, filter_model, seconds)
-        walked = walk.page(start, limit, sort_model)
+        walked = walk.page(start, limit, sort_model, how)
         if walked is not None:
             return walked
     total = table_count(data, filters, kind, filter_model, seconds)
@@ -1315,21 +1312,41 @@ def _walks(
     data: AtlasData,
     filters: Filters,
     kind: str,
+    start: int,
+    limit: int,
     sort_model: Any,
     filter_model: Mapping[str, Any] | None,
-) -> bool:
-    """Whether a page may be walked in SQL before its view's count is known: a text filter
-    on the quote, counted over the quotes' file, and a page in the order SQL reads without
-    sorting the view (id order, or one metric by value: an index walk)."""
+) -> str | None:
+    """How a page may be walked before its view's count is known, if it may: a text
+    filter on the quote, counted over the quotes' file; "sql" for a page in the order SQL
+    reads without sorting the view (id order, or one metric by value: an index walk),
+    "sorted" for one in another order the figure rows' snapshot sorts, among its first
+    SNAPSHOT_SORT_TOP rows (``_walked_sorted_page``)."""
     if kind != "figures" or TEXT_WALK_SECONDS <= 0 or not _quote_filtered(kind, filter_model):
-        return False
-    order = _order_sql(kind, sort_model)
-    if order != "id" and not (order.startswith("value ") and filters.metric):
-        return False
+        return None
     in_view = table_count(data, filters, kind)
     if not _snapshot_sorts(data, kind, in_view, None, filter_model, any_order=True):
-        return False
-    return not _quickly_counted(data, filter_model)
+        return None
+    if _quickly_counted(data, filter_model):
+        return None
+    order = _order_sql(kind, sort_model)
+    if order == "id" or (order.startswith("value ") and filters.metric):
+        return "sql"
+    if start + limit <= SNAPSHOT_SORT_TOP and _snapshot_sorts(
+        data, kind, in_view, sort_model, filter_model, any_order=True
+    ):  # the snapshot holds the sort's columns
+        return "sorted"
+    return None
+
+
+def _without_ranked(kind: str, model: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A grid's filter model without its conditions on a ranked column (the quote)."""
+    columns = {c.id: c for c in COLUMNS[kind]}
+    return {
+        col_id: spec
+        for col_id, spec in (model if isinstance(model, Mapping) else {}).items()
+        if str(col_id) not in columns or columns[str(col_id)].sql not in RANKED_IN_SNAPSHOT
+    }
 
 
 def _quickly_counted(data: AtlasData, model: Mapping[str, Any] | None) -> bool:
@@ -1381,13 +1398,94 @@ def _walked_page(
     return TablePage(rows=_page_rows(data, filters, kind, raw), total=total)
 
 
+# A sorted page's walk (``_walked_sorted_page``): the view's first rows in the page's
+# order without the quote's condition, then those of them whose quote holds the value,
+# more rows if too few do; within SORTED_WALK_SECONDS.
+SORTED_WALK_ROWS = (2_000, 10_000)
+SORTED_WALK_SECONDS = 0.3
+
+
+def _walked_sorted_page(
+    data: AtlasData,
+    filters: Filters,
+    start: int,
+    limit: int,
+    sort_model: Any,
+    filter_model: Mapping[str, Any] | None,
+) -> TablePage | None:
+    """Rows ``start`` to ``start + limit`` of a view under a text filter on the quote, in
+    an order the figure rows' snapshot sorts, without reading the quotes' file: DuckDB
+    gives the view's first SORTED_WALK_ROWS ids in that order under its other conditions
+    (a heap, as a sorted page's), the store says which of them have a quote the filter
+    keeps (SQLite's LIKE, by id), in that order. The total is not known (None) unless
+    the view ended within them; None when too few of them are kept, or past
+    SORTED_WALK_SECONDS."""
+    deadline = time.monotonic() + SORTED_WALK_SECONDS
+    others = _without_ranked("figures", filter_model)
+    cond, params = _base(filters, "figures", all_active=True)
+    cond += _filter_sql("figures", others, params, duck=True, summary=data.summary)
+    order = _order_sql("figures", sort_model)
+    ranked = {k: v for k, v in (filter_model or {}).items() if k not in others}
+    text_params: dict[str, Any] = {}
+    text = _filter_sql("figures", ranked, text_params)
+    for most in SORTED_WALK_ROWS:
+        if most < start + limit:
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            ids = data.summary.ids(
+                f"SELECT id FROM figure_rows WHERE {cond} ORDER BY {order} LIMIT {int(most)}",
+                params,
+                left,
+            )
+            keys = {f"w{i}": v for i, v in enumerate(ids)}
+            names = ", ".join(f":{k}" for k in keys) or "NULL"
+            left = max(0.001, deadline - time.monotonic())
+            found = data.rows(
+                f"SELECT id FROM figures WHERE id IN ({names}){text}",
+                {**keys, **text_params},
+                seconds=left,
+            )
+        except QueryTooSlow:
+            return None
+        except Exception:  # DuckDB out of memory, a file gone with its version: counted
+            log.warning("a sorted page's walk failed", exc_info=True)
+            return None
+        kept_ids = {row[0] for row in found}
+        kept = [fid for fid in ids if fid in kept_ids]
+        ended = len(ids) < most  # the view's every row, in order
+        if len(kept) >= start + limit or ended:
+            page = kept[start : start + limit]
+            if not page and start:
+                return None
+            raw = _rows_by_ids(data, page, None)
+            total = len(kept) if ended else None
+            return TablePage(rows=_page_rows(data, filters, "figures", raw), total=total)
+    return None
+
+
+def _rows_by_ids(
+    data: AtlasData, ids: Sequence[int], seconds: float | None
+) -> dict[str, list[Any]]:
+    """The store's rows of figures ``ids``, in that order."""
+    keys = {f"id{i}": v for i, v in enumerate(ids)}
+    names = ", ".join(f":{k}" for k in keys) or "NULL"
+    raw = data.columns(f"SELECT * FROM figures WHERE id IN ({names})", keys, seconds=seconds)
+    where = {fid: i for i, fid in enumerate(raw.get("id", []))}
+    picked = [where[fid] for fid in ids if fid in where]
+    return {k: [v[i] for i in picked] for k, v in raw.items()}
+
+
 @dataclass
 class _Counting:
-    """A view's count: ``made`` is set once it is (in the background or by a page), and
-    the first row whose page SQL did not walk in time (its later pages are not walked)."""
+    """A view's count: ``made`` is set once it is (in the background or by a page), and,
+    for each order, the first row whose page was not walked in time (its later pages in
+    that order are not walked)."""
 
     made: threading.Event
-    walk_ends: int | None = None
+    walk_ends: dict[str, int]
 
 
 class _Walk:
@@ -1404,7 +1502,7 @@ class _Walk:
     ) -> None:
         self.data, self.filters, self.kind = data, filters, kind
         self.filter_model, self.seconds = filter_model, seconds
-        self.walk_ends: int | None = None  # where this page's walk did not end in time
+        self.walk_ends: dict[str, int] = {}  # where this page's walk did not end in time
         model = json.dumps(filter_model, sort_keys=True, default=str)
         self.key = (id(data), data.version, repr(filters), kind, model)
         with _AHEAD_LOCK:
@@ -1412,9 +1510,10 @@ class _Walk:
             if self.state is not None:
                 _AHEAD.move_to_end(self.key)
 
-    def page(self, start: int, limit: int, sort_model: Any) -> TablePage | None:
-        """The page walked in SQL (with the total once counted), or None: the caller
-        counts (after the count under way, if one is), then pages as before."""
+    def page(self, start: int, limit: int, sort_model: Any, how: str) -> TablePage | None:
+        """The page walked (``how``: "sql", ``_walked_page``, or "sorted",
+        ``_walked_sorted_page``; with the total once counted), or None: the caller counts
+        (after the count under way, if one is), then pages as before."""
         state = self.state
         total = None
         if state is not None and state.made.is_set():  # counted: kept, quick to ask
@@ -1422,9 +1521,15 @@ class _Walk:
                                 self.seconds)  # fmt: skip
             if start >= total:
                 return TablePage(rows=[], total=total)
-        if state is None or state.walk_ends is None or start < state.walk_ends:
-            walked = _walked_page(self.data, self.filters, self.kind, start, limit,
-                                  sort_model, self.filter_model)  # fmt: skip
+        order = _order_sql(self.kind, sort_model)
+        ends = state.walk_ends.get(order) if state is not None else None
+        if ends is None or start < ends:
+            if how == "sorted":
+                walked = _walked_sorted_page(self.data, self.filters, start, limit,
+                                             sort_model, self.filter_model)  # fmt: skip
+            else:
+                walked = _walked_page(self.data, self.filters, self.kind, start, limit,
+                                      sort_model, self.filter_model)  # fmt: skip
             if walked is not None:
                 if total is not None:
                     return TablePage(rows=walked.rows, total=total)
@@ -1433,10 +1538,10 @@ class _Walk:
                     # count's two DuckDB threads slowed a walk past its time
                     self._count_ahead()
                 return walked
-            self.walk_ends = start
+            self.walk_ends = {order: start}
             if state is not None:
                 with _AHEAD_LOCK:
-                    state.walk_ends = start
+                    state.walk_ends[order] = start
         if state is not None:  # its count under way: wait for it, not scan again
             state.made.wait()
         return None
@@ -1445,7 +1550,7 @@ class _Walk:
         """The count was made by the caller: this view's pages know it from now on."""
         with _AHEAD_LOCK:
             if self.key not in _AHEAD:
-                _AHEAD[self.key] = _Counting(threading.Event(), self.walk_ends)
+                _AHEAD[self.key] = _Counting(threading.Event(), dict(self.walk_ends))
                 self._bound()
             _AHEAD[self.key].made.set()
 
@@ -1461,7 +1566,7 @@ class _Walk:
             running = sum(not c.made.is_set() for c in _AHEAD.values())
             if self.key in _AHEAD or running >= COUNTS_AHEAD:
                 return
-            state = _AHEAD[self.key] = self.state = _Counting(threading.Event())
+            state = _AHEAD[self.key] = self.state = _Counting(threading.Event(), {})
             self._bound()
 
         def count() -> None:
