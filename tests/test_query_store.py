@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -768,6 +769,30 @@ def test_text_filters_over_the_figure_rows_snapshot_find_the_rows_sqlite_finds(
     assert not [r.message for r in caplog.records if "snapshot failed" in r.message]
 
 
+def _large_view_counted_later(store, tmp_path, monkeypatch) -> tuple[Any, Any, list, Any]:
+    """``_figure_rows_and_sql``'s data, its views large as far as the tables go (counted
+    and paged over the figure rows' snapshot), and an event the counts made in the
+    background wait for (``tables._Walk``): set it to let them be made."""
+    import threading
+
+    from twinning.query import summary as summary_mod
+    from twinning.query import tables
+
+    monkeypatch.setattr(summary_mod, "FIGURES_SNAPSHOT_MIN", 1)
+    monkeypatch.setattr(tables, "SNAPSHOT_SORT_ROWS", 0)
+    data, sql_only, asked = _figure_rows_and_sql(store, tmp_path, monkeypatch)
+    gate = threading.Event()
+    real_count = tables.table_count
+
+    def held_count(*args: Any, **kwargs: Any) -> int:
+        if threading.current_thread().name == "table-count":
+            assert gate.wait(60)
+        return real_count(*args, **kwargs)
+
+    monkeypatch.setattr(tables, "table_count", held_count)
+    return data, sql_only, asked, gate
+
+
 def test_a_quote_filters_first_pages_come_before_its_count(store, tmp_path, monkeypatch) -> None:
     """A grid's text filter on the quote of a large view is counted over the quotes' file,
     one read of every distinct quote's text (~0.5 s at 8 M of them, #7). Its pages in id
@@ -777,27 +802,13 @@ def test_a_quote_filters_first_pages_come_before_its_count(store, tmp_path, monk
     the total. A walk that reaches the view's end knows the total; one not done in time
     (the view's later pages are not walked), or a page in another order, is counted
     first, as before."""
-    import threading
     from collections import OrderedDict
 
     from components import callbacks as cb
-    from twinning.query import summary as summary_mod
     from twinning.query import tables
 
-    monkeypatch.setattr(summary_mod, "FIGURES_SNAPSHOT_MIN", 1)
-    monkeypatch.setattr(tables, "SNAPSHOT_SORT_ROWS", 0)
     monkeypatch.setattr(tables, "_AHEAD", OrderedDict())
-    data, sql_only, asked = _figure_rows_and_sql(store, tmp_path, monkeypatch)
-    # the count in the background waits for the test's word
-    gate = threading.Event()
-    real_count = tables.table_count
-
-    def held_count(*args, **kwargs):
-        if threading.current_thread().name == "table-count":
-            assert gate.wait(30)
-        return real_count(*args, **kwargs)
-
-    monkeypatch.setattr(tables, "table_count", held_count)
+    data, sql_only, asked, gate = _large_view_counted_later(store, tmp_path, monkeypatch)
     walks: list[float | None] = []
     real_columns = data.columns
 

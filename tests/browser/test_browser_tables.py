@@ -230,29 +230,16 @@ def test_a_quote_filter_shows_its_rows_before_its_count_and_after_none(
     total from the next block once scrolled there. Also right after a filter that found
     no row (dash-ag-grid then sets the grid's row count from the response first: an
     "unknown" -1 there left the grid empty)."""
-    import threading
 
     from browser_harness import LiveServer, new_browser_page
-    from test_query_store import _figure_rows_and_sql
+    from test_query_store import _large_view_counted_later
 
     from components.app import create_app
     from twinning.filters import Filters
-    from twinning.query import summary as summary_mod
     from twinning.query import tables
 
-    # a large view, as far as the tables go: counted and paged over the snapshot
-    monkeypatch.setattr(summary_mod, "FIGURES_SNAPSHOT_MIN", 1)
-    monkeypatch.setattr(tables, "SNAPSHOT_SORT_ROWS", 0)
-    _data, sql_only, _asked = _figure_rows_and_sql(store, tmp_path, monkeypatch)
-    gate = threading.Event()  # the count in the background waits for the test's word
-    real_count = tables.table_count
-
-    def held_count(*args, **kwargs):
-        if threading.current_thread().name == "table-count":
-            assert gate.wait(60)
-        return real_count(*args, **kwargs)
-
-    monkeypatch.setattr(tables, "table_count", held_count)
+    # a large view, as far as the tables go; its counts in the background held back
+    _data, sql_only, _asked, gate = _large_view_counted_later(store, tmp_path, monkeypatch)
     server = LiveServer(create_app(store).server)
     context, bp = new_browser_page(browser, server)
     try:
