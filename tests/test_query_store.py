@@ -867,7 +867,7 @@ def test_a_quote_filters_first_pages_come_before_its_count(store, tmp_path, monk
     assert 0 < page.total < 1000 and walks and counting(f, few) is None
     # another order: the snapshot's first rows in that order, those whose quote holds it
     # (the store says, by id), in that order; the total once the view ends within them
-    monkeypatch.setattr(tables, "SORTED_WALK_ROWS", (25, 10_000))
+    monkeypatch.setattr(tables, "SORTED_WALK_ROWS", (25, 10_000))  # more, if too few
     other = flt("contains", "b")
     totals: list[int | None] = []
     for sort in (
