@@ -172,7 +172,7 @@ QUOTE_GRAM_BITS = 65_536
 # QUOTE_RANGES_MAX (each a condition on the rank), reads the quotes as they are.
 QUOTE_BLOCKS_SHARE = 0.5
 QUOTE_RANGES_MAX = 64
-QUOTE_GRAM_PAIRS_MAX = 64  # a long value's first pairs say enough
+QUOTE_GRAM_PAIRS_MAX = 64  # a long value: 64 of its bits say enough
 
 
 def quote_grams_path(path: Path) -> Path:
@@ -222,25 +222,31 @@ def _write_quote_grams(quotes: Path, out: Path) -> Path:
         f"lambda i: (codes[i] * 31337 + codes[i + 1]) % {QUOTE_GRAM_BITS}), "
         f"list_transform(codes, lambda a: (a * 31337 + {_LONE}) % {QUOTE_GRAM_BITS})))"
     )
+    first: list[int] = []
+    last: list[int] = []
+    packed: list[bytes] = []
     con = duckdb.connect(config=_duck_config())
     try:
-        found = con.execute(
+        cur = con.execute(
             "SELECT min(quote_rank), max(quote_rank), "
             f"bitstring_agg(bit, 0, {QUOTE_GRAM_BITS - 1})::VARCHAR FROM ("
             f"SELECT quote_rank, {pairs} AS bit FROM ("
             f"SELECT quote_rank, {codes} AS codes FROM read_parquet('{_quoted(quotes)}'))) "
             f"GROUP BY (quote_rank - 1) // {QUOTE_BLOCK_ROWS} ORDER BY 1"
-        ).fetchall()
+        )
+        # a few blocks at a time: a bitmap as text is QUOTE_GRAM_BITS characters
+        while rows := cur.fetchmany(64):
+            for low, high, bits in rows:
+                first.append(low)
+                last.append(high)
+                ones = np.frombuffer(bits.encode("ascii"), dtype=np.uint8) - ord("0")
+                packed.append(np.packbits(ones).tobytes())
     finally:
         con.close()
-    packed = [
-        np.packbits(np.frombuffer(bits.encode("ascii"), dtype=np.uint8) - ord("0")).tobytes()
-        for _first, _last, bits in found
-    ]
     table = pa.table(
         {
-            "first_rank": pa.array([row[0] for row in found], pa.int64()),
-            "last_rank": pa.array([row[1] for row in found], pa.int64()),
+            "first_rank": pa.array(first, pa.int64()),
+            "last_rank": pa.array(last, pa.int64()),
             "bits": pa.array(packed, pa.binary()),
         }
     )
