@@ -894,17 +894,23 @@ class Summary:
                     break
             making.wait()
         try:
-            return self._kept_made(con, name, sql, params, inverse)
+            return self._kept_made(con, table, sql, params, inverse)
         finally:
             with self._lock:
                 self._making.pop(name, None)
             making.set()
 
     def _kept_made(
-        self, con: Any, name: str, sql: str, params: dict[str, Any], inverse: str | None
+        self,
+        con: Any,
+        table: dict[bool, str],
+        sql: str,
+        params: dict[str, Any],
+        inverse: str | None,
     ) -> tuple[str, bool] | None:
-        """``kept_matches``' table ``name`` made, and the least recently used dropped."""
-        table = {False: name, True: _inverse_table(name)}
+        """``kept_matches``' table made (``table``: its name, and its inverse's), and the
+        least recently used dropped."""
+        name = table[False]
         n, negated = self._keep_ranks(con, table[False], sql, params), False
         if n < 0 and inverse is not None:
             n, negated = self._keep_ranks(con, table[True], inverse, params), True

@@ -1282,9 +1282,9 @@ def _page_rows(
 # with a later page), and the count is made in the background, at most COUNTS_AHEAD at a
 # time in a worker. Once counted, a page is still walked when it can be (a filter that
 # finds too many quotes to keep their ranks, and too few to keep the others', scans them
-# again for each page: ~0.7 s). A walk that does not end in time (its view's later pages
-# are not walked), or a page in another order (SQLite would sort the whole view), waits
-# for the count, then is paged as before.
+# again for each page: ~0.7 s). A page in another order is walked from the figure rows'
+# snapshot (``_walked_sorted_page``). A walk that does not end in time (its view's later
+# pages in that order are not walked) waits for the count, then is paged as before.
 TEXT_WALK_SECONDS = 0.15
 # A filter whose quotes can be in at most this share of the quotes' blocks is counted
 # first (``_quickly_counted``).
@@ -1295,17 +1295,23 @@ _AHEAD: OrderedDict[tuple[Any, ...], _Counting] = OrderedDict()
 _AHEAD_LOCK = threading.Lock()
 
 
-def _quote_filtered(kind: str, model: Mapping[str, Any] | None) -> bool:
-    """Whether a grid's filter model has a text condition on a column whose text is in a
-    file of its own in the figure rows' snapshot (the quote)."""
-    if not isinstance(model, Mapping):
-        return False
+def _split_ranked(
+    kind: str, model: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A grid's filter model as (its conditions on a column whose text is in a file of its
+    own in the figure rows' snapshot (the quote), the others)."""
     columns = {c.id: c for c in COLUMNS[kind]}
-    return any(
-        columns[str(col_id)].sql in RANKED_IN_SNAPSHOT and _filter_sql(kind, {col_id: spec}, {})
-        for col_id, spec in model.items()
-        if str(col_id) in columns
-    )
+    ranked: dict[str, Any] = {}
+    others: dict[str, Any] = {}
+    for col_id, spec in (model if isinstance(model, Mapping) else {}).items():
+        col = columns.get(str(col_id))
+        (ranked if col is not None and col.sql in RANKED_IN_SNAPSHOT else others)[col_id] = spec
+    return ranked, others
+
+
+def _quote_filtered(kind: str, model: Mapping[str, Any] | None) -> bool:
+    """Whether a grid's filter model has a text condition on the quote (``_split_ranked``)."""
+    return bool(_filter_sql(kind, _split_ranked(kind, model)[0], {}))
 
 
 def _walks(
@@ -1339,25 +1345,13 @@ def _walks(
     return None
 
 
-def _without_ranked(kind: str, model: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A grid's filter model without its conditions on a ranked column (the quote)."""
-    columns = {c.id: c for c in COLUMNS[kind]}
-    return {
-        col_id: spec
-        for col_id, spec in (model if isinstance(model, Mapping) else {}).items()
-        if str(col_id) not in columns or columns[str(col_id)].sql not in RANKED_IN_SNAPSHOT
-    }
-
-
 def _quickly_counted(data: AtlasData, model: Mapping[str, Any] | None) -> bool:
     """Whether a condition of the grid's filter model on the quote leaves so few of the
     quotes' blocks to read (``Summary.quote_blocks``; at most QUOTE_COUNT_FIRST_SHARE of
     them, or none) that the count is quicker than a walk that would look through the view
     for rows it hardly holds (a walk that finds none takes all of TEXT_WALK_SECONDS)."""
-    columns = {c.id: c for c in COLUMNS["figures"]}
-    for col_id, spec in (model if isinstance(model, Mapping) else {}).items():
-        col = columns.get(str(col_id))
-        if col is None or col.sql not in RANKED_IN_SNAPSHOT or not isinstance(spec, Mapping):
+    for spec in _split_ranked("figures", model)[0].values():
+        if not isinstance(spec, Mapping):
             continue
         value = spec.get("filter")
         if spec.get("type") not in ("contains", "startsWith", "endsWith") or not isinstance(
@@ -1423,11 +1417,10 @@ def _walked_sorted_page(
     the view ended within them; None when too few of them are kept, or past
     SORTED_WALK_SECONDS."""
     deadline = time.monotonic() + SORTED_WALK_SECONDS
-    others = _without_ranked("figures", filter_model)
+    ranked, others = _split_ranked("figures", filter_model)
     cond, params = _base(filters, "figures", all_active=True)
     cond += _filter_sql("figures", others, params, duck=True, summary=data.summary)
     order = _order_sql("figures", sort_model)
-    ranked = {k: v for k, v in (filter_model or {}).items() if k not in others}
     text_params: dict[str, Any] = {}
     text = _filter_sql("figures", ranked, text_params)
     for most in SORTED_WALK_ROWS:
