@@ -543,6 +543,7 @@ def test_sorted_pages_from_the_figure_rows_snapshot_are_the_stores_pages(
     monkeypatch.setattr(tables, "TEXT_WALK_SECONDS", 0)  # a quote filter counted first
     data, sql_only, asked = _figure_rows_and_sql(store, tmp_path, monkeypatch)
     assert summary_mod.figures_path(data.summary.path).exists()
+    assert data.summary.figures_form == "tables"  # DuckDB's tables of the files' rows
 
     views_ = [
         query.Filters(lang="en"),
@@ -615,7 +616,11 @@ def test_sorted_pages_from_the_figure_rows_snapshot_are_the_stores_pages(
     monkeypatch.setattr(summary_mod, "KEPT_MATCH_ROWS", 2_000_000)
     by_duckdb = len(asked)
     older = query.AtlasData.from_store(store)
+    # written before the quotes' file (and before the figure rows' tables, which hold it)
+    monkeypatch.setattr(older.summary, "_figures_in_background", lambda path: None)
     summary_mod.quotes_path(older.summary.path).rename(tmp_path / "quotes.parquet")
+    native = summary_mod.figures_native_path(older.summary.path)
+    native.rename(tmp_path / "figures.duckdb")
     older_asked: list[str] = []
     real_ids = older.summary.ids
     monkeypatch.setattr(
@@ -625,6 +630,7 @@ def test_sorted_pages_from_the_figure_rows_snapshot_are_the_stores_pages(
     assert tables.table_page(older, f, "figures", 0, 20, sort, text_filter) == page
     assert not older_asked
     (tmp_path / "quotes.parquet").rename(summary_mod.quotes_path(older.summary.path))
+    (tmp_path / "figures.duckdb").rename(native)
     # past the rows DuckDB keeps in a heap (it would sort them all, and its worker keep
     # the memory): counted, not sorted (``test_deep_sorted_pages_are_counted...``)
     monkeypatch.setattr(tables, "SNAPSHOT_SORT_TOP", 40)
@@ -928,6 +934,50 @@ def test_a_quote_filters_first_pages_come_before_its_count(store, tmp_path, monk
     end = tables.table_count(sql_only, f, "figures", letter)
     page = tables.table_page(data, f, "figures", end + 50, end + 60, [], letter)
     assert page.rows == [] and page.total == end
+
+
+def test_a_sorted_page_of_a_value_in_few_quote_blocks_is_counted_first(
+    store, tmp_path, monkeypatch
+) -> None:
+    """A sorted page's walk looks at the view's first SORTED_WALK_ROWS rows and fails for
+    a filter that keeps fewer than a page of them (at 10 M figures ~100 ms lost before
+    the count). A value the quotes' bitmaps leave in few blocks (at most
+    QUOTE_COUNT_FIRST_SHARE["sorted"] of them) is counted first for a sorted page, its
+    total known with its first page; its page in id order is still walked (SQL stops at
+    the page's last row), unless it is in fewer still ("sql")."""
+    from collections import OrderedDict
+
+    from twinning.query import tables
+
+    monkeypatch.setattr(tables, "_AHEAD", OrderedDict())
+    data, sql_only, asked, gate = _large_view_counted_later(store, tmp_path, monkeypatch)
+    gate.set()
+    f = query.Filters(lang="en")
+    sort = [{"colId": "confidence", "sort": "asc"}]
+
+    def flt(value: str) -> dict:
+        return {"quote": {"filterType": "text", "type": "contains", "filter": value}}
+
+    def walked_sorted() -> bool:
+        return any(q.endswith(f"LIMIT {tables.SORTED_WALK_ROWS[0]}") for q in asked)
+
+    blocks, _ = data.summary.quote_blocks("a")  # this store's quotes: one block
+    assert len(blocks) == 1
+    monkeypatch.setattr(tables, "QUOTE_COUNT_FIRST_SHARE", {"sql": 0.0, "sorted": 1.0})
+    page = tables.table_page(data, f, "figures", 0, 10, sort, flt("a"))
+    assert page == tables.table_page(sql_only, f, "figures", 0, 10, sort, flt("a"))
+    assert page.total is not None and not walked_sorted()
+    asked.clear()
+    page = tables.table_page(data, f, "figures", 0, 10, None, flt("b"))
+    assert page.rows == tables.table_page(sql_only, f, "figures", 0, 10, None, flt("b")).rows
+    assert page.total is None and not asked  # walked in SQL
+    # more blocks than that share: a sorted page walked first (its first 25 rows: not
+    # to the view's end, which would tell the total)
+    monkeypatch.setattr(tables, "QUOTE_COUNT_FIRST_SHARE", {"sql": 0.0, "sorted": 0.5})
+    monkeypatch.setattr(tables, "SORTED_WALK_ROWS", (25,))
+    page = tables.table_page(data, f, "figures", 0, 5, sort, flt("A"))
+    assert page.rows == tables.table_page(sql_only, f, "figures", 0, 5, sort, flt("A")).rows
+    assert page.total is None and walked_sorted()
 
 
 def test_the_quotes_blocks_bitmaps_hold_every_pair_of_characters_of_their_quotes(
@@ -1262,9 +1312,74 @@ def test_a_summary_snapshot_gets_its_figure_rows_from_a_child_process(store, mon
     assert figures.exists() and data.summary.has_figures()
     assert not any(older.exists() for older in olders)  # their rows: gone
     assert summary_mod.quotes_path(path).exists() and data.summary.has_quotes()
+    # then, by the same child, the same rows as DuckDB's tables, read from then on
+    while data.summary.figures_form != "tables" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert summary_mod.figures_native_path(path).exists()
+    assert data.summary.figures_form == "tables"
     with store.engine.connect() as conn:
         stored = conn.execute(text("SELECT COUNT(*) FROM figures WHERE NOT is_context")).scalar()
     assert data.summary.ids("SELECT COUNT(*) FROM figure_rows", {}) == [stored]
+
+
+def test_the_figure_rows_tables_answer_as_their_files_and_are_read_once_there(
+    store, tmp_path, monkeypatch, caplog
+) -> None:
+    """The figure rows and the quotes are read from DuckDB's own tables
+    (``write_figures_native``: two to five times as fast as their Parquet files at 10 M
+    figures, #7) once they are written; until then, or when they cannot be read, from
+    the files, with the same pages and counts."""
+    from twinning.query import summary as summary_mod
+    from twinning.query import tables
+
+    monkeypatch.setattr(summary_mod, "FIGURES_SNAPSHOT_MIN", 1)
+    monkeypatch.setattr(tables, "SNAPSHOT_SORT_ROWS", 0)
+    monkeypatch.setattr(tables, "TEXT_WALK_SECONDS", 0)  # a quote filter counted first
+    data, sql_only, _ = _figure_rows_and_sql(store, tmp_path, monkeypatch)
+    native = summary_mod.figures_native_path(data.summary.path)
+    assert data.summary.figures_form == "tables"
+    with_tables = data.summary.rows(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'figure_tables'"
+    )
+    assert sorted(with_tables) == [("figure_quotes",), ("figure_rows",)]
+
+    f = query.Filters(lang="en")
+    views = [
+        (0, 20, [{"colId": "confidence", "sort": "asc"}], None),
+        (5, 25, [{"colId": "quote", "sort": "desc"}], None),
+        (0, 30, [{"colId": "recipient", "sort": "asc"}],
+         {"quote": {"filterType": "text", "type": "contains", "filter": "a"}}),
+        (0, 30, None, {"quote": {"filterType": "text", "type": "notContains", "filter": "年"}}),
+    ]  # fmt: skip
+
+    def answers(d: query.AtlasData) -> list[Any]:
+        return [
+            (tables.table_page(d, f, "figures", a, b, sort, model),
+             tables.table_count(d, f, "figures", model))
+            for a, b, sort, model in views
+        ]  # fmt: skip
+
+    expected = answers(sql_only)
+    assert answers(data) == expected
+    # before the tables are written: the files; once they are there, the tables
+    native.rename(tmp_path / "figures.duckdb")
+    files = query.AtlasData.from_store(store)
+    monkeypatch.setattr(files.summary, "_figures_in_background", lambda path: None)
+    assert files.summary.figures_form == "parquet"
+    assert answers(files) == expected
+    (tmp_path / "figures.duckdb").rename(native)
+    assert files.summary.figures_form == "tables"
+    assert answers(files) == expected
+    # tables DuckDB cannot read: the files, said once in the log
+    native.rename(tmp_path / "figures.duckdb")
+    native.write_bytes(b"not a DuckDB database")
+    broken = query.AtlasData.from_store(store)
+    with caplog.at_level("WARNING", logger="twinning.query.summary"):
+        assert broken.summary.figures_form == "parquet"
+        assert answers(broken) == expected
+    said = [r for r in caplog.records if "figure rows' tables" in r.getMessage()]
+    assert len(said) == 1 and str(native) in said[0].getMessage()
+    (tmp_path / "figures.duckdb").replace(native)
 
 
 def test_a_metric_change_keeps_the_flow_lines_and_reads_only_their_widths(store) -> None:
