@@ -503,14 +503,16 @@ def wait_figure_rows(url: str, limit: float) -> float | None:
     """Seconds until the figure rows' snapshot beside the store exists, when one is being
     written (its lock file is there); None when none comes."""
 
-    # the code of 2026-12-06 11:10 on, of 04:00, of 00:10, before
+    # the code of 2026-12-06 13:45 on (its DuckDB tables, written after its Parquet
+    # files: the snapshot's last), of 11:10, of 04:00, of 00:10, before
     names = (
-        "figure-rows-3.parquet", "figure-rows-2.parquet", "figure-rows.parquet",
+        "figure-rows-3.duckdb", "figure-rows-2.parquet", "figure-rows.parquet",
         "figures.parquet",
     )  # fmt: skip
+    locks = ("figure-rows-3.parquet", *names[1:])
 
     def none_coming(folder: Path, _waited: float) -> bool:
-        return not any(any(folder.glob(f"*.{name}.lock")) for name in names)
+        return not any(any(folder.glob(f"*.{name}.lock")) for name in locks)
 
     return _wait_beside(url, names, limit, none_coming)
 

@@ -942,9 +942,10 @@ def test_a_sorted_page_of_a_value_in_few_quote_blocks_is_counted_first(
     """A sorted page's walk looks at the view's first SORTED_WALK_ROWS rows and fails for
     a filter that keeps fewer than a page of them (at 10 M figures ~100 ms lost before
     the count). A value the quotes' bitmaps leave in few blocks (at most
-    QUOTE_COUNT_FIRST_SHARE["sorted"] of them) is counted first for a sorted page, its
-    total known with its first page; its page in id order is still walked (SQL stops at
-    the page's last row), unless it is in fewer still ("sql")."""
+    QUOTE_COUNT_FIRST_SHARE["sorted"] of them), or that a sample of the quotes finds too
+    rarely for the walk's rows, is counted first for a sorted page, its total known with
+    its first page; its page in id order is still walked (SQL stops at the page's last
+    row), unless it is in fewer blocks still ("sql")."""
     from collections import OrderedDict
 
     from twinning.query import tables
@@ -978,6 +979,30 @@ def test_a_sorted_page_of_a_value_in_few_quote_blocks_is_counted_first(
     page = tables.table_page(data, f, "figures", 0, 5, sort, flt("A"))
     assert page.rows == tables.table_page(sql_only, f, "figures", 0, 5, sort, flt("A")).rows
     assert page.total is None and walked_sorted()
+
+    # a value in every block that a sample of the quotes finds rare: counted first too;
+    # one the sample finds often enough for the walk's rows, walked
+    monkeypatch.setattr(tables, "QUOTE_COUNT_FIRST_SHARE", {"sql": 0.0, "sorted": 0.0})
+    monkeypatch.setattr(tables, "QUOTE_SAMPLE_PERCENT", 100.0)  # a store of a few quotes
+    quotes = [q for (q,) in data.summary.rows("SELECT quote FROM figure_quotes", {})]
+    assert sum("Z" in q.upper() for q in quotes) * 25 < 5 * len(quotes)  # 25 rows: < 5
+    assert sum("B" in q.upper() for q in quotes) * 25 >= 5 * len(quotes)
+    assert data.summary.quote_sample("contains(ranked.quote, 'Z')", {}, 100.0, 5) == (
+        sum("Z" in q for q in quotes),
+        len(quotes),
+    )
+    asked.clear()
+    page = tables.table_page(data, f, "figures", 0, 5, sort, flt("z"))
+    assert page == tables.table_page(sql_only, f, "figures", 0, 5, sort, flt("z"))
+    assert page.total is not None and not walked_sorted()
+    page = tables.table_page(data, f, "figures", 0, 5, sort, flt("B"))
+    assert page.rows == tables.table_page(sql_only, f, "figures", 0, 5, sort, flt("B")).rows
+    assert page.total is None and walked_sorted()
+    # the quotes read from their Parquet file: no sample (it would read all of it)
+    files = query.AtlasData.from_store(store)
+    monkeypatch.setattr(files.summary, "_figures_native_bad", True)
+    assert files.summary.figures_form == "parquet"
+    assert files.summary.quote_sample("TRUE", {}, 100.0, 5) is None
 
 
 def test_the_quotes_blocks_bitmaps_hold_every_pair_of_characters_of_their_quotes(

@@ -939,6 +939,29 @@ class Summary:
             keep = has if keep is None else keep & has
         return [int(i) for i in keep.nonzero()[0]], (first, last)
 
+    def quote_sample(
+        self, condition: str, params: dict[str, Any], percent: float, seconds: float
+    ) -> tuple[int, int] | None:
+        """(the quotes ``condition`` keeps, the quotes seen) in DuckDB's system sample of
+        ``percent`` of the quotes' table (whole vectors of rows: at 8 M quotes 1 % took
+        ~5 ms); ``condition`` names the text ``ranked.quote``. None when the quotes are
+        not in DuckDB's tables (a sample of a Parquet file, or of a view, reads all of
+        it). Past ``seconds``: ``QueryTooSlow``."""
+        if not self.has_quotes():
+            return None
+        with self._lock:
+            if not self._figures_native:
+                return None
+        kept, seen = self.ids(
+            "SELECT unnest([kept, seen]) FROM (SELECT "
+            f"COUNT(*) FILTER (WHERE {condition}) AS kept, COUNT(*) AS seen "
+            "FROM figure_tables.figure_quotes AS ranked "
+            f"TABLESAMPLE SYSTEM ({float(percent)}%))",
+            params,
+            seconds,
+        )
+        return kept, seen
+
     def _quote_grams(self) -> Any:
         """(first ranks, last ranks, packed bitmaps) of the quotes' blocks, read once; None
         when there are none, or not as this code writes them."""
