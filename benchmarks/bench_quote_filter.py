@@ -47,6 +47,10 @@ FILTERS = (
     "contains:no such quote",
     "contains:元",
     "contains:县",
+    # rare, but their pairs of characters are in every block of quotes
+    "contains:112页",
+    "contains:12页",
+    "contains:页: 资金1999",
 )
 BLOCK = 40  # the grid's block of rows (components.layout.GRID_BLOCK_ROWS)
 WAYS = ("before", "parquet", "now")

@@ -28,6 +28,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +54,10 @@ _BUILDING: set[Path] = set()
 # figure rows' snapshots a child failed to write: not asked again by this process (each
 # query would start another child)
 _BUILD_FAILED: set[Path] = set()
+# and when this process last asked for each (while another process writes one, every
+# query would ask again: a thread, a query of the store, a lock tried)
+_BUILD_ASKED: dict[Path, float] = {}
+FIGURES_ASK_SECONDS = 5.0
 _BUILD_LOCK = threading.Lock()
 
 
@@ -776,6 +781,10 @@ class Summary:
         with _BUILD_LOCK:
             if figures in _BUILDING or figures in _BUILD_FAILED:
                 return
+            now = time.monotonic()
+            if now - _BUILD_ASKED.get(figures, -FIGURES_ASK_SECONDS) < FIGURES_ASK_SECONDS:
+                return
+            _BUILD_ASKED[figures] = now
             _BUILDING.add(figures)
 
         def build() -> None:
