@@ -485,9 +485,10 @@ def write_figures_native(path: Path) -> Path:
     order (a metric's rows by id; the quotes by rank). DuckDB scans its own compressed
     columns two to five times as fast as Parquet: at 10 M figures a metric's first 2,000
     rows by confidence took 112 ms from Parquet and 61 ms from the table, a page of the
-    figures a quote filter keeps 94 and 20 ms, their count 60 and 17 ms, the quotes'
-    blocks that may hold a value 148 and 111 ms (#7). ~12 s to write at 10 M, in the child
-    that writes the Parquet files; the workers read it as they read ``native_path``'s."""
+    figures a quote filter keeps 94 and 20 ms, their count 60 and 17 ms, the 83 of 489
+    quotes' blocks that may hold "第88页" 148 and 54 ms (#7). ~15 s to write at 10 M
+    figures quoting 8 M distinct texts (~360 MB), in the child that writes the Parquet
+    files; the workers read it as they read ``native_path``'s."""
     tables: dict[str, tuple[Path, str] | tuple[Path, str, int]] = {
         "figure_rows": (figures_path(path), "")
     }
