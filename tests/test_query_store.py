@@ -7,7 +7,9 @@ the atlas's caches are keyed on ``data_version``, which changes with every write
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -1367,6 +1369,11 @@ def test_the_figure_rows_tables_answer_as_their_files_and_are_read_once_there(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'figure_tables'"
     )
     assert sorted(with_tables) == [("figure_quotes",), ("figure_rows",)]
+    # what does not fit DuckDB's buffer (its tables' blocks fill it) goes to a folder of
+    # the process's own in the system's temporary folder, not ``.tmp`` where it started
+    spill = data.summary.rows("SELECT current_setting('temp_directory')")[0][0]
+    assert spill == summary_mod._duck_temp_directory()
+    assert Path(spill).parent == Path(tempfile.gettempdir()) and str(os.getpid()) in spill
 
     f = query.Filters(lang="en")
     views = [
