@@ -1359,18 +1359,30 @@ def _quickly_counted(data: AtlasData, model: Mapping[str, Any] | None, share: fl
     quotes' blocks to read (``Summary.quote_blocks``; at most ``share`` of them, or none)
     that the count is quicker than a walk that would look through the view for rows it
     hardly holds (a walk that finds none takes all its time)."""
-    for spec in _split_ranked("figures", model)[0].values():
-        if not isinstance(spec, Mapping):
+    for _column, op, value in _ranked_likes(model):
+        if op == "notContains":  # (any block may hold a text without it)
             continue
-        value = spec.get("filter")
-        if spec.get("type") not in ("contains", "startsWith", "endsWith") or not isinstance(
-            value, (str, int, float)
-        ):
-            continue
-        found = data.summary.quote_blocks(str(value)[:200])
+        found = data.summary.quote_blocks(value)
         if found is not None and len(found[0]) <= share * len(found[1][0]):
             return True
     return False
+
+
+def _ranked_likes(model: Mapping[str, Any] | None) -> list[tuple[str, str, str]]:
+    """The grid filter model's LIKE conditions on the quote (``_split_ranked``), as
+    (column, op, value as ``_filter_sql`` reads it), in the model's order of columns."""
+    columns = {c.id: c for c in COLUMNS["figures"]}
+    found = []
+    for col_id, spec in sorted(_split_ranked("figures", model)[0].items()):
+        op = spec.get("type") if isinstance(spec, Mapping) else None
+        value = spec.get("filter") if isinstance(spec, Mapping) else None
+        if (
+            isinstance(op, str)
+            and "LIKE" in _TEXT_OPS.get(op, ("",))[0]
+            and isinstance(value, (str, int, float))
+        ):
+            found.append((str(columns[str(col_id)].sql), op, str(value)[:200]))
+    return found
 
 
 # A value in every block of quotes may still be rare ("112页": 3,369 of a view's 4.2 M
@@ -1388,18 +1400,11 @@ def _rare_in_sample(data: AtlasData, model: Mapping[str, Any] | None, wanted: in
     them (the page's last row). False when it cannot tell: the quotes not in DuckDB's
     tables (a sample of a Parquet file reads all of it), no condition it can ask, no
     quote in the sample, or not within QUOTE_SAMPLE_SECONDS."""
-    columns = {c.id: c for c in COLUMNS["figures"]}
     params: dict[str, Any] = {}
-    found = []
-    for i, (col_id, spec) in enumerate(sorted(_split_ranked("figures", model)[0].items())):
-        text_value = spec.get("filter") if isinstance(spec, Mapping) else None
-        op = spec.get("type") if isinstance(spec, Mapping) else None
-        if op not in ("contains", "notContains", "startsWith", "endsWith") or not isinstance(
-            text_value, (str, int, float)
-        ):
-            continue
-        column = f"ranked.{columns[str(col_id)].sql}"  # its text, in the quotes' table
-        found.append(_ranked_match(column, op, str(text_value)[:200], f"smp{i}", params))
+    found = [  # each condition on the text, in the quotes' table
+        _ranked_match(f"ranked.{column}", op, value, f"smp{i}", params)
+        for i, (column, op, value) in enumerate(_ranked_likes(model))
+    ]
     if not found:
         return False
     try:
