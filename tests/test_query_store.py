@@ -997,6 +997,9 @@ def test_a_sorted_page_of_a_value_in_few_quote_blocks_is_counted_first(
     page = tables.table_page(data, f, "figures", 0, 5, sort, flt("z"))
     assert page == tables.table_page(sql_only, f, "figures", 0, 5, sort, flt("z"))
     assert page.total is not None and not walked_sorted()
+    page = tables.table_page(data, f, "figures", 5, 10, sort, flt("z"))
+    assert page == tables.table_page(sql_only, f, "figures", 5, 10, sort, flt("z"))
+    assert sum("TABLESAMPLE" in q for q in asked) == 1  # one sample for the view's pages
     page = tables.table_page(data, f, "figures", 0, 5, sort, flt("B"))
     assert page.rows == tables.table_page(sql_only, f, "figures", 0, 5, sort, flt("B")).rows
     assert page.total is None and walked_sorted()

@@ -701,6 +701,7 @@ def wants_snapshot(engine: Engine) -> bool:
 # BY gives the rows in the file's order (DuckDB's default, which the tables' deep pages
 # read one metric's rows by: tables._ids_in_file_order)
 _DUCK_CONFIG = {"memory_limit": "128MB", "preserve_insertion_order": True}
+QUOTE_SAMPLES_KEPT = 64  # quote_sample's answers kept (each two numbers)
 
 
 def _duck_config() -> dict[str, Any]:
@@ -755,6 +756,7 @@ class Summary:
         self._figures_native_bad = False  # there, but DuckDB could not attach it
         self._quotes = False  # and the figure_quotes view beside it
         self._grams: Any = None  # the quotes' blocks' bitmaps (False: none), read once
+        self._samples: OrderedDict[Any, tuple[int, int]] = OrderedDict()  # quote_sample's
         # kept_matches' tables and their rows (-1: too many to keep, none made)
         self._kept: OrderedDict[str, int] = OrderedDict()
         self._inverse: set[str] = set()  # those of them that hold the ranks not left
@@ -992,12 +994,17 @@ class Summary:
         ``percent`` of the quotes' table (whole vectors of rows: at 8 M quotes 1 % took
         ~5 ms); ``condition`` names the text ``ranked.quote``. None when the quotes are
         not in DuckDB's tables (a sample of a Parquet file, or of a view, reads all of
-        it). Past ``seconds``: ``QueryTooSlow``."""
+        it). Past ``seconds``: ``QueryTooSlow``. Kept per condition (QUOTE_SAMPLES_KEPT):
+        each page of a view asks, and its walk is then decided once."""
         if not self.has_quotes():
             return None
+        key = (condition, tuple(sorted(params.items())), float(percent))
         with self._lock:
             if not self._figures_native:
                 return None
+            if key in self._samples:
+                self._samples.move_to_end(key)
+                return self._samples[key]
         kept, seen = self.ids(
             "SELECT unnest([kept, seen]) FROM (SELECT "
             f"COUNT(*) FILTER (WHERE {condition}) AS kept, COUNT(*) AS seen "
@@ -1006,6 +1013,10 @@ class Summary:
             params,
             seconds,
         )
+        with self._lock:
+            self._samples[key] = (kept, seen)
+            while len(self._samples) > QUOTE_SAMPLES_KEPT:
+                self._samples.popitem(last=False)
         return kept, seen
 
     def _quote_grams(self) -> Any:
