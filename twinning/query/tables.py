@@ -1491,8 +1491,7 @@ def _walked_sorted_page(
                 params,
                 left,
             )
-            keys = {f"w{i}": v for i, v in enumerate(ids)}
-            names = ", ".join(f":{k}" for k in keys) or "NULL"
+            names, keys = _id_list(ids, "w")
             left = max(0.001, deadline - time.monotonic())
             found = data.rows(
                 f"SELECT id FROM figures WHERE id IN ({names}){text}",
@@ -1521,12 +1520,18 @@ def _rows_by_ids(
     data: AtlasData, ids: Sequence[int], seconds: float | None
 ) -> dict[str, list[Any]]:
     """The store's rows of figures ``ids``, in that order."""
-    keys = {f"id{i}": v for i, v in enumerate(ids)}
-    names = ", ".join(f":{k}" for k in keys) or "NULL"
+    names, keys = _id_list(ids, "id")
     raw = data.columns(f"SELECT * FROM figures WHERE id IN ({names})", keys, seconds=seconds)
     where = {fid: i for i, fid in enumerate(raw.get("id", []))}
     picked = [where[fid] for fid in ids if fid in where]
     return {k: [v[i] for i in picked] for k, v in raw.items()}
+
+
+def _id_list(ids: Sequence[int], tag: str) -> tuple[str, dict[str, int]]:
+    """``ids`` as the parameters of an SQL ``IN (...)`` list (``NULL`` for none: no row),
+    their names starting with ``tag``."""
+    keys = {f"{tag}{i}": v for i, v in enumerate(ids)}
+    return ", ".join(f":{k}" for k in keys) or "NULL", keys
 
 
 @dataclass
