@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -423,7 +423,12 @@ def _filter_sql(
                 # the ranks it does not leave (a text it cannot tell: NULL, among them)
                 inverse = f"{ranks} ({found}) IS NOT TRUE"
                 own = {name: params[name]}  # the one parameter of the ranks' condition
-                kept = summary.kept_matches(inner, own, inverse) if summary is not None else None
+                known = _index_known(summary, op, text_value, rank) if "LIKE" in sql_op else None
+                kept = (
+                    summary.kept_matches(inner, own, inverse, known)
+                    if summary is not None
+                    else None
+                )
                 negated = False
                 if kept is not None:  # its parameters are the kept table's now
                     table, negated = kept
@@ -434,6 +439,25 @@ def _filter_sql(
                 found = f"{col.sql} {'NOT IN' if negated else 'IN'} ({inner})"
             out.append(found)
     return "".join(f" AND {c}" for c in out)
+
+
+def _index_known(
+    summary: Any, op: str, value: str, rank: str
+) -> Callable[[], tuple[Any, bool] | None] | None:
+    """For ``Summary.kept_matches``: the ranks of the quotes a text condition keeps (or,
+    for "notContains", those it leaves out: True), when the quotes' index knows them."""
+    if summary is None:
+        return None
+
+    def known() -> tuple[Any, bool] | None:
+        import pyarrow as pa
+
+        found = summary.quote_index_ranks(value, op)
+        if found is None:
+            return None
+        return pa.table({rank: pa.array(found, pa.int64())}), op == "notContains"
+
+    return known
 
 
 def _sorted_columns(kind: str, sort_model: Any) -> list[tuple[Column, str]]:
@@ -1362,6 +1386,8 @@ def _quickly_counted(data: AtlasData, model: Mapping[str, Any] | None, share: fl
     for _column, op, value in _ranked_likes(model):
         if op == "notContains":  # (any block may hold a text without it)
             continue
+        if data.summary.quote_index_ranks(value, op) is not None:  # (kept for the count)
+            return True
         found = data.summary.quote_blocks(value)
         if found is not None and len(found[0]) <= share * len(found[1][0]):
             return True
