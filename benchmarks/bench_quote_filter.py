@@ -7,12 +7,13 @@ three ways alternated in fresh processes:
 
 - ``before``: the page waits for the filter's count, which reads every distinct quote's
   text (``TEXT_WALK_SECONDS = 0``, no pruning by the quotes' bitmaps): the code before;
-- ``parquet``: as ``now``, but DuckDB reads the figure rows and the quotes from their
-  Parquet files (the code of 2026-12-06 13:20, before ``write_figures_native``), a sorted
-  page's value the bitmaps leave in few blocks counted first only below 5 % of them;
-- ``now``: the page walked in SQL first (its total then not known yet: the grid's
-  rowCount one more than its rows), a value the bitmaps say few blocks can hold counted
-  first, the figure rows and the quotes read from DuckDB's own tables.
+- ``tables``: as ``now``, but without the quotes' index (the code of 2026-12-06 15:46,
+  e031d5b): the page walked in SQL first (its total then not known yet: the grid's
+  rowCount one more than its rows), a value the bitmaps say few blocks can hold, or few
+  quotes of a sample hold, counted first, the figure rows and the quotes read from
+  DuckDB's own tables;
+- ``now``: a value of three characters or more found by the quotes' index
+  (``write_quote_index``), then counted first; shorter ones as ``tables``.
 
 Printed for each filter: the first page of 40 rows (the grid's block), whether it knew
 the total, and the next page asked 1 s later (a visitor scrolling), medians of ``--runs``;
@@ -53,7 +54,7 @@ FILTERS = (
     "contains:页: 资金1999",
 )
 BLOCK = 40  # the grid's block of rows (components.layout.GRID_BLOCK_ROWS)
-WAYS = ("before", "parquet", "now")
+WAYS = ("before", "tables", "now")
 
 
 def child(url: str, way: str, specs: list[str], sort: list[dict] | None) -> None:
@@ -67,11 +68,13 @@ def child(url: str, way: str, specs: list[str], sort: list[dict] | None) -> None
     if way == "before":
         tables.TEXT_WALK_SECONDS = 0
         summary.QUOTE_GRAM_PAIRS_MAX = 0
-    if way in ("before", "parquet"):  # no DuckDB tables of the figure rows: their files
+    if way == "before":  # no DuckDB tables of the figure rows: their files
         summary.figures_native_path = lambda path: path.with_name(f"{path.stem}.no-tables")
         summary.write_figures_native = lambda path: path  # neither here nor in a child
+    if way in ("before", "tables"):  # no quotes' index
+        summary.quote_index_path = lambda path: path.with_name(f"{path.stem}.no-index")
+        summary.write_quote_index = lambda path: path
         summary.Summary._figures_in_background = lambda self, path: None
-        tables.QUOTE_COUNT_FIRST_SHARE = {"sql": 0.05, "sorted": 0.05}
     data = AtlasData.from_store(open_store(url))
     data.summary.wait()  # the snapshots (written once for a new data version)
     view = Filters(level="county", metric="funds_cny")
@@ -124,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                 row = json.loads(line)
                 found.setdefault((row["filter"], way), []).append(row)
             print(f"run {run + 1} {way}: done", file=sys.stderr, flush=True)
-    print(f"{'filter':<40} {'rows':>10} {'first: before':>14} {'parquet':>8} {'now':>8}"
-          f" {'known':>6} {'next: before':>13} {'parquet':>8} {'now':>8}")  # fmt: skip
+    print(f"{'filter':<40} {'rows':>10} {'first: before':>14} {'tables':>8} {'now':>8}"
+          f" {'known':>6} {'next: before':>13} {'tables':>8} {'now':>8}")  # fmt: skip
     for spec in specs:
         b, q, n = (found[(spec, way)] for way in WAYS)
 

@@ -503,10 +503,11 @@ def wait_figure_rows(url: str, limit: float) -> float | None:
     """Seconds until the figure rows' snapshot beside the store exists, when one is being
     written (its lock file is there); None when none comes."""
 
-    # the code of 2026-12-06 13:45 on (its DuckDB tables, written after its Parquet
-    # files: the snapshot's last), of 11:10, of 04:00, of 00:10, before
+    # the code of 2026-12-06 16:10 on (the quotes' index, written after the DuckDB tables
+    # of the figure rows, after their Parquet files: the snapshot's last), of 11:10, of
+    # 04:00, of 00:10, before
     names = (
-        "figure-rows-3.duckdb", "figure-rows-2.parquet", "figure-rows.parquet",
+        "quote-index-1.duckdb", "figure-rows-2.parquet", "figure-rows.parquet",
         "figures.parquet",
     )  # fmt: skip
     locks = ("figure-rows-3.parquet", *names[1:])

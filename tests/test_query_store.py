@@ -1081,17 +1081,27 @@ def test_the_quotes_index_finds_the_quotes_sqlite_finds(tmp_path, monkeypatch) -
     values |= {"zzz", "资金1999x", "aaaaaaa", "ababa", "bab", "k] é", "K] É", quotes[1] * 2}
     assert len(values) > 500
     cur = con.cursor()
-    for whole in (summary_mod.QUOTE_INDEX_WHOLE_MAX, 0):  # then among the ranks found
-        monkeypatch.setattr(summary_mod, "QUOTE_INDEX_WHOLE_MAX", whole)
+    for most in (summary_mod.QUOTE_INDEX_RANKS_MAX, 0):  # then each triple's places whole
+        monkeypatch.setattr(summary_mod, "QUOTE_INDEX_RANKS_MAX", most)
         for value in sorted(values):
             for op, at_start in (("contains", False), ("startsWith", True)):
                 ranks = summary_mod.Summary._index_lookup(cur, value, longest, at_start)
-                assert list(ranks) == truth(value, op), (value, op, whole)
+                assert list(ranks) == truth(value, op), (value, op, most)
                 assert ranks.dtype == np.int64
-    # a value whose every triple is in more places than it may read whole: not answered
+    # a value whose every triple is in more places than it may read whole, or whose
+    # rarest triples leave more ranks than it may look among: not answered
     monkeypatch.setattr(summary_mod, "QUOTE_INDEX_FIRST_MAX", 1)
     assert summary_mod.Summary._index_lookup(cur, "aaaa", longest, False) is None
     assert list(summary_mod.Summary._index_lookup(cur, "资金1999", longest, False)) == [11]
+    monkeypatch.setattr(summary_mod, "QUOTE_INDEX_FIRST_MAX", 100)
+    monkeypatch.setattr(summary_mod, "QUOTE_INDEX_WHOLE_MAX", 0)
+    monkeypatch.setattr(summary_mod, "QUOTE_INDEX_RANKS_MAX", 1)
+    assert summary_mod.Summary._index_lookup(cur, "填充 1", longest, False) is None
+    assert list(summary_mod.Summary._index_lookup(cur, "第11页", longest, False)) == [29]
+    assert summary_mod.Summary._index_lookup(cur, "填充 1", longest, True) is None
+    monkeypatch.setattr(summary_mod, "QUOTE_INDEX_RANKS_MAX", 11)
+    at_start = summary_mod.Summary._index_lookup(cur, "填充 1", longest, True)
+    assert list(at_start) == [19, *range(28, 38)]
     # the keys DuckDB wrote are Python's
     keys = {k for q in quotes for _, k in summary_mod.quote_triples(q)}
     counted = con.execute("SELECT triple FROM quote_index.quote_triple_counts").fetchall()

@@ -576,11 +576,15 @@ def _write_duck_tables(
 # the quotes' every text took ~0.3 s to read; ~100 s to write in the child (one thread,
 # 256 MB; ~2.5 GB of DuckDB's spill files meanwhile), ~210 MB.
 QUOTE_INDEX_FORMAT = "triples of code points, ASCII capitals folded, 21 bits each, rank, start, 1"
-# the rarest triple's places read at most (~20 ms); a value whose triples are all
-# commoner is in most quotes: the quotes' blocks are read as before (its rows are found
-# by a walk)
+# The rarest triple's places are read whole up to QUOTE_INDEX_FIRST_MAX of them (~20 ms);
+# each next one's among the ranks found so far, if those are at most QUOTE_INDEX_RANKS_MAX
+# (a scan of its places, ~10 ms for 8 M), else whole up to QUOTE_INDEX_WHOLE_MAX. A value
+# whose rarest triple is commoner, or whose ranks found are more, is in many quotes: the
+# index does not answer, and its rows are found as before (walked, its count later),
+# sooner than it would. (A value at the start: each triple's places there only.)
 QUOTE_INDEX_FIRST_MAX = 1_000_000
-QUOTE_INDEX_WHOLE_MAX = 200_000  # a commoner triple's places read where the ranks found are
+QUOTE_INDEX_WHOLE_MAX = 1_000_000
+QUOTE_INDEX_RANKS_MAX = 50_000
 QUOTE_INDEX_KEPT = 16  # answers kept per value
 
 
@@ -1086,8 +1090,8 @@ class Summary:
         letters of either case), by the quotes' index: for ``op`` "contains" and
         "notContains" anywhere, for "startsWith" at the start; a sorted numpy array. None
         when the index cannot say quickly: none there (yet), ``value`` shorter than
-        three characters, another ``op``, or every triple of it in more than
-        QUOTE_INDEX_FIRST_MAX places (a value most quotes hold). Kept per value."""
+        three characters, another ``op``, or a value many quotes hold
+        (QUOTE_INDEX_FIRST_MAX, QUOTE_INDEX_RANKS_MAX). Kept per value."""
         if op not in ("contains", "notContains", "startsWith") or len(value) < 3:
             return None
         at = "start" if op == "startsWith" else "anywhere"
@@ -1137,18 +1141,22 @@ class Summary:
         if any(k not in places for k in keys):  # a triple no quote holds
             return np.empty(0, dtype=np.int64)
         by_offset = dict(triples)
-        cover = _cover(len(value), triples, places)
-        if places[by_offset[cover[0]]] > QUOTE_INDEX_FIRST_MAX:
-            return None
         span = int(longest) + 1
         found: Any = None
-        for o in cover:
+        for o in _cover(len(value), triples, places):
             sql = "SELECT rank, start FROM quote_index.quote_triples WHERE triple = $t"
             params: dict[str, Any] = {"t": by_offset[o]}
-            if found is not None and places[by_offset[o]] > QUOTE_INDEX_WHOLE_MAX:
-                # a common triple: its places among the ranks found so far only
-                cur.register("index_ranks", pa.table({"rank": _distinct(found // span)}))
+            if at_start:  # each triple at its own place from the first character
+                sql += f" AND start = {1 + int(o)}"
+            ranks = _distinct(found // span) if found is not None else None
+            if ranks is not None and ranks.size <= QUOTE_INDEX_RANKS_MAX:
+                # its places among the ranks found so far only
+                cur.register("index_ranks", pa.table({"rank": ranks}))
                 sql += " AND rank IN (SELECT rank FROM index_ranks)"
+            elif places[by_offset[o]] > (
+                QUOTE_INDEX_FIRST_MAX if ranks is None else QUOTE_INDEX_WHOLE_MAX
+            ):
+                return None  # a value many quotes hold
             got = cur.execute(sql, params).fetchnumpy()
             rank = np.asarray(got["rank"], dtype=np.int64)
             start = np.asarray(got["start"], dtype=np.int64) - o
