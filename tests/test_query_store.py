@@ -1114,11 +1114,14 @@ def test_a_quote_filter_is_answered_by_the_quotes_index_with_sqlites_rows(
     """A grid's filter on the quote of three characters or more keeps the ranks the
     quotes' index gives (the quotes' text is not read: ``_keep_ranks`` not asked), with
     the pages and counts SQLite gives; "notContains" keeps those it gives as the ranks
-    left out. Shorter values, and an index of another format or one DuckDB cannot read
-    (said once in the log), read the quotes as before, with the same answers."""
+    left out. Shorter values, values the bitmaps leave in few blocks, and an index of
+    another format or one DuckDB cannot read (said once in the log), read the quotes as
+    before, with the same answers."""
     from twinning.query import summary as summary_mod
     from twinning.query import tables
 
+    # (the reference's quotes are one block: the index asked whatever the blocks say)
+    monkeypatch.setattr(summary_mod, "QUOTE_INDEX_BLOCKS_MIN", 0)
     monkeypatch.setattr(summary_mod, "FIGURES_SNAPSHOT_MIN", 1)
     monkeypatch.setattr(tables, "SNAPSHOT_SORT_ROWS", 0)
     monkeypatch.setattr(tables, "TEXT_WALK_SECONDS", 0)  # counted first
@@ -1141,14 +1144,21 @@ def test_a_quote_filter_is_answered_by_the_quotes_index_with_sqlites_rows(
         return tables.table_page(d, f, "figures", 0, 30, sort, model), count
 
     asked = [("contains", "abc"), ("contains", "ABD"), ("startsWith", "aBc"),
-             ("notContains", "abc"), ("contains", "资金2"),
-             ("contains", "no such quote")]  # fmt: skip
+             ("notContains", "abc"), ("contains", "资金2")]  # fmt: skip
     expected = {a: answers(sql_only, *a) for a in [*asked, ("contains", "ab")]}
     assert sum(expected[a][1] > 0 for a in asked) >= 4
+    monkeypatch.setattr(summary_mod, "QUOTE_INDEX_KEPT_RANKS", 5)  # answers kept: bounded
     for a in asked:
         assert answers(data, *a) == expected[a], a
     assert not scanned
+    kept = [a.size for a in data.summary._index_answers.values() if a is not None]
+    assert kept and sum(kept) <= 5
     assert answers(data, "contains", "ab") == expected["contains", "ab"] and scanned
+    # a value in few blocks: those are read
+    monkeypatch.setattr(summary_mod, "QUOTE_INDEX_BLOCKS_MIN", 1)
+    scanned.clear()
+    few = query.AtlasData.from_store(store)
+    assert answers(few, "contains", "abc") == expected["contains", "abc"] and scanned
     # an index of another format, or not readable: the quotes are read
     index = summary_mod.quote_index_path(data.summary.path)
     monkeypatch.setattr(summary_mod, "QUOTE_INDEX_FORMAT", "another")

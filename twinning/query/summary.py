@@ -585,7 +585,11 @@ QUOTE_INDEX_FORMAT = "triples of code points, ASCII capitals folded, 21 bits eac
 QUOTE_INDEX_FIRST_MAX = 1_000_000
 QUOTE_INDEX_WHOLE_MAX = 1_000_000
 QUOTE_INDEX_RANKS_MAX = 50_000
-QUOTE_INDEX_KEPT = 16  # answers kept per value
+QUOTE_INDEX_KEPT = 16  # answers kept, by value
+QUOTE_INDEX_KEPT_RANKS = 1_000_000  # and their ranks in all (8 MB)
+# a value the quotes' bitmaps leave in at most this many blocks: those are read (~0.6 ms a
+# block of 16,384 quotes), sooner than the index answers
+QUOTE_INDEX_BLOCKS_MIN = 16
 
 
 def quote_index_path(path: Path) -> Path:
@@ -1091,7 +1095,8 @@ class Summary:
         "notContains" anywhere, for "startsWith" at the start; a sorted numpy array. None
         when the index cannot say quickly: none there (yet), ``value`` shorter than
         three characters, another ``op``, or a value many quotes hold
-        (QUOTE_INDEX_FIRST_MAX, QUOTE_INDEX_RANKS_MAX). Kept per value."""
+        (QUOTE_INDEX_FIRST_MAX, QUOTE_INDEX_RANKS_MAX); or when the quotes' bitmaps leave
+        it in QUOTE_INDEX_BLOCKS_MIN blocks or fewer (read sooner). Kept per value."""
         if op not in ("contains", "notContains", "startsWith") or len(value) < 3:
             return None
         at = "start" if op == "startsWith" else "anywhere"
@@ -1106,6 +1111,9 @@ class Summary:
             longest, con = self._index, self._duck
         if not longest:  # (no quote of three characters: no index to ask either)
             return None
+        blocks = self.quote_blocks(value)
+        if blocks is not None and len(blocks[0]) <= QUOTE_INDEX_BLOCKS_MIN:
+            return None
         cur = con.cursor()
         try:
             found = self._index_lookup(cur, value, longest, at == "start")
@@ -1116,7 +1124,10 @@ class Summary:
             cur.close()
         with self._lock:
             self._index_answers[key] = found
-            while len(self._index_answers) > QUOTE_INDEX_KEPT:
+            while len(self._index_answers) > QUOTE_INDEX_KEPT or (
+                sum(a.size for a in self._index_answers.values() if a is not None)
+                > QUOTE_INDEX_KEPT_RANKS
+            ):
                 self._index_answers.popitem(last=False)
         return found
 

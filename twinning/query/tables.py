@@ -1386,8 +1386,6 @@ def _quickly_counted(data: AtlasData, model: Mapping[str, Any] | None, share: fl
     for _column, op, value in _ranked_likes(model):
         if op == "notContains":  # (any block may hold a text without it)
             continue
-        if data.summary.quote_index_ranks(value, op) is not None:  # (kept for the count)
-            return True
         found = data.summary.quote_blocks(value)
         if found is not None and len(found[0]) <= share * len(found[1][0]):
             return True
