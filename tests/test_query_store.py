@@ -860,6 +860,17 @@ def test_a_quote_filters_first_pages_come_before_its_count(store, tmp_path, monk
     assert past == tables.TablePage(rows=[], total=total)
     response, _ = cb.grid_outputs(View(data, f), "figures", request)
     assert response["rowCount"] == total
+    # ... unless the walk would look through more of the view than COUNTED_WALK_ROWS for
+    # the page's rows: then over its kept ranks
+    in_view = tables.table_count(sql_only, f, "figures")
+    monkeypatch.setattr(tables, "COUNTED_WALK_ROWS", -(-20 * in_view // total))
+    walks.clear()
+    assert tables.table_page(data, f, "figures", 10, 20, [], many) == page and walks
+    walks.clear()
+    deeper = tables.table_page(data, f, "figures", 20, 30, [], many)
+    assert deeper == tables.table_page(sql_only, f, "figures", 20, 30, [], many)
+    assert deeper.total == total and not walks
+    monkeypatch.setattr(tables, "COUNTED_WALK_ROWS", 50_000)
 
     # one metric sorted by value: the index's order, walked too
     funds = query.Filters(lang="zh", metric="funds_cny")
