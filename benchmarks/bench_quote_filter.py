@@ -8,10 +8,10 @@ three ways alternated in fresh processes:
 - ``before``: the page waits for the filter's count, which reads every distinct quote's
   text (``TEXT_WALK_SECONDS = 0``, no pruning by the quotes' bitmaps): the code before;
 - ``tables``: as ``now``, but without the quotes' index (as the code of 2026-12-06 15:46,
-  e031d5b, but for ``tables.COUNTED_WALK_ROWS``): the page walked in SQL first (its total then not known yet: the grid's
-  rowCount one more than its rows), a value the bitmaps say few blocks can hold, or few
-  quotes of a sample hold, counted first, the figure rows and the quotes read from
-  DuckDB's own tables;
+  e031d5b, but for ``tables.COUNTED_WALK_ROWS``): the page walked in SQL first (its
+  total then not known yet: the grid's rowCount one more than its rows), a value the
+  bitmaps say few blocks can hold, or few quotes of a sample hold, counted first, the
+  figure rows and the quotes read from DuckDB's own tables;
 - ``now``: a value of three characters or more found by the quotes' index
   (``write_quote_index``), then counted first; shorter ones as ``tables``.
 

@@ -1076,7 +1076,7 @@ def test_the_quotes_index_finds_the_quotes_sqlite_finds(tmp_path, monkeypatch) -
     found = summary_mod.quote_index_path(path)
     con = duckdb.connect()
     con.execute(f"ATTACH '{found}' AS quote_index (READ_ONLY)")
-    written, longest = con.execute("SELECT * FROM quote_index.quote_index_info").fetchone()
+    written, longest, _ = con.execute("SELECT * FROM quote_index.quote_index_info").fetchone()
     assert written == summary_mod.QUOTE_INDEX_FORMAT and longest == max(map(len, quotes))
     lite = sqlite3.connect(":memory:")
     lite.execute("CREATE TABLE q (rank INTEGER, quote TEXT)")
@@ -1117,6 +1117,16 @@ def test_the_quotes_index_finds_the_quotes_sqlite_finds(tmp_path, monkeypatch) -
     keys = {k for q in quotes for _, k in summary_mod.quote_triples(q)}
     counted = con.execute("SELECT triple FROM quote_index.quote_triple_counts").fetchall()
     assert {k for (k,) in counted} == keys
+    con.close()
+    # quotes too long in all to index: an index of none, its longest quote 0 (not asked)
+    characters = sum(map(len, quotes))
+    monkeypatch.setattr(summary_mod, "QUOTE_INDEX_CHARACTERS_MAX", characters - 1)
+    summary_mod.write_quote_index(path)
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{found}' AS quote_index (READ_ONLY)")
+    info = con.execute("SELECT format, longest, characters FROM quote_index.quote_index_info")
+    assert info.fetchone() == (summary_mod.QUOTE_INDEX_FORMAT, 0, characters)
+    assert con.execute("SELECT COUNT(*) FROM quote_index.quote_triples").fetchone() == (0,)
 
 
 def test_a_quote_filter_is_answered_by_the_quotes_index_with_sqlites_rows(

@@ -582,6 +582,10 @@ QUOTE_INDEX_FORMAT = "triples of code points, ASCII capitals folded, 21 bits eac
 # whose rarest triple is commoner, or whose ranks found are more, is in many quotes: the
 # index does not answer, and its rows are found as before (walked, its count later),
 # sooner than it would. (A value at the start: each triple's places there only.)
+# Quotes of more characters than this in all (long excerpts) are not indexed: the index
+# would take ~1 byte and ~0.4 us of the child a character (the file holds only its
+# format, and the quotes are read as before)
+QUOTE_INDEX_CHARACTERS_MAX = 500_000_000
 QUOTE_INDEX_FIRST_MAX = 1_000_000
 QUOTE_INDEX_WHOLE_MAX = 1_000_000
 QUOTE_INDEX_RANKS_MAX = 50_000
@@ -609,13 +613,20 @@ def write_quote_index(path: Path) -> Path:
     """The index of the quotes' triples of characters (``QUOTE_INDEX_FORMAT``) of a figure
     rows' snapshot, atomically: ``quote_triples`` (triple, quote rank, the 1-based
     character it starts at), sorted by the three; ``quote_triple_counts`` (triple, places);
-    ``quote_index_info`` (format, the longest quote's characters)."""
+    ``quote_index_info`` (format, the longest quote's characters, the quotes' characters
+    in all). Quotes of more than QUOTE_INDEX_CHARACTERS_MAX characters in all: the tables
+    empty, the longest quote 0 (not asked)."""
     quotes = _quoted(quotes_path(path))
     fold = "CASE WHEN {x} BETWEEN 65 AND 90 THEN {x} + 32 ELSE {x} END"
     codes = (
         f"list_transform(string_split(quote, ''), lambda c: {fold.format(x='unicode(c)::BIGINT')})"
     )
     with _duck_file(quote_index_path(path)) as (con, tmp):
+        longest, characters = con.execute(
+            "SELECT COALESCE(MAX(length(quote)), 0)::BIGINT, "
+            f"COALESCE(SUM(length(quote)), 0)::BIGINT FROM read_parquet('{quotes}')"
+        ).fetchone()
+        indexed = characters <= QUOTE_INDEX_CHARACTERS_MAX
         con.execute(f"ATTACH '{_quoted(tmp)}' AS written")
         con.execute("SET preserve_insertion_order = false")  # sorted by the ORDER BY
         con.execute(
@@ -624,16 +635,18 @@ def write_quote_index(path: Path) -> Path:
             "quote_rank AS rank, p::UINTEGER AS start FROM ("
             f"SELECT quote_rank, {codes} AS codes FROM read_parquet('{quotes}')), "
             "LATERAL (SELECT unnest(range(1, len(codes) - 1)) AS p) "
-            "ORDER BY triple, rank, start"
+            f"WHERE {indexed} ORDER BY triple, rank, start"
         )
         con.execute(
             "CREATE TABLE written.quote_triple_counts AS SELECT triple, COUNT(*) AS places "
             "FROM written.quote_triples GROUP BY triple ORDER BY triple"
         )
+        if not indexed:
+            log.warning("the quotes (%s characters) are too long to index", characters)
         con.execute(
-            "CREATE TABLE written.quote_index_info AS SELECT ? AS format, "
-            f"COALESCE(MAX(length(quote)), 0)::BIGINT AS longest FROM read_parquet('{quotes}')",
-            [QUOTE_INDEX_FORMAT],
+            "CREATE TABLE written.quote_index_info AS "
+            "SELECT ? AS format, ?::BIGINT AS longest, ?::BIGINT AS characters",
+            [QUOTE_INDEX_FORMAT, longest if indexed else 0, characters],
         )
         con.execute("CHECKPOINT written")
         con.execute("DETACH written")
