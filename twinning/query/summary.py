@@ -192,6 +192,12 @@ def _folded(code: int) -> int:
     return code + 32 if 65 <= code <= 90 else code
 
 
+# ``_folded`` of each code point of a row's ``quote``, in DuckDB (a list of BIGINT)
+_FOLDED_CODES = "list_transform(string_split(quote, ''), lambda c: {})".format(
+    "CASE WHEN {x} BETWEEN 65 AND 90 THEN {x} + 32 ELSE {x} END".format(x="unicode(c)::BIGINT")
+)
+
+
 def quote_gram_bits(value: str) -> list[int]:
     """The bits of ``value`` in a block's bitmap: of each pair of adjacent characters,
     code points ``a`` then ``b`` (an ASCII capital as its small letter), ``(a * 31337 +
@@ -221,10 +227,7 @@ def _write_quote_grams(quotes: Path, out: Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    fold = "CASE WHEN {x} BETWEEN 65 AND 90 THEN {x} + 32 ELSE {x} END"
-    codes = (
-        f"list_transform(string_split(quote, ''), lambda c: {fold.format(x='unicode(c)::BIGINT')})"
-    )
+    codes = _FOLDED_CODES
     pairs = (
         "unnest(list_concat(list_transform(range(1, len(codes)), "
         f"lambda i: (codes[i] * 31337 + codes[i + 1]) % {QUOTE_GRAM_BITS}), "
@@ -589,8 +592,6 @@ QUOTE_INDEX_CHARACTERS_MAX = 500_000_000
 QUOTE_INDEX_FIRST_MAX = 1_000_000
 QUOTE_INDEX_WHOLE_MAX = 1_000_000
 QUOTE_INDEX_RANKS_MAX = 50_000
-QUOTE_INDEX_KEPT = 16  # answers kept, by value
-QUOTE_INDEX_KEPT_RANKS = 1_000_000  # and their ranks in all (8 MB)
 # a value the quotes' bitmaps leave in at most this many blocks: those are read (~0.6 ms a
 # block of 16,384 quotes), sooner than the index answers
 QUOTE_INDEX_BLOCKS_MIN = 16
@@ -617,10 +618,7 @@ def write_quote_index(path: Path) -> Path:
     in all). Quotes of more than QUOTE_INDEX_CHARACTERS_MAX characters in all: the tables
     empty, the longest quote 0 (not asked)."""
     quotes = _quoted(quotes_path(path))
-    fold = "CASE WHEN {x} BETWEEN 65 AND 90 THEN {x} + 32 ELSE {x} END"
-    codes = (
-        f"list_transform(string_split(quote, ''), lambda c: {fold.format(x='unicode(c)::BIGINT')})"
-    )
+    codes = _FOLDED_CODES
     with _duck_file(quote_index_path(path)) as (con, tmp):
         longest, characters = con.execute(
             "SELECT COALESCE(MAX(length(quote)), 0)::BIGINT, "
@@ -885,9 +883,8 @@ class Summary:
         self._quotes = False  # and the figure_quotes view beside it
         self._grams: Any = None  # the quotes' blocks' bitmaps (False: none), read once
         # the quotes' index (``quote_index_path``) attached: its longest quote (False: not
-        # readable or of another format; None: not yet), and its answers per value
+        # readable, of another format, or no quotes to index; None: not yet)
         self._index: Any = None
-        self._index_answers: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._samples: OrderedDict[Any, tuple[int, int]] = OrderedDict()  # quote_sample's
         # kept_matches' tables and their rows (-1: too many to keep, none made)
         self._kept: OrderedDict[str, int] = OrderedDict()
@@ -1024,7 +1021,7 @@ class Summary:
             con = self._duck  # the connection now (it may have changed since)
             if not self._figures_native and not self._figures_native_bad:
                 self._attach_figures_native(con)
-            if self._index is None and quote_index_path(self.path).exists():
+            if self._index is None and self._quotes and quote_index_path(self.path).exists():
                 self._attach_quote_index(con)
             if not self._figures and found.exists():
                 escaped = _quoted(found)
@@ -1044,9 +1041,10 @@ class Summary:
                     )
                     self._quotes = True
                 self._figures = True
-            figures, native, index = self._figures, self._figures_native, self._index
-        if not native or index is None:  # the Parquet files or the tables meanwhile: the
-            self._figures_in_background(self.path)  # tables and the index are written once
+            figures, native = self._figures, self._figures_native
+            waiting = not native or (self._quotes and self._index is None)
+        if waiting:  # the Parquet files or the tables meanwhile: the tables and the quotes'
+            self._figures_in_background(self.path)  # index are written once
         return figures
 
     def _attach_figures_native(self, con: Any) -> None:
@@ -1109,15 +1107,10 @@ class Summary:
         when the index cannot say quickly: none there (yet), ``value`` shorter than
         three characters, another ``op``, or a value many quotes hold
         (QUOTE_INDEX_FIRST_MAX, QUOTE_INDEX_RANKS_MAX); or when the quotes' bitmaps leave
-        it in QUOTE_INDEX_BLOCKS_MIN blocks or fewer (read sooner). Kept per value."""
+        it in QUOTE_INDEX_BLOCKS_MIN blocks or fewer (read sooner). Asked once per filter,
+        when ``kept_matches`` makes its table."""
         if op not in ("contains", "notContains", "startsWith") or len(value) < 3:
             return None
-        at = "start" if op == "startsWith" else "anywhere"
-        key = (value, at)
-        with self._lock:
-            if key in self._index_answers:
-                self._index_answers.move_to_end(key)
-                return self._index_answers[key]
         if not self.has_quotes():
             return None
         with self._lock:
@@ -1129,20 +1122,12 @@ class Summary:
             return None
         cur = con.cursor()
         try:
-            found = self._index_lookup(cur, value, longest, at == "start")
+            return self._index_lookup(cur, value, longest, op == "startsWith")
         except Exception:  # the quotes' blocks are read instead
             log.warning("the quotes' index did not answer", exc_info=True)
             return None
         finally:
             cur.close()
-        with self._lock:
-            self._index_answers[key] = found
-            while len(self._index_answers) > QUOTE_INDEX_KEPT or (
-                sum(a.size for a in self._index_answers.values() if a is not None)
-                > QUOTE_INDEX_KEPT_RANKS
-            ):
-                self._index_answers.popitem(last=False)
-        return found
 
     @staticmethod
     def _index_lookup(cur: Any, value: str, longest: int, at_start: bool) -> Any:

@@ -1606,8 +1606,12 @@ class _Walk:
                                 self.seconds)  # fmt: skip
             if start >= total:
                 return TablePage(rows=[], total=total)
-            in_view = table_count(self.data, self.filters, self.kind, None, self.seconds)
-            if how == "sql" and (start + limit) * in_view > COUNTED_WALK_ROWS * total:
+            if (
+                how == "sql"
+                and (start + limit)
+                * table_count(self.data, self.filters, self.kind, None, self.seconds)
+                > COUNTED_WALK_ROWS * total
+            ):
                 return None  # a walk far through the view for few rows: the kept ranks
         order = _order_sql(self.kind, sort_model)
         ends = state.walk_ends.get(order) if state is not None else None
